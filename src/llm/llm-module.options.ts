@@ -1,0 +1,119 @@
+/** Retry settings of one upstream (the only retry layer: provider SDK retries stay off). */
+export interface LlmRetryOptions {
+  /** Retries after the first attempt; 0 disables retrying. @default 3 */
+  maxRetries: number;
+  /** Backoff ceiling of the first retry; doubles per retry (full jitter draws from 0..ceiling). @default 1000 */
+  baseDelayMs: number;
+  /** Cap of the backoff ceiling. @default 32000 */
+  maxDelayMs: number;
+  /** Cap of a server hint (`Retry-After`, `retry-after-ms`, `x-ratelimit-reset-*`). @default 60000 */
+  maxHintMs: number;
+}
+
+/** Circuit breaker settings, applied per upstream and model. */
+export interface LlmBreakerOptions {
+  /** Consecutive failures that open the circuit. @default 5 */
+  consecutiveFailures: number;
+  /** How long the circuit stays open before one probe call may pass (half-open). @default 30000 */
+  halfOpenAfterMs: number;
+}
+
+/** Bulkhead settings of one upstream: protects this process from piling up behind a slow API. */
+export interface LlmBulkheadOptions {
+  /** Calls in flight at once. @default 32 */
+  maxConcurrent: number;
+  /** Calls waiting for a slot; one more is rejected at once with `bulkhead_full`. @default 64 */
+  maxQueue: number;
+}
+
+/** Timeouts of one upstream, in milliseconds. */
+export interface LlmTimeoutOptions {
+  /** TCP connect. @default 10000 */
+  connectMs: number;
+  /** One attempt: until the whole response (plain) or its headers (stream). @default 60000 */
+  attemptMs: number;
+  /** The whole call: every attempt, every wait and, for a stream, its last chunk. @default 120000 */
+  totalMs: number;
+  /** Stream: from the request to the first content chunk (keep-alives and empty deltas do not count). @default 30000 */
+  firstChunkMs: number;
+  /** Stream: the longest gap between two chunks after content started. @default 30000 */
+  idleMs: number;
+}
+
+/** The per-upstream settings that may also be given once in `defaults`. */
+export interface LlmPolicyOptions {
+  retry?: Partial<LlmRetryOptions>;
+  breaker?: Partial<LlmBreakerOptions>;
+  bulkhead?: Partial<LlmBulkheadOptions>;
+  timeouts?: Partial<LlmTimeoutOptions>;
+}
+
+/** One OpenAI-compatible API (OpenAI, Azure OpenAI, DeepSeek, vLLM, Ollama, ...). */
+export interface LlmUpstreamOptions extends LlmPolicyOptions {
+  /** Name used in errors, health, metrics and `upstream` call options, e.g. `openai`. */
+  name: string;
+  /** Base URL up to and including the version, e.g. `https://api.openai.com/v1`. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <apiKey>`; omit for local servers that need none. Never logged. */
+  apiKey?: string;
+  /** Model used when a request names none, e.g. `gpt-4o-mini`. */
+  defaultModel: string;
+  /** Provider name recorded in traces (`gen_ai.provider.name`). @default 'openai' */
+  provider?: string;
+  /** Extra headers sent on every request (e.g. `OpenAI-Organization`). */
+  headers?: Record<string, string>;
+}
+
+/** Options of {@link LlmModule.forRoot}. */
+export interface LlmModuleOptions {
+  /** One or more upstreams; the first is the default unless `defaultUpstream` names another. */
+  upstreams: LlmUpstreamOptions[];
+  /** Name of the upstream used when a call names none. @default the first upstream */
+  defaultUpstream?: string;
+  /** Policy settings shared by every upstream; an upstream's own settings win. */
+  defaults?: LlmPolicyOptions;
+  /** Health indicator settings. */
+  health?: {
+    /**
+     * Make readiness fail (503) while a breaker is open. Off by default: failing readiness on
+     * every replica at once removes the whole service, and a breaker only half-opens when a call
+     * reaches it. @default false
+     */
+    failReadinessWhenOpen?: boolean;
+  };
+}
+
+/** An upstream with every default filled in and validated. */
+export interface ResolvedUpstream {
+  name: string;
+  baseUrl: string;
+  apiKey?: string;
+  defaultModel: string;
+  provider: string;
+  headers: Record<string, string>;
+  retry: LlmRetryOptions;
+  breaker: LlmBreakerOptions;
+  bulkhead: LlmBulkheadOptions;
+  timeouts: LlmTimeoutOptions;
+}
+
+/** Module options after validation: what the rest of the module reads. */
+export interface ResolvedLlmOptions {
+  upstreams: ReadonlyMap<string, ResolvedUpstream>;
+  defaultUpstream: string;
+  health: { failReadinessWhenOpen: boolean };
+}
+
+/** The defaults, chosen from the seeds (see README "How the defaults were chosen"). */
+export const LLM_DEFAULTS = {
+  retry: { maxRetries: 3, baseDelayMs: 1_000, maxDelayMs: 32_000, maxHintMs: 60_000 },
+  breaker: { consecutiveFailures: 5, halfOpenAfterMs: 30_000 },
+  bulkhead: { maxConcurrent: 32, maxQueue: 64 },
+  timeouts: {
+    connectMs: 10_000,
+    attemptMs: 60_000,
+    totalMs: 120_000,
+    firstChunkMs: 30_000,
+    idleMs: 30_000,
+  },
+} as const satisfies Required<{ [K in keyof LlmPolicyOptions]: Required<LlmPolicyOptions[K]> }>;
