@@ -1,0 +1,66 @@
+import { ResolvedUpstream } from '../llm-module.options';
+import { classifyHttpError } from '../resilience/error-classifier';
+import { LlmError } from '../resilience/llm.errors';
+import { AttemptAbort } from '../transport/attempt-abort';
+import { LlmHttpTransport } from '../transport/llm-http.transport';
+import { readBody } from '../transport/read-body';
+import { AttemptContext } from './call-pipeline';
+import { ChatCompletion } from './chat.types';
+
+/**
+ * One plain (non-stream) attempt: the attempt timeout covers the whole response, headers and
+ * body, because a provider that never finishes the body is as stuck as one that never answers.
+ */
+export async function sendChatAttempt(
+  transport: LlmHttpTransport,
+  upstream: ResolvedUpstream,
+  model: string,
+  body: Record<string, unknown>,
+  context: AttemptContext,
+): Promise<ChatCompletion> {
+  const abort = new AttemptAbort(context.deadline.signal);
+  abort.arm('attempt_timeout', upstream.timeouts.attemptMs);
+  const where = { upstream: upstream.name, model };
+  try {
+    const response = await transport.send(upstream, {
+      path: '/chat/completions',
+      body,
+      signal: abort.signal,
+      headers: context.headers,
+    });
+    const text = await readBody(response.body);
+    context.attempt.status = response.status;
+    context.attempt.upstreamRequestId = response.headers['x-request-id'];
+    if (response.status < 200 || response.status > 299) {
+      throw classifyHttpError({ ...response, body: text, ...where, secrets: [upstream.apiKey] });
+    }
+    return parseCompletion(text, response.headers['x-request-id'], where);
+  } catch (error) {
+    throw abort.toError(error, context.deadline, { ...where, attempts: context.attempt.number });
+  } finally {
+    abort.dispose();
+  }
+}
+
+function parseCompletion(
+  text: string,
+  requestId: string | undefined,
+  where: { upstream: string; model: string },
+): ChatCompletion {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const choices = (json as { choices?: unknown } | undefined)?.choices;
+  if (typeof json !== 'object' || json === null || !Array.isArray(choices)) {
+    throw new LlmError(
+      'invalid_response',
+      `Upstream '${where.upstream}' model '${where.model}' answered 200 with a body that is not a chat ` +
+        `completion (${json === undefined ? 'invalid JSON' : 'no choices array'}, ${text.length} bytes); the call is retried.`,
+      { ...where, status: 200, requestId },
+    );
+  }
+  return json as ChatCompletion;
+}

@@ -1,0 +1,128 @@
+import { LlmError, LlmIncompleteStreamError } from '../resilience/llm.errors';
+import { ChatCompletionChunk, LlmCallMetadata } from './chat.types';
+import { hasContent, OpenedStream, toChunk } from './stream-attempt';
+
+/** What {@link LlmChatStream} needs to start: runs the call up to the first content chunk. */
+export type StreamStarter = () => Promise<{ opened: OpenedStream; metadata: LlmCallMetadata }>;
+
+/** Describes the failure of the rest of a stream, once content was delivered. */
+export type StreamFailure = (error: unknown, opened: OpenedStream) => LlmError;
+
+/**
+ * The result of {@link LlmClient.chatStream}: an async iterable of OpenAI chunks. The call starts
+ * on the first `next()` (or `ready()`); retries happen only before the first content chunk. A
+ * failure after content was delivered ends the iteration with {@link LlmIncompleteStreamError}
+ * carrying the text received so far — never with a clean end. Breaking out of the loop aborts
+ * the upstream request.
+ *
+ * @example
+ * const stream = llm.chatStream({ messages });
+ * for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta.content ?? '');
+ * console.log(stream.metadata?.attempts);
+ */
+export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
+  private started?: Promise<{ opened: OpenedStream; metadata: LlmCallMetadata }>;
+  private meta?: LlmCallMetadata;
+  private iterated = false;
+  private text = '';
+
+  constructor(
+    private readonly start: StreamStarter,
+    private readonly describeFailure: StreamFailure,
+    private readonly onFinish: () => void,
+  ) {}
+
+  /** Call metadata; set once the first content chunk arrived. */
+  get metadata(): LlmCallMetadata | undefined {
+    return this.meta;
+  }
+
+  /** The content text received so far (choice 0). */
+  get receivedText(): string {
+    return this.text;
+  }
+
+  /** Starts the call if needed and resolves when content arrived, or rejects with the call's error. */
+  async ready(): Promise<LlmCallMetadata> {
+    this.started ??= this.start().then((started) => {
+      this.meta = started.metadata;
+      return started;
+    });
+    return (await this.started).metadata;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ChatCompletionChunk> {
+    if (this.iterated) throw new Error('An LlmChatStream can be iterated only once.');
+    this.iterated = true;
+    return this.iterate();
+  }
+
+  private async *iterate(): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    let opened: OpenedStream | undefined;
+    let finishedCleanly = false;
+    try {
+      await this.ready();
+      opened = (await this.started!).opened;
+      for (const chunk of opened.head) yield this.track(chunk);
+      if (opened.ended) {
+        finishedCleanly = true;
+        return;
+      }
+      finishedCleanly = yield* this.rest(opened);
+    } finally {
+      if (opened && !finishedCleanly) opened.abort.abort('consumer_done');
+      opened?.abort.dispose();
+      this.onFinish();
+    }
+  }
+
+  /** Yields the rest; returns true when the provider ended the stream properly. */
+  private async *rest(opened: OpenedStream): AsyncGenerator<ChatCompletionChunk, boolean, undefined> {
+    const where = { upstream: this.meta?.upstream ?? '', model: this.meta?.model ?? '' };
+    let finished = opened.head.some((chunk) => chunk.choices?.some((c) => c.finish_reason));
+    try {
+      for (;;) {
+        const next = await opened.items.next();
+        if (next.done) break;
+        const item = next.value;
+        if (item.type === 'keepalive') continue;
+        if (item.type === 'done') return true;
+        opened.abort.arm('idle_timeout', opened.idleMs);
+        const chunk = toChunk(item, where, this.meta?.upstreamRequestId);
+        if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
+        if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
+      }
+    } catch (error) {
+      throw this.incomplete(this.describeFailure(error, opened));
+    }
+    // The body ended without [DONE]: complete only if every choice said why it finished.
+    if (finished) return true;
+    throw this.incomplete(
+      new LlmError('network', `Upstream '${where.upstream}' closed the stream before it finished.`, where),
+    );
+  }
+
+  /** A caller's own abort stays `cancelled`; every other late failure is an incomplete stream. */
+  private incomplete(cause: LlmError): LlmError {
+    if (cause.kind === 'cancelled' || cause instanceof LlmIncompleteStreamError) return cause;
+    return new LlmIncompleteStreamError(
+      `Stream from upstream '${cause.upstream}' model '${cause.model}' failed after content was delivered ` +
+        `(${cause.kind}: ${cause.message}); ${this.text.length} characters arrived. The text is incomplete.`,
+      this.text,
+      {
+        upstream: cause.upstream,
+        model: cause.model,
+        status: cause.status,
+        requestId: this.meta?.upstreamRequestId,
+        attempts: this.meta?.attempts,
+        cause,
+      },
+    );
+  }
+
+  private track(chunk: ChatCompletionChunk): ChatCompletionChunk {
+    const content = chunk.choices?.[0]?.delta?.content;
+    if (typeof content === 'string') this.text += content;
+    return chunk;
+  }
+}

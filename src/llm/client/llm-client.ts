@@ -1,0 +1,128 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
+import { ResolvedLlmOptions, ResolvedUpstream } from '../llm-module.options';
+import { CallDeadline } from '../resilience/call-deadline';
+import { LlmError } from '../resilience/llm.errors';
+import { LlmHttpTransport } from '../transport/llm-http.transport';
+import { CallPipeline, CallTarget } from './call-pipeline';
+import { CallRecord } from './call-record';
+import { sendChatAttempt } from './chat-attempt';
+import { ChatCompletionRequest, LlmCallMetadata, LlmCallOptions, LlmChatResult } from './chat.types';
+import { LlmChatStream } from './llm-chat-stream';
+import { openStreamAttempt } from './stream-attempt';
+import { validateChatRequest } from './validate-chat-request';
+
+/**
+ * Calls OpenAI-compatible chat completions through the resilient call path.
+ *
+ * @example
+ * constructor(private readonly llm: LlmClient) {}
+ * const { completion, metadata } = await this.llm.chat(
+ *   { messages: [{ role: 'user', content: 'Hello' }] },
+ *   { userId: user.id, featureName: 'support-chat' },
+ * );
+ */
+@Injectable()
+export class LlmClient {
+  constructor(
+    @Inject(LLM_RESOLVED_OPTIONS) private readonly options: ResolvedLlmOptions,
+    private readonly pipeline: CallPipeline,
+    private readonly transport: LlmHttpTransport,
+  ) {}
+
+  /** Names of the configured upstreams, the default first. */
+  get upstreamNames(): string[] {
+    const names = [...this.options.upstreams.keys()];
+    return [this.options.defaultUpstream, ...names.filter((n) => n !== this.options.defaultUpstream)];
+  }
+
+  /** Sends a chat completion and returns it with what the call path did. */
+  async chat(request: ChatCompletionRequest, options: LlmCallOptions = {}): Promise<LlmChatResult> {
+    const target = this.target(request, options);
+    const body: Record<string, unknown> = { ...request, model: target.model, stream: false };
+    delete body.stream_options;
+    const completion = await this.pipeline.run({
+      ...target,
+      attempt: (context) => sendChatAttempt(this.transport, target.upstream, target.model, body, context),
+    });
+    return { completion, metadata: this.metadata(target) };
+  }
+
+  /**
+   * Streams a chat completion. Nothing is sent until the stream is iterated (or `ready()` is
+   * awaited); see {@link LlmChatStream} for the retry and failure rules.
+   */
+  chatStream(request: ChatCompletionRequest, options: LlmCallOptions = {}): LlmChatStream {
+    let finish: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    let target: CallTarget | undefined;
+    return new LlmChatStream(
+      async () => {
+        target = this.target(request, options);
+        const t = target;
+        const body = { ...request, model: t.model, stream: true };
+        const opened = await this.pipeline.run({
+          ...t,
+          attempt: (context) => openStreamAttempt(this.transport, t.upstream, t.model, body, context),
+          // The stream keeps its bulkhead slot and deadline until it ends or the deadline passes.
+          holdUntil: () => Promise.race([finished, aborted(t.deadline.signal)]),
+        });
+        return { opened, metadata: this.metadata(t) };
+      },
+      (error, opened) => {
+        const t = target!;
+        return opened.abort.toError(error, t.deadline, {
+          upstream: t.upstream.name,
+          model: t.model,
+          attempts: t.record.attemptCount,
+        });
+      },
+      () => finish(),
+    );
+  }
+
+  private target(request: ChatCompletionRequest, options: LlmCallOptions): CallTarget {
+    const upstream = this.upstream(options.upstream);
+    validateChatRequest(request, upstream.name);
+    const model = typeof request.model === 'string' && request.model ? request.model : upstream.defaultModel;
+    const deadlineMs = options.deadlineMs ?? upstream.timeouts.totalMs;
+    return {
+      upstream,
+      model,
+      record: new CallRecord(upstream.name, model, randomUUID()),
+      deadline: new CallDeadline(deadlineMs, options.signal),
+    };
+  }
+
+  private upstream(name: string | undefined): ResolvedUpstream {
+    const upstream = this.options.upstreams.get(name ?? this.options.defaultUpstream);
+    if (!upstream) {
+      throw new LlmError(
+        'bad_request',
+        `Unknown upstream '${name}'. Configured upstreams: ${this.upstreamNames.join(', ')}.`,
+        { retryable: false },
+      );
+    }
+    return upstream;
+  }
+
+  private metadata(target: CallTarget): LlmCallMetadata {
+    const last = target.record.attempts.at(-1);
+    return {
+      attempts: target.record.attemptCount,
+      upstream: target.upstream.name,
+      model: target.model,
+      upstreamRequestId: last?.upstreamRequestId,
+      clientRequestId: target.record.clientRequestId,
+      durationMs: Date.now() - target.record.startedAt,
+    };
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

@@ -1,0 +1,133 @@
+import { ResolvedUpstream } from '../llm-module.options';
+import { classifyHttpError } from '../resilience/error-classifier';
+import { LlmError } from '../resilience/llm.errors';
+import { redactSecrets } from '../resilience/secret-redaction';
+import { AttemptAbort } from '../transport/attempt-abort';
+import { LlmHttpTransport } from '../transport/llm-http.transport';
+import { readBody } from '../transport/read-body';
+import { readStreamItems, StreamItem } from '../transport/sse-chunks';
+import { AttemptContext } from './call-pipeline';
+import { ChatCompletionChunk } from './chat.types';
+
+/** A stream whose first content chunk has arrived: from here on it is not retried. */
+export interface OpenedStream {
+  /** Chunks up to and including the first content chunk (role-only and empty deltas first). */
+  head: ChatCompletionChunk[];
+  /** The rest of the stream's items, still being read. */
+  items: AsyncGenerator<StreamItem, void, undefined>;
+  /** Aborts the request; armed with the idle timeout. */
+  abort: AttemptAbort;
+  /** True when the stream already ended (`[DONE]`) before any content. */
+  ended: boolean;
+  /** The idle timeout to re-arm after every chunk. */
+  idleMs: number;
+}
+
+/**
+ * One streaming attempt, up to the first content chunk. Until then a failure is retried like
+ * any other: nothing reached the caller. Keep-alive comments and empty deltas do not count as
+ * content, so a provider that only keeps the connection warm still hits the first-chunk timeout.
+ */
+export async function openStreamAttempt(
+  transport: LlmHttpTransport,
+  upstream: ResolvedUpstream,
+  model: string,
+  body: Record<string, unknown>,
+  context: AttemptContext,
+): Promise<OpenedStream> {
+  const { timeouts } = upstream;
+  const abort = new AttemptAbort(context.deadline.signal);
+  const startedAt = Date.now();
+  abort.arm('attempt_timeout', Math.min(timeouts.attemptMs, timeouts.firstChunkMs));
+  const where = { upstream: upstream.name, model };
+  try {
+    const response = await transport.send(upstream, {
+      path: '/chat/completions',
+      body,
+      signal: abort.signal,
+      headers: context.headers,
+    });
+    context.attempt.status = response.status;
+    context.attempt.upstreamRequestId = response.headers['x-request-id'];
+    if (response.status < 200 || response.status > 299) {
+      const text = await readBody(response.body);
+      throw classifyHttpError({ ...response, body: text, ...where, secrets: [upstream.apiKey] });
+    }
+    const requestId = response.headers['x-request-id'];
+    if (!(response.headers['content-type'] ?? '').includes('text/event-stream')) {
+      response.body.destroy();
+      throw new LlmError(
+        'invalid_response',
+        `Upstream '${upstream.name}' answered a stream request with '${response.headers['content-type']}' instead of text/event-stream.`,
+        { ...where, status: response.status, requestId },
+      );
+    }
+    abort.arm('first_chunk_timeout', Math.max(0, timeouts.firstChunkMs - (Date.now() - startedAt)));
+    const items = readStreamItems(response.body);
+    const head: ChatCompletionChunk[] = [];
+    for (;;) {
+      const next = await items.next();
+      if (next.done) {
+        throw new LlmError('network', `Upstream '${upstream.name}' closed the stream before any content.`, {
+          ...where,
+          status: response.status,
+          requestId,
+        });
+      }
+      const item = next.value;
+      if (item.type === 'keepalive') continue;
+      if (item.type === 'done') return { head, items, abort, ended: true, idleMs: timeouts.idleMs };
+      const chunk = toChunk(item, where, requestId);
+      head.push(chunk);
+      if (hasContent(chunk)) break;
+    }
+    abort.arm('idle_timeout', timeouts.idleMs);
+    return { head, items, abort, ended: false, idleMs: timeouts.idleMs };
+  } catch (error) {
+    const failure = abort.toError(error, context.deadline, { ...where, attempts: context.attempt.number });
+    abort.abort('consumer_done'); // frees the socket of a failed attempt
+    abort.dispose();
+    throw failure;
+  }
+}
+
+/**
+ * A chunk counts as content when it carries text, a tool call, a refusal, a finish reason or
+ * usage: a role-only first delta or an empty delta is not yet an answer.
+ */
+export function hasContent(chunk: ChatCompletionChunk): boolean {
+  if (chunk.usage) return true;
+  return (chunk.choices ?? []).some((choice) => {
+    const delta = choice.delta ?? {};
+    const text = typeof delta.content === 'string' && delta.content.length > 0;
+    const other = ['tool_calls', 'function_call', 'refusal', 'reasoning_content'].some(
+      (field) => delta[field] !== undefined && delta[field] !== null && delta[field] !== '',
+    );
+    return text || other || (choice.finish_reason !== null && choice.finish_reason !== undefined);
+  });
+}
+
+/** Parses a data item into a chunk; an `{error}` payload or garbage is an upstream failure. */
+export function toChunk(
+  item: Extract<StreamItem, { type: 'data' }>,
+  where: { upstream: string; model: string },
+  requestId: string | undefined,
+): ChatCompletionChunk {
+  const json = item.json as { error?: { message?: unknown; code?: unknown }; choices?: unknown } | undefined;
+  if (json?.error) {
+    throw new LlmError(
+      'server_error',
+      `Upstream '${where.upstream}' sent an error event in the stream: ` +
+        redactSecrets(String(json.error.message ?? 'no message')).slice(0, 300),
+      { ...where, status: 200, requestId, providerCode: typeof json.error.code === 'string' ? json.error.code : undefined },
+    );
+  }
+  if (typeof json !== 'object' || json === null || !Array.isArray(json.choices)) {
+    throw new LlmError(
+      'invalid_response',
+      `Upstream '${where.upstream}' sent a stream event that is not a chat completion chunk (${item.raw.slice(0, 80)}).`,
+      { ...where, status: 200, requestId },
+    );
+  }
+  return json as ChatCompletionChunk;
+}

@@ -1,0 +1,47 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
+import { ResolvedLlmOptions } from '../llm-module.options';
+import { UpstreamPoliciesRegistry } from '../resilience/upstream-policies.registry';
+
+/**
+ * Terminus indicator of the upstreams' circuit breakers. It reads the breakers' effective state
+ * and never calls the LLM: a health check must not spend tokens, be rate limited, or fail
+ * because the provider is slow.
+ *
+ * @example
+ * @Get('ready') @HealthCheck()
+ * ready() { return this.health.check([() => this.llm.checkReadiness('llm')]); }
+ */
+@Injectable()
+export class LlmHealthIndicator {
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    private readonly policies: UpstreamPoliciesRegistry,
+    @Inject(LLM_RESOLVED_OPTIONS) private readonly options: ResolvedLlmOptions,
+  ) {}
+
+  /**
+   * For readiness probes: an open breaker is `degraded` (HTTP 200) unless
+   * `health.failReadinessWhenOpen` is set. Failing readiness on every replica at once would take
+   * the whole service out of the load balancer, and a breaker only half-opens when a call
+   * reaches it, so a replica without traffic could stay open forever.
+   */
+  checkReadiness<const Key extends string>(key: Key): HealthIndicatorResult<Key> {
+    return this.check(key, this.options.health.failReadinessWhenOpen ? 'down' : 'degraded');
+  }
+
+  /** For monitors and dashboards: `down` (HTTP 503) while any breaker is open. */
+  checkBreakers<const Key extends string>(key: Key): HealthIndicatorResult<Key> {
+    return this.check(key, 'down');
+  }
+
+  private check<const Key extends string>(key: Key, whenOpen: 'down' | 'degraded'): HealthIndicatorResult<Key> {
+    const breakers = this.policies.snapshots();
+    const open = breakers.filter((breaker) => breaker.state === 'open' || breaker.state === 'isolated');
+    const data = { openBreakers: open.length, breakers };
+    const session = this.indicators.check(key);
+    if (open.length === 0) return session.up(data);
+    return whenOpen === 'down' ? session.down(data) : session.degraded(data);
+  }
+}

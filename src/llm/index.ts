@@ -1,0 +1,41 @@
+// The public API of nestjs-resilient-llm: everything an application imports comes from here.
+export { LlmModule } from './llm.module';
+export type { LlmModuleExtras } from './llm.module-definition';
+export { LLM_DEFAULTS } from './llm-module.options';
+export type {
+  LlmBreakerOptions,
+  LlmBulkheadOptions,
+  LlmModuleOptions,
+  LlmPolicyOptions,
+  LlmRetryOptions,
+  LlmTimeoutOptions,
+  LlmUpstreamOptions,
+  ResolvedLlmOptions,
+  ResolvedUpstream,
+} from './llm-module.options';
+export { LLM_RESOLVED_OPTIONS } from './llm.constants';
+export { LlmOptionsError, resolveLlmOptions } from './llm-options.resolver';
+export { LlmClient } from './client/llm-client';
+export { LlmChatStream } from './client/llm-chat-stream';
+export type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatCompletionUsage,
+  ChatMessage,
+  LlmCallContext,
+  LlmCallMetadata,
+  LlmCallOptions,
+  LlmChatResult,
+} from './client/chat.types';
+export {
+  isLlmError,
+  isLlmErrorKind,
+  LlmError,
+  LlmIncompleteStreamError,
+  RETRYABLE_KINDS,
+} from './resilience/llm.errors';
+export type { DelaySource, LlmErrorDetails, LlmErrorKind } from './resilience/llm.errors';
+export { UpstreamPoliciesRegistry } from './resilience/upstream-policies.registry';
+export type { BreakerSnapshot, BreakerState } from './resilience/tracked-breaker';
+export { LlmHealthIndicator } from './health/llm.health';

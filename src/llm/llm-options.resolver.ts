@@ -1,0 +1,161 @@
+import {
+  LLM_DEFAULTS,
+  LlmModuleOptions,
+  LlmPolicyOptions,
+  ResolvedLlmOptions,
+  ResolvedUpstream,
+} from './llm-module.options';
+
+/** Thrown at startup when LlmModule options are wrong; lists every problem with its field path. */
+export class LlmOptionsError extends Error {
+  readonly code = 'LLM_INVALID_OPTIONS';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid LlmModule options:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'LlmOptionsError';
+  }
+}
+
+/** Validates the options and fills in every default, once, at startup. */
+export function resolveLlmOptions(options: LlmModuleOptions): ResolvedLlmOptions {
+  const problems: string[] = [];
+  if (typeof options !== 'object' || options === null) {
+    throw new LlmOptionsError(['options must be an object with an `upstreams` array']);
+  }
+  if (!Array.isArray(options.upstreams) || options.upstreams.length === 0) {
+    throw new LlmOptionsError([
+      'upstreams must be a non-empty array, e.g. [{ name: "openai", baseUrl: "https://api.openai.com/v1", apiKey, defaultModel: "gpt-4o-mini" }]',
+    ]);
+  }
+  const upstreams = new Map<string, ResolvedUpstream>();
+  options.upstreams.forEach((upstream, i) => {
+    const at = `upstreams[${i}]`;
+    const resolved = resolveUpstream(upstream, options.defaults ?? {}, at, problems);
+    if (upstreams.has(resolved.name)) problems.push(`${at}.name '${resolved.name}' is used twice`);
+    upstreams.set(resolved.name, resolved);
+  });
+  const defaultUpstream = options.defaultUpstream ?? options.upstreams[0]?.name ?? '';
+  if (!upstreams.has(defaultUpstream)) {
+    problems.push(
+      `defaultUpstream '${defaultUpstream}' is not the name of any upstream (${[...upstreams.keys()].join(', ')})`,
+    );
+  }
+  const failReadinessWhenOpen = options.health?.failReadinessWhenOpen ?? false;
+  if (typeof failReadinessWhenOpen !== 'boolean') {
+    problems.push(`health.failReadinessWhenOpen must be a boolean, got ${describe(failReadinessWhenOpen)}`);
+  }
+  if (problems.length > 0) throw new LlmOptionsError(problems);
+  return { upstreams, defaultUpstream, health: { failReadinessWhenOpen } };
+}
+
+function resolveUpstream(
+  upstream: LlmModuleOptions['upstreams'][number],
+  defaults: LlmPolicyOptions,
+  at: string,
+  problems: string[],
+): ResolvedUpstream {
+  const u = (upstream ?? {}) as Partial<typeof upstream>;
+  requireString(u.name, `${at}.name`, problems, 'e.g. "openai"');
+  requireString(u.defaultModel, `${at}.defaultModel`, problems, 'e.g. "gpt-4o-mini"');
+  if (requireString(u.baseUrl, `${at}.baseUrl`, problems, 'e.g. "https://api.openai.com/v1"')) {
+    checkUrl(u.baseUrl as string, `${at}.baseUrl`, problems);
+  }
+  if (u.apiKey !== undefined && (typeof u.apiKey !== 'string' || u.apiKey.length === 0)) {
+    // Never echo the key itself, not even in a startup error.
+    problems.push(`${at}.apiKey must be a non-empty string when given (omit it for servers that need none)`);
+  }
+  const section = <K extends keyof LlmPolicyOptions>(key: K): Required<NonNullable<LlmPolicyOptions[K]>> =>
+    mergeNumbers<Record<string, number>>(
+      LLM_DEFAULTS[key],
+      defaults[key] as Record<string, number> | undefined,
+      u[key] as Record<string, number> | undefined,
+      `${at}.${key}`,
+      problems,
+    ) as Required<NonNullable<LlmPolicyOptions[K]>>;
+  const resolved: ResolvedUpstream = {
+    name: u.name ?? '',
+    baseUrl: (u.baseUrl ?? '').replace(/\/+$/, ''),
+    apiKey: u.apiKey,
+    defaultModel: u.defaultModel ?? '',
+    provider: u.provider ?? 'openai',
+    headers: { ...(u.headers ?? {}) },
+    retry: section('retry'),
+    breaker: section('breaker'),
+    bulkhead: section('bulkhead'),
+    timeouts: section('timeouts'),
+  };
+  checkRanges(resolved, at, problems);
+  return resolved;
+}
+
+function mergeNumbers<T extends Record<string, number>>(
+  base: T,
+  shared: Partial<T> | undefined,
+  own: Partial<T> | undefined,
+  at: string,
+  problems: string[],
+): T {
+  const merged: Record<string, number> = { ...base };
+  for (const layer of [shared, own]) {
+    for (const [key, value] of Object.entries(layer ?? {})) {
+      if (!(key in base)) {
+        problems.push(`${at}.${key} is not an option (known: ${Object.keys(base).join(', ')})`);
+      } else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        problems.push(`${at}.${key} must be a finite number ≥ 0, got ${describe(value)}`);
+      } else {
+        merged[key] = value;
+      }
+    }
+  }
+  return merged as T;
+}
+
+function checkRanges(u: ResolvedUpstream, at: string, problems: string[]): void {
+  const positive: Array<[string, number]> = [
+    ['breaker.consecutiveFailures', u.breaker.consecutiveFailures],
+    ['bulkhead.maxConcurrent', u.bulkhead.maxConcurrent],
+    ...Object.entries(u.timeouts).map(([k, v]): [string, number] => [`timeouts.${k}`, v]),
+  ];
+  for (const [field, value] of positive) {
+    if (!(value > 0)) problems.push(`${at}.${field} must be greater than 0, got ${value}`);
+  }
+  for (const [field, value] of [
+    ['retry.maxRetries', u.retry.maxRetries],
+    ['breaker.consecutiveFailures', u.breaker.consecutiveFailures],
+    ['bulkhead.maxConcurrent', u.bulkhead.maxConcurrent],
+    ['bulkhead.maxQueue', u.bulkhead.maxQueue],
+  ] as const) {
+    if (!Number.isInteger(value)) problems.push(`${at}.${field} must be a whole number, got ${value}`);
+  }
+  if (u.retry.baseDelayMs > u.retry.maxDelayMs) {
+    problems.push(
+      `${at}.retry.baseDelayMs (${u.retry.baseDelayMs}) must not exceed retry.maxDelayMs (${u.retry.maxDelayMs})`,
+    );
+  }
+  if (u.timeouts.attemptMs > u.timeouts.totalMs) {
+    problems.push(
+      `${at}.timeouts.attemptMs (${u.timeouts.attemptMs}) must not exceed timeouts.totalMs (${u.timeouts.totalMs})`,
+    );
+  }
+}
+
+function requireString(value: unknown, field: string, problems: string[], example: string): boolean {
+  if (typeof value === 'string' && value.trim().length > 0) return true;
+  problems.push(`${field} must be a non-empty string (${example}), got ${describe(value)}`);
+  return false;
+}
+
+function checkUrl(value: string, field: string, problems: string[]): void {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      problems.push(`${field} must be an http(s) URL, got protocol '${url.protocol}'`);
+    }
+  } catch {
+    problems.push(`${field} must be an absolute URL such as https://api.openai.com/v1, got '${value}'`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  return value === undefined ? 'nothing' : JSON.stringify(value) ?? String(value);
+}

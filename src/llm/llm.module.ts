@@ -1,0 +1,39 @@
+import { HttpModule } from '@nestjs/axios';
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { CallPipeline } from './client/call-pipeline';
+import { LlmClient } from './client/llm-client';
+import { LlmHealthIndicator } from './health/llm.health';
+import { LLM_RESOLVED_OPTIONS } from './llm.constants';
+import { LLM_MODULE_OPTIONS, LlmConfigurableModule } from './llm.module-definition';
+import { LlmModuleOptions } from './llm-module.options';
+import { resolveLlmOptions } from './llm-options.resolver';
+import { UpstreamPoliciesRegistry } from './resilience/upstream-policies.registry';
+import { LlmHttpTransport } from './transport/llm-http.transport';
+
+/**
+ * Resilient, observable calls to OpenAI-compatible LLM APIs. Import it once with `forRoot` or
+ * `forRootAsync`; inject {@link LlmClient} anywhere and {@link LlmHealthIndicator} in health checks.
+ *
+ * @example
+ * LlmModule.forRoot({
+ *   upstreams: [{ name: 'openai', baseUrl: 'https://api.openai.com/v1', apiKey: process.env.OPENAI_API_KEY, defaultModel: 'gpt-4o-mini' }],
+ * })
+ */
+@Module({
+  imports: [HttpModule.register({}), TerminusModule],
+  providers: [
+    {
+      provide: LLM_RESOLVED_OPTIONS,
+      useFactory: (options: LlmModuleOptions) => resolveLlmOptions(options),
+      inject: [LLM_MODULE_OPTIONS],
+    },
+    UpstreamPoliciesRegistry,
+    LlmHttpTransport,
+    CallPipeline,
+    LlmClient,
+    LlmHealthIndicator,
+  ],
+  exports: [LlmClient, LlmHealthIndicator, UpstreamPoliciesRegistry, LLM_RESOLVED_OPTIONS],
+})
+export class LlmModule extends LlmConfigurableModule {}

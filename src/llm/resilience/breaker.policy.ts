@@ -1,0 +1,32 @@
+import { circuitBreaker, CircuitBreakerPolicy, ConsecutiveBreaker, handleWhen } from 'cockatiel';
+import { LlmBreakerOptions } from '../llm-module.options';
+import { isLlmError, LlmErrorKind } from './llm.errors';
+
+/**
+ * Failures that say the upstream is unhealthy. Client errors (400, 401, 404, ...) say the request
+ * or the key is wrong, and rate limits are flow control handled by backoff and the limiter: none of
+ * them should cut every other caller off the upstream.
+ */
+const BREAKER_FAILURE_KINDS: ReadonlySet<LlmErrorKind> = new Set<LlmErrorKind>([
+  'server_error',
+  'overloaded',
+  'timeout',
+  'network',
+  'invalid_response',
+]);
+
+/** Whether an error counts toward opening the circuit. */
+export function countsAsBreakerFailure(error: unknown): boolean {
+  return isLlmError(error) && BREAKER_FAILURE_KINDS.has(error.kind);
+}
+
+/**
+ * The seed's breaker: `consecutiveFailures` in a row open the circuit, it half-opens after
+ * `halfOpenAfterMs` and lets one probe through; a good probe closes it, a bad one reopens it.
+ */
+export function createBreakerPolicy(options: LlmBreakerOptions): CircuitBreakerPolicy {
+  return circuitBreaker(handleWhen(countsAsBreakerFailure), {
+    breaker: new ConsecutiveBreaker(options.consecutiveFailures),
+    halfOpenAfter: options.halfOpenAfterMs,
+  });
+}

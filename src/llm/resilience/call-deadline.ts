@@ -1,0 +1,67 @@
+import { LlmError } from './llm.errors';
+
+/**
+ * The total deadline of one logical call: every queue wait, attempt and backoff sleep counts
+ * against it. Its `signal` aborts when the deadline passes or when the caller's own signal aborts,
+ * and `abortError()` says which of the two it was.
+ */
+export class CallDeadline {
+  readonly startedAt = Date.now();
+  readonly expiresAt: number;
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly onCallerAbort = (): void => this.controller.abort('cancelled');
+
+  constructor(
+    readonly totalMs: number,
+    private readonly callerSignal?: AbortSignal,
+  ) {
+    this.expiresAt = this.startedAt + totalMs;
+    this.timer = setTimeout(() => this.controller.abort('deadline'), totalMs);
+    if (callerSignal?.aborted) this.controller.abort('cancelled');
+    else callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
+  }
+
+  /** Aborts when the deadline passes or the caller aborts. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Milliseconds left, never negative. */
+  remainingMs(now = Date.now()): number {
+    return Math.max(0, this.expiresAt - now);
+  }
+
+  /** Whether the caller (not the deadline) ended the call. */
+  get cancelledByCaller(): boolean {
+    return this.controller.signal.reason === 'cancelled';
+  }
+
+  /** The error that describes why `signal` aborted. */
+  abortError(context: { upstream: string; model: string; attempts: number; cause?: unknown }): LlmError {
+    if (this.cancelledByCaller) {
+      return new LlmError('cancelled', `The caller aborted the call to upstream '${context.upstream}'.`, {
+        ...context,
+        retryable: false,
+      });
+    }
+    return new LlmError(
+      'deadline_exceeded',
+      `Call to upstream '${context.upstream}' model '${context.model}' did not finish within its ` +
+        `${this.totalMs} ms deadline (${context.attempts} attempt(s)). Raise timeouts.totalMs or ` +
+        `the call's deadlineMs if the provider is slow but healthy.`,
+      { ...context, retryable: false },
+    );
+  }
+
+  /** Throws the abort error if the call is already over. */
+  throwIfOver(context: { upstream: string; model: string; attempts: number }): void {
+    if (this.signal.aborted) throw this.abortError(context);
+  }
+
+  /** Stops the timer and unlinks the caller's signal; call when the call is over. */
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
+  }
+}

@@ -1,0 +1,185 @@
+import { STATUS_CODES } from 'node:http';
+import { LlmError, RETRYABLE_KINDS, type LlmErrorKind } from './llm.errors';
+import { headerValue, parseServerHint, parseShouldRetry, type HeaderBag } from './retry-after';
+import { redactSecrets } from './secret-redaction';
+
+/** An HTTP error response from an upstream, as {@link classifyHttpError} needs it. */
+export interface HttpErrorResponse {
+  status: number;
+  headers: HeaderBag;
+  /** The response body as text; JSON or not. */
+  body: string;
+  upstream: string;
+  model: string;
+  /** Values masked in the provider's message, e.g. the upstream's API key. */
+  secrets?: readonly (string | undefined)[];
+  /** Current time for `Retry-After` dates; injectable for tests. */
+  now?: number;
+}
+
+/**
+ * Kinds that stay non-retryable even when the provider sends `x-should-retry: true`. OpenAI's
+ * SDK (openai-node `shouldRetry`) obeys the header for any status; we do too, except here: a wrong key or an empty account
+ * fails the same way every time, and retrying them only multiplies the failure (the design
+ * promises "auth: never retried"). `x-should-retry: false` is obeyed for every kind.
+ */
+export const NEVER_RETRIED_KINDS: ReadonlySet<LlmErrorKind> = new Set(['auth', 'quota_exceeded']);
+
+/** The longest provider text that goes into a message: bodies can be whole HTML pages. */
+const MAX_PROVIDER_TEXT = 300;
+
+/**
+ * The reason phrase of a status, including the non-standard ones LLM providers use.
+ *
+ * @example
+ * describeStatus(502); // 'Bad Gateway'
+ * describeStatus(529); // 'Overloaded'
+ */
+export function describeStatus(status: number): string {
+  // 529 is Anthropic's "overloaded_error"; Node's table does not know it.
+  return status === 529 ? 'Overloaded' : (STATUS_CODES[status] ?? `HTTP ${status}`);
+}
+
+/**
+ * Turns an error response into the {@link LlmError} the rest of the call path acts on: the
+ * kind, whether another attempt may succeed, the server's wait hint (uncapped), the request id
+ * and a message that says what happened and what to do. The provider's text is redacted with
+ * `secrets` and cut to 300 characters.
+ *
+ * @example
+ * const error = classifyHttpError({ status: 429, headers, body, upstream: 'openai', model: 'gpt-4o' });
+ * // error.kind === 'rate_limited', error.retryAfterMs === 1200, error.message ===
+ * // "Upstream 'openai' model 'gpt-4o' answered 429 (rate_limit_exceeded): Rate limit reached
+ * //  for requests. The rate limit of this upstream was hit. Retry after 1.2 s."
+ */
+export function classifyHttpError(response: HttpErrorResponse): LlmError {
+  const { status, headers, upstream, model } = response;
+  const parsed = parseProviderError(response.body);
+  // OpenAI puts the machine-readable reason in `code`; older errors and Anthropic only in `type`.
+  const providerCode = [parsed?.code, parsed?.type].find((c) => c && c !== String(status));
+  const kind = kindOf(status, parsed);
+  const shouldRetry = parseShouldRetry(headers);
+  const retryable =
+    shouldRetry === false || (shouldRetry === true && !NEVER_RETRIED_KINDS.has(kind))
+      ? shouldRetry
+      : RETRYABLE_KINDS.has(kind);
+  const hint = parseServerHint(headers, status, response.now);
+  const text = providerText(status, response.body, parsed?.message, response.secrets);
+  const what = [
+    ADVICE[kind]?.replaceAll('{u}', upstream),
+    retryAdvice(retryable, shouldRetry, hint?.delayMs),
+  ];
+  return new LlmError(
+    kind,
+    `Upstream '${upstream}' model '${model}' answered ${status}` +
+      `${providerCode ? ` (${providerCode})` : ''}: ${text} ${what.filter(Boolean).join(' ')}`,
+    {
+      retryable,
+      status,
+      requestId: headerValue(headers, 'x-request-id'),
+      retryAfterMs: hint?.delayMs,
+      retryAfterSource: hint?.source,
+      upstream,
+      model,
+      providerCode,
+    },
+  );
+}
+
+type ProviderError = Partial<Record<'message' | 'code' | 'type' | 'innerCode', string>>;
+
+/** OpenAI's `{error:{message,type,code}}`, Ollama's `{error:"..."}`, vLLM's top-level fields. */
+function parseProviderError(body: string): ProviderError | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return undefined; // an HTML error page from a proxy, or plain text
+  }
+  if (!isRecord(json)) return undefined;
+  if (typeof json.error === 'string') return { message: json.error };
+  const source = isRecord(json.error) ? json.error : json;
+  const inner = isRecord(source.innererror) ? source.innererror : {};
+  return {
+    message: asText(source.message) ?? asText(json.detail),
+    code: asText(source.code),
+    type: asText(source.type),
+    innerCode: asText(inner.code),
+  };
+}
+
+function kindOf(status: number, error: ProviderError | undefined): LlmErrorKind {
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 404) return 'not_found';
+  if (status === 408) return 'timeout';
+  if (status === 409) return 'conflict';
+  if (status === 429) {
+    const quota = error?.code === 'insufficient_quota' || error?.type === 'insufficient_quota';
+    return quota ? 'quota_exceeded' : 'rate_limited';
+  }
+  if (status === 503 || status === 529) return 'overloaded';
+  if (status >= 500) return 'server_error';
+  if (status < 400) return 'invalid_response'; // only error statuses should reach here
+  const code = error?.code;
+  // vLLM and other OpenAI-compatible servers send only the message, without a code.
+  if (code === 'context_length_exceeded' || /maximum context length/i.test(error?.message ?? ''))
+    return 'context_length_exceeded';
+  // Azure OpenAI: `content_filter`, with `innererror.code` ResponsibleAIPolicyViolation.
+  if (code === 'content_filter' || code === 'content_policy_violation') return 'content_filtered';
+  if (error?.innerCode === 'ResponsibleAIPolicyViolation') return 'content_filtered';
+  return 'bad_request';
+}
+
+/** What happened in the reader's terms, and what to do when it is theirs to fix. */
+const ADVICE: Partial<Record<LlmErrorKind, string>> = {
+  auth: "The API key for upstream '{u}' is missing or invalid, or lacks permission for this model; check the key configured for '{u}'.",
+  quota_exceeded:
+    "The account behind upstream '{u}' is out of quota or credit; add credit or raise its limit.",
+  not_found: "Check the model name and the base URL configured for upstream '{u}'.",
+  context_length_exceeded:
+    'Shorten the messages or lower max_tokens, or use a model with a larger context window.',
+  content_filtered: "The provider's content filter refused the prompt or the completion.",
+  bad_request: 'The provider rejected the request as invalid; fix the request.',
+  rate_limited: 'The rate limit of this upstream was hit.',
+  overloaded: 'The provider is overloaded or down for maintenance.',
+  conflict: 'The provider reported a conflicting request (such as a lock timeout).',
+  invalid_response: 'This status is not an error status the API documents.',
+};
+
+function retryAdvice(retryable: boolean, shouldRetry?: boolean, waitMs?: number): string {
+  if (!retryable) {
+    return shouldRetry === false
+      ? 'Not retried: the provider sent x-should-retry: false.'
+      : 'Not retried.';
+  }
+  return waitMs === undefined ? 'Retryable with backoff.' : `Retry after ${formatWait(waitMs)}.`;
+}
+
+function formatWait(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+/** The provider's message, or a status-based one; redacted first so a cut never splits a key. */
+function providerText(
+  status: number,
+  body: string,
+  message: string | undefined,
+  secrets: readonly (string | undefined)[] = [],
+): string {
+  const raw = body.trim();
+  const page = raw === '' ? 'empty body' : raw.startsWith('<') ? 'HTML error page' : undefined;
+  const fallback = page === undefined ? raw : `${describeStatus(status)} (${page})`;
+  const text = redactSecrets(message ?? fallback, secrets)
+    .replace(/\s+/g, ' ')
+    .trim();
+  const cut = text.length > MAX_PROVIDER_TEXT ? `${text.slice(0, MAX_PROVIDER_TEXT - 1)}…` : text;
+  return /[.!?…]$/.test(cut) ? cut : `${cut}.`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asText(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}

@@ -1,0 +1,45 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BulkheadPolicy } from 'cockatiel';
+import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
+import { ResolvedLlmOptions, ResolvedUpstream } from '../llm-module.options';
+import { createBulkheadPolicy } from './bulkhead.policy';
+import { BreakerSnapshot, TrackedBreaker } from './tracked-breaker';
+
+/**
+ * Holds the long-lived policies: one bulkhead per upstream, one breaker per upstream and model
+ * (one model's outage must not cut off the others). Breakers of the default models exist from
+ * startup so health shows them before the first call.
+ */
+@Injectable()
+export class UpstreamPoliciesRegistry {
+  private readonly bulkheads = new Map<string, BulkheadPolicy>();
+  private readonly breakers = new Map<string, TrackedBreaker>();
+
+  constructor(@Inject(LLM_RESOLVED_OPTIONS) options: ResolvedLlmOptions) {
+    for (const upstream of options.upstreams.values()) {
+      this.bulkheads.set(upstream.name, createBulkheadPolicy(upstream.bulkhead));
+      this.breaker(upstream, upstream.defaultModel);
+    }
+  }
+
+  bulkhead(upstream: ResolvedUpstream): BulkheadPolicy {
+    const policy = this.bulkheads.get(upstream.name);
+    if (!policy) throw new Error(`No bulkhead for upstream '${upstream.name}'`);
+    return policy;
+  }
+
+  breaker(upstream: ResolvedUpstream, model: string): TrackedBreaker {
+    const key = `${upstream.name}\u0000${model}`;
+    let breaker = this.breakers.get(key);
+    if (!breaker) {
+      breaker = new TrackedBreaker(upstream.name, model, upstream.breaker);
+      this.breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  /** Every breaker's state, for health checks and metrics. */
+  snapshots(now = Date.now()): BreakerSnapshot[] {
+    return [...this.breakers.values()].map((breaker) => breaker.snapshot(now));
+  }
+}

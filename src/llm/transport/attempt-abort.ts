@@ -1,0 +1,77 @@
+import { CallDeadline } from '../resilience/call-deadline';
+import { isLlmError, LlmError } from '../resilience/llm.errors';
+import { classifyTransportError } from './transport-error';
+
+/** Why an attempt's request was aborted. */
+export type AttemptAbortReason =
+  | 'attempt_timeout'
+  | 'first_chunk_timeout'
+  | 'idle_timeout'
+  | 'call_over'
+  | 'consumer_done';
+
+const TIMEOUT_TEXT: Partial<Record<AttemptAbortReason, string>> = {
+  attempt_timeout: 'sent no complete response within the attempt timeout',
+  first_chunk_timeout: 'sent no content chunk within the first-chunk timeout',
+  idle_timeout: 'went silent mid-stream for longer than the idle timeout',
+};
+
+/**
+ * The abort switch of one attempt's HTTP request: linked to the call's deadline signal, with one
+ * timer that can be re-armed (attempt timeout, then first-chunk, then idle). It remembers why it
+ * fired, so a socket error can be told apart from our own timeout.
+ */
+export class AttemptAbort {
+  private readonly controller = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private armedMs = 0;
+  reason?: AttemptAbortReason;
+  private readonly onParentAbort = (): void => this.abort('call_over');
+
+  constructor(private readonly parent: AbortSignal) {
+    if (parent.aborted) this.abort('call_over');
+    else parent.addEventListener('abort', this.onParentAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** (Re)starts the single timer: after `ms` the request is aborted for `reason`. */
+  arm(reason: AttemptAbortReason, ms: number): void {
+    clearTimeout(this.timer);
+    this.armedMs = ms;
+    this.timer = setTimeout(() => this.abort(reason), ms);
+  }
+
+  abort(reason: AttemptAbortReason): void {
+    if (this.controller.signal.aborted) return;
+    this.reason = reason;
+    clearTimeout(this.timer);
+    this.controller.abort(reason);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.parent.removeEventListener('abort', this.onParentAbort);
+  }
+
+  /** The {@link LlmError} for a failure during this attempt. */
+  toError(
+    error: unknown,
+    deadline: CallDeadline,
+    context: { upstream: string; model: string; attempts: number },
+  ): LlmError {
+    if (isLlmError(error)) return error;
+    if (this.reason === 'call_over') return deadline.abortError(context);
+    const timeoutText = this.reason ? TIMEOUT_TEXT[this.reason] : undefined;
+    if (timeoutText) {
+      return new LlmError(
+        'timeout',
+        `Upstream '${context.upstream}' model '${context.model}' ${timeoutText} (${this.armedMs} ms).`,
+        { upstream: context.upstream, model: context.model },
+      );
+    }
+    return classifyTransportError(error, context);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * One item of an event stream: a dispatched event, or a comment line (`: keep-alive`), which
+ * the spec says to ignore but which callers may count as a sign of life between chunks.
+ */
+export type SseEvent =
+  | {
+      type: 'event';
+      /** The `event:` field; absent for the default type (a browser would call it `message`). */
+      event?: string;
+      /** The `data:` lines joined with `\n`. */
+      data: string;
+      /** The last `id:` seen on the stream so far (it carries over to later events, per spec). */
+      id?: string;
+    }
+  | { type: 'comment'; text: string };
+
+const LINE_BREAK = /\r\n|\r|\n/g;
+
+/**
+ * An incremental parser of `text/event-stream`, following the WHATWG HTML standard, section
+ * 9.2.6 "Interpreting an event stream". It takes text (decode bytes with
+ * `new TextDecoder()` and `decode(chunk, { stream: true })`) and returns the events each chunk
+ * completes. Line breaks may be `\n`, `\r\n` or `\r`, and may be split across chunks.
+ *
+ * The `retry:` field is ignored: LLM streams are never resumed, so a reconnection time has no use.
+ *
+ * @example
+ * const parser = new SseParser();
+ * const decoder = new TextDecoder();
+ * for await (const bytes of response) {
+ *   for (const event of parser.push(decoder.decode(bytes, { stream: true }))) {
+ *     if (event.type === 'event' && event.data !== '[DONE]') handle(JSON.parse(event.data));
+ *   }
+ * }
+ * parser.end();
+ */
+export class SseParser {
+  /** Text after the last line break seen, waiting for the rest of its line. */
+  private pending = '';
+  /** The previous chunk ended in `\r`: a `\n` opening the next chunk belongs to that break. */
+  private afterCr = false;
+  private started = false;
+  private data: string[] = [];
+  private eventType = '';
+  private lastEventId = '';
+
+  /**
+   * Feeds the next piece of text.
+   *
+   * @returns the events and comments whose lines this chunk completed, in stream order
+   */
+  push(chunk: string): SseEvent[] {
+    let text = chunk;
+    if (this.afterCr && text !== '') {
+      this.afterCr = false;
+      if (text.startsWith('\n')) text = text.slice(1);
+    }
+    if (!this.started && text !== '') {
+      this.started = true;
+      // The spec ignores one leading BOM; TextDecoder strips it too, unless told not to.
+      if (text.startsWith('\uFEFF')) text = text.slice(1);
+    }
+    const buffer = this.pending + text;
+    const out: SseEvent[] = [];
+    let start = 0;
+    for (const match of buffer.matchAll(LINE_BREAK)) {
+      // A `\r` at the very end may be the first half of a `\r\n` that the next chunk completes.
+      if (match[0] === '\r' && match.index === buffer.length - 1) this.afterCr = true;
+      this.processLine(buffer.slice(start, match.index), out);
+      start = match.index + match[0].length;
+    }
+    this.pending = buffer.slice(start);
+    return out;
+  }
+
+  /**
+   * Ends the stream. Per spec, "if the file ends in the middle of an event, before the final
+   * empty line, the incomplete event is not dispatched": an event without its blank line, or a
+   * last line without its line break, is discarded, so nothing is ever returned. A server that
+   * cut a stream short is found by what is missing (`data: [DONE]`, a `finish_reason`), not here.
+   * The parser is reset and may be reused.
+   *
+   * @returns always empty; an array so that callers can treat it like {@link push}
+   */
+  end(): SseEvent[] {
+    this.pending = '';
+    this.afterCr = false;
+    this.started = false;
+    this.data = [];
+    this.eventType = '';
+    this.lastEventId = '';
+    return [];
+  }
+
+  private processLine(line: string, out: SseEvent[]): void {
+    if (line === '') return this.dispatch(out);
+    if (line.startsWith(':')) {
+      out.push({ type: 'comment', text: line.slice(1).replace(/^ /, '') });
+      return;
+    }
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.eventType = value;
+    // An id containing NUL is ignored, per spec; an empty id resets the last event id.
+    else if (field === 'id' && !value.includes('\0')) this.lastEventId = value;
+  }
+
+  private dispatch(out: SseEvent[]): void {
+    const { data, eventType, lastEventId } = this;
+    this.data = [];
+    this.eventType = '';
+    // Per spec, a block without any `data:` line (only `event:` or `id:`) dispatches nothing.
+    if (data.length === 0) return;
+    out.push({
+      type: 'event',
+      data: data.join('\n'),
+      ...(eventType !== '' && { event: eventType }),
+      ...(lastEventId !== '' && { id: lastEventId }),
+    });
+  }
+}

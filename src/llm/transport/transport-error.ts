@@ -1,0 +1,57 @@
+import { LlmError } from '../resilience/llm.errors';
+import { CONNECT_TIMEOUT_CODE } from './connect-timeout.agent';
+
+/** Socket-level codes that mean the provider never answered (or the connection broke). */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ETIMEDOUT',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'ECONNABORTED',
+]);
+
+/**
+ * Turns a transport failure (axios or socket error) into an {@link LlmError}. The original error
+ * is not kept as `cause`: an AxiosError carries the request config, Authorization header included,
+ * and anyone logging `error.cause` would print the API key. Only its code and message survive.
+ */
+export function classifyTransportError(
+  error: unknown,
+  context: { upstream: string; model: string },
+): LlmError {
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = Object.assign(new Error(message), { code });
+  if (code === CONNECT_TIMEOUT_CODE) {
+    return new LlmError(
+      'timeout',
+      `Could not connect to upstream '${context.upstream}' within the connect timeout (${message}).`,
+      { ...context, cause },
+    );
+  }
+  const known = code !== undefined && NETWORK_CODES.has(code);
+  return new LlmError(
+    'network',
+    `Network error talking to upstream '${context.upstream}': ${code ?? 'unknown'} ${message}. ` +
+      (known ? 'The provider may be unreachable; the call is retried.' : 'The call is retried.'),
+    { ...context, cause },
+  );
+}
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  // axios wraps the socket error; walk the chain for the first code.
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'ERR_BAD_RESPONSE') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,79 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { INVALID_API_KEY, isAuthorized, redactHeaders } from './api-key.check';
+import { processingHeaders, sendReply, type ReplyTarget } from './chat-reply.sender';
+import { isChatRequest, parseChatRequest } from './chat-request.parser';
+import { buildReply, promptTokens } from './completion.factory';
+import { parseJson, readBody, sendError, sleep } from './http.io';
+import { defaultErrorFor } from './openai-error.body';
+import { rateLimitedReply, rateLimitHeaders } from './rate-limit.reply';
+import type { RateLimits } from './rate-limit.window';
+import { respondWithStep } from './sim-step.responder';
+import type { SimulatorState } from './simulator.state';
+import type { RecordedRequest } from './simulator.types';
+
+// What the TPM check counts for a request without max_tokens, since its reply size is unknown.
+const DEFAULT_COMPLETION_TOKENS = 16;
+
+/**
+ * `POST /v1/chat/completions`, in OpenAI's order: record, authenticate, validate; then an outage,
+ * a scripted step, the rate limits, the latency and finally the normal answer.
+ *
+ * @example
+ * await handleChatCompletions(req, res, '/v1/chat/completions', state, signal, Date.now());
+ */
+export async function handleChatCompletions(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  state: SimulatorState,
+  signal: AbortSignal,
+  startedAt: number,
+): Promise<void> {
+  const raw = await readBody(req);
+  const body = parseJson(raw);
+  const recorded: RecordedRequest = {
+    at: startedAt,
+    method: req.method ?? 'POST',
+    path,
+    headers: redactHeaders(req.headers),
+    body: body ?? raw,
+    hadAuthorization: req.headers.authorization !== undefined,
+  };
+  state.record(recorded);
+  const { config } = state;
+  if (!isAuthorized(req.headers, config.apiKey)) return sendError(res, 401, INVALID_API_KEY);
+  const request = parseChatRequest(body);
+  if (!isChatRequest(request)) return sendError(res, 400, request);
+  const target: ReplyTarget = { res, request, signal, startedAt };
+
+  const outage = state.outageStatus();
+  if (outage !== undefined) {
+    return sendError(res, outage, defaultErrorFor(outage), processingHeaders(target));
+  }
+  const step = state.queue.take();
+  if (step) {
+    recorded.step = step.type;
+    return respondWithStep(step, target, config);
+  }
+  await answerNormally(target, state);
+}
+
+async function answerNormally(target: ReplyTarget, state: SimulatorState): Promise<void> {
+  const { res, request, signal } = target;
+  const { config } = state;
+  const limits: RateLimits = { rpm: config.rpm, tpm: config.tpm, windowMs: config.windowMs };
+  const estimate = promptTokens(request) + (request.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
+  const rejection = state.window.check(limits, estimate);
+  if (rejection) {
+    const model = request.model ?? config.models[0] ?? 'gpt-4o-mini';
+    const reply = rateLimitedReply(rejection, model);
+    return sendError(res, 429, reply.error, { ...processingHeaders(target), ...reply.headers });
+  }
+  // Admitted before the latency, so requests in flight count against the budget as at OpenAI.
+  const entry = state.window.admit(estimate);
+  const headers = rateLimitHeaders(state.window.snapshot(limits));
+  if (!(await sleep(config.latencyMs, signal))) return;
+  const reply = buildReply(request, config.models);
+  entry.tokens = reply.usage.total_tokens;
+  await sendReply(target, reply, headers);
+}

@@ -1,0 +1,78 @@
+import type { OpenAiErrorInit } from './openai-error.body';
+
+/** The parts of a chat-completions request the simulator acts on. */
+export interface ChatRequest {
+  model?: string;
+  messages: unknown[];
+  stream: boolean;
+  /** `stream_options.include_usage`: a last chunk with `choices: []` and `usage`. */
+  includeUsage: boolean;
+  /** `max_completion_tokens` or `max_tokens`, counted by the TPM check. */
+  maxTokens?: number;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Validates a request body the way OpenAI does before any work: JSON object, non-empty
+ * `messages`. Returns the error to answer with a 400 otherwise.
+ *
+ * @example
+ * parseChatRequest({ model: 'gpt-4o', messages: [] }); // { message: "Invalid 'messages': ...", ... }
+ */
+export function parseChatRequest(body: unknown): ChatRequest | OpenAiErrorInit {
+  if (!isRecord(body)) {
+    return {
+      message:
+        'We could not parse the JSON body of your request. (HINT: This likely means you are not ' +
+        'using your HTTP library correctly. The OpenAI API expects a JSON payload.)',
+      type: 'invalid_request_error',
+      code: null,
+    };
+  }
+  const { messages, model, stream, stream_options: options } = body;
+  if (messages === undefined) {
+    const message = "Missing required parameter: 'messages'.";
+    return {
+      message,
+      type: 'invalid_request_error',
+      param: 'messages',
+      code: 'missing_required_parameter',
+    };
+  }
+  if (!Array.isArray(messages) || messages.length === 0) {
+    const message = "Invalid 'messages': expected a non-empty array of messages.";
+    return { message, type: 'invalid_request_error', param: 'messages', code: 'invalid_value' };
+  }
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  return {
+    model: typeof model === 'string' && model !== '' ? model : undefined,
+    messages,
+    stream: stream === true,
+    includeUsage: stream === true && isRecord(options) && options.include_usage === true,
+    maxTokens: typeof maxTokens === 'number' && maxTokens >= 0 ? maxTokens : undefined,
+  };
+}
+
+/** Tells a parsed request from the error `parseChatRequest` returns. */
+export function isChatRequest(value: ChatRequest | OpenAiErrorInit): value is ChatRequest {
+  return 'messages' in value;
+}
+
+/** The text of one message: a string, or the `text` parts of a content array. */
+export function messageText(message: unknown): string {
+  if (!isRecord(message)) return '';
+  const { content } = message;
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part) => (isRecord(part) && typeof part.text === 'string' ? part.text : ''))
+    .join('');
+}
+
+/** The last message whose role is `user`, as text ('' when there is none). */
+export function lastUserText(messages: readonly unknown[]): string {
+  const last = [...messages].reverse().find((m) => isRecord(m) && m.role === 'user');
+  return messageText(last);
+}

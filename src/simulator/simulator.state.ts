@@ -1,0 +1,94 @@
+import { RateWindow } from './rate-limit.window';
+import type { RecordedRequest, SimConfig, SimOutage, SimulatorOptions } from './simulator.types';
+import { StepQueue } from './step.queue';
+
+/** The config in force; an outage is state, not config, so it lives beside it. */
+export type ResolvedConfig = Omit<SimConfig, 'outage'>;
+
+/** Models listed when none are configured: the cheap default first, as OpenAI users expect. */
+export const DEFAULT_MODELS: readonly string[] = ['gpt-4o-mini', 'gpt-4o'];
+
+/** Fills in the defaults of every config field. */
+export function resolveConfig(options: SimulatorOptions): ResolvedConfig {
+  return {
+    latencyMs: options.latencyMs ?? 0,
+    rpm: options.rpm,
+    tpm: options.tpm,
+    windowMs: options.windowMs ?? 60_000,
+    apiKey: options.apiKey,
+    models: [...(options.models ?? DEFAULT_MODELS)],
+  };
+}
+
+/** The config as the control API shows it: whether a key is set, never the key. */
+export type PublicConfig = Omit<ResolvedConfig, 'apiKey'> & {
+  hasApiKey: boolean;
+  outage: { status: number; until: number } | null;
+};
+
+/**
+ * Everything a simulator remembers between requests: config, script, rate-limit window,
+ * outage and the requests received. Inputs are validated before they get here.
+ */
+export class SimulatorState {
+  readonly queue = new StepQueue();
+  readonly window = new RateWindow();
+  private current: ResolvedConfig;
+  private recorded: RecordedRequest[] = [];
+  private outage: { status: number; until: number } | undefined;
+
+  constructor(private readonly initial: ResolvedConfig) {
+    this.current = { ...initial, models: [...initial.models] };
+  }
+
+  get config(): Readonly<ResolvedConfig> {
+    return this.current;
+  }
+
+  get requests(): readonly RecordedRequest[] {
+    return this.recorded;
+  }
+
+  record(request: RecordedRequest): void {
+    this.recorded.push(request);
+  }
+
+  /** Applies a validated patch; `outage` starts or (when `undefined`) ends an outage. */
+  configure(patch: Partial<SimConfig>): void {
+    const { outage, ...config } = patch;
+    this.current = { ...this.current, ...config };
+    if (!('outage' in patch)) return;
+    if (outage) this.startOutage({ status: outage.status ?? 503, durationMs: outage.durationMs });
+    else this.outage = undefined;
+  }
+
+  startOutage(outage: Required<SimOutage>): void {
+    this.outage = { status: outage.status, until: Date.now() + outage.durationMs };
+  }
+
+  /** The status every chat request answers with right now, if an outage is running. */
+  outageStatus(now = Date.now()): number | undefined {
+    if (this.outage && now >= this.outage.until) this.outage = undefined;
+    return this.outage?.status;
+  }
+
+  /** Back to the config given at start (keeping the current apiKey), with nothing queued. */
+  reset(): void {
+    this.current = {
+      ...this.initial,
+      models: [...this.initial.models],
+      apiKey: this.current.apiKey,
+    };
+    this.queue.clear();
+    this.window.clear();
+    this.outage = undefined;
+    // A new array, so a caller still holding the old list keeps its history.
+    this.recorded = [];
+  }
+
+  publicConfig(): PublicConfig {
+    const { apiKey, ...config } = this.current;
+    this.outageStatus();
+    return { ...config, hasApiKey: apiKey !== undefined, outage: this.outage ?? null };
+  }
+}

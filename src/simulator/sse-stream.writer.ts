@@ -1,0 +1,94 @@
+import type { ServerResponse } from 'node:http';
+import { chunkBody, splitContent, usageChunk, type SimReply } from './completion.factory';
+import { sleep, type HeaderMap } from './http.io';
+import type { SimStreamStep } from './simulator.types';
+
+/** How a stream is paced and how it ends; a plain stream has every field at its default. */
+export type StreamPlan = Omit<SimStreamStep, 'type' | 'repeat' | 'latencyMs' | 'content' | 'model'>;
+
+/** Default keep-alive interval of a `keepAliveOnly` stream that set none. */
+const KEEP_ALIVE_ONLY_EVERY_MS = 1000;
+
+/**
+ * Writes an OpenAI-style SSE answer: a role chunk, content chunks, a `finish_reason: 'stop'`
+ * chunk, the usage chunk when asked for, then `data: [DONE]`. The plan can slow, stall or cut it
+ * to reproduce what real providers and proxies do to long streams.
+ *
+ * @example
+ * await writeSseStream(res, reply, { delayMs: 20, stallAfter: 2 }, false, signal);
+ */
+export async function writeSseStream(
+  res: ServerResponse,
+  reply: SimReply,
+  plan: StreamPlan,
+  includeUsage: boolean,
+  signal: AbortSignal,
+  headers: HeaderMap = {},
+): Promise<void> {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    ...headers,
+    ...plan.headers,
+  });
+  res.flushHeaders();
+  const keepAliveEveryMs =
+    plan.keepAliveEveryMs ?? (plan.keepAliveOnly ? KEEP_ALIVE_ONLY_EVERY_MS : undefined);
+  const write = (text: string): void => {
+    if (!res.destroyed && !signal.aborted) res.write(text);
+  };
+  const send = (body: object): void => write(`data: ${JSON.stringify(body)}\n\n`);
+  const wait = (ms: number): Promise<boolean> => pause(ms, keepAliveEveryMs, write, signal);
+  const chunk = (delta: Record<string, string>): object =>
+    chunkBody(reply, delta, null, includeUsage);
+
+  if (plan.keepAliveOnly) {
+    await wait(Infinity);
+    return;
+  }
+  if (!(await wait(plan.firstChunkDelayMs ?? 0))) return;
+  send(chunk({ role: 'assistant', content: '' }));
+  const gap = plan.delayMs ?? 0;
+  for (let i = 0; i < (plan.emptyDeltas ?? 0); i++) {
+    if (!(await wait(gap))) return;
+    send(chunk({ content: '' }));
+  }
+  const pieces = plan.chunks ?? splitContent(reply.content);
+  for (let sent = 0; sent <= pieces.length; sent++) {
+    // Checked before each piece and before the end, so a limit past the content still applies.
+    if (plan.cutAfter !== undefined && sent >= plan.cutAfter) {
+      res.destroy();
+      return;
+    }
+    if (plan.stallAfter !== undefined && sent >= plan.stallAfter) {
+      await wait(Infinity);
+      return;
+    }
+    const piece = pieces[sent];
+    if (piece === undefined) break;
+    if (!(await wait(gap))) return;
+    send(chunk({ content: piece }));
+  }
+  if (!(await wait(gap))) return;
+  send(chunkBody(reply, {}, 'stop', includeUsage));
+  if (includeUsage) send(usageChunk(reply));
+  write('data: [DONE]\n\n');
+  res.end();
+}
+
+// Waits while sending SSE comments, as proxies and some providers do to keep idle streams open.
+async function pause(
+  ms: number,
+  keepAliveEveryMs: number | undefined,
+  write: (text: string) => void,
+  signal: AbortSignal,
+): Promise<boolean> {
+  if (ms <= 0 || !keepAliveEveryMs) return sleep(ms, signal);
+  const timer = setInterval(() => write(': keep-alive\n\n'), keepAliveEveryMs);
+  try {
+    return await sleep(ms, signal);
+  } finally {
+    clearInterval(timer);
+  }
+}
