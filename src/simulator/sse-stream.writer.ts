@@ -35,8 +35,10 @@ export async function writeSseStream(
   res.flushHeaders();
   const keepAliveEveryMs =
     plan.keepAliveEveryMs ?? (plan.keepAliveOnly ? KEEP_ALIVE_ONLY_EVERY_MS : undefined);
+  let lastWrite = Promise.resolve();
   const write = (text: string): void => {
-    if (!res.destroyed && !signal.aborted) res.write(text);
+    if (res.destroyed || signal.aborted) return;
+    lastWrite = new Promise((resolve) => res.write(text, () => resolve()));
   };
   const send = (body: object): void => write(`data: ${JSON.stringify(body)}\n\n`);
   const wait = (ms: number): Promise<boolean> => pause(ms, keepAliveEveryMs, write, signal);
@@ -58,6 +60,8 @@ export async function writeSseStream(
   for (let sent = 0; sent <= pieces.length; sent++) {
     // Checked before each piece and before the end, so a limit past the content still applies.
     if (plan.cutAfter !== undefined && sent >= plan.cutAfter) {
+      // Destroying at once would discard chunks still buffered; the client must receive them.
+      await lastWrite;
       res.destroy();
       return;
     }

@@ -34,6 +34,8 @@ export interface CallSpec<T> extends CallTarget {
    * returned promise settles: a stream occupies its slot until its last chunk.
    */
   holdUntil?: (value: T) => Promise<void>;
+  /** Called once the call has left the bulkhead: its slot is free for the next call. */
+  onSlotReleased?: () => void;
 }
 
 /**
@@ -62,7 +64,8 @@ export class CallPipeline {
         .catch((error: unknown) => {
           deadline.dispose();
           reject(error);
-        });
+        })
+        .finally(() => spec.onSlotReleased?.());
     });
     try {
       // cockatiel's queue and backoff sleeps do not listen to the signal: the caller is released

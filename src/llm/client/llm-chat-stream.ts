@@ -29,7 +29,8 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   constructor(
     private readonly start: StreamStarter,
     private readonly describeFailure: StreamFailure,
-    private readonly onFinish: () => void,
+    /** Ends the call; resolves once its bulkhead slot is free. */
+    private readonly onFinish: () => Promise<void>,
   ) {}
 
   /** Call metadata; set once the first content chunk arrived. */
@@ -72,7 +73,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     } finally {
       if (opened && !finishedCleanly) opened.abort.abort('consumer_done');
       opened?.abort.dispose();
-      this.onFinish();
+      if (this.started) await this.onFinish();
     }
   }
 

@@ -56,10 +56,17 @@ export class LlmClient {
   chatStream(request: ChatCompletionRequest, options: LlmCallOptions = {}): LlmChatStream {
     let finish: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (finish = resolve));
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
     let target: CallTarget | undefined;
     return new LlmChatStream(
       async () => {
-        target = this.target(request, options);
+        try {
+          target = this.target(request, options);
+        } catch (error) {
+          release();
+          throw error;
+        }
         const t = target;
         const body = { ...request, model: t.model, stream: true };
         const opened = await this.pipeline.run({
@@ -67,6 +74,7 @@ export class LlmClient {
           attempt: (context) => openStreamAttempt(this.transport, t.upstream, t.model, body, context),
           // The stream keeps its bulkhead slot and deadline until it ends or the deadline passes.
           holdUntil: () => Promise.race([finished, aborted(t.deadline.signal)]),
+          onSlotReleased: release,
         });
         return { opened, metadata: this.metadata(t) };
       },
@@ -78,7 +86,10 @@ export class LlmClient {
           attempts: t.record.attemptCount,
         });
       },
-      () => finish(),
+      () => {
+        finish();
+        return released;
+      },
     );
   }
 

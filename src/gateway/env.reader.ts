@@ -1,0 +1,83 @@
+/** Thrown at boot when an environment variable is malformed; lists every problem at once. */
+export class GatewayConfigError extends Error {
+  readonly code = 'GATEWAY_INVALID_CONFIG';
+
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid gateway configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'GatewayConfigError';
+  }
+}
+
+/**
+ * Reads typed values from the environment and collects what is wrong instead of throwing at the
+ * first problem, so one failed boot shows every variable to fix. An empty value counts as unset:
+ * docker-compose and `.env` files often write `NAME=` for "no value".
+ *
+ * @example
+ * const env = new EnvReader(process.env);
+ * const retries = env.wholeNumber('LLM_MAX_RETRIES', { min: 0 });
+ * env.throwIfInvalid();
+ */
+export class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  /** The trimmed value, or undefined when unset or empty. */
+  text(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value ? value : undefined;
+  }
+
+  /** A whole number within `[min, max]`. */
+  wholeNumber(name: string, range: { min: number; max?: number }): number | undefined {
+    const text = this.text(name);
+    if (text === undefined) return undefined;
+    const value = /^\d+$/.test(text) ? Number(text) : NaN;
+    const inRange = value >= range.min && (range.max === undefined || value <= range.max);
+    if (Number.isSafeInteger(value) && inRange) return value;
+    const bounds = range.max === undefined ? `≥ ${range.min}` : `from ${range.min} to ${range.max}`;
+    this.problems.push(`${name} must be a whole number ${bounds}, got '${text}'`);
+    return undefined;
+  }
+
+  /** `true`/`false` (also `1`/`0`, `yes`/`no`, any case). */
+  boolean(name: string): boolean | undefined {
+    const text = this.text(name)?.toLowerCase();
+    if (text === undefined) return undefined;
+    if (['true', '1', 'yes'].includes(text)) return true;
+    if (['false', '0', 'no'].includes(text)) return false;
+    this.problems.push(`${name} must be true or false, got '${this.text(name)}'`);
+    return undefined;
+  }
+
+  /** An absolute http(s) URL. */
+  url(name: string, example: string): string | undefined {
+    const text = this.text(name);
+    if (text === undefined) return undefined;
+    try {
+      if (['http:', 'https:'].includes(new URL(text).protocol)) return text;
+    } catch {
+      // Reported below, like a URL of another protocol.
+    }
+    this.problems.push(`${name} must be an absolute http(s) URL such as ${example}, got '${text}'`);
+    return undefined;
+  }
+
+  /** A comma-separated list; blanks between commas are dropped. */
+  list(name: string): string[] {
+    return (this.text(name) ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0);
+  }
+
+  /** Records a problem found by a check across variables. */
+  report(problem: string): void {
+    this.problems.push(problem);
+  }
+
+  throwIfInvalid(): void {
+    if (this.problems.length > 0) throw new GatewayConfigError(this.problems);
+  }
+}

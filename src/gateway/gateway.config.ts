@@ -1,0 +1,120 @@
+import type { LlmPolicyOptions } from '../llm/index';
+import { LLM_DEFAULTS } from '../llm/index';
+import { EnvReader } from './env.reader';
+
+/** The gateway's settings; unset policy values stay undefined so LlmModule's defaults apply. */
+export interface GatewayConfig {
+  /** HTTP port; 0 picks a free one. @default 3000 */
+  port: number;
+  /** @default '0.0.0.0' */
+  host: string;
+  /** Port of the built-in simulator, used when `llm.baseUrl` is unset; 0 picks a free one. @default 0 */
+  simPort: number;
+  /** Models listed by `GET /v1/models`: `llm.model` first, then `LLM_MODELS`. */
+  models: string[];
+  llm: {
+    /** The provider's base URL; undefined means "start the built-in simulator". */
+    baseUrl?: string;
+    /** Never logged nor echoed in errors. */
+    apiKey?: string;
+    /** @default 'gpt-4o-mini' */
+    model: string;
+    /** @default 'primary' */
+    upstreamName: string;
+    /** @default 'openai' */
+    provider: string;
+    policies: LlmPolicyOptions;
+    /** @default false */
+    failReadinessWhenOpen: boolean;
+  };
+}
+
+/**
+ * Reads the gateway's configuration from environment variables. Pure: tests pass their own env.
+ *
+ * @throws GatewayConfigError naming every malformed variable and what it expects
+ * @example
+ * const config = loadGatewayConfig({ LLM_BASE_URL: 'http://127.0.0.1:4010/v1', LLM_MAX_RETRIES: '1' });
+ */
+export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
+  const read = new EnvReader(env);
+  const port = { min: 0, max: 65_535 };
+  const ms = { min: 1 };
+  const model = read.text('LLM_MODEL') ?? 'gpt-4o-mini';
+  const policies: LlmPolicyOptions = {
+    retry: {
+      maxRetries: read.wholeNumber('LLM_MAX_RETRIES', { min: 0 }),
+      baseDelayMs: read.wholeNumber('LLM_RETRY_BASE_MS', { min: 0 }),
+      maxDelayMs: read.wholeNumber('LLM_RETRY_MAX_MS', { min: 0 }),
+    },
+    breaker: {
+      consecutiveFailures: read.wholeNumber('LLM_BREAKER_FAILURES', { min: 1 }),
+      halfOpenAfterMs: read.wholeNumber('LLM_BREAKER_HALF_OPEN_MS', ms),
+    },
+    bulkhead: {
+      maxConcurrent: read.wholeNumber('LLM_MAX_CONCURRENCY', { min: 1 }),
+      maxQueue: read.wholeNumber('LLM_MAX_QUEUE', { min: 0 }),
+    },
+    timeouts: {
+      connectMs: read.wholeNumber('LLM_CONNECT_TIMEOUT_MS', ms),
+      attemptMs: read.wholeNumber('LLM_ATTEMPT_TIMEOUT_MS', ms),
+      totalMs: read.wholeNumber('LLM_TOTAL_TIMEOUT_MS', ms),
+      firstChunkMs: read.wholeNumber('LLM_FIRST_CHUNK_TIMEOUT_MS', ms),
+      idleMs: read.wholeNumber('LLM_IDLE_TIMEOUT_MS', ms),
+    },
+  };
+  const config: GatewayConfig = {
+    port: read.wholeNumber('PORT', port) ?? 3000,
+    host: read.text('HOST') ?? '0.0.0.0',
+    simPort: read.wholeNumber('SIM_PORT', port) ?? 0,
+    models: [...new Set([model, ...read.list('LLM_MODELS')])],
+    llm: {
+      baseUrl: read.url('LLM_BASE_URL', 'https://api.openai.com/v1'),
+      apiKey: read.text('LLM_API_KEY'),
+      model,
+      upstreamName: read.text('LLM_UPSTREAM_NAME') ?? 'primary',
+      provider: read.text('LLM_PROVIDER') ?? 'openai',
+      policies: withoutUnset(policies),
+      failReadinessWhenOpen: read.boolean('LLM_READY_FAIL_WHEN_OPEN') ?? false,
+    },
+  };
+  checkOrder(read, config.llm.policies);
+  read.throwIfInvalid();
+  return config;
+}
+
+// LlmModule checks these too; checking here lets the message name the variables to fix.
+function checkOrder(read: EnvReader, { retry, timeouts }: LlmPolicyOptions): void {
+  const { retry: retryDefaults, timeouts: timeoutDefaults } = LLM_DEFAULTS;
+  notAbove(read, ['LLM_RETRY_BASE_MS', retry?.baseDelayMs, retryDefaults.baseDelayMs], [
+    'LLM_RETRY_MAX_MS',
+    retry?.maxDelayMs,
+    retryDefaults.maxDelayMs,
+  ]);
+  notAbove(read, ['LLM_ATTEMPT_TIMEOUT_MS', timeouts?.attemptMs, timeoutDefaults.attemptMs], [
+    'LLM_TOTAL_TIMEOUT_MS',
+    timeouts?.totalMs,
+    timeoutDefaults.totalMs,
+  ]);
+}
+
+type Setting = readonly [name: string, value: number | undefined, fallback: number];
+
+function notAbove(read: EnvReader, low: Setting, high: Setting): void {
+  const effective = ([, value, fallback]: Setting) => value ?? fallback;
+  const show = ([name, value, fallback]: Setting) =>
+    `${name} (${value === undefined ? `${fallback}, the default` : value})`;
+  if (effective(low) > effective(high)) read.report(`${show(low)} must not exceed ${show(high)}`);
+}
+
+/** Drops undefined fields: LlmModule rejects an explicit undefined as "not a number". */
+function withoutUnset(policies: LlmPolicyOptions): LlmPolicyOptions {
+  const result: Record<string, Record<string, number>> = {};
+  for (const [section, values] of Object.entries(policies)) {
+    const set = Object.entries(values as Record<string, number | undefined>).filter(
+      (entry): entry is [string, number] => entry[1] !== undefined,
+    );
+    if (set.length > 0) result[section] = Object.fromEntries(set);
+  }
+  return result as LlmPolicyOptions;
+}

@@ -1,0 +1,33 @@
+import type { LlmModuleOptions } from '../llm/index';
+import type { GatewayConfig } from './gateway.config';
+
+/**
+ * The LlmModule options of the gateway: one upstream, from the environment. Settings left unset
+ * are omitted, so the module's documented defaults apply rather than a second copy of them here.
+ *
+ * @example
+ * LlmModule.forRoot(toLlmModuleOptions(loadGatewayConfig(process.env)))
+ */
+export function toLlmModuleOptions(config: GatewayConfig): LlmModuleOptions {
+  const { llm } = config;
+  if (!llm.baseUrl) {
+    throw new Error(
+      'The gateway needs config.llm.baseUrl: set LLM_BASE_URL, or start it through main.ts, ' +
+        'which starts the built-in simulator when LLM_BASE_URL is unset.',
+    );
+  }
+  return {
+    upstreams: [
+      {
+        ...llm.policies,
+        name: llm.upstreamName,
+        baseUrl: llm.baseUrl,
+        // Omitted rather than undefined: local servers (vLLM, Ollama, the simulator) need no key.
+        ...(llm.apiKey ? { apiKey: llm.apiKey } : {}),
+        defaultModel: llm.model,
+        provider: llm.provider,
+      },
+    ],
+    health: { failReadinessWhenOpen: llm.failReadinessWhenOpen },
+  };
+}

@@ -1,0 +1,182 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LlmError } from '../src/llm/resilience/llm.errors';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+
+describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () => {
+  let sim: UpstreamSimulator;
+  let t: LlmTestApp;
+  const breakerState = () => ({
+    effectiveState: () => t.policies.snapshots().find((b) => b.model === 'gpt-4o-mini')?.state,
+  });
+
+  beforeEach(async () => {
+    sim = await UpstreamSimulator.start();
+    t = await startLlmApp(sim.baseUrl, {
+      retry: { maxRetries: 0 },
+      breaker: { consecutiveFailures: 3, halfOpenAfterMs: 150 },
+    });
+  });
+  afterEach(async () => {
+    await t.close();
+    await sim.close();
+  });
+
+  async function openTheCircuit(): Promise<void> {
+    sim.script([{ type: 'error', status: 500, repeat: 3 }]);
+    for (let i = 0; i < 3; i++) await failureOf(() => t.llm.chat({ messages: USER }));
+  }
+
+  it('opens after the threshold and rejects without upstream traffic, saying how long', async () => {
+    await openTheCircuit();
+    expect(breakerState().effectiveState()).toBe('open');
+    const before = sim.requests.length;
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error).toMatchObject({ kind: 'circuit_open', retryable: false, attempts: 0 });
+    expect(error.retryAfterMs).toBeGreaterThan(0);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(150);
+    expect(error.message).toMatch(/open; calls are rejected for \d+ s\. The last failure was 500/);
+    expect(sim.requests.length).toBe(before);
+  });
+
+  it('client errors do not count toward opening it', async () => {
+    sim.script([{ type: 'error', status: 400, repeat: 5 }]);
+    for (let i = 0; i < 5; i++) await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(breakerState().effectiveState()).toBe('closed');
+  });
+
+  it('reads half-open once the open time has passed, closes on a good probe', async () => {
+    await openTheCircuit();
+    await sleep(160);
+    expect(breakerState().effectiveState()).toBe('half_open');
+    sim.script([{ type: 'ok', content: 'probe ok' }]);
+    const { completion } = await t.llm.chat({ messages: USER });
+    expect(completion.choices[0]?.message.content).toBe('probe ok');
+    expect(breakerState().effectiveState()).toBe('closed');
+  });
+
+  it('reopens on a bad probe', async () => {
+    await openTheCircuit();
+    await sleep(160);
+    sim.script([{ type: 'error', status: 503 }]);
+    const probe: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(probe.kind).toBe('overloaded');
+    expect(breakerState().effectiveState()).toBe('open');
+    const rejected: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(rejected.kind).toBe('circuit_open');
+  });
+
+  it('is per model: another model of the same upstream still flows', async () => {
+    await openTheCircuit();
+    const { metadata } = await t.llm.chat({ model: 'gpt-4o', messages: USER });
+    expect(metadata.model).toBe('gpt-4o');
+  });
+
+  it('stops retries once it opens mid-call', async () => {
+    const retrying = await startLlmApp(sim.baseUrl, {
+      retry: { maxRetries: 5, baseDelayMs: 1, maxDelayMs: 2 },
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 10_000 },
+    });
+    try {
+      sim.reset();
+      sim.script([{ type: 'error', status: 502, repeat: 10 }]);
+      const error: LlmError = await failureOf(() => retrying.llm.chat({ messages: USER }));
+      expect(error).toMatchObject({ kind: 'circuit_open', attempts: 2 });
+      expect(sim.requests).toHaveLength(2);
+    } finally {
+      await retrying.close();
+    }
+  });
+});
+
+describe('bulkhead (1 in flight, 1 queued)', () => {
+  it('rejects at once when concurrency and queue are full', async () => {
+    const sim = await UpstreamSimulator.start({ latencyMs: 150 });
+    const t = await startLlmApp(sim.baseUrl, { bulkhead: { maxConcurrent: 1, maxQueue: 1 } });
+    try {
+      const first = t.llm.chat({ messages: USER });
+      const queued = t.llm.chat({ messages: USER });
+      const started = Date.now();
+      const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+      expect(Date.now() - started).toBeLessThan(50);
+      expect(error).toMatchObject({ kind: 'bulkhead_full', retryable: false, attempts: 0 });
+      await expect(first).resolves.toBeDefined();
+      await expect(queued).resolves.toBeDefined();
+      expect(sim.requests).toHaveLength(2);
+    } finally {
+      await t.close();
+      await sim.close();
+    }
+  });
+
+  it('a queued call whose deadline passes leaves the queue with deadline_exceeded', async () => {
+    const sim = await UpstreamSimulator.start({ latencyMs: 200 });
+    const t = await startLlmApp(sim.baseUrl, { bulkhead: { maxConcurrent: 1, maxQueue: 1 } });
+    try {
+      const first = t.llm.chat({ messages: USER });
+      const started = Date.now();
+      const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }, { deadlineMs: 60 }));
+      expect(error.kind).toBe('deadline_exceeded');
+      expect(Date.now() - started).toBeLessThan(150);
+      await first;
+    } finally {
+      await t.close();
+      await sim.close();
+    }
+  });
+});
+
+describe('abort', () => {
+  let sim: UpstreamSimulator;
+  let t: LlmTestApp;
+  beforeEach(async () => {
+    sim = await UpstreamSimulator.start();
+    t = await startLlmApp(sim.baseUrl);
+  });
+  afterEach(async () => {
+    await t.close();
+    await sim.close();
+  });
+
+  it('aborting during an attempt cancels at once and closes the upstream request', async () => {
+    sim.script([{ type: 'hang' }]);
+    const controller = new AbortController();
+    const call = failureOf(() => t.llm.chat({ messages: USER }, { signal: controller.signal }));
+    await sleep(30);
+    const started = Date.now();
+    controller.abort();
+    const error: LlmError = await call;
+    expect(Date.now() - started).toBeLessThan(50);
+    expect(error).toMatchObject({ kind: 'cancelled', retryable: false, attempts: 1 });
+    expect(sim.requests).toHaveLength(1);
+  });
+
+  it('aborting during a backoff sleep cancels at once and sends no further attempt', async () => {
+    const slow = await startLlmApp(sim.baseUrl, {
+      retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxHintMs: 5000 },
+    });
+    try {
+      sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '300' } }, { type: 'ok' }]);
+      const controller = new AbortController();
+      const call = failureOf(() => slow.llm.chat({ messages: USER }, { signal: controller.signal }));
+      await sleep(50);
+      const started = Date.now();
+      controller.abort();
+      const error: LlmError = await call;
+      expect(Date.now() - started).toBeLessThan(50);
+      expect(error.kind).toBe('cancelled');
+      await sleep(300);
+      expect(sim.requests).toHaveLength(1);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('an already aborted signal never reaches the upstream', async () => {
+    const error: LlmError = await failureOf(() =>
+      t.llm.chat({ messages: USER }, { signal: AbortSignal.abort() }),
+    );
+    expect(error).toMatchObject({ kind: 'cancelled', attempts: 0 });
+    expect(sim.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,176 @@
+import { LlmError } from '../src/llm/resilience/llm.errors';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+
+// The fault matrix over real loopback HTTP: what each upstream answer does to attempts, timing
+// and the error kind the caller sees. FAST_POLICIES: 3 retries, backoff 10..40 ms.
+describe('LlmClient against upstream faults', () => {
+  let sim: UpstreamSimulator;
+  let t: LlmTestApp;
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start();
+    t = await startLlmApp(sim.baseUrl);
+  });
+  beforeEach(() => sim.reset());
+  afterAll(async () => {
+    await t.close();
+    await sim.close();
+  });
+
+  describe.each([
+    [400, 'bad_request'],
+    [401, 'auth'],
+    [403, 'auth'],
+    [404, 'not_found'],
+    [422, 'bad_request'],
+  ] as const)('client error %i', (status, kind) => {
+    it(`fails at once as '${kind}' after one attempt`, async () => {
+      sim.script([{ type: 'error', status }, { type: 'ok' }]);
+      const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+      expect(error).toMatchObject({ kind, status, retryable: false, attempts: 1 });
+      expect(error.requestId).toMatch(/^req_/);
+      expect(sim.requests).toHaveLength(1);
+    });
+  });
+
+  it.each([
+    [408, 'timeout'],
+    [409, 'conflict'],
+    [429, 'rate_limited'],
+    [500, 'server_error'],
+    [502, 'server_error'],
+    [503, 'overloaded'],
+    [504, 'server_error'],
+  ] as const)('%i (%s) is retried and the call succeeds on the next attempt', async (status, _kind) => {
+    sim.script([{ type: 'error', status }, { type: 'ok', content: 'recovered' }]);
+    const { completion, metadata } = await t.llm.chat({ messages: USER });
+    expect(completion.choices[0]?.message.content).toBe('recovered');
+    expect(metadata.attempts).toBe(2);
+    expect(sim.requests).toHaveLength(2);
+  });
+
+  it.each([
+    [408, 'timeout'],
+    [409, 'conflict'],
+    [429, 'rate_limited'],
+    [500, 'server_error'],
+    [502, 'server_error'],
+    [503, 'overloaded'],
+    [504, 'server_error'],
+  ] as const)('%i on every attempt gives up after 1 + 3 retries as %s', async (status, kind) => {
+    sim.script([{ type: 'error', status, repeat: 10 }]);
+    const started = Date.now();
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error).toMatchObject({ kind, status, retryable: true, attempts: 4 });
+    expect(sim.requests).toHaveLength(4);
+    // Three jittered waits, each below its ceiling of 10, 20 and 40 ms.
+    expect(Date.now() - started).toBeLessThan(70 + 400);
+  });
+
+  it('x-should-retry: false on a 503 is obeyed: one attempt', async () => {
+    sim.script([{ type: 'error', status: 503, headers: { 'x-should-retry': 'false' } }, { type: 'ok' }]);
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error).toMatchObject({ kind: 'overloaded', retryable: false, attempts: 1 });
+    expect(sim.requests).toHaveLength(1);
+  });
+
+  it('x-should-retry: true on a 400 makes it retryable', async () => {
+    sim.script([{ type: 'error', status: 400, headers: { 'x-should-retry': 'true' } }, { type: 'ok' }]);
+    const { metadata } = await t.llm.chat({ messages: USER });
+    expect(metadata.attempts).toBe(2);
+  });
+
+  it('insufficient_quota 429 is not retried', async () => {
+    sim.script([{ type: 'error', status: 429, code: 'insufficient_quota' }, { type: 'ok' }]);
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error).toMatchObject({ kind: 'quota_exceeded', retryable: false, attempts: 1 });
+  });
+
+  it('context_length_exceeded is its own kind and not retried', async () => {
+    sim.script([{ type: 'error', status: 400, code: 'context_length_exceeded' }]);
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error).toMatchObject({ kind: 'context_length_exceeded', attempts: 1 });
+  });
+
+  it('a connection reset is a network error and is retried', async () => {
+    sim.script([{ type: 'reset' }, { type: 'ok', content: 'after reset' }]);
+    const { completion, metadata } = await t.llm.chat({ messages: USER });
+    expect(completion.choices[0]?.message.content).toBe('after reset');
+    expect(metadata.attempts).toBe(2);
+  });
+
+  it('resets on every attempt end as network after 4 attempts', async () => {
+    sim.script([{ type: 'reset', repeat: 10 }]);
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error).toMatchObject({ kind: 'network', retryable: true, attempts: 4 });
+  });
+
+  it('malformed JSON in a 200 is invalid_response and is retried', async () => {
+    sim.script([{ type: 'malformed' }, { type: 'ok', content: 'well-formed' }]);
+    const { completion, metadata } = await t.llm.chat({ messages: USER });
+    expect(completion.choices[0]?.message.content).toBe('well-formed');
+    expect(metadata.attempts).toBe(2);
+  });
+
+  it('malformed JSON on every attempt fails as invalid_response', async () => {
+    sim.script([{ type: 'malformed', repeat: 10 }]);
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error).toMatchObject({ kind: 'invalid_response', status: 200, attempts: 4 });
+  });
+
+  it('a hang past the attempt timeout is a timeout and the next attempt succeeds', async () => {
+    const hanging = await startLlmApp(sim.baseUrl, {
+      timeouts: { attemptMs: 80, totalMs: 2000 },
+    });
+    try {
+      sim.script([{ type: 'hang' }, { type: 'ok', content: 'awake' }]);
+      const started = Date.now();
+      const { completion, metadata } = await hanging.llm.chat({ messages: USER });
+      expect(completion.choices[0]?.message.content).toBe('awake');
+      expect(metadata.attempts).toBe(2);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(80);
+      expect(Date.now() - started).toBeLessThan(80 + 400);
+    } finally {
+      await hanging.close();
+    }
+  });
+
+  it('hangs on every attempt fail with timeout after 4 attempts', async () => {
+    const hanging = await startLlmApp(sim.baseUrl, { timeouts: { attemptMs: 40, totalMs: 2000 } });
+    try {
+      sim.script([{ type: 'hang', repeat: 10 }]);
+      const error: LlmError = await failureOf(() => hanging.llm.chat({ messages: USER }));
+      expect(error).toMatchObject({ kind: 'timeout', retryable: true, attempts: 4 });
+    } finally {
+      await hanging.close();
+    }
+  });
+
+  it('every attempt carries the same X-Client-Request-Id and its own attempt number', async () => {
+    sim.script([{ type: 'error', status: 500, repeat: 2 }, { type: 'ok' }]);
+    const { metadata } = await t.llm.chat({ messages: USER });
+    const ids = sim.requests.map((r) => r.headers['x-client-request-id']);
+    expect(new Set(ids)).toEqual(new Set([metadata.clientRequestId]));
+    expect(sim.requests.map((r) => r.headers['x-llm-attempt'])).toEqual(['1', '2', '3']);
+    expect(metadata.upstreamRequestId).toMatch(/^req_/);
+  });
+});
+
+describe('LlmClient against an upstream that is not there', () => {
+  it('connection refused is a network error, retried, and fails fast', async () => {
+    const sim = await UpstreamSimulator.start();
+    const deadUrl = sim.baseUrl;
+    await sim.close(); // nothing listens on that port any more
+    const t = await startLlmApp(deadUrl);
+    try {
+      const started = Date.now();
+      const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+      expect(error).toMatchObject({ kind: 'network', retryable: true, attempts: 4 });
+      expect(error.message).toContain('ECONNREFUSED');
+      expect(Date.now() - started).toBeLessThan(500);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,113 @@
+import { LlmError } from '../src/llm/resilience/llm.errors';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+
+/** Milliseconds between the first and second request the simulator received. */
+function gapBetweenAttempts(sim: UpstreamSimulator): number {
+  const [first, second] = sim.requests;
+  if (!first || !second) throw new Error(`expected 2 requests, got ${sim.requests.length}`);
+  return second.at - first.at;
+}
+
+// A server hint replaces the computed backoff (10..40 ms here), so each hint below is chosen far
+// from the backoff range: the gap between attempts shows which one was used.
+describe('server hints', () => {
+  let sim: UpstreamSimulator;
+  let t: LlmTestApp;
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start();
+    t = await startLlmApp(sim.baseUrl, {
+      retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxHintMs: 150 },
+    });
+  });
+  beforeEach(() => sim.reset());
+  afterAll(async () => {
+    await t.close();
+    await sim.close();
+  });
+
+  it.each([
+    ['retry-after-ms', { 'retry-after-ms': '120' }, 120],
+    ['retry-after-ms over retry-after', { 'retry-after-ms': '90', 'retry-after': '30' }, 90],
+    ['x-ratelimit-reset-requests', { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '100ms' }, 100],
+    ['x-ratelimit-reset-tokens', { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '0.11s' }, 110],
+  ])('429 with %s waits what the server said', async (_name, headers, expectedMs) => {
+    sim.script([{ type: 'error', status: 429, headers }, { type: 'ok' }]);
+    const { metadata } = await t.llm.chat({ messages: USER });
+    expect(metadata.attempts).toBe(2);
+    expect(gapBetweenAttempts(sim)).toBeGreaterThanOrEqual(expectedMs - 5);
+    expect(gapBetweenAttempts(sim)).toBeLessThan(expectedMs + 80);
+  });
+
+  it('Retry-After in seconds is obeyed, capped at maxHintMs (150 ms)', async () => {
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after': '1' } }, { type: 'ok' }]);
+    await t.llm.chat({ messages: USER });
+    expect(gapBetweenAttempts(sim)).toBeGreaterThanOrEqual(145);
+    expect(gapBetweenAttempts(sim)).toBeLessThan(150 + 80);
+  });
+
+  it('Retry-After as an HTTP date is obeyed', async () => {
+    const inTwoSeconds = new Date(Date.now() + 2000).toUTCString();
+    sim.script([{ type: 'error', status: 503, headers: { 'retry-after': inTwoSeconds } }, { type: 'ok' }]);
+    await t.llm.chat({ messages: USER });
+    // The date is whole seconds ahead (1-2 s), so the capped 150 ms wait applies.
+    expect(gapBetweenAttempts(sim)).toBeGreaterThanOrEqual(145);
+  });
+
+  it('429 without any hint falls back to jittered backoff below its 10 ms ceiling', async () => {
+    sim.script([{ type: 'error', status: 429 }, { type: 'ok' }]);
+    await t.llm.chat({ messages: USER });
+    expect(gapBetweenAttempts(sim)).toBeLessThan(10 + 40);
+  });
+
+  it('x-ratelimit-reset-* is not a retry hint on a 503', async () => {
+    sim.script([{ type: 'error', status: 503, headers: { 'x-ratelimit-reset-requests': '6m0s' } }, { type: 'ok' }]);
+    await t.llm.chat({ messages: USER });
+    expect(gapBetweenAttempts(sim)).toBeLessThan(10 + 40);
+  });
+
+  it('a hint longer than the remaining deadline fails at once with the wait in the error', async () => {
+    const patient = await startLlmApp(sim.baseUrl, {
+      retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxHintMs: 600_000 },
+    });
+    try {
+      sim.script([
+        { type: 'error', status: 429, headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '6m0s' } },
+        { type: 'ok' },
+      ]);
+      const started = Date.now();
+      const error: LlmError = await failureOf(() => patient.llm.chat({ messages: USER }, { deadlineMs: 1000 }));
+      expect(Date.now() - started).toBeLessThan(200);
+      expect(error).toMatchObject({
+        kind: 'deadline_exceeded',
+        status: 429,
+        retryable: false,
+        attempts: 1,
+        retryAfterMs: 360_000,
+        retryAfterSource: 'x-ratelimit-reset-tokens',
+      });
+      expect(error.message).toContain('360.0 s');
+      expect(sim.requests).toHaveLength(1);
+    } finally {
+      await patient.close();
+    }
+  });
+
+  it('the total deadline ends a call that keeps failing', async () => {
+    const slow = await startLlmApp(sim.baseUrl, {
+      retry: { maxRetries: 10, baseDelayMs: 40, maxDelayMs: 40, maxHintMs: 500 },
+      timeouts: { attemptMs: 60, totalMs: 150 },
+    });
+    try {
+      sim.script([{ type: 'hang', repeat: 20 }]);
+      const started = Date.now();
+      const error: LlmError = await failureOf(() => slow.llm.chat({ messages: USER }));
+      expect(error.kind).toBe('deadline_exceeded');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      expect(Date.now() - started).toBeLessThan(150 + 100);
+    } finally {
+      await slow.close();
+    }
+  });
+});

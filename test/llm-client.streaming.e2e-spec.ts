@@ -1,0 +1,154 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LlmChatStream } from '../src/llm/client/llm-chat-stream';
+import { LlmError, LlmIncompleteStreamError } from '../src/llm/resilience/llm.errors';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+
+async function collect(stream: LlmChatStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+  return text;
+}
+
+// FAST_POLICIES for streams: first content chunk within 500 ms, at most 500 ms between chunks;
+// tests that need tighter timings start their own app.
+describe('streaming', () => {
+  let sim: UpstreamSimulator;
+  let t: LlmTestApp;
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start();
+    t = await startLlmApp(sim.baseUrl, {
+      timeouts: { attemptMs: 1000, totalMs: 3000, firstChunkMs: 120, idleMs: 100 },
+    });
+  });
+  beforeEach(() => sim.reset());
+  afterAll(async () => {
+    await t.close();
+    await sim.close();
+  });
+
+  it('streams OpenAI chunks and reports metadata', async () => {
+    sim.script([{ type: 'stream', chunks: ['Hel', 'lo ', 'world'] }]);
+    const stream = t.llm.chatStream({ messages: USER });
+    expect(await collect(stream)).toBe('Hello world');
+    expect(stream.metadata).toMatchObject({ attempts: 1, upstream: 'sim', model: 'gpt-4o-mini' });
+    expect(stream.metadata?.upstreamRequestId).toMatch(/^req_/);
+    expect((sim.requests[0]?.body as { stream?: boolean }).stream).toBe(true);
+  });
+
+  it('is lazy: nothing is sent until it is iterated', async () => {
+    t.llm.chatStream({ messages: USER });
+    await sleep(20);
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('retries freely before the first content chunk', async () => {
+    sim.script([
+      { type: 'error', status: 503 },
+      { type: 'reset' },
+      { type: 'stream', chunks: ['second ', 'try'] },
+    ]);
+    const stream = t.llm.chatStream({ messages: USER });
+    expect(await collect(stream)).toBe('second try');
+    expect(stream.metadata?.attempts).toBe(3);
+  });
+
+  it('keep-alive comments and empty deltas do not satisfy the first-chunk timeout', async () => {
+    sim.script([
+      { type: 'stream', keepAliveOnly: true, keepAliveEveryMs: 20 },
+      { type: 'stream', emptyDeltas: 3, firstChunkDelayMs: 300, keepAliveEveryMs: 20, chunks: ['late'] },
+      { type: 'stream', chunks: ['on time'] },
+    ]);
+    const started = Date.now();
+    const stream = t.llm.chatStream({ messages: USER });
+    expect(await collect(stream)).toBe('on time');
+    expect(stream.metadata?.attempts).toBe(3);
+    // Two first-chunk timeouts of 120 ms, plus two short backoffs.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+    expect(Date.now() - started).toBeLessThan(240 + 250);
+  });
+
+  it('a first chunk that keeps not coming fails as timeout after every retry', async () => {
+    sim.script([{ type: 'stream', keepAliveOnly: true, keepAliveEveryMs: 20, repeat: 10 }]);
+    const error: LlmError = await failureOf(() => t.llm.chatStream({ messages: USER }).ready());
+    expect(error).toMatchObject({ kind: 'timeout', attempts: 4 });
+    expect(error.message).toContain('first-chunk timeout');
+  });
+
+  it('a drip slower than nothing but faster than the idle timeout completes', async () => {
+    sim.script([{ type: 'stream', chunks: ['a', 'b', 'c', 'd'], delayMs: 60 }]);
+    expect(await collect(t.llm.chatStream({ messages: USER }))).toBe('abcd');
+  });
+
+  it('a stall after content ends with incomplete_stream carrying the text so far', async () => {
+    sim.script([{ type: 'stream', chunks: ['partial ', 'answer ', 'never ', 'finished'], stallAfter: 2 }]);
+    const stream = t.llm.chatStream({ messages: USER });
+    const started = Date.now();
+    const error: LlmIncompleteStreamError = await failureOf(() => collect(stream));
+    expect(error).toBeInstanceOf(LlmIncompleteStreamError);
+    expect(error).toMatchObject({ kind: 'incomplete_stream', partialText: 'partial answer ', attempts: 1 });
+    expect(error.message).toContain('idle timeout');
+    expect(Date.now() - started).toBeLessThan(100 + 150);
+    expect(sim.requests).toHaveLength(1); // never retried once content was delivered
+  });
+
+  it('a connection cut mid-stream ends with incomplete_stream, never a clean end', async () => {
+    sim.script([{ type: 'stream', chunks: ['one ', 'two ', 'three'], cutAfter: 2 }, { type: 'ok' }]);
+    const error: LlmIncompleteStreamError = await failureOf(() => collect(t.llm.chatStream({ messages: USER })));
+    expect(error.kind).toBe('incomplete_stream');
+    expect(error.partialText).toBe('one two ');
+    expect(sim.requests).toHaveLength(1);
+  });
+
+  it('an error status before content is classified and retried like a plain call', async () => {
+    sim.script([{ type: 'error', status: 401 }]);
+    const error: LlmError = await failureOf(() => collect(t.llm.chatStream({ messages: USER })));
+    expect(error).toMatchObject({ kind: 'auth', status: 401, attempts: 1 });
+  });
+
+  it('breaking out of the loop aborts the upstream request', async () => {
+    sim.script([{ type: 'stream', chunks: ['a', 'b', 'c', 'd', 'e', 'f'], delayMs: 40 }]);
+    const stream = t.llm.chatStream({ messages: USER });
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.delta.content === 'b') break;
+    }
+    // The bulkhead slot is free again: a full bulkhead of 1 would otherwise reject this call.
+    sim.script([{ type: 'ok', content: 'next' }]);
+    const { completion } = await t.llm.chat({ messages: USER });
+    expect(completion.choices[0]?.message.content).toBe('next');
+  });
+
+  it('the caller aborting mid-stream ends it with cancelled', async () => {
+    sim.script([{ type: 'stream', chunks: ['x', 'y', 'z'], delayMs: 50 }]);
+    const controller = new AbortController();
+    const stream = t.llm.chatStream({ messages: USER }, { signal: controller.signal });
+    const seen: string[] = [];
+    const error: LlmError = await failureOf(async () => {
+      for await (const chunk of stream) {
+        seen.push(chunk.choices[0]?.delta.content ?? '');
+        if (seen.includes('x')) controller.abort();
+      }
+    });
+    expect(error.kind).toBe('cancelled');
+  });
+});
+
+describe('streaming holds its bulkhead slot until it ends', () => {
+  it('a second stream waits in the queue while the first one runs', async () => {
+    const sim = await UpstreamSimulator.start();
+    const t = await startLlmApp(sim.baseUrl, { bulkhead: { maxConcurrent: 1, maxQueue: 0 } });
+    try {
+      sim.script([{ type: 'stream', chunks: ['slow', ' one'], delayMs: 100 }]);
+      const first = t.llm.chatStream({ messages: USER });
+      await first.ready();
+      const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+      expect(error.kind).toBe('bulkhead_full');
+      expect(await collect(first)).toBe('slow one');
+      await expect(t.llm.chat({ messages: USER })).resolves.toBeDefined();
+    } finally {
+      await t.close();
+      await sim.close();
+    }
+  });
+});

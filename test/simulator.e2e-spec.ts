@@ -1,0 +1,461 @@
+import { formatOpenAiDuration } from '../src/simulator/openai-duration.format';
+import { readSseEvents, sseEvents, type SseEvent } from '../src/simulator/sse-events.reader';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+
+const KEY = 'sk-test-0123456789';
+const MESSAGES = [{ role: 'user', content: 'Hello there' }];
+
+interface Completion {
+  id: string;
+  object: string;
+  model: string;
+  choices: { index: number; message: { role: string; content: string }; finish_reason: string }[];
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+interface Chunk {
+  id: string;
+  object: string;
+  choices: { delta: { role?: string; content?: string }; finish_reason: string | null }[];
+  usage?: Completion['usage'] | null;
+}
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function chat(
+  sim: UpstreamSimulator,
+  body: object = { messages: MESSAGES },
+  init: RequestInit & { key?: string | null } = {},
+): Promise<Response> {
+  const { key = KEY, ...rest } = init;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (key !== null) headers.authorization = `Bearer ${key}`;
+  return fetch(`${sim.baseUrl}/chat/completions`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+    ...rest,
+  });
+}
+
+function control(sim: UpstreamSimulator, path: string, body?: unknown): Promise<Response> {
+  const url = sim.baseUrl.replace(/\/v1$/, `/_sim/${path}`);
+  if (body === undefined) return fetch(url);
+  return fetch(url, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+const chunks = (events: SseEvent[]): Chunk[] =>
+  events.filter((e) => e.data && e.data !== '[DONE]').map((e) => JSON.parse(e.data!) as Chunk);
+const contentOf = (events: SseEvent[]): string[] =>
+  chunks(events)
+    .map((c) => c.choices[0]?.delta.content)
+    .filter((c): c is string => c !== undefined && c !== '');
+
+describe('UpstreamSimulator', () => {
+  let sim: UpstreamSimulator;
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start({ apiKey: KEY });
+  });
+  beforeEach(() => sim.reset());
+  afterAll(() => sim.close());
+
+  describe('OpenAI behaviour', () => {
+    it('answers a chat completion in OpenAI shape with its headers', async () => {
+      const res = await chat(sim, { model: 'gpt-4o', messages: MESSAGES });
+      const body = (await res.json()) as Completion;
+
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/json');
+      expect(res.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{24}$/);
+      expect(Number(res.headers.get('openai-processing-ms'))).toBeGreaterThanOrEqual(0);
+      expect(res.headers.get('x-ratelimit-limit-requests')).toBeNull();
+      expect(body.id).toMatch(/^chatcmpl-/);
+      expect(body.object).toBe('chat.completion');
+      expect(body.model).toBe('gpt-4o');
+      expect(body.choices[0]).toMatchObject({
+        index: 0,
+        message: { role: 'assistant', content: 'Simulated reply to: Hello there' },
+        finish_reason: 'stop',
+      });
+      const { prompt_tokens, completion_tokens, total_tokens } = body.usage;
+      expect(prompt_tokens).toBe(3);
+      expect(total_tokens).toBe(prompt_tokens + completion_tokens);
+    });
+
+    it('answers with the first model when the request names none', async () => {
+      const body = (await (await chat(sim)).json()) as Completion;
+      expect(body.model).toBe('gpt-4o-mini');
+    });
+
+    it('streams SSE chunks ending with the usage chunk and [DONE]', async () => {
+      const res = await chat(sim, {
+        messages: MESSAGES,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      const events = await readSseEvents(res);
+      const all = chunks(events);
+
+      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(res.headers.get('x-request-id')).toMatch(/^req_/);
+      expect(events.at(-1)?.data).toBe('[DONE]');
+      expect(all[0]?.choices[0]?.delta).toEqual({ role: 'assistant', content: '' });
+      expect(new Set(all.map((c) => c.id)).size).toBe(1);
+      expect(all.every((c) => c.object === 'chat.completion.chunk')).toBe(true);
+      expect(contentOf(events).length).toBeGreaterThan(1);
+      expect(contentOf(events).join('')).toBe('Simulated reply to: Hello there');
+      expect(all.at(-2)?.choices[0]).toMatchObject({ delta: {}, finish_reason: 'stop' });
+      expect(all.at(-1)?.choices).toEqual([]);
+      expect(all.at(-1)?.usage?.total_tokens).toBeGreaterThan(0);
+    });
+
+    it('lists the models', async () => {
+      const res = await fetch(`${sim.baseUrl}/models`, {
+        headers: { authorization: `Bearer ${KEY}` },
+      });
+      const body = (await res.json()) as {
+        object: string;
+        data: { id: string; owned_by: string }[];
+      };
+      expect(body.object).toBe('list');
+      expect(body.data.map((m) => m.id)).toEqual(['gpt-4o-mini', 'gpt-4o']);
+      expect(body.data[0]?.owned_by).toBe('simulator');
+    });
+
+    it('answers 401 to a wrong key without echoing it', async () => {
+      const res = await chat(sim, { messages: MESSAGES }, { key: 'sk-wrong-secret-42' });
+      const text = await res.text();
+
+      expect(res.status).toBe(401);
+      expect(res.headers.get('x-request-id')).toMatch(/^req_/);
+      expect(JSON.parse(text)).toEqual({
+        error: {
+          message: 'Incorrect API key provided.',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'invalid_api_key',
+        },
+      });
+      expect(text).not.toMatch(/wrong|secret|42/);
+    });
+
+    it('answers 400 to a request without messages', async () => {
+      const res = await chat(sim, { model: 'gpt-4o', messages: [] });
+      const body = (await res.json()) as ErrorBody;
+      expect(res.status).toBe(400);
+      expect(body.error.type).toBe('invalid_request_error');
+    });
+
+    it('answers 404 in OpenAI shape to an unknown path', async () => {
+      const res = await fetch(`${sim.baseUrl}/embeddings-nope`);
+      const body = (await res.json()) as ErrorBody;
+      expect(res.status).toBe(404);
+      expect(body.error.message).toBe('Invalid URL (GET /v1/embeddings-nope)');
+    });
+
+    it('records requests with the credentials redacted', async () => {
+      await chat(sim);
+      await chat(sim, { messages: MESSAGES }, { key: null });
+
+      const [first, second] = sim.requests;
+      expect(first).toMatchObject({ method: 'POST', path: '/v1/chat/completions' });
+      expect(first?.headers.authorization).toBe('Bearer ***');
+      expect(first?.hadAuthorization).toBe(true);
+      expect(first?.body).toEqual({ messages: MESSAGES });
+      expect(second?.hadAuthorization).toBe(false);
+      expect(JSON.stringify(sim.requests)).not.toContain(KEY);
+    });
+
+    it('formats waits as OpenAI durations', () => {
+      expect([20, 1000, 1500, 90_500, 360_000].map(formatOpenAiDuration)).toEqual([
+        '20ms',
+        '1s',
+        '1.5s',
+        '1m30.5s',
+        '6m0s',
+      ]);
+    });
+  });
+
+  describe('scripted faults', () => {
+    it('answers a scripted error with its headers, then normally again', async () => {
+      sim.script([
+        {
+          type: 'error',
+          status: 429,
+          repeat: 2,
+          headers: { 'retry-after-ms': '250', 'x-should-retry': 'true' },
+        },
+      ]);
+
+      const first = await chat(sim);
+      const second = await chat(sim);
+      const third = await chat(sim);
+
+      expect([first.status, second.status, third.status]).toEqual([429, 429, 200]);
+      expect(first.headers.get('retry-after-ms')).toBe('250');
+      expect(first.headers.get('x-should-retry')).toBe('true');
+      expect(((await first.json()) as ErrorBody).error.code).toBe('rate_limit_exceeded');
+      expect(sim.requests.map((r) => r.step)).toEqual(['error', 'error', undefined]);
+    });
+
+    it('uses OpenAI default messages and a raw body override', async () => {
+      sim.script([
+        { type: 'error', status: 503 },
+        { type: 'error', status: 502, body: '<html>502 Bad Gateway</html>' },
+      ]);
+
+      const overloaded = (await (await chat(sim)).json()) as ErrorBody;
+      const proxy = await chat(sim);
+
+      expect(overloaded.error).toEqual({
+        message: 'The server is overloaded or not ready yet.',
+        type: 'server_error',
+        param: null,
+        code: null,
+      });
+      expect(proxy.status).toBe(502);
+      expect(proxy.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await proxy.text()).toBe('<html>502 Bad Gateway</html>');
+    });
+
+    it('resets the connection without an answer', async () => {
+      sim.script([{ type: 'reset' }]);
+      await expect(chat(sim)).rejects.toThrow();
+      expect((await chat(sim)).status).toBe(200);
+    });
+
+    it('hangs until the client gives up', async () => {
+      sim.script([{ type: 'hang' }]);
+      const started = Date.now();
+      await expect(chat(sim, undefined, { signal: AbortSignal.timeout(100) })).rejects.toThrow(
+        expect.objectContaining({ name: 'TimeoutError' }) as Error,
+      );
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(sim.requests[0]?.step).toBe('hang');
+    });
+
+    it('sends a truncated JSON body', async () => {
+      sim.script([{ type: 'malformed' }]);
+      const res = await chat(sim);
+      const text = await res.text();
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/json');
+      expect(() => JSON.parse(text) as unknown).toThrow(SyntaxError);
+    });
+
+    it('sends a broken SSE event to a stream request', async () => {
+      sim.script([{ type: 'malformed' }]);
+      const events = await readSseEvents(await chat(sim, { messages: MESSAGES, stream: true }));
+      expect(events).toHaveLength(2);
+      expect(() => JSON.parse(events[1]?.data ?? '') as unknown).toThrow(SyntaxError);
+    });
+
+    it('answers every request with the outage status until the outage ends', async () => {
+      sim.script([{ type: 'ok', content: 'scripted' }]);
+      sim.startOutage({ durationMs: 80 });
+
+      const during = await chat(sim);
+      await delay(100);
+      const after = (await (await chat(sim)).json()) as Completion;
+
+      expect(during.status).toBe(503);
+      expect(((await during.json()) as ErrorBody).error.type).toBe('server_error');
+      expect(after.choices[0]?.message.content).toBe('scripted');
+    });
+  });
+
+  describe('stream faults', () => {
+    const streamChat = (signal?: AbortSignal): Promise<Response> =>
+      chat(sim, { messages: MESSAGES, stream: true }, signal ? { signal } : {});
+
+    it('drips chunks with delayMs', async () => {
+      sim.script([{ type: 'stream', chunks: ['a', 'b', 'c', 'd'], delayMs: 25 }]);
+      const events = await readSseEvents(await streamChat());
+      const content = events.filter((e) => contentOf([e]).length > 0);
+      expect(contentOf(events)).toEqual(['a', 'b', 'c', 'd']);
+      expect(content.at(-1)!.at - content[0]!.at).toBeGreaterThanOrEqual(60);
+    });
+
+    it('sends empty deltas and waits for the first chunk', async () => {
+      sim.script([{ type: 'stream', content: 'Hi there', emptyDeltas: 2, firstChunkDelayMs: 60 }]);
+      const res = await streamChat();
+      const headersAt = Date.now();
+      const events = await readSseEvents(res);
+      const deltas = chunks(events).map((c) => c.choices[0]?.delta.content);
+      expect(events[0]!.at - headersAt).toBeGreaterThanOrEqual(40);
+      expect(deltas.slice(0, 5)).toEqual(['', '', '', 'Hi ', 'there']);
+    });
+
+    it('stalls after stallAfter chunks while keeping the connection open', async () => {
+      sim.script([{ type: 'stream', content: 'one two three four', stallAfter: 2 }]);
+      const abort = new AbortController();
+      const iterator = sseEvents((await streamChat(abort.signal)).body!)[Symbol.asyncIterator]();
+      const seen: SseEvent[] = [];
+      while (contentOf(seen).length < 2) seen.push((await iterator.next()).value as SseEvent);
+
+      const next = iterator.next().then(
+        () => 'event',
+        () => 'aborted',
+      );
+      const winner = await Promise.race([next, delay(100).then(() => 'silence')]);
+      abort.abort();
+
+      expect(contentOf(seen)).toEqual(['one ', 'two ']);
+      expect(winner).toBe('silence');
+      expect(await next).toBe('aborted');
+    });
+
+    it('cuts the connection after cutAfter chunks', async () => {
+      sim.script([{ type: 'stream', content: 'one two three four', cutAfter: 2 }]);
+      const seen: SseEvent[] = [];
+      const reading = (async () => {
+        for await (const event of sseEvents((await streamChat()).body!)) seen.push(event);
+      })();
+      await expect(reading).rejects.toThrow();
+      expect(contentOf(seen)).toEqual(['one ', 'two ']);
+      expect(seen.some((e) => e.data === '[DONE]')).toBe(false);
+    });
+
+    it('sends only keep-alive comments with keepAliveOnly', async () => {
+      sim.script([{ type: 'stream', keepAliveOnly: true, keepAliveEveryMs: 20 }]);
+      const abort = new AbortController();
+      const iterator = sseEvents((await streamChat(abort.signal)).body!)[Symbol.asyncIterator]();
+      const seen: SseEvent[] = [];
+      for (let i = 0; i < 3; i++) seen.push((await iterator.next()).value as SseEvent);
+      abort.abort();
+      await iterator.return?.(undefined).catch(() => undefined);
+
+      expect(seen.map((e) => e.comment)).toEqual(['keep-alive', 'keep-alive', 'keep-alive']);
+      expect(seen.every((e) => e.data === undefined)).toBe(true);
+    });
+  });
+
+  describe('rate limits', () => {
+    it('answers 429 past the rpm and admits again once the window moves', async () => {
+      sim.configure({ rpm: 2, windowMs: 150 });
+
+      const first = await chat(sim);
+      await chat(sim);
+      const limited = await chat(sim);
+      const body = (await limited.json()) as ErrorBody;
+
+      expect(first.headers.get('x-ratelimit-limit-requests')).toBe('2');
+      expect(first.headers.get('x-ratelimit-remaining-requests')).toBe('1');
+      expect(limited.status).toBe(429);
+      expect(body.error).toMatchObject({ type: 'requests', code: 'rate_limit_exceeded' });
+      expect(body.error.message).toMatch(
+        /Limit 2, Used 2, Requested 1\. Please try again in \d+ms/,
+      );
+      expect(limited.headers.get('retry-after')).toBe('1');
+      const waitMs = Number(limited.headers.get('retry-after-ms'));
+      expect(waitMs).toBeGreaterThan(0);
+      expect(waitMs).toBeLessThanOrEqual(150);
+      expect(limited.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+      expect(limited.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+ms$/);
+
+      await delay(waitMs + 10);
+      expect((await chat(sim)).status).toBe(200);
+    });
+
+    it('answers 429 past the tpm, counting real usage after each answer', async () => {
+      sim.configure({ tpm: 100, windowMs: 150 });
+      const request = { messages: MESSAGES, max_tokens: 90 };
+
+      const first = await chat(sim, request);
+      const limited = await chat(sim, request);
+      const body = (await limited.json()) as ErrorBody;
+
+      expect(first.status).toBe(200);
+      expect(first.headers.get('x-ratelimit-limit-tokens')).toBe('100');
+      expect(limited.status).toBe(429);
+      expect(body.error).toMatchObject({ type: 'tokens', code: 'rate_limit_exceeded' });
+      expect(limited.headers.get('x-ratelimit-remaining-tokens')).toBe('0');
+      expect(Number(limited.headers.get('retry-after-ms'))).toBeLessThanOrEqual(150);
+    });
+
+    it('refuses a request larger than the whole tpm without a retry hint', async () => {
+      sim.configure({ tpm: 50 });
+      const res = await chat(sim, { messages: MESSAGES, max_tokens: 100 });
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBeNull();
+      expect(((await res.json()) as ErrorBody).error.message).toMatch(/^Request too large/);
+    });
+  });
+
+  describe('control API', () => {
+    it('scripts steps over HTTP', async () => {
+      const queued = await control(sim, 'script', { steps: [{ type: 'error', status: 500 }] });
+      expect(await queued.json()).toEqual({ queued: 1 });
+      expect((await chat(sim)).status).toBe(500);
+    });
+
+    it('configures latency and outages over HTTP without showing the key', async () => {
+      const configured = await control(sim, 'config', { latencyMs: 40 });
+      const config = (await configured.json()) as {
+        config: { latencyMs: number; hasApiKey: boolean };
+      };
+      const started = Date.now();
+      await chat(sim);
+      const elapsed = Date.now() - started;
+      await control(sim, 'outage', { status: 502, durationMs: 200 });
+
+      expect(config.config).toMatchObject({ latencyMs: 40, hasApiKey: true });
+      expect(JSON.stringify(config)).not.toContain(KEY);
+      expect(elapsed).toBeGreaterThanOrEqual(35);
+      expect((await chat(sim)).status).toBe(502);
+    });
+
+    it('lists and resets recorded requests over HTTP', async () => {
+      await chat(sim);
+      const listed = (await (await control(sim, 'requests')).json()) as {
+        count: number;
+        requests: { headers: Record<string, string> }[];
+      };
+      await control(sim, 'reset', {});
+
+      expect(listed.count).toBe(1);
+      expect(listed.requests[0]?.headers.authorization).toBe('Bearer ***');
+      expect(await (await control(sim, 'requests')).json()).toEqual({ count: 0, requests: [] });
+    });
+
+    it.each([
+      ['script', { steps: [{ type: 'error' }] }, 'steps[0].status'],
+      ['script', { steps: [{ type: 'explode' }] }, 'steps[0].type'],
+      ['config', { rpm: 'many' }, 'body.rpm'],
+      ['config', { latency: 5 }, 'body.latency'],
+      ['outage', { status: 503 }, 'body.durationMs'],
+      ['script', '{not json', 'body'],
+    ])('answers 400 naming the bad field (%s %j)', async (path, body, field) => {
+      const res = await control(sim, path, body);
+      const error = ((await res.json()) as ErrorBody).error;
+      expect(res.status).toBe(400);
+      expect(error.param).toBe(field);
+      expect(error.message).toContain(field);
+    });
+  });
+});
+
+describe('UpstreamSimulator.close()', () => {
+  it('ends hanging requests promptly', async () => {
+    const sim = await UpstreamSimulator.start();
+    sim.script([{ type: 'hang' }]);
+    const pending = chat(sim).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    while (sim.requests.length === 0) await delay(5);
+
+    const started = Date.now();
+    await sim.close();
+
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(await pending).toBe('failed');
+  });
+});
