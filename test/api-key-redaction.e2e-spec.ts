@@ -1,0 +1,85 @@
+import { inspect } from 'node:util';
+import { LlmError } from '../src/llm/resilience/llm.errors';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { failureOf, startLlmApp, TEST_API_KEY, USER } from './support/llm-test-app';
+
+/** Captures everything written to stdout and stderr while `fn` runs. */
+async function captureOutput(fn: () => Promise<void>): Promise<string> {
+  const written: string[] = [];
+  const original = { out: process.stdout.write, err: process.stderr.write };
+  const capture = (chunk: unknown): boolean => {
+    written.push(String(chunk));
+    return true;
+  };
+  process.stdout.write = capture as typeof process.stdout.write;
+  process.stderr.write = capture as typeof process.stderr.write;
+  try {
+    await fn();
+  } finally {
+    process.stdout.write = original.out;
+    process.stderr.write = original.err;
+  }
+  return written.join('');
+}
+
+/** Every way an error can be shown: message, JSON, and a deep inspect with its cause chain. */
+function renderings(error: unknown): string {
+  return [String(error), JSON.stringify(error), inspect(error, { depth: 10, showHidden: true })].join('\n');
+}
+
+describe('the API key never appears in errors or output', () => {
+  it('holds across auth failures, echoing providers, network errors and broken streams', async () => {
+    const sim = await UpstreamSimulator.start({ apiKey: 'sk-the-upstream-expects-another-key-0000' });
+    const errors: unknown[] = [];
+    const output = await captureOutput(async () => {
+      const t = await startLlmApp(sim.baseUrl, { retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 2 } });
+      try {
+        // 1. The upstream rejects the key.
+        errors.push(await failureOf(() => t.llm.chat({ messages: USER })));
+        sim.configure({ apiKey: undefined });
+        // 2. A provider that echoes the key (whole and masked) in its error message.
+        const masked = `${TEST_API_KEY.slice(0, 8)}*****${TEST_API_KEY.slice(-4)}`;
+        sim.script([
+          { type: 'error', status: 401, message: `Incorrect API key provided: ${TEST_API_KEY}.` },
+          { type: 'error', status: 400, message: `Key ${masked} cannot use this model` },
+          { type: 'error', status: 500, body: `<html>upstream proxy: Authorization: Bearer ${TEST_API_KEY}</html>` },
+          { type: 'error', status: 500, body: `<html>upstream proxy: Authorization: Bearer ${TEST_API_KEY}</html>` },
+        ]);
+        for (let i = 0; i < 3; i++) errors.push(await failureOf(() => t.llm.chat({ messages: USER })));
+        // 3. A stream that fails after content.
+        sim.script([{ type: 'stream', chunks: ['a', 'b', 'c'], cutAfter: 1 }]);
+        errors.push(
+          await failureOf(async () => {
+            for await (const chunk of t.llm.chatStream({ messages: USER })) void chunk;
+          }),
+        );
+      } finally {
+        await t.close();
+      }
+      // 4. Network errors: axios errors carry the request config, Authorization included.
+      await sim.close();
+      const dead = await startLlmApp(sim.baseUrl, { retry: { maxRetries: 0 } });
+      try {
+        errors.push(await failureOf(() => dead.llm.chat({ messages: USER })));
+      } finally {
+        await dead.close();
+      }
+      for (const error of errors) console.error(error);
+    });
+
+    expect(errors.map((e) => (e as LlmError).kind)).toEqual([
+      'auth',
+      'auth',
+      'bad_request',
+      'server_error',
+      'incomplete_stream',
+      'network',
+    ]);
+    expect(output.length).toBeGreaterThan(500); // the errors really were printed
+    expect(output).toContain('LLM_AUTH');
+    for (const text of [output, ...errors.map(renderings)]) {
+      expect(text).not.toContain(TEST_API_KEY);
+      expect(text).not.toContain(TEST_API_KEY.slice(-12));
+    }
+  });
+});
