@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { inspect } from 'node:util';
 import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
@@ -6,13 +7,16 @@ import { failureOf, startLlmApp, TEST_API_KEY, USER } from './support/llm-test-a
 /** Captures everything written to stdout and stderr while `fn` runs. */
 async function captureOutput(fn: () => Promise<void>): Promise<string> {
   const written: string[] = [];
-  const original = { out: process.stdout.write, err: process.stderr.write };
+  const original = {
+    out: process.stdout.write.bind(process.stdout),
+    err: process.stderr.write.bind(process.stderr),
+  };
   const capture = (chunk: unknown): boolean => {
     written.push(String(chunk));
     return true;
   };
-  process.stdout.write = capture as typeof process.stdout.write;
-  process.stderr.write = capture as typeof process.stderr.write;
+  process.stdout.write = capture;
+  process.stderr.write = capture;
   try {
     await fn();
   } finally {
@@ -24,15 +28,23 @@ async function captureOutput(fn: () => Promise<void>): Promise<string> {
 
 /** Every way an error can be shown: message, JSON, and a deep inspect with its cause chain. */
 function renderings(error: unknown): string {
-  return [String(error), JSON.stringify(error), inspect(error, { depth: 10, showHidden: true })].join('\n');
+  return [
+    String(error),
+    JSON.stringify(error),
+    inspect(error, { depth: 10, showHidden: true }),
+  ].join('\n');
 }
 
 describe('the API key never appears in errors or output', () => {
   it('holds across auth failures, echoing providers, network errors and broken streams', async () => {
-    const sim = await UpstreamSimulator.start({ apiKey: 'sk-the-upstream-expects-another-key-0000' });
+    const sim = await UpstreamSimulator.start({
+      apiKey: 'sk-the-upstream-expects-another-key-0000',
+    });
     const errors: unknown[] = [];
     const output = await captureOutput(async () => {
-      const t = await startLlmApp(sim.baseUrl, { retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 2 } });
+      const t = await startLlmApp(sim.baseUrl, {
+        retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 2 },
+      });
       try {
         // 1. The upstream rejects the key.
         errors.push(await failureOf(() => t.llm.chat({ messages: USER })));
@@ -42,10 +54,19 @@ describe('the API key never appears in errors or output', () => {
         sim.script([
           { type: 'error', status: 401, message: `Incorrect API key provided: ${TEST_API_KEY}.` },
           { type: 'error', status: 400, message: `Key ${masked} cannot use this model` },
-          { type: 'error', status: 500, body: `<html>upstream proxy: Authorization: Bearer ${TEST_API_KEY}</html>` },
-          { type: 'error', status: 500, body: `<html>upstream proxy: Authorization: Bearer ${TEST_API_KEY}</html>` },
+          {
+            type: 'error',
+            status: 500,
+            body: `<html>upstream proxy: Authorization: Bearer ${TEST_API_KEY}</html>`,
+          },
+          {
+            type: 'error',
+            status: 500,
+            body: `<html>upstream proxy: Authorization: Bearer ${TEST_API_KEY}</html>`,
+          },
         ]);
-        for (let i = 0; i < 3; i++) errors.push(await failureOf(() => t.llm.chat({ messages: USER })));
+        for (let i = 0; i < 3; i++)
+          errors.push(await failureOf(() => t.llm.chat({ messages: USER })));
         // 3. A stream that fails after content.
         sim.script([{ type: 'stream', chunks: ['a', 'b', 'c'], cutAfter: 1 }]);
         errors.push(
@@ -64,7 +85,12 @@ describe('the API key never appears in errors or output', () => {
       } finally {
         await dead.close();
       }
-      for (const error of errors) console.error(error);
+      // Log them the ways an application would: Nest's logger and a deep inspect to stderr.
+      const logger = new Logger('App');
+      for (const error of errors) {
+        logger.error(error);
+        process.stderr.write(inspect(error, { depth: 10 }) + '\n');
+      }
     });
 
     expect(errors.map((e) => (e as LlmError).kind)).toEqual([

@@ -115,7 +115,9 @@ describe('bulkhead (1 in flight, 1 queued)', () => {
     try {
       const first = t.llm.chat({ messages: USER });
       const started = Date.now();
-      const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }, { deadlineMs: 60 }));
+      const error: LlmError = await failureOf(() =>
+        t.llm.chat({ messages: USER }, { deadlineMs: 60 }),
+      );
       expect(error.kind).toBe('deadline_exceeded');
       expect(Date.now() - started).toBeLessThan(150);
       await first;
@@ -156,9 +158,14 @@ describe('abort', () => {
       retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxHintMs: 5000 },
     });
     try {
-      sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '300' } }, { type: 'ok' }]);
+      sim.script([
+        { type: 'error', status: 429, headers: { 'retry-after-ms': '300' } },
+        { type: 'ok' },
+      ]);
       const controller = new AbortController();
-      const call = failureOf(() => slow.llm.chat({ messages: USER }, { signal: controller.signal }));
+      const call = failureOf(() =>
+        slow.llm.chat({ messages: USER }, { signal: controller.signal }),
+      );
       await sleep(50);
       const started = Date.now();
       controller.abort();

@@ -42,13 +42,19 @@ describe('LlmClient against upstream faults', () => {
     [502, 'server_error'],
     [503, 'overloaded'],
     [504, 'server_error'],
-  ] as const)('%i (%s) is retried and the call succeeds on the next attempt', async (status, _kind) => {
-    sim.script([{ type: 'error', status }, { type: 'ok', content: 'recovered' }]);
-    const { completion, metadata } = await t.llm.chat({ messages: USER });
-    expect(completion.choices[0]?.message.content).toBe('recovered');
-    expect(metadata.attempts).toBe(2);
-    expect(sim.requests).toHaveLength(2);
-  });
+  ] as const)(
+    '%i (%s) is retried and the call succeeds on the next attempt',
+    async (status, _kind) => {
+      sim.script([
+        { type: 'error', status },
+        { type: 'ok', content: 'recovered' },
+      ]);
+      const { completion, metadata } = await t.llm.chat({ messages: USER });
+      expect(completion.choices[0]?.message.content).toBe('recovered');
+      expect(metadata.attempts).toBe(2);
+      expect(sim.requests).toHaveLength(2);
+    },
+  );
 
   it.each([
     [408, 'timeout'],
@@ -69,14 +75,20 @@ describe('LlmClient against upstream faults', () => {
   });
 
   it('x-should-retry: false on a 503 is obeyed: one attempt', async () => {
-    sim.script([{ type: 'error', status: 503, headers: { 'x-should-retry': 'false' } }, { type: 'ok' }]);
+    sim.script([
+      { type: 'error', status: 503, headers: { 'x-should-retry': 'false' } },
+      { type: 'ok' },
+    ]);
     const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
     expect(error).toMatchObject({ kind: 'overloaded', retryable: false, attempts: 1 });
     expect(sim.requests).toHaveLength(1);
   });
 
   it('x-should-retry: true on a 400 makes it retryable', async () => {
-    sim.script([{ type: 'error', status: 400, headers: { 'x-should-retry': 'true' } }, { type: 'ok' }]);
+    sim.script([
+      { type: 'error', status: 400, headers: { 'x-should-retry': 'true' } },
+      { type: 'ok' },
+    ]);
     const { metadata } = await t.llm.chat({ messages: USER });
     expect(metadata.attempts).toBe(2);
   });

@@ -30,8 +30,16 @@ describe('server hints', () => {
   it.each([
     ['retry-after-ms', { 'retry-after-ms': '120' }, 120],
     ['retry-after-ms over retry-after', { 'retry-after-ms': '90', 'retry-after': '30' }, 90],
-    ['x-ratelimit-reset-requests', { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '100ms' }, 100],
-    ['x-ratelimit-reset-tokens', { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '0.11s' }, 110],
+    [
+      'x-ratelimit-reset-requests',
+      { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '100ms' },
+      100,
+    ],
+    [
+      'x-ratelimit-reset-tokens',
+      { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '0.11s' },
+      110,
+    ],
   ])('429 with %s waits what the server said', async (_name, headers, expectedMs) => {
     sim.script([{ type: 'error', status: 429, headers }, { type: 'ok' }]);
     const { metadata } = await t.llm.chat({ messages: USER });
@@ -49,7 +57,10 @@ describe('server hints', () => {
 
   it('Retry-After as an HTTP date is obeyed', async () => {
     const inTwoSeconds = new Date(Date.now() + 2000).toUTCString();
-    sim.script([{ type: 'error', status: 503, headers: { 'retry-after': inTwoSeconds } }, { type: 'ok' }]);
+    sim.script([
+      { type: 'error', status: 503, headers: { 'retry-after': inTwoSeconds } },
+      { type: 'ok' },
+    ]);
     await t.llm.chat({ messages: USER });
     // The date is whole seconds ahead (1-2 s), so the capped 150 ms wait applies.
     expect(gapBetweenAttempts(sim)).toBeGreaterThanOrEqual(145);
@@ -62,7 +73,10 @@ describe('server hints', () => {
   });
 
   it('x-ratelimit-reset-* is not a retry hint on a 503', async () => {
-    sim.script([{ type: 'error', status: 503, headers: { 'x-ratelimit-reset-requests': '6m0s' } }, { type: 'ok' }]);
+    sim.script([
+      { type: 'error', status: 503, headers: { 'x-ratelimit-reset-requests': '6m0s' } },
+      { type: 'ok' },
+    ]);
     await t.llm.chat({ messages: USER });
     expect(gapBetweenAttempts(sim)).toBeLessThan(10 + 40);
   });
@@ -73,11 +87,17 @@ describe('server hints', () => {
     });
     try {
       sim.script([
-        { type: 'error', status: 429, headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '6m0s' } },
+        {
+          type: 'error',
+          status: 429,
+          headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '6m0s' },
+        },
         { type: 'ok' },
       ]);
       const started = Date.now();
-      const error: LlmError = await failureOf(() => patient.llm.chat({ messages: USER }, { deadlineMs: 1000 }));
+      const error: LlmError = await failureOf(() =>
+        patient.llm.chat({ messages: USER }, { deadlineMs: 1000 }),
+      );
       expect(Date.now() - started).toBeLessThan(200);
       expect(error).toMatchObject({
         kind: 'deadline_exceeded',

@@ -57,7 +57,13 @@ describe('streaming', () => {
   it('keep-alive comments and empty deltas do not satisfy the first-chunk timeout', async () => {
     sim.script([
       { type: 'stream', keepAliveOnly: true, keepAliveEveryMs: 20 },
-      { type: 'stream', emptyDeltas: 3, firstChunkDelayMs: 300, keepAliveEveryMs: 20, chunks: ['late'] },
+      {
+        type: 'stream',
+        emptyDeltas: 3,
+        firstChunkDelayMs: 300,
+        keepAliveEveryMs: 20,
+        chunks: ['late'],
+      },
       { type: 'stream', chunks: ['on time'] },
     ]);
     const started = Date.now();
@@ -82,20 +88,31 @@ describe('streaming', () => {
   });
 
   it('a stall after content ends with incomplete_stream carrying the text so far', async () => {
-    sim.script([{ type: 'stream', chunks: ['partial ', 'answer ', 'never ', 'finished'], stallAfter: 2 }]);
+    sim.script([
+      { type: 'stream', chunks: ['partial ', 'answer ', 'never ', 'finished'], stallAfter: 2 },
+    ]);
     const stream = t.llm.chatStream({ messages: USER });
     const started = Date.now();
     const error: LlmIncompleteStreamError = await failureOf(() => collect(stream));
     expect(error).toBeInstanceOf(LlmIncompleteStreamError);
-    expect(error).toMatchObject({ kind: 'incomplete_stream', partialText: 'partial answer ', attempts: 1 });
+    expect(error).toMatchObject({
+      kind: 'incomplete_stream',
+      partialText: 'partial answer ',
+      attempts: 1,
+    });
     expect(error.message).toContain('idle timeout');
     expect(Date.now() - started).toBeLessThan(100 + 150);
     expect(sim.requests).toHaveLength(1); // never retried once content was delivered
   });
 
   it('a connection cut mid-stream ends with incomplete_stream, never a clean end', async () => {
-    sim.script([{ type: 'stream', chunks: ['one ', 'two ', 'three'], cutAfter: 2 }, { type: 'ok' }]);
-    const error: LlmIncompleteStreamError = await failureOf(() => collect(t.llm.chatStream({ messages: USER })));
+    sim.script([
+      { type: 'stream', chunks: ['one ', 'two ', 'three'], cutAfter: 2 },
+      { type: 'ok' },
+    ]);
+    const error: LlmIncompleteStreamError = await failureOf(() =>
+      collect(t.llm.chatStream({ messages: USER })),
+    );
     expect(error.kind).toBe('incomplete_stream');
     expect(error.partialText).toBe('one two ');
     expect(sim.requests).toHaveLength(1);

@@ -6,7 +6,9 @@ import { LlmOptionsError } from '../src/llm/llm-options.resolver';
 import { TEST_API_KEY } from './support/llm-test-app';
 
 async function boot(options: LlmModuleOptions): Promise<LlmClient> {
-  const moduleRef = await Test.createTestingModule({ imports: [LlmModule.forRoot(options)] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [LlmModule.forRoot(options)],
+  }).compile();
   return moduleRef.get(LlmClient);
 }
 
@@ -19,7 +21,11 @@ async function bootError(options: unknown): Promise<LlmOptionsError> {
   throw new Error('expected the module to fail at startup');
 }
 
-const valid = { name: 'openai', baseUrl: 'https://api.openai.com/v1/', defaultModel: 'gpt-4o-mini' };
+const valid = {
+  name: 'openai',
+  baseUrl: 'https://api.openai.com/v1/',
+  defaultModel: 'gpt-4o-mini',
+};
 
 describe('LlmModule options', () => {
   it('boots with one upstream and the seed defaults', async () => {
@@ -29,25 +35,75 @@ describe('LlmModule options', () => {
 
   it('boots through forRootAsync with a factory', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [LlmModule.forRootAsync({ useFactory: async () => ({ upstreams: [valid] }) })],
+      imports: [
+        LlmModule.forRootAsync({ useFactory: () => Promise.resolve({ upstreams: [valid] }) }),
+      ],
     }).compile();
     expect(moduleRef.get(LlmClient).upstreamNames).toEqual(['openai']);
   });
 
   it.each<[string, unknown, RegExp]>([
     ['no upstreams', { upstreams: [] }, /upstreams must be a non-empty array/],
-    ['a missing baseUrl', { upstreams: [{ ...valid, baseUrl: undefined }] }, /upstreams\[0\]\.baseUrl must be a non-empty string/],
-    ['a relative baseUrl', { upstreams: [{ ...valid, baseUrl: 'api/v1' }] }, /upstreams\[0\]\.baseUrl must be an absolute URL/],
-    ['a missing defaultModel', { upstreams: [{ ...valid, defaultModel: '' }] }, /upstreams\[0\]\.defaultModel must be a non-empty string/],
-    ['negative retries', { upstreams: [{ ...valid, retry: { maxRetries: -1 } }] }, /upstreams\[0\]\.retry\.maxRetries must be a finite number ≥ 0, got -1/],
-    ['fractional retries', { upstreams: [{ ...valid, retry: { maxRetries: 1.5 } }] }, /upstreams\[0\]\.retry\.maxRetries must be a whole number/],
-    ['a string timeout', { upstreams: [{ ...valid, timeouts: { attemptMs: '60s' } }] }, /upstreams\[0\]\.timeouts\.attemptMs must be a finite number ≥ 0, got '60s'/],
-    ['an unknown option', { upstreams: [{ ...valid, breaker: { threshold: 5 } }] }, /upstreams\[0\]\.breaker\.threshold is not an option \(known: consecutiveFailures, halfOpenAfterMs\)/],
-    ['a zero bulkhead', { upstreams: [{ ...valid, bulkhead: { maxConcurrent: 0 } }] }, /bulkhead\.maxConcurrent must be greater than 0/],
-    ['attempt longer than total', { upstreams: [{ ...valid, timeouts: { attemptMs: 5000, totalMs: 1000 } }] }, /attemptMs \(5000\) must not exceed timeouts\.totalMs \(1000\)/],
-    ['duplicate names', { upstreams: [valid, valid] }, /upstreams\[1\]\.name 'openai' is used twice/],
-    ['an unknown default upstream', { upstreams: [valid], defaultUpstream: 'azure' }, /defaultUpstream 'azure' is not the name of any upstream/],
-    ['a bad shared default', { upstreams: [valid], defaults: { retry: { baseDelayMs: -5 } } }, /upstreams\[0\]\.retry\.baseDelayMs must be a finite number/],
+    [
+      'a missing baseUrl',
+      { upstreams: [{ ...valid, baseUrl: undefined }] },
+      /upstreams\[0\]\.baseUrl must be a non-empty string/,
+    ],
+    [
+      'a relative baseUrl',
+      { upstreams: [{ ...valid, baseUrl: 'api/v1' }] },
+      /upstreams\[0\]\.baseUrl must be an absolute URL/,
+    ],
+    [
+      'a missing defaultModel',
+      { upstreams: [{ ...valid, defaultModel: '' }] },
+      /upstreams\[0\]\.defaultModel must be a non-empty string/,
+    ],
+    [
+      'negative retries',
+      { upstreams: [{ ...valid, retry: { maxRetries: -1 } }] },
+      /upstreams\[0\]\.retry\.maxRetries must be a finite number ≥ 0, got -1/,
+    ],
+    [
+      'fractional retries',
+      { upstreams: [{ ...valid, retry: { maxRetries: 1.5 } }] },
+      /upstreams\[0\]\.retry\.maxRetries must be a whole number/,
+    ],
+    [
+      'a string timeout',
+      { upstreams: [{ ...valid, timeouts: { attemptMs: '60s' } }] },
+      /upstreams\[0\]\.timeouts\.attemptMs must be a finite number ≥ 0, got '60s'/,
+    ],
+    [
+      'an unknown option',
+      { upstreams: [{ ...valid, breaker: { threshold: 5 } }] },
+      /upstreams\[0\]\.breaker\.threshold is not an option \(known: consecutiveFailures, halfOpenAfterMs\)/,
+    ],
+    [
+      'a zero bulkhead',
+      { upstreams: [{ ...valid, bulkhead: { maxConcurrent: 0 } }] },
+      /bulkhead\.maxConcurrent must be greater than 0/,
+    ],
+    [
+      'attempt longer than total',
+      { upstreams: [{ ...valid, timeouts: { attemptMs: 5000, totalMs: 1000 } }] },
+      /attemptMs \(5000\) must not exceed timeouts\.totalMs \(1000\)/,
+    ],
+    [
+      'duplicate names',
+      { upstreams: [valid, valid] },
+      /upstreams\[1\]\.name 'openai' is used twice/,
+    ],
+    [
+      'an unknown default upstream',
+      { upstreams: [valid], defaultUpstream: 'azure' },
+      /defaultUpstream 'azure' is not the name of any upstream/,
+    ],
+    [
+      'a bad shared default',
+      { upstreams: [valid], defaults: { retry: { baseDelayMs: -5 } } },
+      /upstreams\[0\]\.retry\.baseDelayMs must be a finite number/,
+    ],
   ])('fails at startup on %s, naming the field', async (_case, options, message) => {
     const error = await bootError(options);
     expect(error).toBeInstanceOf(LlmOptionsError);
@@ -55,7 +111,9 @@ describe('LlmModule options', () => {
   });
 
   it('never echoes an API key in a startup error', async () => {
-    const error = await bootError({ upstreams: [{ ...valid, apiKey: TEST_API_KEY, retry: { maxRetries: -1 } }] });
+    const error = await bootError({
+      upstreams: [{ ...valid, apiKey: TEST_API_KEY, retry: { maxRetries: -1 } }],
+    });
     expect(error.message).not.toContain(TEST_API_KEY);
   });
 });

@@ -41,7 +41,9 @@ export function resolveLlmOptions(options: LlmModuleOptions): ResolvedLlmOptions
   }
   const failReadinessWhenOpen = options.health?.failReadinessWhenOpen ?? false;
   if (typeof failReadinessWhenOpen !== 'boolean') {
-    problems.push(`health.failReadinessWhenOpen must be a boolean, got ${describe(failReadinessWhenOpen)}`);
+    problems.push(
+      `health.failReadinessWhenOpen must be a boolean, got ${describe(failReadinessWhenOpen)}`,
+    );
   }
   if (problems.length > 0) throw new LlmOptionsError(problems);
   return { upstreams, defaultUpstream, health: { failReadinessWhenOpen } };
@@ -61,13 +63,17 @@ function resolveUpstream(
   }
   if (u.apiKey !== undefined && (typeof u.apiKey !== 'string' || u.apiKey.length === 0)) {
     // Never echo the key itself, not even in a startup error.
-    problems.push(`${at}.apiKey must be a non-empty string when given (omit it for servers that need none)`);
+    problems.push(
+      `${at}.apiKey must be a non-empty string when given (omit it for servers that need none)`,
+    );
   }
-  const section = <K extends keyof LlmPolicyOptions>(key: K): Required<NonNullable<LlmPolicyOptions[K]>> =>
+  const section = <K extends keyof LlmPolicyOptions>(
+    key: K,
+  ): Required<NonNullable<LlmPolicyOptions[K]>> =>
     mergeNumbers<Record<string, number>>(
       LLM_DEFAULTS[key],
-      defaults[key] as Record<string, number> | undefined,
-      u[key] as Record<string, number> | undefined,
+      defaults[key],
+      u[key],
       `${at}.${key}`,
       problems,
     ) as Required<NonNullable<LlmPolicyOptions[K]>>;
@@ -113,7 +119,10 @@ function checkRanges(u: ResolvedUpstream, at: string, problems: string[]): void 
   const positive: Array<[string, number]> = [
     ['breaker.consecutiveFailures', u.breaker.consecutiveFailures],
     ['bulkhead.maxConcurrent', u.bulkhead.maxConcurrent],
-    ...Object.entries(u.timeouts).map(([k, v]): [string, number] => [`timeouts.${k}`, v]),
+    ...(Object.keys(u.timeouts) as Array<keyof typeof u.timeouts>).map((k): [string, number] => [
+      `timeouts.${k}`,
+      u.timeouts[k],
+    ]),
   ];
   for (const [field, value] of positive) {
     if (!(value > 0)) problems.push(`${at}.${field} must be greater than 0, got ${value}`);
@@ -124,7 +133,8 @@ function checkRanges(u: ResolvedUpstream, at: string, problems: string[]): void 
     ['bulkhead.maxConcurrent', u.bulkhead.maxConcurrent],
     ['bulkhead.maxQueue', u.bulkhead.maxQueue],
   ] as const) {
-    if (!Number.isInteger(value)) problems.push(`${at}.${field} must be a whole number, got ${value}`);
+    if (!Number.isInteger(value))
+      problems.push(`${at}.${field} must be a whole number, got ${value}`);
   }
   if (u.retry.baseDelayMs > u.retry.maxDelayMs) {
     problems.push(
@@ -138,7 +148,12 @@ function checkRanges(u: ResolvedUpstream, at: string, problems: string[]): void 
   }
 }
 
-function requireString(value: unknown, field: string, problems: string[], example: string): boolean {
+function requireString(
+  value: unknown,
+  field: string,
+  problems: string[],
+  example: string,
+): boolean {
   if (typeof value === 'string' && value.trim().length > 0) return true;
   problems.push(`${field} must be a non-empty string (${example}), got ${describe(value)}`);
   return false;
@@ -151,11 +166,14 @@ function checkUrl(value: string, field: string, problems: string[]): void {
       problems.push(`${field} must be an http(s) URL, got protocol '${url.protocol}'`);
     }
   } catch {
-    problems.push(`${field} must be an absolute URL such as https://api.openai.com/v1, got '${value}'`);
+    problems.push(
+      `${field} must be an absolute URL such as https://api.openai.com/v1, got '${value}'`,
+    );
   }
 }
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
-  return value === undefined ? 'nothing' : JSON.stringify(value) ?? String(value);
+  if (value === undefined) return 'nothing';
+  return JSON.stringify(value) ?? typeof value;
 }

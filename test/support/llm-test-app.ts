@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { LlmClient } from '../../src/llm/client/llm-client';
 import { LlmModule } from '../../src/llm/llm.module';
 import { LlmPolicyOptions, LlmUpstreamOptions } from '../../src/llm/llm-module.options';
+import { LlmError } from '../../src/llm/resilience/llm.errors';
 import { UpstreamPoliciesRegistry } from '../../src/llm/resilience/upstream-policies.registry';
 
 /** A key shaped like a real one, so redaction is tested against what providers really issue. */
@@ -53,12 +54,15 @@ export async function startLlmApp(
   };
 }
 
-/** Runs `fn` and returns the error it rejects with (fails the test when it resolves). */
-export async function failureOf(fn: () => Promise<unknown>): Promise<any> {
+/**
+ * Runs `fn` and returns the error it rejects with (fails the test when it resolves). The type is
+ * the caller's claim; the tests assert on `kind` and class, which checks it.
+ */
+export async function failureOf<E = LlmError>(fn: () => Promise<unknown>): Promise<E> {
   try {
     await fn();
   } catch (error) {
-    return error;
+    return error as E;
   }
   throw new Error('expected the call to fail, but it succeeded');
 }

@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { isBrokenCircuitError, isBulkheadRejectedError, isIsolatedCircuitError, isTaskCancelledError } from 'cockatiel';
+import {
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  isIsolatedCircuitError,
+  isTaskCancelledError,
+} from 'cockatiel';
 import { ResolvedUpstream } from '../llm-module.options';
 import { CallDeadline } from '../resilience/call-deadline';
 import { isLlmError, LlmError } from '../resilience/llm.errors';
@@ -70,7 +75,9 @@ export class CallPipeline {
     try {
       // cockatiel's queue and backoff sleeps do not listen to the signal: the caller is released
       // at once on abort or deadline, and the abandoned attempt ends as soon as it wakes.
-      return await raceAbort(admitted, deadline.signal, () => deadline.abortError(this.context(spec)));
+      return await raceAbort(admitted, deadline.signal, () =>
+        deadline.abortError(this.context(spec)),
+      );
     } catch (error) {
       throw this.finalError(error, spec);
     }
@@ -140,11 +147,15 @@ export class CallPipeline {
   }
 
   private unexpected(error: unknown, spec: CallTarget): LlmError {
-    return new LlmError('invalid_response', `Unexpected failure in upstream '${spec.upstream.name}': ${String(error)}`, {
-      upstream: spec.upstream.name,
-      model: spec.model,
-      cause: error,
-    });
+    return new LlmError(
+      'invalid_response',
+      `Unexpected failure in upstream '${spec.upstream.name}': ${String(error)}`,
+      {
+        upstream: spec.upstream.name,
+        model: spec.model,
+        cause: error,
+      },
+    );
   }
 
   private context(spec: CallTarget) {

@@ -78,7 +78,9 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   }
 
   /** Yields the rest; returns true when the provider ended the stream properly. */
-  private async *rest(opened: OpenedStream): AsyncGenerator<ChatCompletionChunk, boolean, undefined> {
+  private async *rest(
+    opened: OpenedStream,
+  ): AsyncGenerator<ChatCompletionChunk, boolean, undefined> {
     const where = { upstream: this.meta?.upstream ?? '', model: this.meta?.model ?? '' };
     let finished = opened.head.some((chunk) => chunk.choices?.some((c) => c.finish_reason));
     try {
@@ -99,7 +101,11 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     // The body ended without [DONE]: complete only if every choice said why it finished.
     if (finished) return true;
     throw this.incomplete(
-      new LlmError('network', `Upstream '${where.upstream}' closed the stream before it finished.`, where),
+      new LlmError(
+        'network',
+        `Upstream '${where.upstream}' closed the stream before it finished.`,
+        where,
+      ),
     );
   }
 

@@ -8,7 +8,12 @@ import { LlmHttpTransport } from '../transport/llm-http.transport';
 import { CallPipeline, CallTarget } from './call-pipeline';
 import { CallRecord } from './call-record';
 import { sendChatAttempt } from './chat-attempt';
-import { ChatCompletionRequest, LlmCallMetadata, LlmCallOptions, LlmChatResult } from './chat.types';
+import {
+  ChatCompletionRequest,
+  LlmCallMetadata,
+  LlmCallOptions,
+  LlmChatResult,
+} from './chat.types';
 import { LlmChatStream } from './llm-chat-stream';
 import { openStreamAttempt } from './stream-attempt';
 import { validateChatRequest } from './validate-chat-request';
@@ -34,7 +39,10 @@ export class LlmClient {
   /** Names of the configured upstreams, the default first. */
   get upstreamNames(): string[] {
     const names = [...this.options.upstreams.keys()];
-    return [this.options.defaultUpstream, ...names.filter((n) => n !== this.options.defaultUpstream)];
+    return [
+      this.options.defaultUpstream,
+      ...names.filter((n) => n !== this.options.defaultUpstream),
+    ];
   }
 
   /** Sends a chat completion and returns it with what the call path did. */
@@ -44,7 +52,8 @@ export class LlmClient {
     delete body.stream_options;
     const completion = await this.pipeline.run({
       ...target,
-      attempt: (context) => sendChatAttempt(this.transport, target.upstream, target.model, body, context),
+      attempt: (context) =>
+        sendChatAttempt(this.transport, target.upstream, target.model, body, context),
     });
     return { completion, metadata: this.metadata(target) };
   }
@@ -71,7 +80,8 @@ export class LlmClient {
         const body = { ...request, model: t.model, stream: true };
         const opened = await this.pipeline.run({
           ...t,
-          attempt: (context) => openStreamAttempt(this.transport, t.upstream, t.model, body, context),
+          attempt: (context) =>
+            openStreamAttempt(this.transport, t.upstream, t.model, body, context),
           // The stream keeps its bulkhead slot and deadline until it ends or the deadline passes.
           holdUntil: () => Promise.race([finished, aborted(t.deadline.signal)]),
           onSlotReleased: release,
@@ -96,7 +106,8 @@ export class LlmClient {
   private target(request: ChatCompletionRequest, options: LlmCallOptions): CallTarget {
     const upstream = this.upstream(options.upstream);
     validateChatRequest(request, upstream.name);
-    const model = typeof request.model === 'string' && request.model ? request.model : upstream.defaultModel;
+    const model =
+      typeof request.model === 'string' && request.model ? request.model : upstream.defaultModel;
     const deadlineMs = options.deadlineMs ?? upstream.timeouts.totalMs;
     return {
       upstream,

@@ -2,7 +2,11 @@
  * Settles with `promise`, or rejects with `onAbort()` as soon as `signal` aborts, whichever
  * comes first. The promise itself goes on; its outcome is ignored.
  */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => unknown): Promise<T> {
+export function raceAbort<T>(
+  promise: Promise<T>,
+  signal: AbortSignal,
+  onAbort: () => Error,
+): Promise<T> {
   if (signal.aborted) {
     promise.catch(() => undefined);
     return Promise.reject(onAbort());

@@ -68,11 +68,15 @@ export async function openStreamAttempt(
     for (;;) {
       const next = await items.next();
       if (next.done) {
-        throw new LlmError('network', `Upstream '${upstream.name}' closed the stream before any content.`, {
-          ...where,
-          status: response.status,
-          requestId,
-        });
+        throw new LlmError(
+          'network',
+          `Upstream '${upstream.name}' closed the stream before any content.`,
+          {
+            ...where,
+            status: response.status,
+            requestId,
+          },
+        );
       }
       const item = next.value;
       if (item.type === 'keepalive') continue;
@@ -84,7 +88,10 @@ export async function openStreamAttempt(
     abort.arm('idle_timeout', timeouts.idleMs);
     return { head, items, abort, ended: false, idleMs: timeouts.idleMs };
   } catch (error) {
-    const failure = abort.toError(error, context.deadline, { ...where, attempts: context.attempt.number });
+    const failure = abort.toError(error, context.deadline, {
+      ...where,
+      attempts: context.attempt.number,
+    });
     abort.abort('consumer_done'); // frees the socket of a failed attempt
     abort.dispose();
     throw failure;
@@ -113,13 +120,21 @@ export function toChunk(
   where: { upstream: string; model: string },
   requestId: string | undefined,
 ): ChatCompletionChunk {
-  const json = item.json as { error?: { message?: unknown; code?: unknown }; choices?: unknown } | undefined;
+  const json = item.json as
+    { error?: { message?: unknown; code?: unknown }; choices?: unknown } | undefined;
   if (json?.error) {
     throw new LlmError(
       'server_error',
       `Upstream '${where.upstream}' sent an error event in the stream: ` +
-        redactSecrets(String(json.error.message ?? 'no message')).slice(0, 300),
-      { ...where, status: 200, requestId, providerCode: typeof json.error.code === 'string' ? json.error.code : undefined },
+        redactSecrets(
+          typeof json.error.message === 'string' ? json.error.message : 'no message',
+        ).slice(0, 300),
+      {
+        ...where,
+        status: 200,
+        requestId,
+        providerCode: typeof json.error.code === 'string' ? json.error.code : undefined,
+      },
     );
   }
   if (typeof json !== 'object' || json === null || !Array.isArray(json.choices)) {

@@ -19,7 +19,10 @@ function findProblem(request: ChatCompletionRequest): string | undefined {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
     return 'the request must be a JSON object';
   }
-  if (request.model !== undefined && (typeof request.model !== 'string' || request.model.length === 0)) {
+  if (
+    request.model !== undefined &&
+    (typeof request.model !== 'string' || request.model.length === 0)
+  ) {
     return "'model' must be a non-empty string when given";
   }
   if (!Array.isArray(request.messages) || request.messages.length === 0) {
@@ -35,7 +38,11 @@ function findProblem(request: ChatCompletionRequest): string | undefined {
   }
   for (const field of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
     const value = request[field];
-    if (value !== undefined && value !== null && (!Number.isInteger(value) || (value as number) < 1)) {
+    if (
+      value !== undefined &&
+      value !== null &&
+      (!Number.isInteger(value) || (value as number) < 1)
+    ) {
       return `'${field}' must be a positive integer`;
     }
   }

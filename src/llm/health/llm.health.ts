@@ -36,9 +36,14 @@ export class LlmHealthIndicator {
     return this.check(key, 'down');
   }
 
-  private check<const Key extends string>(key: Key, whenOpen: 'down' | 'degraded'): HealthIndicatorResult<Key> {
+  private check<const Key extends string>(
+    key: Key,
+    whenOpen: 'down' | 'degraded',
+  ): HealthIndicatorResult<Key> {
     const breakers = this.policies.snapshots();
-    const open = breakers.filter((breaker) => breaker.state === 'open' || breaker.state === 'isolated');
+    const open = breakers.filter(
+      (breaker) => breaker.state === 'open' || breaker.state === 'isolated',
+    );
     const data = { openBreakers: open.length, breakers };
     const session = this.indicators.check(key);
     if (open.length === 0) return session.up(data);

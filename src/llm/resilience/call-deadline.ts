@@ -38,12 +38,21 @@ export class CallDeadline {
   }
 
   /** The error that describes why `signal` aborted. */
-  abortError(context: { upstream: string; model: string; attempts: number; cause?: unknown }): LlmError {
+  abortError(context: {
+    upstream: string;
+    model: string;
+    attempts: number;
+    cause?: unknown;
+  }): LlmError {
     if (this.cancelledByCaller) {
-      return new LlmError('cancelled', `The caller aborted the call to upstream '${context.upstream}'.`, {
-        ...context,
-        retryable: false,
-      });
+      return new LlmError(
+        'cancelled',
+        `The caller aborted the call to upstream '${context.upstream}'.`,
+        {
+          ...context,
+          retryable: false,
+        },
+      );
     }
     return new LlmError(
       'deadline_exceeded',

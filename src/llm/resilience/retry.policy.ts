@@ -33,7 +33,13 @@ class ServerHintBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
       throw waitPastDeadline(failure, delay, remainingMs);
     }
     this.onDelay(delay);
-    return new ServerHintBackoff(this.options, this.deadline, this.onDelay, this.random, delay.delayMs);
+    return new ServerHintBackoff(
+      this.options,
+      this.deadline,
+      this.onDelay,
+      this.random,
+      delay.delayMs,
+    );
   }
 }
 
@@ -45,9 +51,15 @@ export function chooseDelay(
   random: () => number = Math.random,
 ): RetryDelay {
   if (isLlmError(failure) && failure.retryAfterMs !== undefined && failure.retryAfterSource) {
-    return { delayMs: Math.min(failure.retryAfterMs, options.maxHintMs), source: failure.retryAfterSource };
+    return {
+      delayMs: Math.min(failure.retryAfterMs, options.maxHintMs),
+      source: failure.retryAfterSource,
+    };
   }
-  return { delayMs: fullJitterDelay(retry, options.baseDelayMs, options.maxDelayMs, random), source: 'backoff' };
+  return {
+    delayMs: fullJitterDelay(retry, options.baseDelayMs, options.maxDelayMs, random),
+    source: 'backoff',
+  };
 }
 
 function waitPastDeadline(failure: LlmError, delay: RetryDelay, remainingMs: number): LlmError {

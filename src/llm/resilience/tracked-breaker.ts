@@ -78,7 +78,9 @@ export class TrackedBreaker {
       upstream: this.upstream,
       model: this.model,
       state,
-      since: new Date(opened && state === 'half_open' ? this.halfOpenAt() : this.changedAt).toISOString(),
+      since: new Date(
+        opened && state === 'half_open' ? this.halfOpenAt() : this.changedAt,
+      ).toISOString(),
       ...(state === 'open' ? { openUntil: new Date(this.halfOpenAt()).toISOString() } : {}),
       ...(this.lastFailure ? { lastFailure: this.lastFailure } : {}),
     };

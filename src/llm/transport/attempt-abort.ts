@@ -4,11 +4,7 @@ import { classifyTransportError } from './transport-error';
 
 /** Why an attempt's request was aborted. */
 export type AttemptAbortReason =
-  | 'attempt_timeout'
-  | 'first_chunk_timeout'
-  | 'idle_timeout'
-  | 'call_over'
-  | 'consumer_done';
+  'attempt_timeout' | 'first_chunk_timeout' | 'idle_timeout' | 'call_over' | 'consumer_done';
 
 const TIMEOUT_TEXT: Partial<Record<AttemptAbortReason, string>> = {
   attempt_timeout: 'sent no complete response within the attempt timeout',

@@ -29,7 +29,10 @@ export interface UpstreamResponse {
  */
 @Injectable()
 export class LlmHttpTransport implements OnModuleDestroy {
-  private readonly agents = new Map<string, { http: ConnectTimeoutHttpAgent; https: ConnectTimeoutHttpsAgent }>();
+  private readonly agents = new Map<
+    string,
+    { http: ConnectTimeoutHttpAgent; https: ConnectTimeoutHttpsAgent }
+  >();
 
   constructor(private readonly http: HttpService) {}
 
@@ -55,7 +58,9 @@ export class LlmHttpTransport implements OnModuleDestroy {
     });
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(response.headers as Record<string, unknown>)) {
-      if (value !== undefined && value !== null) headers[name.toLowerCase()] = String(value);
+      if (typeof value === 'string' || typeof value === 'number')
+        headers[name.toLowerCase()] = String(value);
+      else if (Array.isArray(value)) headers[name.toLowerCase()] = value.join(', ');
     }
     return { status: response.status, headers, body: response.data };
   }

@@ -11,7 +11,9 @@ export type StreamItem =
   | { type: 'data'; raw: string; json: unknown };
 
 /** Decodes a response body into SSE items as they arrive. */
-export async function* readStreamItems(body: Readable): AsyncGenerator<StreamItem, void, undefined> {
+export async function* readStreamItems(
+  body: Readable,
+): AsyncGenerator<StreamItem, void, undefined> {
   const decoder = new TextDecoder();
   const parser = new SseParser();
   for await (const chunk of body as AsyncIterable<Buffer>) {
