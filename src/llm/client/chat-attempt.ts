@@ -1,39 +1,21 @@
-import { ResolvedUpstream } from '../llm-module.options';
-import { classifyHttpError } from '../resilience/error-classifier';
 import { LlmError } from '../resilience/llm.errors';
 import { AttemptAbort } from '../transport/attempt-abort';
-import { LlmHttpTransport } from '../transport/llm-http.transport';
 import { readBody } from '../transport/read-body';
-import { AttemptContext } from './call-pipeline';
 import { ChatCompletion } from './chat.types';
+import { ChatAttemptInput, sendChatRequest } from './send-chat-request';
 
 /**
  * One plain (non-stream) attempt: the attempt timeout covers the whole response, headers and
  * body, because a provider that never finishes the body is as stuck as one that never answers.
  */
-export async function sendChatAttempt(
-  transport: LlmHttpTransport,
-  upstream: ResolvedUpstream,
-  model: string,
-  body: Record<string, unknown>,
-  context: AttemptContext,
-): Promise<ChatCompletion> {
+export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatCompletion> {
+  const { upstream, model, context } = input;
   const abort = new AttemptAbort(context.deadline.signal);
   abort.arm('attempt_timeout', upstream.timeouts.attemptMs);
   const where = { upstream: upstream.name, model };
   try {
-    const response = await transport.send(upstream, {
-      path: '/chat/completions',
-      body,
-      signal: abort.signal,
-      headers: context.headers,
-    });
+    const response = await sendChatRequest(input, abort.signal);
     const text = await readBody(response.body);
-    context.attempt.status = response.status;
-    context.attempt.upstreamRequestId = response.headers['x-request-id'];
-    if (response.status < 200 || response.status > 299) {
-      throw classifyHttpError({ ...response, body: text, ...where, secrets: [upstream.apiKey] });
-    }
     return parseCompletion(text, response.headers['x-request-id'], where);
   } catch (error) {
     throw abort.toError(error, context.deadline, { ...where, attempts: context.attempt.number });

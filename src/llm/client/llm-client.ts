@@ -52,8 +52,7 @@ export class LlmClient {
     delete body.stream_options;
     const completion = await this.pipeline.run({
       ...target,
-      attempt: (context) =>
-        sendChatAttempt(this.transport, target.upstream, target.model, body, context),
+      attempt: (context) => sendChatAttempt({ ...this.attemptInput(target, body), context }),
     });
     return { completion, metadata: this.metadata(target) };
   }
@@ -80,8 +79,7 @@ export class LlmClient {
         const body = { ...request, model: t.model, stream: true };
         const opened = await this.pipeline.run({
           ...t,
-          attempt: (context) =>
-            openStreamAttempt(this.transport, t.upstream, t.model, body, context),
+          attempt: (context) => openStreamAttempt({ ...this.attemptInput(t, body), context }),
           // The stream keeps its bulkhead slot and deadline until it ends or the deadline passes.
           holdUntil: () => Promise.race([finished, aborted(t.deadline.signal)]),
           onSlotReleased: release,
@@ -115,6 +113,10 @@ export class LlmClient {
       record: new CallRecord(upstream.name, model, randomUUID()),
       deadline: new CallDeadline(deadlineMs, options.signal),
     };
+  }
+
+  private attemptInput(target: CallTarget, body: Record<string, unknown>) {
+    return { transport: this.transport, upstream: target.upstream, model: target.model, body };
   }
 
   private upstream(name: string | undefined): ResolvedUpstream {

@@ -1,13 +1,9 @@
-import { ResolvedUpstream } from '../llm-module.options';
-import { classifyHttpError } from '../resilience/error-classifier';
 import { LlmError } from '../resilience/llm.errors';
 import { redactSecrets } from '../resilience/secret-redaction';
 import { AttemptAbort } from '../transport/attempt-abort';
-import { LlmHttpTransport } from '../transport/llm-http.transport';
-import { readBody } from '../transport/read-body';
 import { readStreamItems, StreamItem } from '../transport/sse-chunks';
-import { AttemptContext } from './call-pipeline';
 import { ChatCompletionChunk } from './chat.types';
+import { ChatAttemptInput, sendChatRequest } from './send-chat-request';
 
 /** A stream whose first content chunk has arrived: from here on it is not retried. */
 export interface OpenedStream {
@@ -28,31 +24,15 @@ export interface OpenedStream {
  * any other: nothing reached the caller. Keep-alive comments and empty deltas do not count as
  * content, so a provider that only keeps the connection warm still hits the first-chunk timeout.
  */
-export async function openStreamAttempt(
-  transport: LlmHttpTransport,
-  upstream: ResolvedUpstream,
-  model: string,
-  body: Record<string, unknown>,
-  context: AttemptContext,
-): Promise<OpenedStream> {
+export async function openStreamAttempt(input: ChatAttemptInput): Promise<OpenedStream> {
+  const { upstream, model, context } = input;
   const { timeouts } = upstream;
   const abort = new AttemptAbort(context.deadline.signal);
   const startedAt = Date.now();
   abort.arm('attempt_timeout', Math.min(timeouts.attemptMs, timeouts.firstChunkMs));
   const where = { upstream: upstream.name, model };
   try {
-    const response = await transport.send(upstream, {
-      path: '/chat/completions',
-      body,
-      signal: abort.signal,
-      headers: context.headers,
-    });
-    context.attempt.status = response.status;
-    context.attempt.upstreamRequestId = response.headers['x-request-id'];
-    if (response.status < 200 || response.status > 299) {
-      const text = await readBody(response.body);
-      throw classifyHttpError({ ...response, body: text, ...where, secrets: [upstream.apiKey] });
-    }
+    const response = await sendChatRequest(input, abort.signal);
     const requestId = response.headers['x-request-id'];
     if (!(response.headers['content-type'] ?? '').includes('text/event-stream')) {
       response.body.destroy();

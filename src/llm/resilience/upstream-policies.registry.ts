@@ -5,6 +5,9 @@ import { ResolvedLlmOptions, ResolvedUpstream } from '../llm-module.options';
 import { createBulkheadPolicy } from './bulkhead.policy';
 import { BreakerSnapshot, TrackedBreaker } from './tracked-breaker';
 
+/** Breakers kept per upstream before idle ones are dropped. */
+export const MAX_BREAKERS_PER_UPSTREAM = 200;
+
 /**
  * Holds the long-lived policies: one bulkhead per upstream, one breaker per upstream and model
  * (one model's outage must not cut off the others). Breakers of the default models exist from
@@ -31,11 +34,29 @@ export class UpstreamPoliciesRegistry {
   breaker(upstream: ResolvedUpstream, model: string): TrackedBreaker {
     const key = `${upstream.name}\u0000${model}`;
     let breaker = this.breakers.get(key);
-    if (!breaker) {
+    if (breaker) {
+      // Re-insert: the map's order is then least recently used first.
+      this.breakers.delete(key);
+    } else {
+      this.evictIdleBreaker(upstream);
       breaker = new TrackedBreaker(upstream.name, model, upstream.breaker);
-      this.breakers.set(key, breaker);
     }
+    this.breakers.set(key, breaker);
     return breaker;
+  }
+
+  /**
+   * Model names come from requests, so their number is not ours to bound: past
+   * {@link MAX_BREAKERS_PER_UPSTREAM}, the least recently used closed breaker is dropped (a
+   * closed breaker holds nothing worth keeping but a failure count).
+   */
+  private evictIdleBreaker(upstream: ResolvedUpstream): void {
+    const own = [...this.breakers.entries()].filter(([, b]) => b.upstream === upstream.name);
+    if (own.length < MAX_BREAKERS_PER_UPSTREAM) return;
+    const idle = own.find(
+      ([, b]) => b.model !== upstream.defaultModel && b.effectiveState() === 'closed',
+    );
+    if (idle) this.breakers.delete(idle[0]);
   }
 
   /** Every breaker's state, for health checks and metrics. */

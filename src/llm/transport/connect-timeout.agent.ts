@@ -5,9 +5,7 @@ import type { Duplex } from 'node:stream';
 /** Error code of a TCP connect that took longer than `timeouts.connectMs`. */
 export const CONNECT_TIMEOUT_CODE = 'LLM_CONNECT_TIMEOUT';
 
-// Node's agents have no connect timeout (their `timeout` is socket idle time), so a black-holed
-// address would hold an attempt until the attempt timeout. Each new socket gets a connect timer.
-function withConnectTimeout(socket: Duplex, connectMs: number): Duplex {
+function guardConnect(socket: Duplex, connectMs: number): Duplex {
   const timer = setTimeout(() => {
     const error = Object.assign(new Error(`TCP connect took longer than ${connectMs} ms`), {
       code: CONNECT_TIMEOUT_CODE,
@@ -20,32 +18,23 @@ function withConnectTimeout(socket: Duplex, connectMs: number): Duplex {
   return socket;
 }
 
-/** Keep-alive HTTP agent whose new sockets fail after `connectMs` without a TCP connection. */
-export class ConnectTimeoutHttpAgent extends http.Agent {
-  constructor(private readonly connectMs: number) {
-    super({ keepAlive: true, scheduling: 'lifo' });
-  }
-
-  override createConnection(
-    options: http.ClientRequestArgs,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): Duplex {
-    const socket = super.createConnection(options, callback) as Duplex;
-    return withConnectTimeout(socket, this.connectMs);
-  }
+/**
+ * Gives an agent's new sockets a connect timeout. Node's agents have none (their `timeout` is
+ * socket idle time), so a black-holed address would hold an attempt until the attempt timeout.
+ */
+export function withConnectTimeout<A extends http.Agent>(agent: A, connectMs: number): A {
+  const createConnection = agent.createConnection.bind(agent);
+  agent.createConnection = (options, callback) =>
+    guardConnect(createConnection(options, callback) as Duplex, connectMs);
+  return agent;
 }
 
-/** Keep-alive HTTPS agent with the same connect timeout. */
-export class ConnectTimeoutHttpsAgent extends https.Agent {
-  constructor(private readonly connectMs: number) {
-    super({ keepAlive: true, scheduling: 'lifo' });
-  }
-
-  override createConnection(
-    options: http.ClientRequestArgs,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): Duplex {
-    const socket = super.createConnection(options, callback) as Duplex;
-    return withConnectTimeout(socket, this.connectMs);
-  }
+/** Keep-alive agents for one upstream, both schemes, with the connect timeout. */
+export function createUpstreamAgents(connectMs: number): { http: http.Agent; https: https.Agent } {
+  // LIFO reuses the most recently used socket, so idle ones age out instead of all staying warm.
+  const options = { keepAlive: true, scheduling: 'lifo' as const };
+  return {
+    http: withConnectTimeout(new http.Agent(options), connectMs),
+    https: withConnectTimeout(new https.Agent(options), connectMs),
+  };
 }

@@ -2,7 +2,7 @@ import { HttpService } from '@nestjs/axios';
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { ResolvedUpstream } from '../llm-module.options';
-import { ConnectTimeoutHttpAgent, ConnectTimeoutHttpsAgent } from './connect-timeout.agent';
+import { createUpstreamAgents } from './connect-timeout.agent';
 
 /** One HTTP request to an upstream. */
 export interface UpstreamRequest {
@@ -29,10 +29,7 @@ export interface UpstreamResponse {
  */
 @Injectable()
 export class LlmHttpTransport implements OnModuleDestroy {
-  private readonly agents = new Map<
-    string,
-    { http: ConnectTimeoutHttpAgent; https: ConnectTimeoutHttpsAgent }
-  >();
+  private readonly agents = new Map<string, ReturnType<typeof createUpstreamAgents>>();
 
   constructor(private readonly http: HttpService) {}
 
@@ -76,10 +73,7 @@ export class LlmHttpTransport implements OnModuleDestroy {
   private agentsFor(upstream: ResolvedUpstream) {
     let agents = this.agents.get(upstream.name);
     if (!agents) {
-      agents = {
-        http: new ConnectTimeoutHttpAgent(upstream.timeouts.connectMs),
-        https: new ConnectTimeoutHttpsAgent(upstream.timeouts.connectMs),
-      };
+      agents = createUpstreamAgents(upstream.timeouts.connectMs);
       this.agents.set(upstream.name, agents);
     }
     return agents;

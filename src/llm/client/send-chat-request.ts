@@ -1,0 +1,44 @@
+import { ResolvedUpstream } from '../llm-module.options';
+import { classifyHttpError } from '../resilience/error-classifier';
+import { LlmHttpTransport, UpstreamResponse } from '../transport/llm-http.transport';
+import { readBody } from '../transport/read-body';
+import { AttemptContext } from './call-pipeline';
+
+/** What one attempt of a chat call sends. */
+export interface ChatAttemptInput {
+  transport: LlmHttpTransport;
+  upstream: ResolvedUpstream;
+  model: string;
+  body: Record<string, unknown>;
+  context: AttemptContext;
+}
+
+/**
+ * Sends one attempt's request and records its status and the provider's request id. A non-2xx
+ * answer is read and classified here, so plain and streaming attempts fail alike.
+ */
+export async function sendChatRequest(
+  input: ChatAttemptInput,
+  signal: AbortSignal,
+): Promise<UpstreamResponse> {
+  const { upstream, model, context } = input;
+  const response = await input.transport.send(upstream, {
+    path: '/chat/completions',
+    body: input.body,
+    signal,
+    headers: context.headers,
+  });
+  context.attempt.status = response.status;
+  context.attempt.upstreamRequestId = response.headers['x-request-id'];
+  if (response.status < 200 || response.status > 299) {
+    const text = await readBody(response.body);
+    throw classifyHttpError({
+      ...response,
+      body: text,
+      upstream: upstream.name,
+      model,
+      secrets: [upstream.apiKey],
+    });
+  }
+  return response;
+}
