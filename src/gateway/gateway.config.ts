@@ -42,26 +42,26 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const ms = { min: 1 };
   const model = read.text('LLM_MODEL') ?? 'gpt-4o-mini';
   const policies: LlmPolicyOptions = {
-    retry: {
+    retry: defined({
       maxRetries: read.wholeNumber('LLM_MAX_RETRIES', { min: 0 }),
       baseDelayMs: read.wholeNumber('LLM_RETRY_BASE_MS', { min: 0 }),
       maxDelayMs: read.wholeNumber('LLM_RETRY_MAX_MS', { min: 0 }),
-    },
-    breaker: {
+    }),
+    breaker: defined({
       consecutiveFailures: read.wholeNumber('LLM_BREAKER_FAILURES', { min: 1 }),
       halfOpenAfterMs: read.wholeNumber('LLM_BREAKER_HALF_OPEN_MS', ms),
-    },
-    bulkhead: {
+    }),
+    bulkhead: defined({
       maxConcurrent: read.wholeNumber('LLM_MAX_CONCURRENCY', { min: 1 }),
       maxQueue: read.wholeNumber('LLM_MAX_QUEUE', { min: 0 }),
-    },
-    timeouts: {
+    }),
+    timeouts: defined({
       connectMs: read.wholeNumber('LLM_CONNECT_TIMEOUT_MS', ms),
       attemptMs: read.wholeNumber('LLM_ATTEMPT_TIMEOUT_MS', ms),
       totalMs: read.wholeNumber('LLM_TOTAL_TIMEOUT_MS', ms),
       firstChunkMs: read.wholeNumber('LLM_FIRST_CHUNK_TIMEOUT_MS', ms),
       idleMs: read.wholeNumber('LLM_IDLE_TIMEOUT_MS', ms),
-    },
+    }),
   };
   const config: GatewayConfig = {
     port: read.wholeNumber('PORT', port) ?? 3000,
@@ -74,7 +74,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       model,
       upstreamName: read.text('LLM_UPSTREAM_NAME') ?? 'primary',
       provider: read.text('LLM_PROVIDER') ?? 'openai',
-      policies: withoutUnset(policies),
+      policies,
       failReadinessWhenOpen: read.boolean('LLM_READY_FAIL_WHEN_OPEN') ?? false,
     },
   };
@@ -86,16 +86,16 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
 // LlmModule checks these too; checking here lets the message name the variables to fix.
 function checkOrder(read: EnvReader, { retry, timeouts }: LlmPolicyOptions): void {
   const { retry: retryDefaults, timeouts: timeoutDefaults } = LLM_DEFAULTS;
-  notAbove(read, ['LLM_RETRY_BASE_MS', retry?.baseDelayMs, retryDefaults.baseDelayMs], [
-    'LLM_RETRY_MAX_MS',
-    retry?.maxDelayMs,
-    retryDefaults.maxDelayMs,
-  ]);
-  notAbove(read, ['LLM_ATTEMPT_TIMEOUT_MS', timeouts?.attemptMs, timeoutDefaults.attemptMs], [
-    'LLM_TOTAL_TIMEOUT_MS',
-    timeouts?.totalMs,
-    timeoutDefaults.totalMs,
-  ]);
+  notAbove(
+    read,
+    ['LLM_RETRY_BASE_MS', retry?.baseDelayMs, retryDefaults.baseDelayMs],
+    ['LLM_RETRY_MAX_MS', retry?.maxDelayMs, retryDefaults.maxDelayMs],
+  );
+  notAbove(
+    read,
+    ['LLM_ATTEMPT_TIMEOUT_MS', timeouts?.attemptMs, timeoutDefaults.attemptMs],
+    ['LLM_TOTAL_TIMEOUT_MS', timeouts?.totalMs, timeoutDefaults.totalMs],
+  );
 }
 
 type Setting = readonly [name: string, value: number | undefined, fallback: number];
@@ -107,14 +107,9 @@ function notAbove(read: EnvReader, low: Setting, high: Setting): void {
   if (effective(low) > effective(high)) read.report(`${show(low)} must not exceed ${show(high)}`);
 }
 
-/** Drops undefined fields: LlmModule rejects an explicit undefined as "not a number". */
-function withoutUnset(policies: LlmPolicyOptions): LlmPolicyOptions {
-  const result: Record<string, Record<string, number>> = {};
-  for (const [section, values] of Object.entries(policies)) {
-    const set = Object.entries(values as Record<string, number | undefined>).filter(
-      (entry): entry is [string, number] => entry[1] !== undefined,
-    );
-    if (set.length > 0) result[section] = Object.fromEntries(set);
-  }
-  return result as LlmPolicyOptions;
+/** Drops unset fields: LlmModule rejects an explicit undefined as "not a number". */
+function defined(values: Record<string, number | undefined>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(values).filter((entry): entry is [string, number] => entry[1] !== undefined),
+  );
 }

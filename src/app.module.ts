@@ -1,0 +1,43 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { BuiltInSimulatorShutdown } from './gateway/built-in-simulator';
+import { ChatCompletionsController } from './gateway/chat-completions.controller';
+import type { GatewayConfig } from './gateway/gateway.config';
+import { BUILT_IN_SIMULATOR, GATEWAY_CONFIG } from './gateway/gateway.constants';
+import { HealthController } from './gateway/health.controller';
+import { toLlmModuleOptions } from './gateway/llm-options.factory';
+import { ModelsController } from './gateway/models.controller';
+import { OpenAiErrorFilter } from './gateway/openai-error.filter';
+import { LlmModule } from './llm/index';
+import type { UpstreamSimulator } from './simulator/upstream-simulator';
+
+/** Extras of {@link AppModule.forRoot}. */
+export interface AppModuleExtras {
+  /** The built-in simulator the gateway uses as upstream; closed when the app shuts down. */
+  simulator?: UpstreamSimulator;
+}
+
+/**
+ * The gateway: an OpenAI-compatible API in front of one upstream, made resilient by LlmModule,
+ * with health probes for orchestrators.
+ *
+ * @example
+ * NestFactory.create(AppModule.forRoot(loadGatewayConfig(process.env)))
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: GatewayConfig, extras: AppModuleExtras = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [LlmModule.forRoot(toLlmModuleOptions(config)), TerminusModule],
+      controllers: [ChatCompletionsController, ModelsController, HealthController],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: BUILT_IN_SIMULATOR, useValue: extras.simulator },
+        { provide: APP_FILTER, useClass: OpenAiErrorFilter },
+        BuiltInSimulatorShutdown,
+      ],
+    };
+  }
+}

@@ -1,0 +1,56 @@
+import { Controller, Post, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { LlmCallMetadata, LlmClient } from '../llm/index';
+import { validateChatRequestBody } from './chat-request.validator';
+import { inboundCallOptions } from './inbound-call.options';
+import { writeSseResponse } from './sse-response.writer';
+
+/**
+ * OpenAI's `POST /v1/chat/completions`, plain and streaming, through {@link LlmClient}: clients
+ * keep their OpenAI SDK and only change the base URL. Errors are thrown to the
+ * OpenAiErrorFilter, which answers them in OpenAI's shape.
+ */
+@Controller('v1')
+export class ChatCompletionsController {
+  constructor(private readonly llm: LlmClient) {}
+
+  /**
+   * @example
+   * curl localhost:3000/v1/chat/completions -H 'content-type: application/json' \
+   *   -H 'x-user-id: u-42' -d '{"messages":[{"role":"user","content":"Hi"}]}'
+   */
+  @Post('chat/completions')
+  async create(@Req() req: Request, @Res() res: Response): Promise<void> {
+    // First, so that even a rejected body answers with its x-request-id.
+    const options = inboundCallOptions(req, res);
+    const request = validateChatRequestBody(req.body);
+    if (request.stream !== true) {
+      const { completion, metadata } = await this.llm.chat(request, options);
+      res.status(200).set(metadataHeaders(metadata)).json(completion);
+      return;
+    }
+    const stream = this.llm.chatStream(request, options);
+    // Every retry happens inside ready(): until it resolves, a failure is a normal JSON error.
+    const metadata = await stream.ready();
+    res
+      .status(200)
+      .set({
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        // Tells nginx-style proxies not to buffer the events.
+        'x-accel-buffering': 'no',
+        ...metadataHeaders(metadata),
+      })
+      .flushHeaders();
+    await writeSseResponse(stream, res, options.signal);
+  }
+}
+
+function metadataHeaders(metadata: LlmCallMetadata): Record<string, string> {
+  return {
+    'x-llm-attempts': String(metadata.attempts),
+    ...(metadata.upstreamRequestId
+      ? { 'x-llm-upstream-request-id': metadata.upstreamRequestId }
+      : {}),
+  };
+}

@@ -1,0 +1,110 @@
+import { resolveLlmOptions } from '../llm/index';
+import { GatewayConfigError } from './env.reader';
+import { loadGatewayConfig } from './gateway.config';
+import { toLlmModuleOptions } from './llm-options.factory';
+
+function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    loadGatewayConfig(env);
+  } catch (error) {
+    if (error instanceof GatewayConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a GatewayConfigError');
+}
+
+describe('loadGatewayConfig', () => {
+  it('defaults everything, leaving policies to LlmModule', () => {
+    const config = loadGatewayConfig({});
+    expect(config).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      simPort: 0,
+      models: ['gpt-4o-mini'],
+      llm: {
+        baseUrl: undefined,
+        apiKey: undefined,
+        model: 'gpt-4o-mini',
+        upstreamName: 'primary',
+        provider: 'openai',
+        policies: { retry: {}, breaker: {}, bulkhead: {}, timeouts: {} },
+        failReadinessWhenOpen: false,
+      },
+    });
+  });
+
+  it('reads every variable into LlmModule options the module accepts', () => {
+    const config = loadGatewayConfig({
+      PORT: '8080',
+      LLM_BASE_URL: 'https://api.deepseek.com/v1',
+      LLM_API_KEY: 'sk-secret',
+      LLM_MODEL: 'deepseek-chat',
+      LLM_MODELS: 'deepseek-reasoner, ,deepseek-chat',
+      LLM_UPSTREAM_NAME: 'deepseek',
+      LLM_PROVIDER: 'deepseek',
+      LLM_MAX_RETRIES: '0',
+      LLM_RETRY_BASE_MS: '5',
+      LLM_RETRY_MAX_MS: '20',
+      LLM_BREAKER_FAILURES: '2',
+      LLM_BREAKER_HALF_OPEN_MS: '200',
+      LLM_MAX_CONCURRENCY: '4',
+      LLM_MAX_QUEUE: '0',
+      LLM_CONNECT_TIMEOUT_MS: '100',
+      LLM_ATTEMPT_TIMEOUT_MS: '1000',
+      LLM_TOTAL_TIMEOUT_MS: '2000',
+      LLM_FIRST_CHUNK_TIMEOUT_MS: '500',
+      LLM_IDLE_TIMEOUT_MS: '300',
+      LLM_READY_FAIL_WHEN_OPEN: 'TRUE',
+    });
+    expect(config.models).toEqual(['deepseek-chat', 'deepseek-reasoner']);
+    const resolved = resolveLlmOptions(toLlmModuleOptions(config));
+    expect(resolved.health.failReadinessWhenOpen).toBe(true);
+    expect(resolved.upstreams.get('deepseek')).toMatchObject({
+      apiKey: 'sk-secret',
+      defaultModel: 'deepseek-chat',
+      provider: 'deepseek',
+      retry: { maxRetries: 0, baseDelayMs: 5, maxDelayMs: 20 },
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 200 },
+      bulkhead: { maxConcurrent: 4, maxQueue: 0 },
+      timeouts: { connectMs: 100, attemptMs: 1000, totalMs: 2000, firstChunkMs: 500, idleMs: 300 },
+    });
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadGatewayConfig({ PORT: '', LLM_MAX_RETRIES: ' ' }).port).toBe(3000);
+  });
+
+  it.each([
+    ['LLM_MAX_RETRIES', 'abc', "LLM_MAX_RETRIES must be a whole number ≥ 0, got 'abc'"],
+    ['LLM_BREAKER_FAILURES', '0', "LLM_BREAKER_FAILURES must be a whole number ≥ 1, got '0'"],
+    ['LLM_TOTAL_TIMEOUT_MS', '1.5', "LLM_TOTAL_TIMEOUT_MS must be a whole number ≥ 1, got '1.5'"],
+    ['PORT', '70000', "PORT must be a whole number from 0 to 65535, got '70000'"],
+    [
+      'LLM_READY_FAIL_WHEN_OPEN',
+      'maybe',
+      "LLM_READY_FAIL_WHEN_OPEN must be true or false, got 'maybe'",
+    ],
+    ['LLM_BASE_URL', 'api.openai.com', 'LLM_BASE_URL must be an absolute http(s) URL'],
+  ])('rejects %s=%s naming the variable', (name, value, message) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  it('reports every problem at once, and values out of order by their variables', () => {
+    const problems = problemsOf({ LLM_MAX_QUEUE: '-1', LLM_RETRY_MAX_MS: '20' });
+    expect(problems).toEqual([
+      "LLM_MAX_QUEUE must be a whole number ≥ 0, got '-1'",
+      'LLM_RETRY_BASE_MS (1000, the default) must not exceed LLM_RETRY_MAX_MS (20)',
+    ]);
+  });
+
+  it('never repeats the API key in an error', () => {
+    try {
+      loadGatewayConfig({ LLM_API_KEY: 'sk-do-not-print', LLM_MAX_RETRIES: 'x' });
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain('sk-do-not-print');
+    }
+    expect.assertions(1);
+  });
+});

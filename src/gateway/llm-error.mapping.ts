@@ -1,0 +1,81 @@
+import type { LlmError, LlmErrorKind } from '../llm/index';
+import { openAiError, OpenAiErrorReply } from './openai-error.body';
+
+/** 499 is nginx's "client closed request": nobody reads it, but logs and metrics tell it apart. */
+const CLIENT_CLOSED_REQUEST = 499;
+
+/**
+ * Status and OpenAI error type per kind. Failures of the upstream are 502 (it answered badly),
+ * 503 (it or our protection of it says "not now") or 504 (it did not answer in time), so a client
+ * can tell them from its own 4xx mistakes.
+ */
+const BY_KIND: Readonly<Record<LlmErrorKind, { status: number; type: string }>> = {
+  rate_limited: { status: 429, type: 'rate_limit_error' },
+  quota_exceeded: { status: 429, type: 'insufficient_quota' },
+  bad_request: { status: 400, type: 'invalid_request_error' },
+  context_length_exceeded: { status: 400, type: 'invalid_request_error' },
+  content_filtered: { status: 400, type: 'invalid_request_error' },
+  auth: { status: 401, type: 'authentication_error' },
+  not_found: { status: 404, type: 'invalid_request_error' },
+  conflict: { status: 409, type: 'invalid_request_error' },
+  server_error: { status: 502, type: 'upstream_error' },
+  network: { status: 502, type: 'upstream_error' },
+  invalid_response: { status: 502, type: 'upstream_error' },
+  incomplete_stream: { status: 502, type: 'upstream_error' },
+  overloaded: { status: 503, type: 'service_unavailable_error' },
+  circuit_open: { status: 503, type: 'service_unavailable_error' },
+  bulkhead_full: { status: 503, type: 'service_unavailable_error' },
+  timeout: { status: 504, type: 'timeout_error' },
+  deadline_exceeded: { status: 504, type: 'timeout_error' },
+  cancelled: { status: CLIENT_CLOSED_REQUEST, type: 'cancelled' },
+};
+
+const CLIENT_ERROR_KINDS = new Set<LlmErrorKind>([
+  'bad_request',
+  'context_length_exceeded',
+  'content_filtered',
+]);
+
+/**
+ * The gateway's answer to a failed call. `code` is the stable kind; `Retry-After` (whole
+ * seconds) and `retry-after-ms` are sent whenever the wait is known (rate limit, open circuit,
+ * a server hint past the deadline), `x-llm-attempts` always.
+ *
+ * @example
+ * const { status, body, headers } = fromLlmError(error); // circuit_open -> 503, Retry-After: 27
+ */
+export function fromLlmError(error: LlmError): OpenAiErrorReply {
+  let { status, type } = BY_KIND[error.kind] ?? { status: 502, type: 'upstream_error' };
+  let message = error.message;
+  const upstreamStatus = error.status;
+  if (
+    CLIENT_ERROR_KINDS.has(error.kind) &&
+    upstreamStatus &&
+    upstreamStatus >= 400 &&
+    upstreamStatus < 500
+  ) {
+    // The upstream's own 4xx (413, 422, ...) says more than a generic 400.
+    status = upstreamStatus;
+  } else if (error.kind === 'auth') {
+    status = upstreamStatus === 403 ? 403 : 401;
+    type = status === 403 ? 'permission_error' : type;
+    message =
+      `The upstream rejected the gateway's own credentials (LLM_API_KEY), not yours: ${message} ` +
+      'The gateway operator must fix its key.';
+  } else if (error.kind === 'deadline_exceeded' && upstreamStatus === 429) {
+    // A rate-limit wait longer than the deadline: still a 429 for the client, with the wait.
+    ({ status, type } = BY_KIND.rate_limited);
+  }
+  return openAiError(status, type, message, { code: error.kind, headers: headersOf(error) });
+}
+
+function headersOf(error: LlmError): Record<string, string> {
+  const headers: Record<string, string> = { 'x-llm-attempts': String(error.attempts) };
+  if (error.requestId) headers['x-llm-upstream-request-id'] = error.requestId;
+  if (error.retryAfterMs !== undefined) {
+    const ms = Math.max(0, Math.ceil(error.retryAfterMs));
+    headers['retry-after'] = String(Math.max(1, Math.ceil(ms / 1000)));
+    headers['retry-after-ms'] = String(ms);
+  }
+  return headers;
+}

@@ -1,0 +1,87 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { isLlmError } from '../llm/index';
+import { InvalidRequestError } from './invalid-request.error';
+import { GATEWAY_BODY_LIMIT } from './gateway.constants';
+import { fromLlmError } from './llm-error.mapping';
+import { errorTypeFor, openAiError, OpenAiErrorReply } from './openai-error.body';
+
+/**
+ * Answers every error in OpenAI's shape, so OpenAI SDKs pointed at the gateway raise their usual
+ * exceptions: failed LLM calls (see {@link fromLlmError}), Nest's own HTTP exceptions (unknown
+ * route, malformed JSON, body too large) and, as a generic 500, anything unexpected. Request
+ * headers never reach a body or a log line: they carry the callers' credentials.
+ */
+@Catch()
+export class OpenAiErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('OpenAiErrorFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const req = host.switchToHttp().getRequest<Request>();
+    const res = host.switchToHttp().getResponse<Response>();
+    const reply = this.describe(exception, `${req.method} ${req.path}`);
+    if (res.headersSent) {
+      // Too late for a status: cutting the connection is the only way to say the body is broken.
+      res.destroy();
+      return;
+    }
+    if (res.destroyed) return;
+    res.set(reply.headers).status(reply.status).json(reply.body);
+  }
+
+  private describe(exception: unknown, route: string): OpenAiErrorReply {
+    if (isLlmError(exception)) {
+      const reply = fromLlmError(exception);
+      if (reply.status >= 500) {
+        this.logger.warn(`${route} -> ${reply.status} ${exception.kind}: ${exception.message}`);
+      }
+      return reply;
+    }
+    if (exception instanceof HttpException) return fromHttpException(exception, route);
+    this.logger.error(
+      `${route} -> 500: unexpected error`,
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+    return openAiError(500, 'server_error', 'The gateway failed unexpectedly; see its log.', {
+      code: 'internal_error',
+    });
+  }
+}
+
+function fromHttpException(exception: HttpException, route: string): OpenAiErrorReply {
+  const status = exception.getStatus();
+  const type = errorTypeFor(status);
+  if (exception instanceof InvalidRequestError) {
+    return openAiError(status, type, exception.message, {
+      param: exception.param,
+      code: exception.errorCode ?? null,
+    });
+  }
+  // Express' body parser marks its errors with a `type`; Nest keeps it as the cause.
+  const parserError = (exception.cause as { type?: unknown } | undefined)?.type;
+  if (parserError === 'entity.parse.failed') {
+    return openAiError(
+      status,
+      type,
+      `The request body is not valid JSON (${exception.message}). Send a JSON object with ` +
+        'Content-Type: application/json.',
+      { code: 'invalid_json' },
+    );
+  }
+  if (parserError === 'entity.too.large') {
+    const message = `The request body is larger than the gateway accepts (${GATEWAY_BODY_LIMIT}).`;
+    return openAiError(status, type, message, { code: 'payload_too_large' });
+  }
+  if (status === 404 && exception.message.startsWith('Cannot ')) {
+    return openAiError(404, type, `Invalid URL (${route})`, { code: 'unknown_url' });
+  }
+  return openAiError(status, type, messageOf(exception), { code: exception.errorCode ?? null });
+}
+
+function messageOf(exception: HttpException): string {
+  const response = exception.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.join('; ');
+  return typeof message === 'string' ? message : exception.message;
+}

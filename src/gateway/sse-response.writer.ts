@@ -1,0 +1,65 @@
+import { Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { isLlmError, LlmChatStream } from '../llm/index';
+import { fromLlmError } from './llm-error.mapping';
+import { openAiError, OpenAiErrorBody } from './openai-error.body';
+
+const logger = new Logger('SseResponseWriter');
+
+/**
+ * Relays a started {@link LlmChatStream} as OpenAI's server-sent events: one `data: <chunk>`
+ * event per chunk, then `data: [DONE]`. A failure after the headers went out cannot change the
+ * status any more, so it becomes an `data: {"error":...}` event and the stream ends WITHOUT
+ * `[DONE]`: OpenAI SDKs raise on that event, and any client sees the answer is incomplete. A
+ * slow reader pauses the upstream read (backpressure) instead of growing our buffers.
+ *
+ * @example
+ * await stream.ready(); // errors before this point are plain JSON error responses
+ * res.status(200).set({ 'content-type': 'text/event-stream' }).flushHeaders();
+ * await writeSseResponse(stream, res, signal);
+ */
+export async function writeSseResponse(
+  stream: LlmChatStream,
+  res: Response,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    for await (const chunk of stream) {
+      // The client left: leaving the loop aborts the upstream request.
+      if (res.destroyed) return;
+      if (!res.write(`data: ${JSON.stringify(chunk)}\n\n`)) await drained(res, signal);
+    }
+  } catch (error) {
+    if (res.destroyed || signal.aborted) return;
+    res.end(`data: ${JSON.stringify(errorEvent(error))}\n\n`);
+    return;
+  }
+  if (!res.destroyed) res.end('data: [DONE]\n\n');
+}
+
+function errorEvent(error: unknown): OpenAiErrorBody {
+  if (isLlmError(error)) {
+    logger.warn(`Stream ended early (${error.kind}): ${error.message}`);
+    return fromLlmError(error).body;
+  }
+  logger.error('Stream failed unexpectedly', error instanceof Error ? error.stack : String(error));
+  return openAiError(500, 'server_error', 'The gateway failed unexpectedly; see its log.', {
+    code: 'internal_error',
+  }).body;
+}
+
+/** Resolves when the socket buffer drained, or at once when the client has gone. */
+function drained(res: Response, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    if (signal.aborted || res.destroyed) return resolve();
+    res.once('drain', done);
+    res.once('close', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

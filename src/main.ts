@@ -1,0 +1,40 @@
+import { Logger } from '@nestjs/common';
+import { startBuiltInSimulator } from './gateway/built-in-simulator';
+import { createGatewayApp } from './gateway/create-gateway-app';
+import { GatewayConfig, loadGatewayConfig } from './gateway/gateway.config';
+import type { UpstreamSimulator } from './simulator/upstream-simulator';
+
+/**
+ * Boots the gateway from the environment (see README "Configuration"). Without LLM_BASE_URL it
+ * starts the built-in simulator as its upstream, so `npm start` works with no setup at all.
+ */
+async function bootstrap(): Promise<void> {
+  const logger = new Logger('Gateway');
+  const config = loadGatewayConfig(process.env);
+  let simulator: UpstreamSimulator | undefined;
+  let effective: GatewayConfig = config;
+  if (config.llm.baseUrl) {
+    // The base URL only: the key never reaches a log line.
+    const key = config.llm.apiKey ? 'with the key from LLM_API_KEY' : 'without an API key';
+    logger.log(`Upstream '${config.llm.upstreamName}' at ${config.llm.baseUrl}, ${key}`);
+  } else {
+    simulator = await startBuiltInSimulator(config.simPort);
+    effective = { ...config, llm: { ...config.llm, baseUrl: simulator.baseUrl } };
+  }
+  try {
+    const app = await createGatewayApp(effective, { simulator });
+    app.enableShutdownHooks();
+    await app.listen(config.port, config.host);
+    const url = await app.getUrl();
+    logger.log(`Gateway listening on ${url} (OpenAI base URL ${url}/v1, health at ${url}/health)`);
+  } catch (error) {
+    await simulator?.close();
+    throw error;
+  }
+}
+
+bootstrap().catch((error: unknown) => {
+  // A config error's message already says what to fix; a stack would only bury it.
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

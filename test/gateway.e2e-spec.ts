@@ -1,0 +1,144 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createGatewayApp } from '../src/gateway/create-gateway-app';
+import { loadGatewayConfig } from '../src/gateway/gateway.config';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+
+const MESSAGES = [{ role: 'user', content: 'Hello' }];
+
+describe('gateway: OpenAI-compatible API over the simulator', () => {
+  let sim: UpstreamSimulator;
+  let app: NestExpressApplication;
+  let url: string;
+
+  beforeEach(async () => {
+    sim = await UpstreamSimulator.start({ apiKey: 'sk-gateway-test' });
+    const config = loadGatewayConfig({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: 'sk-gateway-test',
+      LLM_MODELS: 'gpt-4o, o3-mini',
+      LLM_RETRY_BASE_MS: '5',
+      LLM_RETRY_MAX_MS: '20',
+    });
+    app = await createGatewayApp(config, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    url = await app.getUrl();
+  });
+  afterEach(async () => {
+    await app.close();
+    await sim.close();
+  });
+
+  const post = (body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  it('answers a plain completion with the call metadata in headers', async () => {
+    sim.script([{ type: 'ok', content: 'Hi there' }]);
+    const res = await post({ messages: MESSAGES }, { 'x-request-id': 'req-abc-1' });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { object: string; choices: Array<{ message: unknown }> };
+    expect(body.object).toBe('chat.completion');
+    expect(body.choices[0]?.message).toMatchObject({ role: 'assistant', content: 'Hi there' });
+    expect(res.headers.get('x-llm-attempts')).toBe('1');
+    expect(res.headers.get('x-llm-upstream-request-id')).toMatch(/^req_/);
+    expect(res.headers.get('x-request-id')).toBe('req-abc-1');
+  });
+
+  it('passes x-user-id and x-feature-name on, and sends the gateway key upstream', async () => {
+    sim.script([{ type: 'ok', content: 'ok' }]);
+    const res = await post(
+      { messages: MESSAGES },
+      { 'x-user-id': 'u-42', 'x-feature-name': 'chat' },
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    expect(sim.requests).toHaveLength(1);
+    expect(sim.requests[0]?.hadAuthorization).toBe(true);
+  });
+
+  it('streams SSE chunks and ends with [DONE]', async () => {
+    sim.script([{ type: 'stream', chunks: ['Hel', 'lo', '!'] }]);
+    const res = await post({ messages: MESSAGES, stream: true });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    expect(res.headers.get('x-llm-attempts')).toBe('1');
+    expect(res.headers.get('x-llm-upstream-request-id')).toMatch(/^req_/);
+    const events = (await res.text()).split('\n\n').filter(Boolean);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.replace(/^data: /, '')) as Chunk);
+    expect(chunks.every((c) => c.object === 'chat.completion.chunk')).toBe(true);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello!');
+  });
+
+  it.each([
+    ['messages missing', { model: 'gpt-4o' }, 'messages'],
+    ['messages empty', { messages: [] }, 'messages'],
+    ['a message without role', { messages: [{ content: 'x' }] }, 'messages[0].role'],
+    ['model not a string', { messages: MESSAGES, model: 42 }, 'model'],
+    ['stream not a boolean', { messages: MESSAGES, stream: 'yes' }, 'stream'],
+  ])('400 naming the field when %s, without calling the upstream', async (_case, body, param) => {
+    const res = await post(body);
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as ErrorBody;
+    expect(error).toMatchObject({ type: 'invalid_request_error', param, code: 'invalid_request' });
+    expect(error.message).toContain(`'${param}'`);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('400 in OpenAI shape for malformed JSON', async () => {
+    const res = await post('{"messages": [');
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as ErrorBody;
+    expect(error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'invalid_json',
+      param: null,
+    });
+    expect(error.message).toMatch(/not valid JSON/);
+  });
+
+  it('accepts bodies far above express’ 100 kB default', async () => {
+    sim.script([{ type: 'ok', content: 'long read' }]);
+    const res = await post({ messages: [{ role: 'user', content: 'x'.repeat(2_000_000) }] });
+    expect(res.status).toBe(200);
+  });
+
+  it('404 in OpenAI shape for an unknown route', async () => {
+    const res = await fetch(`${url}/v1/embeddings`, { method: 'POST' });
+    expect(res.status).toBe(404);
+    const { error } = (await res.json()) as ErrorBody;
+    expect(error).toMatchObject({
+      message: 'Invalid URL (POST /v1/embeddings)',
+      code: 'unknown_url',
+    });
+  });
+
+  it('lists LLM_MODEL and LLM_MODELS in OpenAI’s shape', async () => {
+    const res = await fetch(`${url}/v1/models`);
+    const body = (await res.json()) as { object: string; data: Array<Record<string, unknown>> };
+    expect(body.object).toBe('list');
+    expect(body.data.map((m) => m.id)).toEqual(['gpt-4o-mini', 'gpt-4o', 'o3-mini']);
+    expect(body.data[0]).toEqual({
+      id: 'gpt-4o-mini',
+      object: 'model',
+      created: expect.any(Number) as number,
+      owned_by: 'openai',
+    });
+    expect((await fetch(`${url}/v1/models/o3-mini`)).status).toBe(200);
+    expect((await fetch(`${url}/v1/models/nope`)).status).toBe(404);
+  });
+});
+
+interface Chunk {
+  object: string;
+  choices: Array<{ delta: { content?: string } }>;
+}
+
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
