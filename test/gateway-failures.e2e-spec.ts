@@ -99,6 +99,8 @@ describe('gateway: upstream failures, breaker and health', () => {
     const res = await post({ messages: MESSAGES });
     expect(res.status).toBe(expected);
     expect(res.headers.get('x-llm-attempts')).toBe('4');
+    // The gateway already retried: a client SDK must not multiply the attempts.
+    expect(res.headers.get('x-should-retry')).toBe('false');
     expect(((await res.json()) as ErrorBody).error.code).toBe(code);
     expect(sim.requests).toHaveLength(4);
   });

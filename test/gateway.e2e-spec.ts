@@ -80,11 +80,12 @@ describe('gateway: OpenAI-compatible API over the simulator', () => {
     ['a message without role', { messages: [{ content: 'x' }] }, 'messages[0].role'],
     ['model not a string', { messages: MESSAGES, model: 42 }, 'model'],
     ['stream not a boolean', { messages: MESSAGES, stream: 'yes' }, 'stream'],
+    ['max_tokens not a positive integer', { messages: MESSAGES, max_tokens: 0 }, 'max_tokens'],
   ])('400 naming the field when %s, without calling the upstream', async (_case, body, param) => {
     const res = await post(body);
     expect(res.status).toBe(400);
     const { error } = (await res.json()) as ErrorBody;
-    expect(error).toMatchObject({ type: 'invalid_request_error', param, code: 'invalid_request' });
+    expect(error).toMatchObject({ type: 'invalid_request_error', param, code: 'bad_request' });
     expect(error.message).toContain(`'${param}'`);
     expect(res.headers.get('x-request-id')).toBeTruthy();
     expect(sim.requests).toHaveLength(0);

@@ -13,7 +13,7 @@ export class InvalidRequestError extends HttpException {
     /** The field at fault, e.g. `messages[0].role`; null when it is the body as a whole. */
     readonly param: string | null,
     /** Stable `error.code` for clients that switch on it. */
-    errorCode = 'invalid_request',
+    errorCode = 'bad_request',
     status: number = HttpStatus.BAD_REQUEST,
   ) {
     super(message, status, { errorCode });

@@ -66,11 +66,19 @@ export function fromLlmError(error: LlmError): OpenAiErrorReply {
     // A rate-limit wait longer than the deadline: still a 429 for the client, with the wait.
     ({ status, type } = BY_KIND.rate_limited);
   }
-  return openAiError(status, type, message, { code: error.kind, headers: headersOf(error) });
+  return openAiError(status, type, message, {
+    code: error.kind,
+    param: error.param ?? null,
+    headers: headersOf(error),
+  });
 }
 
 function headersOf(error: LlmError): Record<string, string> {
   const headers: Record<string, string> = { 'x-llm-attempts': String(error.attempts) };
+  // The gateway is the retry layer: once it has tried the upstream, a client SDK retrying on its
+  // own (OpenAI's retries 2 more times by default) would multiply every attempt. OpenAI and
+  // Anthropic SDKs obey this header over their status rules.
+  if (error.attempts > 0) headers['x-should-retry'] = 'false';
   if (error.requestId) headers['x-llm-upstream-request-id'] = error.requestId;
   if (error.retryAfterMs !== undefined) {
     const ms = Math.max(0, Math.ceil(error.retryAfterMs));

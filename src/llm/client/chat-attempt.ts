@@ -40,7 +40,7 @@ function parseCompletion(
     throw new LlmError(
       'invalid_response',
       `Upstream '${where.upstream}' model '${where.model}' answered 200 with a body that is not a chat ` +
-        `completion (${json === undefined ? 'invalid JSON' : 'no choices array'}, ${text.length} bytes); the call is retried.`,
+        `completion (${json === undefined ? 'invalid JSON' : 'no choices array'}, ${text.length} bytes).`,
       { ...where, status: 200, requestId },
     );
   }

@@ -1,50 +1,78 @@
 import { LlmError } from '../resilience/llm.errors';
 import { ChatCompletionRequest } from './chat.types';
 
+interface Problem {
+  param?: string;
+  text: string;
+}
+
 /**
  * Rejects a request the provider would reject anyway, before it costs an attempt, rate-limit
- * budget or a breaker sample. Only structure is checked; the provider judges the content.
+ * budget or a breaker sample. Only structure is checked; the provider judges the content. The
+ * error's `param` names the field, as OpenAI's own 400s do.
+ *
+ * @example
+ * validateChatRequest({ messages: [] }, 'openai'); // throws bad_request, param 'messages'
  */
 export function validateChatRequest(request: ChatCompletionRequest, upstream: string): void {
   const problem = findProblem(request);
   if (problem) {
-    throw new LlmError('bad_request', `Invalid chat completion request: ${problem}.`, {
+    throw new LlmError('bad_request', `Invalid chat completion request: ${problem.text}.`, {
       upstream,
+      param: problem.param,
       retryable: false,
     });
   }
 }
 
-function findProblem(request: ChatCompletionRequest): string | undefined {
+function findProblem(request: ChatCompletionRequest): Problem | undefined {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-    return 'the request must be a JSON object';
+    return { text: `the request must be an object; got ${describe(request)}` };
   }
-  if (
-    request.model !== undefined &&
-    (typeof request.model !== 'string' || request.model.length === 0)
-  ) {
-    return "'model' must be a non-empty string when given";
+  const { messages, model } = request as Record<string, unknown>;
+  if (!Array.isArray(messages) || messages.length === 0) {
+    return {
+      param: 'messages',
+      text:
+        `'messages' must be a non-empty array of messages such as [{"role":"user","content":"Hi"}]; ` +
+        `got ${describe(messages)}`,
+    };
   }
-  if (!Array.isArray(request.messages) || request.messages.length === 0) {
-    return "'messages' must be a non-empty array";
-  }
-  for (const [i, message] of request.messages.entries()) {
+  for (const [i, message] of (messages as unknown[]).entries()) {
     if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-      return `'messages[${i}]' must be an object`;
+      const param = `messages[${i}]`;
+      return {
+        param,
+        text: `'${param}' must be an object with a 'role'; got ${describe(message)}`,
+      };
     }
-    if (typeof message.role !== 'string' || message.role.length === 0) {
-      return `'messages[${i}].role' must be a string such as 'user'`;
+    const role = (message as Record<string, unknown>).role;
+    if (typeof role !== 'string' || role.length === 0) {
+      const param = `messages[${i}].role`;
+      return { param, text: `'${param}' must be a string such as 'user'; got ${describe(role)}` };
     }
+  }
+  if (model !== undefined && (typeof model !== 'string' || model === '')) {
+    return { param: 'model', text: `'model' must be a non-empty string; got ${describe(model)}` };
   }
   for (const field of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
     const value = request[field];
-    if (
-      value !== undefined &&
-      value !== null &&
-      (!Number.isInteger(value) || (value as number) < 1)
-    ) {
-      return `'${field}' must be a positive integer`;
+    if (value !== undefined && value !== null && !(Number.isInteger(value) && (value as number) >= 1)) {
+      return {
+        param: field,
+        text: `'${field}' must be a positive integer; got ${describe(value)}`,
+      };
     }
   }
   return undefined;
+}
+
+/** A short description of a wrong value: it may be a whole prompt sent in the wrong field. */
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
+  if (typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value) ?? typeof value;
+  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}...` : text}`;
 }

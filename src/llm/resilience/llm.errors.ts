@@ -78,6 +78,8 @@ export interface LlmErrorDetails {
   model?: string;
   /** The provider's own error code (`error.code` in the body), e.g. `insufficient_quota`. */
   providerCode?: string;
+  /** The request field at fault, for errors about the request itself (e.g. `messages`). */
+  param?: string;
   /** Underlying error (socket error, cockatiel rejection, ...). */
   cause?: unknown;
 }
@@ -105,6 +107,8 @@ export class LlmError extends Error {
   readonly upstream?: string;
   readonly model?: string;
   readonly providerCode?: string;
+  /** The request field at fault, when the error is about the request (e.g. `max_tokens`). */
+  readonly param?: string;
   /** Marker that survives duplicate copies of this package in one process. */
   readonly [LLM_ERROR_MARKER] = true;
 
@@ -122,6 +126,7 @@ export class LlmError extends Error {
     this.upstream = details.upstream;
     this.model = details.model;
     this.providerCode = details.providerCode;
+    this.param = details.param;
   }
 }
 

@@ -39,8 +39,8 @@ export function classifyTransportError(
   const known = code !== undefined && NETWORK_CODES.has(code);
   return new LlmError(
     'network',
-    `Network error talking to upstream '${context.upstream}': ${code ?? 'unknown'} ${message}. ` +
-      (known ? 'The provider may be unreachable; the call is retried.' : 'The call is retried.'),
+    `Network error talking to upstream '${context.upstream}': ${code ?? 'unknown'} ${message}.` +
+      (known ? ' The provider may be unreachable, or the connection broke.' : ''),
     { ...context, cause },
   );
 }
