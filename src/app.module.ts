@@ -30,7 +30,12 @@ export class AppModule {
   static forRoot(config: GatewayConfig, extras: AppModuleExtras = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [LlmModule.forRoot(toLlmModuleOptions(config)), TerminusModule],
+      imports: [
+        LlmModule.forRoot(toLlmModuleOptions(config)),
+        // LlmModule logs every breaker transition once; terminus would log an open breaker as an
+        // error on every /health poll.
+        TerminusModule.forRoot({ logger: false }),
+      ],
       controllers: [ChatCompletionsController, ModelsController, HealthController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

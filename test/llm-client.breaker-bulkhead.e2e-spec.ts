@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
@@ -37,6 +38,29 @@ describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () 
     expect(error.retryAfterMs).toBeLessThanOrEqual(150);
     expect(error.message).toMatch(/open; calls are rejected for \d+ s\. The last failure was 500/);
     expect(sim.requests.length).toBe(before);
+  });
+
+  it('logs each transition once: opened (with the last failure), half-open, closed', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    try {
+      await openTheCircuit();
+      await sleep(160);
+      sim.script([{ type: 'ok' }]);
+      await t.llm.chat({ messages: USER });
+      const lines = [...warn.mock.calls, ...log.mock.calls].map((call) => String(call[0]));
+      const circuitLines = lines.filter((line) => line.startsWith("Circuit for upstream 'sim'"));
+      expect(circuitLines).toEqual([
+        expect.stringMatching(
+          /model 'gpt-4o-mini' opened; calls are rejected for 1 s\. Last failure: 500/,
+        ),
+        expect.stringMatching(/is half-open: the next call probes the upstream/),
+        expect.stringMatching(/closed: the upstream answered the probe/),
+      ]);
+    } finally {
+      warn.mockRestore();
+      log.mockRestore();
+    }
   });
 
   it('client errors do not count toward opening it', async () => {

@@ -57,7 +57,11 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
   }
   for (const field of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
     const value = request[field];
-    if (value !== undefined && value !== null && !(Number.isInteger(value) && (value as number) >= 1)) {
+    if (
+      value !== undefined &&
+      value !== null &&
+      !(Number.isInteger(value) && (value as number) >= 1)
+    ) {
       return {
         param: field,
         text: `'${field}' must be a positive integer; got ${describe(value)}`,

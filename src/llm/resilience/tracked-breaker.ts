@@ -6,6 +6,13 @@ import { isLlmError } from './llm.errors';
 /** A breaker state as people and orchestrators should read it. */
 export type BreakerState = 'closed' | 'open' | 'half_open' | 'isolated';
 
+const STATE_NAMES: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half_open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
 /** What health and metrics show of one breaker. */
 export interface BreakerSnapshot {
   upstream: string;
@@ -52,18 +59,34 @@ export class TrackedBreaker {
     });
   }
 
+  /** Calls `listener` with the new state on every transition cockatiel makes. */
+  onTransition(listener: (state: BreakerState) => void): void {
+    this.policy.onStateChange((state) => listener(STATE_NAMES[state]));
+  }
+
+  /** A one-line account of a transition, for logs. */
+  describeTransition(state: BreakerState): string {
+    const where = `Circuit for upstream '${this.upstream}' model '${this.model}'`;
+    const last = this.lastFailure;
+    switch (state) {
+      case 'open':
+        return (
+          `${where} opened; calls are rejected for ${Math.ceil(this.options.halfOpenAfterMs / 1000)} s.` +
+          (last ? ` Last failure: ${last.status ?? last.kind} (${last.message.slice(0, 200)})` : '')
+        );
+      case 'half_open':
+        return `${where} is half-open: the next call probes the upstream.`;
+      case 'closed':
+        return `${where} closed: the upstream answered the probe.`;
+      default:
+        return `${where} is held open by hand (isolated).`;
+    }
+  }
+
   /** The state a caller would meet now. */
   effectiveState(now = Date.now()): BreakerState {
-    switch (this.policy.state) {
-      case CircuitState.Closed:
-        return 'closed';
-      case CircuitState.HalfOpen:
-        return 'half_open';
-      case CircuitState.Isolated:
-        return 'isolated';
-      default:
-        return now >= this.halfOpenAt() ? 'half_open' : 'open';
-    }
+    const state = STATE_NAMES[this.policy.state];
+    return state === 'open' && now >= this.halfOpenAt() ? 'half_open' : state;
   }
 
   /** While open, milliseconds until a probe may pass; 0 otherwise. */

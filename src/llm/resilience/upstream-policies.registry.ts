@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BulkheadPolicy } from 'cockatiel';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import { ResolvedLlmOptions, ResolvedUpstream } from '../llm-module.options';
@@ -17,6 +17,7 @@ export const MAX_BREAKERS_PER_UPSTREAM = 200;
 export class UpstreamPoliciesRegistry {
   private readonly bulkheads = new Map<string, BulkheadPolicy>();
   private readonly breakers = new Map<string, TrackedBreaker>();
+  private readonly logger = new Logger('LlmCircuitBreaker');
 
   constructor(@Inject(LLM_RESOLVED_OPTIONS) options: ResolvedLlmOptions) {
     for (const upstream of options.upstreams.values()) {
@@ -39,9 +40,20 @@ export class UpstreamPoliciesRegistry {
       this.breakers.delete(key);
     } else {
       this.evictIdleBreaker(upstream);
-      breaker = new TrackedBreaker(upstream.name, model, upstream.breaker);
+      breaker = this.createBreaker(upstream, model);
     }
     this.breakers.set(key, breaker);
+    return breaker;
+  }
+
+  private createBreaker(upstream: ResolvedUpstream, model: string): TrackedBreaker {
+    const breaker = new TrackedBreaker(upstream.name, model, upstream.breaker);
+    // One line per transition: the on-call engineer's first clue, without polling health.
+    breaker.onTransition((state) => {
+      const line = breaker.describeTransition(state);
+      if (state === 'open') this.logger.warn(line);
+      else this.logger.log(line);
+    });
     return breaker;
   }
 
