@@ -131,6 +131,13 @@ describe('LlmClient against upstream faults', () => {
     expect(error).toMatchObject({ kind: 'invalid_response', status: 200, attempts: 4 });
   });
 
+  it('a body larger than 8 MiB is invalid_response, not read into memory whole', async () => {
+    sim.script([{ type: 'ok', content: 'x'.repeat(9 * 1024 * 1024), repeat: 4 }]);
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error).toMatchObject({ kind: 'invalid_response', retryable: true, attempts: 4 });
+    expect(error.message).toContain('maxContentLength');
+  });
+
   it('a hang past the attempt timeout is a timeout and the next attempt succeeds', async () => {
     const hanging = await startLlmApp(sim.baseUrl, {
       timeouts: { attemptMs: 80, totalMs: 2000 },

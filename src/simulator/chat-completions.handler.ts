@@ -62,18 +62,20 @@ async function answerNormally(target: ReplyTarget, state: SimulatorState): Promi
   const { res, request, signal } = target;
   const { config } = state;
   const limits: RateLimits = { rpm: config.rpm, tpm: config.tpm, windowMs: config.windowMs };
+  // Without limits there is no window to keep: the benchmarks' zero-cost upstream stays zero-cost.
+  const limited = Boolean(limits.rpm || limits.tpm);
   const estimate = promptTokens(request) + (request.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
-  const rejection = state.window.check(limits, estimate);
+  const rejection = limited ? state.window.check(limits, estimate) : undefined;
   if (rejection) {
     const model = request.model ?? config.models[0] ?? 'gpt-4o-mini';
     const reply = rateLimitedReply(rejection, model);
     return sendError(res, 429, reply.error, { ...processingHeaders(target), ...reply.headers });
   }
   // Admitted before the latency, so requests in flight count against the budget as at OpenAI.
-  const entry = state.window.admit(estimate);
-  const headers = rateLimitHeaders(state.window.snapshot(limits));
+  const entry = limited ? state.window.admit(estimate) : undefined;
+  const headers = limited ? rateLimitHeaders(state.window.snapshot(limits)) : {};
   if (!(await sleep(config.latencyMs, signal))) return;
   const reply = buildReply(request, config.models);
-  entry.tokens = reply.usage.total_tokens;
+  if (entry) entry.tokens = reply.usage.total_tokens;
   await sendReply(target, reply, headers);
 }

@@ -96,8 +96,11 @@ export class RateWindow {
     this.entries = [];
   }
 
+  // Entries are in arrival order, so the expired ones are a prefix.
   private prune(windowMs: number, now: number): void {
-    this.entries = this.entries.filter((entry) => entry.at + windowMs > now);
+    let expired = 0;
+    while (expired < this.entries.length && this.entries[expired]!.at + windowMs <= now) expired++;
+    if (expired > 0) this.entries.splice(0, expired);
   }
 
   // The wait until enough of the oldest entries have left for the request to fit.

@@ -26,6 +26,9 @@ export type PublicConfig = Omit<ResolvedConfig, 'apiKey'> & {
   outage: { status: number; until: number } | null;
 };
 
+/** Recorded requests kept (the most recent); tests see every request they make. */
+export const MAX_RECORDED_REQUESTS = 10_000;
+
 /**
  * Everything a simulator remembers between requests: config, script, rate-limit window,
  * outage and the requests received. Inputs are validated before they get here.
@@ -50,6 +53,8 @@ export class SimulatorState {
   }
 
   record(request: RecordedRequest): void {
+    // Bounded: a simulator left running for a demo or a benchmark must not grow without end.
+    if (this.recorded.length >= MAX_RECORDED_REQUESTS) this.recorded.shift();
     this.recorded.push(request);
   }
 

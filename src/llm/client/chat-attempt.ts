@@ -14,8 +14,8 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
   abort.arm('attempt_timeout', upstream.timeouts.attemptMs);
   const where = { upstream: upstream.name, model };
   try {
-    const response = await sendChatRequest(input, abort.signal);
-    const text = await readBody(response.body);
+    const response = await sendChatRequest(input, abort.signal, 'text');
+    const text = typeof response.body === 'string' ? response.body : await readBody(response.body);
     return parseCompletion(text, response.headers['x-request-id'], where);
   } catch (error) {
     throw abort.toError(error, context.deadline, { ...where, attempts: context.attempt.number });

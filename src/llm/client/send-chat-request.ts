@@ -1,6 +1,10 @@
 import { ResolvedUpstream } from '../llm-module.options';
 import { classifyHttpError } from '../resilience/error-classifier';
-import { LlmHttpTransport, UpstreamResponse } from '../transport/llm-http.transport';
+import {
+  LlmHttpTransport,
+  UpstreamRequest,
+  UpstreamResponse,
+} from '../transport/llm-http.transport';
 import { readBody } from '../transport/read-body';
 import { AttemptContext } from './call-pipeline';
 
@@ -20,6 +24,7 @@ export interface ChatAttemptInput {
 export async function sendChatRequest(
   input: ChatAttemptInput,
   signal: AbortSignal,
+  responseType: UpstreamRequest['responseType'],
 ): Promise<UpstreamResponse> {
   const { upstream, model, context } = input;
   const response = await input.transport.send(upstream, {
@@ -27,11 +32,12 @@ export async function sendChatRequest(
     body: input.body,
     signal,
     headers: context.headers,
+    responseType,
   });
   context.attempt.status = response.status;
   context.attempt.upstreamRequestId = response.headers['x-request-id'];
   if (response.status < 200 || response.status > 299) {
-    const text = await readBody(response.body);
+    const text = typeof response.body === 'string' ? response.body : await readBody(response.body);
     throw classifyHttpError({
       ...response,
       body: text,

@@ -32,10 +32,12 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
   abort.arm('attempt_timeout', Math.min(timeouts.attemptMs, timeouts.firstChunkMs));
   const where = { upstream: upstream.name, model };
   try {
-    const response = await sendChatRequest(input, abort.signal);
+    const response = await sendChatRequest(input, abort.signal, 'stream');
+    const body = response.body;
+    if (typeof body === 'string') throw new Error('a stream request was answered as text');
     const requestId = response.headers['x-request-id'];
     if (!(response.headers['content-type'] ?? '').includes('text/event-stream')) {
-      response.body.destroy();
+      body.destroy();
       throw new LlmError(
         'invalid_response',
         `Upstream '${upstream.name}' answered a stream request with '${response.headers['content-type']}' instead of text/event-stream.`,
@@ -43,7 +45,7 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
       );
     }
     abort.arm('first_chunk_timeout', Math.max(0, timeouts.firstChunkMs - (Date.now() - startedAt)));
-    const items = readStreamItems(response.body);
+    const items = readStreamItems(body);
     const head: ChatCompletionChunk[] = [];
     for (;;) {
       const next = await items.next();

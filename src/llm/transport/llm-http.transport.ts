@@ -3,6 +3,7 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { ResolvedUpstream } from '../llm-module.options';
 import { createUpstreamAgents } from './connect-timeout.agent';
+import { MAX_BODY_BYTES } from './read-body';
 
 /** One HTTP request to an upstream. */
 export interface UpstreamRequest {
@@ -12,6 +13,8 @@ export interface UpstreamRequest {
   signal: AbortSignal;
   /** Headers of this attempt (client request id, attempt number); merged over the upstream's. */
   headers: Record<string, string>;
+  /** `text`: the whole body, read by axios (plain calls); `stream`: a Readable (SSE). */
+  responseType: 'text' | 'stream';
 }
 
 /** The response as soon as its headers arrived; the body is read by the caller. */
@@ -19,7 +22,8 @@ export interface UpstreamResponse {
   status: number;
   /** Lower-case header names. */
   headers: Record<string, string>;
-  body: Readable;
+  /** The whole body for `text`, a stream being received for `stream`. */
+  body: string | Readable;
 }
 
 /**
@@ -35,7 +39,7 @@ export class LlmHttpTransport implements OnModuleDestroy {
 
   async send(upstream: ResolvedUpstream, request: UpstreamRequest): Promise<UpstreamResponse> {
     const agents = this.agentsFor(upstream);
-    const response = await this.http.axiosRef.request<Readable>({
+    const response = await this.http.axiosRef.request<string | Readable>({
       url: upstream.baseUrl + request.path,
       method: 'POST',
       data: request.body,
@@ -47,7 +51,10 @@ export class LlmHttpTransport implements OnModuleDestroy {
         ...(upstream.apiKey ? { authorization: `Bearer ${upstream.apiKey}` } : {}),
       },
       signal: request.signal,
-      responseType: 'stream',
+      responseType: request.responseType,
+      // Text stays text: the caller parses, so malformed JSON is classified, not thrown by axios.
+      transformResponse: (data: unknown) => data,
+      maxContentLength: MAX_BODY_BYTES,
       validateStatus: () => true,
       maxRedirects: 0,
       httpAgent: agents.http,

@@ -36,6 +36,14 @@ export function classifyTransportError(
       { ...context, cause },
     );
   }
+  if (message.includes('maxContentLength')) {
+    // axios' verdict on the body itself: larger than the 8 MiB a completion may have.
+    return new LlmError(
+      'invalid_response',
+      `Upstream '${context.upstream}' sent a response that could not be read: ${message}.`,
+      { ...context, cause },
+    );
+  }
   const known = code !== undefined && NETWORK_CODES.has(code);
   return new LlmError(
     'network',
@@ -50,6 +58,7 @@ function errorCode(error: unknown): string | undefined {
   // axios wraps the socket error; walk the chain for the first code.
   for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
     const code = (current as { code?: unknown }).code;
+    // ERR_BAD_RESPONSE is axios' wrapper ("stream has been aborted"): the cause says more.
     if (typeof code === 'string' && code !== 'ERR_BAD_RESPONSE') return code;
     current = (current as { cause?: unknown }).cause;
   }

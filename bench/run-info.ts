@@ -1,0 +1,41 @@
+import * as os from 'node:os';
+import type { BenchConfig } from './bench.config';
+
+/** Where and how a run was made, stored next to its figures so they can be compared later. */
+export interface RunInfo {
+  date: string;
+  node: string;
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGiB: number;
+    platform: string;
+    arch: string;
+    release: string;
+  };
+  parameters: Omit<BenchConfig, 'outDir'>;
+}
+
+/** Describes this machine and the run's parameters. */
+export function collectRunInfo(config: BenchConfig): RunInfo {
+  const cpus = os.cpus();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    machine: {
+      cpu: cpus[0]?.model.trim() || 'unknown CPU',
+      cores: cpus.length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      platform: os.platform(),
+      arch: os.arch(),
+      release: os.release(),
+    },
+    parameters: {
+      calls: config.calls,
+      warmup: config.warmup,
+      concurrency: config.concurrency,
+      throughputCalls: config.throughputCalls,
+      targetP99AddedUs: config.targetP99AddedUs,
+    },
+  };
+}
