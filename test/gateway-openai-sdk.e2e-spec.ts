@@ -1,0 +1,110 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import OpenAI, { APIError, AuthenticationError, BadRequestError } from 'openai';
+import { createGatewayApp } from '../src/gateway/create-gateway-app';
+import { loadGatewayConfig } from '../src/gateway/gateway.config';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+
+// The gateway as a real client sees it: the official OpenAI SDK, with its own default retries
+// left on, pointed at the gateway's base URL.
+describe('the official OpenAI SDK against the gateway', () => {
+  let sim: UpstreamSimulator;
+  let app: NestExpressApplication;
+  let openai: OpenAI;
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start();
+    const config = loadGatewayConfig({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: 'sk-gateway-upstream-key',
+      LLM_RETRY_BASE_MS: '5',
+      LLM_RETRY_MAX_MS: '20',
+    });
+    app = await createGatewayApp(config, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    openai = new OpenAI({
+      baseURL: `${await app.getUrl()}/v1`,
+      apiKey: 'sk-client-key',
+      timeout: 5000,
+    });
+  });
+  beforeEach(() => sim.reset());
+  afterAll(async () => {
+    await app.close();
+    await sim.close();
+  });
+
+  it('creates a completion and reads the gateway headers', async () => {
+    sim.script([
+      { type: 'error', status: 503 },
+      { type: 'ok', content: 'Hello from upstream' },
+    ]);
+    const { data, response } = await openai.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] })
+      .withResponse();
+    expect(data.choices[0]?.message.content).toBe('Hello from upstream');
+    expect(response.headers.get('x-llm-attempts')).toBe('2');
+  });
+
+  it('streams with the SDK and stream_options.include_usage', async () => {
+    sim.script([{ type: 'stream', chunks: ['Str', 'eam', 'ed'] }]);
+    const stream = await openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: unknown;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      usage = chunk.usage ?? usage;
+    }
+    expect(text).toBe('Streamed');
+    expect(usage).toMatchObject({ total_tokens: expect.any(Number) as number });
+  });
+
+  it('does not multiply attempts: the SDK obeys x-should-retry and stops after the gateway gave up', async () => {
+    sim.script([{ type: 'error', status: 503, repeat: 20 }]);
+    const error = await openai.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).status).toBe(503);
+    expect((error as APIError).code).toBe('overloaded');
+    expect(sim.requests).toHaveLength(4); // the gateway's 1 + 3, and no SDK retry on top
+  });
+
+  it('raises the SDK’s own AuthenticationError when the upstream rejects the gateway key', async () => {
+    sim.script([{ type: 'error', status: 401 }]);
+    const error = await openai.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as APIError).message).toMatch(/gateway's own credentials/);
+    expect(JSON.stringify(error)).not.toContain('sk-gateway-upstream-key');
+  });
+
+  it('raises BadRequestError naming the field for an invalid request', async () => {
+    const error = await openai.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).param).toBe('messages');
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('a stream cut after content ends in an SDK error, not a silent clean end', async () => {
+    sim.script([{ type: 'stream', chunks: ['one ', 'two ', 'three'], cutAfter: 2 }]);
+    const stream = await openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+    });
+    let text = '';
+    const error = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((e: unknown) => e);
+    expect(text).toBe('one two ');
+    expect(error).toBeInstanceOf(Error);
+  });
+});
