@@ -26,7 +26,7 @@ export function formatReportMarkdown(report: LatencyReport, info: RunInfo): stri
   lines.push(
     '',
     `${info.parameters.calls} sequential calls per path after ${info.parameters.warmup} warm-up calls, ` +
-      'interleaved, against the in-process zero-latency simulator over loopback; ' +
+      'interleaved, against the zero-latency simulator in its own process over loopback; ' +
       `Node ${info.node} on ${info.machine.cpu} (${info.machine.cores} cores), ${info.date.slice(0, 10)}. ` +
       'Reproduce with `npm run bench`.',
   );
