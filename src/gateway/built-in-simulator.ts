@@ -11,7 +11,12 @@ import { BUILT_IN_SIMULATOR } from './gateway.constants';
  * const app = await createGatewayApp(withBaseUrl(config, simulator.baseUrl), { simulator });
  */
 export async function startBuiltInSimulator(port: number): Promise<UpstreamSimulator> {
-  const simulator = await UpstreamSimulator.start({ port });
+  const simulator = await UpstreamSimulator.start({ port }).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw error;
+    // Another simulator (or anything) holds the port: a free one still gives a working demo.
+    new Logger('Gateway').warn(`Port ${port} is in use; the built-in simulator takes a free port.`);
+    return UpstreamSimulator.start({ port: 0 });
+  });
   const control = simulator.baseUrl.replace(/\/v1$/, '/_sim/script');
   new Logger('Gateway').log(
     `No LLM_BASE_URL set: using the built-in upstream simulator at ${simulator.baseUrl} ` +

@@ -19,7 +19,7 @@ describe('loadGatewayConfig', () => {
     expect(config).toEqual({
       port: 3000,
       host: '0.0.0.0',
-      simPort: 0,
+      simPort: 4010,
       models: ['gpt-4o-mini'],
       llm: {
         baseUrl: undefined,

@@ -2,13 +2,16 @@ import type { LlmPolicyOptions } from '../llm/index';
 import { LLM_DEFAULTS } from '../llm/index';
 import { EnvReader } from './env.reader';
 
+/** The built-in simulator's port, as `npm run simulator` and the README's curl examples use. */
+export const DEFAULT_SIM_PORT = 4010;
+
 /** The gateway's settings; unset policy values stay undefined so LlmModule's defaults apply. */
 export interface GatewayConfig {
   /** HTTP port; 0 picks a free one. @default 3000 */
   port: number;
   /** @default '0.0.0.0' */
   host: string;
-  /** Port of the built-in simulator, used when `llm.baseUrl` is unset; 0 picks a free one. @default 0 */
+  /** Port of the built-in simulator, used when `llm.baseUrl` is unset; 0 picks a free one. @default 4010 */
   simPort: number;
   /** Models listed by `GET /v1/models`: `llm.model` first, then `LLM_MODELS`. */
   models: string[];
@@ -66,7 +69,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const config: GatewayConfig = {
     port: read.wholeNumber('PORT', port) ?? 3000,
     host: read.text('HOST') ?? '0.0.0.0',
-    simPort: read.wholeNumber('SIM_PORT', port) ?? 0,
+    simPort: read.wholeNumber('SIM_PORT', port) ?? DEFAULT_SIM_PORT,
     models: [...new Set([model, ...read.list('LLM_MODELS')])],
     llm: {
       baseUrl: read.url('LLM_BASE_URL', 'https://api.openai.com/v1'),
