@@ -1,3 +1,5 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LlmChatStream } from '../src/llm/client/llm-chat-stream';
 import { LlmError, LlmIncompleteStreamError } from '../src/llm/resilience/llm.errors';
@@ -166,6 +168,41 @@ describe('streaming holds its bulkhead slot until it ends', () => {
     } finally {
       await t.close();
       await sim.close();
+    }
+  });
+});
+
+describe('keep-alive after streams', () => {
+  it('a finished stream gives its socket back: three streams share one connection', async () => {
+    // A minimal upstream that counts TCP connections, which the simulator does not expose.
+    let connections = 0;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'm' };
+        res.write(
+          `data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }] })}\n\n`,
+        );
+        res.write(
+          `data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+        );
+        res.write('data: [DONE]\n\n');
+        // The end of the chunked body comes a moment later, as it may from a real provider.
+        setTimeout(() => res.end(), 20);
+      });
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const t = await startLlmApp(`http://127.0.0.1:${port}/v1`);
+    try {
+      for (let i = 0; i < 3; i++)
+        expect(await collect(t.llm.chatStream({ messages: USER }))).toBe('hi');
+      expect(connections).toBe(1);
+    } finally {
+      await t.close();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -65,11 +65,8 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
       await this.ready();
       opened = (await this.started!).opened;
       for (const chunk of opened.head) yield this.track(chunk);
-      if (opened.ended) {
-        finishedCleanly = true;
-        return;
-      }
-      finishedCleanly = yield* this.rest(opened);
+      finishedCleanly = opened.ended || (yield* this.rest(opened));
+      if (finishedCleanly) await drain(opened);
     } finally {
       if (opened && !finishedCleanly) opened.abort.abort('consumer_done');
       opened?.abort.dispose();
@@ -131,5 +128,22 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     const content = chunk.choices?.[0]?.delta?.content;
     if (typeof content === 'string') this.text += content;
     return chunk;
+  }
+}
+
+/** How long the end of a finished stream may take to arrive before its socket is dropped. */
+const DRAIN_MS = 1000;
+
+/**
+ * Reads what follows `[DONE]` (the end of the chunked body) so the keep-alive socket goes back to
+ * the pool instead of being left half-read. A server that keeps the response open after `[DONE]`
+ * gets its socket closed: the answer is complete either way.
+ */
+async function drain(opened: OpenedStream): Promise<void> {
+  opened.abort.arm('consumer_done', DRAIN_MS);
+  try {
+    for (let next = await opened.items.next(); !next.done; next = await opened.items.next());
+  } catch {
+    opened.abort.abort('consumer_done');
   }
 }
