@@ -114,6 +114,15 @@ describe('server hints', () => {
     }
   });
 
+  it.each([0, -5, Number.NaN])(
+    'a deadlineMs of %s is refused before any attempt',
+    async (deadlineMs) => {
+      const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }, { deadlineMs }));
+      expect(error).toMatchObject({ kind: 'bad_request', param: 'deadlineMs', attempts: 0 });
+      expect(sim.requests).toHaveLength(0);
+    },
+  );
+
   it('the total deadline ends a call that keeps failing', async () => {
     const slow = await startLlmApp(sim.baseUrl, {
       retry: { maxRetries: 10, baseDelayMs: 40, maxDelayMs: 40, maxHintMs: 500 },

@@ -107,6 +107,13 @@ export class LlmClient {
     const model =
       typeof request.model === 'string' && request.model ? request.model : upstream.defaultModel;
     const deadlineMs = options.deadlineMs ?? upstream.timeouts.totalMs;
+    if (!(Number.isFinite(deadlineMs) && deadlineMs > 0)) {
+      throw new LlmError(
+        'bad_request',
+        `The call option deadlineMs must be a positive number of milliseconds, got ${String(deadlineMs)}.`,
+        { upstream: upstream.name, param: 'deadlineMs', retryable: false },
+      );
+    }
     return {
       upstream,
       model,
