@@ -39,3 +39,13 @@ export type { DelaySource, LlmErrorDetails, LlmErrorKind } from './resilience/ll
 export { UpstreamPoliciesRegistry } from './resilience/upstream-policies.registry';
 export type { BreakerSnapshot, BreakerState } from './resilience/tracked-breaker';
 export { LlmHealthIndicator } from './health/llm.health';
+export { LlmTelemetry } from './observability/llm-telemetry';
+export type { LlmCallObserver } from './observability/llm-call-observer';
+export type {
+  AttemptRecord,
+  CallRecord,
+  CallResponseInfo,
+  RetryRecord,
+} from './client/call-record';
+export { currentLlmContext, runWithLlmContext } from './observability/llm-context.storage';
+export type { LlmRequestContext } from './observability/llm-context.storage';

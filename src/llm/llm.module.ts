@@ -4,6 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { CallPipeline } from './client/call-pipeline';
 import { LlmClient } from './client/llm-client';
 import { LlmHealthIndicator } from './health/llm.health';
+import { LlmTelemetry } from './observability/llm-telemetry';
 import { LLM_RESOLVED_OPTIONS } from './llm.constants';
 import { LLM_MODULE_OPTIONS, LlmConfigurableModule } from './llm.module-definition';
 import { LlmModuleOptions } from './llm-module.options';
@@ -30,10 +31,17 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
     },
     UpstreamPoliciesRegistry,
     LlmHttpTransport,
+    LlmTelemetry,
     CallPipeline,
     LlmClient,
     LlmHealthIndicator,
   ],
-  exports: [LlmClient, LlmHealthIndicator, UpstreamPoliciesRegistry, LLM_RESOLVED_OPTIONS],
+  exports: [
+    LlmClient,
+    LlmHealthIndicator,
+    LlmTelemetry,
+    UpstreamPoliciesRegistry,
+    LLM_RESOLVED_OPTIONS,
+  ],
 })
 export class LlmModule extends LlmConfigurableModule {}

@@ -5,27 +5,26 @@ import {
   isIsolatedCircuitError,
   isTaskCancelledError,
 } from 'cockatiel';
-import { ResolvedUpstream } from '../llm-module.options';
+import { LlmTelemetry } from '../observability/llm-telemetry';
 import { CallDeadline } from '../resilience/call-deadline';
 import { isLlmError, LlmError } from '../resilience/llm.errors';
 import { createRetryPolicy } from '../resilience/retry.policy';
 import { TrackedBreaker } from '../resilience/tracked-breaker';
 import { UpstreamPoliciesRegistry } from '../resilience/upstream-policies.registry';
-import { raceAbort } from './race-abort';
 import { AttemptRecord, CallRecord } from './call-record';
+import { raceAbort } from './race-abort';
 
 /** What one attempt function gets. */
 export interface AttemptContext {
   attempt: AttemptRecord;
+  record: CallRecord;
   deadline: CallDeadline;
   /** Headers every attempt of the call carries: the same client request id, its own number. */
   headers: Record<string, string>;
 }
 
-/** Where one logical call goes and what it has done so far. */
+/** A call's record and deadline, made before it enters the pipeline. */
 export interface CallTarget {
-  upstream: ResolvedUpstream;
-  model: string;
   record: CallRecord;
   deadline: CallDeadline;
 }
@@ -36,9 +35,10 @@ export interface CallSpec<T> extends CallTarget {
   attempt: (context: AttemptContext) => Promise<T>;
   /**
    * Holds the bulkhead slot (and the deadline) after the result is handed over, until the
-   * returned promise settles: a stream occupies its slot until its last chunk.
+   * returned promise settles with how that part ended: a stream occupies its slot until its last
+   * chunk.
    */
-  holdUntil?: (value: T) => Promise<void>;
+  holdUntil?: (value: T) => Promise<LlmError | undefined>;
   /** Called once the call has left the bulkhead: its slot is free for the next call. */
   onSlotReleased?: () => void;
 }
@@ -46,22 +46,27 @@ export interface CallSpec<T> extends CallTarget {
 /**
  * The call path, outermost first, as DESIGN.md orders it: bulkhead → total deadline → retry →
  * circuit breaker → attempt (timeout and transport live in the attempt function). Fallbacks and
- * the rate limiter slot in between later without changing the order.
+ * the rate limiter slot in between later without changing the order. Telemetry hears every step.
  */
 @Injectable()
 export class CallPipeline {
-  constructor(private readonly policies: UpstreamPoliciesRegistry) {}
+  constructor(
+    private readonly policies: UpstreamPoliciesRegistry,
+    private readonly telemetry: LlmTelemetry,
+  ) {}
 
   async run<T>(spec: CallSpec<T>): Promise<T> {
-    const { deadline } = spec;
-    const bulkhead = this.policies.bulkhead(spec.upstream);
+    const { deadline, record } = spec;
+    this.telemetry.callStarted(record);
     const admitted = new Promise<T>((resolve, reject) => {
-      bulkhead
+      this.policies
+        .bulkhead(record.upstream)
         .execute(async () => {
           try {
             const value = await this.retrying(spec);
             resolve(value);
-            if (spec.holdUntil) await spec.holdUntil(value);
+            // A stream's call ends with its last chunk, or with how it failed after content.
+            this.finish(spec, spec.holdUntil ? await spec.holdUntil(value) : undefined);
           } finally {
             deadline.dispose();
           }
@@ -75,44 +80,66 @@ export class CallPipeline {
     try {
       // cockatiel's queue and backoff sleeps do not listen to the signal: the caller is released
       // at once on abort or deadline, and the abandoned attempt ends as soon as it wakes.
-      return await raceAbort(admitted, deadline.signal, () =>
-        deadline.abortError(this.context(spec)),
-      );
+      return await raceAbort(admitted, deadline.signal, () => this.abortError(spec));
     } catch (error) {
-      throw this.finalError(error, spec);
+      const final = this.finalError(error, spec);
+      this.finish(spec, isLlmError(final) ? final : undefined);
+      throw final;
     }
   }
 
+  /** Ends the record once and tells telemetry. */
+  private finish(spec: CallTarget, error?: LlmError): void {
+    if (spec.record.endedAt !== undefined) return;
+    spec.record.end(error);
+    this.telemetry.callEnded(spec.record);
+  }
+
   private retrying<T>(spec: CallSpec<T>): Promise<T> {
-    const { upstream, record, deadline } = spec;
-    const breaker = this.policies.breaker(upstream, spec.model);
-    const policy = createRetryPolicy(upstream.retry, deadline, (delay) => record.noteDelay(delay));
+    const { record, deadline } = spec;
+    const breaker = this.policies.breaker(record.upstream, record.model);
+    const policy = createRetryPolicy(record.upstream.retry, deadline, (delay, failure) => {
+      const reason = isLlmError(failure) ? failure.kind : 'network';
+      this.telemetry.retryScheduled(record, record.noteRetry(delay, reason));
+    });
     return policy.execute(async () => {
       deadline.throwIfOver(this.context(spec));
+      let attempt: AttemptRecord | undefined;
       try {
-        return await breaker.policy.execute(() => this.attempt(spec), deadline.signal);
+        return await breaker.policy.execute(() => {
+          attempt = record.startAttempt(breaker.effectiveState());
+          return this.attempt(spec, attempt);
+        }, deadline.signal);
       } catch (error) {
         if (isBrokenCircuitError(error) || isIsolatedCircuitError(error)) {
           throw this.circuitOpenError(breaker, spec);
         }
         throw error;
+      } finally {
+        if (attempt) {
+          attempt.breakerAfter = breaker.effectiveState();
+          this.telemetry.attemptEnded(record, attempt);
+        }
       }
     }, deadline.signal);
   }
 
-  private async attempt<T>(spec: CallSpec<T>): Promise<T> {
-    const attempt = spec.record.startAttempt();
+  private async attempt<T>(spec: CallSpec<T>, attempt: AttemptRecord): Promise<T> {
+    const { record } = spec;
     const headers = {
-      'x-client-request-id': spec.record.clientRequestId,
+      'x-client-request-id': record.clientRequestId,
       'x-llm-attempt': String(attempt.number),
     };
+    this.telemetry.attemptStarted(record, attempt);
     try {
-      const value = await spec.attempt({ attempt, deadline: spec.deadline, headers });
-      spec.record.endAttempt(attempt);
+      const value = await this.telemetry.runAttempt(record, attempt, () =>
+        spec.attempt({ attempt, record, deadline: spec.deadline, headers }),
+      );
+      record.endAttempt(attempt);
       return value;
     } catch (error) {
       const llmError = isLlmError(error) ? error : this.unexpected(error, spec);
-      spec.record.endAttempt(attempt, llmError);
+      record.endAttempt(attempt, llmError);
       throw llmError;
     }
   }
@@ -120,45 +147,49 @@ export class CallPipeline {
   private circuitOpenError(breaker: TrackedBreaker, spec: CallTarget): LlmError {
     const waitMs = breaker.openRemainingMs();
     const last = breaker.snapshot().lastFailure;
+    const { upstream, model } = spec.record;
     return new LlmError(
       'circuit_open',
-      `Circuit for upstream '${spec.upstream.name}' model '${spec.model}' is open; calls are rejected ` +
+      `Circuit for upstream '${upstream.name}' model '${model}' is open; calls are rejected ` +
         `for ${Math.ceil(waitMs / 1000)} s.` +
         (last ? ` The last failure was ${last.status ?? last.kind} from the upstream.` : ''),
-      { upstream: spec.upstream.name, model: spec.model, retryAfterMs: waitMs, retryable: false },
+      { upstream: upstream.name, model, retryAfterMs: waitMs, retryable: false },
     );
   }
 
   private finalError(error: unknown, spec: CallTarget): unknown {
     let result: unknown = error;
     if (isBulkheadRejectedError(error)) {
-      const { maxConcurrent, maxQueue } = spec.upstream.bulkhead;
+      const { maxConcurrent, maxQueue } = spec.record.upstream.bulkhead;
       result = new LlmError(
         'bulkhead_full',
-        `Upstream '${spec.upstream.name}' already has ${maxConcurrent} calls in flight and ${maxQueue} ` +
-          `queued; rejected at once to protect this service. Shed load or raise bulkhead.maxConcurrent/maxQueue.`,
-        { upstream: spec.upstream.name, model: spec.model, retryable: false },
+        `Upstream '${spec.record.upstream.name}' already has ${maxConcurrent} calls in flight and ` +
+          `${maxQueue} queued; rejected at once to protect this service. Shed load or raise ` +
+          `bulkhead.maxConcurrent/maxQueue.`,
+        { upstream: spec.record.upstream.name, model: spec.record.model, retryable: false },
       );
     } else if (isTaskCancelledError(error)) {
-      result = spec.deadline.abortError(this.context(spec));
+      result = this.abortError(spec);
     }
     if (isLlmError(result)) result.attempts = spec.record.attemptCount;
     return result;
   }
 
+  private abortError(spec: CallTarget): LlmError {
+    return spec.deadline.abortError(this.context(spec));
+  }
+
   private unexpected(error: unknown, spec: CallTarget): LlmError {
+    const { upstream, model } = spec.record;
     return new LlmError(
       'invalid_response',
-      `Unexpected failure in upstream '${spec.upstream.name}': ${String(error)}`,
-      {
-        upstream: spec.upstream.name,
-        model: spec.model,
-        cause: error,
-      },
+      `Unexpected failure in upstream '${upstream.name}': ${String(error)}`,
+      { upstream: upstream.name, model, cause: error },
     );
   }
 
   private context(spec: CallTarget) {
-    return { upstream: spec.upstream.name, model: spec.model, attempts: spec.record.attemptCount };
+    const { upstream, model } = spec.record;
+    return { upstream: upstream.name, model, attempts: spec.record.attemptCount };
   }
 }

@@ -3,6 +3,7 @@ import { AttemptAbort } from '../transport/attempt-abort';
 import { readBody } from '../transport/read-body';
 import { ChatCompletion } from './chat.types';
 import { ChatAttemptInput, sendChatRequest } from './send-chat-request';
+import { responseInfo } from './response-info';
 
 /**
  * One plain (non-stream) attempt: the attempt timeout covers the whole response, headers and
@@ -16,7 +17,9 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
   try {
     const response = await sendChatRequest(input, abort.signal, 'text');
     const text = typeof response.body === 'string' ? response.body : await readBody(response.body);
-    return parseCompletion(text, response.headers['x-request-id'], where);
+    const completion = parseCompletion(text, response.headers['x-request-id'], where);
+    context.record.response = responseInfo(completion);
+    return completion;
   } catch (error) {
     throw abort.toError(error, context.deadline, { ...where, attempts: context.attempt.number });
   } finally {

@@ -1,5 +1,7 @@
-import { LlmError, LlmIncompleteStreamError } from '../resilience/llm.errors';
+import { isLlmError, LlmError, LlmIncompleteStreamError } from '../resilience/llm.errors';
+import { CallResponseInfo } from './call-record';
 import { ChatCompletionChunk, LlmCallMetadata } from './chat.types';
+import { foldChunk } from './response-info';
 import { hasContent, OpenedStream, toChunk } from './stream-attempt';
 
 /** What {@link LlmChatStream} needs to start: runs the call up to the first content chunk. */
@@ -7,6 +9,12 @@ export type StreamStarter = () => Promise<{ opened: OpenedStream; metadata: LlmC
 
 /** Describes the failure of the rest of a stream, once content was delivered. */
 export type StreamFailure = (error: unknown, opened: OpenedStream) => LlmError;
+
+/** How a started stream ended: its error if it failed, and what the chunks said. */
+export interface StreamEnding {
+  error?: LlmError;
+  response: CallResponseInfo;
+}
 
 /**
  * The result of {@link LlmClient.chatStream}: an async iterable of OpenAI chunks. The call starts
@@ -25,12 +33,13 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   private meta?: LlmCallMetadata;
   private iterated = false;
   private text = '';
+  private response: CallResponseInfo = { finishReasons: [] };
 
   constructor(
     private readonly start: StreamStarter,
     private readonly describeFailure: StreamFailure,
     /** Ends the call; resolves once its bulkhead slot is free. */
-    private readonly onFinish: () => Promise<void>,
+    private readonly onFinish: (ending: StreamEnding) => Promise<void>,
   ) {}
 
   /** Call metadata; set once the first content chunk arrived. */
@@ -61,16 +70,24 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   private async *iterate(): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     let opened: OpenedStream | undefined;
     let finishedCleanly = false;
+    let failure: LlmError | undefined;
     try {
       await this.ready();
       opened = (await this.started!).opened;
       for (const chunk of opened.head) yield this.track(chunk);
       finishedCleanly = opened.ended || (yield* this.rest(opened));
       if (finishedCleanly) await drain(opened);
+    } catch (error) {
+      if (isLlmError(error)) failure = error;
+      throw error;
     } finally {
       if (opened && !finishedCleanly) opened.abort.abort('consumer_done');
       opened?.abort.dispose();
-      if (this.started) await this.onFinish();
+      // A consumer that stops early ends the call as cancelled: it did not get the whole answer.
+      if (this.started) {
+        const early = !finishedCleanly && !failure && opened ? this.stoppedEarly() : undefined;
+        await this.onFinish({ error: failure ?? early, response: this.response });
+      }
     }
   }
 
@@ -124,7 +141,17 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     );
   }
 
+  private stoppedEarly(): LlmError {
+    const { upstream, model } = this.meta ?? { upstream: '', model: '' };
+    return new LlmError('cancelled', 'The consumer stopped reading the stream before its end.', {
+      upstream,
+      model,
+      attempts: this.meta?.attempts,
+    });
+  }
+
   private track(chunk: ChatCompletionChunk): ChatCompletionChunk {
+    this.response = foldChunk(this.response, chunk);
     const content = chunk.choices?.[0]?.delta?.content;
     if (typeof content === 'string') this.text += content;
     return chunk;

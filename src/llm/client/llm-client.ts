@@ -14,7 +14,8 @@ import {
   LlmCallOptions,
   LlmChatResult,
 } from './chat.types';
-import { LlmChatStream } from './llm-chat-stream';
+import { LlmChatStream, StreamEnding } from './llm-chat-stream';
+import { currentLlmContext } from '../observability/llm-context.storage';
 import { openStreamAttempt } from './stream-attempt';
 import { validateChatRequest } from './validate-chat-request';
 
@@ -47,8 +48,8 @@ export class LlmClient {
 
   /** Sends a chat completion and returns it with what the call path did. */
   async chat(request: ChatCompletionRequest, options: LlmCallOptions = {}): Promise<LlmChatResult> {
-    const target = this.target(request, options);
-    const body: Record<string, unknown> = { ...request, model: target.model, stream: false };
+    const target = this.target(request, options, false);
+    const body: Record<string, unknown> = { ...request, model: target.record.model, stream: false };
     delete body.stream_options;
     const completion = await this.pipeline.run({
       ...target,
@@ -62,26 +63,39 @@ export class LlmClient {
    * awaited); see {@link LlmChatStream} for the retry and failure rules.
    */
   chatStream(request: ChatCompletionRequest, options: LlmCallOptions = {}): LlmChatStream {
-    let finish: () => void = () => undefined;
-    const finished = new Promise<void>((resolve) => (finish = resolve));
+    let finish: (ending: StreamEnding) => void = () => undefined;
+    const finished = new Promise<StreamEnding>((resolve) => (finish = resolve));
     let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
     let target: CallTarget | undefined;
     return new LlmChatStream(
       async () => {
         try {
-          target = this.target(request, options);
+          target = this.target(request, options, true);
         } catch (error) {
           release();
           throw error;
         }
         const t = target;
-        const body = { ...request, model: t.model, stream: true };
+        const body = { ...request, model: t.record.model, stream: true };
         const opened = await this.pipeline.run({
           ...t,
           attempt: (context) => openStreamAttempt({ ...this.attemptInput(t, body), context }),
           // The stream keeps its bulkhead slot and deadline until it ends or the deadline passes.
-          holdUntil: () => Promise.race([finished, aborted(t.deadline.signal)]),
+          holdUntil: () =>
+            Promise.race([
+              finished.then(({ error, response }) => {
+                t.record.response = response;
+                return error;
+              }),
+              aborted(t.deadline.signal).then(() =>
+                t.deadline.abortError({
+                  upstream: t.record.upstream.name,
+                  model: t.record.model,
+                  attempts: t.record.attemptCount,
+                }),
+              ),
+            ]),
           onSlotReleased: release,
         });
         return { opened, metadata: this.metadata(t) };
@@ -89,19 +103,23 @@ export class LlmClient {
       (error, opened) => {
         const t = target!;
         return opened.abort.toError(error, t.deadline, {
-          upstream: t.upstream.name,
-          model: t.model,
+          upstream: t.record.upstream.name,
+          model: t.record.model,
           attempts: t.record.attemptCount,
         });
       },
-      () => {
-        finish();
+      (ending) => {
+        finish(ending);
         return released;
       },
     );
   }
 
-  private target(request: ChatCompletionRequest, options: LlmCallOptions): CallTarget {
+  private target(
+    request: ChatCompletionRequest,
+    options: LlmCallOptions,
+    stream: boolean,
+  ): CallTarget {
     const upstream = this.upstream(options.upstream);
     validateChatRequest(request, upstream.name);
     const model =
@@ -114,16 +132,28 @@ export class LlmClient {
         { upstream: upstream.name, param: 'deadlineMs', retryable: false },
       );
     }
-    return {
+    // Explicit options win over the request's context (a job may act for another user).
+    const ambient = currentLlmContext();
+    const context = {
+      userId: options.userId ?? ambient?.userId,
+      featureName: options.featureName ?? ambient?.featureName,
+      requestId: options.requestId ?? ambient?.requestId,
+    };
+    const record = new CallRecord({
       upstream,
       model,
-      record: new CallRecord(upstream.name, model, randomUUID()),
-      deadline: new CallDeadline(deadlineMs, options.signal),
-    };
+      clientRequestId: randomUUID(),
+      stream,
+      context,
+      request,
+    });
+    ambient?.calls.push(record);
+    return { record, deadline: new CallDeadline(deadlineMs, options.signal) };
   }
 
   private attemptInput(target: CallTarget, body: Record<string, unknown>) {
-    return { transport: this.transport, upstream: target.upstream, model: target.model, body };
+    const { upstream, model } = target.record;
+    return { transport: this.transport, upstream, model, body };
   }
 
   private upstream(name: string | undefined): ResolvedUpstream {
@@ -142,8 +172,8 @@ export class LlmClient {
     const last = target.record.attempts.at(-1);
     return {
       attempts: target.record.attemptCount,
-      upstream: target.upstream.name,
-      model: target.model,
+      upstream: target.record.upstream.name,
+      model: target.record.model,
       upstreamRequestId: last?.upstreamRequestId,
       clientRequestId: target.record.clientRequestId,
       durationMs: Date.now() - target.record.startedAt,

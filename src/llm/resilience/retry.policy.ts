@@ -20,7 +20,7 @@ class ServerHintBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
   constructor(
     private readonly options: LlmRetryOptions,
     private readonly deadline: CallDeadline,
-    private readonly onDelay: (delay: RetryDelay) => void,
+    private readonly onDelay: (delay: RetryDelay, failure: unknown) => void,
     private readonly random: () => number,
     readonly duration = 0,
   ) {}
@@ -32,7 +32,7 @@ class ServerHintBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
     if (delay.delayMs >= remainingMs && isLlmError(failure)) {
       throw waitPastDeadline(failure, delay, remainingMs);
     }
-    this.onDelay(delay);
+    this.onDelay(delay, failure);
     return new ServerHintBackoff(
       this.options,
       this.deadline,
@@ -91,7 +91,7 @@ function waitPastDeadline(failure: LlmError, delay: RetryDelay, remainingMs: num
 export function createRetryPolicy(
   options: LlmRetryOptions,
   deadline: CallDeadline,
-  onDelay: (delay: RetryDelay) => void,
+  onDelay: (delay: RetryDelay, failure: unknown) => void,
   random: () => number = Math.random,
 ): RetryPolicy {
   return retry(

@@ -1,0 +1,64 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AttemptRecord, CallRecord, RetryRecord } from '../client/call-record';
+import { LlmCallObserver } from './llm-call-observer';
+
+type Hook = 'onCallStart' | 'onAttemptStart' | 'onAttemptEnd' | 'onCallEnd';
+
+/**
+ * Fans each call's lifecycle out to the registered observers (tracing, metrics, events). An
+ * observer that throws is logged and skipped: telemetry never fails a call.
+ */
+@Injectable()
+export class LlmTelemetry {
+  private readonly observers: LlmCallObserver[] = [];
+  private readonly logger = new Logger('LlmTelemetry');
+
+  /** Adds an observer; observability services register themselves when they are created. */
+  register(observer: LlmCallObserver): void {
+    this.observers.push(observer);
+  }
+
+  callStarted(call: CallRecord): void {
+    this.notify('onCallStart', call);
+  }
+
+  attemptStarted(call: CallRecord, attempt: AttemptRecord): void {
+    this.notify('onAttemptStart', call, attempt);
+  }
+
+  attemptEnded(call: CallRecord, attempt: AttemptRecord): void {
+    this.notify('onAttemptEnd', call, attempt);
+  }
+
+  retryScheduled(call: CallRecord, retry: RetryRecord): void {
+    for (const observer of this.observers) {
+      this.guard(() => observer.onRetryScheduled?.(call, retry));
+    }
+  }
+
+  callEnded(call: CallRecord): void {
+    this.notify('onCallEnd', call);
+  }
+
+  /** Runs an attempt inside every observer's `wrapAttempt`, outermost first. */
+  runAttempt<T>(call: CallRecord, attempt: AttemptRecord, run: () => Promise<T>): Promise<T> {
+    return this.observers.reduceRight<() => Promise<T>>((inner, observer) => {
+      if (!observer.wrapAttempt) return inner;
+      return () => observer.wrapAttempt!(call, attempt, inner);
+    }, run)();
+  }
+
+  private notify(hook: Hook, call: CallRecord, attempt?: AttemptRecord): void {
+    for (const observer of this.observers) {
+      this.guard(() => observer[hook]?.(call, attempt!));
+    }
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.logger.warn(`A call observer failed and was skipped: ${String(error)}`);
+    }
+  }
+}
