@@ -5,6 +5,7 @@ export { LLM_DEFAULTS } from './llm-module.options';
 export type {
   LlmBreakerOptions,
   LlmBulkheadOptions,
+  LlmEventsOptions,
   LlmModuleOptions,
   LlmPolicyOptions,
   LlmRetryOptions,

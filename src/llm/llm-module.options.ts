@@ -64,6 +64,35 @@ export interface LlmUpstreamOptions extends LlmPolicyOptions {
   headers?: Record<string, string>;
 }
 
+/** Where business events go: Elasticsearch, structured log lines, or both off. */
+export interface LlmEventsOptions {
+  /** Ship one document per call (and per request that made calls) to Elasticsearch. */
+  elasticsearch?: {
+    /** Cluster URL, e.g. `http://localhost:9200`. */
+    node: string;
+    /** `apiKey`, or `username` + `password`. Never logged. */
+    auth?: { apiKey?: string; username?: string; password?: string };
+    /** Data stream `logs-<dataset>-<namespace>`. @default 'llm.calls' */
+    dataset?: string;
+    /** @default 'default' */
+    namespace?: string;
+    /** Days the data stream keeps documents (data stream lifecycle). @default 30 */
+    retentionDays?: number;
+    /** Most events held in memory while Elasticsearch is slow or down. @default 10000 */
+    maxBufferedEvents?: number;
+    /** Most bytes of events held in memory. @default 10485760 (10 MiB) */
+    maxBufferedBytes?: number;
+    /** Events per bulk request. @default 500 */
+    maxBulkEvents?: number;
+    /** How often the buffer is flushed. @default 1000 */
+    flushIntervalMs?: number;
+    /** How long shutdown waits for the last flush. @default 5000 */
+    shutdownTimeoutMs?: number;
+  };
+  /** Write each event as one JSON line on stdout (the gateway does when no cluster is set). @default false */
+  log?: boolean;
+}
+
 /** Options of {@link LlmModule.forRoot}. */
 export interface LlmModuleOptions {
   /** One or more upstreams; the first is the default unless `defaultUpstream` names another. */
@@ -72,6 +101,15 @@ export interface LlmModuleOptions {
   defaultUpstream?: string;
   /** Policy settings shared by every upstream; an upstream's own settings win. */
   defaults?: LlmPolicyOptions;
+  /** `service.name` in events (and the default for traces). @default 'nestjs-resilient-llm' */
+  serviceName?: string;
+  /** Tracing settings (spans go to whatever OpenTelemetry SDK the application registered). */
+  tracing?: {
+    /** Record prompt and completion text on spans. Off: they may hold personal data. @default false */
+    captureContent?: boolean;
+  };
+  /** Business-impact events. Off unless configured. */
+  events?: LlmEventsOptions;
   /** Health indicator settings. */
   health?: {
     /**
@@ -101,6 +139,10 @@ export interface ResolvedUpstream {
 export interface ResolvedLlmOptions {
   upstreams: ReadonlyMap<string, ResolvedUpstream>;
   defaultUpstream: string;
+  serviceName: string;
+  tracing: { captureContent: boolean };
+  /** As given: the events writer validates and defaults its own section. */
+  events: LlmEventsOptions;
   health: { failReadinessWhenOpen: boolean };
 }
 

@@ -45,8 +45,23 @@ export function resolveLlmOptions(options: LlmModuleOptions): ResolvedLlmOptions
       `health.failReadinessWhenOpen must be a boolean, got ${describe(failReadinessWhenOpen)}`,
     );
   }
+  const captureContent = options.tracing?.captureContent ?? false;
+  if (typeof captureContent !== 'boolean') {
+    problems.push(`tracing.captureContent must be a boolean, got ${describe(captureContent)}`);
+  }
+  const serviceName = options.serviceName ?? 'nestjs-resilient-llm';
+  if (typeof serviceName !== 'string' || serviceName === '') {
+    problems.push(`serviceName must be a non-empty string, got ${describe(serviceName)}`);
+  }
   if (problems.length > 0) throw new LlmOptionsError(problems);
-  return { upstreams, defaultUpstream, health: { failReadinessWhenOpen } };
+  return {
+    upstreams,
+    defaultUpstream,
+    serviceName,
+    tracing: { captureContent },
+    events: options.events ?? {},
+    health: { failReadinessWhenOpen },
+  };
 }
 
 function resolveUpstream(
