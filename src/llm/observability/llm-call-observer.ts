@@ -1,4 +1,20 @@
 import { AttemptRecord, CallRecord, RetryRecord } from '../client/call-record';
+import { LlmRequestContext } from './llm-context.storage';
+
+/** How an inbound request that made LLM calls ended (HTTP or RPC). */
+export interface LlmRequestEnding {
+  context: LlmRequestContext;
+  /** `http` or `rpc`. */
+  transport: string;
+  method?: string;
+  path?: string;
+  /** HTTP status sent (RPC: 200 on success, 500 on error). */
+  statusCode: number;
+  startedAt: number;
+  endedAt: number;
+  /** The error the handler threw, if it did. */
+  error?: unknown;
+}
 
 /**
  * A port for whatever watches calls: traces, metrics, business events. Every hook is optional
@@ -17,6 +33,8 @@ export interface LlmCallObserver {
   onRetryScheduled?(call: CallRecord, retry: RetryRecord): void;
   /** After the call ended (for a stream: its last chunk, or its failure). */
   onCallEnd?(call: CallRecord): void;
+  /** After an intercepted request that made at least one LLM call ended. */
+  onRequestEnd?(request: LlmRequestEnding): void;
   /**
    * Runs one attempt inside the observer's own context, e.g. with the attempt span active so the
    * HTTP client span becomes its child. Must call `run` exactly once and return its result.

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AttemptRecord, CallRecord, RetryRecord } from '../client/call-record';
-import { LlmCallObserver } from './llm-call-observer';
+import { LlmCallObserver, LlmRequestEnding } from './llm-call-observer';
 
 type Hook = 'onCallStart' | 'onAttemptStart' | 'onAttemptEnd' | 'onCallEnd';
 
@@ -38,6 +38,12 @@ export class LlmTelemetry {
 
   callEnded(call: CallRecord): void {
     this.notify('onCallEnd', call);
+  }
+
+  requestEnded(request: LlmRequestEnding): void {
+    for (const observer of this.observers) {
+      this.guard(() => observer.onRequestEnd?.(request));
+    }
   }
 
   /** Runs an attempt inside every observer's `wrapAttempt`, outermost first. */

@@ -1,0 +1,65 @@
+/**
+ * Every field a business event may carry, with its Elasticsearch type: the single source for the
+ * index template, the event builders and the Kibana dashboards (a test checks all three agree).
+ * ECS names where ECS has them (ECS 9 includes the `gen_ai.*` set with the OpenTelemetry names);
+ * the rest lives under `llm.*`.
+ */
+export const LLM_EVENT_FIELDS = {
+  '@timestamp': 'date',
+  'event.kind': 'keyword',
+  'event.category': 'keyword',
+  'event.type': 'keyword',
+  'event.dataset': 'keyword',
+  /** `llm-call` for one logical call, `llm-request` for one inbound request that made calls. */
+  'event.action': 'keyword',
+  'event.outcome': 'keyword',
+  /** Nanoseconds, as ECS wants. */
+  'event.duration': 'long',
+  'event.start': 'date',
+  'event.end': 'date',
+  'event.id': 'keyword',
+  'error.type': 'keyword',
+  'error.code': 'keyword',
+  'error.message': 'match_only_text',
+  'user.id': 'keyword',
+  'trace.id': 'keyword',
+  'span.id': 'keyword',
+  'service.name': 'keyword',
+  'server.address': 'keyword',
+  'server.port': 'long',
+  'http.request.method': 'keyword',
+  'http.response.status_code': 'long',
+  'url.path': 'keyword',
+  'gen_ai.operation.name': 'keyword',
+  'gen_ai.provider.name': 'keyword',
+  'gen_ai.system': 'keyword',
+  'gen_ai.request.model': 'keyword',
+  'gen_ai.response.model': 'keyword',
+  'gen_ai.response.id': 'keyword',
+  'gen_ai.response.finish_reasons': 'keyword',
+  'gen_ai.usage.input_tokens': 'long',
+  'gen_ai.usage.output_tokens': 'long',
+  'llm.feature': 'keyword',
+  'llm.upstream': 'keyword',
+  'llm.stream': 'boolean',
+  'llm.attempts': 'integer',
+  'llm.retries': 'integer',
+  'llm.retry_reasons': 'keyword',
+  /** Total wait between attempts, ms. */
+  'llm.wait_ms': 'long',
+  'llm.breaker_state': 'keyword',
+  'llm.client_request_id': 'keyword',
+  'llm.upstream_request_id': 'keyword',
+  /** The inbound request's id (`x-request-id`). */
+  'llm.request_id': 'keyword',
+  'llm.request.route': 'keyword',
+  /** `success`, `degraded` (some calls failed but the request succeeded) or `failure`. */
+  'llm.request.outcome': 'keyword',
+  'llm.request.calls': 'integer',
+  'llm.request.failed_calls': 'integer',
+} as const;
+
+export type LlmEventField = keyof typeof LLM_EVENT_FIELDS;
+
+/** A business event: flat dotted keys from {@link LLM_EVENT_FIELDS}, as the bulk API accepts them. */
+export type LlmEventDocument = Partial<Record<LlmEventField, string | number | boolean | string[]>>;

@@ -1,0 +1,47 @@
+/**
+ * Metric instruments the module records through the OpenTelemetry metrics API, in one place:
+ * dashboards and alert rules depend on these names. In Prometheus, dots become underscores,
+ * counters get `_total` and the unit `s` becomes `_seconds`
+ * (`gen_ai.client.operation.duration` → `gen_ai_client_operation_duration_seconds_bucket`).
+ */
+export const LLM_METRICS = {
+  /** Histogram (s): one logical call, retries and waits included. GenAI semantic convention. */
+  operationDuration: 'gen_ai.client.operation.duration',
+  /** Histogram ({token}): tokens per call, `gen_ai.token.type` = input | output. GenAI convention. */
+  tokenUsage: 'gen_ai.client.token.usage',
+  /** Counter ({call}): logical calls by `llm.outcome` (success or the error kind). */
+  calls: 'llm.client.calls',
+  /** Counter ({attempt}): upstream attempts by `llm.outcome`. */
+  attempts: 'llm.client.attempts',
+  /** Counter ({retry}): retries by `llm.retry.reason` (error kind) and `llm.retry.delay_source`. */
+  retries: 'llm.client.retries',
+  /** Gauge: 1 for each breaker's current `llm.breaker.state`, 0 for the other states. Always present. */
+  breakerState: 'llm.breaker.state',
+  /** Gauge ({call}): calls in flight per upstream. */
+  bulkheadInUse: 'llm.bulkhead.in_use',
+  /** Gauge ({call}): calls waiting for a bulkhead slot per upstream. */
+  bulkheadQueued: 'llm.bulkhead.queued',
+  /** Counter ({event}): business events accepted by Elasticsearch. */
+  eventsExported: 'llm.events.exported',
+  /** Counter ({event}): business events dropped, by `llm.drop.reason`. */
+  eventsDropped: 'llm.events.dropped',
+} as const;
+
+/** Attribute (label) names. Never the user id: unbounded cardinality lives in events and spans. */
+export const LLM_METRIC_ATTRIBUTES = {
+  upstream: 'llm.upstream',
+  feature: 'llm.feature',
+  outcome: 'llm.outcome',
+  retryReason: 'llm.retry.reason',
+  delaySource: 'llm.retry.delay_source',
+  breakerState: 'llm.breaker.state',
+  dropReason: 'llm.drop.reason',
+} as const;
+
+/** Bucket boundaries the GenAI semantic conventions advise for the two histograms. */
+export const GEN_AI_DURATION_BUCKETS_S = [
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+export const GEN_AI_TOKEN_BUCKETS = [
+  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+];
