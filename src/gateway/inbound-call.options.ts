@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import type { LlmCallOptions } from '../llm/index';
+import { currentLlmContext, type LlmCallOptions } from '../llm/index';
 
 /** Call options that always carry a request id and the client's abort signal. */
 export type InboundCallOptions = LlmCallOptions & { requestId: string; signal: AbortSignal };
@@ -8,12 +8,11 @@ export type InboundCallOptions = LlmCallOptions & { requestId: string; signal: A
 // What a caller may send as its request id: it is echoed in a response header and written to
 // logs and events, so anything else is replaced by a fresh id rather than trusted.
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
-const MAX_CONTEXT_LENGTH = 256;
 
 /**
- * The LlmClient call options of one inbound request: `x-user-id` and `x-feature-name` say who and
- * which feature the call serves, `x-request-id` (or a new id) ties logs together and is echoed
- * back. The signal aborts when the client goes away before the response is complete, so an
+ * The LlmClient call options of one inbound request: the request id (the context's, from a
+ * well-formed `x-request-id` or new) is echoed back; who and which feature come from the module's
+ * context interceptor. The signal aborts when the client goes away before the response is complete, so an
  * abandoned call stops spending upstream tokens and frees its bulkhead slot.
  *
  * @example
@@ -22,7 +21,9 @@ const MAX_CONTEXT_LENGTH = 256;
  */
 export function inboundCallOptions(req: Request, res: Response): InboundCallOptions {
   const given = header(req, 'x-request-id');
-  const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+  // The module's context interceptor already chose the request id (and user and feature).
+  const requestId =
+    currentLlmContext()?.requestId ?? (given && REQUEST_ID.test(given) ? given : randomUUID());
   res.setHeader('x-request-id', requestId);
   const abort = new AbortController();
   // The response's `close` (not the request's, which fires once the body is read) says the
@@ -30,20 +31,11 @@ export function inboundCallOptions(req: Request, res: Response): InboundCallOpti
   res.once('close', () => {
     if (!res.writableFinished) abort.abort();
   });
-  return {
-    requestId,
-    userId: context(header(req, 'x-user-id')),
-    featureName: context(header(req, 'x-feature-name')),
-    signal: abort.signal,
-  };
+  return { requestId, signal: abort.signal };
 }
 
 function header(req: Request, name: string): string | undefined {
   const value = req.headers[name];
   const first = Array.isArray(value) ? value[0] : value;
   return first?.trim() || undefined;
-}
-
-function context(value: string | undefined): string | undefined {
-  return value?.slice(0, MAX_CONTEXT_LENGTH);
 }

@@ -29,5 +29,8 @@ export function toLlmModuleOptions(config: GatewayConfig): LlmModuleOptions {
       },
     ],
     health: { failReadinessWhenOpen: llm.failReadinessWhenOpen },
+    // x-user-id, x-feature-name and x-request-id reach every call through the module's own
+    // interceptor, as they would in any app that uses it.
+    context: { global: true },
   };
 }

@@ -49,4 +49,13 @@ export type {
   RetryRecord,
 } from './client/call-record';
 export { currentLlmContext, runWithLlmContext } from './observability/llm-context.storage';
+export { LlmContextInterceptor } from './observability/llm-context.interceptor';
+export { LlmFeature } from './observability/llm-feature.decorator';
+export {
+  defaultFeatureExtractor,
+  defaultRequestIdExtractor,
+  defaultUserIdExtractor,
+} from './observability/llm-context.extractors';
+export type { LlmContextExtractor } from './observability/llm-context.extractors';
+export type { LlmRequestEnding } from './observability/llm-call-observer';
 export type { LlmRequestContext } from './observability/llm-context.storage';

@@ -1,3 +1,5 @@
+import type { LlmContextExtractor } from './observability/llm-context.extractors';
+
 /** Retry settings of one upstream (the only retry layer: provider SDK retries stay off). */
 export interface LlmRetryOptions {
   /** Retries after the first attempt; 0 disables retrying. @default 3 */
@@ -101,6 +103,17 @@ export interface LlmModuleOptions {
   defaultUpstream?: string;
   /** Policy settings shared by every upstream; an upstream's own settings win. */
   defaults?: LlmPolicyOptions;
+  /** How requests set the business context of the LLM calls they make. */
+  context?: {
+    /** Register LlmContextInterceptor for every controller and message handler. @default false */
+    global?: boolean;
+    /** Finds the user id. @default the authenticated user's id, else the `x-user-id` header */
+    userId?: LlmContextExtractor;
+    /** Finds the feature when no `@LlmFeature` applies. @default the `x-feature-name` header */
+    featureName?: LlmContextExtractor;
+    /** Finds the request id. @default a well-formed `x-request-id`, else a new UUID */
+    requestId?: LlmContextExtractor;
+  };
   /** `service.name` in events (and the default for traces). @default 'nestjs-resilient-llm' */
   serviceName?: string;
   /** Tracing settings (spans go to whatever OpenTelemetry SDK the application registered). */
@@ -140,6 +153,12 @@ export interface ResolvedLlmOptions {
   upstreams: ReadonlyMap<string, ResolvedUpstream>;
   defaultUpstream: string;
   serviceName: string;
+  context: {
+    global: boolean;
+    userId: LlmContextExtractor;
+    featureName: LlmContextExtractor;
+    requestId: LlmContextExtractor;
+  };
   tracing: { captureContent: boolean };
   /** As given: the events writer validates and defaults its own section. */
   events: LlmEventsOptions;

@@ -1,4 +1,9 @@
 import {
+  defaultFeatureExtractor,
+  defaultRequestIdExtractor,
+  defaultUserIdExtractor,
+} from './observability/llm-context.extractors';
+import {
   LLM_DEFAULTS,
   LlmModuleOptions,
   LlmPolicyOptions,
@@ -53,14 +58,36 @@ export function resolveLlmOptions(options: LlmModuleOptions): ResolvedLlmOptions
   if (typeof serviceName !== 'string' || serviceName === '') {
     problems.push(`serviceName must be a non-empty string, got ${describe(serviceName)}`);
   }
+  const context = resolveContext(options.context ?? {}, problems);
   if (problems.length > 0) throw new LlmOptionsError(problems);
   return {
     upstreams,
     defaultUpstream,
     serviceName,
+    context,
     tracing: { captureContent },
     events: options.events ?? {},
     health: { failReadinessWhenOpen },
+  };
+}
+
+function resolveContext(
+  given: NonNullable<LlmModuleOptions['context']>,
+  problems: string[],
+): ResolvedLlmOptions['context'] {
+  for (const key of ['userId', 'featureName', 'requestId'] as const) {
+    if (given[key] !== undefined && typeof given[key] !== 'function') {
+      problems.push(`context.${key} must be a function (ExecutionContext) => string | undefined`);
+    }
+  }
+  if (given.global !== undefined && typeof given.global !== 'boolean') {
+    problems.push(`context.global must be a boolean, got ${describe(given.global)}`);
+  }
+  return {
+    global: given.global ?? false,
+    userId: given.userId ?? defaultUserIdExtractor,
+    featureName: given.featureName ?? defaultFeatureExtractor,
+    requestId: given.requestId ?? defaultRequestIdExtractor,
   };
 }
 

@@ -4,6 +4,8 @@ import { TerminusModule } from '@nestjs/terminus';
 import { CallPipeline } from './client/call-pipeline';
 import { LlmClient } from './client/llm-client';
 import { LlmHealthIndicator } from './health/llm.health';
+import { globalContextInterceptor } from './observability/global-context.interceptor';
+import { LlmContextInterceptor } from './observability/llm-context.interceptor';
 import { LlmTelemetry } from './observability/llm-telemetry';
 import { LLM_RESOLVED_OPTIONS } from './llm.constants';
 import { LLM_MODULE_OPTIONS, LlmConfigurableModule } from './llm.module-definition';
@@ -35,11 +37,14 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
     CallPipeline,
     LlmClient,
     LlmHealthIndicator,
+    LlmContextInterceptor,
+    globalContextInterceptor,
   ],
   exports: [
     LlmClient,
     LlmHealthIndicator,
     LlmTelemetry,
+    LlmContextInterceptor,
     UpstreamPoliciesRegistry,
     LLM_RESOLVED_OPTIONS,
   ],

@@ -1,0 +1,92 @@
+import type { ExecutionContext } from '@nestjs/common';
+
+/** Reads one piece of business context from the request or message being handled. */
+export type LlmContextExtractor = (context: ExecutionContext) => string | undefined;
+
+// Values from the outside end up in events, spans and logs: bounded, and ids of a safe shape.
+const MAX_LENGTH = 256;
+const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;
+
+interface HttpRequestLike {
+  headers?: Record<string, string | string[] | undefined>;
+  user?: { id?: unknown; sub?: unknown; userId?: unknown };
+}
+
+/**
+ * Default user id: the authenticated user (`request.user.id`, `.sub` or `.userId`, as Passport
+ * strategies set it), else the `x-user-id` header; for RPC, `userId`/`user.id` in the message,
+ * else an `x-user-id` header or metadata entry of the transport.
+ */
+export const defaultUserIdExtractor: LlmContextExtractor = (context) => {
+  if (context.getType() === 'http') {
+    const req = context.switchToHttp().getRequest<HttpRequestLike>();
+    const user = req.user;
+    return clean(user?.id ?? user?.sub ?? user?.userId) ?? clean(httpHeader(req, 'x-user-id'));
+  }
+  if (context.getType() === 'rpc') return fromRpc(context, 'userId', 'x-user-id');
+  return undefined;
+};
+
+/** Default feature name (when no `@LlmFeature` applies): the `x-feature-name` header or field. */
+export const defaultFeatureExtractor: LlmContextExtractor = (context) => {
+  if (context.getType() === 'http') {
+    return clean(
+      httpHeader(context.switchToHttp().getRequest<HttpRequestLike>(), 'x-feature-name'),
+    );
+  }
+  if (context.getType() === 'rpc') return fromRpc(context, 'featureName', 'x-feature-name');
+  return undefined;
+};
+
+/** Default request id: `x-request-id` when it has a safe shape, else none (one is generated). */
+export const defaultRequestIdExtractor: LlmContextExtractor = (context) => {
+  const raw =
+    context.getType() === 'http'
+      ? httpHeader(context.switchToHttp().getRequest<HttpRequestLike>(), 'x-request-id')
+      : context.getType() === 'rpc'
+        ? fromRpc(context, 'requestId', 'x-request-id')
+        : undefined;
+  return raw && SAFE_ID.test(raw) ? raw : undefined;
+};
+
+function fromRpc(context: ExecutionContext, field: string, header: string): string | undefined {
+  const rpc = context.switchToRpc();
+  const data = rpc.getData<Record<string, unknown> | undefined>();
+  const nested = field === 'userId' ? (data?.user as { id?: unknown } | undefined)?.id : undefined;
+  return (
+    clean(data?.[field] ?? nested) ?? clean(transportHeader(rpc.getContext<unknown>(), header))
+  );
+}
+
+/** Headers of the common transports: gRPC Metadata, NATS headers, Kafka and RMQ messages. */
+function transportHeader(ctx: unknown, name: string): unknown {
+  if (!ctx || typeof ctx !== 'object') return undefined;
+  const c = ctx as {
+    get?: (key: string) => unknown[];
+    getHeaders?: () => { get?: (key: string) => unknown } | undefined;
+    getMessage?: () => {
+      headers?: Record<string, unknown>;
+      properties?: { headers?: Record<string, unknown> };
+    };
+  };
+  if (typeof c.get === 'function') return c.get(name)?.[0];
+  if (typeof c.getHeaders === 'function') return c.getHeaders()?.get?.(name);
+  if (typeof c.getMessage === 'function') {
+    const message = c.getMessage();
+    return message?.headers?.[name] ?? message?.properties?.headers?.[name];
+  }
+  return undefined;
+}
+
+function httpHeader(req: HttpRequestLike, name: string): string | undefined {
+  const value = req.headers?.[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function clean(value: unknown): string | undefined {
+  if (typeof value === 'number') return String(value);
+  if (Buffer.isBuffer(value)) value = value.toString('utf8');
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return trimmed ? trimmed.slice(0, MAX_LENGTH) : undefined;
+}

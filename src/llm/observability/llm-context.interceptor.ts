@@ -1,0 +1,124 @@
+import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { trace } from '@opentelemetry/api';
+import { randomUUID } from 'node:crypto';
+import { Observable } from 'rxjs';
+import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
+import { ResolvedLlmOptions } from '../llm-module.options';
+import { LlmRequestEnding } from './llm-call-observer';
+import { LlmRequestContext, runInLlmContext } from './llm-context.storage';
+import { LLM_FEATURE_KEY } from './llm-feature.decorator';
+import { LlmTelemetry } from './llm-telemetry';
+
+interface HttpRequest {
+  method?: string;
+  originalUrl?: string;
+  url?: string;
+  route?: { path?: string };
+  baseUrl?: string;
+}
+interface HttpResponse {
+  statusCode: number;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * Puts who (user id), which feature and which request into an AsyncLocalStorage context that
+ * every LlmClient call made while handling the request picks up, for HTTP handlers and
+ * microservice (RPC) message handlers alike. It names the HTTP server span after the route, and
+ * when the request made LLM calls, reports how it ended (one business event per request).
+ *
+ * @example
+ * @UseInterceptors(LlmContextInterceptor)   // or LlmModule.forRoot({ context: { global: true } })
+ * @LlmFeature('support-chat')
+ * @Controller('support') export class SupportController {}
+ */
+@Injectable()
+export class LlmContextInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly telemetry: LlmTelemetry,
+    @Inject(LLM_RESOLVED_OPTIONS) private readonly options: ResolvedLlmOptions,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const extractors = this.options.context;
+    const store: LlmRequestContext = {
+      userId: extractors.userId(context),
+      featureName:
+        this.reflector.getAllAndOverride<string | undefined>(LLM_FEATURE_KEY, [
+          context.getHandler(),
+          context.getClass(),
+        ]) ?? extractors.featureName(context),
+      requestId: extractors.requestId(context) ?? randomUUID(),
+      route: this.route(context),
+      calls: [],
+    };
+    const startedAt = Date.now();
+    const http = context.getType() === 'http';
+    return new Observable((subscriber) => {
+      let error: unknown;
+      const report = (statusCode: number): void => {
+        if (store.calls.length === 0) return;
+        this.telemetry.requestEnded(this.ending(context, store, statusCode, startedAt, error));
+      };
+      if (http) {
+        // The status is final only once the response is sent (exception filters set it late).
+        const res = context.switchToHttp().getResponse<HttpResponse>();
+        res.once('close', () => report(res.statusCode));
+      }
+      const subscription = runInLlmContext(store, () =>
+        next.handle().subscribe({
+          next: (value) => subscriber.next(value),
+          error: (e: unknown) => {
+            error = e;
+            if (!http) report(500);
+            subscriber.error(e);
+          },
+          complete: () => {
+            if (!http) report(200);
+            subscriber.complete();
+          },
+        }),
+      );
+      return () => subscription.unsubscribe();
+    });
+  }
+
+  /** The route template, also set as `http.route` on the HTTP server span and in its name. */
+  private route(context: ExecutionContext): string | undefined {
+    if (context.getType() !== 'http') {
+      return `${context.getClass().name}.${context.getHandler().name}`;
+    }
+    const req = context.switchToHttp().getRequest<HttpRequest>();
+    const path = req.route?.path ? `${req.baseUrl ?? ''}${req.route.path}` : undefined;
+    const span = trace.getActiveSpan();
+    if (span && path) {
+      span.setAttribute('http.route', path);
+      span.updateName(`${req.method ?? 'HTTP'} ${path}`);
+    }
+    return path;
+  }
+
+  private ending(
+    context: ExecutionContext,
+    store: LlmRequestContext,
+    statusCode: number,
+    startedAt: number,
+    error: unknown,
+  ): LlmRequestEnding {
+    const req =
+      context.getType() === 'http' ? context.switchToHttp().getRequest<HttpRequest>() : {};
+    const path = (req.originalUrl ?? req.url)?.split('?')[0];
+    return {
+      context: store,
+      transport: context.getType(),
+      method: req.method,
+      path,
+      statusCode,
+      startedAt,
+      endedAt: Date.now(),
+      error,
+    };
+  }
+}
