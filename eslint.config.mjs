@@ -27,4 +27,25 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  {
+    // Plain Node scripts outside the TypeScript project (deploy/kibana): lint without types.
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: Object.fromEntries(
+        [
+          'console',
+          'process',
+          'Buffer',
+          'URL',
+          'fetch',
+          'FormData',
+          'Blob',
+          'AbortSignal',
+          'setTimeout',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

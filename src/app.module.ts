@@ -7,6 +7,7 @@ import type { GatewayConfig } from './gateway/gateway.config';
 import { BUILT_IN_SIMULATOR, GATEWAY_CONFIG } from './gateway/gateway.constants';
 import { HealthController } from './gateway/health.controller';
 import { toLlmModuleOptions } from './gateway/llm-options.factory';
+import { MetricsController } from './gateway/metrics.controller';
 import { ModelsController } from './gateway/models.controller';
 import { OpenAiErrorFilter } from './gateway/openai-error.filter';
 import { LlmModule } from './llm/index';
@@ -36,7 +37,12 @@ export class AppModule {
         // error on every /health poll.
         TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: [ChatCompletionsController, ModelsController, HealthController],
+      controllers: [
+        ChatCompletionsController,
+        ModelsController,
+        HealthController,
+        MetricsController,
+      ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: BUILT_IN_SIMULATOR, useValue: extras.simulator },

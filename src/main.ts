@@ -1,4 +1,7 @@
-import { Logger } from '@nestjs/common';
+// First: starts OpenTelemetry before the imports below load express, Nest and axios, as
+// OpenTelemetry requires: instrumentations patch modules when they are required.
+import { gatewayTelemetry } from './gateway/telemetry.start';
+import { INestApplication, Logger } from '@nestjs/common';
 import { startBuiltInSimulator } from './gateway/built-in-simulator';
 import { createGatewayApp } from './gateway/create-gateway-app';
 import { GatewayConfig, loadGatewayConfig } from './gateway/gateway.config';
@@ -10,6 +13,7 @@ import type { UpstreamSimulator } from './simulator/upstream-simulator';
  */
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Gateway');
+  logger.log(gatewayTelemetry.plan.description);
   const config = loadGatewayConfig(process.env);
   let simulator: UpstreamSimulator | undefined;
   let effective: GatewayConfig = config;
@@ -23,7 +27,7 @@ async function bootstrap(): Promise<void> {
   }
   try {
     const app = await createGatewayApp(effective, { simulator });
-    app.enableShutdownHooks();
+    closeOnSignals(app, logger);
     await app.listen(config.port, config.host);
     const url = await app.getUrl();
     logger.log(`Gateway listening on ${url} (OpenAI base URL ${url}/v1, health at ${url}/health)`);
@@ -33,8 +37,26 @@ async function bootstrap(): Promise<void> {
   }
 }
 
-bootstrap().catch((error: unknown) => {
+/**
+ * Nest's shutdown hooks (what `enableShutdownHooks` runs), then the telemetry SDK, so spans of
+ * requests that end during shutdown are flushed too; then the signal is raised again to end the
+ * process as it would have ended. A second signal ends it at once.
+ */
+function closeOnSignals(app: INestApplication, logger: Logger): void {
+  const close = (signal: NodeJS.Signals) => {
+    app
+      .close()
+      .catch((error: unknown) => logger.error(`Shutdown failed: ${String(error)}`))
+      .then(() => gatewayTelemetry.shutdown())
+      .catch((error: unknown) => logger.error(`Telemetry shutdown failed: ${String(error)}`))
+      .finally(() => process.kill(process.pid, signal));
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, close);
+}
+
+bootstrap().catch(async (error: unknown) => {
   // A config error's message already says what to fix; a stack would only bury it.
   console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
+  await gatewayTelemetry.shutdown();
 });

@@ -25,6 +25,7 @@ describe('gateway: upstream failures, breaker and health', () => {
   /** Boots the gateway against `sim` with short delays; `env` overrides the test defaults. */
   async function boot(env: Record<string, string> = {}): Promise<void> {
     const config = loadGatewayConfig({
+      LLM_EVENTS_LOG: 'false', // events as stdout JSON lines would flood the test output
       LLM_BASE_URL: sim.baseUrl,
       LLM_RETRY_BASE_MS: '5',
       LLM_RETRY_MAX_MS: '20',

@@ -14,6 +14,7 @@ describe('the official OpenAI SDK against the gateway', () => {
   beforeAll(async () => {
     sim = await UpstreamSimulator.start();
     const config = loadGatewayConfig({
+      LLM_EVENTS_LOG: 'false', // events as stdout JSON lines would flood the test output
       LLM_BASE_URL: sim.baseUrl,
       LLM_API_KEY: 'sk-gateway-upstream-key',
       LLM_RETRY_BASE_MS: '5',

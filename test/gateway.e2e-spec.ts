@@ -13,6 +13,7 @@ describe('gateway: OpenAI-compatible API over the simulator', () => {
   beforeEach(async () => {
     sim = await UpstreamSimulator.start({ apiKey: 'sk-gateway-test' });
     const config = loadGatewayConfig({
+      LLM_EVENTS_LOG: 'false', // events as stdout JSON lines would flood the test output
       LLM_BASE_URL: sim.baseUrl,
       LLM_API_KEY: 'sk-gateway-test',
       LLM_MODELS: 'gpt-4o, o3-mini',

@@ -30,6 +30,7 @@ describe('loadGatewayConfig', () => {
         policies: { retry: {}, breaker: {}, bulkhead: {}, timeouts: {} },
         failReadinessWhenOpen: false,
       },
+      events: { log: true },
     });
   });
 
@@ -97,6 +98,55 @@ describe('loadGatewayConfig', () => {
       "LLM_MAX_QUEUE must be a whole number ≥ 0, got '-1'",
       'LLM_RETRY_BASE_MS (1000, the default) must not exceed LLM_RETRY_MAX_MS (20)',
     ]);
+  });
+
+  it('ships events to ELASTICSEARCH_URL with its credentials instead of stdout', () => {
+    const withKey = loadGatewayConfig({
+      ELASTICSEARCH_URL: 'http://localhost:9200',
+      ELASTICSEARCH_API_KEY: 'es-key',
+    });
+    expect(withKey.events).toEqual({
+      elasticsearch: { node: 'http://localhost:9200', auth: { apiKey: 'es-key' } },
+      log: false,
+    });
+    const resolved = resolveLlmOptions(
+      toLlmModuleOptions({ ...withKey, llm: { ...withKey.llm, baseUrl: 'http://sim/v1' } }),
+    );
+    expect(resolved.events.elasticsearch).toMatchObject({ node: 'http://localhost:9200' });
+    const basic = loadGatewayConfig({
+      ELASTICSEARCH_URL: 'https://es:9200',
+      ELASTICSEARCH_USERNAME: 'elastic',
+      ELASTICSEARCH_PASSWORD: 'changeme',
+      LLM_EVENTS_LOG: 'true',
+    });
+    expect(basic.events).toEqual({
+      elasticsearch: {
+        node: 'https://es:9200',
+        auth: { username: 'elastic', password: 'changeme' },
+      },
+      log: true,
+    });
+  });
+
+  it('turns the stdout events off with LLM_EVENTS_LOG=false', () => {
+    expect(loadGatewayConfig({ LLM_EVENTS_LOG: 'false' }).events).toEqual({ log: false });
+  });
+
+  it.each([
+    [
+      { ELASTICSEARCH_URL: 'elastic:s3cret@es:9200' },
+      'ELASTICSEARCH_URL must be an absolute http(s) URL',
+    ],
+    [{ ELASTICSEARCH_API_KEY: 'k' }, 'need ELASTICSEARCH_URL'],
+    [
+      { ELASTICSEARCH_URL: 'http://es:9200', ELASTICSEARCH_USERNAME: 'elastic' },
+      'both ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD',
+    ],
+  ])('rejects incomplete Elasticsearch settings %j without echoing them', (env, message) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+    for (const value of Object.values(env)) expect(problems[0]).not.toContain(value);
   });
 
   it('never repeats the API key in an error', () => {

@@ -30,6 +30,16 @@ export interface GatewayConfig {
     /** @default false */
     failReadinessWhenOpen: boolean;
   };
+  /** Business events: Elasticsearch when ELASTICSEARCH_URL is set, JSON lines on stdout. */
+  events: {
+    /** From ELASTICSEARCH_URL, with ELASTICSEARCH_API_KEY or _USERNAME/_PASSWORD. Never logged. */
+    elasticsearch?: {
+      node: string;
+      auth?: { apiKey: string } | { username: string; password: string };
+    };
+    /** LLM_EVENTS_LOG. @default true without ELASTICSEARCH_URL, false with it */
+    log: boolean;
+  };
 }
 
 /**
@@ -80,10 +90,50 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       policies,
       failReadinessWhenOpen: read.boolean('LLM_READY_FAIL_WHEN_OPEN') ?? false,
     },
+    events: readEventsConfig(read),
   };
   checkOrder(read, config.llm.policies);
   read.throwIfInvalid();
   return config;
+}
+
+/**
+ * ELASTICSEARCH_URL ships events to that cluster; without it they are JSON lines on stdout
+ * (LLM_EVENTS_LOG=false turns those off, e.g. in tests). Values are never echoed: the URL may
+ * embed credentials.
+ */
+function readEventsConfig(read: EnvReader): GatewayConfig['events'] {
+  const node = read.text('ELASTICSEARCH_URL');
+  const apiKey = read.text('ELASTICSEARCH_API_KEY');
+  const username = read.text('ELASTICSEARCH_USERNAME');
+  const password = read.text('ELASTICSEARCH_PASSWORD');
+  const log = read.boolean('LLM_EVENTS_LOG') ?? node === undefined;
+  if (node === undefined) {
+    if (apiKey ?? username ?? password) {
+      read.report(
+        'ELASTICSEARCH_API_KEY/USERNAME/PASSWORD need ELASTICSEARCH_URL, the cluster URL',
+      );
+    }
+    return { log };
+  }
+  if (!/^https?:$/.test(safeProtocol(node))) {
+    read.report('ELASTICSEARCH_URL must be an absolute http(s) URL such as http://localhost:9200');
+  }
+  if ((username === undefined) !== (password === undefined) || (apiKey && username)) {
+    read.report(
+      'Set either ELASTICSEARCH_API_KEY, or both ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD',
+    );
+  }
+  const auth = apiKey ? { apiKey } : username && password ? { username, password } : undefined;
+  return { elasticsearch: { node, ...(auth ? { auth } : {}) }, log };
+}
+
+function safeProtocol(url: string): string {
+  try {
+    return new URL(url).protocol;
+  } catch {
+    return '';
+  }
 }
 
 // LlmModule checks these too; checking here lets the message name the variables to fix.

@@ -32,5 +32,6 @@ export function toLlmModuleOptions(config: GatewayConfig): LlmModuleOptions {
     // x-user-id, x-feature-name and x-request-id reach every call through the module's own
     // interceptor, as they would in any app that uses it.
     context: { global: true },
+    events: config.events,
   };
 }

@@ -41,6 +41,8 @@ export { UpstreamPoliciesRegistry } from './resilience/upstream-policies.registr
 export type { BreakerSnapshot, BreakerState } from './resilience/tracked-breaker';
 export { LlmHealthIndicator } from './health/llm.health';
 export { LlmTelemetry } from './observability/llm-telemetry';
+export { LLM_TRACER_NAME, LlmTracing } from './observability/llm-tracing';
+export { LLM_METER_NAME, LlmMetrics } from './observability/llm-metrics';
 export type { LlmCallObserver } from './observability/llm-call-observer';
 export type {
   AttemptRecord,
@@ -59,3 +61,13 @@ export {
 export type { LlmContextExtractor } from './observability/llm-context.extractors';
 export type { LlmRequestEnding } from './observability/llm-call-observer';
 export type { LlmRequestContext } from './observability/llm-context.storage';
+export { LlmEventSink } from './observability/events/llm-event.sink';
+export { ElasticsearchEventSink } from './observability/events/elasticsearch-event.sink';
+export { LogEventSink } from './observability/events/log-event.sink';
+export { LlmEventRecorder } from './observability/events/llm-event.recorder';
+export { LLM_EVENT_FIELDS } from './observability/events/llm-event.fields';
+export type { LlmEventDocument, LlmEventField } from './observability/events/llm-event.fields';
+export { LLM_EVENT_ACTIONS } from './observability/events/llm-event.base';
+export type { LlmRequestOutcome } from './observability/events/llm-request.event';
+export { ELASTICSEARCH_EVENTS_DEFAULTS } from './observability/events/llm-events-options.resolver';
+export type { LlmEventDropReason } from './observability/events/event-delivery.reporter';

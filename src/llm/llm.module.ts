@@ -4,9 +4,12 @@ import { TerminusModule } from '@nestjs/terminus';
 import { CallPipeline } from './client/call-pipeline';
 import { LlmClient } from './client/llm-client';
 import { LlmHealthIndicator } from './health/llm.health';
+import { LLM_EVENT_PROVIDERS } from './observability/events/llm-event.providers';
 import { globalContextInterceptor } from './observability/global-context.interceptor';
 import { LlmContextInterceptor } from './observability/llm-context.interceptor';
+import { LlmMetrics } from './observability/llm-metrics';
 import { LlmTelemetry } from './observability/llm-telemetry';
+import { LlmTracing } from './observability/llm-tracing';
 import { LLM_RESOLVED_OPTIONS } from './llm.constants';
 import { LLM_MODULE_OPTIONS, LlmConfigurableModule } from './llm.module-definition';
 import { LlmModuleOptions } from './llm-module.options';
@@ -34,6 +37,9 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
     UpstreamPoliciesRegistry,
     LlmHttpTransport,
     LlmTelemetry,
+    LlmMetrics,
+    LlmTracing,
+    ...LLM_EVENT_PROVIDERS,
     CallPipeline,
     LlmClient,
     LlmHealthIndicator,

@@ -1,8 +1,8 @@
 /**
  * Metric instruments the module records through the OpenTelemetry metrics API, in one place:
- * dashboards and alert rules depend on these names. In Prometheus, dots become underscores,
- * counters get `_total` and the unit `s` becomes `_seconds`
- * (`gen_ai.client.operation.duration` → `gen_ai_client_operation_duration_seconds_bucket`).
+ * dashboards and alert rules depend on these names. In Prometheus (exporter-prometheus 0.301),
+ * dots become underscores and counters get `_total`; units only appear in `# UNIT` lines
+ * (`gen_ai.client.operation.duration` → `gen_ai_client_operation_duration_bucket`).
  */
 export const LLM_METRICS = {
   /** Histogram (s): one logical call, retries and waits included. GenAI semantic convention. */

@@ -8,6 +8,15 @@ import { BreakerSnapshot, TrackedBreaker } from './tracked-breaker';
 /** Breakers kept per upstream before idle ones are dropped. */
 export const MAX_BREAKERS_PER_UPSTREAM = 200;
 
+/** How full one upstream's bulkhead is, for metrics. */
+export interface BulkheadUsage {
+  upstream: string;
+  /** Calls holding a slot. */
+  inUse: number;
+  /** Calls waiting for a slot. */
+  queued: number;
+}
+
 /**
  * Holds the long-lived policies: one bulkhead per upstream, one breaker per upstream and model
  * (one model's outage must not cut off the others). Breakers of the default models exist from
@@ -19,7 +28,7 @@ export class UpstreamPoliciesRegistry {
   private readonly breakers = new Map<string, TrackedBreaker>();
   private readonly logger = new Logger('LlmCircuitBreaker');
 
-  constructor(@Inject(LLM_RESOLVED_OPTIONS) options: ResolvedLlmOptions) {
+  constructor(@Inject(LLM_RESOLVED_OPTIONS) private readonly options: ResolvedLlmOptions) {
     for (const upstream of options.upstreams.values()) {
       this.bulkheads.set(upstream.name, createBulkheadPolicy(upstream.bulkhead));
       this.breaker(upstream, upstream.defaultModel);
@@ -69,6 +78,18 @@ export class UpstreamPoliciesRegistry {
       ([, b]) => b.model !== upstream.defaultModel && b.effectiveState() === 'closed',
     );
     if (idle) this.breakers.delete(idle[0]);
+  }
+
+  /** Calls in flight and queued per upstream: cockatiel exposes only the free slots. */
+  bulkheadUsage(): BulkheadUsage[] {
+    return [...this.options.upstreams.values()].map((upstream) => {
+      const policy = this.bulkhead(upstream);
+      return {
+        upstream: upstream.name,
+        inUse: upstream.bulkhead.maxConcurrent - policy.executionSlots,
+        queued: upstream.bulkhead.maxQueue - policy.queueSlots,
+      };
+    });
   }
 
   /** Every breaker's state, for health checks and metrics. */

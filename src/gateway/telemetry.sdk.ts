@@ -1,0 +1,115 @@
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import type { ResourceDetector } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import { prometheusExporter } from './prometheus-exporter';
+
+/** What the environment asks of telemetry, decided before the SDK starts. */
+export interface TelemetryPlan {
+  /** `service.name`; undefined when `OTEL_RESOURCE_ATTRIBUTES` sets it. */
+  serviceName?: string;
+  /** Whether spans leave the process (an exporter or an OTLP endpoint is configured). */
+  exportTraces: boolean;
+  /** Whether `OTEL_LOGS_EXPORTER` names a log exporter (nothing here emits logs unless asked). */
+  exportLogs: boolean;
+  /** One line for the startup log: where traces go, or how to send them somewhere. */
+  description: string;
+}
+
+/** Replacements for what the environment configures; tests use them. */
+export interface TelemetryOverrides {
+  /** Span processors instead of `OTEL_TRACES_EXPORTER` / `OTEL_EXPORTER_OTLP_*`. */
+  spanProcessors?: SpanProcessor[];
+  /** @default the SDK's (host, os, process, env, service instance) */
+  resourceDetectors?: ResourceDetector[];
+}
+
+/** The started SDK. */
+export interface GatewayTelemetry {
+  readonly plan: TelemetryPlan;
+  /** Instruments `http`: the server span of each request, the client span of each upstream call. */
+  readonly httpInstrumentation: HttpInstrumentation;
+  /** Removes the `http` patches and flushes what is buffered; safe to call twice. */
+  shutdown(): Promise<void>;
+}
+
+// Probes and scrapes would bury the traces that matter.
+const UNTRACED_PATHS = /^\/(?:health|metrics)(?:[/?]|$)/;
+
+/**
+ * Reads the standard OpenTelemetry variables. sdk-node exports OTLP to localhost:4318 when
+ * `OTEL_TRACES_EXPORTER` is unset, so a gateway with no collector would try to connect on every
+ * batch: here traces are exported only when an exporter or an OTLP endpoint is named. Metrics
+ * always go to the Prometheus reader served on `GET /metrics` (`OTEL_METRICS_EXPORTER` is not read).
+ *
+ * @example
+ * telemetryPlan({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).exportTraces; // true
+ */
+export function telemetryPlan(env: NodeJS.ProcessEnv): TelemetryPlan {
+  const set = (name: string) => (env[name]?.trim() ? env[name].trim() : undefined);
+  const exporter = set('OTEL_TRACES_EXPORTER');
+  const endpoint = set('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? set('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const exportTraces = exporter !== undefined ? exporter !== 'none' : endpoint !== undefined;
+  const protocol =
+    set('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ??
+    set('OTEL_EXPORTER_OTLP_PROTOCOL') ??
+    'http/protobuf';
+  const resourceNamesService = /(?:^|,)\s*service\.name\s*=/.test(
+    env.OTEL_RESOURCE_ATTRIBUTES ?? '',
+  );
+  return {
+    serviceName: set('OTEL_SERVICE_NAME') ?? (resourceNamesService ? undefined : 'llm-gateway'),
+    exportTraces,
+    exportLogs: (set('OTEL_LOGS_EXPORTER') ?? 'none') !== 'none',
+    description: !exportTraces
+      ? 'Traces are not exported; set OTEL_EXPORTER_OTLP_ENDPOINT to send them to a collector.'
+      : exporter !== undefined && exporter !== 'otlp'
+        ? `Traces are exported with OTEL_TRACES_EXPORTER=${exporter}.`
+        : `Traces are exported over OTLP (${protocol}) to ${endpoint ?? 'the default endpoint'}.`,
+  };
+}
+
+/**
+ * Starts the OpenTelemetry SDK for the gateway. Call it before Nest, express or axios are
+ * loaded: the HTTP instrumentation patches `http` when it is required. Honours OTEL_SERVICE_NAME
+ * (default `llm-gateway`), OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT and _PROTOCOL,
+ * OTEL_TRACES_EXPORTER, OTEL_TRACES_SAMPLER(_ARG), OTEL_PROPAGATORS and OTEL_SDK_DISABLED.
+ *
+ * @param env read for the decisions made here (export or not, service name); the SDK itself reads
+ *   `process.env` for the rest, as every OpenTelemetry SDK does
+ * @example
+ * // telemetry.start.ts, imported by main.ts before anything else:
+ * export const gatewayTelemetry = startTelemetry();
+ */
+export function startTelemetry(
+  overrides: TelemetryOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+): GatewayTelemetry {
+  const plan = telemetryPlan(env);
+  const httpInstrumentation = new HttpInstrumentation({
+    ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.test(request.url ?? ''),
+  });
+  const sdk = new NodeSDK({
+    serviceName: plan.serviceName,
+    instrumentations: [httpInstrumentation],
+    metricReaders: [prometheusExporter],
+    // Undefined lets the SDK read the environment; an empty list turns the signal off.
+    spanProcessors: overrides.spanProcessors ?? (plan.exportTraces ? undefined : []),
+    logRecordProcessors: plan.exportLogs ? undefined : [],
+    resourceDetectors: overrides.resourceDetectors,
+  });
+  sdk.start();
+  let stopped: Promise<void> | undefined;
+  return {
+    plan,
+    httpInstrumentation,
+    shutdown: () => {
+      stopped ??= (async () => {
+        // The patches outlive the SDK otherwise (the SDK's shutdown leaves instrumentations on).
+        httpInstrumentation.disable();
+        await sdk.shutdown();
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { metrics } from '@opentelemetry/api';
+import { EventDeliveryReporter } from './event-delivery.reporter';
+
+describe('EventDeliveryReporter', () => {
+  const lines: string[] = [];
+  const logger = { warn: (line: string) => void lines.push(line) };
+  beforeEach(() => (lines.length = 0));
+
+  it('warns about the first drop at once, then at most once per interval with the counts since', () => {
+    const reporter = new EventDeliveryReporter(logger, 30_000, metrics.getMeter('test'));
+    reporter.dropped('buffer_full', 1);
+    reporter.dropped('buffer_full', 4);
+    reporter.dropped('rejected', 2, 'document_parsing_exception');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('Dropped 1 business event(s) (buffer_full: 1)');
+
+    reporter.warnIfDue(false, Date.now() + 10_000);
+    expect(lines).toHaveLength(1);
+    reporter.warnIfDue(false, Date.now() + 31_000);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(
+      'Dropped 6 business event(s) (buffer_full: 4, rejected (document_parsing_exception): 2)',
+    );
+    expect(lines[1]).toContain('llm.events.dropped');
+  });
+
+  it('says nothing when nothing was dropped, even when forced', () => {
+    const reporter = new EventDeliveryReporter(logger, 30_000, metrics.getMeter('test'));
+    reporter.exported(3);
+    reporter.warnIfDue(true);
+    expect(lines).toEqual([]);
+  });
+});

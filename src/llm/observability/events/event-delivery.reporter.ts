@@ -1,0 +1,73 @@
+import { Logger } from '@nestjs/common';
+import { Counter, Meter, metrics } from '@opentelemetry/api';
+import { LLM_METRIC_ATTRIBUTES, LLM_METRICS } from '../llm-metric.names';
+import { LLM_METER_NAME } from '../llm-metrics';
+
+/** Why business events were lost: the `llm.drop.reason` metric attribute. */
+export type LlmEventDropReason =
+  /** The buffer was full (Elasticsearch slow, down or throttling for too long). */
+  | 'buffer_full'
+  /** Elasticsearch refused them for good: mapping error, wrong credentials, ... */
+  | 'rejected'
+  /** Still buffered when shutdown ran out of time, or written after it began. */
+  | 'shutdown'
+  /** Not serializable as JSON (a bug: events are built from plain values). */
+  | 'unserializable';
+
+/** @default one warn line per 30 s at most */
+export const DROP_WARNING_INTERVAL_MS = 30_000;
+
+/**
+ * Counts what the shipper delivered and lost (`llm.events.exported`, `llm.events.dropped` by
+ * `llm.drop.reason`) and says so in the log: at most one warn line per interval, with the counts
+ * since the last one, so a dead cluster under load cannot flood the log it would be read from.
+ */
+export class EventDeliveryReporter {
+  private readonly exportedCounter: Counter;
+  private readonly droppedCounter: Counter;
+  private readonly unreported = new Map<string, number>();
+  private lastWarningAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly logger: Pick<Logger, 'warn'> = new Logger('LlmEvents'),
+    private readonly warningIntervalMs = DROP_WARNING_INTERVAL_MS,
+    meter: Meter = metrics.getMeter(LLM_METER_NAME),
+  ) {
+    this.exportedCounter = meter.createCounter(LLM_METRICS.eventsExported, {
+      description: 'Business events accepted by Elasticsearch.',
+      unit: '{event}',
+    });
+    this.droppedCounter = meter.createCounter(LLM_METRICS.eventsDropped, {
+      description: 'Business events dropped before reaching Elasticsearch, by reason.',
+      unit: '{event}',
+    });
+  }
+
+  exported(count: number): void {
+    if (count > 0) this.exportedCounter.add(count);
+  }
+
+  /** Counts a loss; `detail` (e.g. `mapper_parsing_exception`) goes into the log line only. */
+  dropped(reason: LlmEventDropReason, count: number, detail?: string): void {
+    if (count <= 0) return;
+    this.droppedCounter.add(count, { [LLM_METRIC_ATTRIBUTES.dropReason]: reason });
+    const key = detail ? `${reason} (${detail})` : reason;
+    this.unreported.set(key, (this.unreported.get(key) ?? 0) + count);
+    this.warnIfDue();
+  }
+
+  /** Writes the pending counts if the interval has passed (or at once with `force`). */
+  warnIfDue(force = false, now = Date.now()): void {
+    if (this.unreported.size === 0) return;
+    if (!force && now - this.lastWarningAt < this.warningIntervalMs) return;
+    const counts = [...this.unreported].map(([key, count]) => `${key}: ${count}`).join(', ');
+    const total = [...this.unreported.values()].reduce((a, b) => a + b, 0);
+    this.unreported.clear();
+    this.lastWarningAt = now;
+    this.logger.warn(
+      `Dropped ${total} business event(s) (${counts}); counted in ${LLM_METRICS.eventsDropped}. ` +
+        `If Elasticsearch is down or slow, LLM calls are unaffected; raise ` +
+        `events.elasticsearch.maxBufferedEvents/maxBufferedBytes to ride out longer outages.`,
+    );
+  }
+}

@@ -1,0 +1,17 @@
+import { LlmEventDocument } from './llm-event.fields';
+import { LlmEventSink } from './llm-event.sink';
+
+/** Writes every event to each sink; one failing sink never stops the others. */
+export class FanOutEventSink implements LlmEventSink {
+  constructor(private readonly sinks: readonly LlmEventSink[]) {}
+
+  write(event: LlmEventDocument): void {
+    for (const sink of this.sinks) {
+      try {
+        sink.write(event);
+      } catch {
+        // A sink must not throw; if one does anyway, the others still get the event.
+      }
+    }
+  }
+}

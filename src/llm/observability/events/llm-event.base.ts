@@ -1,0 +1,60 @@
+import { SpanContext } from '@opentelemetry/api';
+import { LlmEventDocument, LlmEventField } from './llm-event.fields';
+
+/** What every event carries besides what happened: who wrote it and where it is filed. */
+export interface LlmEventSource {
+  /** `service.name`. */
+  serviceName: string;
+  /** `event.dataset`: the dataset of the data stream the event goes to. */
+  dataset: string;
+}
+
+/** `event.action` of the two kinds of business event. */
+export const LLM_EVENT_ACTIONS = {
+  call: 'llm-call',
+  request: 'llm-request',
+} as const;
+
+/** The fields shared by both kinds of event (ECS `event.*`, `service.name`, `trace.*`). */
+export function baseEvent(
+  source: LlmEventSource,
+  timing: { startedAt: number; endedAt: number },
+  span: SpanContext | undefined,
+): LlmEventDocument {
+  const end = new Date(timing.endedAt).toISOString();
+  return {
+    // The moment the outcome was known: dashboards count failures when they happened.
+    '@timestamp': end,
+    'event.kind': 'event',
+    'event.dataset': source.dataset,
+    'event.start': new Date(timing.startedAt).toISOString(),
+    'event.end': end,
+    // ECS wants nanoseconds.
+    'event.duration': Math.max(0, timing.endedAt - timing.startedAt) * 1_000_000,
+    'service.name': source.serviceName,
+    ...(span ? { 'trace.id': span.traceId, 'span.id': span.spanId } : {}),
+  };
+}
+
+/** The host and port of a base URL, as ECS `server.address` / `server.port` want them. */
+export function serverOf(baseUrl: string): LlmEventDocument {
+  try {
+    const url = new URL(baseUrl);
+    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+    return { 'server.address': url.hostname, 'server.port': port };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Drops undefined fields, so documents hold only what is known. Typed by the field list: a
+ * misspelt field name does not compile.
+ */
+export function compact(document: LlmEventDocument): LlmEventDocument {
+  const known: LlmEventDocument = {};
+  for (const [field, value] of Object.entries(document) as [LlmEventField, unknown][]) {
+    if (value !== undefined) known[field] = value as LlmEventDocument[LlmEventField];
+  }
+  return known;
+}

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { SpanContext } from '@opentelemetry/api';
+import { isLlmError, LlmError } from '../../resilience/llm.errors';
+import { LlmRequestEnding } from '../llm-call-observer';
+import { baseEvent, compact, LLM_EVENT_ACTIONS, LlmEventSource } from './llm-event.base';
+import { LlmEventDocument } from './llm-event.fields';
+
+/** How the user-facing request fared. */
+export type LlmRequestOutcome = 'success' | 'degraded' | 'failure';
+
+/**
+ * `failure` when the request failed (status ≥ 400), `degraded` when it succeeded although at
+ * least one of its LLM calls failed (a fallback or a retry in the handler saved it), else
+ * `success`.
+ */
+export function requestOutcomeOf(ending: LlmRequestEnding): LlmRequestOutcome {
+  if (ending.statusCode >= 400) return 'failure';
+  return ending.context.calls.some((call) => call.error) ? 'degraded' : 'success';
+}
+
+/**
+ * The business event of one inbound request (HTTP or RPC) that made LLM calls: did the feature
+ * the user was using work, degrade or fail. Only the LlmError message is recorded (it is
+ * redacted); other errors contribute their class name, since their text may quote user input.
+ *
+ * @example
+ * sink.write(buildRequestEvent(ending, { serviceName: 'support-api', dataset: 'llm.calls' }, span));
+ */
+export function buildRequestEvent(
+  ending: LlmRequestEnding,
+  source: LlmEventSource,
+  span?: SpanContext,
+): LlmEventDocument {
+  const outcome = requestOutcomeOf(ending);
+  const calls = ending.context.calls;
+  const failedCalls = calls.filter((call) => call.error);
+  // What hurt the request: what the handler threw if it is ours, else the last failed call.
+  const llmError: LlmError | undefined = isLlmError(ending.error)
+    ? ending.error
+    : failedCalls.at(-1)?.error;
+  const errorType =
+    outcome === 'success'
+      ? undefined
+      : (llmError?.kind ?? (ending.error instanceof Error ? ending.error.name : undefined));
+  return compact({
+    ...baseEvent(source, ending, span),
+    'event.category': ['web'],
+    'event.type': [outcome === 'failure' ? 'error' : 'access'],
+    'event.action': LLM_EVENT_ACTIONS.request,
+    // ECS knows only success and failure: a degraded request did succeed for the user.
+    'event.outcome': outcome === 'failure' ? 'failure' : 'success',
+    'event.id': randomUUID(),
+    'error.type': errorType,
+    'error.message': outcome === 'failure' ? llmError?.message : undefined,
+    'user.id': ending.context.userId,
+    'http.request.method': ending.method,
+    'http.response.status_code': ending.statusCode,
+    'url.path': ending.path?.split('?')[0],
+    'llm.feature': ending.context.featureName,
+    'llm.request_id': ending.context.requestId,
+    'llm.request.route': ending.context.route,
+    'llm.request.outcome': outcome,
+    'llm.request.calls': calls.length,
+    'llm.request.failed_calls': failedCalls.length,
+  });
+}

@@ -1,0 +1,147 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  context,
+  Span,
+  SpanContext,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  Tracer,
+} from '@opentelemetry/api';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AttemptRecord, CallRecord, RetryRecord } from '../client/call-record';
+import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
+import { ResolvedLlmOptions } from '../llm-module.options';
+import { LlmError } from '../resilience/llm.errors';
+import { redactSecrets } from '../resilience/secret-redaction';
+import { LlmCallObserver } from './llm-call-observer';
+import {
+  attemptEndAttributes,
+  attemptStartAttributes,
+  callEndAttributes,
+  callStartAttributes,
+  retryEventAttributes,
+} from './llm-span.attributes';
+import { LLM_SPAN_ATTRIBUTES, LLM_SPAN_EVENTS } from './llm-span.names';
+import { LlmTelemetry } from './llm-telemetry';
+
+/** The instrumentation scope of every span this module makes. */
+export const LLM_TRACER_NAME = 'nestjs-resilient-llm';
+
+/**
+ * Traces every call with the OpenTelemetry API (spans go to whatever SDK the application
+ * registered; without one they cost nothing):
+ *
+ * - `chat {model}` (CLIENT, GenAI conventions) per logical call, child of the context active when
+ *   the call started (the HTTP server span while handling a request), ended when the call ends
+ *   (a stream: at its last chunk). Events: `llm.retry.scheduled`, `llm.breaker.transition`.
+ * - `chat {model} attempt {n}` (INTERNAL) per attempt that passed the breaker, active while the
+ *   request is sent, so the HTTP instrumentation's CLIENT span is its child. INTERNAL because that
+ *   HTTP span is the real outbound call: a third CLIENT span per request would be counted as
+ *   another call by service maps and span metrics. The number in the name is bounded by
+ *   `retry.maxRetries`, and makes the waterfall readable at a glance.
+ *
+ * A call rejected by an open breaker has a call span and no attempt span. A call that succeeded
+ * after retries is not an error; its failed attempts are.
+ */
+@Injectable()
+export class LlmTracing implements LlmCallObserver {
+  private readonly tracer: Tracer = trace.getTracer(LLM_TRACER_NAME, packageVersion());
+  private readonly calls = new WeakMap<CallRecord, Span>();
+  private readonly attempts = new WeakMap<AttemptRecord, Span>();
+  private readonly captureContent: boolean;
+
+  constructor(telemetry: LlmTelemetry, @Inject(LLM_RESOLVED_OPTIONS) options: ResolvedLlmOptions) {
+    this.captureContent = options.tracing.captureContent;
+    telemetry.register(this);
+  }
+
+  /**
+   * The call span's context, e.g. for `trace.id` and `span.id` in a business event (it stays
+   * readable after the call ended); undefined when no OpenTelemetry SDK is registered.
+   */
+  spanContext(call: CallRecord): SpanContext | undefined {
+    const spanContext = this.calls.get(call)?.spanContext();
+    return spanContext && trace.isSpanContextValid(spanContext) ? spanContext : undefined;
+  }
+
+  onCallStart(call: CallRecord): void {
+    const span = this.tracer.startSpan(
+      `chat ${call.model}`,
+      { kind: SpanKind.CLIENT, attributes: callStartAttributes(call, this.captureContent) },
+      context.active(),
+    );
+    this.calls.set(call, span);
+  }
+
+  onAttemptStart(call: CallRecord, attempt: AttemptRecord): void {
+    const parent = this.calls.get(call);
+    const active = context.active();
+    const span = this.tracer.startSpan(
+      `chat ${call.model} attempt ${attempt.number}`,
+      { kind: SpanKind.INTERNAL, attributes: attemptStartAttributes(attempt) },
+      parent ? trace.setSpan(active, parent) : active,
+    );
+    this.attempts.set(attempt, span);
+  }
+
+  wrapAttempt<T>(_call: CallRecord, attempt: AttemptRecord, run: () => Promise<T>): Promise<T> {
+    const span = this.attempts.get(attempt);
+    return span ? context.with(trace.setSpan(context.active(), span), run) : run();
+  }
+
+  onAttemptEnd(call: CallRecord, attempt: AttemptRecord): void {
+    const span = this.attempts.get(attempt);
+    if (span) {
+      this.attempts.delete(attempt);
+      span.setAttributes(attemptEndAttributes(attempt));
+      if (attempt.error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: redacted(attempt.error, call) });
+      }
+      span.end();
+    }
+    const { breakerBefore: before, breakerAfter: after } = attempt;
+    if (before && after && before !== after) {
+      this.calls.get(call)?.addEvent(LLM_SPAN_EVENTS.breakerTransition, {
+        [LLM_SPAN_ATTRIBUTES.breakerPreviousState]: before,
+        [LLM_SPAN_ATTRIBUTES.breakerState]: after,
+        [LLM_SPAN_ATTRIBUTES.attemptNumber]: attempt.number,
+      });
+    }
+  }
+
+  onRetryScheduled(call: CallRecord, retry: RetryRecord): void {
+    this.calls.get(call)?.addEvent(LLM_SPAN_EVENTS.retryScheduled, retryEventAttributes(retry));
+  }
+
+  onCallEnd(call: CallRecord): void {
+    const span = this.calls.get(call);
+    if (!span) return;
+    span.setAttributes(callEndAttributes(call));
+    if (call.error) {
+      const message = redacted(call.error, call);
+      // No stack: its first line repeats the unredacted message, and its frames are the pipeline's.
+      span.recordException({ name: call.error.name, code: call.error.code, message });
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
+    }
+    span.end();
+  }
+}
+
+/** Error text for a span: provider messages may echo a key, so they are masked once more. */
+function redacted(error: LlmError, call: CallRecord): string {
+  return redactSecrets(error.message, [call.upstream.apiKey]);
+}
+
+/** This package's version for the instrumentation scope; undefined when it cannot be read. */
+function packageVersion(): string | undefined {
+  try {
+    // src/llm/observability and dist/llm/observability both sit three levels below the root.
+    const file = join(__dirname, '..', '..', '..', 'package.json');
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    return pkg.name === LLM_TRACER_NAME ? pkg.version : undefined;
+  } catch {
+    return undefined;
+  }
+}

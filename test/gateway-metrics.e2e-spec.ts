@@ -1,0 +1,168 @@
+import { metrics } from '@opentelemetry/api';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { createGatewayApp } from '../src/gateway/create-gateway-app';
+import { loadGatewayConfig } from '../src/gateway/gateway.config';
+import { prometheusExporter } from '../src/gateway/prometheus-exporter';
+import { GEN_AI_DURATION_BUCKETS_S } from '../src/llm/observability/llm-metric.names';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { PromText } from './support/prometheus-text';
+
+const MESSAGES = [{ role: 'user', content: 'Hello' }];
+const KEY = 'sk-gateway-metrics-test';
+
+describe('gateway GET /metrics', () => {
+  let sim: UpstreamSimulator;
+  let app: NestExpressApplication;
+  let url: string;
+
+  const boot = async () => {
+    const config = loadGatewayConfig({
+      LLM_EVENTS_LOG: 'false', // events as stdout JSON lines would flood the test output
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: KEY,
+      LLM_RETRY_BASE_MS: '5',
+      LLM_RETRY_MAX_MS: '20',
+      LLM_BREAKER_FAILURES: '2',
+    });
+    app = await createGatewayApp(config, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    url = await app.getUrl();
+  };
+  const post = (headers: Record<string, string> = {}) =>
+    fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ messages: MESSAGES }),
+    });
+  const scrape = async () => {
+    const res = await fetch(`${url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return new PromText(await res.text());
+  };
+
+  beforeEach(async () => {
+    sim = await UpstreamSimulator.start({ apiKey: KEY });
+  });
+  afterEach(async () => {
+    await app.close();
+    await sim.close();
+  });
+
+  // Runs first, before the file registers a MeterProvider: a target that reads nothing must look
+  // down to Prometheus, not healthy and empty.
+  it('answers 503 with what to do while no MeterProvider reads the exporter', async () => {
+    await boot();
+    const res = await fetch(`${url}/metrics`);
+    expect(res.status).toBe(503);
+    expect(await res.text()).toMatch(/Register prometheusExporter .* before the gateway boots/);
+  });
+
+  describe('with the exporter registered in a MeterProvider', () => {
+    let provider: MeterProvider;
+
+    beforeAll(() => {
+      // What the gateway's telemetry bootstrap does before Nest boots.
+      provider = new MeterProvider({ readers: [prometheusExporter] });
+      metrics.setGlobalMeterProvider(provider);
+    });
+    afterAll(() => provider.shutdown());
+
+    it('serves the breaker and bulkhead gauges before any call', async () => {
+      await boot();
+      const prom = await scrape();
+      const breaker = { llm_upstream: 'primary', gen_ai_request_model: 'gpt-4o-mini' };
+      expect(prom.types.get('llm_breaker_state')).toBe('gauge');
+      expect(prom.value('llm_breaker_state', { ...breaker, llm_breaker_state: 'closed' })).toBe(1);
+      expect(prom.value('llm_breaker_state', { ...breaker, llm_breaker_state: 'open' })).toBe(0);
+      expect(prom.value('llm_bulkhead_in_use', { llm_upstream: 'primary' })).toBe(0);
+      expect(prom.value('llm_bulkhead_queued', { llm_upstream: 'primary' })).toBe(0);
+    });
+
+    it('counts a known sequence of requests by outcome, with feature labels and no user ids', async () => {
+      await boot();
+      const who = { 'x-user-id': 'u-gw-secret-7', 'x-feature-name': 'support-chat' };
+      sim.script([
+        { type: 'ok', usage: { prompt_tokens: 11, completion_tokens: 4 } },
+        { type: 'error', status: 503 },
+        { type: 'ok', usage: { prompt_tokens: 20, completion_tokens: 6 } },
+        { type: 'error', status: 401 },
+        // Two 503s in a row open the breaker (LLM_BREAKER_FAILURES=2); the third attempt is refused.
+        { type: 'error', status: 503, repeat: 2 },
+      ]);
+      expect((await post(who)).status).toBe(200);
+      expect((await post(who)).status).toBe(200);
+      expect((await post()).status).toBe(401);
+      const rejected = await post(who);
+      expect(rejected.status).toBe(503);
+      expect(((await rejected.json()) as { error: { code: string } }).error.code).toBe(
+        'circuit_open',
+      );
+
+      const prom = await scrape();
+      const base = { llm_upstream: 'primary', gen_ai_request_model: 'gpt-4o-mini' };
+      const chat = { ...base, llm_feature: 'support-chat' };
+      expect(prom.types.get('llm_client_calls_total')).toBe('counter');
+      expect(prom.value('llm_client_calls_total', { ...chat, llm_outcome: 'success' })).toBe(2);
+      expect(prom.value('llm_client_calls_total', { ...chat, llm_outcome: 'circuit_open' })).toBe(
+        1,
+      );
+      expect(
+        prom.value('llm_client_calls_total', {
+          ...base,
+          llm_feature: 'unknown',
+          llm_outcome: 'auth',
+        }),
+      ).toBe(1);
+      expect(prom.value('llm_client_attempts_total', { ...chat, llm_outcome: 'success' })).toBe(2);
+      expect(prom.value('llm_client_attempts_total', { ...chat, llm_outcome: 'overloaded' })).toBe(
+        3,
+      );
+      expect(prom.sum('llm_client_attempts_total', { ...base, llm_outcome: 'auth' })).toBe(1);
+      expect(
+        prom.value('llm_client_retries_total', {
+          ...chat,
+          llm_retry_reason: 'overloaded',
+          llm_retry_delay_source: 'backoff',
+        }),
+      ).toBe(3);
+
+      // The duration histogram: no `_seconds` suffix from exporter-prometheus 0.301 (the unit is
+      // only in the `# UNIT` line), the GenAI bucket boundaries, error.type only on failures.
+      expect(prom.types.get('gen_ai_client_operation_duration')).toBe('histogram');
+      expect(prom.text).toContain('# UNIT gen_ai_client_operation_duration s');
+      const ok = { ...chat, gen_ai_operation_name: 'chat', gen_ai_provider_name: 'openai' };
+      const okCount = prom
+        .find('gen_ai_client_operation_duration_count', ok)
+        .filter((s) => s.labels.error_type === undefined);
+      expect(okCount.map((s) => s.value)).toEqual([2]);
+      expect(okCount[0]?.labels).toMatchObject({
+        server_address: '127.0.0.1',
+        server_port: new URL(sim.baseUrl).port,
+        gen_ai_response_model: 'gpt-4o-mini',
+      });
+      for (const kind of ['auth', 'circuit_open']) {
+        expect(prom.sum('gen_ai_client_operation_duration_count', { error_type: kind })).toBe(1);
+      }
+      const buckets = prom
+        .find('gen_ai_client_operation_duration_bucket', { ...base, error_type: 'auth' })
+        .map((s) => s.labels.le);
+      expect(buckets).toEqual([...GEN_AI_DURATION_BUCKETS_S.map(String), '+Inf']);
+
+      const tokens = (type: string) =>
+        prom.value('gen_ai_client_token_usage_sum', { ...chat, gen_ai_token_type: type });
+      expect(tokens('input')).toBe(31);
+      expect(tokens('output')).toBe(10);
+      expect(
+        prom.sum('gen_ai_client_token_usage_count', { ...chat, gen_ai_token_type: 'input' }),
+      ).toBe(2);
+
+      expect(prom.value('llm_breaker_state', { ...base, llm_breaker_state: 'open' })).toBe(1);
+      expect(prom.value('llm_breaker_state', { ...base, llm_breaker_state: 'closed' })).toBe(0);
+      expect(prom.text).not.toContain('u-gw-secret-7');
+      const labelNames = prom.samples.flatMap((sample) => Object.keys(sample.labels));
+      expect(labelNames.filter((name) => /user/i.test(name))).toEqual([]);
+    });
+  });
+});

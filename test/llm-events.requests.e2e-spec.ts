@@ -1,0 +1,195 @@
+import { Controller, Get, INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { createGatewayApp } from '../src/gateway/create-gateway-app';
+import { loadGatewayConfig } from '../src/gateway/gateway.config';
+import { LlmClient } from '../src/llm/client/llm-client';
+import { LlmModule } from '../src/llm/llm.module';
+import { LlmFeature } from '../src/llm/observability/llm-feature.decorator';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { ElasticsearchStandIn, StoredDocument } from './support/elasticsearch-stand-in';
+import { CALLS_STREAM, FAST_SHIPPING } from './support/llm-events-app';
+import { FAST_POLICIES, USER } from './support/llm-test-app';
+
+@LlmFeature('support-chat')
+@Controller('support')
+class SupportController {
+  constructor(private readonly llm: LlmClient) {}
+
+  @Get('ask')
+  async ask(): Promise<string> {
+    await this.llm.chat({ messages: USER });
+    return 'ok';
+  }
+
+  /** The first call fails; the handler copes with a second one: the user still gets an answer. */
+  @Get('degraded')
+  async degraded(): Promise<string> {
+    await this.llm.chat({ messages: USER }).catch(() => undefined);
+    await this.llm.chat({ messages: USER });
+    return 'ok';
+  }
+
+  @Get('broken')
+  async broken(): Promise<string> {
+    await this.llm.chat({ messages: USER });
+    return 'unreachable';
+  }
+
+  @Get('quiet')
+  quiet(): string {
+    return 'no LLM call';
+  }
+}
+
+const byAction = (docs: StoredDocument[], action: string) =>
+  docs.filter((d) => d['event.action'] === action);
+
+describe('one business event per request that made LLM calls', () => {
+  let sim: UpstreamSimulator;
+  let es: ElasticsearchStandIn;
+  let app: INestApplication;
+  let url: string;
+
+  /** Sends a request as user `u-7` and returns the documents it produced (calls, then request). */
+  async function eventsOf(path: string, calls: number): Promise<StoredDocument[]> {
+    const before = es.docs(CALLS_STREAM).length;
+    const res = await fetch(`${url}/support/${path}`, {
+      headers: { 'x-user-id': 'u-7', 'x-request-id': `req-${path}` },
+    });
+    await res.text();
+    return (await es.waitForDocs(CALLS_STREAM, before + calls + 1)).slice(before);
+  }
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start();
+    es = await ElasticsearchStandIn.start();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        LlmModule.forRoot({
+          upstreams: [
+            {
+              name: 'sim',
+              baseUrl: sim.baseUrl,
+              defaultModel: 'gpt-4o-mini',
+              ...FAST_POLICIES,
+              retry: { maxRetries: 0 },
+            },
+          ],
+          context: { global: true },
+          events: { elasticsearch: { node: es.url, ...FAST_SHIPPING } },
+        }),
+      ],
+      controllers: [SupportController],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    url = await app.getUrl();
+  });
+  beforeEach(() => sim.reset());
+  afterAll(async () => {
+    await app.close();
+    await es.close();
+    await sim.close();
+  });
+
+  it('says the feature worked, with the user, feature, request id and route of its calls', async () => {
+    const docs = await eventsOf('ask', 1);
+    const [call] = byAction(docs, 'llm-call');
+    const [request] = byAction(docs, 'llm-request');
+    const who = { 'user.id': 'u-7', 'llm.feature': 'support-chat', 'llm.request_id': 'req-ask' };
+    expect(call).toMatchObject(who);
+    expect(request).toMatchObject({
+      ...who,
+      'event.outcome': 'success',
+      'llm.request.outcome': 'success',
+      'llm.request.calls': 1,
+      'llm.request.failed_calls': 0,
+      'llm.request.route': '/support/ask',
+      'http.request.method': 'GET',
+      'url.path': '/support/ask',
+      'http.response.status_code': 200,
+    });
+    expect(request).not.toHaveProperty('error.type');
+    expect(request!['event.duration']).toBeGreaterThanOrEqual(call!['event.duration'] as number);
+  });
+
+  it('says the feature degraded when a call failed but the request succeeded', async () => {
+    sim.script([{ type: 'error', status: 500 }]);
+    const [request] = byAction(await eventsOf('degraded', 2), 'llm-request');
+    expect(request).toMatchObject({
+      'event.outcome': 'success',
+      'llm.request.outcome': 'degraded',
+      'llm.request.calls': 2,
+      'llm.request.failed_calls': 1,
+      'error.type': 'server_error',
+      'http.response.status_code': 200,
+    });
+    expect(request).not.toHaveProperty('error.message');
+  });
+
+  it('says the feature failed, with the error kind that broke it', async () => {
+    sim.script([{ type: 'error', status: 503 }]);
+    const docs = await eventsOf('broken', 1);
+    const [call] = byAction(docs, 'llm-call');
+    const [request] = byAction(docs, 'llm-request');
+    expect(call).toMatchObject({ 'event.outcome': 'failure', 'error.type': 'overloaded' });
+    expect(request).toMatchObject({
+      'event.outcome': 'failure',
+      'event.type': ['error'],
+      'llm.request.outcome': 'failure',
+      'error.type': 'overloaded',
+      'http.response.status_code': 500,
+      'user.id': 'u-7',
+    });
+    expect(request!['error.message']).toEqual(expect.stringContaining('503'));
+  });
+
+  it('writes nothing for a request that made no LLM call', async () => {
+    const before = es.docs(CALLS_STREAM).length;
+    await (await fetch(`${url}/support/quiet`)).text();
+    await (await fetch(`${url}/support/ask`)).text();
+    const docs = (await es.waitForDocs(CALLS_STREAM, before + 2)).slice(before);
+    expect(docs.map((d) => d['url.path'] ?? d['event.action'])).toEqual([
+      'llm-call',
+      '/support/ask',
+    ]);
+  });
+});
+
+describe('the gateway with ELASTICSEARCH_URL', () => {
+  it('ships the call and request events of its x-user-id / x-feature-name headers', async () => {
+    const sim = await UpstreamSimulator.start();
+    const es = await ElasticsearchStandIn.start();
+    const app = await createGatewayApp(
+      loadGatewayConfig({ LLM_BASE_URL: sim.baseUrl, ELASTICSEARCH_URL: es.url }),
+      { logger: false },
+    );
+    try {
+      await app.listen(0, '127.0.0.1');
+      const res = await fetch(`${await app.getUrl()}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-user-id': 'u-9',
+          'x-feature-name': 'summaries',
+        },
+        body: JSON.stringify({ messages: USER }),
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+    } finally {
+      // The shutdown hook flushes what the one-second interval has not shipped yet.
+      await app.close();
+      await es.close();
+      await sim.close();
+    }
+    const docs = es.docs(CALLS_STREAM);
+    expect(
+      docs.map((d) => [d['event.action'], d['user.id'], d['llm.feature'], d['service.name']]),
+    ).toEqual([
+      ['llm-call', 'u-9', 'summaries', 'nestjs-resilient-llm'],
+      ['llm-request', 'u-9', 'summaries', 'nestjs-resilient-llm'],
+    ]);
+    expect(es.indexTemplates.has('logs-llm.calls')).toBe(true);
+  });
+});
