@@ -20,6 +20,7 @@ describe('loadGatewayConfig', () => {
       port: 3000,
       host: '0.0.0.0',
       simPort: 4010,
+      serviceName: 'llm-gateway',
       models: ['gpt-4o-mini'],
       llm: {
         baseUrl: undefined,

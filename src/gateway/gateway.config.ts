@@ -15,6 +15,8 @@ export interface GatewayConfig {
   simPort: number;
   /** Models listed by `GET /v1/models`: `llm.model` first, then `LLM_MODELS`. */
   models: string[];
+  /** `service.name` of business events, from OTEL_SERVICE_NAME. @default 'llm-gateway' */
+  serviceName: string;
   llm: {
     /** The provider's base URL; undefined means "start the built-in simulator". */
     baseUrl?: string;
@@ -80,6 +82,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     port: read.wholeNumber('PORT', port) ?? 3000,
     host: read.text('HOST') ?? '0.0.0.0',
     simPort: read.wholeNumber('SIM_PORT', port) ?? DEFAULT_SIM_PORT,
+    // The same name in traces (the OpenTelemetry SDK reads the variable too) and in events.
+    serviceName: read.text('OTEL_SERVICE_NAME') ?? 'llm-gateway',
     models: [...new Set([model, ...read.list('LLM_MODELS')])],
     llm: {
       baseUrl: read.url('LLM_BASE_URL', 'https://api.openai.com/v1'),

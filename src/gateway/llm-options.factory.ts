@@ -32,6 +32,7 @@ export function toLlmModuleOptions(config: GatewayConfig): LlmModuleOptions {
     // x-user-id, x-feature-name and x-request-id reach every call through the module's own
     // interceptor, as they would in any app that uses it.
     context: { global: true },
+    serviceName: config.serviceName,
     events: config.events,
   };
 }
