@@ -187,8 +187,8 @@ describe('the gateway with ELASTICSEARCH_URL', () => {
     expect(
       docs.map((d) => [d['event.action'], d['user.id'], d['llm.feature'], d['service.name']]),
     ).toEqual([
-      ['llm-call', 'u-9', 'summaries', 'nestjs-resilient-llm'],
-      ['llm-request', 'u-9', 'summaries', 'nestjs-resilient-llm'],
+      ['llm-call', 'u-9', 'summaries', 'llm-gateway'],
+      ['llm-request', 'u-9', 'summaries', 'llm-gateway'],
     ]);
     expect(es.indexTemplates.has('logs-llm.calls')).toBe(true);
   });

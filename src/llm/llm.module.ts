@@ -8,6 +8,7 @@ import { LLM_EVENT_PROVIDERS } from './observability/events/llm-event.providers'
 import { globalContextInterceptor } from './observability/global-context.interceptor';
 import { LlmContextInterceptor } from './observability/llm-context.interceptor';
 import { LlmMetrics } from './observability/llm-metrics';
+import { LlmRateLimiter, UnlimitedRateLimiter } from './limits/llm-rate-limiter';
 import { LlmTelemetry } from './observability/llm-telemetry';
 import { LlmTracing } from './observability/llm-tracing';
 import { LLM_RESOLVED_OPTIONS } from './llm.constants';
@@ -36,6 +37,7 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
     },
     UpstreamPoliciesRegistry,
     LlmHttpTransport,
+    { provide: LlmRateLimiter, useClass: UnlimitedRateLimiter },
     LlmTelemetry,
     LlmMetrics,
     LlmTracing,

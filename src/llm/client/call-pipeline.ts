@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   isBrokenCircuitError,
   isBulkheadRejectedError,
   isIsolatedCircuitError,
   isTaskCancelledError,
 } from 'cockatiel';
+import { LlmRateLimiter } from '../limits/llm-rate-limiter';
 import { LlmTelemetry } from '../observability/llm-telemetry';
 import { CallDeadline } from '../resilience/call-deadline';
 import { isLlmError, LlmError } from '../resilience/llm.errors';
@@ -53,6 +54,7 @@ export class CallPipeline {
   constructor(
     private readonly policies: UpstreamPoliciesRegistry,
     private readonly telemetry: LlmTelemetry,
+    @Inject(LlmRateLimiter) private readonly limiter: LlmRateLimiter,
   ) {}
 
   async run<T>(spec: CallSpec<T>): Promise<T> {
@@ -106,9 +108,17 @@ export class CallPipeline {
       deadline.throwIfOver(this.context(spec));
       let attempt: AttemptRecord | undefined;
       try {
-        return await breaker.policy.execute(() => {
-          attempt = record.startAttempt(breaker.effectiveState());
-          return this.attempt(spec, attempt);
+        return await breaker.policy.execute(async () => {
+          const breakerState = breaker.effectiveState();
+          // Inside the breaker, as DESIGN.md orders it; a budget wait is never a breaker failure.
+          const reservation = await this.limiter.acquire(record, deadline);
+          attempt = record.startAttempt(breakerState);
+          attempt.limiterWaitMs = reservation.waitedMs;
+          try {
+            return await this.attempt(spec, attempt);
+          } finally {
+            reservation.settle(record, attempt);
+          }
         }, deadline.signal);
       } catch (error) {
         if (isBrokenCircuitError(error) || isIsolatedCircuitError(error)) {

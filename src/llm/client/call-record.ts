@@ -23,6 +23,8 @@ export interface AttemptRecord {
   errorKind?: LlmErrorKind;
   status?: number;
   upstreamRequestId?: string;
+  /** Lower-case headers of the upstream's answer, when there was one (rate-limit correction). */
+  responseHeaders?: Record<string, string>;
 }
 
 /** A retry the call path decided on: why, and how long it waits. */

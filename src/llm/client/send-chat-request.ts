@@ -35,6 +35,7 @@ export async function sendChatRequest(
     responseType,
   });
   context.attempt.status = response.status;
+  context.attempt.responseHeaders = response.headers;
   context.attempt.upstreamRequestId = response.headers['x-request-id'];
   if (response.status < 200 || response.status > 299) {
     const text = typeof response.body === 'string' ? response.body : await readBody(response.body);
