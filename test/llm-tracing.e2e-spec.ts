@@ -176,6 +176,34 @@ describe('call and attempt spans', () => {
     ]);
   });
 
+  it('say on the call span which model finally answered and why the call moved', async () => {
+    const chained = await boot({
+      retry: { maxRetries: 0 },
+      fallbacks: { 'gpt-4o-mini': [{ model: 'gpt-4o' }] },
+    });
+    try {
+      sim.script([{ type: 'error', status: 503 }, { type: 'ok' }]);
+      await chained.get(LlmClient).chat({ messages: MESSAGES });
+      const call = single(callSpans());
+      expect(call.attributes).toMatchObject({
+        'gen_ai.request.model': 'gpt-4o',
+        'llm.requested_model': 'gpt-4o-mini',
+        'llm.fallbacks': 1,
+        'llm.degraded': false,
+      });
+      const fallback = call.events.find((e) => e.name === 'llm.fallback');
+      expect(fallback?.attributes).toEqual({
+        'llm.fallback.from_upstream': 'sim',
+        'llm.fallback.from_model': 'gpt-4o-mini',
+        'llm.fallback.to_upstream': 'sim',
+        'llm.fallback.to_model': 'gpt-4o',
+        'llm.fallback.reason': 'overloaded',
+      });
+    } finally {
+      await chained.close();
+    }
+  });
+
   it('mark a failed call as an error with its kind and a redacted exception event', async () => {
     sim.script([
       { type: 'error', status: 401, message: `Incorrect API key provided: ${TEST_API_KEY}.` },

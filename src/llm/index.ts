@@ -5,6 +5,8 @@ export { LLM_DEFAULTS } from './llm-module.options';
 export type {
   LlmBreakerOptions,
   LlmBulkheadOptions,
+  LlmFallbackTarget,
+  LlmLastResort,
   LlmEventsOptions,
   LlmModuleOptions,
   LlmPolicyOptions,
@@ -48,6 +50,7 @@ export type {
   AttemptRecord,
   CallRecord,
   CallResponseInfo,
+  FallbackHop,
   RetryRecord,
 } from './client/call-record';
 export { currentLlmContext, runWithLlmContext } from './observability/llm-context.storage';

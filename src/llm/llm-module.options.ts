@@ -1,4 +1,7 @@
+import type { CallRecord } from './client/call-record';
+import type { ChatCompletion, ChatCompletionRequest } from './client/chat.types';
 import type { LlmContextExtractor } from './observability/llm-context.extractors';
+import type { LlmError } from './resilience/llm.errors';
 
 /** Retry settings of one upstream (the only retry layer: provider SDK retries stay off). */
 export interface LlmRetryOptions {
@@ -64,7 +67,33 @@ export interface LlmUpstreamOptions extends LlmPolicyOptions {
   provider?: string;
   /** Extra headers sent on every request (e.g. `OpenAI-Organization`). */
   headers?: Record<string, string>;
+  /**
+   * Per model, where a call goes when that model is unavailable, in order. A target names another
+   * model of this upstream, another upstream (same model), or both; `'*'` applies to models
+   * without their own entry.
+   *
+   * @example { 'gpt-4o': [{ model: 'gpt-4o-mini' }, { upstream: 'azure' }] }
+   */
+  fallbacks?: Record<string, LlmFallbackTarget[]>;
 }
+
+/** One step of a fallback chain. */
+export interface LlmFallbackTarget {
+  /** Another upstream, by name. @default the same upstream */
+  upstream?: string;
+  /** Another model. @default the same model */
+  model?: string;
+}
+
+/**
+ * The application's last word when every model of the chain is unavailable: a degraded answer
+ * (a canned reply, a cached one, a rule-based one). Throw to let the original error through.
+ */
+export type LlmLastResort = (input: {
+  request: ChatCompletionRequest;
+  error: LlmError;
+  call: CallRecord;
+}) => ChatCompletion | Promise<ChatCompletion>;
 
 /** Where business events go: Elasticsearch, structured log lines, or both off. */
 export interface LlmEventsOptions {
@@ -116,6 +145,8 @@ export interface LlmModuleOptions {
   };
   /** `service.name` in events (and the default for traces). @default 'nestjs-resilient-llm' */
   serviceName?: string;
+  /** Degraded answer of plain `chat()` calls when the whole fallback chain is unavailable. */
+  lastResort?: LlmLastResort;
   /** Tracing settings (spans go to whatever OpenTelemetry SDK the application registered). */
   tracing?: {
     /** Record prompt and completion text on spans. Off: they may hold personal data. @default false */
@@ -142,6 +173,7 @@ export interface ResolvedUpstream {
   defaultModel: string;
   provider: string;
   headers: Record<string, string>;
+  fallbacks: Record<string, Array<{ upstream: string; model?: string }>>;
   retry: LlmRetryOptions;
   breaker: LlmBreakerOptions;
   bulkhead: LlmBulkheadOptions;
@@ -153,6 +185,7 @@ export interface ResolvedLlmOptions {
   upstreams: ReadonlyMap<string, ResolvedUpstream>;
   defaultUpstream: string;
   serviceName: string;
+  lastResort?: LlmLastResort;
   context: {
     global: boolean;
     userId: LlmContextExtractor;

@@ -7,6 +7,7 @@ import {
   LLM_DEFAULTS,
   LlmModuleOptions,
   LlmPolicyOptions,
+  LlmUpstreamOptions,
   ResolvedLlmOptions,
   ResolvedUpstream,
 } from './llm-module.options';
@@ -38,6 +39,7 @@ export function resolveLlmOptions(options: LlmModuleOptions): ResolvedLlmOptions
     if (upstreams.has(resolved.name)) problems.push(`${at}.name '${resolved.name}' is used twice`);
     upstreams.set(resolved.name, resolved);
   });
+  checkFallbacks(upstreams, problems);
   const defaultUpstream = options.defaultUpstream ?? options.upstreams[0]?.name ?? '';
   if (!upstreams.has(defaultUpstream)) {
     problems.push(
@@ -59,16 +61,76 @@ export function resolveLlmOptions(options: LlmModuleOptions): ResolvedLlmOptions
     problems.push(`serviceName must be a non-empty string, got ${describe(serviceName)}`);
   }
   const context = resolveContext(options.context ?? {}, problems);
+  if (options.lastResort !== undefined && typeof options.lastResort !== 'function') {
+    problems.push('lastResort must be a function ({ request, error, call }) => ChatCompletion');
+  }
   if (problems.length > 0) throw new LlmOptionsError(problems);
   return {
     upstreams,
     defaultUpstream,
     serviceName,
+    lastResort: options.lastResort,
     context,
     tracing: { captureContent },
     events: options.events ?? {},
     health: { failReadinessWhenOpen },
   };
+}
+
+function resolveFallbacks(
+  given: LlmUpstreamOptions['fallbacks'],
+  upstream: string,
+  at: string,
+  problems: string[],
+): ResolvedUpstream['fallbacks'] {
+  const resolved: ResolvedUpstream['fallbacks'] = {};
+  if (given === undefined) return resolved;
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    problems.push(`${at}.fallbacks must be an object of model name → [{ upstream?, model? }]`);
+    return resolved;
+  }
+  for (const [model, chain] of Object.entries(given)) {
+    if (!Array.isArray(chain)) {
+      problems.push(`${at}.fallbacks['${model}'] must be an array of { upstream?, model? }`);
+      continue;
+    }
+    resolved[model] = chain.map((target, i) => {
+      const t = (target ?? {}) as { upstream?: unknown; model?: unknown };
+      const field = `${at}.fallbacks['${model}'][${i}]`;
+      if (t.upstream === undefined && t.model === undefined) {
+        problems.push(`${field} must name an upstream, a model, or both`);
+      }
+      for (const key of ['upstream', 'model'] as const) {
+        if (t[key] !== undefined && (typeof t[key] !== 'string' || t[key] === '')) {
+          problems.push(`${field}.${key} must be a non-empty string, got ${describe(t[key])}`);
+        }
+      }
+      return {
+        upstream: (t.upstream as string | undefined) ?? upstream,
+        model: t.model as string | undefined,
+      };
+    });
+  }
+  return resolved;
+}
+
+/** Every upstream a fallback names must exist. */
+function checkFallbacks(
+  upstreams: ReadonlyMap<string, ResolvedUpstream>,
+  problems: string[],
+): void {
+  for (const upstream of upstreams.values()) {
+    for (const [model, chain] of Object.entries(upstream.fallbacks)) {
+      chain.forEach((target, i) => {
+        if (!upstreams.has(target.upstream)) {
+          problems.push(
+            `upstreams '${upstream.name}' fallbacks['${model}'][${i}].upstream '${target.upstream}' ` +
+              `is not the name of any upstream (${[...upstreams.keys()].join(', ')})`,
+          );
+        }
+      });
+    }
+  }
 }
 
 function resolveContext(
@@ -126,6 +188,7 @@ function resolveUpstream(
     defaultModel: u.defaultModel ?? '',
     provider: u.provider ?? 'openai',
     headers: { ...(u.headers ?? {}) },
+    fallbacks: resolveFallbacks(u.fallbacks, u.name ?? '', at, problems),
     retry: section('retry'),
     breaker: section('breaker'),
     bulkhead: section('bulkhead'),

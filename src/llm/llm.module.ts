@@ -2,6 +2,7 @@ import { HttpModule } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CallPipeline } from './client/call-pipeline';
+import { CallRunner } from './client/call-runner';
 import { LlmClient } from './client/llm-client';
 import { LlmHealthIndicator } from './health/llm.health';
 import { LLM_EVENT_PROVIDERS } from './observability/events/llm-event.providers';
@@ -43,6 +44,7 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
     LlmTracing,
     ...LLM_EVENT_PROVIDERS,
     CallPipeline,
+    CallRunner,
     LlmClient,
     LlmHealthIndicator,
     LlmContextInterceptor,

@@ -40,14 +40,17 @@ export interface CallSpec<T> extends CallTarget {
    * chunk.
    */
   holdUntil?: (value: T) => Promise<LlmError | undefined>;
+  /** Called with how the held part ended (see `holdUntil`). */
+  onHeldEnd?: (error: LlmError | undefined) => void;
   /** Called once the call has left the bulkhead: its slot is free for the next call. */
   onSlotReleased?: () => void;
 }
 
 /**
- * The call path, outermost first, as DESIGN.md orders it: bulkhead → total deadline → retry →
- * circuit breaker → attempt (timeout and transport live in the attempt function). Fallbacks and
- * the rate limiter slot in between later without changing the order. Telemetry hears every step.
+ * The call path against one upstream and model, outermost first, as DESIGN.md orders it:
+ * bulkhead → (the caller's total deadline) → retry → circuit breaker → rate limiter → attempt
+ * (timeout and transport live in the attempt function). The fallback chain around it, and the
+ * start and end of the logical call, belong to {@link CallRunner}.
  */
 @Injectable()
 export class CallPipeline {
@@ -59,24 +62,16 @@ export class CallPipeline {
 
   async run<T>(spec: CallSpec<T>): Promise<T> {
     const { deadline, record } = spec;
-    this.telemetry.callStarted(record);
     const admitted = new Promise<T>((resolve, reject) => {
       this.policies
         .bulkhead(record.upstream)
         .execute(async () => {
-          try {
-            const value = await this.retrying(spec);
-            resolve(value);
-            // A stream's call ends with its last chunk, or with how it failed after content.
-            this.finish(spec, spec.holdUntil ? await spec.holdUntil(value) : undefined);
-          } finally {
-            deadline.dispose();
-          }
+          const value = await this.retrying(spec);
+          resolve(value);
+          // A stream keeps its slot until its last chunk, or until it failed after content.
+          if (spec.holdUntil) spec.onHeldEnd?.(await spec.holdUntil(value));
         }, deadline.signal)
-        .catch((error: unknown) => {
-          deadline.dispose();
-          reject(error);
-        })
+        .catch((error: unknown) => reject(error))
         .finally(() => spec.onSlotReleased?.());
     });
     try {
@@ -84,17 +79,8 @@ export class CallPipeline {
       // at once on abort or deadline, and the abandoned attempt ends as soon as it wakes.
       return await raceAbort(admitted, deadline.signal, () => this.abortError(spec));
     } catch (error) {
-      const final = this.finalError(error, spec);
-      this.finish(spec, isLlmError(final) ? final : undefined);
-      throw final;
+      throw this.finalError(error, spec);
     }
-  }
-
-  /** Ends the record once and tells telemetry. */
-  private finish(spec: CallTarget, error?: LlmError): void {
-    if (spec.record.endedAt !== undefined) return;
-    spec.record.end(error);
-    this.telemetry.callEnded(spec.record);
   }
 
   private retrying<T>(spec: CallSpec<T>): Promise<T> {

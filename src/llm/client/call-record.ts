@@ -36,6 +36,18 @@ export interface RetryRecord {
   source: DelaySource;
 }
 
+/** One move along the fallback chain: from where, to where, and why. */
+export interface FallbackHop {
+  fromUpstream: string;
+  fromModel: string;
+  /** The next target, or `last-resort` for the application's degraded answer. */
+  toUpstream: string;
+  toModel: string;
+  /** The error kind that made the call move. */
+  reason: LlmErrorKind;
+  at: number;
+}
+
 /** What the provider answered, as far as telemetry reads it. */
 export interface CallResponseInfo {
   id?: string;
@@ -63,8 +75,15 @@ export class CallRecord {
   readonly startedAt = Date.now();
   readonly attempts: AttemptRecord[] = [];
   readonly retries: RetryRecord[] = [];
-  readonly upstream: ResolvedUpstream;
-  readonly model: string;
+  readonly fallbacks: FallbackHop[] = [];
+  /** The upstream and model being called now: the requested ones until a fallback moves on. */
+  upstream: ResolvedUpstream;
+  model: string;
+  /** The upstream and model the caller asked for. */
+  readonly requestedUpstream: ResolvedUpstream;
+  readonly requestedModel: string;
+  /** True when the answer came from the last-resort function, not from any model. */
+  degraded = false;
   readonly clientRequestId: string;
   readonly stream: boolean;
   readonly context: LlmCallContext;
@@ -76,8 +95,8 @@ export class CallRecord {
   private pendingDelay?: RetryDelay;
 
   constructor(init: CallRecordInit) {
-    this.upstream = init.upstream;
-    this.model = init.model;
+    this.upstream = this.requestedUpstream = init.upstream;
+    this.model = this.requestedModel = init.model;
     this.clientRequestId = init.clientRequestId;
     this.stream = init.stream;
     this.context = init.context;
@@ -128,6 +147,37 @@ export class CallRecord {
     attempt.errorKind = error?.kind;
     attempt.status = error?.status ?? attempt.status;
     attempt.upstreamRequestId = error?.requestId ?? attempt.upstreamRequestId;
+  }
+
+  /** Moves the call to the next target of its fallback chain. */
+  moveTo(upstream: ResolvedUpstream, model: string, reason: LlmErrorKind): FallbackHop {
+    const hop: FallbackHop = {
+      fromUpstream: this.upstream.name,
+      fromModel: this.model,
+      toUpstream: upstream.name,
+      toModel: model,
+      reason,
+      at: Date.now(),
+    };
+    this.fallbacks.push(hop);
+    this.upstream = upstream;
+    this.model = model;
+    return hop;
+  }
+
+  /** Records that the last-resort function answered instead of any model. */
+  degrade(reason: LlmErrorKind): FallbackHop {
+    const hop: FallbackHop = {
+      fromUpstream: this.upstream.name,
+      fromModel: this.model,
+      toUpstream: 'last-resort',
+      toModel: 'last-resort',
+      reason,
+      at: Date.now(),
+    };
+    this.fallbacks.push(hop);
+    this.degraded = true;
+    return hop;
   }
 
   /** Ends the call, once: with the error the caller gets, or successfully. */

@@ -1,3 +1,5 @@
+import type { FallbackHop } from './call-record';
+
 /**
  * The OpenAI chat completions wire format, as far as this module reads it. Fields it does not
  * know pass through untouched (tools, response_format, logprobs, ...).
@@ -82,8 +84,14 @@ export interface LlmCallMetadata {
   attempts: number;
   /** Upstream that answered. */
   upstream: string;
-  /** Model that was requested (the completion names the one that answered). */
+  /** Model that answered (after any fallback). */
   model: string;
+  /** Model the request asked for. */
+  requestedModel: string;
+  /** Each move along the fallback chain, and why; empty when the requested model answered. */
+  fallbacks: FallbackHop[];
+  /** True when the module's last-resort function answered instead of any model. */
+  degraded: boolean;
   /** The provider's `x-request-id` of the answering attempt. */
   upstreamRequestId?: string;
   /** `X-Client-Request-Id` sent on every attempt of this call. */

@@ -5,10 +5,14 @@ import { ResolvedLlmOptions, ResolvedUpstream } from '../llm-module.options';
 import { CallDeadline } from '../resilience/call-deadline';
 import { LlmError } from '../resilience/llm.errors';
 import { LlmHttpTransport } from '../transport/llm-http.transport';
-import { CallPipeline, CallTarget } from './call-pipeline';
+import { CallTarget } from './call-pipeline';
+import { CallRunner } from './call-runner';
+import { responseInfo } from './response-info';
+import { LlmTelemetry } from '../observability/llm-telemetry';
 import { CallRecord } from './call-record';
 import { sendChatAttempt } from './chat-attempt';
 import {
+  ChatCompletion,
   ChatCompletionRequest,
   LlmCallMetadata,
   LlmCallOptions,
@@ -33,7 +37,8 @@ import { validateChatRequest } from './validate-chat-request';
 export class LlmClient {
   constructor(
     @Inject(LLM_RESOLVED_OPTIONS) private readonly options: ResolvedLlmOptions,
-    private readonly pipeline: CallPipeline,
+    private readonly runner: CallRunner,
+    private readonly telemetry: LlmTelemetry,
     private readonly transport: LlmHttpTransport,
   ) {}
 
@@ -46,21 +51,36 @@ export class LlmClient {
     ];
   }
 
-  /** Sends a chat completion and returns it with what the call path did. */
+  /**
+   * Sends a chat completion and returns it with what the call path did. When the requested
+   * model is unavailable the call moves along its fallback chain, and as a last resort (if the
+   * module has one) takes the application's degraded answer; `metadata` says which.
+   */
   async chat(request: ChatCompletionRequest, options: LlmCallOptions = {}): Promise<LlmChatResult> {
     const target = this.target(request, options, false);
-    const body: Record<string, unknown> = { ...request, model: target.record.model, stream: false };
-    delete body.stream_options;
-    const completion = await this.pipeline.run({
-      ...target,
-      attempt: (context) => sendChatAttempt({ ...this.attemptInput(target, body), context }),
-    });
-    return { completion, metadata: this.metadata(target) };
+    const { record, deadline } = target;
+    this.runner.start(record);
+    try {
+      const completion = await this.runner
+        .through(target, () => ({
+          attempt: (context) =>
+            sendChatAttempt({ ...this.attemptInput(record, request, false), context }),
+        }))
+        .catch((error: unknown) => this.lastResort(request, record, error));
+      this.runner.end(record);
+      return { completion, metadata: this.metadata(target) };
+    } catch (error) {
+      this.runner.end(record, error);
+      throw error;
+    } finally {
+      deadline.dispose();
+    }
   }
 
   /**
    * Streams a chat completion. Nothing is sent until the stream is iterated (or `ready()` is
-   * awaited); see {@link LlmChatStream} for the retry and failure rules.
+   * awaited); see {@link LlmChatStream} for the retry and failure rules. The fallback chain
+   * applies until the first content chunk.
    */
   chatStream(request: ChatCompletionRequest, options: LlmCallOptions = {}): LlmChatStream {
     let finish: (ending: StreamEnding) => void = () => undefined;
@@ -77,42 +97,67 @@ export class LlmClient {
           throw error;
         }
         const t = target;
-        const body = { ...request, model: t.record.model, stream: true };
-        const opened = await this.pipeline.run({
-          ...t,
-          attempt: (context) => openStreamAttempt({ ...this.attemptInput(t, body), context }),
-          // The stream keeps its bulkhead slot and deadline until it ends or the deadline passes.
-          holdUntil: () =>
-            Promise.race([
-              finished.then(({ error, response }) => {
-                t.record.response = response;
-                return error;
-              }),
-              aborted(t.deadline.signal).then(() =>
-                t.deadline.abortError({
-                  upstream: t.record.upstream.name,
-                  model: t.record.model,
-                  attempts: t.record.attemptCount,
+        this.runner.start(t.record);
+        let holding = false;
+        const opened = await this.runner
+          .through(t, (record) => ({
+            attempt: (context) =>
+              openStreamAttempt({ ...this.attemptInput(record, request, true), context }),
+            // The stream keeps its bulkhead slot and deadline until it ends or the deadline passes.
+            holdUntil: () => {
+              holding = true;
+              return Promise.race([
+                finished.then(({ error, response }) => {
+                  record.response = response;
+                  return error;
                 }),
-              ),
-            ]),
-          onSlotReleased: release,
-        });
+                aborted(t.deadline.signal).then(() => t.deadline.abortError(this.where(record))),
+              ]);
+            },
+            onHeldEnd: (error) => {
+              this.runner.end(record, error);
+              t.deadline.dispose();
+            },
+            // Only the run that delivered content held a slot worth waiting for.
+            onSlotReleased: () => holding && release(),
+          }))
+          .catch((error: unknown) => {
+            this.runner.end(t.record, error);
+            t.deadline.dispose();
+            release();
+            throw error;
+          });
         return { opened, metadata: this.metadata(t) };
       },
-      (error, opened) => {
-        const t = target!;
-        return opened.abort.toError(error, t.deadline, {
-          upstream: t.record.upstream.name,
-          model: t.record.model,
-          attempts: t.record.attemptCount,
-        });
-      },
+      (error, opened) => opened.abort.toError(error, target!.deadline, this.where(target!.record)),
       (ending) => {
         finish(ending);
         return released;
       },
     );
+  }
+
+  /** The application's degraded answer, when it has one and the failure allows it. */
+  private async lastResort(
+    request: ChatCompletionRequest,
+    record: CallRecord,
+    error: unknown,
+  ): Promise<ChatCompletion> {
+    const lastResort = this.options.lastResort;
+    if (!lastResort || !this.runner.canDegrade(error)) throw error;
+    let completion: ChatCompletion;
+    try {
+      completion = await lastResort({ request, error, call: record });
+    } catch {
+      throw error; // the function declined: the original failure stands
+    }
+    this.telemetry.fallback(record, record.degrade(error.kind));
+    record.response = responseInfo(completion);
+    return completion;
+  }
+
+  private where(record: CallRecord) {
+    return { upstream: record.upstream.name, model: record.model, attempts: record.attemptCount };
   }
 
   private target(
@@ -151,8 +196,11 @@ export class LlmClient {
     return { record, deadline: new CallDeadline(deadlineMs, options.signal) };
   }
 
-  private attemptInput(target: CallTarget, body: Record<string, unknown>) {
-    const { upstream, model } = target.record;
+  /** What one attempt sends: the body names the model the call is at now (fallbacks move it). */
+  private attemptInput(record: CallRecord, request: ChatCompletionRequest, stream: boolean) {
+    const { upstream, model } = record;
+    const body: Record<string, unknown> = { ...request, model, stream };
+    if (!stream) delete body.stream_options;
     return { transport: this.transport, upstream, model, body };
   }
 
@@ -174,6 +222,9 @@ export class LlmClient {
       attempts: target.record.attemptCount,
       upstream: target.record.upstream.name,
       model: target.record.model,
+      requestedModel: target.record.requestedModel,
+      fallbacks: [...target.record.fallbacks],
+      degraded: target.record.degraded,
       upstreamRequestId: last?.upstreamRequestId,
       clientRequestId: target.record.clientRequestId,
       durationMs: Date.now() - target.record.startedAt,

@@ -1,4 +1,4 @@
-import { AttemptRecord, CallRecord, RetryRecord } from '../client/call-record';
+import { AttemptRecord, CallRecord, FallbackHop, RetryRecord } from '../client/call-record';
 import { LlmRequestContext } from './llm-context.storage';
 
 /** How an inbound request that made LLM calls ended (HTTP or RPC). */
@@ -31,6 +31,8 @@ export interface LlmCallObserver {
   onAttemptStart?(call: CallRecord, attempt: AttemptRecord): void;
   onAttemptEnd?(call: CallRecord, attempt: AttemptRecord): void;
   onRetryScheduled?(call: CallRecord, retry: RetryRecord): void;
+  /** The call moved along its fallback chain (or to the last-resort answer). */
+  onFallback?(call: CallRecord, hop: FallbackHop): void;
   /** After the call ended (for a stream: its last chunk, or its failure). */
   onCallEnd?(call: CallRecord): void;
   /** After an intercepted request that made at least one LLM call ended. */

@@ -44,6 +44,10 @@ export function callStartAttributes(call: CallRecord, captureContent: boolean): 
 export function callEndAttributes(call: CallRecord): Attributes {
   const response = call.response;
   return defined({
+    // After a fallback the request went to another model (and maybe another upstream).
+    [GEN_AI.requestModel]: call.model,
+    [LLM.upstream]: call.upstream.name,
+    ...serverAttributes(call.upstream.baseUrl),
     [GEN_AI.responseModel]: response?.model,
     [GEN_AI.responseId]: response?.id,
     [GEN_AI.responseFinishReasons]: response?.finishReasons.length
@@ -53,6 +57,9 @@ export function callEndAttributes(call: CallRecord): Attributes {
     [GEN_AI.usageOutputTokens]: response?.outputTokens,
     [LLM.attempts]: call.attemptCount,
     [LLM.retries]: call.retries.length,
+    [LLM.requestedModel]: call.requestedModel,
+    [LLM.fallbacks]: call.fallbacks.length,
+    [LLM.degraded]: call.degraded,
     [LLM.waitMs]: call.totalDelayMs,
     // Low cardinality, as the convention asks: the error kind, never the message.
     [ATTR_ERROR_TYPE]: call.error?.kind,

@@ -35,6 +35,17 @@ export const LLM_SPAN_ATTRIBUTES = {
   limiterWaitMs: 'llm.limiter.wait_ms',
   /** The provider's `x-request-id`, to quote in a support ticket. */
   upstreamRequestId: 'llm.upstream_request_id',
+  /** The model the caller asked for (`gen_ai.request.model` names the one finally called). */
+  requestedModel: 'llm.requested_model',
+  /** Moves along the fallback chain. */
+  fallbacks: 'llm.fallbacks',
+  /** True when the module's last-resort function answered instead of any model. */
+  degraded: 'llm.degraded',
+  fallbackFromModel: 'llm.fallback.from_model',
+  fallbackToModel: 'llm.fallback.to_model',
+  fallbackFromUpstream: 'llm.fallback.from_upstream',
+  fallbackToUpstream: 'llm.fallback.to_upstream',
+  fallbackReason: 'llm.fallback.reason',
 } as const;
 
 /** Events recorded on the call span. */
@@ -43,4 +54,6 @@ export const LLM_SPAN_EVENTS = {
   retryScheduled: 'llm.retry.scheduled',
   /** An attempt moved the breaker from one state to another. */
   breakerTransition: 'llm.breaker.transition',
+  /** The call moved to the next target of its fallback chain (or to the last resort). */
+  fallback: 'llm.fallback',
 } as const;

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AttemptRecord, CallRecord, RetryRecord } from '../client/call-record';
+import { AttemptRecord, CallRecord, FallbackHop, RetryRecord } from '../client/call-record';
 import { LlmCallObserver, LlmRequestEnding } from './llm-call-observer';
 
 type Hook = 'onCallStart' | 'onAttemptStart' | 'onAttemptEnd' | 'onCallEnd';
@@ -33,6 +33,12 @@ export class LlmTelemetry {
   retryScheduled(call: CallRecord, retry: RetryRecord): void {
     for (const observer of this.observers) {
       this.guard(() => observer.onRetryScheduled?.(call, retry));
+    }
+  }
+
+  fallback(call: CallRecord, hop: FallbackHop): void {
+    for (const observer of this.observers) {
+      this.guard(() => observer.onFallback?.(call, hop));
     }
   }
 

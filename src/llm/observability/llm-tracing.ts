@@ -10,7 +10,7 @@ import {
 } from '@opentelemetry/api';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AttemptRecord, CallRecord, RetryRecord } from '../client/call-record';
+import { AttemptRecord, CallRecord, FallbackHop, RetryRecord } from '../client/call-record';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import { ResolvedLlmOptions } from '../llm-module.options';
 import { LlmError } from '../resilience/llm.errors';
@@ -113,6 +113,16 @@ export class LlmTracing implements LlmCallObserver {
 
   onRetryScheduled(call: CallRecord, retry: RetryRecord): void {
     this.calls.get(call)?.addEvent(LLM_SPAN_EVENTS.retryScheduled, retryEventAttributes(retry));
+  }
+
+  onFallback(call: CallRecord, hop: FallbackHop): void {
+    this.calls.get(call)?.addEvent(LLM_SPAN_EVENTS.fallback, {
+      [LLM_SPAN_ATTRIBUTES.fallbackFromUpstream]: hop.fromUpstream,
+      [LLM_SPAN_ATTRIBUTES.fallbackFromModel]: hop.fromModel,
+      [LLM_SPAN_ATTRIBUTES.fallbackToUpstream]: hop.toUpstream,
+      [LLM_SPAN_ATTRIBUTES.fallbackToModel]: hop.toModel,
+      [LLM_SPAN_ATTRIBUTES.fallbackReason]: hop.reason,
+    });
   }
 
   onCallEnd(call: CallRecord): void {

@@ -45,6 +45,13 @@ export const LLM_EVENT_FIELDS = {
   'llm.attempts': 'integer',
   'llm.retries': 'integer',
   'llm.retry_reasons': 'keyword',
+  /** The model the caller asked for; `gen_ai.request.model` names the one finally called. */
+  'llm.requested_model': 'keyword',
+  /** Moves along the fallback chain, and the error kinds that caused them. */
+  'llm.fallbacks': 'integer',
+  'llm.fallback_reasons': 'keyword',
+  /** True when the module's last-resort function answered instead of any model. */
+  'llm.degraded': 'boolean',
   /** Total wait between attempts, ms. */
   'llm.wait_ms': 'long',
   'llm.breaker_state': 'keyword',
