@@ -1,16 +1,12 @@
-import { LlmError, LlmErrorKind } from '../resilience/llm.errors';
+import { LlmError, LlmErrorKind, RETRYABLE_KINDS } from '../resilience/llm.errors';
 
-/** Failures any other model or upstream may not have: the primary is unavailable or unfit. */
+/**
+ * Failures any other model or upstream may not have: the primary is unavailable or unfit.
+ * Retryable kinds reach the chain only once their retries are spent.
+ */
 const ANY_TARGET: ReadonlySet<LlmErrorKind> = new Set<LlmErrorKind>([
+  ...RETRYABLE_KINDS,
   'circuit_open',
-  // Retryable kinds reach the chain only once retries are spent.
-  'rate_limited',
-  'server_error',
-  'overloaded',
-  'timeout',
-  'network',
-  'conflict',
-  'invalid_response',
   'not_found',
   // A model with a larger window fixes it.
   'context_length_exceeded',
