@@ -72,6 +72,39 @@ describe('loadGatewayConfig', () => {
     });
   });
 
+  it('reads LLM_RPM, LLM_TPM, LLM_RATE_WINDOW_MS, LLM_REPLICAS and REDIS_URL into shared budgets', () => {
+    const config = loadGatewayConfig({
+      LLM_BASE_URL: 'http://127.0.0.1:4010/v1',
+      LLM_RPM: '600',
+      LLM_TPM: '90000',
+      LLM_RATE_WINDOW_MS: '10000',
+      LLM_REPLICAS: '3',
+      REDIS_URL: 'redis://:s3cret@127.0.0.1:6379/2',
+    });
+    const resolved = resolveLlmOptions(toLlmModuleOptions(config));
+    expect(resolved.upstreams.get('primary')?.limits).toMatchObject({
+      rpm: 600,
+      tpm: 90000,
+      windowMs: 10000,
+      replicas: 3,
+    });
+    expect(resolved.redis).toMatchObject({ url: 'redis://:s3cret@127.0.0.1:6379/2' });
+  });
+
+  it('leaves the upstream unlimited and Redis unused without LLM_RPM, LLM_TPM and REDIS_URL', () => {
+    const config = loadGatewayConfig({ LLM_BASE_URL: 'http://127.0.0.1:4010/v1' });
+    const resolved = resolveLlmOptions(toLlmModuleOptions(config));
+    expect(resolved.upstreams.get('primary')?.limits).toBeUndefined();
+    expect(resolved.redis).toBeUndefined();
+  });
+
+  it('never repeats REDIS_URL, which may hold a password, in an error', () => {
+    const problems = problemsOf({ REDIS_URL: 'http://:s3cret@127.0.0.1:6379' });
+    expect(problems).toEqual([
+      'REDIS_URL must be a redis:// or rediss:// URL such as redis://localhost:6379',
+    ]);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadGatewayConfig({ PORT: '', LLM_MAX_RETRIES: ' ' }).port).toBe(3000);
   });
@@ -87,6 +120,9 @@ describe('loadGatewayConfig', () => {
       "LLM_READY_FAIL_WHEN_OPEN must be true or false, got 'maybe'",
     ],
     ['LLM_BASE_URL', 'api.openai.com', 'LLM_BASE_URL must be an absolute http(s) URL'],
+    ['LLM_RPM', '0', "LLM_RPM must be a whole number ≥ 1, got '0'"],
+    ['LLM_TPM', '1e5', "LLM_TPM must be a whole number ≥ 1, got '1e5'"],
+    ['LLM_REPLICAS', '2', 'LLM_RATE_WINDOW_MS and LLM_REPLICAS need a budget'],
   ])('rejects %s=%s naming the variable', (name, value, message) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

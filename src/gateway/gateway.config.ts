@@ -1,4 +1,4 @@
-import type { LlmPolicyOptions } from '../llm/index';
+import type { LlmLimitOptions, LlmPolicyOptions } from '../llm/index';
 import { LLM_DEFAULTS } from '../llm/index';
 import { EnvReader } from './env.reader';
 
@@ -31,7 +31,11 @@ export interface GatewayConfig {
     policies: LlmPolicyOptions;
     /** @default false */
     failReadinessWhenOpen: boolean;
+    /** LLM_RPM, LLM_TPM, LLM_RATE_WINDOW_MS, LLM_REPLICAS; unset without LLM_RPM and LLM_TPM. */
+    limits?: LlmLimitOptions;
   };
+  /** REDIS_URL: rate-limit budgets shared by every replica. Never logged (it may hold a password). */
+  redisUrl?: string;
   /** Business events: Elasticsearch when ELASTICSEARCH_URL is set, JSON lines on stdout. */
   events: {
     /** From ELASTICSEARCH_URL, with ELASTICSEARCH_API_KEY or _USERNAME/_PASSWORD. Never logged. */
@@ -93,7 +97,9 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       provider: read.text('LLM_PROVIDER') ?? 'openai',
       policies,
       failReadinessWhenOpen: read.boolean('LLM_READY_FAIL_WHEN_OPEN') ?? false,
+      limits: readLimits(read),
     },
+    redisUrl: readRedisUrl(read),
     events: readEventsConfig(read),
   };
   checkOrder(read, config.llm.policies);
@@ -130,6 +136,31 @@ function readEventsConfig(read: EnvReader): GatewayConfig['events'] {
   }
   const auth = apiKey ? { apiKey } : username && password ? { username, password } : undefined;
   return { elasticsearch: { node, ...(auth ? { auth } : {}) }, log };
+}
+
+/** The budgets of the gateway's upstream; the window and replicas only matter with a budget. */
+function readLimits(read: EnvReader): LlmLimitOptions | undefined {
+  const rpm = read.wholeNumber('LLM_RPM', { min: 1 });
+  const tpm = read.wholeNumber('LLM_TPM', { min: 1 });
+  const windowMs = read.wholeNumber('LLM_RATE_WINDOW_MS', { min: 100 });
+  const replicas = read.wholeNumber('LLM_REPLICAS', { min: 1 });
+  if (rpm === undefined && tpm === undefined) {
+    if (windowMs !== undefined || replicas !== undefined) {
+      read.report('LLM_RATE_WINDOW_MS and LLM_REPLICAS need a budget: set LLM_RPM or LLM_TPM');
+    }
+    return undefined;
+  }
+  return defined({ rpm, tpm, windowMs, replicas });
+}
+
+// The URL may embed a password: problems never repeat it.
+function readRedisUrl(read: EnvReader): string | undefined {
+  const url = read.text('REDIS_URL');
+  if (url !== undefined && !/^rediss?:$/.test(safeProtocol(url))) {
+    read.report('REDIS_URL must be a redis:// or rediss:// URL such as redis://localhost:6379');
+    return undefined;
+  }
+  return url;
 }
 
 function safeProtocol(url: string): string {

@@ -26,8 +26,11 @@ export function toLlmModuleOptions(config: GatewayConfig): LlmModuleOptions {
         ...(llm.apiKey ? { apiKey: llm.apiKey } : {}),
         defaultModel: llm.model,
         provider: llm.provider,
+        ...(llm.limits ? { limits: llm.limits } : {}),
       },
     ],
+    // Budgets in Redis: every replica of the gateway counts against the same provider quota.
+    ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
     health: { failReadinessWhenOpen: llm.failReadinessWhenOpen },
     // x-user-id, x-feature-name and x-request-id reach every call through the module's own
     // interceptor, as they would in any app that uses it.

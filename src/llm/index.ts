@@ -41,6 +41,18 @@ export {
 export type { DelaySource, LlmErrorDetails, LlmErrorKind } from './resilience/llm.errors';
 export { UpstreamPoliciesRegistry } from './resilience/upstream-policies.registry';
 export type { BreakerSnapshot, BreakerState } from './resilience/tracked-breaker';
+export { LlmRateLimiter, UnlimitedRateLimiter } from './limits/llm-rate-limiter';
+export type { RateLimitReservation } from './limits/llm-rate-limiter';
+export { LLM_LIMIT_DEFAULTS, LLM_REDIS_DEFAULTS } from './limits/llm-limits.options';
+export type {
+  LlmLimitOptions,
+  LlmModelLimitOptions,
+  LlmRedisOptions,
+  ResolvedLimits,
+  ResolvedRedisOptions,
+} from './limits/llm-limits.options';
+export { LOCAL_RATE_LIMIT } from './limits/rate-limit.errors';
+export { estimateTokens } from './limits/token-estimator';
 export { LlmHealthIndicator } from './health/llm.health';
 export { LlmTelemetry } from './observability/llm-telemetry';
 export { LLM_TRACER_NAME, LlmTracing } from './observability/llm-tracing';

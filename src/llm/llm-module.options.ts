@@ -1,5 +1,11 @@
 import type { CallRecord } from './client/call-record';
 import type { ChatCompletion, ChatCompletionRequest } from './client/chat.types';
+import type {
+  LlmLimitOptions,
+  LlmRedisOptions,
+  ResolvedLimits,
+  ResolvedRedisOptions,
+} from './limits/llm-limits.options';
 import type { LlmContextExtractor } from './observability/llm-context.extractors';
 import type { LlmError } from './resilience/llm.errors';
 
@@ -67,6 +73,8 @@ export interface LlmUpstreamOptions extends LlmPolicyOptions {
   provider?: string;
   /** Extra headers sent on every request (e.g. `OpenAI-Organization`). */
   headers?: Record<string, string>;
+  /** Requests- and tokens-per-minute budgets; see {@link LlmLimitOptions}. @default no budget */
+  limits?: LlmLimitOptions;
   /**
    * Per model, where a call goes when that model is unavailable, in order. A target names another
    * model of this upstream, another upstream (same model), or both; `'*'` applies to models
@@ -131,7 +139,10 @@ export interface LlmModuleOptions {
   /** Name of the upstream used when a call names none. @default the first upstream */
   defaultUpstream?: string;
   /** Policy settings shared by every upstream; an upstream's own settings win. */
-  defaults?: LlmPolicyOptions;
+  defaults?: LlmPolicyOptions & {
+    /** Budgets each upstream gets (its own count) unless it sets its own. @default no budget */
+    limits?: LlmLimitOptions;
+  };
   /** How requests set the business context of the LLM calls they make. */
   context?: {
     /** Register LlmContextInterceptor for every controller and message handler. @default false */
@@ -154,6 +165,11 @@ export interface LlmModuleOptions {
   };
   /** Business-impact events. Off unless configured. */
   events?: LlmEventsOptions;
+  /**
+   * Keep the rate-limit budgets in Redis, so replicas together stay under the provider's quota.
+   * @default budgets in memory, per process
+   */
+  redis?: LlmRedisOptions;
   /** Health indicator settings. */
   health?: {
     /**
@@ -178,6 +194,8 @@ export interface ResolvedUpstream {
   breaker: LlmBreakerOptions;
   bulkhead: LlmBulkheadOptions;
   timeouts: LlmTimeoutOptions;
+  /** Undefined when the upstream has no budget. */
+  limits?: ResolvedLimits;
 }
 
 /** Module options after validation: what the rest of the module reads. */
@@ -196,6 +214,8 @@ export interface ResolvedLlmOptions {
   /** As given: the events writer validates and defaults its own section. */
   events: LlmEventsOptions;
   health: { failReadinessWhenOpen: boolean };
+  /** Undefined: budgets in memory. */
+  redis?: ResolvedRedisOptions;
 }
 
 /** The defaults, chosen from the seeds (see README "How the defaults were chosen"). */

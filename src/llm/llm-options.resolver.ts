@@ -11,6 +11,7 @@ import {
   ResolvedLlmOptions,
   ResolvedUpstream,
 } from './llm-module.options';
+import { resolveLimits, resolveRedis } from './limits/llm-limits-options.resolver';
 
 /** Thrown at startup when LlmModule options are wrong; lists every problem with its field path. */
 export class LlmOptionsError extends Error {
@@ -64,6 +65,7 @@ export function resolveLlmOptions(options: LlmModuleOptions): ResolvedLlmOptions
   if (options.lastResort !== undefined && typeof options.lastResort !== 'function') {
     problems.push('lastResort must be a function ({ request, error, call }) => ChatCompletion');
   }
+  const redis = resolveRedis(options.redis, problems);
   if (problems.length > 0) throw new LlmOptionsError(problems);
   return {
     upstreams,
@@ -74,6 +76,7 @@ export function resolveLlmOptions(options: LlmModuleOptions): ResolvedLlmOptions
     tracing: { captureContent },
     events: options.events ?? {},
     health: { failReadinessWhenOpen },
+    redis,
   };
 }
 
@@ -155,7 +158,7 @@ function resolveContext(
 
 function resolveUpstream(
   upstream: LlmModuleOptions['upstreams'][number],
-  defaults: LlmPolicyOptions,
+  defaults: NonNullable<LlmModuleOptions['defaults']>,
   at: string,
   problems: string[],
 ): ResolvedUpstream {
@@ -193,6 +196,7 @@ function resolveUpstream(
     breaker: section('breaker'),
     bulkhead: section('bulkhead'),
     timeouts: section('timeouts'),
+    limits: resolveLimits(u.limits, defaults.limits, `${at}.limits`, problems),
   };
   checkRanges(resolved, at, problems);
   return resolved;

@@ -9,7 +9,7 @@ import { LLM_EVENT_PROVIDERS } from './observability/events/llm-event.providers'
 import { globalContextInterceptor } from './observability/global-context.interceptor';
 import { LlmContextInterceptor } from './observability/llm-context.interceptor';
 import { LlmMetrics } from './observability/llm-metrics';
-import { LlmRateLimiter, UnlimitedRateLimiter } from './limits/llm-rate-limiter';
+import { LLM_RATE_LIMITER_PROVIDER } from './limits/llm-rate-limiter.provider';
 import { LlmTelemetry } from './observability/llm-telemetry';
 import { LlmTracing } from './observability/llm-tracing';
 import { LLM_RESOLVED_OPTIONS } from './llm.constants';
@@ -38,7 +38,7 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
     },
     UpstreamPoliciesRegistry,
     LlmHttpTransport,
-    { provide: LlmRateLimiter, useClass: UnlimitedRateLimiter },
+    LLM_RATE_LIMITER_PROVIDER,
     LlmTelemetry,
     LlmMetrics,
     LlmTracing,

@@ -25,6 +25,18 @@ export const LLM_METRICS = {
   eventsExported: 'llm.events.exported',
   /** Counter ({event}): business events dropped, by `llm.drop.reason`. */
   eventsDropped: 'llm.events.dropped',
+  /** Histogram (s): how long an attempt waited for rate-limit budget, per budget. */
+  limiterWait: 'llm.limiter.wait',
+  /** Counter ({call}): calls the rate limiter rejected at once, by `llm.limiter.reason`. */
+  limiterRejections: 'llm.limiter.rejections',
+  /** Gauge: each budget's limit per minute in force, by `llm.limiter.dimension`; lower after upstream 429s. */
+  limiterEffectiveRate: 'llm.limiter.effective_rate',
+  /** Gauge ({call}): calls waiting for rate-limit budget, per budget. */
+  limiterWaiting: 'llm.limiter.waiting',
+  /** Gauge: 1 while this replica counts budgets locally because Redis is unreachable, else 0. */
+  limiterFallbackActive: 'llm.limiter.fallback_active',
+  /** Counter ({fallback}): times this replica fell back from Redis to its local share. */
+  limiterFallbacks: 'llm.limiter.fallbacks',
 } as const;
 
 /** Attribute (label) names. Never the user id: unbounded cardinality lives in events and spans. */
@@ -36,6 +48,10 @@ export const LLM_METRIC_ATTRIBUTES = {
   delaySource: 'llm.retry.delay_source',
   breakerState: 'llm.breaker.state',
   dropReason: 'llm.drop.reason',
+  /** Why the rate limiter rejected a call: `deadline`, `queue_full` or `too_large`. */
+  limiterReason: 'llm.limiter.reason',
+  /** `requests` or `tokens`. */
+  limiterDimension: 'llm.limiter.dimension',
 } as const;
 
 /** Bucket boundaries the GenAI semantic conventions advise for the two histograms. */

@@ -1,0 +1,75 @@
+import { Redis } from 'ioredis';
+import type { ResolvedRedisOptions } from './llm-limits.options';
+
+/** How long the boot waits for Redis before it goes on with local budgets. */
+const CONNECT_TIMEOUT_MS = 1000;
+
+/**
+ * The Redis connection of the budgets. Built to fail fast: no offline queue, no retries of a
+ * command, a short connect timeout and a reconnect at most every second, so a dead Redis costs a
+ * call nothing (it falls back to local budgets) and a Redis that comes back is used again soon.
+ */
+export class LimiterRedisConnection {
+  readonly client: Redis;
+  private readonly owned: boolean;
+
+  constructor(options: ResolvedRedisOptions) {
+    this.owned = options.client === undefined;
+    this.client =
+      options.client ??
+      new Redis(options.url!, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        commandTimeout: options.timeoutMs,
+        retryStrategy: (times) => Math.min(times * 100, 1000),
+        // Connection errors are reported once by the limiter, not by ioredis on every retry.
+        showFriendlyErrorStack: false,
+      });
+    // Without a listener, ioredis prints every failed reconnect as an unhandled error event.
+    this.client.on('error', () => undefined);
+  }
+
+  /** Whether commands can be sent now. */
+  get ready(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /** `host:port` for log lines: never the URL, which may hold a password. */
+  get address(): string {
+    const { host, port } = this.client.options;
+    return `${host ?? 'localhost'}:${port ?? 6379}`;
+  }
+
+  /** Connects a connection the module owns; resolves when ready or after a short wait. */
+  async connect(): Promise<void> {
+    if (this.client.status === 'wait') {
+      // An application's lazy client is its to connect: budgets stay local until it is ready.
+      if (!this.owned) return;
+      this.client.connect().catch(() => undefined);
+    }
+    if (this.ready) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.client.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, CONNECT_TIMEOUT_MS);
+      this.client.once('ready', done);
+    });
+  }
+
+  /** Closes a connection the module opened; an application's own client stays open. */
+  async close(): Promise<void> {
+    if (!this.owned) return;
+    if (this.ready) {
+      await Promise.race([
+        this.client.quit().catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, CONNECT_TIMEOUT_MS).unref()),
+      ]);
+    }
+    this.client.disconnect();
+  }
+}

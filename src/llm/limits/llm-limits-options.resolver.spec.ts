@@ -1,0 +1,94 @@
+import { Redis } from 'ioredis';
+import { LlmModuleOptions } from '../llm-module.options';
+import { LlmOptionsError, resolveLlmOptions } from '../llm-options.resolver';
+
+const upstream = { name: 'openai', baseUrl: 'https://api.openai.com/v1', defaultModel: 'gpt-4o' };
+
+function problemsOf(options: Partial<LlmModuleOptions>): readonly string[] {
+  try {
+    resolveLlmOptions({ upstreams: [upstream], ...options });
+  } catch (error) {
+    if (error instanceof LlmOptionsError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected LlmOptionsError');
+}
+
+describe('limits and redis options', () => {
+  it('fills in the defaults and lets a model override the upstream numbers', () => {
+    const resolved = resolveLlmOptions({
+      upstreams: [{ ...upstream, limits: { rpm: 500, models: { 'gpt-4o': { tpm: 30_000 } } } }],
+      defaults: { limits: { tpm: 100_000, replicas: 3 } },
+    });
+    expect(resolved.upstreams.get('openai')?.limits).toEqual({
+      rpm: 500,
+      tpm: 100_000,
+      models: { 'gpt-4o': { rpm: 500, tpm: 30_000 } },
+      maxWaiting: 1000,
+      replicas: 3,
+      windowMs: 60_000,
+      completionTokens: 256,
+      adaptive: true,
+    });
+    expect(resolved.redis).toBeUndefined();
+  });
+
+  it('leaves an upstream without rpm or tpm unlimited', () => {
+    const resolved = resolveLlmOptions({ upstreams: [{ ...upstream, limits: { replicas: 2 } }] });
+    expect(resolved.upstreams.get('openai')?.limits).toBeUndefined();
+  });
+
+  it('names every wrong field', () => {
+    const problems = problemsOf({
+      upstreams: [
+        {
+          ...upstream,
+          limits: {
+            rpm: 0,
+            tpm: 1.5,
+            windowMs: 60,
+            replicas: 0,
+            maxWaiting: -1,
+            adaptive: 'yes' as unknown as boolean,
+            rps: 3,
+            models: { 'gpt-4o': { rpm: -1, rps: 2 } },
+          } as never,
+        },
+      ],
+      redis: { url: 'http://user:s3cret@localhost:6379', timeoutMs: 0 },
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'upstreams[0].limits.rps is not an option (known: rpm, tpm, models, maxWaiting, replicas, windowMs, completionTokens, adaptive)',
+        'upstreams[0].limits.rpm must be a whole number ≥ 1, got 0',
+        'upstreams[0].limits.tpm must be a whole number ≥ 1, got 1.5',
+        'upstreams[0].limits.windowMs must be a whole number ≥ 100, got 60',
+        'upstreams[0].limits.replicas must be a whole number ≥ 1, got 0',
+        'upstreams[0].limits.maxWaiting must be a whole number ≥ 0, got -1',
+        "upstreams[0].limits.adaptive must be a boolean, got 'yes'",
+        "upstreams[0].limits.models['gpt-4o'].rps is not an option (rpm, tpm)",
+        "upstreams[0].limits.models['gpt-4o'].rpm must be a whole number ≥ 1, got -1",
+        'redis.url must be a redis:// or rediss:// URL such as redis://localhost:6379',
+        'redis.timeoutMs must be a whole number ≥ 1, got 0',
+      ]),
+    );
+    expect(problems.join('\n')).not.toContain('s3cret');
+  });
+
+  it('needs exactly one of redis.url and redis.client', () => {
+    expect(problemsOf({ redis: {} })).toEqual([
+      'redis needs exactly one of url (e.g. "redis://localhost:6379") or client',
+    ]);
+    const client = new Redis({ lazyConnect: true });
+    try {
+      expect(problemsOf({ redis: { url: 'redis://localhost:6379', client } })).toHaveLength(1);
+      const resolved = resolveLlmOptions({ upstreams: [upstream], redis: { client } });
+      expect(resolved.redis).toEqual({ client, keyPrefix: 'llm:ratelimit:', timeoutMs: 200 });
+    } finally {
+      client.disconnect();
+    }
+    expect(problemsOf({ redis: { client: {} as Redis } })).toEqual([
+      'redis.client must be an ioredis client (new Redis(...))',
+    ]);
+  });
+});

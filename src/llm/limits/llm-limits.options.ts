@@ -1,0 +1,102 @@
+import type { Redis } from 'ioredis';
+
+/** A model's own budget; a field it leaves out takes the upstream's value. */
+export interface LlmModelLimitOptions {
+  /** Requests per window for this model. */
+  rpm?: number;
+  /** Tokens (prompt + completion) per window for this model. */
+  tpm?: number;
+}
+
+/**
+ * Requests- and tokens-per-minute budgets of one upstream (may also be given once in `defaults`).
+ * Without `rpm` or `tpm` anywhere, the upstream has no budget and attempts go at once.
+ *
+ * @example
+ * limits: { rpm: 500, tpm: 200_000, models: { 'gpt-4o': { rpm: 100, tpm: 30_000 } } }
+ */
+export interface LlmLimitOptions {
+  /** Requests per window shared by every model of the upstream without its own entry. */
+  rpm?: number;
+  /** Tokens per window shared by every model of the upstream without its own entry. */
+  tpm?: number;
+  /**
+   * Models with a budget of their own (OpenAI limits each model separately), keyed by the model
+   * name the request sends. Their calls do not count against the upstream's shared budget.
+   */
+  models?: Record<string, LlmModelLimitOptions>;
+  /** Calls waiting for one budget; one more is rejected at once with `rate_limited`. @default 1000 */
+  maxWaiting?: number;
+  /**
+   * Replicas that share the provider's quota. Each takes `1/replicas` of every budget when it
+   * cannot coordinate through Redis (none configured, or unreachable). @default 1
+   */
+  replicas?: number;
+  /** Length of the budget's sliding window; providers count per minute. @default 60000 */
+  windowMs?: number;
+  /**
+   * Tokens reserved for the completion when the request sets neither `max_tokens` nor
+   * `max_completion_tokens`; the real usage replaces the estimate after the response. @default 256
+   */
+  completionTokens?: number;
+  /**
+   * Halve the rate after a 429 that got through anyway and raise it back by 5 % of the limit per
+   * 1/12 window of success (AIMD). @default true
+   */
+  adaptive?: boolean;
+}
+
+/**
+ * Where budgets live when several replicas share one provider quota. The connection fails fast:
+ * while Redis is unreachable each replica falls back to its share of every budget.
+ *
+ * @example
+ * redis: { url: process.env.REDIS_URL }
+ */
+export interface LlmRedisOptions {
+  /** `redis://[:password@]host:port[/db]` or `rediss://`; the module opens and closes it. */
+  url?: string;
+  /** An ioredis client of the application's instead of `url`; the module never closes it. */
+  client?: Redis;
+  /** Prefix of every key the budgets use. @default 'llm:ratelimit:' */
+  keyPrefix?: string;
+  /** Longest wait for one Redis operation before the replica falls back to its share. @default 200 */
+  timeoutMs?: number;
+}
+
+/** The numbers of one budget, per window. */
+export interface BudgetNumbers {
+  rpm?: number;
+  tpm?: number;
+}
+
+/** An upstream's budgets with every default filled in. */
+export interface ResolvedLimits extends BudgetNumbers {
+  /** Per model: its own numbers, the upstream's filling the gaps. */
+  models: Record<string, BudgetNumbers>;
+  maxWaiting: number;
+  replicas: number;
+  windowMs: number;
+  completionTokens: number;
+  adaptive: boolean;
+}
+
+/** Redis settings after validation. */
+export interface ResolvedRedisOptions {
+  url?: string;
+  client?: Redis;
+  keyPrefix: string;
+  timeoutMs: number;
+}
+
+/** Defaults of the budget settings that have one. */
+export const LLM_LIMIT_DEFAULTS = {
+  maxWaiting: 1000,
+  replicas: 1,
+  windowMs: 60_000,
+  completionTokens: 256,
+  adaptive: true,
+} as const;
+
+/** Defaults of the Redis settings. */
+export const LLM_REDIS_DEFAULTS = { keyPrefix: 'llm:ratelimit:', timeoutMs: 200 } as const;

@@ -1,0 +1,111 @@
+import {
+  BudgetCorrection,
+  BudgetLimits,
+  BudgetNeed,
+  BudgetStore,
+  BudgetTake,
+  TakeResult,
+  windowGuardMs,
+} from './budget.store';
+import { SlidingWindowLog, WindowEntry } from './sliding-window.log';
+
+/**
+ * Budgets in this process. Alone (no Redis), or as the fallback of Redis, it cannot see the other
+ * replicas, so it enforces `1/replicas` of every limit: the fair share that keeps N replicas
+ * together under the provider's quota.
+ */
+export class MemoryBudgetStore implements BudgetStore {
+  private readonly logs = new Map<string, SlidingWindowLog>();
+  private corrections = 0;
+
+  /** @param markLocal mark admissions for copying to Redis later (when it is the fallback) */
+  constructor(private readonly markLocal = false) {}
+
+  take(key: string, take: BudgetTake): Promise<TakeResult> {
+    return Promise.resolve(this.takeNow(key, take));
+  }
+
+  /** Synchronous `take`: the in-memory limiter needs no promise per check. */
+  takeNow(key: string, take: BudgetTake, now = Date.now()): TakeResult {
+    const limits = share(take.limits, take.replicas);
+    const entry = { id: take.id, ...capped(take.need, limits), local: this.markLocal };
+    return this.log(key).take(
+      now,
+      entry,
+      limits,
+      now + take.windowMs + windowGuardMs(take.windowMs),
+    );
+  }
+
+  peek(key: string, take: BudgetTake): Promise<TakeResult> {
+    const limits = share(take.limits, take.replicas);
+    return Promise.resolve(this.log(key).peek(Date.now(), capped(take.need, limits), limits));
+  }
+
+  adjust(key: string, id: string, need: BudgetNeed): Promise<void> {
+    this.logs.get(key)?.adjust(id, need);
+    return Promise.resolve();
+  }
+
+  correct(
+    key: string,
+    correction: BudgetCorrection,
+    _windowMs: number,
+    replicas: number,
+  ): Promise<void> {
+    const now = Date.now();
+    const log = this.log(key);
+    const used = log.usage(now)[correction.dimension];
+    // The provider counts every replica; this process only sees its own share of both.
+    const ours = Math.floor(correction.limit / replicas) - used;
+    const theirs = Math.floor(correction.remaining / replicas);
+    if (ours > theirs) {
+      const amount = ours - theirs;
+      log.add({
+        id: `provider:${++this.corrections}`,
+        requests: correction.dimension === 'requests' ? amount : 0,
+        tokens: correction.dimension === 'tokens' ? amount : 0,
+        expiresAt: now + correction.resetMs,
+        local: false,
+      });
+    }
+    return Promise.resolve();
+  }
+
+  /** What this process counts in a budget's window now. */
+  usage(key: string, now = Date.now()): BudgetNeed {
+    return this.logs.get(key)?.usage(now) ?? { requests: 0, tokens: 0 };
+  }
+
+  /** Records an admission made elsewhere (Redis), so this store knows this replica's recent use. */
+  record(key: string, take: BudgetTake, now = Date.now()): void {
+    const expiresAt = now + take.windowMs + windowGuardMs(take.windowMs);
+    const log = this.log(key);
+    // Nothing else may read a shadow log for a while: it must not grow without bound.
+    log.prune(now);
+    log.add({ id: take.id, ...take.need, expiresAt, local: false });
+  }
+
+  /** Per key, the admissions made while Redis was away that are still in their window. */
+  localEntries(now = Date.now()): Array<{ key: string; entries: WindowEntry[] }> {
+    return [...this.logs].map(([key, log]) => ({ key, entries: log.localEntries(now) }));
+  }
+
+  private log(key: string): SlidingWindowLog {
+    let log = this.logs.get(key);
+    if (!log) this.logs.set(key, (log = new SlidingWindowLog()));
+    return log;
+  }
+}
+
+/** This replica's share of each limit (at least 1, so a tiny budget still moves). */
+export function share(limits: BudgetLimits, replicas: number): BudgetLimits {
+  const part = (limit: number | undefined) =>
+    limit === undefined ? undefined : Math.max(1, Math.floor(limit / replicas));
+  return replicas === 1 ? limits : { rpm: part(limits.rpm), tpm: part(limits.tpm) };
+}
+
+/** A need larger than the whole budget takes the whole budget rather than waiting forever. */
+export function capped(need: BudgetNeed, limits: BudgetLimits): BudgetNeed {
+  return { requests: need.requests, tokens: Math.min(need.tokens, limits.tpm ?? need.tokens) };
+}

@@ -1,0 +1,159 @@
+import type { CallDeadline } from '../resilience/call-deadline';
+import { LlmError } from '../resilience/llm.errors';
+import { AdaptiveRate } from './adaptive-rate';
+import type { BudgetLimits, BudgetNeed, BudgetStore, BudgetTake, TakeResult } from './budget.store';
+import { BudgetWaitQueue, QueuedCall, ServeOutcome, WaiterContext } from './budget-wait.queue';
+import type { ProviderBudgetView } from './rate-limit.headers';
+import {
+  BudgetIdentity,
+  queueFullError,
+  RateLimitRejection,
+  waitPastDeadlineError,
+} from './rate-limit.errors';
+
+/** One budget's settings. */
+export interface BudgetConfig extends BudgetIdentity {
+  /** Store key: `upstream` for the shared budget, `upstream/model` for a model's own. */
+  key: string;
+  maxWaiting: number;
+  replicas: number;
+  adaptive: boolean;
+  /** Tokens reserved for a completion when the request sets no maximum. */
+  completionTokens: number;
+}
+
+/** Told about every rejection (metrics). */
+export type RejectionListener = (budget: RateBudget, reason: RateLimitRejection) => void;
+
+type Short = Exclude<TakeResult, { admitted: true }>;
+
+/**
+ * One requests/tokens budget: its limits in force (adaptive rate applied), its store and the calls
+ * waiting for it. A call that finds others waiting queues behind them even if room just freed.
+ * Every wait is bounded by the caller's deadline: a wait that would pass it is rejected at once.
+ */
+export class RateBudget {
+  readonly rate: AdaptiveRate;
+  private readonly queue: BudgetWaitQueue;
+
+  constructor(
+    readonly config: BudgetConfig,
+    private readonly store: BudgetStore,
+    private readonly onRejected: RejectionListener,
+  ) {
+    this.rate = new AdaptiveRate(config.windowMs, config.adaptive);
+    this.queue = new BudgetWaitQueue(
+      (call) => this.serve(call),
+      (call) => this.store.adjust(config.key, call.take.id, { requests: 0, tokens: 0 }),
+    );
+  }
+
+  /** Calls waiting now. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** The limits in force: the configured ones scaled by the adaptive rate. */
+  limits(): BudgetLimits {
+    return { rpm: this.rate.apply(this.config.rpm), tpm: this.rate.apply(this.config.tpm) };
+  }
+
+  /** Resolves once `need` is reserved under `id`; rejects at once when waiting cannot work. */
+  async acquire(
+    id: string,
+    need: BudgetNeed,
+    deadline: CallDeadline,
+    context: WaiterContext,
+  ): Promise<void> {
+    const { key, windowMs, replicas } = this.config;
+    const take: BudgetTake = { id, need, limits: this.limits(), windowMs, replicas };
+    const first = !this.queue.busy;
+    // Behind others, the wait is until room frees for everyone ahead too.
+    const total = first ? need : this.queue.totalWith(need);
+    const result = first
+      ? await this.store.take(key, take)
+      : await this.store.peek(key, { ...take, need: total });
+    if (first && result.admitted) return;
+    const waitMs = result.admitted ? 0 : this.waitOf(result, total);
+    if (this.queue.length >= this.config.maxWaiting) {
+      this.onRejected(this, 'queue_full');
+      throw queueFullError(this.config, context.model, { waiting: this.queue.length, waitMs });
+    }
+    if (!result.admitted && waitMs > deadline.remainingMs()) {
+      throw this.pastDeadline(result, waitMs, deadline, context);
+    }
+    return this.queue.wait({ take, deadline, context });
+  }
+
+  /** Replaces what a reservation counts, e.g. with the real token usage. */
+  async adjust(id: string, need: BudgetNeed, freed: boolean): Promise<void> {
+    await this.store.adjust(this.config.key, id, need);
+    if (freed) this.queue.wake();
+  }
+
+  /** Applies the provider's view of one dimension, if this budget limits it. */
+  async correct(view: ProviderBudgetView): Promise<void> {
+    const limit = this.limits()[view.dimension === 'requests' ? 'rpm' : 'tpm'];
+    if (limit === undefined) return;
+    const { windowMs, replicas } = this.config;
+    // A reset beyond the window is a longer-term quota: the window cannot hold it, the next
+    // response repeats it.
+    const resetMs = Math.min(view.resetMs, windowMs);
+    await this.store.correct(this.config.key, { ...view, resetMs, limit }, windowMs, replicas);
+  }
+
+  /** Serves the queue again when the rate went up: room may have appeared. */
+  rateChanged(): void {
+    this.queue.wake();
+  }
+
+  /** Rejects every waiting call (module shutdown). */
+  close(): void {
+    this.queue.close(
+      ({ context }) =>
+        new LlmError(
+          'cancelled',
+          'LlmModule is shutting down; the call waiting for budget ended.',
+          {
+            ...context,
+            retryable: false,
+          },
+        ),
+    );
+  }
+
+  /** The head of the queue: admitted, back in a while, or rejected past its deadline. */
+  private async serve(call: QueuedCall): Promise<ServeOutcome> {
+    call.take.limits = this.limits();
+    const result = await this.store.take(this.config.key, call.take);
+    if (result.admitted) return result;
+    const waitMs = this.waitOf(result, call.take.need);
+    if (waitMs <= call.deadline.remainingMs()) return { admitted: false, retryInMs: waitMs };
+    return {
+      admitted: false,
+      error: this.pastDeadline(result, waitMs, call.deadline, call.context),
+    };
+  }
+
+  private pastDeadline(
+    result: Short,
+    waitMs: number,
+    deadline: CallDeadline,
+    context: WaiterContext,
+  ): LlmError {
+    this.onRejected(this, 'deadline');
+    return waitPastDeadlineError(this.config, context.model, {
+      waitMs,
+      remainingMs: deadline.remainingMs(),
+      dimension: result.dimension,
+    });
+  }
+
+  /** The store's wait, or for a need beyond one window's room, whole windows after the drain. */
+  private waitOf(result: Short, need: BudgetNeed): number {
+    if (result.waitMs !== undefined) return Math.max(1, result.waitMs);
+    const { rpm, tpm } = this.limits();
+    const windows = Math.max(rpm ? need.requests / rpm : 0, tpm ? need.tokens / tpm : 0);
+    return result.drainMs + Math.max(0, Math.ceil(windows) - 1) * this.config.windowMs;
+  }
+}

@@ -1,0 +1,94 @@
+import { LlmError } from '../resilience/llm.errors';
+import type { BudgetDimension } from './budget.store';
+
+/** `providerCode` of the limiter's own rejections: they never reached the provider. */
+export const LOCAL_RATE_LIMIT = 'local_rate_limit';
+
+/** Why the limiter rejected a call at once (the `llm.limiter.reason` metric label). */
+export type RateLimitRejection = 'deadline' | 'queue_full' | 'too_large';
+
+/** The budget a rejection is about, as errors name it. */
+export interface BudgetIdentity {
+  upstream: string;
+  /** Set for a model's own budget; unset for the upstream's shared one. */
+  model?: string;
+  rpm?: number;
+  tpm?: number;
+  windowMs: number;
+}
+
+/** The budget's wait would pass the call's deadline. */
+export function waitPastDeadlineError(
+  budget: BudgetIdentity,
+  model: string,
+  details: { waitMs: number; remainingMs: number; dimension: BudgetDimension },
+): LlmError {
+  const { waitMs, remainingMs, dimension } = details;
+  const limit = dimension === 'requests' ? `${budget.rpm} requests` : `${budget.tpm} tokens`;
+  return rejection(
+    budget,
+    model,
+    waitMs,
+    `The ${describe(budget)} (${limit} ${per(budget.windowMs)}) has no room for this call; ` +
+      `room frees in ${seconds(waitMs)}, after the call's deadline (${seconds(remainingMs)} left). ` +
+      `Retry in ${seconds(waitMs)}, give the call a longer deadlineMs, or raise ` +
+      `limits.${dimension === 'requests' ? 'rpm' : 'tpm'} if the provider grants more.`,
+  );
+}
+
+/** `maxWaiting` calls already wait for this budget. */
+export function queueFullError(
+  budget: BudgetIdentity,
+  model: string,
+  details: { waiting: number; waitMs: number },
+): LlmError {
+  return rejection(
+    budget,
+    model,
+    details.waitMs,
+    `${details.waiting} calls already wait for the ${describe(budget)} (limits.maxWaiting); ` +
+      `rejected at once. Retry in about ${seconds(details.waitMs)}, shed load, or raise ` +
+      `limits.maxWaiting.`,
+  );
+}
+
+/** The call's token estimate alone exceeds the whole tokens budget: no wait would help. */
+export function tooLargeError(budget: BudgetIdentity, model: string, tokens: number): LlmError {
+  return rejection(
+    budget,
+    model,
+    undefined,
+    `This call needs about ${tokens} tokens (prompt plus max_tokens), more than the whole ` +
+      `${describe(budget)} of ${budget.tpm} tokens ${per(budget.windowMs)}. Lower max_tokens or ` +
+      `shorten the prompt, or raise limits.tpm if the provider grants more.`,
+  );
+}
+
+function rejection(
+  budget: BudgetIdentity,
+  model: string,
+  retryAfterMs: number | undefined,
+  message: string,
+): LlmError {
+  return new LlmError('rate_limited', message, {
+    retryable: false,
+    retryAfterMs: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs),
+    upstream: budget.upstream,
+    model,
+    providerCode: LOCAL_RATE_LIMIT,
+  });
+}
+
+function describe(budget: BudgetIdentity): string {
+  return budget.model === undefined
+    ? `rate-limit budget of upstream '${budget.upstream}'`
+    : `rate-limit budget of upstream '${budget.upstream}' model '${budget.model}'`;
+}
+
+function per(windowMs: number): string {
+  return windowMs === 60_000 ? 'per minute' : `per ${seconds(windowMs)} window`;
+}
+
+function seconds(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}

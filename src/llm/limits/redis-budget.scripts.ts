@@ -1,0 +1,133 @@
+/**
+ * The sliding-window log of sliding-window.log.ts as atomic Redis scripts, so N replicas share one
+ * exact window. rate-limiter-flexible counts fixed windows (whole seconds in Redis), which admit
+ * up to twice the limit across a window's edge, and a provider counting a sliding window answers
+ * that with 429s; hence these scripts.
+ *
+ * Keys of one budget (one hash tag, so they stay together on a cluster):
+ * KEYS[1] sorted set: reservation id → expiry (ms, Redis clock);
+ * KEYS[2] hash: id → "requests:tokens"; KEYS[3] hash: running sums `r` and `t`.
+ * Time is Redis's own (`TIME`): replicas with skewed clocks still agree.
+ */
+const COMMON = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function amounts(ids)
+  local list = redis.call('HMGET', KEYS[2], unpack(ids))
+  local result = {}
+  for i = 1, #ids do
+    local r, t = 0, 0
+    if list[i] then
+      local a, b = string.match(list[i], '^(%-?%d+):(%-?%d+)$')
+      r, t = tonumber(a), tonumber(b)
+    end
+    result[i] = { r, t }
+  end
+  return result
+end
+local function prune(now)
+  while true do
+    local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 500)
+    if #ids == 0 then return end
+    local r, t = 0, 0
+    for _, a in ipairs(amounts(ids)) do r = r + a[1]; t = t + a[2] end
+    redis.call('ZREM', KEYS[1], unpack(ids))
+    redis.call('HDEL', KEYS[2], unpack(ids))
+    redis.call('HINCRBY', KEYS[3], 'r', -r)
+    redis.call('HINCRBY', KEYS[3], 't', -t)
+  end
+end
+local function used()
+  local u = redis.call('HMGET', KEYS[3], 'r', 't')
+  return tonumber(u[1] or '0'), tonumber(u[2] or '0')
+end
+local function add(id, r, t, expires, ttl)
+  redis.call('ZADD', KEYS[1], expires, id)
+  redis.call('HSET', KEYS[2], id, string.format('%d:%d', r, t))
+  redis.call('HINCRBY', KEYS[3], 'r', r)
+  redis.call('HINCRBY', KEYS[3], 't', t)
+  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+`;
+
+/**
+ * ARGV: id, requests, tokens, rpm (0: none), tpm (0: none), hold ms (window + guard), ttl ms,
+ * reserve (1) or only peek (0). Returns {1} when admitted, else
+ * {0, wait ms (-1: not within one window), 1 requests | 2 tokens short, drain ms}.
+ */
+export const TAKE_SCRIPT = `${COMMON}
+local now = now_ms()
+prune(now)
+local rpm, tpm = tonumber(ARGV[4]), tonumber(ARGV[5])
+local needR, needT = tonumber(ARGV[2]), tonumber(ARGV[3])
+if tpm > 0 and needT > tpm then needT = tpm end
+local usedR, usedT = used()
+local exR = rpm > 0 and (usedR + needR - rpm) or -1
+local exT = tpm > 0 and (usedT + needT - tpm) or -1
+if exR <= 0 and exT <= 0 then
+  if ARGV[8] == '1' then add(ARGV[1], needR, needT, now + tonumber(ARGV[6]), tonumber(ARGV[7])) end
+  return { 1 }
+end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local drain = last[2] and (tonumber(last[2]) - now) or 0
+local dim = exR > 0 and 1 or 2
+local offset = 0
+while true do
+  local page = redis.call('ZRANGE', KEYS[1], offset, offset + 199, 'WITHSCORES')
+  if #page == 0 then return { 0, -1, dim, drain } end
+  local ids = {}
+  for i = 1, #page, 2 do ids[#ids + 1] = page[i] end
+  for i, a in ipairs(amounts(ids)) do
+    exR = exR - a[1]
+    exT = exT - a[2]
+    if exR <= 0 and exT <= 0 then return { 0, tonumber(page[2 * i]) - now, dim, drain } end
+    if exT > 0 then dim = 2 else dim = 1 end
+  end
+  offset = offset + 200
+end
+`;
+
+/** ARGV: id, requests, tokens. Replaces what a reservation counts; a gone one is ignored. */
+export const ADJUST_SCRIPT = `${COMMON}
+local old = amounts({ ARGV[1] })[1]
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false then return 0 end
+local r, t = tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], string.format('%d:%d', r, t))
+redis.call('HINCRBY', KEYS[3], 'r', r - old[1])
+redis.call('HINCRBY', KEYS[3], 't', t - old[2])
+return 1
+`;
+
+/**
+ * ARGV: id, dimension (r | t), provider's remaining, reset ms, limit, ttl ms. When the provider
+ * says fewer remain than the window leaves, holds the difference until the provider's reset.
+ */
+export const CORRECT_SCRIPT = `${COMMON}
+local now = now_ms()
+prune(now)
+local usedR, usedT = used()
+local inUse = ARGV[2] == 'r' and usedR or usedT
+local ours = tonumber(ARGV[5]) - inUse
+local amount = ours - tonumber(ARGV[3])
+if amount <= 0 then return 0 end
+local r = ARGV[2] == 'r' and amount or 0
+add(ARGV[1], r, amount - r, now + tonumber(ARGV[4]), tonumber(ARGV[6]))
+return amount
+`;
+
+/**
+ * ARGV: ttl ms, then per entry: id, requests, tokens, ms until it leaves the window. Copies what
+ * a replica admitted on its own while Redis was away, so the shared window knows it.
+ */
+export const IMPORT_SCRIPT = `${COMMON}
+local now = now_ms()
+local ttl = tonumber(ARGV[1])
+for i = 2, #ARGV, 4 do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) == false then
+    add(ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), now + tonumber(ARGV[i + 3]), ttl)
+  end
+end
+return 1
+`;

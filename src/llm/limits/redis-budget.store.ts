@@ -1,0 +1,122 @@
+import type { Redis } from 'ioredis';
+import {
+  BudgetCorrection,
+  BudgetNeed,
+  BudgetStore,
+  BudgetTake,
+  TakeResult,
+  windowGuardMs,
+} from './budget.store';
+import { ADJUST_SCRIPT, CORRECT_SCRIPT, IMPORT_SCRIPT, TAKE_SCRIPT } from './redis-budget.scripts';
+import type { WindowEntry } from './sliding-window.log';
+
+/** The scripts as ioredis commands (EVALSHA, with EVAL when Redis lost its script cache). */
+interface BudgetCommands {
+  llmBudgetTake(...args: Array<string | number>): Promise<number[]>;
+  llmBudgetAdjust(...args: Array<string | number>): Promise<number>;
+  llmBudgetCorrect(...args: Array<string | number>): Promise<number>;
+  llmBudgetImport(...args: Array<string | number>): Promise<number>;
+}
+
+const COMMANDS: Record<keyof BudgetCommands, string> = {
+  llmBudgetTake: TAKE_SCRIPT,
+  llmBudgetAdjust: ADJUST_SCRIPT,
+  llmBudgetCorrect: CORRECT_SCRIPT,
+  llmBudgetImport: IMPORT_SCRIPT,
+};
+
+/**
+ * Budgets in Redis, shared by every replica that uses the same Redis, key prefix and upstream
+ * names. One script call per operation, atomic per budget.
+ */
+export class RedisBudgetStore implements BudgetStore {
+  private readonly commands: BudgetCommands;
+
+  constructor(
+    client: Redis,
+    private readonly keyPrefix: string,
+  ) {
+    for (const [name, lua] of Object.entries(COMMANDS)) {
+      if (!(name in client)) client.defineCommand(name, { numberOfKeys: 3, lua });
+    }
+    this.commands = client as unknown as BudgetCommands;
+  }
+
+  async take(key: string, take: BudgetTake): Promise<TakeResult> {
+    return this.takeOrPeek(key, take, true);
+  }
+
+  async peek(key: string, take: BudgetTake): Promise<TakeResult> {
+    return this.takeOrPeek(key, take, false);
+  }
+
+  async adjust(key: string, id: string, need: BudgetNeed): Promise<void> {
+    await this.commands.llmBudgetAdjust(...this.keys(key), id, need.requests, need.tokens);
+  }
+
+  async correct(key: string, correction: BudgetCorrection, windowMs: number): Promise<void> {
+    const { dimension, remaining, resetMs, limit } = correction;
+    const id = `provider:${Date.now()}:${Math.random().toString(36).slice(2)}`;
+    const dim = dimension === 'requests' ? 'r' : 't';
+    await this.commands.llmBudgetCorrect(
+      ...this.keys(key),
+      id,
+      dim,
+      remaining,
+      Math.round(resetMs),
+      limit,
+      ttl(windowMs),
+    );
+  }
+
+  /** Adds entries admitted elsewhere, keeping the time each has left in its window. */
+  async import(
+    key: string,
+    entries: WindowEntry[],
+    windowMs: number,
+    now = Date.now(),
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    const args = entries.flatMap((e) => [
+      e.id,
+      e.requests,
+      e.tokens,
+      Math.max(1, e.expiresAt - now),
+    ]);
+    await this.commands.llmBudgetImport(...this.keys(key), ttl(windowMs), ...args);
+  }
+
+  private async takeOrPeek(key: string, take: BudgetTake, reserve: boolean): Promise<TakeResult> {
+    const { need, limits, windowMs } = take;
+    const reply = await this.commands.llmBudgetTake(
+      ...this.keys(key),
+      take.id,
+      need.requests,
+      need.tokens,
+      limits.rpm ?? 0,
+      limits.tpm ?? 0,
+      windowMs + windowGuardMs(windowMs),
+      ttl(windowMs),
+      reserve ? 1 : 0,
+    );
+    if (reply[0] === 1) return { admitted: true };
+    const waitMs = reply[1] ?? -1;
+    return {
+      admitted: false,
+      waitMs: waitMs < 0 ? undefined : waitMs,
+      dimension: reply[2] === 2 ? 'tokens' : 'requests',
+      drainMs: reply[3] ?? 0,
+    };
+  }
+
+  private keys(key: string): [string, string, string] {
+    // One hash tag per budget: its three keys land on the same cluster slot.
+    const base = `${this.keyPrefix}{${key}}`;
+    return [`${base}:log`, `${base}:amounts`, `${base}:used`];
+  }
+}
+
+/** Keys outlive their last entry a little, then vanish on their own when a budget goes idle. */
+function ttl(windowMs: number): number {
+  return 2 * windowMs + windowGuardMs(windowMs);
+}

@@ -1,0 +1,78 @@
+import type { AttemptRecord, CallRecord, CallResponseInfo } from '../client/call-record';
+import type { RateBudget } from './rate-budget';
+import { providerBudgetViews } from './rate-limit.headers';
+
+/** What one attempt holds of a budget until it is settled. */
+export interface Reservation {
+  budget: RateBudget;
+  id: string;
+  /** Tokens reserved before the attempt (0 when the budget counts no tokens). */
+  estimate: number;
+}
+
+/**
+ * Settles reservations with what the attempt told: the provider's own count
+ * (`x-ratelimit-remaining-*` / `-reset-*`, on successes and 429s alike) corrects the local view;
+ * a 429 from the provider lowers the adaptive rate (the limiter let the request through, so the
+ * provider grants less than configured) and a success may raise it; the real usage replaces the
+ * token estimate. A stream's usage only comes with its last chunk, when the call ends.
+ *
+ * @example
+ * settler.settle({ budget, id, estimate }, call, attempt); // after the attempt
+ * settler.callEnded(call); // from the call observer: a stream's usage is known now
+ */
+export class ReservationSettler {
+  private readonly pending = new WeakMap<CallRecord, Reservation>();
+
+  /** @param onError told about a failure; settling never throws into the call */
+  constructor(private readonly onError: (error: unknown) => void) {}
+
+  settle(reservation: Reservation, call: CallRecord, attempt: AttemptRecord): void {
+    const { budget } = reservation;
+    try {
+      for (const view of providerBudgetViews(attempt.responseHeaders ?? {})) {
+        budget.correct(view).catch(this.onError);
+      }
+      const now = Date.now();
+      if (attempt.errorKind === 'rate_limited' && attempt.status === 429) {
+        budget.rate.throttled(now);
+      } else if (!attempt.error && budget.rate.succeeded(now)) {
+        budget.rateChanged();
+      }
+      // A failed attempt keeps its estimate: the provider may have counted it.
+      if (budget.config.tpm === undefined || attempt.error) return;
+      if (call.stream && totalTokens(call.response) === undefined) {
+        this.pending.set(call, reservation);
+      } else {
+        this.reconcile(reservation, call.response);
+      }
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  /** Reconciles a stream whose usage arrived with its last chunk. */
+  callEnded(call: CallRecord): void {
+    const reservation = this.pending.get(call);
+    if (!reservation) return;
+    this.pending.delete(call);
+    this.reconcile(reservation, call.response);
+  }
+
+  /** Charges or refunds the difference between the estimate and the real usage. */
+  private reconcile(reservation: Reservation, response: CallResponseInfo | undefined): void {
+    const real = totalTokens(response);
+    if (real === undefined || real === reservation.estimate) return;
+    const need = { requests: 1, tokens: real };
+    reservation.budget
+      .adjust(reservation.id, need, real < reservation.estimate)
+      .catch(this.onError);
+  }
+}
+
+function totalTokens(response: CallResponseInfo | undefined): number | undefined {
+  const { inputTokens, outputTokens } = response ?? {};
+  return inputTokens === undefined || outputTokens === undefined
+    ? undefined
+    : inputTokens + outputTokens;
+}

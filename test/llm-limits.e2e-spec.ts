@@ -1,0 +1,334 @@
+import { metrics } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CallRecord } from '../src/llm/client/call-record';
+import { ChatMessage } from '../src/llm/client/chat.types';
+import { LlmRateLimiter, UnlimitedRateLimiter } from '../src/llm/limits/llm-rate-limiter';
+import { LlmLimitOptions } from '../src/llm/limits/llm-limits.options';
+import { BudgetRateLimiter } from '../src/llm/limits/budget-rate.limiter';
+import { LlmUpstreamOptions } from '../src/llm/llm-module.options';
+import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
+import { LLM_METRICS as M } from '../src/llm/observability/llm-metric.names';
+import { LlmError } from '../src/llm/resilience/llm.errors';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { failureOf, startLlmApp } from './support/llm-test-app';
+import { TestMetricReader } from './support/test-metric-reader';
+
+// Registered before any module boots: the limiter takes its meter when it is created. Counters
+// are cumulative for the whole file, so each test uses its own upstream name.
+const reader = new TestMetricReader();
+const provider = new MeterProvider({ readers: [reader] });
+metrics.setGlobalMeterProvider(provider);
+
+const say = (text: string): ChatMessage[] => [{ role: 'user', content: text }];
+const textOf = (body: unknown) => (body as { messages: ChatMessage[] }).messages[0]?.content;
+let upstreams = 0;
+
+describe('rate limiter (in memory)', () => {
+  let sim: UpstreamSimulator;
+  const apps: Array<{ close(): Promise<void> }> = [];
+
+  /** Boots LlmModule against the simulator with these budgets; records every ended call. */
+  async function boot(limits: LlmLimitOptions, overrides: Partial<LlmUpstreamOptions> = {}) {
+    const name = `u${++upstreams}`;
+    const t = await startLlmApp(sim.baseUrl, { name, limits, ...overrides });
+    apps.push(t);
+    const calls: CallRecord[] = [];
+    t.app.get(LlmTelemetry).register({ onCallEnd: (call) => void calls.push(call) });
+    return { ...t, name, calls };
+  }
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start();
+  });
+  beforeEach(() => sim.reset());
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+  afterAll(async () => {
+    await sim.close();
+    await provider.shutdown();
+  });
+
+  it('costs nothing when no upstream sets a budget', async () => {
+    const t = await startLlmApp(sim.baseUrl);
+    apps.push(t);
+    expect(t.app.get(LlmRateLimiter)).toBeInstanceOf(UnlimitedRateLimiter);
+    const limited = await boot({ rpm: 10 });
+    expect(limited.app.get(LlmRateLimiter)).toBeInstanceOf(BudgetRateLimiter);
+  });
+
+  it('queues calls first come first served within their deadline: callers see latency, not a 429', async () => {
+    const t = await boot({ rpm: 2, windowMs: 400 });
+    const started = Date.now();
+    const done: number[] = [];
+    const results = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        t.llm.chat({ messages: say(`call ${i}`) }).then((result) => {
+          done.push(i);
+          return result;
+        }),
+      ),
+    );
+    expect(results.every((r) => r.metadata.attempts === 1)).toBe(true);
+    // Two per window, in arrival order (the two of one window race each other over HTTP).
+    const arrived = sim.requests.map((r) => textOf(r.body));
+    expect(new Set(arrived.slice(0, 2))).toEqual(new Set(['call 0', 'call 1']));
+    expect(new Set(arrived.slice(2, 4))).toEqual(new Set(['call 2', 'call 3']));
+    expect(arrived[4]).toBe('call 4');
+    expect(new Set(done.slice(2, 4))).toEqual(new Set([2, 3]));
+    expect(done[4]).toBe(4);
+    const at = sim.requests.map((r) => r.at - started);
+    expect(at[1]).toBeLessThan(150);
+    expect(at[2]).toBeGreaterThanOrEqual(395);
+    expect(at[4]).toBeGreaterThanOrEqual(795);
+    // The wait is the limiter's, recorded on the attempt.
+    const waits = t.calls.map((c) => c.attempts[0]!.limiterWaitMs).sort((a, b) => a - b);
+    expect(waits[1]).toBeLessThan(100);
+    expect(waits[4]).toBeGreaterThanOrEqual(790);
+    const snapshot = await reader.read();
+    const histogram = snapshot.histograms(M.limiterWait, { 'llm.upstream': t.name })[0];
+    expect((histogram?.value as { count: number }).count).toBe(5);
+  });
+
+  it('fails at once with a typed rate_limited error when the wait would pass the deadline', async () => {
+    const t = await boot({ rpm: 1, windowMs: 1000 });
+    await t.llm.chat({ messages: say('first') });
+    const started = Date.now();
+    const error = await failureOf<LlmError>(() =>
+      t.llm.chat({ messages: say('second') }, { deadlineMs: 300 }),
+    );
+    expect(Date.now() - started).toBeLessThan(50);
+    expect(error).toBeInstanceOf(LlmError);
+    expect(error).toMatchObject({
+      kind: 'rate_limited',
+      retryable: false,
+      providerCode: 'local_rate_limit',
+      upstream: t.name,
+      model: 'gpt-4o-mini',
+      attempts: 0,
+    });
+    expect(error.retryAfterMs).toBeGreaterThan(900);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(1010);
+    expect(error.message).toContain(`rate-limit budget of upstream '${t.name}'`);
+    expect(error.message).toMatch(/1 requests per 1\.0 s window.*Retry in 1\.0 s.*limits\.rpm/);
+    expect(sim.requests).toHaveLength(1);
+    const snapshot = await reader.read();
+    expect(
+      snapshot.sum(M.limiterRejections, {
+        'llm.upstream': t.name,
+        'llm.limiter.reason': 'deadline',
+      }),
+    ).toBe(1);
+  });
+
+  it('rejects at once when the wait queue is full, and serves the queued call', async () => {
+    const t = await boot({ rpm: 1, windowMs: 300, maxWaiting: 1 });
+    await t.llm.chat({ messages: say('a') });
+    const queued = t.llm.chat({ messages: say('b') });
+    await sleep(20);
+    const started = Date.now();
+    const error = await failureOf<LlmError>(() => t.llm.chat({ messages: say('c') }));
+    expect(Date.now() - started).toBeLessThan(50);
+    expect(error).toMatchObject({ kind: 'rate_limited', providerCode: 'local_rate_limit' });
+    expect(error.message).toContain('limits.maxWaiting');
+    expect(error.retryAfterMs).toBeGreaterThan(0);
+    await expect(queued).resolves.toMatchObject({ metadata: { attempts: 1 } });
+    expect(sim.requests.map((r) => textOf(r.body))).toEqual(['a', 'b']);
+    const snapshot = await reader.read();
+    const reason = { 'llm.upstream': t.name, 'llm.limiter.reason': 'queue_full' };
+    expect(snapshot.sum(M.limiterRejections, reason)).toBe(1);
+  });
+
+  it('lets an aborted call leave the queue at once', async () => {
+    const t = await boot({ rpm: 1, windowMs: 500 });
+    await t.llm.chat({ messages: say('a') });
+    const controller = new AbortController();
+    const waiting = failureOf<LlmError>(() =>
+      t.llm.chat({ messages: say('b') }, { signal: controller.signal }),
+    );
+    await sleep(30);
+    expect((await reader.read()).gauge(M.limiterWaiting, { 'llm.upstream': t.name })).toBe(1);
+    const abortedAt = Date.now();
+    controller.abort();
+    expect(await waiting).toMatchObject({ kind: 'cancelled' });
+    expect(Date.now() - abortedAt).toBeLessThan(50);
+    expect((await reader.read()).gauge(M.limiterWaiting, { 'llm.upstream': t.name })).toBe(0);
+    // Its place is free: the next call goes first once room frees.
+    await t.llm.chat({ messages: say('c') });
+    expect(sim.requests.map((r) => textOf(r.body))).toEqual(['a', 'c']);
+  });
+
+  it('spends budget on retries too', async () => {
+    const t = await boot({ rpm: 2, windowMs: 1000 });
+    sim.script([{ type: 'error', status: 503 }]);
+    const first = await t.llm.chat({ messages: say('a') });
+    expect(first.metadata.attempts).toBe(2);
+    const error = await failureOf<LlmError>(() =>
+      t.llm.chat({ messages: say('b') }, { deadlineMs: 200 }),
+    );
+    expect(error).toMatchObject({ kind: 'rate_limited', providerCode: 'local_rate_limit' });
+  });
+
+  it('keeps a model with its own budget apart from the upstream shared one', async () => {
+    const t = await boot({ rpm: 1, windowMs: 1000, models: { 'gpt-4o': { rpm: 1 } } });
+    await t.llm.chat({ messages: say('shared'), model: 'gpt-4o-mini' });
+    await t.llm.chat({ messages: say('own'), model: 'gpt-4o' });
+    const shared = await failureOf<LlmError>(() =>
+      t.llm.chat({ messages: say('x'), model: 'gpt-4o-mini' }, { deadlineMs: 200 }),
+    );
+    expect(shared.message).toContain(`budget of upstream '${t.name}' (`);
+    const own = await failureOf<LlmError>(() =>
+      t.llm.chat({ messages: say('y'), model: 'gpt-4o' }, { deadlineMs: 200 }),
+    );
+    expect(own.message).toContain(`budget of upstream '${t.name}' model 'gpt-4o'`);
+    expect(sim.requests).toHaveLength(2);
+  });
+
+  describe('tokens', () => {
+    const request = { messages: say('Hi'), max_tokens: 400 };
+
+    it('refunds what the estimate held beyond the real usage', async () => {
+      const t = await boot({ tpm: 1000, windowMs: 2000 });
+      const usage = { prompt_tokens: 5, completion_tokens: 5 };
+      sim.script([{ type: 'ok', usage, repeat: 3 }]);
+      await t.llm.chat(request);
+      await t.llm.chat(request);
+      // Three estimates (about 408 each) would not fit 1000; three real usages of 10 do.
+      const third = await t.llm.chat(request, { deadlineMs: 200 });
+      expect(third.metadata.attempts).toBe(1);
+      expect(t.calls[2]!.attempts[0]!.limiterWaitMs).toBeLessThan(20);
+    });
+
+    it('charges the real usage beyond the estimate', async () => {
+      const t = await boot({ tpm: 1000, windowMs: 2000 });
+      sim.script([{ type: 'ok', usage: { prompt_tokens: 10, completion_tokens: 690 } }]);
+      await t.llm.chat(request);
+      // 700 used: another estimate of about 408 no longer fits, though two estimates would.
+      const error = await failureOf<LlmError>(() => t.llm.chat(request, { deadlineMs: 300 }));
+      expect(error).toMatchObject({ kind: 'rate_limited', providerCode: 'local_rate_limit' });
+      expect(error.message).toContain('1000 tokens per 2.0 s window');
+      expect(error.message).toContain('limits.tpm');
+    });
+
+    it('reconciles a stream when its usage arrives with the last chunk', async () => {
+      const t = await boot({ tpm: 1000, windowMs: 2000 });
+      for (let i = 0; i < 2; i++) {
+        const stream = t.llm.chatStream({ ...request, stream_options: { include_usage: true } });
+        let text = '';
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+        expect(text).toContain('Simulated reply');
+      }
+      await waitFor(() => t.calls.length === 2);
+      const third = await t.llm.chat(request, { deadlineMs: 200 });
+      expect(third.metadata.attempts).toBe(1);
+    });
+
+    it('rejects a call larger than the whole budget at once, saying what to lower', async () => {
+      const t = await boot({ tpm: 500 });
+      const error = await failureOf<LlmError>(() =>
+        t.llm.chat({ messages: say('Hi'), max_tokens: 1000 }),
+      );
+      expect(error).toMatchObject({ kind: 'rate_limited', retryAfterMs: undefined });
+      expect(error.message).toContain('Lower max_tokens');
+      expect(sim.requests).toHaveLength(0);
+      const reason = { 'llm.upstream': t.name, 'llm.limiter.reason': 'too_large' };
+      expect((await reader.read()).sum(M.limiterRejections, reason)).toBe(1);
+    });
+  });
+
+  describe("the provider's x-ratelimit headers", () => {
+    it('hold the next call until the reset when the provider says none remain', async () => {
+      const t = await boot({ rpm: 100, windowMs: 1000 });
+      sim.script([
+        {
+          type: 'ok',
+          headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '300ms' },
+        },
+      ]);
+      await t.llm.chat({ messages: say('a') });
+      const started = Date.now();
+      await t.llm.chat({ messages: say('b') });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+      expect(t.calls[1]!.attempts[0]!.limiterWaitMs).toBeGreaterThanOrEqual(280);
+      const [a, b] = sim.requests;
+      expect(b!.at - a!.at).toBeGreaterThanOrEqual(290);
+    });
+
+    it('leave the budget alone when the provider has more room than the local view', async () => {
+      const t = await boot({ rpm: 100, windowMs: 1000 });
+      const plenty = { 'x-ratelimit-remaining-requests': '99', 'x-ratelimit-reset-requests': '1s' };
+      sim.script([{ type: 'ok', headers: plenty }]);
+      await t.llm.chat({ messages: say('a') });
+      const started = Date.now();
+      await t.llm.chat({ messages: say('b') });
+      expect(Date.now() - started).toBeLessThan(100);
+    });
+
+    it('on a 429 make the retry wait for the tokens reset', async () => {
+      const t = await boot({ tpm: 100_000, windowMs: 1000 });
+      const headers = {
+        'retry-after-ms': '10',
+        'x-ratelimit-remaining-tokens': '0',
+        'x-ratelimit-reset-tokens': '250ms',
+      };
+      sim.script([{ type: 'error', status: 429, headers }]);
+      const result = await t.llm.chat({ messages: say('a') });
+      expect(result.metadata.attempts).toBe(2);
+      const [first, retry] = sim.requests;
+      expect(retry!.at - first!.at).toBeGreaterThanOrEqual(240);
+    });
+  });
+
+  describe('adaptive rate', () => {
+    const burst = (t: Awaited<ReturnType<typeof boot>>, n: number) =>
+      Promise.allSettled(
+        Array.from({ length: n }, (_, i) =>
+          t.llm.chat({ messages: say(`burst ${i}`) }, { deadlineMs: 150 }),
+        ),
+      );
+    const rate = async (upstream: string) =>
+      (await reader.read()).gauge(M.limiterEffectiveRate, {
+        'llm.upstream': upstream,
+        'llm.limiter.dimension': 'requests',
+      });
+
+    it('halves the rate after an upstream 429 and raises it back with sustained success', async () => {
+      const t = await boot({ rpm: 20, windowMs: 600 });
+      // 20 per 600 ms is 2000 per minute.
+      expect(await rate(t.name)).toBe(2000);
+      sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '5' } }]);
+      await t.llm.chat({ messages: say('throttled') });
+      expect(await rate(t.name)).toBe(1000);
+      // 2 of 10 used: 8 more fit the halved budget (at most one +5 % step in a burst).
+      const results = await burst(t, 12);
+      const ok = results.filter((r) => r.status === 'fulfilled').length;
+      expect(ok).toBeGreaterThanOrEqual(8);
+      expect(ok).toBeLessThanOrEqual(10);
+      // Success without 429s adds 5 % per 50 ms (a twelfth of the window) back to 20.
+      const until = Date.now() + 4000;
+      while ((await rate(t.name))! < 2000 && Date.now() < until) {
+        await t.llm.chat({ messages: say('steady') });
+        await sleep(55);
+      }
+      expect(await rate(t.name)).toBe(2000);
+    });
+
+    it('keeps the configured rate with adaptive: false', async () => {
+      const t = await boot({ rpm: 20, windowMs: 600, adaptive: false });
+      sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '5' } }]);
+      await t.llm.chat({ messages: say('throttled') });
+      expect(await rate(t.name)).toBe(2000);
+      const results = await burst(t, 12);
+      expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+    });
+  });
+});
+
+async function waitFor(condition: () => boolean, ms = 1000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}

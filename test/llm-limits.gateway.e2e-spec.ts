@@ -1,0 +1,83 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createGatewayApp } from '../src/gateway/create-gateway-app';
+import { loadGatewayConfig } from '../src/gateway/gateway.config';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { RedisServer } from './support/redis-server';
+
+interface ErrorBody {
+  error: { message: string; code: string | null };
+}
+
+describe('gateway: LLM_RPM, LLM_TPM and REDIS_URL', () => {
+  let sim: UpstreamSimulator;
+  let redis: RedisServer;
+  const apps: NestExpressApplication[] = [];
+
+  /** One gateway replica against the simulator, budgets in the test's Redis. */
+  async function gateway(env: Record<string, string>): Promise<string> {
+    const config = loadGatewayConfig({
+      LLM_EVENTS_LOG: 'false',
+      LLM_BASE_URL: sim.baseUrl,
+      REDIS_URL: redis.url,
+      ...env,
+    });
+    const app = await createGatewayApp(config, { logger: false });
+    apps.push(app);
+    await app.listen(0, '127.0.0.1');
+    return app.getUrl();
+  }
+
+  const post = (url: string, headers: Record<string, string> = {}) =>
+    fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'Hello' }], max_tokens: 20 }),
+    });
+
+  beforeAll(async () => {
+    [sim, redis] = await Promise.all([UpstreamSimulator.start(), RedisServer.start()]);
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    sim.reset();
+  });
+  afterAll(async () => {
+    await Promise.all([sim.close(), redis.close()]);
+  });
+
+  it('shares one budget between replicas and answers 429 with Retry-After past the deadline', async () => {
+    const env = {
+      LLM_UPSTREAM_NAME: 'gw-shared',
+      LLM_RPM: '2',
+      LLM_RATE_WINDOW_MS: '2000',
+      LLM_ATTEMPT_TIMEOUT_MS: '500',
+      LLM_TOTAL_TIMEOUT_MS: '500',
+    };
+    const [a, b] = await Promise.all([gateway(env), gateway(env)]);
+    expect((await post(a)).status).toBe(200);
+    expect((await post(b)).status).toBe(200);
+    // The third call, on either replica, would wait about 2 s: past its 500 ms deadline.
+    const started = Date.now();
+    const rejected = await post(a);
+    expect(Date.now() - started).toBeLessThan(200);
+    expect(rejected.status).toBe(429);
+    expect(Number(rejected.headers.get('retry-after'))).toBe(2);
+    const body = (await rejected.json()) as ErrorBody;
+    expect(body.error.code).toBe('rate_limited');
+    expect(body.error.message).toContain("rate-limit budget of upstream 'gw-shared'");
+    expect(sim.requests).toHaveLength(2);
+  });
+
+  it('limits tokens per window with LLM_TPM', async () => {
+    const url = await gateway({
+      LLM_UPSTREAM_NAME: 'gw-tokens',
+      LLM_TPM: '10',
+      LLM_ATTEMPT_TIMEOUT_MS: '500',
+      LLM_TOTAL_TIMEOUT_MS: '500',
+    });
+    const tooLarge = await post(url);
+    expect(tooLarge.status).toBe(429);
+    expect(((await tooLarge.json()) as ErrorBody).error.message).toContain('Lower max_tokens');
+    expect(sim.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,278 @@
+import { INestApplicationContext, Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { metrics } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ChatMessage } from '../src/llm/client/chat.types';
+import { LlmClient } from '../src/llm/client/llm-client';
+import { LlmLimitOptions, LlmRedisOptions } from '../src/llm/limits/llm-limits.options';
+import { BudgetStore, BudgetTake, TakeResult } from '../src/llm/limits/budget.store';
+import { MemoryBudgetStore } from '../src/llm/limits/memory-budget.store';
+import { RedisBudgetStore } from '../src/llm/limits/redis-budget.store';
+import { LlmModule } from '../src/llm/llm.module';
+import { LLM_METRICS as M } from '../src/llm/observability/llm-metric.names';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { FAST_POLICIES, TEST_API_KEY } from './support/llm-test-app';
+import { RedisServer } from './support/redis-server';
+import { TestMetricReader } from './support/test-metric-reader';
+
+const reader = new TestMetricReader();
+const provider = new MeterProvider({ readers: [reader] });
+metrics.setGlobalMeterProvider(provider);
+
+const say = (text: string): ChatMessage[] => [{ role: 'user', content: text }];
+let upstreams = 0;
+
+/** The most requests the simulator received within any `windowMs`. */
+function busiestWindow(arrivals: number[], windowMs: number): number {
+  const sorted = [...arrivals].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! >= windowMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+describe('rate limiter shared through Redis', () => {
+  let sim: UpstreamSimulator;
+  let redis: RedisServer;
+  let probe: Redis;
+  const apps: INestApplicationContext[] = [];
+
+  /** One replica: LlmModule with budgets in the test's Redis, upstream `name`. */
+  async function replica(
+    name: string,
+    limits: LlmLimitOptions,
+    redisOptions: LlmRedisOptions = { url: redis.url },
+  ): Promise<LlmClient> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        LlmModule.forRoot({
+          upstreams: [
+            {
+              name,
+              baseUrl: sim.baseUrl,
+              apiKey: TEST_API_KEY,
+              defaultModel: 'gpt-4o-mini',
+              ...FAST_POLICIES,
+              limits,
+            },
+          ],
+          redis: redisOptions,
+        }),
+      ],
+    }).compile();
+    const app = await moduleRef.init();
+    apps.push(app);
+    return app.get(LlmClient);
+  }
+
+  /** The test's own connection to Redis, to look at the keys the budgets use. */
+  async function probeReady(): Promise<Redis> {
+    if (probe.status === 'wait') await probe.connect();
+    await waitFor(() => Promise.resolve(probe.status === 'ready'), 2000);
+    return probe;
+  }
+
+  const burst = (llm: LlmClient, n: number, deadlineMs = 150) =>
+    Promise.allSettled(
+      Array.from({ length: n }, (_, i) => llm.chat({ messages: say(`${i}`) }, { deadlineMs })),
+    ).then((results) => results.filter((r) => r.status === 'fulfilled').length);
+
+  beforeAll(async () => {
+    [sim, redis] = await Promise.all([UpstreamSimulator.start(), RedisServer.start()]);
+    probe = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    probe.on('error', () => undefined);
+  });
+  beforeEach(() => sim.reset());
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    jest.restoreAllMocks();
+  });
+  afterAll(async () => {
+    probe.disconnect();
+    await Promise.all([sim.close(), redis.close(), provider.shutdown()]);
+  });
+
+  it('keeps two replicas together under one budget', async () => {
+    const name = `shared${++upstreams}`;
+    const limits = { rpm: 5, windowMs: 1000 };
+    const [a, b] = await Promise.all([replica(name, limits), replica(name, limits)]);
+    const started = Date.now();
+    const calls = [a, b].flatMap((llm) =>
+      Array.from({ length: 5 }, (_, i) => llm.chat({ messages: say(`${i}`) })),
+    );
+    const results = await Promise.all(calls);
+    expect(results.every((r) => r.metadata.attempts === 1)).toBe(true);
+    const arrivals = sim.requests.map((r) => r.at);
+    expect(arrivals).toHaveLength(10);
+    // Alone, each replica would have sent its 5 at once. 100 ms of tolerance for the jitter
+    // between admission and arrival on a busy test machine (first connections, JIT).
+    expect(busiestWindow(arrivals, 900)).toBe(5);
+    expect(Math.max(...arrivals) - started).toBeGreaterThanOrEqual(990);
+  });
+
+  it("shares the provider's correction: a reset seen by one replica holds the other", async () => {
+    const name = `corrected${++upstreams}`;
+    const limits = { rpm: 100, windowMs: 1000 };
+    const [a, b] = await Promise.all([replica(name, limits), replica(name, limits)]);
+    const none = { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '300ms' };
+    sim.script([{ type: 'ok', headers: none }]);
+    await a.chat({ messages: say('a') });
+    const started = Date.now();
+    await b.chat({ messages: say('b') });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(270);
+    const [first, second] = sim.requests;
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(280);
+  });
+
+  it('falls back to the fair share while Redis is down, says so once, and returns when it is back', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const name = `failover${++upstreams}`;
+    const llm = await replica(name, { rpm: 8, windowMs: 3000, replicas: 2 });
+    const fallbacksBefore = (await reader.read()).sum(M.limiterFallbacks);
+    await llm.chat({ messages: say('via redis') });
+    expect((await reader.read()).gauge(M.limiterFallbackActive, {})).toBe(0);
+
+    await redis.stop();
+    // 8 / 2 replicas = 4 here, minus the call this replica made through Redis a moment ago.
+    expect(await burst(llm, 6)).toBe(3);
+    expect(await burst(llm, 2)).toBe(0);
+    const fellBack = warn.mock.calls.filter(([m]) => String(m).includes('unreachable'));
+    expect(fellBack).toHaveLength(1);
+    expect(String(fellBack[0]![0])).toContain("this replica's share");
+    expect(String(fellBack[0]![0])).not.toContain('redis://');
+    let snapshot = await reader.read();
+    expect(snapshot.sum(M.limiterFallbacks) - fallbacksBefore).toBe(1);
+    expect(snapshot.gauge(M.limiterFallbackActive, {})).toBe(1);
+
+    await redis.restart();
+    await waitFor(async () => (await reader.read()).gauge(M.limiterFallbackActive, {}) === 0, 4000);
+    const back = log.mock.calls.filter(([m]) => String(m).includes('answers again'));
+    expect(back).toHaveLength(1);
+    // What was admitted locally went to the fresh Redis, so the shared window knows it...
+    await probeReady();
+    expect(await probe.hget(`llm:ratelimit:{${name}}:used`, 'r')).toBe('3');
+    // ...and the whole budget is shared again: 8 - 3, more than this replica's share of 4.
+    expect(await burst(llm, 8)).toBe(5);
+    snapshot = await reader.read();
+    expect(snapshot.sum(M.limiterFallbacks) - fallbacksBefore).toBe(1);
+  });
+
+  it('never lets a hung Redis hold a call: past timeoutMs it falls back, then returns', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const llm = await replica(
+      `hung${++upstreams}`,
+      { rpm: 100 },
+      { url: redis.url, timeoutMs: 100 },
+    );
+    await llm.chat({ messages: say('warm') });
+    redis.pause();
+    try {
+      const started = Date.now();
+      await llm.chat({ messages: say('while hung') });
+      expect(Date.now() - started).toBeLessThan(400);
+      // ioredis's commandTimeout or our own bound, whichever fires first: both are 100 ms.
+      const fellBack = warn.mock.calls.filter(([m]) => String(m).includes('unreachable'));
+      expect(fellBack).toHaveLength(1);
+      expect(String(fellBack[0]![0])).toMatch(/timed out|no answer within 100 ms/i);
+      const again = Date.now();
+      await llm.chat({ messages: say('still hung') });
+      // Already on the local share: no second wait for Redis.
+      expect(Date.now() - again).toBeLessThan(100);
+    } finally {
+      redis.resume();
+    }
+    await waitFor(async () => (await reader.read()).gauge(M.limiterFallbackActive, {}) === 0, 3000);
+  });
+
+  it('boots while Redis is down, on its share, and uses Redis once it starts', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const late = await RedisServer.start();
+    try {
+      await late.stop();
+      const llm = await replica(
+        `late${++upstreams}`,
+        { rpm: 4, windowMs: 2000, replicas: 2 },
+        {
+          url: late.url,
+        },
+      );
+      expect(await burst(llm, 3)).toBe(2);
+      expect(warn.mock.calls.filter(([m]) => String(m).includes('unreachable'))).toHaveLength(1);
+      await late.restart();
+      await waitFor(
+        async () => (await reader.read()).gauge(M.limiterFallbackActive, {}) === 0,
+        4000,
+      );
+      // 4 shared, 2 already spent here and copied to Redis.
+      expect(await burst(llm, 3)).toBe(2);
+    } finally {
+      await Promise.all(apps.splice(0).map((app) => app.close()));
+      await late.close();
+    }
+  });
+
+  it("counts in Redis exactly as in memory: tokens, real usage, the provider's view", async () => {
+    await probeReady();
+    const base = { limits: { rpm: 10, tpm: 1000 }, windowMs: 1000, replicas: 1 };
+    const take = (id: string, tokens: number): BudgetTake => ({
+      ...base,
+      id,
+      need: { requests: 1, tokens },
+    });
+    const script = async (store: BudgetStore): Promise<TakeResult[]> => [
+      await store.take('k', take('a', 600)),
+      await store.take('k', take('b', 500)),
+      await store
+        .adjust('k', 'a', { requests: 1, tokens: 100 })
+        .then(() => store.take('k', take('b', 500))),
+      await store.peek('k', take('p', 900)),
+      await store
+        .correct('k', { dimension: 'requests', remaining: 0, resetMs: 300, limit: 10 }, 1000, 1)
+        .then(() => store.take('k', take('c', 1))),
+    ];
+    const [inRedis, inMemory] = await Promise.all([
+      script(new RedisBudgetStore(probe, `parity${++upstreams}:`)),
+      script(new MemoryBudgetStore()),
+    ]);
+    const rounded = (results: TakeResult[]) =>
+      results.map((r) =>
+        r.admitted ? r : { ...r, waitMs: Math.round((r.waitMs ?? -1) / 50) * 50, drainMs: 0 },
+      );
+    expect(rounded(inRedis)).toEqual(rounded(inMemory));
+    expect(rounded(inRedis)).toEqual([
+      { admitted: true },
+      { admitted: false, waitMs: 1000, dimension: 'tokens', drainMs: 0 },
+      { admitted: true },
+      { admitted: false, waitMs: 1000, dimension: 'tokens', drainMs: 0 },
+      { admitted: false, waitMs: 300, dimension: 'requests', drainMs: 0 },
+    ]);
+  });
+
+  it('closes its Redis connection when the module is destroyed', async () => {
+    await probeReady();
+    const clients = async () => {
+      const list = (await probe.call('CLIENT', 'LIST')) as string;
+      return list.trim().split('\n').length;
+    };
+    const before = await clients();
+    await replica(`close${++upstreams}`, { rpm: 10 });
+    expect(await clients()).toBe(before + 1);
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    await waitFor(async () => (await clients()) === before, 1000);
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
+    await sleep(20);
+  }
+}
