@@ -1,3 +1,5 @@
+import { readInt } from './env.reader';
+
 /** What one `npm run bench` does; every field can be set from the environment. */
 export interface BenchConfig {
   /** Measured sequential calls per path (`BENCH_CALLS`). @default 5000 */
@@ -28,20 +30,4 @@ export function readBenchConfig(env: NodeJS.ProcessEnv, defaultOutDir: string): 
     targetP99AddedUs: 1_000,
     outDir: env.BENCH_OUT_DIR?.trim() || defaultOutDir,
   };
-}
-
-function readInt(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw.replaceAll('_', ''));
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name}=${raw} is not valid; set a whole number from ${min} to ${max}.`);
-  }
-  return value;
 }

@@ -2,12 +2,15 @@ import axios from 'axios';
 import * as http from 'node:http';
 import type { ChatCompletionRequest } from '../src/llm/client/chat.types';
 import type { LlmClient } from '../src/llm/client/llm-client';
-import { BENCH_API_KEY, BENCH_MODEL } from './bench-target';
+import { BENCH_API_KEY, BENCH_MODEL } from './bench-module.options';
+
+/** `llm-memory` and `llm-redis` are LlmClient with the in-memory and the Redis rate limiter. */
+export type CallPathId = 'axios' | 'fetch' | 'llm' | 'llm-memory' | 'llm-redis';
 
 /** One way of making the same chat completion call. */
 export interface CallPath {
   /** Stable key in results and plots. */
-  id: 'axios' | 'fetch' | 'llm';
+  id: CallPathId;
   label: string;
   /** One complete call: request sent, whole response read and parsed. */
   call(): Promise<void>;
@@ -65,10 +68,14 @@ export function directFetchPath(baseUrl: string): CallPath {
 }
 
 /** The path under test: the full resilient call path of `LlmClient.chat`. */
-export function llmClientPath(llm: LlmClient): CallPath {
+export function llmClientPath(
+  llm: LlmClient,
+  id: Extract<CallPathId, `llm${string}`> = 'llm',
+  label = 'LlmClient.chat',
+): CallPath {
   return {
-    id: 'llm',
-    label: 'LlmClient.chat',
+    id,
+    label,
     call: async () => {
       const { completion } = await llm.chat(REQUEST);
       expectCompletion(completion, 'LlmClient');

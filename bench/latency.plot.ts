@@ -1,14 +1,9 @@
-import { Resvg } from '@resvg/resvg-js';
 import type { TopLevelSpec } from 'vega-lite';
 import { formatSignedUs, formatVerdict } from './figures.format';
 import type { LatencyReport } from './latency.report';
+import { PLOT_FONT as FONT, renderPng } from './plot.render';
 import type { RunInfo } from './run-info';
 
-// Shipped in an npm package so the PNG looks the same on every machine, fonts installed or not.
-const FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((file) =>
-  require.resolve(`dejavu-fonts-ttf/ttf/${file}`),
-);
-const FONT = 'DejaVu Sans';
 const STATS = ['p50', 'p90', 'p99'] as const;
 
 /**
@@ -16,19 +11,7 @@ const STATS = ['p50', 'p90', 'p99'] as const;
  * the median to p99.9 on a "number of nines" axis so the tail gets the room it deserves.
  */
 export async function renderLatencyPlot(report: LatencyReport, info: RunInfo): Promise<Buffer> {
-  // vega and vega-lite are ESM with top-level await: import(), never require().
-  const vega = await import('vega');
-  const vegaLite = await import('vega-lite');
-  const view = new vega.View(vega.parse(vegaLite.compile(plotSpec(report, info)).spec), {
-    renderer: 'none',
-  });
-  const svg = await view.toSVG();
-  view.finalize();
-  const resvg = new Resvg(svg, {
-    fitTo: { mode: 'zoom', value: 2 },
-    font: { loadSystemFonts: false, fontFiles: FONT_FILES, defaultFontFamily: FONT },
-  });
-  return resvg.render().asPng();
+  return renderPng(plotSpec(report, info));
 }
 
 function plotSpec(report: LatencyReport, info: RunInfo): TopLevelSpec {
@@ -47,12 +30,19 @@ function plotSpec(report: LatencyReport, info: RunInfo): TopLevelSpec {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     background: 'white',
     padding: 16,
-    config: { font: FONT, legend: { orient: 'bottom' }, view: { stroke: null } },
+    config: { font: FONT, legend: { orient: 'bottom', labelLimit: 300 }, view: { stroke: null } },
     title: {
-      text: 'Latency per call: LlmClient vs a direct HTTP call, zero-latency upstream',
+      text: 'Latency per call: LlmClient (with and without a rate limiter) vs a direct HTTP call',
       subtitle: [
         `Added by LlmClient: p50 ${formatSignedUs(added.p50Us)} µs, p99 ${formatSignedUs(added.p99Us)} µs; ` +
           formatVerdict(added.p99Us, report.targetP99AddedUs, report.targetMet),
+        ...report.limiters.map(
+          (l) =>
+            `Added by ${l.label}: p50 ${formatSignedUs(l.added.p50Us)} µs, ` +
+            `p99 ${formatSignedUs(l.added.p99Us)} µs; ` +
+            formatVerdict(l.added.p99Us, l.targetP99AddedUs, l.targetMet),
+        ),
+        ...(report.limitersPending ? [report.limitersPending] : []),
         `${info.parameters.calls} sequential calls per path, interleaved; Node ${info.node}, ` +
           `${info.machine.cores} cores, ${info.date.slice(0, 10)}`,
       ],
@@ -61,7 +51,7 @@ function plotSpec(report: LatencyReport, info: RunInfo): TopLevelSpec {
     hconcat: [
       {
         title: 'Percentiles (µs)',
-        width: 360,
+        width: 440,
         height: 260,
         data: { values: bars },
         encoding: {
@@ -83,7 +73,7 @@ function plotSpec(report: LatencyReport, info: RunInfo): TopLevelSpec {
       },
       {
         title: 'Percentile curve, median to p99.9 (µs)',
-        width: 360,
+        width: 440,
         height: 260,
         data: { values: curves },
         mark: { type: 'line', point: true },

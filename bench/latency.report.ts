@@ -1,11 +1,11 @@
-import type { CallPath } from './call-paths';
+import type { CallPath, CallPathId } from './call-paths';
 import type { PathSamples } from './latency.scenario';
 import { CURVE_QUANTILES, type LatencySummary, SortedSamples } from './percentiles';
 import type { ThroughputResult } from './throughput.scenario';
 
 /** One path's figures, in microseconds. */
 export interface PathFigures {
-  id: CallPath['id'];
+  id: CallPathId;
   label: string;
   summary: LatencySummary;
 }
@@ -27,14 +27,31 @@ export interface ThroughputFigures extends PathFigures {
   callsPerSecond: number;
 }
 
-/** Everything the table, the markdown, the JSON and the plot show. */
-export interface LatencyReport {
-  sequential: PathFigures[];
+/** What LlmClient with a rate limiter adds over the direct axios call, against its own target. */
+export interface LimiterFigures {
+  id: Extract<CallPathId, 'llm-memory' | 'llm-redis'>;
+  label: string;
   added: AddedLatency;
   targetP99AddedUs: number;
   targetMet: boolean;
+}
+
+/** The issue's targets for the added p99 with a limiter, in µs. */
+export const LIMITER_TARGETS_US = { 'llm-memory': 1_000, 'llm-redis': 3_000 } as const;
+
+/** Everything the table, the markdown, the JSON and the plot show. */
+export interface LatencyReport {
+  sequential: PathFigures[];
+  /** LlmClient without a rate limiter (the module's default) over the direct axios call. */
+  added: AddedLatency;
+  targetP99AddedUs: number;
+  targetMet: boolean;
+  /** LlmClient with the in-memory and the Redis rate limiter, when they were measured. */
+  limiters: LimiterFigures[];
+  /** Why a limiter path was not measured, if one was not. */
+  limitersPending?: string;
   /** Percentile curves of the sequential scenario, one point per path and quantile. */
-  curves: Array<{ id: CallPath['id']; label: string; quantile: number; us: number }>;
+  curves: Array<{ id: CallPathId; label: string; quantile: number; us: number }>;
   throughput?: { concurrency: number; paths: ThroughputFigures[]; ratio: number };
 }
 
@@ -44,8 +61,9 @@ export function buildLatencyReport(
   samples: PathSamples,
   targetP99AddedUs: number,
   throughput?: { concurrency: number; results: ThroughputResult[] },
+  limitersPending?: string,
 ): LatencyReport {
-  const label = (id: CallPath['id']): string => paths.find((p) => p.id === id)?.label ?? id;
+  const label = (id: CallPathId): string => paths.find((p) => p.id === id)?.label ?? id;
   const sorted = paths.map((p) => ({ path: p, samples: new SortedSamples(samples.get(p.id)!) }));
   const sequential = sorted.map(({ path, samples: s }) => ({
     id: path.id,
@@ -53,16 +71,20 @@ export function buildLatencyReport(
     summary: s.summary(),
   }));
   const base = figuresOf(sequential, 'axios');
-  const subject = figuresOf(sequential, 'llm');
-  const added: AddedLatency = {
-    p50Us: subject.p50 - base.p50,
-    p90Us: subject.p90 - base.p90,
-    p99Us: subject.p99 - base.p99,
-    meanUs: subject.mean - base.mean,
-    ratioP50: subject.p50 / base.p50,
-    ratioP99: subject.p99 / base.p99,
-    ratioMean: subject.mean / base.mean,
-  };
+  const added = addedOver(base, figuresOf(sequential, 'llm'));
+  const limiters = (['llm-memory', 'llm-redis'] as const)
+    .filter((id) => sequential.some((f) => f.id === id))
+    .map((id): LimiterFigures => {
+      const limiterAdded = addedOver(base, figuresOf(sequential, id));
+      const target = LIMITER_TARGETS_US[id];
+      return {
+        id,
+        label: label(id),
+        added: limiterAdded,
+        targetP99AddedUs: target,
+        targetMet: limiterAdded.p99Us < target,
+      };
+    });
   const curves = sorted.flatMap(({ path, samples: s }) =>
     CURVE_QUANTILES.map((q) => ({ id: path.id, label: path.label, quantile: q, us: s.at(q) })),
   );
@@ -71,6 +93,8 @@ export function buildLatencyReport(
     added,
     targetP99AddedUs,
     targetMet: added.p99Us < targetP99AddedUs,
+    limiters,
+    limitersPending,
     curves,
     throughput: throughput && throughputFigures(throughput, label),
   };
@@ -78,7 +102,7 @@ export function buildLatencyReport(
 
 function throughputFigures(
   input: { concurrency: number; results: ThroughputResult[] },
-  label: (id: CallPath['id']) => string,
+  label: (id: CallPathId) => string,
 ): LatencyReport['throughput'] {
   const paths = input.results.map((r) => ({
     id: r.id,
@@ -88,11 +112,23 @@ function throughputFigures(
     wallMs: r.wallMs,
     callsPerSecond: r.callsPerSecond,
   }));
-  const rate = (id: CallPath['id']): number => paths.find((p) => p.id === id)?.callsPerSecond ?? 0;
+  const rate = (id: CallPathId): number => paths.find((p) => p.id === id)?.callsPerSecond ?? 0;
   return { concurrency: input.concurrency, paths, ratio: rate('llm') / rate('axios') };
 }
 
-function figuresOf(figures: PathFigures[], id: CallPath['id']): LatencySummary {
+function addedOver(base: LatencySummary, subject: LatencySummary): AddedLatency {
+  return {
+    p50Us: subject.p50 - base.p50,
+    p90Us: subject.p90 - base.p90,
+    p99Us: subject.p99 - base.p99,
+    meanUs: subject.mean - base.mean,
+    ratioP50: subject.p50 / base.p50,
+    ratioP99: subject.p99 / base.p99,
+    ratioMean: subject.mean / base.mean,
+  };
+}
+
+function figuresOf(figures: PathFigures[], id: CallPathId): LatencySummary {
   const found = figures.find((f) => f.id === id);
   if (!found) throw new Error(`The report needs the '${id}' path; it was not measured.`);
   return found.summary;

@@ -34,8 +34,16 @@ export function formatReportTable(report: LatencyReport): string {
         formatRatio(added.ratioP99),
         formatRatio(added.ratioMean),
       ],
+      ...report.limiters.map((l) => [
+        `added by ${l.label}`,
+        ...[l.added.p50Us, l.added.p90Us, l.added.p99Us, l.added.meanUs].map(formatSignedUs),
+      ]),
     ]),
     formatVerdict(added.p99Us, report.targetP99AddedUs, report.targetMet),
+    ...report.limiters.map(
+      (l) => `${l.label}: ${formatVerdict(l.added.p99Us, l.targetP99AddedUs, l.targetMet)}`,
+    ),
+    ...(report.limitersPending ? [report.limitersPending] : []),
   ];
   const throughput = report.throughput;
   if (throughput) {

@@ -23,8 +23,8 @@ export async function writeResults(
   return Object.values(files);
 }
 
-// Sub-nanosecond digits are noise; three decimals keep the JSON readable and diffs small.
-function roundFigures(_key: string, value: unknown): unknown {
+/** JSON replacer: three decimals; sub-nanosecond digits are noise and bloat diffs. */
+export function roundFigures(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isInteger(value)
     ? Math.round(value * 1_000) / 1_000
     : value;

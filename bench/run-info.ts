@@ -39,3 +39,8 @@ export function collectRunInfo(config: BenchConfig): RunInfo {
     },
   };
 }
+
+/** The run's date, Node and machine, without the latency benchmark's parameters. */
+export function machineInfo(info: RunInfo): Omit<RunInfo, 'parameters'> {
+  return { date: info.date, node: info.node, machine: info.machine };
+}

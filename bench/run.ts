@@ -1,55 +1,51 @@
 import * as path from 'node:path';
 import { readBenchConfig } from './bench.config';
-import { startBenchTarget } from './bench-target';
-import { type CallPath, directAxiosPath, directFetchPath, llmClientPath } from './call-paths';
-import { buildLatencyReport } from './latency.report';
-import { runLatencyScenario } from './latency.scenario';
+import { runLatencyBench } from './latency.bench';
+import { runLoadBench } from './load/load.bench';
 import { Progress } from './progress';
-import { formatReportTable } from './report.table';
-import { writeResults } from './results.writer';
+import { runReplicasBench } from './replicas/replicas.bench';
 import { collectRunInfo } from './run-info';
-import { runThroughputScenario } from './throughput.scenario';
+
+const BENCHES = ['latency', 'load', 'replicas'] as const;
+type BenchName = (typeof BENCHES)[number];
 
 /**
- * `npm run bench`: the latency LlmClient adds to a call, measured against direct HTTP calls to
- * the same zero-latency simulator (in its own process) in one run. Bounded by BENCH_CALLS; talks to
- * loopback only; a missed target is reported, never an exit code (CI never fails on a number).
+ * `npm run bench`: the three benchmarks of the README, one after the other (`BENCH_ONLY=latency`,
+ * `load` or `replicas` runs one). Loopback only, bounded in time, and every process it starts is
+ * stopped however it ends. A missed target is reported, never an exit code: CI never fails on a
+ * number. A benchmark that crashes is reported, the others still run, and the exit code is 1.
  */
 async function main(): Promise<void> {
   const config = readBenchConfig(process.env, path.join(__dirname, 'results'));
+  const only = readOnly(process.env.BENCH_ONLY);
   const info = collectRunInfo(config);
   const progress = new Progress();
-  console.log(
-    `LlmClient latency benchmark: Node ${info.node}, ${info.machine.cores} × ${info.machine.cpu}; ` +
-      `${config.warmup} warm-up + ${config.calls} measured calls per path`,
-  );
-  const target = await startBenchTarget();
-  const paths: CallPath[] = [
-    directAxiosPath(target.sim.baseUrl),
-    llmClientPath(target.llm),
-    directFetchPath(target.sim.baseUrl),
-  ];
-  try {
-    const samples = await runLatencyScenario(paths, config, progress);
-    const throughput =
-      config.concurrency > 0
-        ? {
-            concurrency: config.concurrency,
-            results: await runThroughputScenario(
-              paths,
-              { concurrency: config.concurrency, calls: config.throughputCalls },
-              progress,
-            ),
-          }
-        : undefined;
-    const report = buildLatencyReport(paths, samples, config.targetP99AddedUs, throughput);
-    console.log(`\n${formatReportTable(report)}\n`);
-    const written = await writeResults(config.outDir, report, info);
-    console.log(`Results: ${written.map((file) => path.relative(process.cwd(), file)).join(', ')}`);
-  } finally {
-    for (const p of paths) p.close();
-    await target.close();
+  const runs: Record<BenchName, () => Promise<string[]>> = {
+    latency: () => runLatencyBench(config, info, progress),
+    load: () => runLoadBench(config.outDir, info, progress),
+    replicas: () => runReplicasBench(config.outDir, info, progress),
+  };
+  const startedAt = Date.now();
+  for (const name of only ? [only] : BENCHES) {
+    try {
+      const written = await runs[name]();
+      if (written.length > 0) {
+        console.log(`Results: ${written.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
+      }
+    } catch (error) {
+      progress.finish();
+      console.error(`\nThe ${name} benchmark failed:`, error);
+      process.exitCode = 1;
+    }
   }
+  console.log(`\nBenchmarks done in ${((Date.now() - startedAt) / 1_000).toFixed(0)} s.`);
+}
+
+function readOnly(value: string | undefined): BenchName | undefined {
+  const name = value?.trim();
+  if (!name) return undefined;
+  if ((BENCHES as readonly string[]).includes(name)) return name as BenchName;
+  throw new Error(`BENCH_ONLY=${name} is not valid; set one of ${BENCHES.join(', ')}.`);
 }
 
 main().catch((error: unknown) => {

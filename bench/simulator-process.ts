@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { stopChild, trackChild } from './child-processes';
 
 /** The simulator running in a child process, as `npm run simulator` runs it. */
 export interface SimulatorProcess {
@@ -16,28 +17,30 @@ const LISTENING = /listening on (http:\/\/\S+\/v1)/;
  */
 export async function startSimulatorProcess(): Promise<SimulatorProcess> {
   const entry = path.join(__dirname, '..', 'src', 'simulator', 'main.ts');
+  // The simulator reads SIM_* at start: none of the caller's may change what is measured.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('SIM_')),
+  );
   const child = spawn(process.execPath, [...process.execArgv, entry], {
-    env: { ...process.env, SIM_PORT: '0', SIM_HOST: '127.0.0.1' },
+    env: { ...env, SIM_PORT: '0', SIM_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (text: string) => {
-      output += text;
-      const match = LISTENING.exec(output);
-      if (match?.[1]) resolve(match[1]);
+  trackChild(child);
+  try {
+    const baseUrl = await new Promise<string>((resolve, reject) => {
+      let output = '';
+      child.stdout?.setEncoding('utf8');
+      child.stdout?.on('data', (text: string) => {
+        output += text;
+        const match = LISTENING.exec(output);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`The simulator exited (${code}): ${output}`)));
     });
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`The simulator exited (${code}): ${output}`)));
-  });
-  return { baseUrl, close: () => stop(child) };
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+    return { baseUrl, close: () => stopChild(child) };
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
 }

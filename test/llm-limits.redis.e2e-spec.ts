@@ -114,6 +114,20 @@ describe('rate limiter shared through Redis', () => {
     expect(Math.max(...arrivals) - started).toBeGreaterThanOrEqual(990);
   });
 
+  it('keeps using Redis when entries of a requests-only budget expire (no fallback)', async () => {
+    // Regression: pruning expired entries once sent HINCRBY -0, which Redis refuses, and every
+    // replica fell back to its local share about once per window.
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const name = `expiring${++upstreams}`;
+    const llm = await replica(name, { rpm: 50, windowMs: 200 });
+    await llm.chat({ messages: say('first') });
+    await new Promise((resolve) => setTimeout(resolve, 260)); // the first entry expires
+    await llm.chat({ messages: say('second') });
+    await llm.chat({ messages: say('third') });
+    const fallbacks = warn.mock.calls.map((c) => String(c[0])).filter((l) => /redis/i.test(l));
+    expect(fallbacks).toEqual([]);
+  });
+
   it("shares the provider's correction: a reset seen by one replica holds the other", async () => {
     const name = `corrected${++upstreams}`;
     const limits = { rpm: 100, windowMs: 1000 };

@@ -35,8 +35,9 @@ local function prune(now)
     for _, a in ipairs(amounts(ids)) do r = r + a[1]; t = t + a[2] end
     redis.call('ZREM', KEYS[1], unpack(ids))
     redis.call('HDEL', KEYS[2], unpack(ids))
-    redis.call('HINCRBY', KEYS[3], 'r', -r)
-    redis.call('HINCRBY', KEYS[3], 't', -t)
+    -- 0 - x, not -x: Lua's -0 reaches Redis as '-0', which HINCRBY refuses as not an integer.
+    redis.call('HINCRBY', KEYS[3], 'r', 0 - r)
+    redis.call('HINCRBY', KEYS[3], 't', 0 - t)
   end
 end
 local function used()

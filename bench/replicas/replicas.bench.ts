@@ -1,0 +1,58 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Progress } from '../progress';
+import { redisServerAvailable } from '../redis-server.process';
+import { roundFigures } from '../results.writer';
+import { machineInfo, type RunInfo } from '../run-info';
+import { readReplicasConfig } from './replicas.config';
+import { formatReplicasMarkdown } from './replicas.markdown';
+import { renderReplicasPlot } from './replicas.plot';
+import { buildReplicasReport, type ReplicasReport } from './replicas.report';
+import { runReplicasScenario } from './replicas.scenario';
+import { formatReplicasTable } from './replicas.table';
+
+/**
+ * Benchmark 2: gateway replicas sharing one Redis against one simulator limit, with Redis stopped
+ * midway and brought back. Skipped (with a note, not a failure) when redis-server is missing.
+ */
+export async function runReplicasBench(
+  outDir: string,
+  info: RunInfo,
+  progress: Progress,
+): Promise<string[]> {
+  if (!redisServerAvailable()) {
+    console.log(
+      '\nReplicas benchmark skipped: redis-server is not installed (apt-get install redis-server, ' +
+        'or set REDIS_SERVER_BIN).',
+    );
+    return [];
+  }
+  const config = readReplicasConfig(process.env);
+  const totalS = (3 * config.phaseMinutes * config.minuteMs) / 1_000;
+  console.log(
+    `\nReplicas: ${config.replicas} gateways, one Redis, one limit; ${totalS.toFixed(0)} s ` +
+      'in three phases (Redis up, down, back)',
+  );
+  const run = await runReplicasScenario(config, progress);
+  const limiterActive = run.metrics.some((text) => text.includes('llm_limiter_'));
+  const limiter = limiterActive
+    ? `rate limiter at ${config.rpm} per minute, shared through Redis`
+    : 'pending the limiter: the gateways ran without a rate limiter';
+  const report = buildReplicasReport(config, run, limiter);
+  console.log(`\n${formatReplicasTable(report)}\n`);
+  return writeReplicasResults(outDir, report, info);
+}
+
+async function writeReplicasResults(outDir: string, report: ReplicasReport, info: RunInfo) {
+  await mkdir(outDir, { recursive: true });
+  const files = {
+    json: path.join(outDir, 'replicas.json'),
+    markdown: path.join(outDir, 'replicas.md'),
+    png: path.join(outDir, 'replicas.png'),
+  };
+  const json = { ...machineInfo(info), ...report };
+  await writeFile(files.json, `${JSON.stringify(json, roundFigures, 2)}\n`);
+  await writeFile(files.markdown, formatReplicasMarkdown(report, info));
+  await writeFile(files.png, await renderReplicasPlot(report, info));
+  return Object.values(files);
+}

@@ -1,0 +1,140 @@
+import { benchGatewayEnv } from '../bench-module.options';
+import type { Progress } from '../progress';
+import { type RedisServerProcess, startRedisServer } from '../redis-server.process';
+import { poissonArrivals, seededRandom } from '../seeded-random';
+import { SimulatorControl } from '../simulator.control';
+import { type SimulatorProcess, startSimulatorProcess } from '../simulator-process';
+import { limiterLines, scrape, sendChat } from './gateway.client';
+import { type GatewayProcess, startGatewayProcess } from './gateway.process';
+import { REPLICA_PHASES, type ReplicasConfig } from './replicas.config';
+
+/** One request the benchmark sent to a gateway, and what the gateway answered. */
+export interface GatewayRequest {
+  /** Real ms from the start of the measured run. */
+  atMs: number;
+  gateway: number;
+  /** `200`, or the status and the error's `code` (the LlmError kind): `503 bulkhead_full`. */
+  status: string;
+  latencyMs: number;
+}
+
+/** Everything the run observed. */
+export interface ReplicasRun {
+  /** Ends of the phases, real ms from the start: [redis up ends, redis down ends, run ends]. */
+  phaseEndsMs: number[];
+  requests: GatewayRequest[];
+  /** When each chat request reached the simulator, real ms from the start (every attempt). */
+  upstreamArrivalsMs: number[];
+  /** Each gateway's Prometheus text at the end. */
+  metrics: string[];
+  /** Each gateway's log lines about the limiter and Redis. */
+  logs: string[][];
+}
+
+/**
+ * Starts Redis, the simulator and the gateways, offers `offeredRatio` × the limit spread over the
+ * replicas in turn, stops Redis at the end of the first phase and brings a fresh one back at the
+ * end of the second. Stops everything it started, however it ends.
+ */
+export async function runReplicasScenario(
+  config: ReplicasConfig,
+  progress: Progress,
+): Promise<ReplicasRun> {
+  let redis: RedisServerProcess | undefined;
+  let sim: SimulatorProcess | undefined;
+  const gateways: GatewayProcess[] = [];
+  try {
+    redis = await startRedisServer();
+    sim = await startSimulatorProcess();
+    const control = new SimulatorControl(sim.baseUrl);
+    await control.configure({ rpm: config.rpm, windowMs: config.minuteMs });
+    const env = benchGatewayEnv({
+      baseUrl: sim.baseUrl,
+      minuteMs: config.minuteMs,
+      limits: { rpm: config.rpm },
+      redisUrl: redis.url,
+      replicas: config.replicas,
+    });
+    const started = await Promise.allSettled(
+      Array.from({ length: config.replicas }, () => startGatewayProcess(env)),
+    );
+    for (const s of started) if (s.status === 'fulfilled') gateways.push(s.value);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    // Warm-up: connections and JIT; then a window passes so no budget is left in use.
+    for (const gateway of gateways) await sendChat(gateway.url);
+    await sleep(config.minuteMs * 1.1);
+    await control.reset();
+    await control.configure({ rpm: config.rpm, windowMs: config.minuteMs });
+    const run = await drive(config, gateways, redis, progress);
+    const recorded = await control.requests();
+    return {
+      ...run,
+      upstreamArrivalsMs: recorded.requests
+        .map((r) => r.at - run.startedAt)
+        .filter((at) => at >= 0)
+        .sort((a, b) => a - b),
+      metrics: await Promise.all(gateways.map((g) => scrape(g.url))),
+      logs: gateways.map((g) => limiterLines(g.output())),
+    };
+  } finally {
+    await Promise.allSettled(gateways.map((g) => g.stop()));
+    await Promise.allSettled([sim?.close(), redis?.stop()]);
+  }
+}
+
+async function drive(
+  config: ReplicasConfig,
+  gateways: readonly GatewayProcess[],
+  redis: RedisServerProcess,
+  progress: Progress,
+) {
+  const phaseMs = config.phaseMinutes * config.minuteMs;
+  const phaseEndsMs = REPLICA_PHASES.map((_, i) => (i + 1) * phaseMs);
+  const totalMs = phaseEndsMs.at(-1)!;
+  const perMs = (config.offeredRatio * config.rpm) / config.minuteMs;
+  const arrivals = poissonArrivals(seededRandom(config.seed), perMs, totalMs);
+  const requests: GatewayRequest[] = [];
+  const pending: Array<Promise<void>> = [];
+  const startedAt = Date.now();
+  const at = (ms: number) => sleep(startedAt + ms - Date.now());
+  const switches = (async () => {
+    await at(phaseEndsMs[0]!);
+    await redis.stop();
+    await at(phaseEndsMs[1]!);
+    await redis.restart();
+  })();
+  const ticker = setInterval(() => {
+    const elapsed = Date.now() - startedAt;
+    const phase = REPLICA_PHASES[Math.min(2, Math.floor(elapsed / phaseMs))];
+    const ok = requests.filter((r) => r.status === '200').length;
+    progress.update(
+      `replicas: ${phase}, ${(elapsed / 1_000).toFixed(0)}/${(totalMs / 1_000).toFixed(0)} s, ` +
+        `${ok}/${requests.length} answered 200`,
+      pending.length,
+      arrivals.length,
+    );
+  }, 250);
+  try {
+    for (let i = 0; i < arrivals.length; i++) {
+      const atMs = arrivals[i]!;
+      await at(atMs);
+      const gateway = i % gateways.length;
+      const sentAt = Date.now();
+      pending.push(
+        sendChat(gateways[gateway]!.url).then((status) => {
+          requests.push({ atMs, gateway, status, latencyMs: Date.now() - sentAt });
+        }),
+      );
+    }
+    await Promise.all([switches, ...pending]);
+  } finally {
+    clearInterval(ticker);
+    progress.finish();
+  }
+  return { startedAt, phaseEndsMs, requests: requests.sort((a, b) => a.atMs - b.atMs) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
