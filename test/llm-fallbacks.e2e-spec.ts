@@ -172,6 +172,29 @@ describe('fallback chain', () => {
     }
   });
 
+  it('moves on when the local rate-limit budget has no room before the deadline', async () => {
+    const limited = await boot(primary, secondary, {}, { limits: { rpm: 1, windowMs: 10_000 } });
+    try {
+      await limited.llm.chat({ messages: USER }); // spends the primary's one request
+      secondary.script([{ type: 'ok', content: 'unlimited upstream' }]);
+      const started = Date.now();
+      const { completion, metadata } = await limited.llm.chat(
+        { messages: USER },
+        { deadlineMs: 500 },
+      );
+      expect(Date.now() - started).toBeLessThan(200);
+      expect(completion.choices[0]?.message.content).toBe('unlimited upstream');
+      // Both models of the primary share its budget: the chain skips to the other upstream.
+      expect(metadata.fallbacks.map((h) => [h.toUpstream, h.reason])).toEqual([
+        ['primary', 'rate_limited'],
+        ['secondary', 'rate_limited'],
+      ]);
+      expect(models(primary)).toEqual(['gpt-4o']);
+    } finally {
+      await limited.app.close();
+    }
+  });
+
   it('moves on at once for context_length_exceeded: a larger window fixes it', async () => {
     primary.script([
       { type: 'error', status: 400, code: 'context_length_exceeded' },
