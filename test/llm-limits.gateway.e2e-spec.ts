@@ -61,7 +61,10 @@ describe('gateway: LLM_RPM, LLM_TPM and REDIS_URL', () => {
     const rejected = await post(a);
     expect(Date.now() - started).toBeLessThan(200);
     expect(rejected.status).toBe(429);
-    expect(Number(rejected.headers.get('retry-after'))).toBe(2);
+    // About the 2 s window, held 1 % longer for jitter: 2 s, or 3 once rounded up past 2000 ms.
+    const retryAfter = Number(rejected.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(2);
+    expect(retryAfter).toBeLessThanOrEqual(3);
     const body = (await rejected.json()) as ErrorBody;
     expect(body.error.code).toBe('rate_limited');
     expect(body.error.message).toContain("rate-limit budget of upstream 'gw-shared'");
