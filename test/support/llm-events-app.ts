@@ -1,14 +1,10 @@
-import { Test } from '@nestjs/testing';
-import { LlmModule } from '../../src/llm/llm.module';
-import { LlmClient } from '../../src/llm/client/llm-client';
 import {
   LlmEventsOptions,
   LlmModuleOptions,
   LlmUpstreamOptions,
 } from '../../src/llm/llm-module.options';
 import { ElasticsearchEventSink } from '../../src/llm/observability/events/elasticsearch-event.sink';
-import { UpstreamPoliciesRegistry } from '../../src/llm/resilience/upstream-policies.registry';
-import { FAST_POLICIES, LlmTestApp, TEST_API_KEY } from './llm-test-app';
+import { LlmTestApp, startLlmApp } from './llm-test-app';
 
 /** The stream events go to with the default dataset and namespace. */
 export const CALLS_STREAM = 'logs-llm.calls-default';
@@ -34,31 +30,10 @@ export async function startEventsApp(
   events: LlmEventsOptions,
   options: { upstream?: Partial<LlmUpstreamOptions>; module?: Partial<LlmModuleOptions> } = {},
 ): Promise<LlmEventsTestApp> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      LlmModule.forRoot({
-        upstreams: [
-          {
-            name: 'sim',
-            baseUrl,
-            apiKey: TEST_API_KEY,
-            defaultModel: 'gpt-4o-mini',
-            ...FAST_POLICIES,
-            ...options.upstream,
-          },
-        ],
-        serviceName: 'events-test',
-        events,
-        ...options.module,
-      }),
-    ],
-  }).compile();
-  const app = await moduleRef.init();
-  return {
-    app,
-    llm: app.get(LlmClient),
-    policies: app.get(UpstreamPoliciesRegistry),
-    sink: app.get(ElasticsearchEventSink),
-    close: () => app.close(),
-  };
+  const t = await startLlmApp(baseUrl, options.upstream, {
+    serviceName: 'events-test',
+    events,
+    ...options.module,
+  });
+  return { ...t, sink: t.app.get(ElasticsearchEventSink) };
 }

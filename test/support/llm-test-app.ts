@@ -2,7 +2,11 @@ import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { LlmClient } from '../../src/llm/client/llm-client';
 import { LlmModule } from '../../src/llm/llm.module';
-import { LlmPolicyOptions, LlmUpstreamOptions } from '../../src/llm/llm-module.options';
+import {
+  LlmModuleOptions,
+  LlmPolicyOptions,
+  LlmUpstreamOptions,
+} from '../../src/llm/llm-module.options';
 import { LlmError } from '../../src/llm/resilience/llm.errors';
 import { UpstreamPoliciesRegistry } from '../../src/llm/resilience/upstream-policies.registry';
 
@@ -28,6 +32,7 @@ export interface LlmTestApp {
 export async function startLlmApp(
   baseUrl: string,
   overrides: Partial<LlmUpstreamOptions> = {},
+  moduleOptions: Partial<LlmModuleOptions> = {},
 ): Promise<LlmTestApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -42,6 +47,7 @@ export async function startLlmApp(
             ...overrides,
           },
         ],
+        ...moduleOptions,
       }),
     ],
   }).compile();
