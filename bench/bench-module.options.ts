@@ -29,6 +29,11 @@ export interface BenchModuleSetup {
   redisUrl?: string;
   /** Replicas sharing the quota: each takes its share of the budget while Redis is down. */
   replicas?: number;
+  /**
+   * Calls wait for an open circuit's probe for up to one open period (`breaker.maxWaitMs` =
+   * `breaker.halfOpenAfterMs`) instead of failing at once.
+   */
+  waitForCircuit?: boolean;
 }
 
 /** The module's default policies with every duration multiplied by `minuteMs / 60 000`. */
@@ -59,6 +64,12 @@ export function scaledPolicies(minuteMs = 60_000): Required<LlmPolicyOptions> {
   };
 }
 
+/** The breaker's options when calls ride out one open period. */
+function waitingBreaker(minuteMs: number): LlmPolicyOptions['breaker'] {
+  const { breaker } = scaledPolicies(minuteMs);
+  return { ...breaker, maxWaitMs: breaker.halfOpenAfterMs };
+}
+
 /** `LlmModule.forRoot` options of "this module" in the benchmarks. */
 export function benchModuleOptions(setup: BenchModuleSetup): LlmModuleOptions {
   const minuteMs = setup.minuteMs ?? 60_000;
@@ -72,6 +83,7 @@ export function benchModuleOptions(setup: BenchModuleSetup): LlmModuleOptions {
         defaultModel: BENCH_MODEL,
         // Unscaled, nothing is set: the module's own defaults apply, as in an application.
         ...(unscaled ? {} : scaledPolicies(minuteMs)),
+        ...(setup.waitForCircuit ? { breaker: waitingBreaker(minuteMs) } : {}),
         ...(setup.limits
           ? {
               limits: {

@@ -239,6 +239,25 @@ describe('fallback chain', () => {
     });
   });
 
+  it("skips a target the call already tried: a '*' chain that names the model asked for", async () => {
+    await t.app.close();
+    t = await boot(
+      primary,
+      secondary,
+      {},
+      {
+        retry: { maxRetries: 0 },
+        fallbacks: { '*': [{ model: 'gpt-4o-mini' }, { model: 'o3-mini' }] },
+      },
+    );
+    primary.script([{ type: 'error', status: 503 }]);
+    const { metadata } = await t.llm.chat({ model: 'gpt-4o-mini', messages: USER });
+    // gpt-4o-mini failed once; the chain's own gpt-4o-mini is skipped, o3-mini answers.
+    expect(models(primary)).toEqual(['gpt-4o-mini', 'o3-mini']);
+    expect(metadata.model).toBe('o3-mini');
+    expect(t.hops.map((h) => [h.fromModel, h.toModel])).toEqual([['gpt-4o-mini', 'o3-mini']]);
+  });
+
   it('fails with the last error when the whole chain is unavailable', async () => {
     primary.script([{ type: 'error', status: 503, repeat: 8 }]);
     secondary.script([{ type: 'error', status: 502, repeat: 4 }]);

@@ -91,6 +91,18 @@ describe('rate limiter (in memory)', () => {
     expect((histogram?.value as { count: number }).count).toBe(5);
   });
 
+  it('serves calls in order of arrival, not of attempts: a retry goes ahead of calls that came after it', async () => {
+    const t = await boot({ rpm: 1, windowMs: 300 });
+    // The provider refuses the first attempt; its retry comes back to the limiter after 20 ms.
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '20' } }]);
+    const first = t.llm.chat({ messages: say('a') });
+    await sleep(5);
+    const later = [t.llm.chat({ messages: say('b') }), t.llm.chat({ messages: say('c') })];
+    const results = await Promise.all([first, ...later]);
+    expect(results.map((r) => r.metadata.attempts)).toEqual([2, 1, 1]);
+    expect(sim.requests.map((r) => textOf(r.body))).toEqual(['a', 'a', 'b', 'c']);
+  });
+
   it('fails at once with a typed rate_limited error when the wait would pass the deadline', async () => {
     const t = await boot({ rpm: 1, windowMs: 1000 });
     await t.llm.chat({ messages: say('first') });
@@ -297,7 +309,7 @@ describe('rate limiter (in memory)', () => {
       const t = await boot({ rpm: 20, windowMs: 600 });
       // 20 per 600 ms is 2000 per minute.
       expect(await rate(t.name)).toBe(2000);
-      sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '5' } }]);
+      sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '20' } }]);
       await t.llm.chat({ messages: say('throttled') });
       expect(await rate(t.name)).toBe(1000);
       // 2 of 10 used: 8 more fit the halved budget (at most one +5 % step in a burst).
@@ -314,9 +326,19 @@ describe('rate limiter (in memory)', () => {
       expect(await rate(t.name)).toBe(2000);
     });
 
+    it('leaves the rate alone for a 429 at the window edge: its wait hint is within the guard', async () => {
+      // The guard of a 600 ms window is 6 ms: the provider's window frees in 2 ms, so the
+      // provider merely counted an earlier request a moment later than this process did.
+      const t = await boot({ rpm: 20, windowMs: 600 });
+      sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '2' } }]);
+      const result = await t.llm.chat({ messages: say('edge') });
+      expect(result.metadata.attempts).toBe(2);
+      expect(await rate(t.name)).toBe(2000);
+    });
+
     it('keeps the configured rate with adaptive: false', async () => {
       const t = await boot({ rpm: 20, windowMs: 600, adaptive: false });
-      sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '5' } }]);
+      sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '20' } }]);
       await t.llm.chat({ messages: say('throttled') });
       expect(await rate(t.name)).toBe(2000);
       const results = await burst(t, 12);

@@ -4,6 +4,7 @@ import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CallRecord } from '../src/llm/client/call-record';
 import { ChatMessage } from '../src/llm/client/chat.types';
 import { LlmClient } from '../src/llm/client/llm-client';
 import { LlmLimitOptions, LlmRedisOptions } from '../src/llm/limits/llm-limits.options';
@@ -12,8 +13,10 @@ import { MemoryBudgetStore } from '../src/llm/limits/memory-budget.store';
 import { RedisBudgetStore } from '../src/llm/limits/redis-budget.store';
 import { LlmModule } from '../src/llm/llm.module';
 import { LLM_METRICS as M } from '../src/llm/observability/llm-metric.names';
+import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
+import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { FAST_POLICIES, TEST_API_KEY } from './support/llm-test-app';
+import { FAST_POLICIES, failureOf, TEST_API_KEY } from './support/llm-test-app';
 import { RedisServer } from './support/redis-server';
 import { TestMetricReader } from './support/test-metric-reader';
 
@@ -22,6 +25,7 @@ const provider = new MeterProvider({ readers: [reader] });
 metrics.setGlobalMeterProvider(provider);
 
 const say = (text: string): ChatMessage[] => [{ role: 'user', content: text }];
+const textOf = (body: unknown) => (body as { messages: ChatMessage[] }).messages[0]?.content;
 let upstreams = 0;
 
 /** The most requests the simulator received within any `windowMs`. */
@@ -47,6 +51,15 @@ describe('rate limiter shared through Redis', () => {
     limits: LlmLimitOptions,
     redisOptions: LlmRedisOptions = { url: redis.url },
   ): Promise<LlmClient> {
+    return (await recordedReplica(name, limits, redisOptions)).llm;
+  }
+
+  /** A replica that also records every call it ends, to read the limiter's wait per attempt. */
+  async function recordedReplica(
+    name: string,
+    limits: LlmLimitOptions,
+    redisOptions: LlmRedisOptions = { url: redis.url },
+  ): Promise<{ llm: LlmClient; calls: CallRecord[] }> {
     const moduleRef = await Test.createTestingModule({
       imports: [
         LlmModule.forRoot({
@@ -66,7 +79,9 @@ describe('rate limiter shared through Redis', () => {
     }).compile();
     const app = await moduleRef.init();
     apps.push(app);
-    return app.get(LlmClient);
+    const calls: CallRecord[] = [];
+    app.get(LlmTelemetry).register({ onCallEnd: (call) => void calls.push(call) });
+    return { llm: app.get(LlmClient), calls };
   }
 
   /** The test's own connection to Redis, to look at the keys the budgets use. */
@@ -74,6 +89,14 @@ describe('rate limiter shared through Redis', () => {
     if (probe.status === 'wait') await probe.connect();
     await waitFor(() => Promise.resolve(probe.status === 'ready'), 2000);
     return probe;
+  }
+
+  /** Fails the test when the budgets left Redis for the local share: the point is Redis's path. */
+  async function expectCountedInRedis(name: string, warn: jest.SpyInstance): Promise<void> {
+    const fellBack = warn.mock.calls.map(([m]) => String(m)).filter((m) => /redis/i.test(m));
+    expect(fellBack).toEqual([]);
+    await probeReady();
+    expect(await probe.exists(`llm:ratelimit:{${name}}:log`)).toBe(1);
   }
 
   const burst = (llm: LlmClient, n: number, deadlineMs = 150) =>
@@ -112,6 +135,105 @@ describe('rate limiter shared through Redis', () => {
     // between admission and arrival on a busy test machine (first connections, JIT).
     expect(busiestWindow(arrivals, 900)).toBe(5);
     expect(Math.max(...arrivals) - started).toBeGreaterThanOrEqual(990);
+  });
+
+  it('queues calls first come first served within their deadline: callers see latency, not a 429', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const name = `fifo${++upstreams}`;
+    const t = await recordedReplica(name, { rpm: 2, windowMs: 400 });
+    const started = Date.now();
+    const done: number[] = [];
+    const results = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        t.llm.chat({ messages: say(`call ${i}`) }).then((result) => {
+          done.push(i);
+          return result;
+        }),
+      ),
+    );
+    expect(results.every((r) => r.metadata.attempts === 1)).toBe(true);
+    // Two per window, in arrival order (the two of one window race each other over HTTP).
+    const arrived = sim.requests.map((r) => textOf(r.body));
+    expect(new Set(arrived.slice(0, 2))).toEqual(new Set(['call 0', 'call 1']));
+    expect(new Set(arrived.slice(2, 4))).toEqual(new Set(['call 2', 'call 3']));
+    expect(arrived[4]).toBe('call 4');
+    expect(new Set(done.slice(2, 4))).toEqual(new Set([2, 3]));
+    expect(done[4]).toBe(4);
+    const at = sim.requests.map((r) => r.at - started);
+    expect(at[1]).toBeLessThan(150);
+    expect(at[2]).toBeGreaterThanOrEqual(395);
+    expect(at[4]).toBeGreaterThanOrEqual(795);
+    // The wait is the limiter's, recorded on the attempt.
+    const waits = t.calls.map((c) => c.attempts[0]!.limiterWaitMs).sort((a, b) => a - b);
+    expect(waits[1]).toBeLessThan(100);
+    expect(waits[2]).toBeGreaterThanOrEqual(350);
+    expect(waits[4]).toBeGreaterThanOrEqual(750);
+    const snapshot = await reader.read();
+    const histogram = snapshot.histograms(M.limiterWait, { 'llm.upstream': name })[0];
+    expect((histogram?.value as { count: number }).count).toBe(5);
+    await expectCountedInRedis(name, warn);
+  });
+
+  it("makes a replica's calls wait, in their order, for the budget another replica spent", async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const name = `spent${++upstreams}`;
+    const limits = { rpm: 2, windowMs: 400 };
+    const [a, b] = await Promise.all([
+      recordedReplica(name, limits),
+      recordedReplica(name, limits),
+    ]);
+    await Promise.all([a.llm.chat({ messages: say('a 0') }), a.llm.chat({ messages: say('a 1') })]);
+    const spentAt = Math.min(...sim.requests.map((r) => r.at));
+    // Alone, B would send two of these at once; A's two hold the shared window for 400 ms.
+    const results = await Promise.all(
+      [0, 1, 2].map((i) => b.llm.chat({ messages: say(`b ${i}`) })),
+    );
+    expect(results.every((r) => r.metadata.attempts === 1)).toBe(true);
+    const arrived = sim.requests.map((r) => textOf(r.body));
+    expect(new Set(arrived.slice(0, 2))).toEqual(new Set(['a 0', 'a 1']));
+    expect(new Set(arrived.slice(2, 4))).toEqual(new Set(['b 0', 'b 1']));
+    expect(arrived[4]).toBe('b 2');
+    const at = sim.requests.map((r) => r.at - spentAt);
+    expect(at[2]).toBeGreaterThanOrEqual(395);
+    expect(at[4]).toBeGreaterThanOrEqual(795);
+    // B's first wait is A's window less A's round trip; its last, one more window on top.
+    const waits = b.calls.map((c) => c.attempts[0]!.limiterWaitMs).sort((x, y) => x - y);
+    expect(waits[0]).toBeGreaterThanOrEqual(250);
+    expect(waits[2]! - waits[0]!).toBeGreaterThanOrEqual(380);
+    await expectCountedInRedis(name, warn);
+  });
+
+  it('fails at once with a typed rate_limited error when the shared wait would pass the deadline', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const name = `deadline${++upstreams}`;
+    const limits = { rpm: 1, windowMs: 1000 };
+    const [a, b] = await Promise.all([replica(name, limits), replica(name, limits)]);
+    await a.chat({ messages: say('first') });
+    const started = Date.now();
+    const error = await failureOf<LlmError>(() =>
+      b.chat({ messages: say('second') }, { deadlineMs: 300 }),
+    );
+    expect(Date.now() - started).toBeLessThan(50);
+    expect(error).toBeInstanceOf(LlmError);
+    expect(error).toMatchObject({
+      kind: 'rate_limited',
+      retryable: false,
+      providerCode: 'local_rate_limit',
+      upstream: name,
+      model: 'gpt-4o-mini',
+      attempts: 0,
+    });
+    expect(error.retryAfterMs).toBeGreaterThan(900);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(1010);
+    expect(error.message).toContain(`rate-limit budget of upstream '${name}'`);
+    expect(error.message).toMatch(/1 requests per 1\.0 s window.*Retry in 1\.0 s.*limits\.rpm/);
+    expect(sim.requests.map((r) => textOf(r.body))).toEqual(['first']);
+    const snapshot = await reader.read();
+    const reason = { 'llm.upstream': name, 'llm.limiter.reason': 'deadline' };
+    expect(snapshot.sum(M.limiterRejections, reason)).toBe(1);
+    await expectCountedInRedis(name, warn);
+    // Only A's request holds the shared window: the rejected call reserved nothing.
+    expect(await probe.hget(`llm:ratelimit:{${name}}:used`, 'r')).toBe('1');
   });
 
   it('keeps using Redis when entries of a requests-only budget expire (no fallback)', async () => {

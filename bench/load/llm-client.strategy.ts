@@ -26,8 +26,8 @@ export async function llmClientStrategy(setup: BenchModuleSetup): Promise<LoadSt
   });
   const limited = !(app.get<LlmRateLimiter>(LlmRateLimiter) instanceof UnlimitedRateLimiter);
   return {
-    id: 'llm',
-    label: 'this module',
+    id: setup.waitForCircuit ? 'llm-wait' : 'llm',
+    label: setup.waitForCircuit ? 'this module, waiting breaker' : 'this module',
     description: describe(setup, limited),
     tally,
     send: async () => {
@@ -48,5 +48,8 @@ function describe(setup: BenchModuleSetup, limited: boolean): string {
       ? `rate limiter told the simulator's ${setup.limits.rpm} per minute` +
         (setup.redisUrl ? ', in Redis' : '')
       : 'no rate limiter (pending the limiter)';
-  return `LlmClient with its defaults scaled to the short minute, ${limiter}`;
+  const breaker = setup.waitForCircuit
+    ? "; calls wait for an open circuit's probe (breaker.maxWaitMs = breaker.halfOpenAfterMs) instead of failing at once"
+    : '; the breaker fails calls at once while open (breaker.maxWaitMs 0, the default)';
+  return `LlmClient with its defaults scaled to the short minute, ${limiter}${breaker}`;
 }

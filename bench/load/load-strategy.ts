@@ -1,5 +1,14 @@
 /** Keys of the strategies, in the order the results show them. */
-export const LOAD_STRATEGY_IDS = ['no-retry', 'fixed', 'jitter', 'openai-sdk', 'llm'] as const;
+export const LOAD_STRATEGY_IDS = [
+  'no-retry',
+  'fixed',
+  'jitter',
+  'openai-sdk',
+  'llm',
+  'llm-wait',
+] as const;
+/** The strategies that are this module (the target applies to them). */
+export const MODULE_STRATEGY_IDS: readonly LoadStrategyId[] = ['llm', 'llm-wait'];
 export type LoadStrategyId = (typeof LOAD_STRATEGY_IDS)[number];
 
 /** How one logical request ended; `failure` says why, e.g. `http 429`, `circuit_open`. */

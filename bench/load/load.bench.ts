@@ -16,7 +16,8 @@ import { openAiSdkStrategy } from './openai-sdk.strategy';
 
 /**
  * Benchmark 1, the seed's load test: bursty load against a rate-limited simulator with a 503
- * outage, five ways of calling it side by side. Prints the table and writes load.json (and the
+ * outage, six ways of calling it side by side (two of them this module, with and without waiting
+ * for an open circuit). Prints the table and writes load.json (and the
  * markdown and plot) into `outDir`; returns the paths written.
  */
 export async function runLoadBench(
@@ -28,22 +29,23 @@ export async function runLoadBench(
   const arrivals = buildSchedule(config);
   console.log(
     `\nLoad test: ${arrivals.length} requests per strategy over ` +
-      `${((config.durationS * config.minuteMs) / 60_000).toFixed(0)} s, five strategies at once`,
+      `${((config.durationS * config.minuteMs) / 60_000).toFixed(0)} s, six strategies at once`,
   );
   const factories: StrategyFactory[] = [
     { id: 'no-retry', create: (url) => Promise.resolve(noRetryStrategy(url, config)) },
     { id: 'fixed', create: (url) => Promise.resolve(fixedIntervalStrategy(url, config)) },
     { id: 'jitter', create: (url) => Promise.resolve(jitterStrategy(url, config)) },
     { id: 'openai-sdk', create: (url) => Promise.resolve(openAiSdkStrategy(url)) },
-    {
-      id: 'llm',
+    ...([false, true] as const).map((waitForCircuit): StrategyFactory => ({
+      id: waitForCircuit ? 'llm-wait' : 'llm',
       create: (url) =>
         llmClientStrategy({
           baseUrl: url,
           minuteMs: config.minuteMs,
           limits: { rpm: config.rpm },
+          waitForCircuit,
         }),
-    },
+    })),
   ];
   const runs = await runLoadScenario(config, arrivals, factories, progress);
   const report = buildLoadReport(config, arrivals, runs);

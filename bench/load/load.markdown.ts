@@ -1,6 +1,7 @@
 import type { RunInfo } from '../run-info';
 import type { LoadReport } from './load.report';
-import { formatFailures, formatLoadVerdict, formatMs, formatPercent } from './load.table';
+import { MODULE_STRATEGY_IDS } from './load-strategy';
+import { formatFailures, formatLoadVerdicts, formatMs, formatPercent } from './load.table';
 
 /** The load test as a markdown section the README can take as it is. */
 export function formatLoadMarkdown(report: LoadReport, info: RunInfo): string {
@@ -11,7 +12,7 @@ export function formatLoadMarkdown(report: LoadReport, info: RunInfo): string {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...report.strategies.map((f) => {
       const l = f.latencyMs;
-      const name = f.id === 'llm' ? `**${f.label}**` : f.label;
+      const name = MODULE_STRATEGY_IDS.includes(f.id) ? `**${f.label}**` : f.label;
       return (
         `| ${name} | ${formatPercent(f.successRate, 2)} | ${f.attemptsPerRequest.toFixed(3)} | ` +
         `${f.upstream429} | ${f.upstream503} | ${formatMs(l?.p50)} | ${formatMs(l?.p95)} | ` +
@@ -19,7 +20,7 @@ export function formatLoadMarkdown(report: LoadReport, info: RunInfo): string {
       );
     }),
     '',
-    `${capitalize(formatLoadVerdict(report))}.`,
+    ...formatLoadVerdicts(report).map((line) => `- ${capitalize(line)}.`),
     '',
     ...report.strategies.map((f) => `- ${f.label}: ${f.description}.`),
     '',

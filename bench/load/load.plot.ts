@@ -3,7 +3,7 @@ import { PLOT_FONT, type PlotPanel, renderPng } from '../plot.render';
 import type { RunInfo } from '../run-info';
 import type { LoadReport } from './load.report';
 import { attemptsPanel, latencyPanel, successPanel } from './load-bars.plot';
-import { formatLoadVerdict } from './load.table';
+import { formatLoadVerdicts } from './load.table';
 
 /**
  * The load test as a PNG: success rate, upstream attempts per request and latency per strategy,
@@ -28,7 +28,7 @@ function loadPlotSpec(report: LoadReport, info: RunInfo): TopLevelSpec {
         `The seed's load test: bursts of ${s.burstSize} against a limit of ${s.rpm} per minute, ` +
         `${s.outage.durationS} s of ${s.outage.status} mid-run`,
       subtitle: [
-        ...formatLoadVerdict(report).split(' — '),
+        ...formatLoadVerdicts(report),
         `${s.requestsPerStrategy} requests per strategy, ${s.offeredAveragePerMinute.toFixed(0)} ` +
           `per minute on average, ${s.offeredPeakPerMinute} at peak`,
         `Time compressed ${compression}× (1 minute = ${s.minuteMs} ms); Node ${info.node}, ` +

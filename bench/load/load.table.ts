@@ -18,16 +18,16 @@ export function formatFailures(failures: Record<string, number>): string {
   return entries.length === 0 ? 'none' : entries.map(([why, n]) => `${why} × ${n}`).join(', ');
 }
 
-/** The verdict on the issue's target, a miss said as plainly as a hit. */
-export function formatLoadVerdict(report: LoadReport): string {
-  const module = report.strategies.find((s) => s.id === 'llm');
-  if (!module) return 'this module was not measured';
+/** The verdicts on the issue's target, one line per configuration, a miss said as plainly as a hit. */
+export function formatLoadVerdicts(report: LoadReport): string[] {
   const { target } = report;
-  return (
-    `target for this module ≥ ${formatPercent(target.successRate)} success with ≤ ` +
-    `${target.attemptsPerRequest} upstream attempts per request: ` +
-    `${target.met ? 'met' : `missed (${target.missed.join(' and ')})`} — ` +
-    `${formatPercent(module.successRate, 2)} success, ${module.attemptsPerRequest.toFixed(3)} attempts per request`
+  if (target.verdicts.length === 0) return ['this module was not measured'];
+  return target.verdicts.map(
+    (v) =>
+      `target ≥ ${formatPercent(target.successRate)} success with ≤ ` +
+      `${target.attemptsPerRequest} upstream attempts per request, ${v.label}: ` +
+      `${v.met ? 'met' : `missed (${v.missed.join(' and ')})`} — ` +
+      `${formatPercent(v.successRate, 2)} success, ${v.attemptsPerRequest.toFixed(3)} attempts per request`,
   );
 }
 
@@ -51,6 +51,6 @@ export function formatLoadTable(report: LoadReport): string {
       ]),
     ]),
     ...report.strategies.map((f) => `  ${f.label}: failures ${formatFailures(f.failures)}`),
-    formatLoadVerdict(report),
+    ...formatLoadVerdicts(report),
   ].join('\n');
 }

@@ -46,11 +46,30 @@ export class ChatCompletionsController {
   }
 }
 
+/**
+ * What the call did, for the caller: attempts, the model that answered and, when the call moved
+ * along its fallback chain, how often and why it last moved.
+ */
 function metadataHeaders(metadata: LlmCallMetadata): Record<string, string> {
+  const lastMove = metadata.fallbacks.at(-1);
   return {
     'x-llm-attempts': String(metadata.attempts),
+    // The model comes from the client's body: one a header cannot carry is left out rather than
+    // failing an answer that already succeeded.
+    ...(isHeaderValue(metadata.model) ? { 'x-llm-model': metadata.model } : {}),
+    ...(lastMove
+      ? {
+          'x-llm-fallbacks': String(metadata.fallbacks.length),
+          'x-llm-fallback-reason': lastMove.reason,
+        }
+      : {}),
     ...(metadata.upstreamRequestId
       ? { 'x-llm-upstream-request-id': metadata.upstreamRequestId }
       : {}),
   };
+}
+
+/** The characters Node accepts in a header value (it throws on any other). */
+function isHeaderValue(value: string): boolean {
+  return /^[\t\x20-\x7e\x80-\xff]*$/.test(value);
 }

@@ -49,6 +49,7 @@ describe('loadGatewayConfig', () => {
       LLM_RETRY_MAX_MS: '20',
       LLM_BREAKER_FAILURES: '2',
       LLM_BREAKER_HALF_OPEN_MS: '200',
+      LLM_BREAKER_MAX_WAIT_MS: '300',
       LLM_MAX_CONCURRENCY: '4',
       LLM_MAX_QUEUE: '0',
       LLM_CONNECT_TIMEOUT_MS: '100',
@@ -66,7 +67,7 @@ describe('loadGatewayConfig', () => {
       defaultModel: 'deepseek-chat',
       provider: 'deepseek',
       retry: { maxRetries: 0, baseDelayMs: 5, maxDelayMs: 20 },
-      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 200 },
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 200, maxWaitMs: 300 },
       bulkhead: { maxConcurrent: 4, maxQueue: 0 },
       timeouts: { connectMs: 100, attemptMs: 1000, totalMs: 2000, firstChunkMs: 500, idleMs: 300 },
     });
@@ -184,6 +185,69 @@ describe('loadGatewayConfig', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(message);
     for (const value of Object.values(env)) expect(problems[0]).not.toContain(value);
+  });
+
+  describe('LLM_FALLBACKS', () => {
+    it('reads per-model chains, trimmed, into the upstream fallbacks', () => {
+      const config = loadGatewayConfig({
+        LLM_BASE_URL: 'http://127.0.0.1:4010/v1',
+        LLM_FALLBACKS: ' gpt-4o = gpt-4o-mini , gpt-4.1-mini ;; * = gpt-4o-mini ; ',
+      });
+      expect(config.llm.fallbacks).toEqual({
+        'gpt-4o': ['gpt-4o-mini', 'gpt-4.1-mini'],
+        '*': ['gpt-4o-mini'],
+      });
+      const resolved = resolveLlmOptions(toLlmModuleOptions(config));
+      expect(resolved.upstreams.get('primary')?.fallbacks).toEqual({
+        'gpt-4o': [
+          { upstream: 'primary', model: 'gpt-4o-mini' },
+          { upstream: 'primary', model: 'gpt-4.1-mini' },
+        ],
+        '*': [{ upstream: 'primary', model: 'gpt-4o-mini' }],
+      });
+    });
+
+    it('leaves the upstream without fallbacks when unset or blank', () => {
+      for (const value of [undefined, '', ' ; ']) {
+        const config = loadGatewayConfig({
+          LLM_BASE_URL: 'http://127.0.0.1:4010/v1',
+          LLM_FALLBACKS: value,
+        });
+        expect(config.llm.fallbacks).toBeUndefined();
+        expect(
+          resolveLlmOptions(toLlmModuleOptions(config)).upstreams.get('primary')?.fallbacks,
+        ).toEqual({});
+      }
+    });
+
+    it.each([
+      ['a missing =', 'gpt-4o', "entry 'gpt-4o' has no '='"],
+      ['an empty model', '=gpt-4o-mini', "entry '=gpt-4o-mini' names no model"],
+      ['an empty target list', 'gpt-4o=', "entry 'gpt-4o=' has an empty fallback model"],
+      ['an empty target', 'gpt-4o=a,,b', "entry 'gpt-4o=a,,b' has an empty fallback model"],
+      ['a , instead of ;', 'gpt-4o=a,o3=b', "entry 'gpt-4o=a,o3=b' has more than one '='"],
+      ['a model falling back to itself', 'gpt-4o=a, gpt-4o', "from 'gpt-4o' to itself"],
+      ['* as a target', 'gpt-4o=*', "entry 'gpt-4o=*' uses '*' as a fallback"],
+      ['a target listed twice', 'gpt-4o=a,a', "lists the fallback 'a' twice"],
+      [
+        'a model given twice',
+        'gpt-4o=a; gpt-4o =b',
+        "entry 'gpt-4o =b' names model 'gpt-4o' again",
+      ],
+      ['* given twice', '*=a;*=b', "entry '*=b' names model '*' again"],
+    ])('rejects %s, naming LLM_FALLBACKS and the entry', (_case, value, message) => {
+      const problems = problemsOf({ LLM_FALLBACKS: value });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^LLM_FALLBACKS entry /);
+      expect(problems[0]).toContain(message);
+    });
+
+    it('reports every malformed entry at once', () => {
+      expect(problemsOf({ LLM_FALLBACKS: 'a;b=b;c=d' })).toEqual([
+        expect.stringContaining("LLM_FALLBACKS entry 'a' has no '='"),
+        expect.stringContaining("LLM_FALLBACKS entry 'b=b' falls back from 'b' to itself"),
+      ]);
+    });
   });
 
   it('never repeats the API key in an error', () => {

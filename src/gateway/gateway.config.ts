@@ -33,6 +33,11 @@ export interface GatewayConfig {
     failReadinessWhenOpen: boolean;
     /** LLM_RPM, LLM_TPM, LLM_RATE_WINDOW_MS, LLM_REPLICAS; unset without LLM_RPM and LLM_TPM. */
     limits?: LlmLimitOptions;
+    /**
+     * LLM_FALLBACKS: per model (`'*'` for every other one), the models of this upstream to try
+     * next, in order. Unset without LLM_FALLBACKS.
+     */
+    fallbacks?: Record<string, string[]>;
   };
   /** REDIS_URL: rate-limit budgets shared by every replica. Never logged (it may hold a password). */
   redisUrl?: string;
@@ -69,6 +74,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     breaker: defined({
       consecutiveFailures: read.wholeNumber('LLM_BREAKER_FAILURES', { min: 1 }),
       halfOpenAfterMs: read.wholeNumber('LLM_BREAKER_HALF_OPEN_MS', ms),
+      maxWaitMs: read.wholeNumber('LLM_BREAKER_MAX_WAIT_MS', { min: 0 }),
     }),
     bulkhead: defined({
       maxConcurrent: read.wholeNumber('LLM_MAX_CONCURRENCY', { min: 1 }),
@@ -98,6 +104,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       policies,
       failReadinessWhenOpen: read.boolean('LLM_READY_FAIL_WHEN_OPEN') ?? false,
       limits: readLimits(read),
+      fallbacks: readFallbacks(read),
     },
     redisUrl: readRedisUrl(read),
     events: readEventsConfig(read),
@@ -151,6 +158,55 @@ function readLimits(read: EnvReader): LlmLimitOptions | undefined {
     return undefined;
   }
   return defined({ rpm, tpm, windowMs, replicas });
+}
+
+const FALLBACKS_FORMAT =
+  'model=fallback1,fallback2;*=fallback, e.g. gpt-4o=gpt-4o-mini;*=gpt-4o-mini';
+
+/**
+ * LLM_FALLBACKS, e.g. `gpt-4o=gpt-4o-mini,gpt-4.1-mini;*=gpt-4o-mini`: entries separated by `;`,
+ * each a model (or `*`, every model without its own entry) and its fallback models in order.
+ * Blank entries are dropped, like blanks in LLM_MODELS. Every malformed entry is reported, so one
+ * failed boot shows them all; model names are no secret, so problems quote the entry.
+ */
+function readFallbacks(read: EnvReader): Record<string, string[]> | undefined {
+  const entries = (read.text('LLM_FALLBACKS') ?? '')
+    .split(';')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+  if (entries.length === 0) return undefined;
+  // A Map, then fromEntries: a model named `__proto__` stays a plain key.
+  const chains = new Map<string, string[]>();
+  for (const entry of entries) {
+    const parsed = parseFallbackEntry(entry);
+    if (typeof parsed === 'string') {
+      read.report(`LLM_FALLBACKS entry '${entry}' ${parsed} (expected ${FALLBACKS_FORMAT})`);
+    } else if (chains.has(parsed.model)) {
+      read.report(
+        `LLM_FALLBACKS entry '${entry}' names model '${parsed.model}' again: give each model one entry`,
+      );
+    } else {
+      chains.set(parsed.model, parsed.targets);
+    }
+  }
+  return Object.fromEntries(chains);
+}
+
+/** One `model=target1,target2` entry, or what is wrong with it. */
+function parseFallbackEntry(entry: string): { model: string; targets: string[] } | string {
+  const [head, ...rest] = entry.split('=');
+  if (rest.length === 0) return "has no '=' between the model and its fallbacks";
+  // Often a ',' typed where entries need ';': `a=b,c=d`.
+  if (rest.length > 1) return "has more than one '=': separate entries with ';'";
+  const model = head!.trim();
+  const targets = rest[0]!.split(',').map((target) => target.trim());
+  if (model === '') return "names no model before '='";
+  if (targets.some((target) => target === '')) return 'has an empty fallback model';
+  if (targets.includes('*')) return "uses '*' as a fallback: '*' only stands before '='";
+  if (targets.includes(model)) return `falls back from '${model}' to itself`;
+  const repeated = targets.find((target, i) => targets.indexOf(target) !== i);
+  if (repeated !== undefined) return `lists the fallback '${repeated}' twice`;
+  return { model, targets };
 }
 
 // The URL may embed a password: problems never repeat it.

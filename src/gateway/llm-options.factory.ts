@@ -1,4 +1,4 @@
-import type { LlmModuleOptions } from '../llm/index';
+import type { LlmFallbackTarget, LlmModuleOptions } from '../llm/index';
 import type { GatewayConfig } from './gateway.config';
 
 /**
@@ -27,6 +27,7 @@ export function toLlmModuleOptions(config: GatewayConfig): LlmModuleOptions {
         defaultModel: llm.model,
         provider: llm.provider,
         ...(llm.limits ? { limits: llm.limits } : {}),
+        ...(llm.fallbacks ? { fallbacks: toFallbackTargets(llm.fallbacks) } : {}),
       },
     ],
     // Budgets in Redis: every replica of the gateway counts against the same provider quota.
@@ -38,4 +39,14 @@ export function toLlmModuleOptions(config: GatewayConfig): LlmModuleOptions {
     serviceName: config.serviceName,
     events: config.events,
   };
+}
+
+/** LLM_FALLBACKS chains as the upstream's `fallbacks`: targets on the same upstream, by model. */
+function toFallbackTargets(chains: Record<string, string[]>): Record<string, LlmFallbackTarget[]> {
+  return Object.fromEntries(
+    Object.entries(chains).map(([model, targets]) => [
+      model,
+      targets.map((target) => ({ model: target })),
+    ]),
+  );
 }

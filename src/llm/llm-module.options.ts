@@ -27,6 +27,15 @@ export interface LlmBreakerOptions {
   consecutiveFailures: number;
   /** How long the circuit stays open before one probe call may pass (half-open). @default 30000 */
   halfOpenAfterMs: number;
+  /**
+   * How long, in all, a call may wait for an open circuit's probe instead of failing at once
+   * with `circuit_open`: a call that meets an open circuit whose half-open time falls within this
+   * budget and within its deadline waits for it, then tries (as the probe, or right after a good
+   * probe). A short outage then costs latency, not failures. Waiting calls keep their bulkhead
+   * slot, so the bulkhead bounds how many wait; a call with a fallback left moves on instead.
+   * 0 fails at once, the classic breaker. @default 0
+   */
+  maxWaitMs: number;
 }
 
 /** Bulkhead settings of one upstream: protects this process from piling up behind a slow API. */
@@ -221,7 +230,7 @@ export interface ResolvedLlmOptions {
 /** The defaults, chosen from the seeds (see README "How the defaults were chosen"). */
 export const LLM_DEFAULTS = {
   retry: { maxRetries: 3, baseDelayMs: 1_000, maxDelayMs: 32_000, maxHintMs: 60_000 },
-  breaker: { consecutiveFailures: 5, halfOpenAfterMs: 30_000 },
+  breaker: { consecutiveFailures: 5, halfOpenAfterMs: 30_000, maxWaitMs: 0 },
   bulkhead: { maxConcurrent: 32, maxQueue: 64 },
   timeouts: {
     connectMs: 10_000,

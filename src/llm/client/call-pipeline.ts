@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   isBrokenCircuitError,
   isBulkheadRejectedError,
@@ -44,6 +45,11 @@ export interface CallSpec<T> extends CallTarget {
   onHeldEnd?: (error: LlmError | undefined) => void;
   /** Called once the call has left the bulkhead: its slot is free for the next call. */
   onSlotReleased?: () => void;
+  /**
+   * Whether an open circuit may be waited for (within `breaker.maxWaitMs` and the deadline). The
+   * runner says no while a fallback is left: moving on answers sooner.
+   */
+  mayWaitForCircuit?: boolean;
 }
 
 /**
@@ -92,32 +98,63 @@ export class CallPipeline {
     });
     return policy.execute(async () => {
       deadline.throwIfOver(this.context(spec));
-      let attempt: AttemptRecord | undefined;
-      try {
-        return await breaker.policy.execute(async () => {
-          const breakerState = breaker.effectiveState();
-          // Inside the breaker, as DESIGN.md orders it; a budget wait is never a breaker failure.
-          const reservation = await this.limiter.acquire(record, deadline);
-          attempt = record.startAttempt(breakerState);
-          attempt.limiterWaitMs = reservation.waitedMs;
-          try {
-            return await this.attempt(spec, attempt);
-          } finally {
-            reservation.settle(record, attempt);
-          }
-        }, deadline.signal);
-      } catch (error) {
-        if (isBrokenCircuitError(error) || isIsolatedCircuitError(error)) {
-          throw this.circuitOpenError(breaker, spec);
-        }
-        throw error;
-      } finally {
-        if (attempt) {
-          attempt.breakerAfter = breaker.effectiveState();
-          this.telemetry.attemptEnded(record, attempt);
+      for (;;) {
+        try {
+          return await this.throughBreaker(spec, breaker);
+        } catch (error) {
+          if (isIsolatedCircuitError(error)) throw this.circuitOpenError(breaker, spec);
+          if (!isBrokenCircuitError(error)) throw error;
+          if (!(await this.waitForProbe(spec, breaker))) throw this.circuitOpenError(breaker, spec);
         }
       }
     }, deadline.signal);
+  }
+
+  private async throughBreaker<T>(spec: CallSpec<T>, breaker: TrackedBreaker): Promise<T> {
+    const { record, deadline } = spec;
+    let attempt: AttemptRecord | undefined;
+    try {
+      return await breaker.policy.execute(async () => {
+        const breakerState = breaker.effectiveState();
+        // Inside the breaker, as DESIGN.md orders it; a budget wait is never a breaker failure.
+        const reservation = await this.limiter.acquire(record, deadline);
+        attempt = record.startAttempt(breakerState);
+        attempt.limiterWaitMs = reservation.waitedMs;
+        try {
+          return await this.attempt(spec, attempt);
+        } finally {
+          reservation.settle(record, attempt);
+        }
+      }, deadline.signal);
+    } finally {
+      if (attempt) {
+        attempt.breakerAfter = breaker.effectiveState();
+        this.telemetry.attemptEnded(record, attempt);
+      }
+    }
+  }
+
+  /**
+   * Waits until an open circuit lets a probe through, when the call may (see
+   * `breaker.maxWaitMs`) and the wait fits its budget and deadline. False: fail at once. A half-open
+   * circuit whose probe is in flight is waited for by cockatiel itself; a bad probe reopens the
+   * circuit and brings the call back here.
+   */
+  private async waitForProbe<T>(spec: CallSpec<T>, breaker: TrackedBreaker): Promise<boolean> {
+    const { record, deadline } = spec;
+    if (spec.mayWaitForCircuit === false) return false;
+    const waitMs = Math.max(1, breaker.openRemainingMs());
+    const budgetMs = record.upstream.breaker.maxWaitMs - record.breakerWaitMs;
+    if (waitMs > budgetMs || waitMs >= deadline.remainingMs()) return false;
+    const started = Date.now();
+    try {
+      await sleep(waitMs, undefined, { signal: deadline.signal });
+    } catch {
+      throw this.abortError(spec);
+    } finally {
+      record.breakerWaitMs += Date.now() - started;
+    }
+    return true;
   }
 
   private async attempt<T>(spec: CallSpec<T>, attempt: AttemptRecord): Promise<T> {

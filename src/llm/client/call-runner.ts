@@ -41,19 +41,28 @@ export class CallRunner {
   async through<T>(target: CallTarget, spec: (record: CallRecord) => TargetSpec<T>): Promise<T> {
     const { record, deadline } = target;
     const chain = this.chainOf(record);
+    // A target is tried once: a `'*'` chain that names the model asked for skips it.
+    const tried = new Set([targetKey(record.upstream.name, record.model)]);
+    const targetOf = (hop: (typeof chain)[number]) =>
+      targetKey(hop.upstream, hop.model ?? record.requestedModel);
     for (let next = 0; ; next++) {
       try {
-        return await this.pipeline.run({ ...target, ...spec(record) });
+        // An open circuit is worth waiting for only when no fallback is left to answer sooner.
+        const mayWaitForCircuit = chain.slice(next).every((hop) => tried.has(targetOf(hop)));
+        return await this.pipeline.run({ ...target, ...spec(record), mayWaitForCircuit });
       } catch (error) {
         if (!isLlmError(error) || deadline.signal.aborted) throw error;
         // The next target this failure allows: an auth failure skips the same upstream's models.
         const at = chain.findIndex(
           (hop, i) =>
-            i >= next && movesOn(error, { sameUpstream: hop.upstream === record.upstream.name }),
+            i >= next &&
+            !tried.has(targetOf(hop)) &&
+            movesOn(error, { sameUpstream: hop.upstream === record.upstream.name }),
         );
         const hop = chain[at];
         if (!hop) throw error;
         next = at;
+        tried.add(targetOf(hop));
         const upstream = this.options.upstreams.get(hop.upstream)!;
         // A target without a model keeps the model the caller asked for.
         const model = hop.model ?? record.requestedModel;
@@ -75,4 +84,8 @@ export class CallRunner {
     const { fallbacks } = record.requestedUpstream;
     return fallbacks[record.requestedModel] ?? fallbacks['*'] ?? [];
   }
+}
+
+function targetKey(upstream: string, model: string): string {
+  return `${upstream}\u0000${model}`;
 }

@@ -30,8 +30,9 @@ interface Waiter extends QueuedCall {
 }
 
 /**
- * The calls waiting for one budget, first come first served: only the head is served, and it is
- * served again when `serve` says room frees (or on `wake`). A caller's abort or deadline takes its
+ * The calls waiting for one budget, first come first served by the time each call started (its
+ * deadline's start): only the head is served, and it is served again when `serve` says room
+ * frees (or on `wake`). A caller's abort or deadline takes its
  * call out of the queue at once.
  */
 export class BudgetWaitQueue {
@@ -58,15 +59,17 @@ export class BudgetWaitQueue {
     return this.waiters.length > 0 || this.pumping;
   }
 
-  /** The needs of every waiting call, plus `need`. */
-  totalWith(need: BudgetNeed): BudgetNeed {
-    return this.waiters.reduce(
-      (sum, w) => ({
-        requests: sum.requests + w.take.need.requests,
-        tokens: sum.tokens + w.take.need.tokens,
-      }),
-      need,
-    );
+  /** The needs of the waiting calls that would be served before one that started at `startedAt`, plus `need`. */
+  totalAhead(need: BudgetNeed, startedAt: number): BudgetNeed {
+    return this.waiters
+      .filter((w) => w.deadline.startedAt <= startedAt)
+      .reduce(
+        (sum, w) => ({
+          requests: sum.requests + w.take.need.requests,
+          tokens: sum.tokens + w.take.need.tokens,
+        }),
+        need,
+      );
   }
 
   /** Resolves when the call got its budget; rejects when it cannot, or on abort. */
@@ -79,7 +82,11 @@ export class BudgetWaitQueue {
         this.wake();
       };
       call.deadline.signal.addEventListener('abort', waiter.onAbort, { once: true });
-      this.waiters.push(waiter);
+      // In order of the calls' arrival, not of their attempts: a retry, or a call back from
+      // waiting for an open circuit, goes ahead of the calls that came after it.
+      let at = this.waiters.length;
+      while (at > 0 && this.waiters[at - 1]!.deadline.startedAt > call.deadline.startedAt) at--;
+      this.waiters.splice(at, 0, waiter);
       void this.pump();
     });
   }

@@ -69,7 +69,7 @@ export class RateBudget {
     const take: BudgetTake = { id, need, limits: this.limits(), windowMs, replicas };
     const first = !this.queue.busy;
     // Behind others, the wait is until room frees for everyone ahead too.
-    const total = first ? need : this.queue.totalWith(need);
+    const total = first ? need : this.queue.totalAhead(need, deadline.startedAt);
     const result = first
       ? await this.store.take(key, take)
       : await this.store.peek(key, { ...take, need: total });

@@ -1,5 +1,6 @@
 import type { AttemptRecord, CallRecord, CallResponseInfo } from '../client/call-record';
 import type { RateBudget } from './rate-budget';
+import { windowGuardMs } from './budget.store';
 import { providerBudgetViews } from './rate-limit.headers';
 
 /** What one attempt holds of a budget until it is settled. */
@@ -14,7 +15,8 @@ export interface Reservation {
  * Settles reservations with what the attempt told: the provider's own count
  * (`x-ratelimit-remaining-*` / `-reset-*`, on successes and 429s alike) corrects the local view;
  * a 429 from the provider lowers the adaptive rate (the limiter let the request through, so the
- * provider grants less than configured) and a success may raise it; the real usage replaces the
+ * provider grants less than configured), unless it only met the window's edge; a success may
+ * raise it; the real usage replaces the
  * token estimate. A stream's usage only comes with its last chunk, when the call ends.
  *
  * @example
@@ -35,7 +37,7 @@ export class ReservationSettler {
       }
       const now = Date.now();
       if (attempt.errorKind === 'rate_limited' && attempt.status === 429) {
-        budget.rate.throttled(now);
+        if (!atWindowEdge(attempt, budget.config.windowMs)) budget.rate.throttled(now);
       } else if (!attempt.error && budget.rate.succeeded(now)) {
         budget.rateChanged();
       }
@@ -68,6 +70,18 @@ export class ReservationSettler {
       .adjust(reservation.id, need, real < reservation.estimate)
       .catch(this.onError);
   }
+}
+
+/**
+ * A 429 whose own wait hint is within the window's guard: the provider's window frees within
+ * milliseconds, so the limiter admitted the request at the edge of a window both count alike
+ * (the provider counted an earlier request a moment later than this process did). That says
+ * nothing about the provider granting less than configured: the rate is not lowered, and the
+ * retry waits the hint.
+ */
+function atWindowEdge(attempt: AttemptRecord, windowMs: number): boolean {
+  const hintMs = attempt.error?.retryAfterMs;
+  return hintMs !== undefined && hintMs <= windowGuardMs(windowMs);
 }
 
 function totalTokens(response: CallResponseInfo | undefined): number | undefined {

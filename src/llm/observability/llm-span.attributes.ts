@@ -61,6 +61,7 @@ export function callEndAttributes(call: CallRecord): Attributes {
     [LLM.fallbacks]: call.fallbacks.length,
     [LLM.degraded]: call.degraded,
     [LLM.waitMs]: call.totalDelayMs,
+    [LLM.breakerWaitMs]: call.breakerWaitMs,
     // Low cardinality, as the convention asks: the error kind, never the message.
     [ATTR_ERROR_TYPE]: call.error?.kind,
   });

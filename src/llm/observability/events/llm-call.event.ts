@@ -61,6 +61,7 @@ export function buildCallEvent(
     'llm.degraded': call.degraded,
     'llm.wait_ms': call.totalDelayMs,
     'llm.breaker_state': breakerStateOf(call),
+    'llm.breaker_wait_ms': call.breakerWaitMs,
     'llm.client_request_id': call.clientRequestId,
     'llm.upstream_request_id': error?.requestId ?? last?.upstreamRequestId,
     'llm.request_id': call.context.requestId,

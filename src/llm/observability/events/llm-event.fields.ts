@@ -55,6 +55,8 @@ export const LLM_EVENT_FIELDS = {
   /** Total wait between attempts, ms. */
   'llm.wait_ms': 'long',
   'llm.breaker_state': 'keyword',
+  /** Time spent waiting for an open circuit's probe (`breaker.maxWaitMs`), ms. */
+  'llm.breaker_wait_ms': 'long',
   'llm.client_request_id': 'keyword',
   'llm.upstream_request_id': 'keyword',
   /** The inbound request's id (`x-request-id`). */

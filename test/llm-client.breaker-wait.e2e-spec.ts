@@ -1,0 +1,155 @@
+import { LlmUpstreamOptions } from '../src/llm/llm-module.options';
+import { LlmError } from '../src/llm/resilience/llm.errors';
+import { CallRecord } from '../src/llm/client/call-record';
+import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+
+// Opens after 2 failures, lets a probe through 150 ms later.
+const HALF_OPEN_MS = 150;
+
+describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing at once', () => {
+  let sim: UpstreamSimulator;
+  const apps: LlmTestApp[] = [];
+
+  async function boot(maxWaitMs: number, overrides: Partial<LlmUpstreamOptions> = {}) {
+    const t = await startLlmApp(sim.baseUrl, {
+      retry: { maxRetries: 0 },
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: HALF_OPEN_MS, maxWaitMs },
+      ...overrides,
+    });
+    apps.push(t);
+    const calls: CallRecord[] = [];
+    t.app.get(LlmTelemetry).register({ onCallEnd: (call) => void calls.push(call) });
+    return { ...t, calls };
+  }
+
+  /** Two 500s open the circuit; resolves with when it opened. */
+  async function openTheCircuit(t: LlmTestApp): Promise<number> {
+    sim.script([{ type: 'error', status: 500, repeat: 2 }]);
+    for (let i = 0; i < 2; i++) await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(t.policies.snapshots()[0]?.state).toBe('open');
+    return Date.now();
+  }
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start();
+  });
+  beforeEach(() => sim.reset());
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+  afterAll(() => sim.close());
+
+  it('a call that meets the open circuit waits for the probe, is the probe, and succeeds', async () => {
+    const t = await boot(1_000);
+    const openedAt = await openTheCircuit(t);
+    sim.script([{ type: 'ok', content: 'after the outage' }]);
+    const { completion, metadata } = await t.llm.chat({ messages: USER });
+    expect(completion.choices[0]?.message.content).toBe('after the outage');
+    expect(metadata.attempts).toBe(1);
+    // It reached the upstream only once the open time had passed.
+    const probe = sim.requests.at(-1)!;
+    expect(probe.at - openedAt).toBeGreaterThanOrEqual(HALF_OPEN_MS - 10);
+    expect(sim.requests).toHaveLength(3);
+    expect(t.policies.snapshots()[0]?.state).toBe('closed');
+    const call = t.calls.at(-1)!;
+    expect(call.breakerWaitMs).toBeGreaterThanOrEqual(HALF_OPEN_MS - 20);
+    expect(call.breakerWaitMs).toBeLessThan(HALF_OPEN_MS + 100);
+  });
+
+  it('many waiting calls: one probe goes first, the rest follow once it closed the circuit', async () => {
+    const t = await boot(1_000);
+    const openedAt = await openTheCircuit(t);
+    sim.script([{ type: 'ok', latencyMs: 30 }]);
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => t.llm.chat({ messages: USER })),
+    );
+    expect(results.map((r) => r.metadata.attempts)).toEqual([1, 1, 1, 1, 1]);
+    // 2 failures, then the probe, then the 4 others, none before the probe had answered.
+    const after = sim.requests.slice(2);
+    expect(after).toHaveLength(5);
+    const probe = after.reduce((a, b) => (a.at <= b.at ? a : b));
+    expect(probe.at - openedAt).toBeGreaterThanOrEqual(HALF_OPEN_MS - 10);
+    for (const request of after.filter((r) => r !== probe)) {
+      expect(request.at - probe.at).toBeGreaterThanOrEqual(25);
+    }
+  });
+
+  it('a bad probe reopens the circuit: waiters whose budget cannot cover another open period fail with circuit_open', async () => {
+    // Enough for one open period, not for two.
+    const t = await boot(HALF_OPEN_MS + 60);
+    await openTheCircuit(t);
+    sim.script([{ type: 'error', status: 503, latencyMs: 20 }]);
+    const started = Date.now();
+    const outcomes = await Promise.all(
+      Array.from({ length: 3 }, () => failureOf(() => t.llm.chat({ messages: USER }))),
+    );
+    const kinds = outcomes.map((e) => e.kind).sort();
+    expect(kinds).toEqual(['circuit_open', 'circuit_open', 'overloaded']);
+    // Failed right after the bad probe, not after a second open period.
+    expect(Date.now() - started).toBeLessThan(2 * HALF_OPEN_MS);
+    const rejected = outcomes.find((e) => e.kind === 'circuit_open')!;
+    expect(rejected.retryAfterMs).toBeGreaterThan(HALF_OPEN_MS / 2);
+    expect(sim.requests).toHaveLength(3);
+  });
+
+  it('fails at once when the open circuit would outlast maxWaitMs', async () => {
+    const t = await boot(50);
+    await openTheCircuit(t);
+    const started = Date.now();
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(Date.now() - started).toBeLessThan(50);
+    expect(error).toMatchObject({ kind: 'circuit_open', attempts: 0, retryable: false });
+    expect(error.retryAfterMs).toBeGreaterThan(50);
+  });
+
+  it('fails at once when the wait would pass the call deadline', async () => {
+    const t = await boot(1_000);
+    await openTheCircuit(t);
+    const started = Date.now();
+    const error: LlmError = await failureOf(() =>
+      t.llm.chat({ messages: USER }, { deadlineMs: 60 }),
+    );
+    expect(Date.now() - started).toBeLessThan(40);
+    expect(error.kind).toBe('circuit_open');
+    expect(sim.requests).toHaveLength(2);
+  });
+
+  it("the caller's abort ends the wait at once", async () => {
+    const t = await boot(1_000);
+    await openTheCircuit(t);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    const started = Date.now();
+    const error: LlmError = await failureOf(() =>
+      t.llm.chat({ messages: USER }, { signal: controller.signal }),
+    );
+    expect(error.kind).toBe('cancelled');
+    expect(Date.now() - started).toBeLessThan(100);
+    expect(sim.requests).toHaveLength(2);
+  });
+
+  it('with a fallback left, the call moves on at once instead of waiting', async () => {
+    const t = await boot(1_000, { fallbacks: { 'gpt-4o-mini': [{ model: 'gpt-4o' }] } });
+    // Each call fails on gpt-4o-mini, then gpt-4o answers: the second failure opens the circuit.
+    const failThenAnswer = { type: 'error', status: 500 } as const;
+    sim.script([failThenAnswer, { type: 'ok' }, failThenAnswer, { type: 'ok' }]);
+    for (let i = 0; i < 2; i++) await t.llm.chat({ messages: USER });
+    expect(t.policies.snapshots().find((b) => b.model === 'gpt-4o-mini')?.state).toBe('open');
+    const started = Date.now();
+    const { metadata } = await t.llm.chat({ messages: USER });
+    expect(Date.now() - started).toBeLessThan(HALF_OPEN_MS / 2);
+    expect(metadata.model).toBe('gpt-4o');
+    expect(t.calls.at(-1)!.breakerWaitMs).toBe(0);
+  });
+
+  it('with maxWaitMs 0 (the default) the open circuit rejects at once', async () => {
+    const t = await boot(0);
+    await openTheCircuit(t);
+    const started = Date.now();
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error.kind).toBe('circuit_open');
+    expect(Date.now() - started).toBeLessThan(40);
+  });
+});
