@@ -298,6 +298,27 @@ describe('rate limiter shared through Redis', () => {
     expect(snapshot.sum(M.limiterFallbacks) - fallbacksBefore).toBe(1);
   });
 
+  it('keeps the replicas together under the limit across the switch: a replica below its share does not add it on top of one above it', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const name = `switch${++upstreams}`;
+    // A share of 5 each; through Redis, A takes 8 of the 10 and B 1.
+    const limits = { rpm: 10, windowMs: 2000, replicas: 2 };
+    const [a, b] = await Promise.all([replica(name, limits), replica(name, limits)]);
+    expect(await burst(a, 8, 1000)).toBe(8);
+    await b.chat({ messages: say('b via redis') });
+    const before = sim.requests.length;
+
+    await redis.stop();
+    // Alone on its share B would send 4 more (5 − its 1), 13 in the window. Redis last said the
+    // window held 9: the room left is 1, split between 2 replicas, so B sends none before the
+    // window has passed, and A, above its share, none either.
+    expect(await burst(b, 4, 300)).toBe(0);
+    expect(await burst(a, 2, 300)).toBe(0);
+    expect(sim.requests.length - before).toBe(0);
+    await redis.restart();
+  });
+
   it('never lets a hung Redis hold a call: past timeoutMs it falls back, then returns', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);

@@ -18,6 +18,8 @@ export class FailoverBudgetStore implements BudgetStore {
   private readonly redis: RedisBudgetStore;
   private readonly local = new MemoryBudgetStore(true);
   private readonly windows = new Map<string, number>();
+  /** Budgets whose local window already holds back for the others since the last fallback. */
+  private readonly held = new Set<string>();
   private readonly logger = new Logger('LlmRateLimiter');
   private onLocal = false;
   private probe?: NodeJS.Timeout;
@@ -42,7 +44,10 @@ export class FailoverBudgetStore implements BudgetStore {
   async take(key: string, take: BudgetTake): Promise<TakeResult> {
     this.windows.set(key, take.windowMs);
     const shared = await this.viaRedis(() => this.redis.take(key, take));
-    if (shared === undefined) return this.local.take(key, take);
+    if (shared === undefined) {
+      this.holdForOthers(key, take);
+      return this.local.take(key, take);
+    }
     if (shared.admitted) this.local.record(key, take);
     return shared;
   }
@@ -73,6 +78,18 @@ export class FailoverBudgetStore implements BudgetStore {
     if (!done) await this.local.correct(key, correction, windowMs, replicas);
   }
 
+  /**
+   * Once per budget and fallback: the local share starts from what Redis last said the whole
+   * window held, not only from this replica's own use, so a replica that used less than its share
+   * does not add the difference on top of one that used more.
+   */
+  private holdForOthers(key: string, take: BudgetTake): void {
+    if (this.held.has(key)) return;
+    this.held.add(key);
+    const shared = this.redis.sharedUsage(key);
+    if (shared) this.local.holdForOthers(key, take, shared, shared.at);
+  }
+
   /** Stops probing and listening; the connection itself is closed by its owner. */
   close(): void {
     clearInterval(this.probe);
@@ -97,6 +114,7 @@ export class FailoverBudgetStore implements BudgetStore {
   private fallBack(reason: string): void {
     if (this.onLocal) return;
     this.onLocal = true;
+    this.held.clear();
     this.logger.warn(
       `Redis at ${this.connection.address} is unreachable (${reason}): rate-limit budgets fall ` +
         `back to this replica's share (1/limits.replicas of each) until Redis answers again.`,

@@ -72,6 +72,35 @@ export class MemoryBudgetStore implements BudgetStore {
     return Promise.resolve();
   }
 
+  /**
+   * Called when this replica leaves Redis, with the whole window's use as Redis last reported it:
+   * holds back what its share would otherwise allow beyond its part of the room the window really
+   * had. A replica below its share (another one above it) may then admit at most
+   * `(limit − shared use) / replicas` until that window has passed, so all replicas together stay
+   * under the limit across the switch; its own entries leaving the window free room as usual.
+   */
+  holdForOthers(key: string, take: BudgetTake, shared: BudgetNeed, sharedAt: number): void {
+    const now = Date.now();
+    const expiresAt = sharedAt + take.windowMs + windowGuardMs(take.windowMs);
+    if (expiresAt <= now) return;
+    const limits = share(take.limits, take.replicas);
+    const log = this.log(key);
+    const own = log.usage(now);
+    const held = (
+      dimension: keyof BudgetNeed,
+      whole: number | undefined,
+      part: number | undefined,
+    ) => {
+      if (whole === undefined || part === undefined) return 0;
+      const room = Math.max(0, whole - shared[dimension]);
+      return Math.max(0, part - own[dimension] - Math.floor(room / take.replicas));
+    };
+    const requests = held('requests', take.limits.rpm, limits.rpm);
+    const tokens = held('tokens', take.limits.tpm, limits.tpm);
+    if (requests === 0 && tokens === 0) return;
+    log.add({ id: `others:${++this.corrections}`, requests, tokens, expiresAt, local: false });
+  }
+
   /** What this process counts in a budget's window now. */
   usage(key: string, now = Date.now()): BudgetNeed {
     return this.logs.get(key)?.usage(now) ?? { requests: 0, tokens: 0 };

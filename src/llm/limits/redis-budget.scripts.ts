@@ -55,8 +55,9 @@ end
 
 /**
  * ARGV: id, requests, tokens, rpm (0: none), tpm (0: none), hold ms (window + guard), ttl ms,
- * reserve (1) or only peek (0). Returns {1} when admitted, else
- * {0, wait ms (-1: not within one window), 1 requests | 2 tokens short, drain ms}.
+ * reserve (1) or only peek (0). Returns {1, requests used, tokens used} when admitted (the
+ * window's use, this reservation included), else {0, wait ms (-1: not within one window),
+ * 1 requests | 2 tokens short, drain ms, requests used, tokens used}.
  */
 export const TAKE_SCRIPT = `${COMMON}
 local now = now_ms()
@@ -68,8 +69,11 @@ local usedR, usedT = used()
 local exR = rpm > 0 and (usedR + needR - rpm) or -1
 local exT = tpm > 0 and (usedT + needT - tpm) or -1
 if exR <= 0 and exT <= 0 then
-  if ARGV[8] == '1' then add(ARGV[1], needR, needT, now + tonumber(ARGV[6]), tonumber(ARGV[7])) end
-  return { 1 }
+  if ARGV[8] == '1' then
+    add(ARGV[1], needR, needT, now + tonumber(ARGV[6]), tonumber(ARGV[7]))
+    return { 1, usedR + needR, usedT + needT }
+  end
+  return { 1, usedR, usedT }
 end
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local drain = last[2] and (tonumber(last[2]) - now) or 0
@@ -77,13 +81,15 @@ local dim = exR > 0 and 1 or 2
 local offset = 0
 while true do
   local page = redis.call('ZRANGE', KEYS[1], offset, offset + 199, 'WITHSCORES')
-  if #page == 0 then return { 0, -1, dim, drain } end
+  if #page == 0 then return { 0, -1, dim, drain, usedR, usedT } end
   local ids = {}
   for i = 1, #page, 2 do ids[#ids + 1] = page[i] end
   for i, a in ipairs(amounts(ids)) do
     exR = exR - a[1]
     exT = exT - a[2]
-    if exR <= 0 and exT <= 0 then return { 0, tonumber(page[2 * i]) - now, dim, drain } end
+    if exR <= 0 and exT <= 0 then
+      return { 0, tonumber(page[2 * i]) - now, dim, drain, usedR, usedT }
+    end
     if exT > 0 then dim = 2 else dim = 1 end
   end
   offset = offset + 200

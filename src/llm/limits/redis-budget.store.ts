@@ -31,6 +31,7 @@ const COMMANDS: Record<keyof BudgetCommands, string> = {
  */
 export class RedisBudgetStore implements BudgetStore {
   private readonly commands: BudgetCommands;
+  private readonly lastUsage = new Map<string, SharedUsage>();
 
   constructor(
     client: Redis,
@@ -44,6 +45,11 @@ export class RedisBudgetStore implements BudgetStore {
 
   async take(key: string, take: BudgetTake): Promise<TakeResult> {
     return this.takeOrPeek(key, take, true);
+  }
+
+  /** What the shared window held at the last take or peek of `key` that Redis answered. */
+  sharedUsage(key: string): SharedUsage | undefined {
+    return this.lastUsage.get(key);
   }
 
   async peek(key: string, take: BudgetTake): Promise<TakeResult> {
@@ -99,6 +105,10 @@ export class RedisBudgetStore implements BudgetStore {
       ttl(windowMs),
       reserve ? 1 : 0,
     );
+    const [requests, tokens] = reply[0] === 1 ? reply.slice(1, 3) : reply.slice(4, 6);
+    if (requests !== undefined && tokens !== undefined) {
+      this.lastUsage.set(key, { requests, tokens, at: Date.now() });
+    }
     if (reply[0] === 1) return { admitted: true };
     const waitMs = reply[1] ?? -1;
     return {
@@ -114,6 +124,11 @@ export class RedisBudgetStore implements BudgetStore {
     const base = `${this.keyPrefix}{${key}}`;
     return [`${base}:log`, `${base}:amounts`, `${base}:used`];
   }
+}
+
+/** The whole window's use (every replica's), as Redis last reported it, and when. */
+export interface SharedUsage extends BudgetNeed {
+  at: number;
 }
 
 /** Keys outlive their last entry a little, then vanish on their own when a budget goes idle. */
