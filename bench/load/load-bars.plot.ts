@@ -6,7 +6,7 @@ const STATS = ['p50', 'p95', 'p99'] as const;
 
 function axes(order: string[]) {
   return {
-    y: { field: 'strategy', type: 'nominal', sort: order, title: null },
+    y: { field: 'strategy', type: 'nominal', sort: order, title: null, axis: { labelLimit: 260 } },
     color: { field: 'strategy', type: 'nominal', sort: order, legend: null },
   } as const;
 }

@@ -64,7 +64,7 @@ function timelinePanel(report: LoadReport, order: string[]): PlotPanel {
         type: 'nominal',
         sort: order,
         title: null,
-        header: { labelAngle: 0, labelAlign: 'left', labelOrient: 'left', labelLimit: 200 },
+        header: { labelAngle: 0, labelAlign: 'left', labelOrient: 'left', labelLimit: 240 },
       },
     },
     spacing: 4,
