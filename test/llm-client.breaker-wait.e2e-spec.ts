@@ -1,6 +1,8 @@
 import { LlmUpstreamOptions } from '../src/llm/llm-module.options';
 import { LlmError } from '../src/llm/resilience/llm.errors';
 import { CallRecord } from '../src/llm/client/call-record';
+import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
+import { callEndAttributes } from '../src/llm/observability/llm-span.attributes';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
@@ -56,6 +58,10 @@ describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing a
     const call = t.calls.at(-1)!;
     expect(call.breakerWaitMs).toBeGreaterThanOrEqual(HALF_OPEN_MS - 20);
     expect(call.breakerWaitMs).toBeLessThan(HALF_OPEN_MS + 100);
+    // The wait is on the call span and in the business event.
+    expect(callEndAttributes(call)['llm.breaker.wait_ms']).toBe(call.breakerWaitMs);
+    const event = buildCallEvent(call, { serviceName: 'test', dataset: 'llm.calls' });
+    expect(event['llm.breaker_wait_ms']).toBe(call.breakerWaitMs);
   });
 
   it('many waiting calls: one probe goes first, the rest follow once it closed the circuit', async () => {
