@@ -160,6 +160,31 @@ describe('LLM metrics through the OpenTelemetry API', () => {
     }
   });
 
+  it('records the time a call waited for an open circuit (breaker.maxWaitMs)', async () => {
+    const t = await startLlmApp(sim.baseUrl, {
+      name: 'brkwait',
+      retry: { maxRetries: 0 },
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 150, maxWaitMs: 1000 },
+    });
+    try {
+      sim.script([{ type: 'error', status: 500, repeat: 2 }, { type: 'ok' }]);
+      await failureOf(() => t.llm.chat({ messages: USER }));
+      await failureOf(() => t.llm.chat({ messages: USER }));
+      const before = (await reader.read()).histograms(M.breakerWait, { 'llm.upstream': 'brkwait' });
+      expect(before).toHaveLength(0);
+      await t.llm.chat({ messages: USER });
+      const [waited] = (await reader.read()).histograms(M.breakerWait, {
+        'llm.upstream': 'brkwait',
+      });
+      const value = waited?.value as { count: number; sum: number };
+      expect(value.count).toBe(1);
+      expect(value.sum).toBeGreaterThan(0.1);
+      expect(value.sum).toBeLessThan(0.5);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('shows the breaker open, then half-open, then closed; a rejected call makes no attempt', async () => {
     const t = await startLlmApp(sim.baseUrl, {
       name: 'brk',

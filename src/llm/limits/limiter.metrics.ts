@@ -8,7 +8,11 @@ import {
 } from '@opentelemetry/api';
 import { GEN_AI } from '../observability/gen-ai.semconv';
 import { LLM_METER_NAME } from '../observability/llm-metrics';
-import { LLM_METRIC_ATTRIBUTES as ATTR, LLM_METRICS } from '../observability/llm-metric.names';
+import {
+  LLM_METRIC_ATTRIBUTES as ATTR,
+  LLM_METRICS,
+  WAIT_BUCKETS_S,
+} from '../observability/llm-metric.names';
 import type { RateBudget } from './rate-budget';
 import type { RateLimitRejection } from './rate-limit.errors';
 
@@ -16,7 +20,6 @@ import type { RateLimitRejection } from './rate-limit.errors';
 export const SHARED_BUDGET_MODEL = '*';
 
 // From "no wait" to a minute, where budget waits live.
-const WAIT_BUCKETS_S = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /** What the gauges read at collection time. */
 export interface LimiterState {

@@ -15,6 +15,8 @@ export const LLM_METRICS = {
   attempts: 'llm.client.attempts',
   /** Counter ({retry}): retries by `llm.retry.reason` (error kind) and `llm.retry.delay_source`. */
   retries: 'llm.client.retries',
+  /** Histogram (s): how long a call waited for an open circuit's probe (`breaker.maxWaitMs`). */
+  breakerWait: 'llm.breaker.wait',
   /** Gauge: 1 for each breaker's current `llm.breaker.state`, 0 for the other states. Always present. */
   breakerState: 'llm.breaker.state',
   /** Gauge ({call}): calls in flight per upstream. */
@@ -53,6 +55,9 @@ export const LLM_METRIC_ATTRIBUTES = {
   /** `requests` or `tokens`. */
   limiterDimension: 'llm.limiter.dimension',
 } as const;
+
+/** Bucket boundaries of the wait histograms (s): from a few ms to a default open period and past it. */
+export const WAIT_BUCKETS_S = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /** Bucket boundaries the GenAI semantic conventions advise for the two histograms. */
 export const GEN_AI_DURATION_BUCKETS_S = [

@@ -16,6 +16,7 @@ import { LlmCallObserver } from './llm-call-observer';
 import { CallMetricAttributes, GEN_AI_TOKEN_TYPE } from './llm-metric.attributes';
 import {
   GEN_AI_DURATION_BUCKETS_S,
+  WAIT_BUCKETS_S,
   GEN_AI_TOKEN_BUCKETS,
   LLM_METRIC_ATTRIBUTES as ATTR,
   LLM_METRICS,
@@ -48,6 +49,7 @@ export class LlmMetrics implements LlmCallObserver, OnModuleDestroy {
   private readonly calls: Counter;
   private readonly attempts: Counter;
   private readonly retries: Counter;
+  private readonly breakerWait: Histogram;
   private readonly breakerState: ObservableGauge;
   private readonly bulkheadInUse: ObservableGauge;
   private readonly bulkheadQueued: ObservableGauge;
@@ -79,6 +81,11 @@ export class LlmMetrics implements LlmCallObserver, OnModuleDestroy {
       description:
         'Retries scheduled, by the error kind that caused them and the source of the wait.',
       unit: '{retry}',
+    });
+    this.breakerWait = m.createHistogram(LLM_METRICS.breakerWait, {
+      description: "Time a call waited for an open circuit's probe instead of failing at once.",
+      unit: 's',
+      advice: { explicitBucketBoundaries: WAIT_BUCKETS_S },
     });
     this.breakerState = m.createObservableGauge(LLM_METRICS.breakerState, {
       description: '1 for the effective state of each circuit breaker, 0 for its other states.',
@@ -118,6 +125,9 @@ export class LlmMetrics implements LlmCallObserver, OnModuleDestroy {
       kind ? { ...operation, [ATTR_ERROR_TYPE]: kind } : operation,
     );
     this.calls.add(1, { ...this.attributes.common(call), [ATTR.outcome]: kind ?? 'success' });
+    if (call.breakerWaitMs > 0) {
+      this.breakerWait.record(call.breakerWaitMs / 1000, this.attributes.common(call));
+    }
     const usage = { input: call.response?.inputTokens, output: call.response?.outputTokens };
     for (const [type, count] of Object.entries(usage)) {
       if (count === undefined) continue;
