@@ -1,14 +1,12 @@
 import { metrics } from '@opentelemetry/api';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { join } from 'node:path';
-import { createGatewayApp } from '../src/gateway/create-gateway-app';
-import { loadGatewayConfig } from '../src/gateway/gateway.config';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { EventDeliveryReporter } from '../src/llm/observability/events/event-delivery.reporter';
 import type { LlmErrorKind } from '../src/llm/resilience/llm.errors';
 import type { BreakerState } from '../src/llm/resilience/tracked-breaker';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { PromText } from './support/prometheus-text';
 import { matcherValues, readsOf, ruleExpressions } from './support/promql-selectors';
 
@@ -52,7 +50,7 @@ describe('alert rules against the series GET /metrics serves', () => {
   const reads = ruleExpressions(RULES).map(({ name, expr }) => ({ name, ...readsOf(expr) }));
   let provider: MeterProvider;
   let sim: UpstreamSimulator;
-  let app: NestExpressApplication;
+  let gateway: GatewayTestApp;
   let prom: PromText;
 
   beforeAll(async () => {
@@ -60,16 +58,13 @@ describe('alert rules against the series GET /metrics serves', () => {
     provider = new MeterProvider({ readers: [prometheusExporter] });
     metrics.setGlobalMeterProvider(provider);
     sim = await UpstreamSimulator.start({ apiKey: KEY });
-    const config = loadGatewayConfig({
-      LLM_EVENTS_LOG: 'false', // events as stdout JSON lines would flood the test output
+    gateway = await startGatewayApp({
       LLM_BASE_URL: sim.baseUrl,
       LLM_API_KEY: KEY,
       LLM_RETRY_BASE_MS: '5',
       LLM_RETRY_MAX_MS: '20',
     });
-    app = await createGatewayApp(config, { logger: false });
-    await app.listen(0, '127.0.0.1');
-    const url = await app.getUrl();
+    const { url } = gateway;
     const post = () =>
       fetch(`${url}/v1/chat/completions`, {
         method: 'POST',
@@ -86,7 +81,7 @@ describe('alert rules against the series GET /metrics serves', () => {
     prom = new PromText(await res.text());
   });
   afterAll(async () => {
-    await app.close();
+    await gateway.close();
     await sim.close();
     await provider.shutdown();
   });

@@ -1,8 +1,6 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createGatewayApp } from '../src/gateway/create-gateway-app';
-import { loadGatewayConfig } from '../src/gateway/gateway.config';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 
 const MESSAGES = [{ role: 'user', content: 'Hello' }];
 
@@ -19,30 +17,27 @@ interface HealthBody {
 
 describe('gateway: upstream failures, breaker and health', () => {
   let sim: UpstreamSimulator;
-  let app: NestExpressApplication | undefined;
+  let gateway: GatewayTestApp | undefined;
   let url: string;
 
   /** Boots the gateway against `sim` with short delays; `env` overrides the test defaults. */
   async function boot(env: Record<string, string> = {}): Promise<void> {
-    const config = loadGatewayConfig({
-      LLM_EVENTS_LOG: 'false', // events as stdout JSON lines would flood the test output
+    gateway = await startGatewayApp({
       LLM_BASE_URL: sim.baseUrl,
       LLM_RETRY_BASE_MS: '5',
       LLM_RETRY_MAX_MS: '20',
       LLM_BREAKER_HALF_OPEN_MS: '200',
       ...env,
     });
-    app = await createGatewayApp(config, { logger: false });
-    await app.listen(0, '127.0.0.1');
-    url = await app.getUrl();
+    url = gateway.url;
   }
 
   beforeEach(async () => {
     sim = await UpstreamSimulator.start();
   });
   afterEach(async () => {
-    await app?.close();
-    app = undefined;
+    await gateway?.close();
+    gateway = undefined;
     await sim.close();
   });
 

@@ -1,7 +1,5 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createGatewayApp } from '../src/gateway/create-gateway-app';
-import { loadGatewayConfig } from '../src/gateway/gateway.config';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 
 const MESSAGES = [{ role: 'user', content: 'Hello' }];
 
@@ -16,28 +14,25 @@ interface Chunk {
 
 describe('gateway: LLM_FALLBACKS and the x-llm-* headers that report a fallback', () => {
   let sim: UpstreamSimulator;
-  let app: NestExpressApplication | undefined;
+  let gateway: GatewayTestApp | undefined;
   let url: string;
 
   /** Boots the gateway against `sim` without retries: a 503 moves the call at once. */
   async function boot(env: Record<string, string> = {}): Promise<void> {
-    const config = loadGatewayConfig({
-      LLM_EVENTS_LOG: 'false', // events as stdout JSON lines would flood the test output
+    gateway = await startGatewayApp({
       LLM_BASE_URL: sim.baseUrl,
       LLM_MAX_RETRIES: '0',
       ...env,
     });
-    app = await createGatewayApp(config, { logger: false });
-    await app.listen(0, '127.0.0.1');
-    url = await app.getUrl();
+    url = gateway.url;
   }
 
   beforeEach(async () => {
     sim = await UpstreamSimulator.start();
   });
   afterEach(async () => {
-    await app?.close();
-    app = undefined;
+    await gateway?.close();
+    gateway = undefined;
     await sim.close();
   });
 

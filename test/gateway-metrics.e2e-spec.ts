@@ -1,11 +1,9 @@
 import { metrics } from '@opentelemetry/api';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { createGatewayApp } from '../src/gateway/create-gateway-app';
-import { loadGatewayConfig } from '../src/gateway/gateway.config';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { GEN_AI_DURATION_BUCKETS_S } from '../src/llm/observability/llm-metric.names';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { PromText } from './support/prometheus-text';
 
 const MESSAGES = [{ role: 'user', content: 'Hello' }];
@@ -13,21 +11,18 @@ const KEY = 'sk-gateway-metrics-test';
 
 describe('gateway GET /metrics', () => {
   let sim: UpstreamSimulator;
-  let app: NestExpressApplication;
+  let gateway: GatewayTestApp;
   let url: string;
 
   const boot = async () => {
-    const config = loadGatewayConfig({
-      LLM_EVENTS_LOG: 'false', // events as stdout JSON lines would flood the test output
+    gateway = await startGatewayApp({
       LLM_BASE_URL: sim.baseUrl,
       LLM_API_KEY: KEY,
       LLM_RETRY_BASE_MS: '5',
       LLM_RETRY_MAX_MS: '20',
       LLM_BREAKER_FAILURES: '2',
     });
-    app = await createGatewayApp(config, { logger: false });
-    await app.listen(0, '127.0.0.1');
-    url = await app.getUrl();
+    url = gateway.url;
   };
   const post = (headers: Record<string, string> = {}) =>
     fetch(`${url}/v1/chat/completions`, {
@@ -46,7 +41,7 @@ describe('gateway GET /metrics', () => {
     sim = await UpstreamSimulator.start({ apiKey: KEY });
   });
   afterEach(async () => {
-    await app.close();
+    await gateway.close();
     await sim.close();
   });
 

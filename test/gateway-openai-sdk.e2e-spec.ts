@@ -1,36 +1,31 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import OpenAI, { APIError, AuthenticationError, BadRequestError } from 'openai';
-import { createGatewayApp } from '../src/gateway/create-gateway-app';
-import { loadGatewayConfig } from '../src/gateway/gateway.config';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 
 // The gateway as a real client sees it: the official OpenAI SDK, with its own default retries
 // left on, pointed at the gateway's base URL.
 describe('the official OpenAI SDK against the gateway', () => {
   let sim: UpstreamSimulator;
-  let app: NestExpressApplication;
+  let gateway: GatewayTestApp;
   let openai: OpenAI;
 
   beforeAll(async () => {
     sim = await UpstreamSimulator.start();
-    const config = loadGatewayConfig({
-      LLM_EVENTS_LOG: 'false', // events as stdout JSON lines would flood the test output
+    gateway = await startGatewayApp({
       LLM_BASE_URL: sim.baseUrl,
       LLM_API_KEY: 'sk-gateway-upstream-key',
       LLM_RETRY_BASE_MS: '5',
       LLM_RETRY_MAX_MS: '20',
     });
-    app = await createGatewayApp(config, { logger: false });
-    await app.listen(0, '127.0.0.1');
     openai = new OpenAI({
-      baseURL: `${await app.getUrl()}/v1`,
+      baseURL: `${gateway.url}/v1`,
       apiKey: 'sk-client-key',
       timeout: 5000,
     });
   });
   beforeEach(() => sim.reset());
   afterAll(async () => {
-    await app.close();
+    await gateway.close();
     await sim.close();
   });
 

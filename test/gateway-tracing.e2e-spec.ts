@@ -1,11 +1,9 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { InMemorySpanExporter, ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { createGatewayApp } from '../src/gateway/create-gateway-app';
-import { loadGatewayConfig } from '../src/gateway/gateway.config';
 import { GatewayTelemetry, startTelemetry } from '../src/gateway/telemetry.sdk';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { startGatewayProcess } from './support/gateway.process';
 import { OtlpJsonReceiver } from './support/otlp-json.receiver';
 
@@ -67,7 +65,7 @@ function patchHttpUnderJest(instrumentation: HttpInstrumentation): void {
 describe('gateway traces', () => {
   let telemetry: GatewayTelemetry;
   let sim: UpstreamSimulator;
-  let app: NestExpressApplication;
+  let gateway: GatewayTestApp;
   let url: string;
   let port: number;
 
@@ -78,15 +76,12 @@ describe('gateway traces', () => {
     );
     patchHttpUnderJest(telemetry.httpInstrumentation);
     sim = await UpstreamSimulator.start();
-    const config = loadGatewayConfig({
-      LLM_EVENTS_LOG: 'false', // events as stdout JSON lines would flood the test output
+    gateway = await startGatewayApp({
       LLM_BASE_URL: sim.baseUrl,
       LLM_RETRY_BASE_MS: '10',
       LLM_RETRY_MAX_MS: '40',
     });
-    app = await createGatewayApp(config, { logger: false });
-    await app.listen(0, '127.0.0.1');
-    url = await app.getUrl();
+    url = gateway.url;
     port = Number(new URL(url).port);
   });
   beforeEach(() => {
@@ -94,7 +89,7 @@ describe('gateway traces', () => {
     exporter.reset();
   });
   afterAll(async () => {
-    await app?.close();
+    await gateway?.close();
     await sim?.close();
     await telemetry?.shutdown();
   });

@@ -1,31 +1,26 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createGatewayApp } from '../src/gateway/create-gateway-app';
-import { loadGatewayConfig } from '../src/gateway/gateway.config';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 
 const MESSAGES = [{ role: 'user', content: 'Hello' }];
 
 describe('gateway: OpenAI-compatible API over the simulator', () => {
   let sim: UpstreamSimulator;
-  let app: NestExpressApplication;
+  let gateway: GatewayTestApp;
   let url: string;
 
   beforeEach(async () => {
     sim = await UpstreamSimulator.start({ apiKey: 'sk-gateway-test' });
-    const config = loadGatewayConfig({
-      LLM_EVENTS_LOG: 'false', // events as stdout JSON lines would flood the test output
+    gateway = await startGatewayApp({
       LLM_BASE_URL: sim.baseUrl,
       LLM_API_KEY: 'sk-gateway-test',
       LLM_MODELS: 'gpt-4o, o3-mini',
       LLM_RETRY_BASE_MS: '5',
       LLM_RETRY_MAX_MS: '20',
     });
-    app = await createGatewayApp(config, { logger: false });
-    await app.listen(0, '127.0.0.1');
-    url = await app.getUrl();
+    url = gateway.url;
   });
   afterEach(async () => {
-    await app.close();
+    await gateway.close();
     await sim.close();
   });
 

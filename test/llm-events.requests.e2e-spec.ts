@@ -1,12 +1,11 @@
 import { Controller, Get, INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { createGatewayApp } from '../src/gateway/create-gateway-app';
-import { loadGatewayConfig } from '../src/gateway/gateway.config';
 import { LlmClient } from '../src/llm/client/llm-client';
 import { LlmModule } from '../src/llm/llm.module';
 import { LlmFeature } from '../src/llm/observability/llm-feature.decorator';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { ElasticsearchStandIn, StoredDocument } from './support/elasticsearch-stand-in';
+import { startGatewayApp } from './support/gateway-test-app';
 import { CALLS_STREAM, FAST_SHIPPING } from './support/llm-events-app';
 import { FAST_POLICIES, USER } from './support/llm-test-app';
 
@@ -160,13 +159,9 @@ describe('the gateway with ELASTICSEARCH_URL', () => {
   it('ships the call and request events of its x-user-id / x-feature-name headers', async () => {
     const sim = await UpstreamSimulator.start();
     const es = await ElasticsearchStandIn.start();
-    const app = await createGatewayApp(
-      loadGatewayConfig({ LLM_BASE_URL: sim.baseUrl, ELASTICSEARCH_URL: es.url }),
-      { logger: false },
-    );
+    const gateway = await startGatewayApp({ LLM_BASE_URL: sim.baseUrl, ELASTICSEARCH_URL: es.url });
     try {
-      await app.listen(0, '127.0.0.1');
-      const res = await fetch(`${await app.getUrl()}/v1/chat/completions`, {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -179,7 +174,7 @@ describe('the gateway with ELASTICSEARCH_URL', () => {
       await res.text();
     } finally {
       // The shutdown hook flushes what the one-second interval has not shipped yet.
-      await app.close();
+      await gateway.close();
       await es.close();
       await sim.close();
     }

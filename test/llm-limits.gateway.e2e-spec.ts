@@ -1,7 +1,5 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createGatewayApp } from '../src/gateway/create-gateway-app';
-import { loadGatewayConfig } from '../src/gateway/gateway.config';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { RedisServer } from './support/redis-server';
 
 interface ErrorBody {
@@ -11,20 +9,13 @@ interface ErrorBody {
 describe('gateway: LLM_RPM, LLM_TPM and REDIS_URL', () => {
   let sim: UpstreamSimulator;
   let redis: RedisServer;
-  const apps: NestExpressApplication[] = [];
+  const apps: GatewayTestApp[] = [];
 
   /** One gateway replica against the simulator, budgets in the test's Redis. */
   async function gateway(env: Record<string, string>): Promise<string> {
-    const config = loadGatewayConfig({
-      LLM_EVENTS_LOG: 'false',
-      LLM_BASE_URL: sim.baseUrl,
-      REDIS_URL: redis.url,
-      ...env,
-    });
-    const app = await createGatewayApp(config, { logger: false });
+    const app = await startGatewayApp({ LLM_BASE_URL: sim.baseUrl, REDIS_URL: redis.url, ...env });
     apps.push(app);
-    await app.listen(0, '127.0.0.1');
-    return app.getUrl();
+    return app.url;
   }
 
   const post = (url: string, headers: Record<string, string> = {}) =>

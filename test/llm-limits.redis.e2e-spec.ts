@@ -14,9 +14,12 @@ import { RedisBudgetStore } from '../src/llm/limits/redis-budget.store';
 import { LlmModule } from '../src/llm/llm.module';
 import { LLM_METRICS as M } from '../src/llm/observability/llm-metric.names';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
-import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { FAST_POLICIES, failureOf, TEST_API_KEY } from './support/llm-test-app';
+import { FAST_POLICIES, TEST_API_KEY } from './support/llm-test-app';
+import {
+  expectFiveCallsQueuedTwoPerWindow,
+  expectRefusedAtOnceOverDeadline,
+} from './support/rate-limiter.checks';
 import { RedisServer } from './support/redis-server';
 import { TestMetricReader } from './support/test-metric-reader';
 
@@ -141,28 +144,7 @@ describe('rate limiter shared through Redis', () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const name = `fifo${++upstreams}`;
     const t = await recordedReplica(name, { rpm: 2, windowMs: 400 });
-    const started = Date.now();
-    const done: number[] = [];
-    const results = await Promise.all(
-      [0, 1, 2, 3, 4].map((i) =>
-        t.llm.chat({ messages: say(`call ${i}`) }).then((result) => {
-          done.push(i);
-          return result;
-        }),
-      ),
-    );
-    expect(results.every((r) => r.metadata.attempts === 1)).toBe(true);
-    // Two per window, in arrival order (the two of one window race each other over HTTP).
-    const arrived = sim.requests.map((r) => textOf(r.body));
-    expect(new Set(arrived.slice(0, 2))).toEqual(new Set(['call 0', 'call 1']));
-    expect(new Set(arrived.slice(2, 4))).toEqual(new Set(['call 2', 'call 3']));
-    expect(arrived[4]).toBe('call 4');
-    expect(new Set(done.slice(2, 4))).toEqual(new Set([2, 3]));
-    expect(done[4]).toBe(4);
-    const at = sim.requests.map((r) => r.at - started);
-    expect(at[1]).toBeLessThan(150);
-    expect(at[2]).toBeGreaterThanOrEqual(395);
-    expect(at[4]).toBeGreaterThanOrEqual(795);
+    await expectFiveCallsQueuedTwoPerWindow(t.llm, sim, 400);
     // The wait is the limiter's, recorded on the attempt.
     const waits = t.calls.map((c) => c.attempts[0]!.limiterWaitMs).sort((a, b) => a - b);
     expect(waits[1]).toBeLessThan(100);
@@ -209,24 +191,10 @@ describe('rate limiter shared through Redis', () => {
     const limits = { rpm: 1, windowMs: 1000 };
     const [a, b] = await Promise.all([replica(name, limits), replica(name, limits)]);
     await a.chat({ messages: say('first') });
-    const started = Date.now();
-    const error = await failureOf<LlmError>(() =>
-      b.chat({ messages: say('second') }, { deadlineMs: 300 }),
+    await expectRefusedAtOnceOverDeadline(
+      () => b.chat({ messages: say('second') }, { deadlineMs: 300 }),
+      name,
     );
-    expect(Date.now() - started).toBeLessThan(50);
-    expect(error).toBeInstanceOf(LlmError);
-    expect(error).toMatchObject({
-      kind: 'rate_limited',
-      retryable: false,
-      providerCode: 'local_rate_limit',
-      upstream: name,
-      model: 'gpt-4o-mini',
-      attempts: 0,
-    });
-    expect(error.retryAfterMs).toBeGreaterThan(900);
-    expect(error.retryAfterMs).toBeLessThanOrEqual(1010);
-    expect(error.message).toContain(`rate-limit budget of upstream '${name}'`);
-    expect(error.message).toMatch(/1 requests per 1\.0 s window.*Retry in 1\.0 s.*limits\.rpm/);
     expect(sim.requests.map((r) => textOf(r.body))).toEqual(['first']);
     const snapshot = await reader.read();
     const reason = { 'llm.upstream': name, 'llm.limiter.reason': 'deadline' };

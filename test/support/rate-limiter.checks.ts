@@ -1,0 +1,71 @@
+import { ChatMessage } from '../../src/llm/client/chat.types';
+import { LlmClient } from '../../src/llm/client/llm-client';
+import { LlmError } from '../../src/llm/resilience/llm.errors';
+import { UpstreamSimulator } from '../../src/simulator/upstream-simulator';
+import { failureOf } from './llm-test-app';
+
+const textOf = (body: unknown) => (body as { messages: ChatMessage[] }).messages[0]?.content;
+
+/**
+ * Sends `call 0` … `call 4` at once through `llm`, whose limiter admits two calls per `windowMs`,
+ * and checks the limiter queued them first come first served instead of refusing any: each
+ * succeeds on its first attempt, two reach `sim` per window in arrival order, and they end in
+ * that order. Shared by the memory and Redis stores, which must queue alike. `sim` must have
+ * received nothing since its last reset; the limiter's waits are left to the caller.
+ */
+export async function expectFiveCallsQueuedTwoPerWindow(
+  llm: LlmClient,
+  sim: UpstreamSimulator,
+  windowMs: number,
+): Promise<void> {
+  const started = Date.now();
+  const done: number[] = [];
+  const results = await Promise.all(
+    [0, 1, 2, 3, 4].map((i) =>
+      llm.chat({ messages: [{ role: 'user', content: `call ${i}` }] }).then((result) => {
+        done.push(i);
+        return result;
+      }),
+    ),
+  );
+  expect(results.every((r) => r.metadata.attempts === 1)).toBe(true);
+  // Two per window, in arrival order (the two of one window race each other over HTTP).
+  const arrived = sim.requests.map((r) => textOf(r.body));
+  expect(new Set(arrived.slice(0, 2))).toEqual(new Set(['call 0', 'call 1']));
+  expect(new Set(arrived.slice(2, 4))).toEqual(new Set(['call 2', 'call 3']));
+  expect(arrived[4]).toBe('call 4');
+  expect(new Set(done.slice(2, 4))).toEqual(new Set([2, 3]));
+  expect(done[4]).toBe(4);
+  // One and two windows after the start, less 5 ms of slack for timers and the clock.
+  const at = sim.requests.map((r) => r.at - started);
+  expect(at[1]).toBeLessThan(150);
+  expect(at[2]).toBeGreaterThanOrEqual(windowMs - 5);
+  expect(at[4]).toBeGreaterThanOrEqual(2 * windowMs - 5);
+}
+
+/**
+ * Runs `call`, which must wait past its deadline for `upstream`'s spent budget of one request per
+ * second, and checks the limiter refuses it at once, before any attempt, with a typed error that
+ * says when to retry and which setting to raise. Shared by the memory and Redis stores.
+ */
+export async function expectRefusedAtOnceOverDeadline(
+  call: () => Promise<unknown>,
+  upstream: string,
+): Promise<void> {
+  const started = Date.now();
+  const error = await failureOf<LlmError>(call);
+  expect(Date.now() - started).toBeLessThan(50);
+  expect(error).toBeInstanceOf(LlmError);
+  expect(error).toMatchObject({
+    kind: 'rate_limited',
+    retryable: false,
+    providerCode: 'local_rate_limit',
+    upstream,
+    model: 'gpt-4o-mini',
+    attempts: 0,
+  });
+  expect(error.retryAfterMs).toBeGreaterThan(900);
+  expect(error.retryAfterMs).toBeLessThanOrEqual(1010);
+  expect(error.message).toContain(`rate-limit budget of upstream '${upstream}'`);
+  expect(error.message).toMatch(/1 requests per 1\.0 s window.*Retry in 1\.0 s.*limits\.rpm/);
+}
