@@ -64,16 +64,11 @@ export function scaledPolicies(minuteMs = 60_000): Required<LlmPolicyOptions> {
   };
 }
 
-/** The breaker's options when calls ride out one open period. */
-function waitingBreaker(minuteMs: number): LlmPolicyOptions['breaker'] {
-  const { breaker } = scaledPolicies(minuteMs);
-  return { ...breaker, maxWaitMs: breaker.halfOpenAfterMs };
-}
-
 /** `LlmModule.forRoot` options of "this module" in the benchmarks. */
 export function benchModuleOptions(setup: BenchModuleSetup): LlmModuleOptions {
   const minuteMs = setup.minuteMs ?? 60_000;
   const unscaled = minuteMs === 60_000;
+  const policies = scaledPolicies(minuteMs);
   return {
     upstreams: [
       {
@@ -82,8 +77,11 @@ export function benchModuleOptions(setup: BenchModuleSetup): LlmModuleOptions {
         apiKey: BENCH_API_KEY,
         defaultModel: BENCH_MODEL,
         // Unscaled, nothing is set: the module's own defaults apply, as in an application.
-        ...(unscaled ? {} : scaledPolicies(minuteMs)),
-        ...(setup.waitForCircuit ? { breaker: waitingBreaker(minuteMs) } : {}),
+        ...(unscaled ? {} : policies),
+        // Calls ride out one open period.
+        ...(setup.waitForCircuit
+          ? { breaker: { ...policies.breaker, maxWaitMs: policies.breaker.halfOpenAfterMs } }
+          : {}),
         ...(setup.limits
           ? {
               limits: {

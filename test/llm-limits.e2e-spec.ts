@@ -2,7 +2,6 @@ import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CallRecord } from '../src/llm/client/call-record';
-import { ChatMessage } from '../src/llm/client/chat.types';
 import { LlmRateLimiter, UnlimitedRateLimiter } from '../src/llm/limits/llm-rate-limiter';
 import { LlmLimitOptions } from '../src/llm/limits/llm-limits.options';
 import { BudgetRateLimiter } from '../src/llm/limits/budget-rate.limiter';
@@ -15,6 +14,8 @@ import { failureOf, startLlmApp } from './support/llm-test-app';
 import {
   expectFiveCallsQueuedTwoPerWindow,
   expectRefusedAtOnceOverDeadline,
+  say,
+  textOf,
 } from './support/rate-limiter.checks';
 import { TestMetricReader } from './support/test-metric-reader';
 
@@ -24,8 +25,6 @@ const reader = new TestMetricReader();
 const provider = new MeterProvider({ readers: [reader] });
 metrics.setGlobalMeterProvider(provider);
 
-const say = (text: string): ChatMessage[] => [{ role: 'user', content: text }];
-const textOf = (body: unknown) => (body as { messages: ChatMessage[] }).messages[0]?.content;
 let upstreams = 0;
 
 describe('rate limiter (in memory)', () => {

@@ -5,7 +5,6 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CallRecord } from '../src/llm/client/call-record';
-import { ChatMessage } from '../src/llm/client/chat.types';
 import { LlmClient } from '../src/llm/client/llm-client';
 import { LlmLimitOptions, LlmRedisOptions } from '../src/llm/limits/llm-limits.options';
 import { BudgetStore, BudgetTake, TakeResult } from '../src/llm/limits/budget.store';
@@ -19,6 +18,8 @@ import { FAST_POLICIES, TEST_API_KEY } from './support/llm-test-app';
 import {
   expectFiveCallsQueuedTwoPerWindow,
   expectRefusedAtOnceOverDeadline,
+  say,
+  textOf,
 } from './support/rate-limiter.checks';
 import { RedisServer } from './support/redis-server';
 import { TestMetricReader } from './support/test-metric-reader';
@@ -27,8 +28,6 @@ const reader = new TestMetricReader();
 const provider = new MeterProvider({ readers: [reader] });
 metrics.setGlobalMeterProvider(provider);
 
-const say = (text: string): ChatMessage[] => [{ role: 'user', content: text }];
-const textOf = (body: unknown) => (body as { messages: ChatMessage[] }).messages[0]?.content;
 let upstreams = 0;
 
 /** The most requests the simulator received within any `windowMs`. */

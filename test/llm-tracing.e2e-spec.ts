@@ -1,5 +1,4 @@
 import { INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -9,12 +8,11 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { LlmClient } from '../src/llm/client/llm-client';
-import { LlmModule } from '../src/llm/llm.module';
 import { LlmModuleOptions, LlmUpstreamOptions } from '../src/llm/llm-module.options';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { LlmTracing } from '../src/llm/observability/llm-tracing';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { failureOf, FAST_POLICIES, TEST_API_KEY } from './support/llm-test-app';
+import { failureOf, startLlmApp, TEST_API_KEY } from './support/llm-test-app';
 
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
@@ -42,24 +40,7 @@ describe('call and attempt spans', () => {
     upstream: Partial<LlmUpstreamOptions> = {},
     options: Partial<LlmModuleOptions> = {},
   ): Promise<INestApplicationContext> {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        LlmModule.forRoot({
-          upstreams: [
-            {
-              name: 'sim',
-              baseUrl: sim.baseUrl,
-              apiKey: TEST_API_KEY,
-              defaultModel: 'gpt-4o-mini',
-              ...FAST_POLICIES,
-              ...upstream,
-            },
-          ],
-          ...options,
-        }),
-      ],
-    }).compile();
-    return moduleRef.init();
+    return (await startLlmApp(sim.baseUrl, upstream, options)).app;
   }
 
   beforeAll(async () => {

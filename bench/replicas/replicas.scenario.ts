@@ -1,6 +1,7 @@
 import { benchGatewayEnv } from '../bench-module.options';
 import type { Progress } from '../progress';
-import { type RedisServerProcess, startRedisServer } from '../redis-server.process';
+import type { RedisServer } from '../../test/support/redis-server';
+import { startRedisServer } from '../redis-server.process';
 import { poissonArrivals, seededRandom } from '../seeded-random';
 import { SimulatorControl } from '../simulator.control';
 import { type SimulatorProcess, startSimulatorProcess } from '../simulator-process';
@@ -40,7 +41,7 @@ export async function runReplicasScenario(
   config: ReplicasConfig,
   progress: Progress,
 ): Promise<ReplicasRun> {
-  let redis: RedisServerProcess | undefined;
+  let redis: RedisServer | undefined;
   let sim: SimulatorProcess | undefined;
   const gateways: GatewayProcess[] = [];
   try {
@@ -86,7 +87,7 @@ export async function runReplicasScenario(
 async function drive(
   config: ReplicasConfig,
   gateways: readonly GatewayProcess[],
-  redis: RedisServerProcess,
+  redis: RedisServer,
   progress: Progress,
 ) {
   const phaseMs = config.phaseMinutes * config.minuteMs;

@@ -4,7 +4,10 @@ import { LlmError } from '../../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../../src/simulator/upstream-simulator';
 import { failureOf } from './llm-test-app';
 
-const textOf = (body: unknown) => (body as { messages: ChatMessage[] }).messages[0]?.content;
+/** One user message, so each call can be told apart at the simulator. */
+export const say = (text: string): ChatMessage[] => [{ role: 'user', content: text }];
+/** The text of the first message of a request the simulator received. */
+export const textOf = (body: unknown) => (body as { messages: ChatMessage[] }).messages[0]?.content;
 
 /**
  * Sends `call 0` … `call 4` at once through `llm`, whose limiter admits two calls per `windowMs`,

@@ -1,9 +1,21 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** Debian's `redis-server` package installs it here; `.ci/run` installs the package. */
 const REDIS_SERVER = process.env.REDIS_SERVER_BIN?.trim() || '/usr/bin/redis-server';
 const READY = /Ready to accept connections/;
+
+/** Whether a redis-server binary is installed (the benchmarks skip their Redis parts without). */
+export function redisServerAvailable(): boolean {
+  return existsSync(REDIS_SERVER);
+}
+
+/** Options of {@link RedisServer.start}. */
+export interface RedisServerOptions {
+  /** Told about every process started, e.g. to kill it if the owner exits first. */
+  onSpawn?: (child: ChildProcess) => void;
+}
 
 /**
  * A throw-away redis-server on a free loopback port, with nothing written to disk. It can be
@@ -19,14 +31,17 @@ const READY = /Ready to accept connections/;
 export class RedisServer {
   private child?: ChildProcess;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly options: RedisServerOptions,
+  ) {}
 
   /** Starts a server on a free port and resolves once it accepts connections. */
-  static async start(): Promise<RedisServer> {
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     let lastError: unknown;
     // The free port may be taken between the probe and the spawn: try another.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const server = new RedisServer(await freeLoopbackPort());
+      const server = new RedisServer(await freeLoopbackPort(), options);
       try {
         await server.restart();
         return server;
@@ -74,6 +89,7 @@ export class RedisServer {
       'no',
     ];
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.options.onSpawn?.(child);
     let output = '';
     await new Promise<void>((resolve, reject) => {
       const collect = (text: string): void => {
