@@ -108,7 +108,9 @@ const usOrThem = timeseries(
   'Upstream: every attempt the provider (or the network to it) answered with an error: 429, ' +
     '5xx, timeouts, resets. Here: calls this service failed itself: open circuit, full bulkhead, ' +
     'deadline spent, rate limiter rejections. Upstream errors climbing → the provider: check its ' +
-    'status page. Ours climbing alone → our protections or limits: breaker, bulkhead, RPM/TPM.',
+    'status page. An open circuit follows upstream failures: ours climbing right after theirs is ' +
+    'still the provider (the breaker stops the attempts). Ours climbing alone → our own limits: ' +
+    'bulkhead, RPM/TPM, deadlines.',
   'reqps',
   [
     [

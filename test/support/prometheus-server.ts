@@ -30,6 +30,12 @@ export interface PromVectorSample {
   value: [number, string];
 }
 
+/** One series of a range query: `[unix seconds, value]` pairs. */
+export interface PromMatrixSeries {
+  metric: Record<string, string>;
+  values: [number, string][];
+}
+
 /** One alert as GET /api/v1/alerts lists it. */
 export interface PromAlert {
   labels: Record<string, string>;
@@ -41,6 +47,8 @@ export interface PrometheusServer {
   url: string;
   /** An instant query; rejects with Prometheus' error (a parse error, say) when it fails. */
   query(expr: string): Promise<PromVectorSample[]>;
+  /** A range query from `start` to `end` (unix seconds) every `step` seconds. */
+  queryRange(expr: string, start: number, end: number, step: number): Promise<PromMatrixSeries[]>;
   /** Pending and firing alerts. */
   alerts(): Promise<PromAlert[]>;
   output(): string;
@@ -92,6 +100,16 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     query: async (expr) =>
       (await api<{ result: PromVectorSample[] }>(`/api/v1/query?query=${encodeURIComponent(expr)}`))
         .result,
+    queryRange: async (expr, start, end, step) => {
+      const params = new URLSearchParams({
+        query: expr,
+        start: String(start),
+        end: String(end),
+        step: String(step),
+      });
+      return (await api<{ result: PromMatrixSeries[] }>(`/api/v1/query_range?${params.toString()}`))
+        .result;
+    },
     alerts: async () => (await api<{ alerts: PromAlert[] }>('/api/v1/alerts')).alerts,
     output: () => server.output(),
     stop: () => server.stop(),
