@@ -1,8 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { freeLoopbackPort } from './redis-server';
-import { startServerProcess } from './server-process';
+import { onFreePort, startServerProcess } from './server-process';
 
 /** Debian's `prometheus-alertmanager` installs the server here; `.ci/run` installs the package. */
 const ALERTMANAGER = process.env.ALERTMANAGER_BIN?.trim() || '/usr/bin/prometheus-alertmanager';
@@ -67,8 +66,11 @@ export interface AlertmanagerServer {
 }
 
 /** Starts Alertmanager with `config` (YAML), its state in a scratch directory. */
-export async function startAlertmanager(config: string): Promise<AlertmanagerServer> {
-  const port = await freeLoopbackPort();
+export function startAlertmanager(config: string): Promise<AlertmanagerServer> {
+  return onFreePort((port) => start(port, config));
+}
+
+async function start(port: number, config: string): Promise<AlertmanagerServer> {
   const address = `127.0.0.1:${port}`;
   const server = await startServerProcess({
     name: 'alertmanager',

@@ -1,8 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { freeLoopbackPort } from './redis-server';
-import { ServerProcess, startServerProcess } from './server-process';
+import { onFreePort, ServerProcess, startServerProcess } from './server-process';
 
 /** Debian's `prometheus` package installs the server here; `.ci/run` installs the package. */
 const PROMETHEUS = process.env.PROMETHEUS_BIN?.trim() || '/usr/bin/prometheus';
@@ -60,8 +59,11 @@ export interface PrometheusServer {
  * alert resend delay is cut to the interval too, so Alertmanager hears about a firing alert
  * within seconds.
  */
-export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
-  const port = await freeLoopbackPort();
+export function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
+  return onFreePort((port) => start(port, options));
+}
+
+async function start(port: number, options: PrometheusOptions): Promise<PrometheusServer> {
   const url = `http://127.0.0.1:${port}`;
   const interval = options.interval ?? '1s';
   const rules = options.rules ?? {};

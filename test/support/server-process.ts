@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeLoopbackPort } from './redis-server';
 
 /** A server binary started by a test, with its own scratch directory. */
 export interface ServerProcess {
@@ -48,6 +49,10 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   try {
     options.prepare?.(dir);
     child = spawn(options.bin, options.args(dir), { stdio: ['ignore', 'pipe', 'pipe'] });
+    // If the test process dies first (a jest timeout, Ctrl-C), the server must not outlive it.
+    const killOnExit = (): void => void child?.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     const collect = (text: string): void => {
       // Keep the tail only: a chatty server must not grow the test's memory.
       output = (output + text).slice(-20_000);
@@ -81,4 +86,20 @@ async function waitReady(options: ServerProcessOptions): Promise<void> {
     if (Date.now() > deadline) throw new Error(`${options.name} not ready at ${options.readyUrl}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Runs `start` with a free loopback port, and again with another one if it fails: the port can
+ * be taken between the probe and the server's bind. The last error is thrown.
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await start(await freeLoopbackPort());
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
 }
