@@ -136,6 +136,8 @@ describe('alerting: gateway → Prometheus → Alertmanager → receivers', () =
     traffic.failing(0.12);
     const warning = await hooks.waitFor(isAlert('warning', 'firing'), WAIT_MS, 'warning firing');
     expect(warning.receiver).toBe('notify');
+    // Grouped by alert name, upstream and model (the error ratio has no model label).
+    expect(warning.groupLabels).toEqual({ alertname: ALERT, llm_upstream: 'primary' });
     expect(warning.alerts[0]?.labels).toEqual(
       expect.objectContaining({ alertname: ALERT, llm_upstream: 'primary', severity: 'warning' }),
     );

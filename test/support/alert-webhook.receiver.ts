@@ -12,6 +12,8 @@ export interface AlertNotification {
   /** The last path segment of the webhook URL: the receiver's name in the test config. */
   receiver: string;
   status: 'firing' | 'resolved';
+  /** The labels Alertmanager grouped the alerts by (the route's `group_by`). */
+  groupLabels: Record<string, string>;
   alerts: NotifiedAlert[];
   /** Milliseconds since the receiver started. */
   at: number;
@@ -87,6 +89,7 @@ export class AlertWebhookReceiver {
     this.notifications.push({
       receiver: path.split('/').pop() ?? '',
       status: payload.status,
+      groupLabels: payload.groupLabels,
       alerts: payload.alerts.map(({ status, labels }) => ({ status, labels })),
       at: Date.now() - this.started,
     });
