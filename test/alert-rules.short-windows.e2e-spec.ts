@@ -40,6 +40,15 @@ describe('alert rules with shortened windows (test/support/short-window-rules.ts
     expect(shortened.filter((r) => r.for).length).toBe(production.filter((r) => r.for).length);
   });
 
+  it('shortens subqueries and offsets too, and leaves regex brackets alone', () => {
+    const rule = (expr: string) =>
+      `groups:\n  - name: g\n    rules:\n      - record: r\n        expr: '${expr}'\n`;
+    const expr = 'max_over_time(rate(x[5m])[30m:1m]) offset 1h and y{a=~"[a-z]+"} and z[1h:]';
+    expect(rulesOf(shortenRuleWindows(rule(expr), 60).yaml)[0]?.expr).toBe(
+      'max_over_time(rate(x[5s])[30s:1s]) offset 60s and y{a=~"[a-z]+"} and z[60s:]',
+    );
+  });
+
   it('is a valid rule file for promtool', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'short-rules-'));
     try {

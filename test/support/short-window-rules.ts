@@ -77,11 +77,11 @@ export function shortenRuleWindows(
     for (const rule of group.rules) {
       const name = rule.record ?? rule.alert ?? group.name;
       rule.expr = rule.expr
-        .replace(RANGE, (_, range: string, step?: string) =>
-          step === undefined
-            ? `[${shorten(name, range)}${_.includes(':') ? ':' : ''}]`
-            : `[${shorten(name, range)}:${shorten(name, step)}]`,
-        )
+        .replace(RANGE, (match, range: string, step?: string) => {
+          // A subquery without a step (`[30m:]`) keeps its colon.
+          const tail = step ? `:${shorten(name, step)}` : match.includes(':') ? ':' : '';
+          return `[${shorten(name, range)}${tail}]`;
+        })
         .replace(
           OFFSET,
           (_, sign: string, offset: string) => `offset ${sign}${shorten(name, offset)}`,
