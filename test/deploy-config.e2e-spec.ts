@@ -25,6 +25,7 @@ interface Collector {
 }
 interface PrometheusConfig {
   rule_files: string[];
+  alerting?: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
   scrape_configs: {
     job_name: string;
     metrics_path?: string;
@@ -142,5 +143,46 @@ describe('docker-compose.yml and deploy/', () => {
     expect(existsSync(hostPathOf('kibana-setup', script!))).toBe(true);
     expect(hostPort(env('kibana-setup', 'KIBANA_URL'))).toEqual({ host: 'kibana', port: '5601' });
     expect(setup.depends_on?.kibana?.condition).toBe('service_healthy');
+  });
+
+  it('pins and health-checks Alertmanager and Grafana, and mounts their config from deploy/', () => {
+    for (const name of ['alertmanager', 'grafana']) {
+      // A tag with a version number, never `latest` or none.
+      expect([name, service(name).image]).toEqual([
+        name,
+        expect.stringMatching(/:v?\d+\.\d+\.\d+$/),
+      ]);
+      expect([name, service(name).healthcheck?.test.length]).toEqual([name, expect.any(Number)]);
+    }
+    const flag = service('alertmanager').command?.find((a) => a.startsWith('--config.file='));
+    const configPath = hostPathOf('alertmanager', flag!.slice('--config.file='.length));
+    expect(configPath).toBe(join(ROOT, 'deploy/alertmanager/alertmanager.yml'));
+    for (const path of ['provisioning/datasources', 'provisioning/dashboards']) {
+      expect(existsSync(hostPathOf('grafana', `/etc/grafana/${path}`))).toBe(true);
+    }
+  });
+
+  it('has Prometheus send alerts to Alertmanager, and Grafana read Prometheus, by service name', () => {
+    const config = readYaml<PrometheusConfig>('deploy/prometheus/prometheus.yml');
+    const targets = config.alerting?.alertmanagers.flatMap((a) =>
+      a.static_configs.flatMap((c) => c.targets),
+    );
+    expect(targets).toEqual(['alertmanager:9093']);
+    expect(service('alertmanager').ports).toContain('127.0.0.1:9093:9093');
+    const datasources = readYaml<{ datasources: { type: string; url: string }[] }>(
+      'deploy/grafana/provisioning/datasources/prometheus.yml',
+    ).datasources;
+    expect(datasources.map((d) => [d.type, hostPort(d.url)])).toEqual([
+      ['prometheus', { host: 'prometheus', port: '9090' }],
+    ]);
+    // The dashboard provider's folder is where the generated dashboards are mounted.
+    const providers = readYaml<{ providers: { options: { path: string } }[] }>(
+      'deploy/grafana/provisioning/dashboards/llm.yml',
+    ).providers;
+    for (const { options } of providers) {
+      const dashboard = hostPathOf('grafana', `${options.path}/llm-trends.json`);
+      expect(dashboard).toBe(join(ROOT, 'deploy/grafana/dashboards/llm-trends.json'));
+      expect(existsSync(dashboard)).toBe(true);
+    }
   });
 });

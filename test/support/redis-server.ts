@@ -123,7 +123,8 @@ export class RedisServer {
   }
 }
 
-function freeLoopbackPort(): Promise<number> {
+/** A loopback port that was free a moment ago (another process may take it before it is used). */
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
