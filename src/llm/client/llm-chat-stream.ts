@@ -105,7 +105,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
         if (item.type === 'keepalive') continue;
         if (item.type === 'done') return true;
         opened.abort.arm('idle_timeout', opened.idleMs);
-        const chunk = toChunk(item, where, this.meta?.upstreamRequestId);
+        const chunk = toChunk(item, where, this.meta?.upstreamRequestId, opened.secret);
         if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
         if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
       }

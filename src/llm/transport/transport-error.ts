@@ -45,12 +45,40 @@ export function classifyTransportError(
     );
   }
   const known = code !== undefined && NETWORK_CODES.has(code);
+  if (!known && isLocalFailure(error)) {
+    return new LlmError(
+      'internal',
+      `A failure inside this process before upstream '${context.upstream}' answered ` +
+        `(${error instanceof Error ? error.name : typeof error}: ${message}). Not the upstream's ` +
+        'fault: not retried, not counted by the circuit breaker.',
+      { ...context, cause, retryable: false },
+    );
+  }
   return new LlmError(
     'network',
     `Network error talking to upstream '${context.upstream}': ${code ?? 'unknown'} ${message}.` +
       (known ? ' The provider may be unreachable, or the connection broke.' : ''),
     { ...context, cause },
   );
+}
+
+/**
+ * Errors that arise in this process rather than on the wire: the engine's own errors (a stack
+ * overflow is a RangeError, a bug a TypeError) and anything neither axios nor a socket raised.
+ * Axios marks every error of its own with `isAxiosError`; socket errors carry a code.
+ */
+function isLocalFailure(error: unknown): boolean {
+  if (
+    error instanceof RangeError ||
+    error instanceof TypeError ||
+    error instanceof SyntaxError ||
+    error instanceof ReferenceError
+  ) {
+    return true;
+  }
+  if (typeof error !== 'object' || error === null) return true;
+  const marked = error as { isAxiosError?: unknown; code?: unknown };
+  return marked.isAxiosError !== true && typeof marked.code !== 'string';
 }
 
 function errorCode(error: unknown): string | undefined {
