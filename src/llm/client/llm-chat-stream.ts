@@ -125,7 +125,9 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
 
   /** A caller's own abort stays `cancelled`; every other late failure is an incomplete stream. */
   private incomplete(cause: LlmError): LlmError {
-    if (cause.kind === 'cancelled' || cause instanceof LlmIncompleteStreamError) return cause;
+    // A caller's abort and a shutdown say why the text stopped better than "incomplete" does.
+    if (cause.kind === 'cancelled' || cause.kind === 'shutting_down') return cause;
+    if (cause instanceof LlmIncompleteStreamError) return cause;
     return new LlmIncompleteStreamError(
       `Stream from upstream '${cause.upstream}' model '${cause.model}' failed after content was delivered ` +
         `(${cause.kind}: ${cause.message}); ${this.text.length} characters arrived. The text is incomplete.`,

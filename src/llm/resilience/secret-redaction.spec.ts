@@ -1,4 +1,4 @@
-import { redactSecrets } from './secret-redaction';
+import { maskUrlPasswords, redactSecrets } from './secret-redaction';
 
 describe('redactSecrets', () => {
   it('masks every occurrence of a given secret', () => {
@@ -83,5 +83,19 @@ describe('redactSecrets', () => {
     it('keeps its last 4 characters, as providers show them', () => {
       expect(redactSecrets(`ends in ${key.slice(-4)}.`, [key])).toBe(`ends in ${key.slice(-4)}.`);
     });
+  });
+});
+
+describe('maskUrlPasswords', () => {
+  it('masks the password of every URL, keeping user and host', () => {
+    expect(maskUrlPasswords('at redis://app:pw1@cache:6379 and http://u:p%40ss@h/v1')).toBe(
+      'at redis://app:***@cache:6379 and http://u:***@h/v1',
+    );
+  });
+
+  it('leaves URLs without a password alone', () => {
+    expect(maskUrlPasswords('http://host:8080/v1 and http://user@host')).toBe(
+      'http://host:8080/v1 and http://user@host',
+    );
   });
 });

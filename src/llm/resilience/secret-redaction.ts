@@ -90,3 +90,17 @@ function maskTail(text: string, secret: string): string {
   }
   return result;
 }
+
+/** `scheme://user:password@` in a URL anywhere in a text. */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s/@]*@/gi;
+
+/**
+ * Masks the password of every URL in a text (`redis://user:***@host`), for log lines that quote
+ * a configured URL.
+ *
+ * @example
+ * maskUrlPasswords('redis://app:s3cret@cache:6379'); // 'redis://app:***@cache:6379'
+ */
+export function maskUrlPasswords(text: string): string {
+  return text.replace(URL_PASSWORD, '$1:***@');
+}
