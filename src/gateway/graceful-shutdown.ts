@@ -36,7 +36,14 @@ export async function drainGateway(
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const result = await drain.drain(Math.max(0, timeoutMs - (Date.now() - started)));
-  await Promise.race([closed, sleep(WRITE_GRACE_MS)]);
+  // Answers still being written finish; their keep-alive sockets close as soon as they are idle.
+  const graceOver = Date.now() + WRITE_GRACE_MS;
+  let isClosed = false;
+  void closed.then(() => (isClosed = true));
+  while (!isClosed && Date.now() < graceOver) {
+    server.closeIdleConnections();
+    await sleep(20);
+  }
   server.closeAllConnections();
   options.logger.log(
     `Drained in ${Date.now() - started} ms: ${result.inFlightAtStart} call(s) were in flight ` +

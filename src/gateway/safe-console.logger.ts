@@ -37,7 +37,7 @@ export class SafeConsoleLogger extends ConsoleLogger {
 
   protected override printStackTrace(stack: string): void {
     if (!stack) return;
-    const lines = maskUrlPasswords(stack).split(/\r\n|\n/);
+    const lines = maskUrlPasswords(stack).split('\n');
     // Only the frames start a new line; anything else was part of the message.
     const kept = lines.reduce<string[]>((out, line, i) => {
       if (i === 0 || !/^\s+at /.test(line)) {

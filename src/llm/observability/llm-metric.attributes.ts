@@ -15,7 +15,7 @@ export const GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
 export const MAX_LABEL_VALUES = 64;
 
 /** Longest label value; longer ones are cut and end in `…`. */
-export const MAX_LABEL_LENGTH = 128;
+export const MAX_LABEL_LENGTH = 64;
 
 /** The feature label of calls made outside any feature. */
 export const UNKNOWN_FEATURE = 'unknown';

@@ -1,5 +1,6 @@
 import { LlmError } from '../resilience/llm.errors';
 import { CONNECT_TIMEOUT_CODE } from './connect-timeout.agent';
+import { SSE_LINE_TOO_LONG } from './sse-parser';
 
 /** Socket-level codes that mean the provider never answered (or the connection broke). */
 const NETWORK_CODES = new Set([
@@ -36,7 +37,7 @@ export function classifyTransportError(
       { ...context, cause },
     );
   }
-  if (message.includes('maxContentLength')) {
+  if (message.includes('maxContentLength') || code === SSE_LINE_TOO_LONG) {
     // axios' verdict on the body itself: larger than the 8 MiB a completion may have.
     return new LlmError(
       'invalid_response',
