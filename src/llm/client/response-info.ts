@@ -34,7 +34,9 @@ export function foldChunk(info: CallResponseInfo, chunk: ChatCompletionChunk): C
   };
 }
 
-function finishReasonsOf(choices: ReadonlyArray<{ finish_reason?: unknown }> | undefined): string[] {
+function finishReasonsOf(
+  choices: ReadonlyArray<{ finish_reason?: unknown }> | undefined,
+): string[] {
   return (choices ?? []).flatMap((c) =>
     typeof c.finish_reason === 'string' && c.finish_reason ? [c.finish_reason.slice(0, 64)] : [],
   );
