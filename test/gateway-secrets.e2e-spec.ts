@@ -108,7 +108,7 @@ describe('the upstream key and its last 12 characters appear in no output', () =
     const [host, path] = upstream.baseUrl.replace('http://', '').split('/');
     const url = `http://user:${KEY}@${host}/${path}`;
     const boot = startGatewayApp({ LLM_BASE_URL: url });
-    await expect(boot).rejects.toThrow(/must not contain a user or password/);
+    await expect(boot).rejects.toThrow(/LLM_BASE_URL must not contain a user or password/);
     await expect(boot).rejects.not.toThrow(TAIL);
   });
 });

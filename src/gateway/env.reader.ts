@@ -56,7 +56,15 @@ export class EnvReader {
     const text = this.text(name);
     if (text === undefined) return undefined;
     try {
-      if (['http:', 'https:'].includes(new URL(text).protocol)) return text;
+      const url = new URL(text);
+      if (url.username !== '' || url.password !== '') {
+        // Refused: it would be sent as Basic auth instead of the key, and printed with the URL.
+        this.problems.push(
+          `${name} must not contain a user or password (user:password@host); put the key in its own variable`,
+        );
+        return undefined;
+      }
+      if (['http:', 'https:'].includes(url.protocol)) return text;
     } catch {
       // Reported below, like a URL of another protocol.
     }
