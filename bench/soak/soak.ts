@@ -7,6 +7,7 @@ import { SimulatorControl } from '../simulator.control';
 import type { GatewaySample } from './gateway-probe';
 import { readSoakConfig, SoakConfig } from './soak.config';
 import { startSoakGateway, SoakGateway } from './soak-gateway.process';
+import { openSilentClients } from './silent-clients';
 import { Fate, RequestKind, send, tally } from './soak-traffic';
 
 /** Settings of the soaked gateway: short waits, so faults come and go within the run. */
@@ -130,6 +131,8 @@ async function mixedTraffic(
   const samples: GatewaySample[] = [];
   const live = { probes: 0, failed: 0, slowestMs: 0 };
   const endAt = Date.now() + config.seconds * 1000;
+  // Held through the phase: the server's header and request timeouts must close them all.
+  const silent = openSilentClients(gateway.url, 200);
   const probe = (async () => {
     while (Date.now() < endAt) {
       const started = Date.now();
@@ -164,6 +167,8 @@ async function mixedTraffic(
     await sleep(1000 / config.rps);
   }
   await probe;
+  const silentClosed = silent.closedByServer();
+  silent.destroy();
   const settled = await Promise.all(fates);
   await sleep(6_000); // keep-alive sockets of the load time out
   const end = await gateway.sample();
@@ -196,6 +201,10 @@ async function mixedTraffic(
     `- Liveness: ${live.probes - live.failed}/${live.probes} answered, slowest ${live.slowestMs} ms.`,
   );
   say(`- Gateway log: ${output.split('\n').length} lines, ${forged} forged line(s).`);
+  say(
+    `- 200 silent or half-sent connections opened at the start: ${silentClosed} closed by the ` +
+      `server by the end (header timeout 10 s, request timeout 30 s, checked every 30 s by Node).`,
+  );
 }
 
 /** SIGTERM with 20 plain calls and 5 streams in flight against a slow upstream. */
