@@ -1,10 +1,12 @@
-import { context, trace } from '@opentelemetry/api';
+import { context, metrics, trace } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { SafeConsoleLogger } from '../src/gateway/safe-console.logger';
 import { startGatewayApp } from './support/gateway-test-app';
 import { HostileUpstream, startHostileUpstream } from './support/hostile-upstream';
@@ -16,6 +18,8 @@ const TAIL = KEY.slice(-12);
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
 const contextManager = new AsyncLocalStorageContextManager();
+// What the gateway's telemetry bootstrap does, so /metrics serves the calls' series.
+const meterProvider = new MeterProvider({ readers: [prometheusExporter] });
 
 /** Everything a span could show: names, attributes, events and status. */
 function spanText(): string {
@@ -41,10 +45,12 @@ describe('the upstream key and its last 12 characters appear in no output', () =
     contextManager.enable();
     context.setGlobalContextManager(contextManager);
     trace.setGlobalTracerProvider(provider);
+    metrics.setGlobalMeterProvider(meterProvider);
     upstream = await startHostileUpstream();
   });
   afterAll(async () => {
     await upstream.close();
+    await meterProvider.shutdown();
     trace.disable();
     context.disable();
   });
@@ -98,6 +104,7 @@ describe('the upstream key and its last 12 characters appear in no output', () =
     expect(everything.logs).toContain('"event.action"');
     expect(everything.spans).toContain('chat echo-error');
     expect(everything.answers).toContain('Hel');
+    expect(everything.answers).toContain('gen_ai_client_operation_duration');
     for (const [where, text] of Object.entries(everything)) {
       expect({ where, hasKey: text.includes(KEY) }).toEqual({ where, hasKey: false });
       expect({ where, hasTail: text.includes(TAIL) }).toEqual({ where, hasTail: false });
