@@ -123,7 +123,10 @@ export function toChunk(
         redactSecrets(
           typeof json.error.message === 'string' ? json.error.message.slice(0, 4096) : 'no message',
           [secret],
-        ).slice(0, 300),
+        )
+          // One line: the message reaches logs, where a line break would start a forged line.
+          .replace(/\s+/g, ' ')
+          .slice(0, 300),
       {
         ...where,
         status: 200,
