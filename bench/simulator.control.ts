@@ -1,4 +1,9 @@
-import type { RecordedRequest, SimConfig, SimOutage } from '../src/simulator/simulator.types';
+import type {
+  RecordedRequest,
+  SimConfig,
+  SimOutage,
+  SimStep,
+} from '../src/simulator/simulator.types';
 
 /** What `GET /_sim/requests` answers. */
 export interface RecordedRequests {
@@ -29,6 +34,11 @@ export class SimulatorControl {
 
   async outage(outage: SimOutage): Promise<void> {
     await this.send('POST', '/_sim/outage', outage);
+  }
+
+  /** Queues scripted answers for the next chat requests. */
+  async script(steps: SimStep[]): Promise<void> {
+    await this.send('POST', '/_sim/script', { steps });
   }
 
   /** Forgets config changes, the script, the rate window and the recorded requests. */

@@ -2,9 +2,11 @@
 // OpenTelemetry requires: instrumentations patch modules when they are required.
 import { gatewayTelemetry } from './gateway/telemetry.start';
 import { INestApplication, Logger } from '@nestjs/common';
+import { maskUrlPasswords } from './llm/index';
 import { startBuiltInSimulator } from './gateway/built-in-simulator';
 import { createGatewayApp } from './gateway/create-gateway-app';
 import { GatewayConfig, loadGatewayConfig } from './gateway/gateway.config';
+import { drainGateway } from './gateway/graceful-shutdown';
 import type { UpstreamSimulator } from './simulator/upstream-simulator';
 
 /**
@@ -20,17 +22,25 @@ async function bootstrap(): Promise<void> {
   if (config.llm.baseUrl) {
     // The base URL only: the key never reaches a log line.
     const key = config.llm.apiKey ? 'with the key from LLM_API_KEY' : 'without an API key';
-    logger.log(`Upstream '${config.llm.upstreamName}' at ${config.llm.baseUrl}, ${key}`);
+    logger.log(
+      `Upstream '${config.llm.upstreamName}' at ${maskUrlPasswords(config.llm.baseUrl)}, ${key}`,
+    );
   } else {
     simulator = await startBuiltInSimulator(config.simPort);
     effective = { ...config, llm: { ...config.llm, baseUrl: simulator.baseUrl } };
   }
   try {
     const app = await createGatewayApp(effective, { simulator });
-    closeOnSignals(app, logger);
+    closeOnSignals(app, config, logger);
     await app.listen(config.port, config.host);
     const url = await app.getUrl();
     logger.log(`Gateway listening on ${url} (OpenAI base URL ${url}/v1, health at ${url}/health)`);
+    const auth = config.inbound.apiKeys.length;
+    logger.log(
+      auth > 0
+        ? `Inbound authentication on: ${auth} key(s) from GATEWAY_API_KEYS`
+        : 'Inbound authentication off (no GATEWAY_API_KEYS): anyone who reaches this address can spend the upstream key',
+    );
   } catch (error) {
     await simulator?.close();
     throw error;
@@ -38,14 +48,19 @@ async function bootstrap(): Promise<void> {
 }
 
 /**
- * Nest's shutdown hooks (what `enableShutdownHooks` runs), then the telemetry SDK, so spans of
- * requests that end during shutdown are flushed too; then the signal is raised again to end the
- * process as it would have ended. A second signal ends it at once.
+ * The drain (see drainGateway: readiness fails, the server stops accepting after
+ * GATEWAY_SHUTDOWN_DELAY_MS, calls in flight finish within LLM_DRAIN_TIMEOUT_MS), then Nest's
+ * shutdown hooks (what `enableShutdownHooks` runs: transports close, events flush), then the
+ * telemetry SDK, so spans of requests that end during shutdown are flushed too; then the signal
+ * is raised again to end the process as it would have ended. SIGINT (Ctrl-C) skips the delay. A
+ * second signal ends the process at once.
  */
-function closeOnSignals(app: INestApplication, logger: Logger): void {
+function closeOnSignals(app: INestApplication, config: GatewayConfig, logger: Logger): void {
   const close = (signal: NodeJS.Signals) => {
-    app
-      .close()
+    const delayMs = signal === 'SIGTERM' ? config.inbound.shutdownDelayMs : 0;
+    drainGateway(app, { delayMs, logger })
+      .catch((error: unknown) => logger.error(`Drain failed: ${String(error)}`))
+      .then(() => app.close())
       .catch((error: unknown) => logger.error(`Shutdown failed: ${String(error)}`))
       .then(() => gatewayTelemetry.shutdown())
       .catch((error: unknown) => logger.error(`Telemetry shutdown failed: ${String(error)}`))

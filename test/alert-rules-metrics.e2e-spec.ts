@@ -36,6 +36,8 @@ const OUTCOMES: Record<LlmErrorKind | 'success', true> = {
   deadline_exceeded: true,
   cancelled: true,
   incomplete_stream: true,
+  internal: true,
+  shutting_down: true,
 };
 const BREAKER_STATES: Record<BreakerState, true> = {
   closed: true,

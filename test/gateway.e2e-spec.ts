@@ -106,7 +106,11 @@ describe('gateway: OpenAI-compatible API over the simulator', () => {
   });
 
   it('404 in OpenAI shape for an unknown route', async () => {
-    const res = await fetch(`${url}/v1/embeddings`, { method: 'POST' });
+    const res = await fetch(`${url}/v1/embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(res.status).toBe(404);
     const { error } = (await res.json()) as ErrorBody;
     expect(error).toMatchObject({

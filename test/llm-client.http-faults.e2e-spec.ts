@@ -131,11 +131,17 @@ describe('LlmClient against upstream faults', () => {
     expect(error).toMatchObject({ kind: 'invalid_response', status: 200, attempts: 4 });
   });
 
-  it('a body larger than 8 MiB is invalid_response, not read into memory whole', async () => {
-    sim.script([{ type: 'ok', content: 'x'.repeat(9 * 1024 * 1024), repeat: 4 }]);
-    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
-    expect(error).toMatchObject({ kind: 'invalid_response', retryable: true, attempts: 4 });
-    expect(error.message).toContain('maxContentLength');
+  it('a body larger than 32 MiB is invalid_response, not read into memory whole', async () => {
+    // Two attempts, not four: each one sends 33 MiB through the simulator.
+    const once = await startLlmApp(sim.baseUrl, { retry: { maxRetries: 1, baseDelayMs: 1 } });
+    try {
+      sim.script([{ type: 'ok', content: 'x'.repeat(33 * 1024 * 1024), repeat: 2 }]);
+      const error: LlmError = await failureOf(() => once.llm.chat({ messages: USER }));
+      expect(error).toMatchObject({ kind: 'invalid_response', retryable: true, attempts: 2 });
+      expect(error.message).toContain('maxContentLength');
+    } finally {
+      await once.close();
+    }
   });
 
   it('a hang past the attempt timeout is a timeout and the next attempt succeeds', async () => {

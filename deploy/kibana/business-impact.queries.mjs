@@ -24,8 +24,8 @@ export const ERROR_GROUPS = [
   ],
   ['Circuit open (rejected here)', 'error.type : "circuit_open"'],
   [
-    'Our limits (bulkhead, deadline, cancelled)',
-    'error.type : ("bulkhead_full" or "deadline_exceeded" or "cancelled")',
+    'Us (bulkhead, deadline, cancelled, internal, shutdown)',
+    'error.type : ("bulkhead_full" or "deadline_exceeded" or "cancelled" or "internal" or "shutting_down")',
   ],
 ];
 

@@ -37,7 +37,7 @@ export class EnvReader {
     const inRange = value >= range.min && (range.max === undefined || value <= range.max);
     if (Number.isSafeInteger(value) && inRange) return value;
     const bounds = range.max === undefined ? `≥ ${range.min}` : `from ${range.min} to ${range.max}`;
-    this.problems.push(`${name} must be a whole number ${bounds}, got '${text}'`);
+    this.problems.push(`${name} must be a whole number ${bounds}, got ${shown(text)}`);
     return undefined;
   }
 
@@ -47,7 +47,7 @@ export class EnvReader {
     if (text === undefined) return undefined;
     if (['true', '1', 'yes'].includes(text)) return true;
     if (['false', '0', 'no'].includes(text)) return false;
-    this.problems.push(`${name} must be true or false, got '${this.text(name)}'`);
+    this.problems.push(`${name} must be true or false, got ${shown(this.text(name) ?? '')}`);
     return undefined;
   }
 
@@ -56,11 +56,22 @@ export class EnvReader {
     const text = this.text(name);
     if (text === undefined) return undefined;
     try {
-      if (['http:', 'https:'].includes(new URL(text).protocol)) return text;
+      const url = new URL(text);
+      if (url.username !== '' || url.password !== '') {
+        // Refused: it would be sent as Basic auth instead of the key, and printed with the URL.
+        this.problems.push(
+          `${name} must not contain a user or password (user:password@host); put the key in its own variable`,
+        );
+        return undefined;
+      }
+      if (['http:', 'https:'].includes(url.protocol)) return text;
     } catch {
       // Reported below, like a URL of another protocol.
     }
-    this.problems.push(`${name} must be an absolute http(s) URL such as ${example}, got '${text}'`);
+    // Never echoed: a URL may hold a password, and a key pasted here would be printed.
+    this.problems.push(
+      `${name} must be an absolute http(s) URL such as ${example}; got a ${text.length}-character value that is not one`,
+    );
     return undefined;
   }
 
@@ -80,4 +91,15 @@ export class EnvReader {
   throwIfInvalid(): void {
     if (this.problems.length > 0) throw new GatewayConfigError(this.problems);
   }
+}
+
+/**
+ * A value as a boot error may quote it: short plain words and numbers are echoed, anything that
+ * may be a secret pasted into the wrong variable (long, or key-shaped) is only described.
+ */
+function shown(text: string): string {
+  const harmless = text.length <= 16 && /^[\w.+-]*$/.test(text) && !/^sk-/i.test(text);
+  return harmless
+    ? `'${text}'`
+    : `a ${text.length}-character value (not shown: it may be a secret)`;
 }

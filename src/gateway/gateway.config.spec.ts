@@ -18,7 +18,8 @@ describe('loadGatewayConfig', () => {
     const config = loadGatewayConfig({});
     expect(config).toEqual({
       port: 3000,
-      host: '0.0.0.0',
+      // Loopback: without inbound keys, anyone who reaches the port spends the upstream key.
+      host: '127.0.0.1',
       simPort: 4010,
       serviceName: 'llm-gateway',
       models: ['gpt-4o-mini'],
@@ -32,7 +33,36 @@ describe('loadGatewayConfig', () => {
         failReadinessWhenOpen: false,
       },
       events: { log: true },
+      inbound: {
+        apiKeys: [],
+        corsOrigins: [],
+        shutdownDelayMs: 5000,
+        drainTimeoutMs: undefined,
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5000,
+      },
     });
+  });
+
+  it('binds every interface by default only when callers need a key (GATEWAY_API_KEYS)', () => {
+    const keys = ['a'.repeat(16), 'b'.repeat(20)].join(',');
+    expect(loadGatewayConfig({ GATEWAY_API_KEYS: keys }).host).toBe('0.0.0.0');
+    expect(loadGatewayConfig({ GATEWAY_API_KEYS: keys, HOST: '10.0.0.5' }).host).toBe('10.0.0.5');
+    expect(loadGatewayConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
+  it('rejects a short inbound key without echoing it', () => {
+    const run = () => loadGatewayConfig({ GATEWAY_API_KEYS: 'short-key-1' });
+    expect(run).toThrow(/GATEWAY_API_KEYS entry 1 must be at least 16 characters/);
+    expect(run).not.toThrow(/short-key-1/);
+  });
+
+  it('describes a key-shaped value in a number variable without echoing it', () => {
+    const key = ['sk', 'live', 'A1b2C3d4E5f6G7h8'].join('-');
+    const run = () => loadGatewayConfig({ LLM_MAX_RETRIES: key });
+    expect(run).toThrow(/LLM_MAX_RETRIES must be a whole number ≥ 0, got a 24-character value/);
+    expect(run).not.toThrow(new RegExp(key.slice(-12)));
   });
 
   it('reads every variable into LlmModule options the module accepts', () => {

@@ -1,6 +1,7 @@
 import type { LlmLimitOptions, LlmPolicyOptions } from '../llm/index';
 import { LLM_DEFAULTS } from '../llm/index';
 import { EnvReader } from './env.reader';
+import { defaultHost, GatewayInboundConfig, readInboundConfig } from './gateway-inbound.config';
 
 /** The built-in simulator's port, as `npm run simulator` and the README's curl examples use. */
 export const DEFAULT_SIM_PORT = 4010;
@@ -9,7 +10,7 @@ export const DEFAULT_SIM_PORT = 4010;
 export interface GatewayConfig {
   /** HTTP port; 0 picks a free one. @default 3000 */
   port: number;
-  /** @default '0.0.0.0' */
+  /** HOST. @default '127.0.0.1', or '0.0.0.0' when GATEWAY_API_KEYS is set */
   host: string;
   /** Port of the built-in simulator, used when `llm.baseUrl` is unset; 0 picks a free one. @default 4010 */
   simPort: number;
@@ -51,6 +52,8 @@ export interface GatewayConfig {
     /** LLM_EVENTS_LOG. @default true without ELASTICSEARCH_URL, false with it */
     log: boolean;
   };
+  /** Inbound keys, CORS, server timeouts and shutdown (see gateway-inbound.config.ts). */
+  inbound: GatewayInboundConfig;
 }
 
 /**
@@ -88,9 +91,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       idleMs: read.wholeNumber('LLM_IDLE_TIMEOUT_MS', ms),
     }),
   };
+  const inbound = readInboundConfig(read);
   const config: GatewayConfig = {
     port: read.wholeNumber('PORT', port) ?? 3000,
-    host: read.text('HOST') ?? '0.0.0.0',
+    host: read.text('HOST') ?? defaultHost(inbound),
     simPort: read.wholeNumber('SIM_PORT', port) ?? DEFAULT_SIM_PORT,
     // The same name in traces (the OpenTelemetry SDK reads the variable too) and in events.
     serviceName: read.text('OTEL_SERVICE_NAME') ?? 'llm-gateway',
@@ -108,6 +112,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     },
     redisUrl: readRedisUrl(read),
     events: readEventsConfig(read),
+    inbound,
   };
   checkOrder(read, config.llm.policies);
   read.throwIfInvalid();

@@ -23,6 +23,8 @@ describe('fromLlmError', () => {
     ['deadline_exceeded', undefined, 504, 'timeout_error'],
     ['deadline_exceeded', 429, 429, 'rate_limit_error'],
     ['cancelled', undefined, 499, 'cancelled'],
+    ['internal', undefined, 500, 'server_error'],
+    ['shutting_down', undefined, 503, 'service_unavailable_error'],
   ])('%s (upstream status %s) -> %i %s', (kind, status, expected, type) => {
     const reply = fromLlmError(new LlmError(kind, 'It failed.', { status, attempts: 2 }));
     expect(reply.status).toBe(expected);

@@ -28,6 +28,8 @@ const BY_KIND: Readonly<Record<LlmErrorKind, { status: number; type: string }>> 
   timeout: { status: 504, type: 'timeout_error' },
   deadline_exceeded: { status: 504, type: 'timeout_error' },
   cancelled: { status: CLIENT_CLOSED_REQUEST, type: 'cancelled' },
+  internal: { status: 500, type: 'server_error' },
+  shutting_down: { status: 503, type: 'service_unavailable_error' },
 };
 
 const CLIENT_ERROR_KINDS = new Set<LlmErrorKind>([

@@ -33,6 +33,9 @@ export function toLlmModuleOptions(config: GatewayConfig): LlmModuleOptions {
     // Budgets in Redis: every replica of the gateway counts against the same provider quota.
     ...(config.redisUrl ? { redis: { url: config.redisUrl } } : {}),
     health: { failReadinessWhenOpen: llm.failReadinessWhenOpen },
+    ...(config.inbound.drainTimeoutMs === undefined
+      ? {}
+      : { drain: { timeoutMs: config.inbound.drainTimeoutMs } }),
     // x-user-id, x-feature-name and x-request-id reach every call through the module's own
     // interceptor, as they would in any app that uses it.
     context: { global: true },

@@ -4,7 +4,10 @@ import { isLlmError } from '../llm/index';
 import { InvalidRequestError } from './invalid-request.error';
 import { GATEWAY_BODY_LIMIT } from './gateway.constants';
 import { fromLlmError } from './llm-error.mapping';
+import { RejectionLogSummary } from './rejection-log.summary';
 import { errorTypeFor, openAiError, OpenAiErrorReply } from './openai-error.body';
+
+const SUMMARISED_KINDS = new Set(['circuit_open', 'bulkhead_full', 'shutting_down']);
 
 /**
  * Answers every error in OpenAI's shape, so OpenAI SDKs pointed at the gateway raise their usual
@@ -15,6 +18,7 @@ import { errorTypeFor, openAiError, OpenAiErrorReply } from './openai-error.body
 @Catch()
 export class OpenAiErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('OpenAiErrorFilter');
+  private readonly rejections = new RejectionLogSummary(this.logger);
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const req = host.switchToHttp().getRequest<Request>();
@@ -33,7 +37,10 @@ export class OpenAiErrorFilter implements ExceptionFilter {
     if (isLlmError(exception)) {
       const reply = fromLlmError(exception);
       if (reply.status >= 500) {
-        this.logger.warn(`${route} -> ${reply.status} ${exception.kind}: ${exception.message}`);
+        const line = `${route} -> ${reply.status} ${exception.kind}: ${exception.message}`;
+        // Rejected here without reaching the upstream: these come by the thousand in an outage.
+        if (SUMMARISED_KINDS.has(exception.kind)) this.rejections.warn(exception.kind, line);
+        else this.logger.warn(line);
       }
       return reply;
     }

@@ -2,6 +2,8 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import type { ResourceDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+// The file itself, not the barrel: this runs before Nest and axios may be loaded.
+import { maskUrlPasswords } from '../llm/resilience/secret-redaction';
 import { prometheusExporter } from './prometheus-exporter';
 
 /** What the environment asks of telemetry, decided before the SDK starts. */
@@ -65,7 +67,7 @@ export function telemetryPlan(env: NodeJS.ProcessEnv): TelemetryPlan {
       ? 'Traces are not exported; set OTEL_EXPORTER_OTLP_ENDPOINT to send them to a collector.'
       : exporter !== undefined && exporter !== 'otlp'
         ? `Traces are exported with OTEL_TRACES_EXPORTER=${exporter}.`
-        : `Traces are exported over OTLP (${protocol}) to ${endpoint ?? 'the default endpoint'}.`,
+        : `Traces are exported over OTLP (${protocol}) to ${endpoint ? maskUrlPasswords(endpoint) : 'the default endpoint'}.`,
   };
 }
 

@@ -38,6 +38,7 @@ export {
   LlmIncompleteStreamError,
   RETRYABLE_KINDS,
 } from './resilience/llm.errors';
+export { maskUrlPasswords, redactSecrets } from './resilience/secret-redaction';
 export type { DelaySource, LlmErrorDetails, LlmErrorKind } from './resilience/llm.errors';
 export { UpstreamPoliciesRegistry } from './resilience/upstream-policies.registry';
 export type { BreakerSnapshot, BreakerState } from './resilience/tracked-breaker';
@@ -54,6 +55,9 @@ export type {
 export { LOCAL_RATE_LIMIT } from './limits/rate-limit.errors';
 export { estimateTokens } from './limits/token-estimator';
 export { LlmHealthIndicator } from './health/llm.health';
+export { LlmDrain } from './lifecycle/llm-drain';
+export type { LlmDrainResult } from './lifecycle/llm-drain';
+export { LLM_REQUEST_BOUNDS } from './client/request-bounds';
 export { LlmTelemetry } from './observability/llm-telemetry';
 export { LLM_TRACER_NAME, LlmTracing } from './observability/llm-tracing';
 export { LLM_METER_NAME, LlmMetrics } from './observability/llm-metrics';

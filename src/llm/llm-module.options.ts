@@ -188,6 +188,15 @@ export interface LlmModuleOptions {
      */
     failReadinessWhenOpen?: boolean;
   };
+  /** Graceful shutdown (see `LlmDrain`). */
+  drain?: {
+    /**
+     * How long calls and streams in flight may take to finish on shutdown before they are ended
+     * with `shutting_down`; under Kubernetes' 30 s grace period, with room for the delay before
+     * the server stops accepting. @default 20000
+     */
+    timeoutMs?: number;
+  };
 }
 
 /** An upstream with every default filled in and validated. */
@@ -223,6 +232,7 @@ export interface ResolvedLlmOptions {
   /** As given: the events writer validates and defaults its own section. */
   events: LlmEventsOptions;
   health: { failReadinessWhenOpen: boolean };
+  drain: { timeoutMs: number };
   /** Undefined: budgets in memory. */
   redis?: ResolvedRedisOptions;
 }

@@ -66,6 +66,7 @@ export function resolveLlmOptions(options: LlmModuleOptions): ResolvedLlmOptions
     problems.push('lastResort must be a function ({ request, error, call }) => ChatCompletion');
   }
   const redis = resolveRedis(options.redis, problems);
+  const drain = resolveDrain(options.drain, problems);
   if (problems.length > 0) throw new LlmOptionsError(problems);
   return {
     upstreams,
@@ -76,8 +77,20 @@ export function resolveLlmOptions(options: LlmModuleOptions): ResolvedLlmOptions
     tracing: { captureContent },
     events: options.events ?? {},
     health: { failReadinessWhenOpen },
+    drain,
     redis,
   };
+}
+
+/** Default drain timeout: under Kubernetes' 30 s grace period with the accept delay on top. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 20_000;
+
+function resolveDrain(given: LlmModuleOptions['drain'], problems: string[]) {
+  const timeoutMs = given?.timeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  if (!(Number.isSafeInteger(timeoutMs) && timeoutMs >= 0)) {
+    problems.push(`drain.timeoutMs must be a whole number of ms ≥ 0, got ${describe(timeoutMs)}`);
+  }
+  return { timeoutMs };
 }
 
 function resolveFallbacks(
@@ -274,9 +287,18 @@ function checkUrl(value: string, field: string, problems: string[]): void {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       problems.push(`${field} must be an http(s) URL, got protocol '${url.protocol}'`);
     }
+    // A password in the URL would be sent as Basic auth instead of the key, and printed wherever
+    // the URL is: refused, so credentials only ever travel as apiKey or headers.
+    if (url.username !== '' || url.password !== '') {
+      problems.push(
+        `${field} must not contain a user or password (user:password@host); pass the key as ` +
+          'apiKey, or other credentials in headers',
+      );
+    }
   } catch {
+    // Not echoed: a key pasted into the wrong field would be printed.
     problems.push(
-      `${field} must be an absolute URL such as https://api.openai.com/v1, got '${value}'`,
+      `${field} must be an absolute URL such as https://api.openai.com/v1; got a ${value.length}-character value that is not one`,
     );
   }
 }

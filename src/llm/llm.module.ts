@@ -5,6 +5,7 @@ import { CallPipeline } from './client/call-pipeline';
 import { CallRunner } from './client/call-runner';
 import { LlmClient } from './client/llm-client';
 import { LlmHealthIndicator } from './health/llm.health';
+import { LlmDrain } from './lifecycle/llm-drain';
 import { LLM_EVENT_PROVIDERS } from './observability/events/llm-event.providers';
 import { globalContextInterceptor } from './observability/global-context.interceptor';
 import { LlmContextInterceptor } from './observability/llm-context.interceptor';
@@ -43,6 +44,7 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
     LlmMetrics,
     LlmTracing,
     ...LLM_EVENT_PROVIDERS,
+    LlmDrain,
     CallPipeline,
     CallRunner,
     LlmClient,
@@ -52,6 +54,7 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
   ],
   exports: [
     LlmClient,
+    LlmDrain,
     LlmHealthIndicator,
     LlmTelemetry,
     LlmContextInterceptor,

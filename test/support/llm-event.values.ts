@@ -34,7 +34,7 @@ export const ERROR_KINDS = {
   rate_limited: 1, quota_exceeded: 1, server_error: 1, overloaded: 1, timeout: 1, network: 1,
   conflict: 1, invalid_response: 1, auth: 1, bad_request: 1, context_length_exceeded: 1,
   content_filtered: 1, not_found: 1, circuit_open: 1, bulkhead_full: 1, deadline_exceeded: 1,
-  cancelled: 1, incomplete_stream: 1,
+  cancelled: 1, incomplete_stream: 1, internal: 1, shutting_down: 1,
 } satisfies Every<LlmErrorKind>;
 const BREAKER_STATES = {
   closed: 1,

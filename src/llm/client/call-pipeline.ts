@@ -214,10 +214,12 @@ export class CallPipeline {
 
   private unexpected(error: unknown, spec: CallTarget): LlmError {
     const { upstream, model } = spec.record;
+    // Thrown by our own code, not answered by the upstream: never retried nor a breaker failure.
     return new LlmError(
-      'invalid_response',
-      `Unexpected failure in upstream '${upstream.name}': ${String(error)}`,
-      { upstream: upstream.name, model, cause: error },
+      'internal',
+      `Unexpected failure inside this process while calling upstream '${upstream.name}': ` +
+        `${error instanceof Error ? error.name : typeof error}. Not retried; see the cause.`,
+      { upstream: upstream.name, model, cause: error, retryable: false },
     );
   }
 

@@ -1,6 +1,6 @@
 import { LlmError } from '../resilience/llm.errors';
 import { AttemptAbort } from '../transport/attempt-abort';
-import { readBody } from '../transport/read-body';
+import { readWholeBody } from '../transport/read-body';
 import { ChatCompletion } from './chat.types';
 import { ChatAttemptInput, sendChatRequest } from './send-chat-request';
 import { responseInfo } from './response-info';
@@ -16,7 +16,8 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
   const where = { upstream: upstream.name, model };
   try {
     const response = await sendChatRequest(input, abort.signal, 'text');
-    const text = typeof response.body === 'string' ? response.body : await readBody(response.body);
+    const text =
+      typeof response.body === 'string' ? response.body : await readWholeBody(response.body);
     const completion = parseCompletion(text, response.headers['x-request-id'], where);
     context.record.response = responseInfo(completion);
     return completion;

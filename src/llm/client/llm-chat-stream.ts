@@ -105,7 +105,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
         if (item.type === 'keepalive') continue;
         if (item.type === 'done') return true;
         opened.abort.arm('idle_timeout', opened.idleMs);
-        const chunk = toChunk(item, where, this.meta?.upstreamRequestId);
+        const chunk = toChunk(item, where, this.meta?.upstreamRequestId, opened.secret);
         if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
         if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
       }
@@ -125,7 +125,9 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
 
   /** A caller's own abort stays `cancelled`; every other late failure is an incomplete stream. */
   private incomplete(cause: LlmError): LlmError {
-    if (cause.kind === 'cancelled' || cause instanceof LlmIncompleteStreamError) return cause;
+    // A caller's abort and a shutdown say why the text stopped better than "incomplete" does.
+    if (cause.kind === 'cancelled' || cause.kind === 'shutting_down') return cause;
+    if (cause instanceof LlmIncompleteStreamError) return cause;
     return new LlmIncompleteStreamError(
       `Stream from upstream '${cause.upstream}' model '${cause.model}' failed after content was delivered ` +
         `(${cause.kind}: ${cause.message}); ${this.text.length} characters arrived. The text is incomplete.`,

@@ -5,6 +5,7 @@ import { ResolvedLlmOptions, ResolvedUpstream } from '../llm-module.options';
 import { CallDeadline } from '../resilience/call-deadline';
 import { LlmError } from '../resilience/llm.errors';
 import { LlmHttpTransport } from '../transport/llm-http.transport';
+import { LlmDrain } from '../lifecycle/llm-drain';
 import { CallTarget } from './call-pipeline';
 import { CallRunner } from './call-runner';
 import { responseInfo } from './response-info';
@@ -40,6 +41,7 @@ export class LlmClient {
     private readonly runner: CallRunner,
     private readonly telemetry: LlmTelemetry,
     private readonly transport: LlmHttpTransport,
+    private readonly drain: LlmDrain,
   ) {}
 
   /** Names of the configured upstreams, the default first. */
@@ -192,8 +194,11 @@ export class LlmClient {
       context,
       request,
     });
+    const deadline = new CallDeadline(deadlineMs, options.signal);
+    // Until the deadline is disposed (the call, or the stream, is over) shutdown waits for it.
+    this.drain.track(deadline, upstream.name);
     ambient?.calls.push(record);
-    return { record, deadline: new CallDeadline(deadlineMs, options.signal) };
+    return { record, deadline };
   }
 
   /** What one attempt sends: the body names the model the call is at now (fallbacks move it). */

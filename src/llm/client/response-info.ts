@@ -1,14 +1,18 @@
 import { CallResponseInfo } from './call-record';
 import { ChatCompletion, ChatCompletionChunk } from './chat.types';
 
+/** Longest id or model name kept from a response: the upstream controls them. */
+const MAX_TEXT = 256;
+
+/** Most finish reasons kept: a stream may send one per chunk, and chunks are not counted. */
+const MAX_FINISH_REASONS = 16;
+
 /** What telemetry keeps of a completion: ids, finish reasons and token usage, never the text. */
 export function responseInfo(completion: ChatCompletion): CallResponseInfo {
   return {
-    id: completion.id,
-    model: completion.model,
-    finishReasons: (completion.choices ?? []).flatMap((c) =>
-      c.finish_reason ? [c.finish_reason] : [],
-    ),
+    id: bounded(completion.id),
+    model: bounded(completion.model),
+    finishReasons: finishReasonsOf(completion.choices).slice(0, MAX_FINISH_REASONS),
     inputTokens: completion.usage?.prompt_tokens,
     outputTokens: completion.usage?.completion_tokens,
   };
@@ -16,12 +20,28 @@ export function responseInfo(completion: ChatCompletion): CallResponseInfo {
 
 /** Folds one stream chunk into the response info gathered so far. */
 export function foldChunk(info: CallResponseInfo, chunk: ChatCompletionChunk): CallResponseInfo {
-  const reasons = (chunk.choices ?? []).flatMap((c) => (c.finish_reason ? [c.finish_reason] : []));
+  const reasons = finishReasonsOf(chunk.choices);
+  const room = MAX_FINISH_REASONS - info.finishReasons.length;
   return {
-    id: info.id ?? chunk.id,
-    model: info.model ?? chunk.model,
-    finishReasons: reasons.length > 0 ? [...info.finishReasons, ...reasons] : info.finishReasons,
+    id: info.id ?? bounded(chunk.id),
+    model: info.model ?? bounded(chunk.model),
+    finishReasons:
+      reasons.length > 0 && room > 0
+        ? [...info.finishReasons, ...reasons.slice(0, room)]
+        : info.finishReasons,
     inputTokens: chunk.usage?.prompt_tokens ?? info.inputTokens,
     outputTokens: chunk.usage?.completion_tokens ?? info.outputTokens,
   };
+}
+
+function finishReasonsOf(
+  choices: ReadonlyArray<{ finish_reason?: unknown }> | undefined,
+): string[] {
+  return (choices ?? []).flatMap((c) =>
+    typeof c.finish_reason === 'string' && c.finish_reason ? [c.finish_reason.slice(0, 64)] : [],
+  );
+}
+
+function bounded(value: unknown): string | undefined {
+  return typeof value === 'string' ? value.slice(0, MAX_TEXT) : undefined;
 }

@@ -5,7 +5,7 @@ import {
   UpstreamRequest,
   UpstreamResponse,
 } from '../transport/llm-http.transport';
-import { readBody } from '../transport/read-body';
+import { MAX_ERROR_BODY_BYTES, readBody } from '../transport/read-body';
 import { AttemptContext } from './call-pipeline';
 
 /** What one attempt of a chat call sends. */
@@ -38,7 +38,10 @@ export async function sendChatRequest(
   context.attempt.responseHeaders = response.headers;
   context.attempt.upstreamRequestId = response.headers['x-request-id'];
   if (response.status < 200 || response.status > 299) {
-    const text = typeof response.body === 'string' ? response.body : await readBody(response.body);
+    const text =
+      typeof response.body === 'string'
+        ? response.body.slice(0, MAX_ERROR_BODY_BYTES)
+        : await readBody(response.body, MAX_ERROR_BODY_BYTES);
     throw classifyHttpError({
       ...response,
       body: text,

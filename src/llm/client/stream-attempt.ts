@@ -17,6 +17,8 @@ export interface OpenedStream {
   ended: boolean;
   /** The idle timeout to re-arm after every chunk. */
   idleMs: number;
+  /** The upstream's key, masked in what later stream errors say. */
+  secret?: string;
 }
 
 /**
@@ -62,13 +64,21 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
       }
       const item = next.value;
       if (item.type === 'keepalive') continue;
-      if (item.type === 'done') return { head, items, abort, ended: true, idleMs: timeouts.idleMs };
-      const chunk = toChunk(item, where, requestId);
+      if (item.type === 'done')
+        return {
+          head,
+          items,
+          abort,
+          ended: true,
+          idleMs: timeouts.idleMs,
+          secret: upstream.apiKey,
+        };
+      const chunk = toChunk(item, where, requestId, upstream.apiKey);
       head.push(chunk);
       if (hasContent(chunk)) break;
     }
     abort.arm('idle_timeout', timeouts.idleMs);
-    return { head, items, abort, ended: false, idleMs: timeouts.idleMs };
+    return { head, items, abort, ended: false, idleMs: timeouts.idleMs, secret: upstream.apiKey };
   } catch (error) {
     const failure = abort.toError(error, context.deadline, {
       ...where,
@@ -101,6 +111,8 @@ export function toChunk(
   item: Extract<StreamItem, { type: 'data' }>,
   where: { upstream: string; model: string },
   requestId: string | undefined,
+  /** The upstream's key: masked in the error message, with any part of it. */
+  secret?: string,
 ): ChatCompletionChunk {
   const json = item.json as
     { error?: { message?: unknown; code?: unknown }; choices?: unknown } | undefined;
@@ -109,20 +121,28 @@ export function toChunk(
       'server_error',
       `Upstream '${where.upstream}' sent an error event in the stream: ` +
         redactSecrets(
-          typeof json.error.message === 'string' ? json.error.message : 'no message',
-        ).slice(0, 300),
+          typeof json.error.message === 'string' ? json.error.message.slice(0, 4096) : 'no message',
+          [secret],
+        )
+          // One line: the message reaches logs, where a line break would start a forged line.
+          .replace(/\s+/g, ' ')
+          .slice(0, 300),
       {
         ...where,
         status: 200,
         requestId,
-        providerCode: typeof json.error.code === 'string' ? json.error.code : undefined,
+        providerCode:
+          typeof json.error.code === 'string'
+            ? redactSecrets(json.error.code.slice(0, 64), [secret])
+            : undefined,
       },
     );
   }
   if (typeof json !== 'object' || json === null || !Array.isArray(json.choices)) {
     throw new LlmError(
       'invalid_response',
-      `Upstream '${where.upstream}' sent a stream event that is not a chat completion chunk (${item.raw.slice(0, 80)}).`,
+      `Upstream '${where.upstream}' sent a stream event that is not a chat completion chunk ` +
+        `(${redactSecrets(item.raw.slice(0, 200), [secret]).slice(0, 80)}).`,
       { ...where, status: 200, requestId },
     );
   }

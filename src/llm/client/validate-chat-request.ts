@@ -1,5 +1,6 @@
 import { LlmError } from '../resilience/llm.errors';
 import { ChatCompletionRequest } from './chat.types';
+import { exceedsDepth, LLM_REQUEST_BOUNDS, modelNameProblem } from './request-bounds';
 
 interface Problem {
   param?: string;
@@ -29,7 +30,19 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
     return { text: `the request must be an object; got ${describe(request)}` };
   }
+  // First: every later check, and the encoder, walks the request.
+  if (exceedsDepth(request, LLM_REQUEST_BOUNDS.maxDepth)) {
+    return {
+      text: `the request nests arrays and objects more than ${LLM_REQUEST_BOUNDS.maxDepth} levels deep`,
+    };
+  }
   const { messages, model } = request as Record<string, unknown>;
+  if (Array.isArray(messages) && messages.length > LLM_REQUEST_BOUNDS.maxMessages) {
+    return {
+      param: 'messages',
+      text: `'messages' may hold at most ${LLM_REQUEST_BOUNDS.maxMessages} messages; got ${messages.length}`,
+    };
+  }
   if (!Array.isArray(messages) || messages.length === 0) {
     return {
       param: 'messages',
@@ -55,6 +68,8 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
   if (model !== undefined && (typeof model !== 'string' || model === '')) {
     return { param: 'model', text: `'model' must be a non-empty string; got ${describe(model)}` };
   }
+  const modelProblem = typeof model === 'string' ? modelNameProblem(model) : undefined;
+  if (modelProblem) return { param: 'model', text: modelProblem };
   for (const field of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
     const value = request[field];
     if (
@@ -77,6 +92,8 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
   if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value) ?? typeof value;
+  // Cut before encoding: the value may be megabytes long.
+  const text =
+    JSON.stringify(typeof value === 'string' ? value.slice(0, 41) : value) ?? typeof value;
   return `${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}...` : text}`;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import { ResolvedLlmOptions } from '../llm-module.options';
+import { LlmDrain } from '../lifecycle/llm-drain';
 import { UpstreamPoliciesRegistry } from '../resilience/upstream-policies.registry';
 
 /**
@@ -19,15 +20,22 @@ export class LlmHealthIndicator {
     private readonly indicators: HealthIndicatorService,
     private readonly policies: UpstreamPoliciesRegistry,
     @Inject(LLM_RESOLVED_OPTIONS) private readonly options: ResolvedLlmOptions,
+    private readonly drain: LlmDrain,
   ) {}
 
   /**
    * For readiness probes: an open breaker is `degraded` (HTTP 200) unless
    * `health.failReadinessWhenOpen` is set. Failing readiness on every replica at once would take
    * the whole service out of the load balancer, and a breaker only half-opens when a call
-   * reaches it, so a replica without traffic could stay open forever.
+   * reaches it, so a replica without traffic could stay open forever. `down` from the moment the
+   * process starts draining for shutdown, so load balancers stop sending before it stops accepting.
    */
   checkReadiness<const Key extends string>(key: Key): HealthIndicatorResult<Key> {
+    if (this.drain.draining) {
+      return this.indicators
+        .check(key)
+        .down({ draining: true, callsInFlight: this.drain.inFlight });
+    }
     return this.check(key, this.options.health.failReadinessWhenOpen ? 'down' : 'degraded');
   }
 

@@ -116,8 +116,8 @@ export class FailoverBudgetStore implements BudgetStore {
     this.onLocal = true;
     this.held.clear();
     this.logger.warn(
-      `Redis at ${this.connection.address} is unreachable (${reason}): rate-limit budgets fall ` +
-        `back to this replica's share (1/limits.replicas of each) until Redis answers again.`,
+      `Redis at ${this.connection.address} ${describeRedisFailure(reason)} (${reason}): rate-limit ` +
+        `budgets fall back to this replica's share (1/limits.replicas of each) until Redis answers again.`,
     );
     this.onFallback();
     this.probe = setInterval(() => void this.tryRecover(), PROBE_INTERVAL_MS);
@@ -165,4 +165,18 @@ export class FailoverBudgetStore implements BudgetStore {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * What a Redis failure means: a wrong or missing password is not an outage, and whoever reads
+ * the log must fix the URL's credentials rather than wait for Redis.
+ *
+ * @example
+ * describeRedisFailure('WRONGPASS invalid username-password pair'); // 'refused our credentials ...'
+ */
+export function describeRedisFailure(reason: string): string {
+  if (/\b(WRONGPASS|NOAUTH|NOPERM)\b|invalid password|ERR AUTH/i.test(reason)) {
+    return 'refused our credentials (check the user and password in the Redis URL)';
+  }
+  return 'is unreachable';
 }

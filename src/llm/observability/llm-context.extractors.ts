@@ -80,13 +80,30 @@ function transportHeader(ctx: unknown, name: string): unknown {
 
 function httpHeader(req: HttpRequestLike, name: string): string | undefined {
   const value = req.headers?.[name];
-  return Array.isArray(value) ? value[0] : value;
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : fromHeaderBytes(first);
+}
+
+/**
+ * Node reads header bytes as Latin-1, so a UTF-8 `x-user-id` such as `José` arrives as `JosÃ©`.
+ * Bytes that form valid UTF-8 are decoded as UTF-8; anything else is kept as it came.
+ */
+function fromHeaderBytes(value: string): string {
+  // Pure ASCII, or already beyond Latin-1 (a framework decoded it): nothing to do.
+  if (!/[\x80-\xff]/.test(value) || /[\u0100-\uffff]/.test(value)) return value;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
 }
 
 function clean(value: unknown): string | undefined {
   if (typeof value === 'number') return String(value);
   if (Buffer.isBuffer(value)) value = value.toString('utf8');
   if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim();
+  // Control characters never reach a log line, span or event field from a header.
+  // eslint-disable-next-line no-control-regex -- removing control characters is the point
+  const trimmed = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '').trim();
   return trimmed ? trimmed.slice(0, MAX_LENGTH) : undefined;
 }

@@ -14,6 +14,9 @@ export const GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
 /** Distinct feature or model values kept as labels; later ones are recorded as `other`. */
 export const MAX_LABEL_VALUES = 64;
 
+/** Longest label value; longer ones are cut and end in `…`. */
+export const MAX_LABEL_LENGTH = 64;
+
 /** The feature label of calls made outside any feature. */
 export const UNKNOWN_FEATURE = 'unknown';
 
@@ -22,14 +25,16 @@ export const UNKNOWN_FEATURE = 'unknown';
  * requests (the gateway's `x-feature-name` header, a client's `model`), and every new value is
  * a new time series in Prometheus: past the bound, values collapse into `other`.
  */
-class BoundedLabel {
+export class BoundedLabel {
   private readonly seen = new Set<string>();
 
   value(raw: string): string {
-    if (this.seen.has(raw)) return raw;
+    // Bounded in length too: a label is stored in every series and in every scrape.
+    const value = raw.length > MAX_LABEL_LENGTH ? `${raw.slice(0, MAX_LABEL_LENGTH - 1)}…` : raw;
+    if (this.seen.has(value)) return value;
     if (this.seen.size >= MAX_LABEL_VALUES) return 'other';
-    this.seen.add(raw);
-    return raw;
+    this.seen.add(value);
+    return value;
   }
 }
 
@@ -38,6 +43,11 @@ export class CallMetricAttributes {
   private readonly features = new BoundedLabel();
   private readonly models = new BoundedLabel();
   private readonly servers = new Map<string, Attributes>();
+
+  /** The model label of a breaker: the same bounded set of values as the calls' models. */
+  model(model: string): string {
+    return this.models.value(model);
+  }
 
   /** Upstream, requested model and feature: what every call instrument is labelled by. */
   common(call: CallRecord): Attributes {

@@ -29,6 +29,9 @@ export const LLM_METER_NAME = 'nestjs-resilient-llm';
 /** Every state a breaker gauge reports, so exactly one series per breaker reads 1. */
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half_open', 'isolated'];
 
+/** Which state a series shared by several breakers shows: the worst. */
+const SEVERITY: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2, isolated: 3 };
+
 /**
  * Records calls, attempts, retries, breaker state and bulkhead saturation through the
  * OpenTelemetry metrics API (`@opentelemetry/api` only: the application chooses the SDK and the
@@ -144,13 +147,31 @@ export class LlmMetrics implements LlmCallObserver, OnModuleDestroy {
     return [this.breakerState, this.bulkheadInUse, this.bulkheadQueued];
   }
 
+  /**
+   * One series per breaker, with the model label bounded like the calls' (past the bound, models
+   * share `other`, which shows the worst state among them), so callers' model names cannot grow
+   * `/metrics`.
+   */
+  private breakerSeries(): { upstream: string; model: string; state: BreakerState }[] {
+    const series = new Map<string, { upstream: string; model: string; state: BreakerState }>();
+    for (const breaker of this.policies.snapshots()) {
+      const model = this.attributes.model(breaker.model);
+      const key = `${breaker.upstream}\u0000${model}`;
+      const seen = series.get(key);
+      if (!seen || SEVERITY[breaker.state] > SEVERITY[seen.state]) {
+        series.set(key, { upstream: breaker.upstream, model, state: breaker.state });
+      }
+    }
+    return [...series.values()];
+  }
+
   /** Reads breakers and bulkheads at collection time: the gauges exist before any call. */
   private readonly observe: BatchObservableCallback = (result) => {
-    for (const breaker of this.policies.snapshots()) {
+    for (const { upstream, model, state: current } of this.breakerSeries()) {
       for (const state of BREAKER_STATES) {
-        result.observe(this.breakerState, breaker.state === state ? 1 : 0, {
-          [ATTR.upstream]: breaker.upstream,
-          [GEN_AI.requestModel]: breaker.model,
+        result.observe(this.breakerState, current === state ? 1 : 0, {
+          [ATTR.upstream]: upstream,
+          [GEN_AI.requestModel]: model,
           [ATTR.breakerState]: state,
         });
       }

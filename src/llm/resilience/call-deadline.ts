@@ -11,6 +11,8 @@ export class CallDeadline {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private readonly onCallerAbort = (): void => this.controller.abort('cancelled');
+  private readonly disposers: (() => void)[] = [];
+  private disposed = false;
 
   constructor(
     readonly totalMs: number,
@@ -37,6 +39,17 @@ export class CallDeadline {
     return this.controller.signal.reason === 'cancelled';
   }
 
+  /** Ends the call because the process shuts down (see `LlmDrain`): never retried. */
+  shutDown(): void {
+    this.controller.abort('shutting_down');
+  }
+
+  /** Runs `fn` once, when the call is over ({@link dispose}). */
+  onDispose(fn: () => void): void {
+    if (this.disposed) fn();
+    else this.disposers.push(fn);
+  }
+
   /** The error that describes why `signal` aborted. */
   abortError(context: {
     upstream: string;
@@ -44,6 +57,14 @@ export class CallDeadline {
     attempts: number;
     cause?: unknown;
   }): LlmError {
+    if (this.controller.signal.reason === 'shutting_down') {
+      return new LlmError(
+        'shutting_down',
+        `The call to upstream '${context.upstream}' model '${context.model}' was ended because ` +
+          'this process is shutting down and the drain timeout passed. Send it again to another replica.',
+        { ...context, retryable: false },
+      );
+    }
     if (this.cancelledByCaller) {
       return new LlmError(
         'cancelled',
@@ -72,5 +93,8 @@ export class CallDeadline {
   dispose(): void {
     clearTimeout(this.timer);
     this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const fn of this.disposers.splice(0)) fn();
   }
 }

@@ -56,7 +56,9 @@ export function classifyHttpError(response: HttpErrorResponse): LlmError {
   const { status, headers, upstream, model } = response;
   const parsed = parseProviderError(response.body);
   // OpenAI puts the machine-readable reason in `code`; older errors and Anthropic only in `type`.
-  const providerCode = [parsed?.code, parsed?.type].find((c) => c && c !== String(status));
+  const found = [parsed?.code, parsed?.type].find((c) => c && c !== String(status));
+  // The code is the provider's text too: bounded and redacted like its message.
+  const providerCode = found ? redactSecrets(found.slice(0, 64), response.secrets) : undefined;
   const kind = kindOf(status, parsed);
   const shouldRetry = parseShouldRetry(headers);
   const retryable =

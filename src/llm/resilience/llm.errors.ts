@@ -38,7 +38,17 @@ export type LlmErrorKind =
   /** The caller aborted the call through its AbortSignal. */
   | 'cancelled'
   /** A stream failed after content was delivered; `partialText` holds what arrived. */
-  | 'incomplete_stream';
+  | 'incomplete_stream'
+  /**
+   * A failure inside this process (encoding the request, a bug): the upstream was not at fault,
+   * so it is never retried and never counts toward the circuit breaker.
+   */
+  | 'internal'
+  /**
+   * The process is shutting down and the call did not finish within the drain timeout (see
+   * `LlmDrain`). Never retried, never a breaker failure.
+   */
+  | 'shutting_down';
 
 /** Kinds that are worth another attempt when no server hint says otherwise. */
 export const RETRYABLE_KINDS: ReadonlySet<LlmErrorKind> = new Set<LlmErrorKind>([

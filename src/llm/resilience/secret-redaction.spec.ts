@@ -1,4 +1,4 @@
-import { redactSecrets } from './secret-redaction';
+import { maskUrlPasswords, redactSecrets } from './secret-redaction';
 
 describe('redactSecrets', () => {
   it('masks every occurrence of a given secret', () => {
@@ -60,5 +60,42 @@ describe('redactSecrets', () => {
     const once = redactSecrets('Bearer sk-abcdefgh12345678 and sk-abcdefgh12345678');
     expect(redactSecrets(once)).toBe(once);
     expect(once).toBe('Bearer *** and sk-***');
+  });
+
+  describe('parts of a given key', () => {
+    // Built at run time: nothing key-shaped sits in the source.
+    const key = ['Zq7', 'Wm2Rt9Xv', 'Lp4Kd8Hs', 'Nf3Gb6Jc'].join('');
+
+    it('masks its last 12 characters, as a provider might echo them', () => {
+      expect(redactSecrets(`key ****${key.slice(-12)} rejected`, [key])).toBe(
+        'key ******* rejected',
+      );
+    });
+
+    it('masks any run of 8 characters of it, wherever it stands', () => {
+      expect(redactSecrets(`id=req${key.slice(5, 13)}x`, [key])).toBe('id=req***x');
+    });
+
+    it('masks its last 5 characters when they stand alone', () => {
+      expect(redactSecrets(`ends in ${key.slice(-5)}.`, [key])).toBe('ends in ***.');
+    });
+
+    it('keeps its last 4 characters, as providers show them', () => {
+      expect(redactSecrets(`ends in ${key.slice(-4)}.`, [key])).toBe(`ends in ${key.slice(-4)}.`);
+    });
+  });
+});
+
+describe('maskUrlPasswords', () => {
+  it('masks the password of every URL, keeping user and host', () => {
+    expect(maskUrlPasswords('at redis://app:pw1@cache:6379 and http://u:p%40ss@h/v1')).toBe(
+      'at redis://app:***@cache:6379 and http://u:***@h/v1',
+    );
+  });
+
+  it('leaves URLs without a password alone', () => {
+    expect(maskUrlPasswords('http://host:8080/v1 and http://user@host')).toBe(
+      'http://host:8080/v1 and http://user@host',
+    );
   });
 });

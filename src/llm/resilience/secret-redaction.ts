@@ -2,6 +2,16 @@
 const MIN_SECRET_LENGTH = 4;
 
 /**
+ * Any run of this many characters of a given secret is masked: a provider that echoes part of a
+ * key (the last 12 characters, a prefix) still identifies it. Shorter runs are too likely to
+ * appear by chance in ids and hex strings.
+ */
+const FRAGMENT_LENGTH = 8;
+
+/** The key's last 5 to 7 characters are masked too when they stand alone (`****Ab3dE`). */
+const MIN_TAIL_LENGTH = 5;
+
+/**
  * OpenAI-style keys (`sk-...`, `sk-proj-...`, Anthropic's `sk-ant-...`) and the masked forms
  * providers echo back (OpenAI's 401 says "Incorrect API key provided: sk-proj-****abcd"): even a
  * masked key leaks its prefix and last characters, which identify the key in a log search.
@@ -21,7 +31,10 @@ const API_KEY_ASSIGNMENT = /\b((?:x-)?api[-_]?key["']?\s*[:=]\s*["']?)[^\s"',;&]
  * masked one) becomes `sk-***`, a bearer token becomes `Bearer ***` and an `api-key` value `***`.
  *
  * Given secrets are replaced longest first, so a secret that contains a shorter one is masked
- * whole. Secrets shorter than 4 characters are ignored.
+ * whole. Any run of 8 or more characters of a secret is masked too, and so are its last 5 to 7
+ * characters when they stand as a word of their own: providers mask keys to the last 4
+ * characters, and anything longer identifies the key. Secrets shorter than 4 characters are
+ * ignored.
  *
  * @param secrets the upstream's API key and anything else that must never be shown
  * @example
@@ -36,8 +49,58 @@ export function redactSecrets(text: string, secrets: readonly (string | undefine
     .sort((a, b) => b.length - a.length);
   let result = text;
   for (const secret of given) result = result.split(secret).join('***');
+  for (const secret of given) result = maskTail(maskFragments(result, secret), secret);
   return result
     .replace(OPENAI_STYLE_KEY, 'sk-***')
     .replace(BEARER_TOKEN, '$1 ***')
     .replace(API_KEY_ASSIGNMENT, '$1***');
+}
+
+/** Masks every run of {@link FRAGMENT_LENGTH} or more characters that also occurs in `secret`. */
+function maskFragments(text: string, secret: string): string {
+  if (secret.length <= FRAGMENT_LENGTH || text.length < FRAGMENT_LENGTH) return text;
+  const grams = new Set<string>();
+  for (let i = 0; i + FRAGMENT_LENGTH <= secret.length; i++) {
+    grams.add(secret.slice(i, i + FRAGMENT_LENGTH));
+  }
+  const out: string[] = [];
+  let copied = 0;
+  for (let i = 0; i + FRAGMENT_LENGTH <= text.length;) {
+    if (!grams.has(text.slice(i, i + FRAGMENT_LENGTH))) {
+      i++;
+      continue;
+    }
+    let end = i + FRAGMENT_LENGTH;
+    while (end < text.length && secret.includes(text.slice(i, end + 1))) end++;
+    out.push(text.slice(copied, i), '***');
+    copied = end;
+    i = end;
+  }
+  out.push(text.slice(copied));
+  return out.join('');
+}
+
+/** Masks the secret's last 5 to 7 characters where they stand alone, as in `****Ab3dE`. */
+function maskTail(text: string, secret: string): string {
+  let result = text;
+  for (let length = FRAGMENT_LENGTH - 1; length >= MIN_TAIL_LENGTH; length--) {
+    if (secret.length <= length + 4) continue;
+    const tail = secret.slice(-length).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    result = result.replace(new RegExp(`(?<![A-Za-z0-9])${tail}(?![A-Za-z0-9])`, 'g'), '***');
+  }
+  return result;
+}
+
+/** `scheme://user:password@` in a URL anywhere in a text. */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s/@]*@/gi;
+
+/**
+ * Masks the password of every URL in a text (`redis://user:***@host`), for log lines that quote
+ * a configured URL.
+ *
+ * @example
+ * maskUrlPasswords('redis://app:s3cret@cache:6379'); // 'redis://app:***@cache:6379'
+ */
+export function maskUrlPasswords(text: string): string {
+  return text.replace(URL_PASSWORD, '$1:***@');
 }

@@ -8,6 +8,9 @@ import { BreakerSnapshot, TrackedBreaker } from './tracked-breaker';
 /** Breakers kept per upstream before idle ones are dropped. */
 export const MAX_BREAKERS_PER_UPSTREAM = 200;
 
+/** The model of the breaker that models share once an upstream has no room for another one. */
+export const OVERFLOW_BREAKER_MODEL = 'other';
+
 /** How full one upstream's bulkhead is, for metrics. */
 export interface BulkheadUsage {
   upstream: string;
@@ -47,9 +50,12 @@ export class UpstreamPoliciesRegistry {
     if (breaker) {
       // Re-insert: the map's order is then least recently used first.
       this.breakers.delete(key);
-    } else {
-      this.evictIdleBreaker(upstream);
+    } else if (model === OVERFLOW_BREAKER_MODEL || this.evictIdleBreaker(upstream)) {
       breaker = this.createBreaker(upstream, model);
+    } else {
+      // Every breaker is busy (open or half-open): new models share one, so their number stays
+      // bounded whatever callers send.
+      return this.breaker(upstream, OVERFLOW_BREAKER_MODEL);
     }
     this.breakers.set(key, breaker);
     return breaker;
@@ -69,15 +75,21 @@ export class UpstreamPoliciesRegistry {
   /**
    * Model names come from requests, so their number is not ours to bound: past
    * {@link MAX_BREAKERS_PER_UPSTREAM}, the least recently used closed breaker is dropped (a
-   * closed breaker holds nothing worth keeping but a failure count).
+   * closed breaker holds nothing worth keeping but a failure count). False when there is no
+   * room and none is idle.
    */
-  private evictIdleBreaker(upstream: ResolvedUpstream): void {
+  private evictIdleBreaker(upstream: ResolvedUpstream): boolean {
     const own = [...this.breakers.entries()].filter(([, b]) => b.upstream === upstream.name);
-    if (own.length < MAX_BREAKERS_PER_UPSTREAM) return;
+    // One slot stays free for the shared overflow breaker.
+    if (own.length < MAX_BREAKERS_PER_UPSTREAM - 1) return true;
     const idle = own.find(
-      ([, b]) => b.model !== upstream.defaultModel && b.effectiveState() === 'closed',
+      ([, b]) =>
+        b.model !== upstream.defaultModel &&
+        b.model !== OVERFLOW_BREAKER_MODEL &&
+        b.effectiveState() === 'closed',
     );
     if (idle) this.breakers.delete(idle[0]);
+    return idle !== undefined;
   }
 
   /** Calls in flight and queued per upstream: cockatiel exposes only the free slots. */

@@ -1,9 +1,10 @@
 import { HttpService } from '@nestjs/axios';
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { ResolvedUpstream } from '../llm-module.options';
+import { LlmError } from '../resilience/llm.errors';
+import { redactSecrets } from '../resilience/secret-redaction';
 import { createUpstreamAgents } from './connect-timeout.agent';
-import { MAX_BODY_BYTES } from './read-body';
 
 /** One HTTP request to an upstream. */
 export interface UpstreamRequest {
@@ -13,7 +14,7 @@ export interface UpstreamRequest {
   signal: AbortSignal;
   /** Headers of this attempt (client request id, attempt number); merged over the upstream's. */
   headers: Record<string, string>;
-  /** `text`: the whole body, read by axios (plain calls); `stream`: a Readable (SSE). */
+  /** What the caller does with the body: reads it whole (plain calls) or as SSE. */
   responseType: 'text' | 'stream';
 }
 
@@ -22,7 +23,7 @@ export interface UpstreamResponse {
   status: number;
   /** Lower-case header names. */
   headers: Record<string, string>;
-  /** The whole body for `text`, a stream being received for `stream`. */
+  /** The body being received; the caller reads it, up to a bound of its own. */
   body: string | Readable;
 }
 
@@ -32,17 +33,18 @@ export interface UpstreamResponse {
  * as a stream, so plain and streaming calls share one path.
  */
 @Injectable()
-export class LlmHttpTransport implements OnModuleDestroy {
+export class LlmHttpTransport implements OnApplicationShutdown {
   private readonly agents = new Map<string, ReturnType<typeof createUpstreamAgents>>();
 
   constructor(private readonly http: HttpService) {}
 
   async send(upstream: ResolvedUpstream, request: UpstreamRequest): Promise<UpstreamResponse> {
     const agents = this.agentsFor(upstream);
+    const data = encodeBody(request.body, upstream.name);
     const response = await this.http.axiosRef.request<string | Readable>({
       url: upstream.baseUrl + request.path,
       method: 'POST',
-      data: request.body,
+      data,
       headers: {
         'content-type': 'application/json',
         accept: 'application/json, text/event-stream',
@@ -51,10 +53,12 @@ export class LlmHttpTransport implements OnModuleDestroy {
         ...(upstream.apiKey ? { authorization: `Bearer ${upstream.apiKey}` } : {}),
       },
       signal: request.signal,
-      responseType: request.responseType,
-      // Text stays text: the caller parses, so malformed JSON is classified, not thrown by axios.
-      transformResponse: (data: unknown) => data,
-      maxContentLength: MAX_BODY_BYTES,
+      // Always a stream: the caller reads as much as it needs (a few KiB of an error page, a whole
+      // completion, an unbounded SSE stream limited by time) and parses it itself.
+      responseType: 'stream',
+      transformRequest: (body: unknown) => body,
+      transformResponse: (body: unknown) => body,
+      maxContentLength: -1,
       validateStatus: () => true,
       maxRedirects: 0,
       httpAgent: agents.http,
@@ -62,14 +66,23 @@ export class LlmHttpTransport implements OnModuleDestroy {
     });
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(response.headers as Record<string, unknown>)) {
-      if (typeof value === 'string' || typeof value === 'number')
-        headers[name.toLowerCase()] = String(value);
-      else if (Array.isArray(value)) headers[name.toLowerCase()] = value.join(', ');
+      const text =
+        typeof value === 'string' || typeof value === 'number'
+          ? String(value)
+          : Array.isArray(value)
+            ? value.join(', ')
+            : undefined;
+      if (text !== undefined)
+        headers[name.toLowerCase()] = upstreamHeaderValue(name, text, upstream);
     }
     return { status: response.status, headers, body: response.data };
   }
 
-  onModuleDestroy(): void {
+  /**
+   * Closes the keep-alive sockets. On application shutdown, not module destroy: Nest destroys
+   * modules before the HTTP server stops, and calls still in flight must finish first.
+   */
+  onApplicationShutdown(): void {
     for (const { http, https } of this.agents.values()) {
       http.destroy();
       https.destroy();
@@ -84,5 +97,39 @@ export class LlmHttpTransport implements OnModuleDestroy {
       this.agents.set(upstream.name, agents);
     }
     return agents;
+  }
+}
+
+/** Longest upstream request id kept: it goes into spans, events and a response header. */
+const MAX_REQUEST_ID_LENGTH = 128;
+
+/** Longest value kept of any other upstream header. */
+const MAX_HEADER_LENGTH = 1024;
+
+/**
+ * A header value as the rest of the process may see it: with the upstream's key (or any part of
+ * it) masked, since an upstream may echo it (in `x-request-id`, say), and bounded in length.
+ */
+function upstreamHeaderValue(name: string, value: string, upstream: ResolvedUpstream): string {
+  const max = name.toLowerCase() === 'x-request-id' ? MAX_REQUEST_ID_LENGTH : MAX_HEADER_LENGTH;
+  const cut = value.length > max ? value.slice(0, max) : value;
+  return redactSecrets(cut, [upstream.apiKey]);
+}
+
+/**
+ * The request body as JSON text, encoded here rather than by axios, so that a failure (a body
+ * nested too deep for the encoder's stack, a BigInt) is named a local `internal` error: it is not
+ * the upstream's fault, must not be retried, and must not count toward the breaker.
+ */
+function encodeBody(body: unknown, upstream: string): string {
+  try {
+    return JSON.stringify(body);
+  } catch (error) {
+    throw new LlmError(
+      'internal',
+      `The request to upstream '${upstream}' could not be encoded as JSON ` +
+        `(${error instanceof Error ? error.name : 'error'}); it was not sent. Fix the request.`,
+      { upstream, retryable: false },
+    );
   }
 }

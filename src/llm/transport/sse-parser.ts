@@ -16,6 +16,12 @@ export type SseEvent =
 
 const LINE_BREAK = /\r\n|\r|\n/g;
 
+/** Longest line the parser holds: an OpenAI chunk is a few KiB, even with logprobs. */
+export const MAX_SSE_LINE_LENGTH = 1024 * 1024;
+
+/** Code of the error {@link SseParser.push} throws for a line longer than its maximum. */
+export const SSE_LINE_TOO_LONG = 'ERR_SSE_LINE_TOO_LONG';
+
 /**
  * An incremental parser of `text/event-stream`, following the WHATWG HTML standard, section
  * 9.2.6 "Interpreting an event stream". It takes text (decode bytes with
@@ -35,8 +41,12 @@ const LINE_BREAK = /\r\n|\r|\n/g;
  * parser.end();
  */
 export class SseParser {
-  /** Text after the last line break seen, waiting for the rest of its line. */
-  private pending = '';
+  /**
+   * Text after the last line break seen, waiting for the rest of its line, in the pieces it came
+   * in: joined once the line ends, so a long line costs its length once, not once per chunk.
+   */
+  private pending: string[] = [];
+  private pendingLength = 0;
   /** The previous chunk ended in `\r`: a `\n` opening the next chunk belongs to that break. */
   private afterCr = false;
   private started = false;
@@ -44,10 +54,14 @@ export class SseParser {
   private eventType = '';
   private lastEventId = '';
 
+  /** @param maxLineLength longest line accepted; {@link push} throws past it */
+  constructor(private readonly maxLineLength = MAX_SSE_LINE_LENGTH) {}
+
   /**
    * Feeds the next piece of text.
    *
    * @returns the events and comments whose lines this chunk completed, in stream order
+   * @throws Error with code `ERR_SSE_LINE_TOO_LONG` when a line exceeds the maximum length
    */
   push(chunk: string): SseEvent[] {
     let text = chunk;
@@ -60,16 +74,28 @@ export class SseParser {
       // The spec ignores one leading BOM; TextDecoder strips it too, unless told not to.
       if (text.startsWith('\uFEFF')) text = text.slice(1);
     }
-    const buffer = this.pending + text;
     const out: SseEvent[] = [];
     let start = 0;
-    for (const match of buffer.matchAll(LINE_BREAK)) {
+    // Only the new text is scanned: the pending start of a line has no line break in it.
+    for (const match of text.matchAll(LINE_BREAK)) {
       // A `\r` at the very end may be the first half of a `\r\n` that the next chunk completes.
-      if (match[0] === '\r' && match.index === buffer.length - 1) this.afterCr = true;
-      this.processLine(buffer.slice(start, match.index), out);
+      if (match[0] === '\r' && match.index === text.length - 1) this.afterCr = true;
+      this.processLine(this.takeLine(text.slice(start, match.index)), out);
       start = match.index + match[0].length;
     }
-    this.pending = buffer.slice(start);
+    const rest = text.slice(start);
+    if (rest !== '') {
+      this.pending.push(rest);
+      this.pendingLength += rest.length;
+    }
+    if (this.pendingLength > this.maxLineLength) {
+      this.pending = [];
+      this.pendingLength = 0;
+      throw Object.assign(
+        new Error(`An event-stream line is longer than ${this.maxLineLength} characters.`),
+        { code: SSE_LINE_TOO_LONG },
+      );
+    }
     return out;
   }
 
@@ -83,13 +109,23 @@ export class SseParser {
    * @returns always empty; an array so that callers can treat it like {@link push}
    */
   end(): SseEvent[] {
-    this.pending = '';
+    this.pending = [];
+    this.pendingLength = 0;
     this.afterCr = false;
     this.started = false;
     this.data = [];
     this.eventType = '';
     this.lastEventId = '';
     return [];
+  }
+
+  /** The pending start of the line, if any, joined with its end. */
+  private takeLine(end: string): string {
+    if (this.pending.length === 0) return end;
+    const line = this.pending.join('') + end;
+    this.pending = [];
+    this.pendingLength = 0;
+    return line;
   }
 
   private processLine(line: string, out: SseEvent[]): void {

@@ -1,5 +1,6 @@
 import { LlmError } from '../resilience/llm.errors';
 import { CONNECT_TIMEOUT_CODE } from './connect-timeout.agent';
+import { SSE_LINE_TOO_LONG } from './sse-parser';
 
 /** Socket-level codes that mean the provider never answered (or the connection broke). */
 const NETWORK_CODES = new Set([
@@ -36,7 +37,7 @@ export function classifyTransportError(
       { ...context, cause },
     );
   }
-  if (message.includes('maxContentLength')) {
+  if (message.includes('maxContentLength') || code === SSE_LINE_TOO_LONG) {
     // axios' verdict on the body itself: larger than the 8 MiB a completion may have.
     return new LlmError(
       'invalid_response',
@@ -45,12 +46,40 @@ export function classifyTransportError(
     );
   }
   const known = code !== undefined && NETWORK_CODES.has(code);
+  if (!known && isLocalFailure(error)) {
+    return new LlmError(
+      'internal',
+      `A failure inside this process before upstream '${context.upstream}' answered ` +
+        `(${error instanceof Error ? error.name : typeof error}: ${message}). Not the upstream's ` +
+        'fault: not retried, not counted by the circuit breaker.',
+      { ...context, cause, retryable: false },
+    );
+  }
   return new LlmError(
     'network',
     `Network error talking to upstream '${context.upstream}': ${code ?? 'unknown'} ${message}.` +
       (known ? ' The provider may be unreachable, or the connection broke.' : ''),
     { ...context, cause },
   );
+}
+
+/**
+ * Errors that arise in this process rather than on the wire: the engine's own errors (a stack
+ * overflow is a RangeError, a bug a TypeError) and anything neither axios nor a socket raised.
+ * Axios marks every error of its own with `isAxiosError`; socket errors carry a code.
+ */
+function isLocalFailure(error: unknown): boolean {
+  if (
+    error instanceof RangeError ||
+    error instanceof TypeError ||
+    error instanceof SyntaxError ||
+    error instanceof ReferenceError
+  ) {
+    return true;
+  }
+  if (typeof error !== 'object' || error === null) return true;
+  const marked = error as { isAxiosError?: unknown; code?: unknown };
+  return marked.isAxiosError !== true && typeof marked.code !== 'string';
 }
 
 function errorCode(error: unknown): string | undefined {

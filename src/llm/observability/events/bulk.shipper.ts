@@ -10,8 +10,11 @@ import { BufferedEvent, EventBuffer } from './event.buffer';
 import { EventDeliveryReporter } from './event-delivery.reporter';
 import { ResolvedElasticsearchEvents } from './llm-events-options.resolver';
 
-/** The longest pause between two bulk attempts while the cluster fails or throttles. */
-export const MAX_FLUSH_BACKOFF_MS = 30_000;
+/**
+ * The longest pause between two bulk attempts while the cluster fails or throttles: shipping
+ * resumes within this after Elasticsearch answers again.
+ */
+export const MAX_FLUSH_BACKOFF_MS = 10_000;
 
 /**
  * Sends buffered events with the bulk API, one request at a time, as `create` actions into the
@@ -99,8 +102,11 @@ export class BulkShipper {
       this.reporter.exported(outcome.accepted);
       for (const [type, count] of outcome.rejected) this.reporter.dropped('rejected', count, type);
       retry = outcome.retry;
-      if (retry.length > 0) this.backOff(`${retry.length} item(s) pushed back (429/5xx)`);
-      else this.recovered();
+      if (retry.length === 0) this.recovered();
+      // Some items got in: the cluster is working, so the backoff starts over instead of
+      // staying at its cap until a whole bulk succeeds.
+      else if (outcome.accepted > 0) this.progressed();
+      else this.backOff(`${retry.length} item(s) pushed back (429/5xx)`);
     } catch (error) {
       if (isRetryableRequestError(error)) {
         retry = batch;
@@ -127,6 +133,12 @@ export class BulkShipper {
           `LLM calls are unaffected.`,
       );
     }
+  }
+
+  /** Partial success: the next bulk goes after one flush interval, without a new warning. */
+  private progressed(): void {
+    this.failures = Math.min(this.failures, 1);
+    this.retryAt = Date.now() + this.options.flushIntervalMs;
   }
 
   private recovered(): void {

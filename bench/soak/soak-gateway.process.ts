@@ -1,0 +1,84 @@
+import { fork } from 'node:child_process';
+import * as path from 'node:path';
+import { stopChild, trackChild } from '../child-processes';
+import type { GatewaySample } from './gateway-probe';
+
+/** The gateway (`src/main.ts`) in a child process that answers samples of itself. */
+export interface SoakGateway {
+  url: string;
+  output(): string;
+  sample(): Promise<GatewaySample>;
+  /** Sends SIGTERM and resolves with the ms until the process exited. */
+  terminate(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const LISTENING = /Gateway listening on (http:\/\/\S+?) /;
+const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
+
+/**
+ * Forks the gateway as `npm start` runs it, with the probe preloaded and `--expose-gc`, on a free
+ * loopback port, with only the given settings (no OTEL_* or ELASTICSEARCH_* of the caller's).
+ */
+export async function startSoakGateway(env: NodeJS.ProcessEnv): Promise<SoakGateway> {
+  const root = path.join(__dirname, '..', '..');
+  const base = Object.fromEntries(INHERITED.map((name) => [name, process.env[name]]));
+  const child = fork(path.join(root, 'src', 'main.ts'), [], {
+    cwd: root,
+    execArgv: [
+      '--expose-gc',
+      '-r',
+      '@swc-node/register',
+      '-r',
+      path.join(__dirname, 'gateway-probe.ts'),
+    ],
+    env: {
+      ...base,
+      ...env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      NO_COLOR: '1',
+      SWC_NODE_IGNORE_DYNAMIC: '1',
+      OTEL_TRACES_EXPORTER: 'none',
+      LLM_EVENTS_LOG: 'false',
+    },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  trackChild(child);
+  let output = '';
+  child.stdout?.setEncoding('utf8').on('data', (text: string) => (output += text));
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => (output += text));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout?.on('data', () => {
+        const match = LISTENING.exec(output);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`The gateway exited (${code}):\n${output}`)));
+    });
+    return {
+      url,
+      output: () => output,
+      sample: () =>
+        new Promise<GatewaySample>((resolve) => {
+          const onMessage = (message: GatewaySample) => {
+            if (message?.type !== 'soak:sample') return;
+            child.off('message', onMessage);
+            resolve(message);
+          };
+          child.on('message', onMessage);
+          child.send('soak:sample');
+        }),
+      terminate: () =>
+        new Promise<number>((resolve) => {
+          const started = Date.now();
+          child.once('exit', () => resolve(Date.now() - started));
+          child.kill('SIGTERM');
+        }),
+      stop: () => stopChild(child, 30_000),
+    };
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Bounds on what one chat request may hold, checked before any upstream work. A request is
+ * hostile input: its model name becomes a breaker key, a metric label, event fields and a
+ * response header, and its nesting depth is what the JSON encoder recurses on.
+ */
+export const LLM_REQUEST_BOUNDS = {
+  /** Longest model name. OpenAI's, Azure deployment and Hugging Face names are far shorter. */
+  maxModelLength: 256,
+  /** Most messages in one request. */
+  maxMessages: 4096,
+  /**
+   * Deepest nesting of arrays and objects. A chat request with tools nests about 10 levels; a
+   * 6,000-deep array overflows the stack of the JSON encoder.
+   */
+  maxDepth: 64,
+} as const;
+
+/**
+ * Printable ASCII, no control characters: the model name is written to log lines and headers,
+ * where a CR/LF would start a forged line.
+ */
+const MODEL_NAME = /^[\x20-\x7e]+$/;
+
+/** Why a model name is refused, or undefined when it is acceptable. */
+export function modelNameProblem(model: string): string | undefined {
+  if (model.length > LLM_REQUEST_BOUNDS.maxModelLength) {
+    return `'model' must be at most ${LLM_REQUEST_BOUNDS.maxModelLength} characters; got ${model.length}`;
+  }
+  if (!MODEL_NAME.test(model)) {
+    return "'model' must be printable ASCII (no control characters, line breaks or non-ASCII letters)";
+  }
+  return undefined;
+}
+
+/**
+ * Whether `value` nests deeper than `maxDepth`, found without recursion (the point is to stay
+ * off the stack) and stopping at the first level too deep.
+ *
+ * @example
+ * exceedsDepth({ a: [[1]] }, 2); // true: object > array > array
+ */
+export function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth + 1 > maxDepth) return true;
+    const children = Array.isArray(current) ? current : Object.values(current);
+    for (const child of children as unknown[]) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}

@@ -1,0 +1,198 @@
+import { metrics } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { Server } from 'node:http';
+import { prometheusExporter } from '../src/gateway/prometheus-exporter';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+
+const MESSAGES = [{ role: 'user', content: 'Hello' }];
+
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+interface HealthBody {
+  details: { llm: { openBreakers: number; breakers: Array<{ state: string }> } };
+}
+
+/** A chat request whose message content is an array nested `depth` deep. */
+function nestedBody(depth: number): string {
+  const content = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  return `{"messages":[{"role":"user","content":${content}}]}`;
+}
+
+describe('gateway under hostile input', () => {
+  let sim: UpstreamSimulator;
+  let gateway: GatewayTestApp | undefined;
+  let provider: MeterProvider;
+
+  beforeAll(() => {
+    // What the gateway's telemetry bootstrap does, so /metrics serves the module's series.
+    provider = new MeterProvider({ readers: [prometheusExporter] });
+    metrics.setGlobalMeterProvider(provider);
+  });
+  afterAll(() => provider.shutdown());
+  beforeEach(async () => {
+    sim = await UpstreamSimulator.start();
+  });
+  afterEach(async () => {
+    await gateway?.close();
+    gateway = undefined;
+    await sim.close();
+  });
+
+  async function boot(env: Record<string, string> = {}): Promise<string> {
+    gateway = await startGatewayApp({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_RETRY_BASE_MS: '1',
+      LLM_RETRY_MAX_MS: '2',
+      ...env,
+    });
+    return gateway.url;
+  }
+
+  const post = (url: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+
+  it('refuses 30 requests nested 6,000 deep with 400; the upstream sees none, the breaker stays closed', async () => {
+    const url = await boot({ LLM_BREAKER_FAILURES: '3' });
+    for (let i = 0; i < 30; i++) {
+      const res = await post(url, nestedBody(6000));
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as ErrorBody;
+      expect(error).toMatchObject({ type: 'invalid_request_error', code: 'bad_request' });
+      expect(error.message).toMatch(/more than 64 levels deep/);
+    }
+    expect(sim.requests).toHaveLength(0);
+    const normal = await Promise.all(
+      Array.from({ length: 10 }, () => post(url, JSON.stringify({ messages: MESSAGES }))),
+    );
+    expect(normal.map((r) => r.status)).toEqual(Array(10).fill(200));
+    const health = (await (await fetch(`${url}/health`)).json()) as HealthBody;
+    expect(health.details.llm.openBreakers).toBe(0);
+  });
+
+  it('refuses 2 MB model names with 400 before any upstream work; /metrics stays small', async () => {
+    const url = await boot();
+    const model = 'm'.repeat(2 * 1024 * 1024);
+    for (let i = 0; i < 10; i++) {
+      const res = await post(url, JSON.stringify({ model: `${model}${i}`, messages: MESSAGES }));
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ErrorBody).error).toMatchObject({
+        param: 'model',
+        message: expect.stringMatching(/at most 256 characters/) as unknown,
+      });
+    }
+    expect(sim.requests).toHaveLength(0);
+    const metricsText = await (await fetch(`${url}/metrics`)).text();
+    expect(metricsText.length).toBeLessThan(1024 * 1024);
+    expect(metricsText).not.toContain('mmmmmmmmmm');
+  });
+
+  it('refuses a model name with a line break', async () => {
+    const url = await boot();
+    const res = await post(
+      url,
+      JSON.stringify({ model: 'gpt\r\n[Nest] LOG x', messages: MESSAGES }),
+    );
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error.param).toBe('model');
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('bounds the breaker gauge and model labels however many model names callers send', async () => {
+    const url = await boot();
+    const long = 'x'.repeat(250);
+    for (let i = 0; i < 300; i++) {
+      const res = await post(url, JSON.stringify({ model: `${i}-${long}`, messages: MESSAGES }));
+      expect(res.status).toBe(200);
+    }
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const breakerSeries = text.split('\n').filter((l) => l.startsWith('llm_breaker_state{'));
+    // 64 model values plus `other`, four states each.
+    expect(breakerSeries.length).toBeLessThanOrEqual(65 * 4);
+    expect(breakerSeries.some((l) => l.includes('gen_ai_request_model="other"'))).toBe(true);
+    // Label values are cut at 64 characters.
+    expect(text).not.toContain('x'.repeat(64));
+    // The worst case: 64 model values, each in every histogram bucket (about 1.5 MB); it no
+    // longer grows with what callers send.
+    expect(text.length).toBeLessThan(2 * 1024 * 1024);
+    for (let i = 300; i < 400; i++) {
+      await post(url, JSON.stringify({ model: `${i}-${long}`, messages: MESSAGES }));
+    }
+    const after = await (await fetch(`${url}/metrics`)).text();
+    expect(after.length).toBeLessThan(text.length * 1.05);
+  });
+
+  it('answers a form post with 415 and forwards nothing', async () => {
+    const url = await boot();
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'messages=hello',
+    });
+    expect(res.status).toBe(415);
+    expect(((await res.json()) as ErrorBody).error.code).toBe('unsupported_media_type');
+    const plain = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ messages: MESSAGES }),
+    });
+    expect(plain.status).toBe(415);
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('with GATEWAY_API_KEYS, answers 401 without a known key and never forwards the caller key', async () => {
+    const keys = ['caller-key-one-0123456789', 'caller-key-two-0123456789'];
+    const url = await boot({
+      GATEWAY_API_KEYS: keys.join(','),
+      LLM_API_KEY: 'upstream-key-abcdef',
+    });
+    const body = JSON.stringify({ messages: MESSAGES });
+    expect((await post(url, body)).status).toBe(401);
+    const wrong = await post(url, body, { authorization: 'Bearer caller-key-one-012345678X' });
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as ErrorBody).error.code).toBe('invalid_api_key');
+    expect(sim.requests).toHaveLength(0);
+    const right = await post(url, body, { authorization: `Bearer ${keys[1]}` });
+    expect(right.status).toBe(200);
+    expect(sim.requests).toHaveLength(1);
+    // The simulator masks what it records; the caller's key is simply not there.
+    expect(sim.requests[0]?.headers.authorization).toMatch(/^Bearer /);
+    expect(JSON.stringify(sim.requests[0]?.headers)).not.toContain('caller-key');
+    // Probes stay open to orchestrators.
+    expect((await fetch(`${url}/health/live`)).status).toBe(200);
+  });
+
+  it('sends no CORS headers unless origins are configured', async () => {
+    let url = await boot();
+    const preflight = (origin = 'https://app.example') =>
+      fetch(`${url}/v1/chat/completions`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        },
+      });
+    expect((await preflight()).headers.get('access-control-allow-origin')).toBeNull();
+    await gateway?.close();
+    url = await boot({ GATEWAY_CORS_ORIGINS: 'https://app.example' });
+    const allowed = await preflight();
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    const other = await preflight('https://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('sets the server-side limits for slow clients', async () => {
+    await boot({ GATEWAY_HEADERS_TIMEOUT_MS: '4000', GATEWAY_REQUEST_TIMEOUT_MS: '9000' });
+    const server: Server = gateway!.app.getHttpServer();
+    expect(server.headersTimeout).toBe(4000);
+    expect(server.requestTimeout).toBe(9000);
+    expect(server.keepAliveTimeout).toBe(5000);
+  });
+});
