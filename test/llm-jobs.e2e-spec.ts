@@ -79,7 +79,11 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
       { userId: 'u-1', featureName: 'writer' },
     );
     expect(queued).toMatchObject({ state: 'queued', context: { userId: 'u-1' } });
+    const seen: string[] = [];
+    const unsubscribe = t.jobs.subscribe(queued.id, (update) => void seen.push(update.state));
     const [job] = await settled(t.jobs, [queued.id]);
+    await waitFor(() => seen.includes('completed'));
+    unsubscribe();
 
     expect(job).toMatchObject({ state: 'completed', deliveries: 1 });
     expect(job!.completion?.choices[0]?.message.content).toEqual(expect.any(String));

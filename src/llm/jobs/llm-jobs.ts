@@ -15,7 +15,6 @@ import {
   LlmJobMessage,
   LlmJobOptions,
   LlmJobRecord,
-  LlmJobState,
   TERMINAL_JOB_STATES,
 } from './llm-job.types';
 import { LlmJobsRuntime } from './llm-jobs.runtime';
@@ -192,10 +191,8 @@ export class LlmJobs {
    * unsubscribe function.
    */
   subscribe(id: string, listener: (job: LlmJob) => void, access: LlmJobAccess = {}): () => void {
-    return this.runtime.store.onChange((changed: string, state: LlmJobState) => {
-      if (changed !== id) return;
-      this.get(id, access).then(listener, () => undefined);
-      void state;
+    return this.runtime.store.onChange((changed: string) => {
+      if (changed === id) this.get(id, access).then(listener, () => undefined);
     });
   }
 
