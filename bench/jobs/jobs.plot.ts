@@ -7,6 +7,7 @@ import type { JobsReport } from './jobs.report';
 export function renderJobsPlot(report: JobsReport, info: RunInfo): Promise<Buffer> {
   const c = report.scenario;
   const limitPer5s = (c.rpm / 60) * 5;
+  const timeline = withEmptyBuckets(report.timeline);
   const bars = [
     ...report.jobs.flatMap((j) =>
       (['p50', 'p95', 'p99'] as const).map((q) => ({ path: j.name, q, seconds: j.resultS[q] })),
@@ -21,7 +22,12 @@ export function renderJobsPlot(report: JobsReport, info: RunInfo): Promise<Buffe
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     background: 'white',
     padding: 16,
-    config: { font: PLOT_FONT, legend: { orient: 'bottom' }, view: { stroke: null } },
+    config: {
+      font: PLOT_FONT,
+      legend: { orient: 'bottom', labelLimit: 400 },
+      view: { stroke: null },
+    },
+    resolve: { scale: { color: 'independent' } },
     title: {
       text: `${c.offeredRatio} × the provider's limit for ${c.offerSeconds} s: synchronous calls vs durable jobs`,
       subtitle: [
@@ -42,7 +48,7 @@ export function renderJobsPlot(report: JobsReport, info: RunInfo): Promise<Buffe
         height: 220,
         layer: [
           {
-            data: { values: report.timeline },
+            data: { values: timeline },
             mark: { type: 'line', strokeWidth: 1.5, interpolate: 'step-after' },
             encoding: {
               x: { field: 'second', type: 'quantitative', title: 'seconds since the start' },
@@ -65,7 +71,7 @@ export function renderJobsPlot(report: JobsReport, info: RunInfo): Promise<Buffe
         data: { values: bars },
         mark: { type: 'bar' },
         encoding: {
-          y: { field: 'path', type: 'nominal', title: null },
+          y: { field: 'path', type: 'nominal', title: null, axis: { labelLimit: 300 } },
           yOffset: { field: 'q' },
           x: { field: 'seconds', type: 'quantitative', title: 'seconds' },
           color: { field: 'q', type: 'nominal', title: null },
@@ -74,4 +80,18 @@ export function renderJobsPlot(report: JobsReport, info: RunInfo): Promise<Buffe
     ],
   };
   return renderPng(spec);
+}
+
+/** Buckets with no answer, as 0: a gap in the data must not read as the previous bucket's count. */
+function withEmptyBuckets(timeline: JobsReport['timeline']): JobsReport['timeline'] {
+  const last = Math.max(0, ...timeline.map((t) => t.second));
+  const paths = [...new Set(timeline.map((t) => t.path))];
+  const counts = new Map(timeline.map((t) => [`${t.path}@${t.second}`, t.completed]));
+  return paths.flatMap((path) =>
+    Array.from({ length: last / 5 + 1 }, (_, i) => ({
+      second: i * 5,
+      path,
+      completed: counts.get(`${path}@${i * 5}`) ?? 0,
+    })),
+  );
 }
