@@ -3,10 +3,11 @@ import { gatewayTelemetry } from '../gateway/telemetry.start';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadGatewayConfig } from '../gateway/gateway.config';
+import { LlmJobsTransport } from './llm-jobs.transport';
 import { WorkerModule } from './worker.module';
 
 /**
- * `npm run worker`: runs durable LLM jobs from RABBITMQ_URL with states in REDIS_URL, calling the
+ * `npm run worker`: a Nest microservice that runs durable LLM jobs from RABBITMQ_URL with states in REDIS_URL, calling the
  * upstream of LLM_BASE_URL with the gateway's variables (LLM_RPM, LLM_MAX_CONCURRENCY, ...). Run
  * as many as the provider's limits make worth it: they share the limiter through Redis.
  */
@@ -18,10 +19,12 @@ async function bootstrap(): Promise<void> {
       'The worker needs LLM_BASE_URL (the upstream), RABBITMQ_URL (the jobs) and REDIS_URL (their states).',
     );
   }
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+  // A Nest microservice whose transport is the jobs queue (see LlmJobsTransport).
+  const app = await NestFactory.createMicroservice(WorkerModule.forRoot(config), {
+    strategy: new LlmJobsTransport(),
     abortOnError: false,
   });
-  await app.init();
+  await app.listen();
   logger.log(`Worker running jobs against ${config.llm.baseUrl}`);
   const close = (signal: NodeJS.Signals) => {
     // Jobs in flight go back to the queue (unacked); another worker runs them.
