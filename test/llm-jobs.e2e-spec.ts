@@ -276,6 +276,8 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
   it('a broker restart loses no accepted job', async () => {
     const queue = freshQueue();
     const producer = await start(target(queue), { jobs: { worker: false } });
+    // A worker of another queue stays connected through the restart.
+    const connected = await start(target());
     const before = await Promise.all(
       Array.from({ length: 5 }, () => producer.jobs.enqueue({ messages: USER })),
     );
@@ -290,6 +292,9 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
 
     expect(jobs.map((j) => j.state)).toEqual(Array(6).fill('completed'));
     for (const job of jobs) expect(requestsOf(job.id)).toHaveLength(1);
+    // The worker that lived through the restart consumes again (amqplib's recovery).
+    const late = await connected.jobs.enqueue({ messages: USER });
+    expect((await settled(connected.jobs, [late.id]))[0]!.state).toBe('completed');
   }, 60_000);
 });
 

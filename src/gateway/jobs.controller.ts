@@ -11,8 +11,13 @@ import { preferences } from './prefer.header';
  * cancel them. Only the caller that created a job sees it (same credentials and user id); any
  * other caller gets 404, as for a job that does not exist.
  */
+/** Long polls held at once; past it, `Prefer: wait` is not applied (the state is answered now). */
+export const MAX_JOB_WAITERS = 1_000;
+
 @Controller('v1/jobs')
 export class JobsController {
+  private waiters = 0;
+
   constructor(private readonly jobs: LlmJobs) {}
 
   /**
@@ -26,17 +31,21 @@ export class JobsController {
   @Get(':id')
   async get(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const owner = callerIdentity(req);
-    const { waitS } = preferences(req);
+    const preferred = preferences(req).waitS;
+    // Each long poll holds a connection and a listener: bounded, as any caller-driven resource.
+    const waitS = preferred && this.waiters < MAX_JOB_WAITERS ? preferred : undefined;
     const abort = new AbortController();
     res.once('close', () => abort.abort());
+    if (waitS) this.waiters++;
     try {
-      const job =
-        waitS === undefined || waitS === 0
-          ? await this.jobs.get(id, { owner })
-          : await this.jobs.wait(id, { owner, timeoutMs: waitS * 1000, signal: abort.signal });
-      this.send(res, job, waitS === undefined ? {} : { 'preference-applied': `wait=${waitS}` });
+      const job = waitS
+        ? await this.jobs.wait(id, { owner, timeoutMs: waitS * 1000, signal: abort.signal })
+        : await this.jobs.get(id, { owner });
+      this.send(res, job, waitS ? { 'preference-applied': `wait=${waitS}` } : {});
     } catch (error) {
       sendJobsError(res, error);
+    } finally {
+      if (waitS) this.waiters--;
     }
   }
 
