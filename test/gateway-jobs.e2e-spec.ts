@@ -123,6 +123,11 @@ describe('gateway: Prefer: respond-async, /v1/jobs', () => {
     expect(queued.status).toBe(200);
     expect(Number(queued.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await queued.json()) as JobBody).toMatchObject({ status: 'queued', position: 1 });
+    // The gauges see it: one job ready in the queue, the oldest waiting for some time.
+    await gateway.app.get(LlmJobsRuntime).refreshGauges();
+    const prom = new PromText(await (await fetch(`${gateway.url}/metrics`)).text());
+    expect(prom.sum('llm_jobs_queue_depth')).toBe(1);
+    expect(prom.sum('llm_jobs_queue_oldest_age')).toBeGreaterThan(0);
     // Another key, or another user with the same key: 404, as for a job that does not exist.
     expect((await get(location, caller('client-b'))).status).toBe(404);
     expect((await get(location, caller('client-a', 'u-2'))).status).toBe(404);

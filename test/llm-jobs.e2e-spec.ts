@@ -272,6 +272,29 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     }
   }, 60_000);
 
+  it('with Redis down, enqueue works and the worker holds the message until the outcome is stored', async () => {
+    const t = await start(target());
+    await redis.stop();
+    try {
+      const { id } = await t.jobs.enqueue({ messages: USER });
+      // The worker ran the call, but cannot store its outcome: it holds the message.
+      await waitFor(() => requestsOf(id).length === 1);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await redis.restart();
+      // Reads fail plainly until the client has reconnected.
+      const [job] = await retry(() => settled(t.jobs, [id]));
+
+      // Stored once Redis was back, from the run that already happened: had the worker acked
+      // without storing, no state would say completed; had it given the message back, the job
+      // would have run twice.
+      expect(job).toMatchObject({ state: 'completed' });
+      expect(requestsOf(id)).toHaveLength(1);
+      expect(await t.runtime.broker.depth()).toBe(0);
+    } finally {
+      if (!redis.running) await redis.restart();
+    }
+  });
+
   // Last: it restarts the suite's broker.
   it('a broker restart loses no accepted job', async () => {
     const queue = freshQueue();
@@ -293,7 +316,7 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     expect(jobs.map((j) => j.state)).toEqual(Array(6).fill('completed'));
     for (const job of jobs) expect(requestsOf(job.id)).toHaveLength(1);
     // The worker that lived through the restart consumes again (amqplib's recovery).
-    const late = await connected.jobs.enqueue({ messages: USER });
+    const late = await retry(() => connected.jobs.enqueue({ messages: USER }));
     expect((await settled(connected.jobs, [late.id]))[0]!.state).toBe('completed');
   }, 60_000);
 });

@@ -148,7 +148,8 @@ export class JobOutcomeWriter {
       } catch {
         if (this.stopping()) return undefined;
         const waitMs = Math.min(100 * 2 ** attempt, STORE_RETRY_MAX_MS);
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        // Unref'd: a worker retrying a write never keeps a closing process alive.
+        await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
       }
     }
   }
