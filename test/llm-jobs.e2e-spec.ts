@@ -180,6 +180,28 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     expect(lastError).toMatchObject({ kind: 'server_error', status: 500 });
   });
 
+  it('a job whose workers keep stopping mid-run is dead-lettered after maxDeliveries', async () => {
+    sim.script([{ type: 'hang', repeat: 2 }]);
+    const queue = freshQueue();
+    const producer = await start(target(queue), { jobs: { worker: false } });
+    const { id } = await producer.jobs.enqueue({ messages: USER });
+    // Two workers in turn take the job and stop while its call hangs: nothing is acked.
+    for (let run = 1; run <= 2; run++) {
+      const worker = await start(target(queue), { jobs: { maxDeliveries: 2 } });
+      await waitFor(() => requestsOf(id).length === run);
+      apps.splice(apps.indexOf(worker), 1);
+      await worker.close();
+    }
+    const last = await start(target(queue), { jobs: { maxDeliveries: 2 } });
+    const [job] = await settled(last.jobs, [id]);
+
+    expect(job).toMatchObject({ state: 'failed', deadLettered: true, deliveries: 3 });
+    expect(job!.error!.message).toMatch(/worker stopped during 2 of them/);
+    expect(requestsOf(id)).toHaveLength(2);
+    const dead = await peekQueue(broker.url, `${queue}.dead`);
+    expect(dead.map((m) => (m.body as { id: string }).id)).toEqual([id]);
+  });
+
   it('a rate-limit wait longer than holdMs becomes a delayed redelivery, not a busy loop', async () => {
     const t = await start(target(), {
       jobs: { holdMs: 100 },

@@ -5,22 +5,22 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { LlmChatResult } from '../client/chat.types';
 import { LlmClient } from '../client/llm-client';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import type { ResolvedLlmOptions } from '../llm-module.options';
 import { LLM_TRACER_NAME } from '../observability/llm-tracing';
-import { LlmError } from '../resilience/llm.errors';
 import { JobMessageHeaders, readJobHeaders } from './job-message.headers';
 import { JobOutcomeWriter } from './job-outcome.writer';
 import { decideAfterFailure } from './job-run.decision';
-import { fromTraceparent } from './job-trace.context';
+import { crashLoopError, parseJobMessage, queuedPastDeadlineError } from './job-delivery.errors';
+import { startProcessSpan } from './job-process.span';
 import type { LlmJobMessage, LlmJobRecord } from './llm-job.types';
 import { TERMINAL_JOB_STATES } from './llm-job.types';
 import { LlmJobsRuntime } from './llm-jobs.runtime';
-import { LLM_JOB_ATTRIBUTES as ATTR, LLM_JOB_SPANS } from './llm-jobs.semconv';
+import { LLM_JOB_ATTRIBUTES as ATTR } from './llm-jobs.semconv';
 
 /**
  * Runs jobs from the durable queue through {@link LlmClient.chat}: the same call path as a direct
@@ -98,7 +98,7 @@ export class LlmJobWorker implements OnApplicationBootstrap, BeforeApplicationSh
         // The channel closed: the broker redelivers the message; its stored outcome stands.
       }
     };
-    const job = parseJob(message.content);
+    const job = parseJobMessage(message.content);
     if (!job) {
       await this.writer.deadLetterRaw(message, 'The message is not a job (unreadable JSON body).');
       return ack();
@@ -116,33 +116,22 @@ export class LlmJobWorker implements OnApplicationBootstrap, BeforeApplicationSh
       delays: headers.delays,
     };
     if (now >= job.deadlineAt) {
-      const error = new LlmError(
-        'deadline_exceeded',
-        `Job '${job.id}' waited ${seconds(now - job.enqueuedAt)} in the queue, past its deadline ` +
-          `(${seconds(job.deadlineAt - job.enqueuedAt)}); it was not run. Give jobs a longer ` +
-          'deadlineMs, or run more workers.',
-        { retryable: false },
-      );
-      if (await this.writer.fail(base, error, 'expired')) ack();
+      if (await this.writer.fail(base, queuedPastDeadlineError(job, now), 'expired')) ack();
       return;
     }
     const run = await this.runtime.store
       .transition('run', { ...base, startedAt: now })
       .catch(() => undefined);
     if (run && !run.applied && run.state && TERMINAL_JOB_STATES.has(run.state)) return ack();
+    // Runs the store counted but that never ended in a delay: their worker died mid-run.
     const crashed = Math.max((run?.deliveries ?? 1) - 1 - headers.runs, 0);
-    const facts = { failures: headers.failures + crashed, headers };
-    if (crashed > 0 && facts.failures >= this.runtime.options.maxDeliveries) {
-      const error = new LlmError(
-        'server_error',
-        `Job '${job.id}' was delivered ${run?.deliveries} times and its worker stopped during ` +
-          `${crashed} of them; it was dead-lettered instead of being run again. Check the workers' logs.`,
-        { retryable: false },
-      );
+    const failures = headers.failures + crashed;
+    if (crashed > 0 && failures >= this.runtime.options.maxDeliveries) {
+      const error = crashLoopError(job, run?.deliveries ?? 1, crashed);
       if (await this.writer.deadLetter(message, base, error)) ack();
       return;
     }
-    await this.runOnce(job, base, { ...headers, failures: facts.failures }, message, now, ack);
+    await this.runOnce(job, base, { ...headers, failures }, message, now, ack);
   }
 
   private async runOnce(
@@ -158,24 +147,10 @@ export class LlmJobWorker implements OnApplicationBootstrap, BeforeApplicationSh
     metrics.waited(queueWaitMs);
     const abort = new AbortController();
     this.running.set(job.id, abort);
-    const link = fromTraceparent(job.traceparent);
-    const span = this.tracer.startSpan(
-      LLM_JOB_SPANS.process(broker.topology.queue),
-      {
-        kind: SpanKind.CONSUMER,
-        links: link ? [{ context: link }] : [],
-        attributes: {
-          [ATTR.messagingSystem]: 'rabbitmq',
-          [ATTR.destination]: broker.topology.queue,
-          [ATTR.operationType]: 'process',
-          [ATTR.messageId]: job.id,
-          [ATTR.jobId]: job.id,
-          [ATTR.queueWaitMs]: queueWaitMs,
-          [ATTR.delivery]: headers.failures + headers.delays + 1,
-        },
-      },
-      ROOT_CONTEXT,
-    );
+    const span = startProcessSpan(this.tracer, broker.topology.queue, job, {
+      queueWaitMs,
+      delivery: headers.failures + headers.delays + 1,
+    });
     let result: LlmChatResult | undefined;
     let failure: unknown;
     try {
@@ -242,23 +217,4 @@ export class LlmJobWorker implements OnApplicationBootstrap, BeforeApplicationSh
           : 'unstored';
     }
   }
-}
-
-function parseJob(content: Buffer): LlmJobMessage | undefined {
-  try {
-    const job = JSON.parse(content.toString('utf8')) as Partial<LlmJobMessage>;
-    const valid =
-      typeof job.id === 'string' &&
-      typeof job.enqueuedAt === 'number' &&
-      typeof job.deadlineAt === 'number' &&
-      typeof job.request === 'object' &&
-      job.request !== null;
-    return valid ? ({ context: {}, ...job } as LlmJobMessage) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
 }
