@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { LlmJobRecord, LlmJobState } from './llm-job.types';
+import { DeferredWritesBuffer } from './deferred-writes.buffer';
 import { TRANSITION_SCRIPT } from './job-state.scripts';
 
 /** How a write treats the state already stored (see TRANSITION_SCRIPT). */
@@ -20,8 +21,6 @@ export interface StoredJob {
   deliveries: number;
 }
 
-/** Writes kept while Redis is down, at most; one more is dropped (and counted). */
-const MAX_DEFERRED = 10_000;
 const COMMAND_TIMEOUT_MS = 2_000;
 
 type RedisWithTransition = Redis & {
@@ -42,7 +41,7 @@ export class JobStateStore {
   private readonly client: RedisWithTransition;
   private subscriber?: Redis;
   private readonly owned: boolean;
-  private readonly deferred: Array<() => Promise<unknown>> = [];
+  private readonly deferred: DeferredWritesBuffer;
   private readonly listeners = new Set<(id: string, state: LlmJobState) => void>();
   private readonly keyPrefix: string;
 
@@ -50,8 +49,9 @@ export class JobStateStore {
     redis: { url: string } | { client: Redis },
     queue: string,
     private readonly stateTtlMs: number,
-    private readonly onDeferred: (outcome: 'deferred' | 'dropped') => void = () => undefined,
+    onDeferred: (outcome: 'deferred' | 'dropped') => void = () => undefined,
   ) {
+    this.deferred = new DeferredWritesBuffer(onDeferred);
     this.owned = !('client' in redis);
     const client =
       'client' in redis
@@ -113,12 +113,7 @@ export class JobStateStore {
     try {
       await write();
     } catch {
-      if (this.deferred.length >= MAX_DEFERRED) {
-        this.onDeferred('dropped');
-        return;
-      }
-      this.deferred.push(write);
-      this.onDeferred('deferred');
+      this.deferred.keep(write);
     }
   }
 
@@ -193,17 +188,8 @@ export class JobStateStore {
   }
 
   private async flushDeferred(): Promise<void> {
-    if (this.deferred.length === 0) return;
-    const writes = this.deferred.splice(0);
-    let failed = 0;
-    for (const write of writes) {
-      try {
-        await write();
-      } catch {
-        failed++;
-        this.deferred.push(write);
-      }
-    }
-    this.logger.log(`Wrote ${writes.length - failed} job states kept while Redis was down`);
+    if (this.deferred.size === 0) return;
+    const written = await this.deferred.flush();
+    this.logger.log(`Wrote ${written} job states kept while Redis was down`);
   }
 }

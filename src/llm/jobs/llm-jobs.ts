@@ -1,24 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { context, SpanKind, trace } from '@opentelemetry/api';
-import { randomUUID } from 'node:crypto';
+import { context, trace } from '@opentelemetry/api';
 import type { ChatCompletionRequest } from '../client/chat.types';
 import { LlmClient } from '../client/llm-client';
-import { validateChatRequest } from '../client/validate-chat-request';
-import { currentLlmContext } from '../observability/llm-context.storage';
 import { LLM_TRACER_NAME } from '../observability/llm-tracing';
-import { isLlmError } from '../resilience/llm.errors';
-import { toTraceparent } from './job-trace.context';
+import { buildJobMessage, queuedRecord } from './job-message.factory';
+import { startSendSpan } from './job-send.span';
 import { StoredJob } from './job-state.store';
-import { brokerUnavailable, invalidJob, jobNotFound, stateUnavailable } from './llm-jobs.errors';
-import {
-  LlmJob,
-  LlmJobMessage,
-  LlmJobOptions,
-  LlmJobRecord,
-  TERMINAL_JOB_STATES,
-} from './llm-job.types';
+import { toTraceparent } from './job-trace.context';
+import { brokerUnavailable, jobNotFound, stateUnavailable } from './llm-jobs.errors';
+import { LlmJob, LlmJobOptions, TERMINAL_JOB_STATES } from './llm-job.types';
 import { LlmJobsRuntime } from './llm-jobs.runtime';
-import { LLM_JOB_ATTRIBUTES as ATTR, LLM_JOB_SPANS } from './llm-jobs.semconv';
 
 /** Who asks: reads and cancels only see the jobs their `owner` created. */
 export interface LlmJobAccess {
@@ -65,42 +56,8 @@ export class LlmJobs {
    */
   async enqueue(request: ChatCompletionRequest, options: LlmJobOptions = {}): Promise<LlmJob> {
     const { options: config, broker, store } = this.runtime;
-    const deadlineMs = options.deadlineMs ?? config.defaultDeadlineMs;
-    if (!Number.isFinite(deadlineMs) || deadlineMs <= 0 || deadlineMs > config.maxDeadlineMs) {
-      throw invalidJob(
-        'deadlineMs',
-        `The job deadline must be between 1 and ${config.maxDeadlineMs} ms (maxDeadlineMs), got ${String(deadlineMs)}.`,
-      );
-    }
-    if (request.stream === true) {
-      throw invalidJob('stream', 'A job cannot stream: send it without "stream": true.');
-    }
-    this.validate(request, options.upstream);
-    const ambient = currentLlmContext();
-    const now = Date.now();
-    const message: LlmJobMessage = {
-      id: randomUUID(),
-      request,
-      ...(options.upstream === undefined ? {} : { upstream: options.upstream }),
-      ...(options.owner === undefined ? {} : { owner: options.owner }),
-      context: compact({
-        userId: options.userId ?? ambient?.userId,
-        featureName: options.featureName ?? ambient?.featureName,
-        requestId: options.requestId ?? ambient?.requestId,
-      }),
-      enqueuedAt: now,
-      deadlineAt: now + deadlineMs,
-    };
-    const span = this.tracer.startSpan(LLM_JOB_SPANS.enqueue(broker.topology.queue), {
-      kind: SpanKind.PRODUCER,
-      attributes: {
-        [ATTR.messagingSystem]: 'rabbitmq',
-        [ATTR.destination]: broker.topology.queue,
-        [ATTR.operationType]: 'send',
-        [ATTR.messageId]: message.id,
-        [ATTR.jobId]: message.id,
-      },
-    });
+    const message = buildJobMessage(request, options, config, this.llm.upstreamNames);
+    const span = startSendSpan(this.tracer, broker.topology.queue, message);
     const traceparent = toTraceparent(span.spanContext());
     if (traceparent) message.traceparent = traceparent;
     try {
@@ -111,19 +68,11 @@ export class LlmJobs {
       );
     } catch (error) {
       span.recordException(error as Error);
+      throw error instanceof Error ? error : brokerUnavailable(error);
+    } finally {
       span.end();
-      throw isLlmError(error) ? error : error instanceof Error ? error : brokerUnavailable(error);
     }
-    span.end();
-    const record: LlmJobRecord = {
-      id: message.id,
-      state: 'queued',
-      ...(message.owner === undefined ? {} : { owner: message.owner }),
-      context: message.context,
-      enqueuedAt: message.enqueuedAt,
-      deadlineAt: message.deadlineAt,
-      delays: 0,
-    };
+    const record = queuedRecord(message);
     await store.create(record);
     return { ...record, deliveries: 0, ageMs: 0 };
   }
@@ -214,24 +163,4 @@ export class LlmJobs {
     }
     return job;
   }
-
-  private validate(request: ChatCompletionRequest, upstream: string | undefined): void {
-    const name = upstream ?? this.llm.upstreamNames[0]!;
-    if (!this.llm.upstreamNames.includes(name)) {
-      throw invalidJob(
-        'upstream',
-        `Unknown upstream '${name}'. Configured upstreams: ${this.llm.upstreamNames.join(', ')}.`,
-      );
-    }
-    try {
-      validateChatRequest(request, name);
-    } catch (error) {
-      const param = isLlmError(error) ? (error.param ?? 'messages') : 'messages';
-      throw invalidJob(param, error instanceof Error ? error.message : String(error));
-    }
-  }
-}
-
-function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 }
