@@ -176,6 +176,34 @@ describe('gateway: Prefer: respond-async, /v1/jobs', () => {
     expect(done.status).toBe('completed');
   }, 30_000);
 
+  it('boots with RabbitMQ unreachable: synchronous calls work, respond-async answers 503', async () => {
+    const down = await startGatewayApp({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: KEY,
+      // Nothing listens on port 1.
+      RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1',
+      REDIS_URL: redis.url,
+      LLM_JOBS_QUEUE: freshQueue(),
+    });
+    try {
+      const send = (headers: Record<string, string>) =>
+        fetch(`${down.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(BODY),
+        });
+      expect((await send({})).status).toBe(200);
+      const async = await send({ prefer: 'respond-async' });
+      expect(async.status).toBe(503);
+      expect(async.headers.get('retry-after')).toBe('2');
+      expect(((await async.json()) as { error: { code: string } }).error.code).toBe(
+        'job_queue_unavailable',
+      );
+    } finally {
+      await down.close();
+    }
+  }, 30_000);
+
   it('serves the jobs metrics every jobs alert rule reads', async () => {
     await gateway.app.get(LlmJobsRuntime).refreshGauges();
     const prom = new PromText(await (await fetch(`${gateway.url}/metrics`)).text());

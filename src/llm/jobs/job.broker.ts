@@ -10,6 +10,9 @@ import {
 import { brokerUnavailable } from './llm-jobs.errors';
 import { JobQueueTopology } from './job-queue.topology';
 
+/** How long the boot waits for the first connection before it goes on without one. */
+const FIRST_CONNECT_WAIT_MS = 5_000;
+
 /** A consumer of the work queue: resolves when the message may be acked (or was handled). */
 export type JobDeliveryHandler = (message: ConsumeMessage, channel: Channel) => Promise<void>;
 
@@ -37,25 +40,43 @@ export class JobBroker {
     return this.publisher !== undefined;
   }
 
-  /** Connects (waits for the first connection; reconnects for ever after). */
+  /**
+   * Connects, and reconnects for ever after. Waits a few seconds for the first connection, then
+   * goes on: a broker that is down at boot must not keep the application (and its synchronous
+   * calls) from starting; enqueues fail with `LLM_JOBS_BROKER_UNAVAILABLE` until it is up.
+   */
   async connect(): Promise<void> {
-    this.connection = await connect(this.url, {
+    const connection = await connect(this.url, {
       recovery: {
         initialDelay: 100,
         maxDelay: 2_000,
-        initialMaxRetries: 20,
         maxRetries: Infinity,
+        waitForConnect: false,
         setup: (model: ChannelModel) => this.setup(model),
       },
     });
-    this.connection.on('disconnect', (error: Error) => {
+    this.connection = connection;
+    connection.on('disconnect', (error: Error) => {
       this.publisher = undefined;
       if (this.consumer) this.consumer.channel = undefined;
       this.declaredDelays.clear();
       if (!this.closing)
         this.logger.warn(`RabbitMQ connection lost (${error.message}); reconnecting`);
     });
-    this.connection.on('error', () => undefined);
+    let warned = false;
+    connection.on('connect-failed', (error: Error) => {
+      if (warned || this.closing) return;
+      warned = true;
+      this.logger.warn(`RabbitMQ is unreachable (${error.message}); retrying in the background`);
+    });
+    connection.on('connect', () => (warned = false));
+    connection.on('error', () => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      connection.waitForConnect().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, FIRST_CONNECT_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Starts consuming the work queue, now and after every reconnect. */
