@@ -100,6 +100,22 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     expect(event['llm.job.queue_wait_ms']).toEqual(expect.any(Number));
   });
 
+  it('takes at most the bulkhead maxConcurrent jobs at once (the prefetch), whatever concurrency asks', async () => {
+    sim.script([{ type: 'hang', repeat: 3 }]);
+    const t = await start(target(), {
+      jobs: { concurrency: 50 },
+      upstream: { bulkhead: { maxConcurrent: 2, maxQueue: 0 } },
+    });
+    expect(t.worker.concurrency).toBe(2);
+    await Promise.all([1, 2, 3].map(() => t.jobs.enqueue({ messages: USER })));
+    await waitFor(() => sim.requests.length === 2);
+    await waitFor(async () => (await t.runtime.broker.depth()) === 1);
+    // The third job waits in the broker, not in the worker: no bulkhead_full, no third request.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sim.requests).toHaveLength(2);
+    expect(t.worker.inFlight).toBe(2);
+  });
+
   it('links the enqueue span to the worker span, and the call span is its child', async () => {
     const t = await start(target());
     const tracer = trace.getTracer('test');
@@ -343,9 +359,9 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
   }, 60_000);
 });
 
-async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > until) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
