@@ -8,7 +8,8 @@ import { fromLlmError } from './llm-error.mapping';
  * OpenAI's shape (with the gateway's `code`, e.g. `rate_limited`) plus the LlmError `kind`.
  */
 export function jobResource(job: LlmJob): Record<string, unknown> {
-  const seconds = (ms: number | undefined) => (ms === undefined ? undefined : Math.floor(ms / 1000));
+  const seconds = (ms: number | undefined) =>
+    ms === undefined ? undefined : Math.floor(ms / 1000);
   return strip({
     id: job.id,
     object: 'llm.job',
