@@ -1,17 +1,18 @@
 import * as path from 'node:path';
 import { readBenchConfig } from './bench.config';
+import { runJobsBench } from './jobs/jobs.bench';
 import { runLatencyBench } from './latency.bench';
 import { runLoadBench } from './load/load.bench';
 import { Progress } from './progress';
 import { runReplicasBench } from './replicas/replicas.bench';
 import { collectRunInfo } from './run-info';
 
-const BENCHES = ['latency', 'load', 'replicas'] as const;
+const BENCHES = ['latency', 'load', 'replicas', 'jobs'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /**
- * `npm run bench`: the three benchmarks of the README, one after the other (`BENCH_ONLY=latency`,
- * `load` or `replicas` runs one). Loopback only, bounded in time, and every process it starts is
+ * `npm run bench`: the benchmarks of the README, one after the other (`BENCH_ONLY=latency`,
+ * `load`, `replicas` or `jobs` runs one). Loopback only, bounded in time, and every process it starts is
  * stopped however it ends. A missed target is reported, never an exit code: CI never fails on a
  * number. A benchmark that crashes is reported, the others still run, and the exit code is 1.
  */
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     latency: () => runLatencyBench(config, info, progress),
     load: () => runLoadBench(config.outDir, info, progress),
     replicas: () => runReplicasBench(config.outDir, info, progress),
+    jobs: () => runJobsBench(config.outDir, info, progress),
   };
   const startedAt = Date.now();
   for (const name of only ? [only] : BENCHES) {

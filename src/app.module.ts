@@ -6,11 +6,13 @@ import { ChatCompletionsController } from './gateway/chat-completions.controller
 import type { GatewayConfig } from './gateway/gateway.config';
 import { BUILT_IN_SIMULATOR, GATEWAY_CONFIG } from './gateway/gateway.constants';
 import { HealthController } from './gateway/health.controller';
+import { JobsController } from './gateway/jobs.controller';
+import { toLlmJobsOptions } from './gateway/llm-jobs-options.factory';
 import { toLlmModuleOptions } from './gateway/llm-options.factory';
 import { MetricsController } from './gateway/metrics.controller';
 import { ModelsController } from './gateway/models.controller';
 import { OpenAiErrorFilter } from './gateway/openai-error.filter';
-import { LlmModule } from './llm/index';
+import { LlmJobsModule, LlmModule } from './llm/index';
 import type { UpstreamSimulator } from './simulator/upstream-simulator';
 
 /** Extras of {@link AppModule.forRoot}. */
@@ -36,12 +38,15 @@ export class AppModule {
         // LlmModule logs every breaker transition once; terminus would log an open breaker as an
         // error on every /health poll.
         TerminusModule.forRoot({ logger: false }),
+        // Durable jobs when RABBITMQ_URL is set: Prefer: respond-async and /v1/jobs.
+        ...(config.jobs ? [LlmJobsModule.forRoot(toLlmJobsOptions(config))] : []),
       ],
       controllers: [
         ChatCompletionsController,
         ModelsController,
         HealthController,
         MetricsController,
+        ...(config.jobs ? [JobsController] : []),
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

@@ -217,6 +217,8 @@ describe('fields the dashboards use, as the event writer writes them', () => {
       const ended: CallRecord[] = [];
       t.app.get(LlmTelemetry).register({ onCallEnd: (call) => ended.push(call) });
       sim.script([
+        // A durable job's run: the worker calls with the job id and its queue wait.
+        { type: 'ok', content: 'a job done' },
         { type: 'error', status: 503 },
         { type: 'ok', content: 'saved by a retry' },
         // Two failures in a row open the breaker: the third call is rejected without an attempt.
@@ -226,6 +228,7 @@ describe('fields the dashboards use, as the event writer writes them', () => {
       const context = await runWithLlmContext(
         { userId: 'u-42', featureName: 'support-chat', requestId: 'req-1' },
         async () => {
+          await t.llm.chat({ messages: USER }, { jobId: 'job-1', queueWaitMs: 1200 });
           await t.llm.chat({ messages: USER });
           await failureOf(() => t.llm.chat({ messages: USER }));
           await failureOf(() => t.llm.chat({ messages: USER }));
@@ -233,6 +236,7 @@ describe('fields the dashboards use, as the event writer writes them', () => {
         },
       );
       expect(ended.map((call) => call.error?.kind ?? 'ok')).toEqual([
+        'ok',
         'ok',
         'server_error',
         'circuit_open',

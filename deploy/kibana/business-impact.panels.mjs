@@ -135,6 +135,26 @@ export const charts = {
       yTitle: 'Duration',
     }),
   }),
+  jobQueueWait: panel({
+    id: 'llm-job-queue-wait',
+    title: 'Job queue wait (p50, p95, p99)',
+    description:
+      'How long durable jobs (Prefer: respond-async, LlmJobs) waited in the queue before a worker ran them (llm.job.queue_wait_ms): users see "please wait" this long.',
+    visualizationType: 'lnsXY',
+    query: `${CALLS} and llm.job.id : *`,
+    columns: {
+      time: dateHistogram(),
+      p50: metric('percentile', 'llm.job.queue_wait_ms', 'p50', { percentile: 50 }),
+      p95: metric('percentile', 'llm.job.queue_wait_ms', 'p95', { percentile: 95 }),
+      p99: metric('percentile', 'llm.job.queue_wait_ms', 'p99', { percentile: 99 }),
+    },
+    visualization: xy({
+      seriesType: 'line',
+      x: 'time',
+      y: ['p50', 'p95', 'p99'],
+      yTitle: 'Queue wait (ms)',
+    }),
+  }),
   tokens: panel({
     id: 'llm-tokens-by-feature',
     title: 'Tokens by feature',

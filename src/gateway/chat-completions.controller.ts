@@ -1,6 +1,8 @@
-import { Controller, Post, Req, Res } from '@nestjs/common';
+import { Controller, Optional, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { LlmCallMetadata, LlmClient } from '../llm/index';
+import { LlmCallMetadata, LlmClient, LlmJobs } from '../llm/index';
+import { acceptAsync } from './async-chat';
+import { preferences } from './prefer.header';
 import { validateChatRequestBody } from './chat-request.validator';
 import { inboundCallOptions } from './inbound-call.options';
 import { writeSseResponse } from './sse-response.writer';
@@ -12,7 +14,11 @@ import { writeSseResponse } from './sse-response.writer';
  */
 @Controller('v1')
 export class ChatCompletionsController {
-  constructor(private readonly llm: LlmClient) {}
+  constructor(
+    private readonly llm: LlmClient,
+    // Present when jobs are on (RABBITMQ_URL); without it `Prefer: respond-async` is ignored.
+    @Optional() private readonly jobs?: LlmJobs,
+  ) {}
 
   /**
    * @example
@@ -24,6 +30,9 @@ export class ChatCompletionsController {
     // First, so that even a rejected body answers with its x-request-id.
     const options = inboundCallOptions(req, res);
     const request = validateChatRequestBody(req.body);
+    if (this.jobs && preferences(req).respondAsync) {
+      return acceptAsync(this.jobs, req, res, request, options);
+    }
     if (request.stream !== true) {
       const { completion, metadata } = await this.llm.chat(request, options);
       res.status(200).set(metadataHeaders(metadata)).json(completion);

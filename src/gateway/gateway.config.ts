@@ -2,6 +2,7 @@ import type { LlmLimitOptions, LlmPolicyOptions } from '../llm/index';
 import { LLM_DEFAULTS } from '../llm/index';
 import { EnvReader } from './env.reader';
 import { defaultHost, GatewayInboundConfig, readInboundConfig } from './gateway-inbound.config';
+import { GatewayJobsConfig, readJobsConfig } from './jobs.config';
 
 /** The built-in simulator's port, as `npm run simulator` and the README's curl examples use. */
 export const DEFAULT_SIM_PORT = 4010;
@@ -42,6 +43,8 @@ export interface GatewayConfig {
   };
   /** REDIS_URL: rate-limit budgets shared by every replica. Never logged (it may hold a password). */
   redisUrl?: string;
+  /** Durable jobs, on when RABBITMQ_URL is set (needs REDIS_URL). */
+  jobs?: GatewayJobsConfig;
   /** Business events: Elasticsearch when ELASTICSEARCH_URL is set, JSON lines on stdout. */
   events: {
     /** From ELASTICSEARCH_URL, with ELASTICSEARCH_API_KEY or _USERNAME/_PASSWORD. Never logged. */
@@ -114,6 +117,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     events: readEventsConfig(read),
     inbound,
   };
+  const jobs = readJobsConfig(read, config.redisUrl);
+  if (jobs) config.jobs = jobs;
   checkOrder(read, config.llm.policies);
   read.throwIfInvalid();
   return config;

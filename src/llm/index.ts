@@ -90,3 +90,23 @@ export { LLM_EVENT_ACTIONS } from './observability/events/llm-event.base';
 export type { LlmRequestOutcome } from './observability/events/llm-request.event';
 export { ELASTICSEARCH_EVENTS_DEFAULTS } from './observability/events/llm-events-options.resolver';
 export type { LlmEventDropReason } from './observability/events/event-delivery.reporter';
+export { LlmJobsModule } from './jobs/llm-jobs.module';
+export { LlmJobs } from './jobs/llm-jobs';
+export type { LlmJobAccess, LlmJobWaitOptions } from './jobs/llm-jobs';
+export { LlmJobWorker } from './jobs/llm-job.worker';
+export { LLM_JOBS_DEFAULTS } from './jobs/llm-jobs.options';
+export type { LlmJobsOptions, ResolvedLlmJobsOptions } from './jobs/llm-jobs.options';
+export { LlmJobsOptionsError, resolveLlmJobsOptions } from './jobs/llm-jobs-options.resolver';
+export { isLlmJobsError, LlmJobsError } from './jobs/llm-jobs.errors';
+export type { LlmJobsErrorCode } from './jobs/llm-jobs.errors';
+export { TERMINAL_JOB_STATES } from './jobs/llm-job.types';
+export type {
+  LlmJob,
+  LlmJobContext,
+  LlmJobError,
+  LlmJobOptions,
+  LlmJobRecord,
+  LlmJobState,
+} from './jobs/llm-job.types';
+export { fromJobError } from './jobs/llm-job.error';
+export type { LlmJobOutcome, LlmJobRedeliveryReason } from './jobs/llm-jobs.metrics';

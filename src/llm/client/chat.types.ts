@@ -66,6 +66,10 @@ export interface LlmCallContext {
   featureName?: string;
   /** The id of the inbound request that caused the call. */
   requestId?: string;
+  /** The durable job the call runs for (set by the job worker). */
+  jobId?: string;
+  /** How long that job waited in the queue before this run, ms (set by the job worker). */
+  queueWaitMs?: number;
 }
 
 /** Options of one call. */
@@ -76,6 +80,11 @@ export interface LlmCallOptions extends LlmCallContext {
   deadlineMs?: number;
   /** Upstream to call, by name. @default the module's default upstream */
   upstream?: string;
+  /**
+   * `X-Client-Request-Id` of every attempt: a job's redelivery re-runs under the id of its first
+   * run, so the provider (and its logs) can tell it is the same request. @default a new UUID
+   */
+  clientRequestId?: string;
 }
 
 /** What the call path did to produce a result. */

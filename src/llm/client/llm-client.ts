@@ -185,11 +185,13 @@ export class LlmClient {
       userId: options.userId ?? ambient?.userId,
       featureName: options.featureName ?? ambient?.featureName,
       requestId: options.requestId ?? ambient?.requestId,
+      ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+      ...(options.queueWaitMs === undefined ? {} : { queueWaitMs: options.queueWaitMs }),
     };
     const record = new CallRecord({
       upstream,
       model,
-      clientRequestId: randomUUID(),
+      clientRequestId: options.clientRequestId ?? randomUUID(),
       stream,
       context,
       request,

@@ -39,6 +39,18 @@ export const LLM_METRICS = {
   limiterFallbackActive: 'llm.limiter.fallback_active',
   /** Counter ({fallback}): times this replica fell back from Redis to its local share. */
   limiterFallbacks: 'llm.limiter.fallbacks',
+  /** Gauge ({job}): jobs ready in the durable queue, not yet taken by a worker (LlmJobs). */
+  jobsQueueDepth: 'llm.jobs.queue.depth',
+  /** Gauge (s): age of the oldest job still queued; 0 when none waits. */
+  jobsOldestAge: 'llm.jobs.queue.oldest_age',
+  /** Counter ({job}): jobs that ended, by `llm.job.outcome`. */
+  jobsOutcomes: 'llm.jobs.outcomes',
+  /** Histogram (s): how long a job waited in the queue before a worker ran it. */
+  jobsQueueWait: 'llm.jobs.queue.wait',
+  /** Counter ({job}): jobs put back in the queue for later, by `llm.job.redelivery_reason`. */
+  jobsRedeliveries: 'llm.jobs.redeliveries',
+  /** Counter ({write}): job state writes kept in memory while Redis was down, or dropped. */
+  jobsStateWrites: 'llm.jobs.state.deferred_writes',
 } as const;
 
 /** Attribute (label) names. Never the user id: unbounded cardinality lives in events and spans. */
@@ -54,6 +66,12 @@ export const LLM_METRIC_ATTRIBUTES = {
   limiterReason: 'llm.limiter.reason',
   /** `requests` or `tokens`. */
   limiterDimension: 'llm.limiter.dimension',
+  /** How a job ended: `completed`, `failed`, `cancelled`, `dead_lettered` or `expired`. */
+  jobOutcome: 'llm.job.outcome',
+  /** Why a job went back to the queue: `rate_limited`, `circuit_open`, `bulkhead_full`, `failure`. */
+  jobRedeliveryReason: 'llm.job.redelivery_reason',
+  /** `deferred` (kept until Redis is back) or `dropped` (the buffer was full). */
+  jobStateWrite: 'llm.job.state_write',
 } as const;
 
 /** Bucket boundaries of the wait histograms (s): from a few ms to a default open period and past it. */

@@ -65,6 +65,8 @@ export function buildCallEvent(
     'llm.client_request_id': call.clientRequestId,
     'llm.upstream_request_id': error?.requestId ?? last?.upstreamRequestId,
     'llm.request_id': call.context.requestId,
+    'llm.job.id': call.context.jobId,
+    'llm.job.queue_wait_ms': call.context.queueWaitMs,
   });
 }
 

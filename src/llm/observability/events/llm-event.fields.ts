@@ -61,6 +61,9 @@ export const LLM_EVENT_FIELDS = {
   'llm.upstream_request_id': 'keyword',
   /** The inbound request's id (`x-request-id`). */
   'llm.request_id': 'keyword',
+  /** The durable job a call ran for (LlmJobs), and how long it waited in the queue, ms. */
+  'llm.job.id': 'keyword',
+  'llm.job.queue_wait_ms': 'long',
   'llm.request.route': 'keyword',
   /** `success`, `degraded` (some calls failed but the request succeeded) or `failure`. */
   'llm.request.outcome': 'keyword',

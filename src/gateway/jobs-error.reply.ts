@@ -1,0 +1,34 @@
+import type { Response } from 'express';
+import { isLlmJobsError } from '../llm/index';
+import { openAiError, OpenAiErrorReply } from './openai-error.body';
+
+/** An {@link LlmJobsError} as an OpenAI-shaped reply; undefined for any other error. */
+export function jobsErrorReply(error: unknown): OpenAiErrorReply | undefined {
+  if (!isLlmJobsError(error)) return undefined;
+  switch (error.code) {
+    case 'LLM_JOB_NOT_FOUND':
+      return openAiError(404, 'invalid_request_error', error.message, { code: 'job_not_found' });
+    case 'LLM_JOB_INVALID':
+      return openAiError(400, 'invalid_request_error', error.message, {
+        param: error.param ?? null,
+        code: 'invalid_job',
+      });
+    case 'LLM_JOBS_STATE_UNAVAILABLE':
+      return openAiError(503, 'service_unavailable_error', error.message, {
+        code: 'job_state_unavailable',
+        headers: { 'retry-after': '2' },
+      });
+    case 'LLM_JOBS_BROKER_UNAVAILABLE':
+      return openAiError(503, 'service_unavailable_error', error.message, {
+        code: 'job_queue_unavailable',
+        headers: { 'retry-after': '2' },
+      });
+  }
+}
+
+/** Sends the reply of a jobs error, or rethrows anything else to the error filter. */
+export function sendJobsError(res: Response, error: unknown): void {
+  const reply = jobsErrorReply(error);
+  if (!reply) throw error;
+  res.status(reply.status).set(reply.headers).json(reply.body);
+}

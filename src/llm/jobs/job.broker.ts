@@ -1,0 +1,192 @@
+import { Logger } from '@nestjs/common';
+import {
+  connect,
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type ConsumeMessage,
+  type RecoveringChannelModel,
+} from 'amqplib';
+import { brokerUnavailable } from './llm-jobs.errors';
+import { JobQueueTopology } from './job-queue.topology';
+
+/** How long the boot waits for the first connection before it goes on without one. */
+const FIRST_CONNECT_WAIT_MS = 5_000;
+
+/** A consumer of the work queue: resolves when the message may be acked (or was handled). */
+export type JobDeliveryHandler = (message: ConsumeMessage, channel: Channel) => Promise<void>;
+
+/**
+ * The RabbitMQ side of jobs, through amqplib with its automatic recovery: a confirm channel for
+ * publishing (a publish resolves only once the broker has the message on disk, as a persistent
+ * message in a durable queue), and, for a worker, a consumer channel with a bounded prefetch.
+ * After a reconnect both are opened again and the topology declared again.
+ */
+export class JobBroker {
+  private readonly logger = new Logger('LlmJobs');
+  private connection?: RecoveringChannelModel;
+  private publisher?: ConfirmChannel;
+  private consumer?: { handler: JobDeliveryHandler; prefetch: number; channel?: Channel };
+  private readonly declaredDelays = new Set<string>();
+  private closing = false;
+
+  constructor(
+    private readonly url: string,
+    readonly topology: JobQueueTopology,
+  ) {}
+
+  /** Whether a publish can be confirmed now. */
+  get ready(): boolean {
+    return this.publisher !== undefined;
+  }
+
+  /**
+   * Connects, and reconnects for ever after. Waits a few seconds for the first connection, then
+   * goes on: a broker that is down at boot must not keep the application (and its synchronous
+   * calls) from starting; enqueues fail with `LLM_JOBS_BROKER_UNAVAILABLE` until it is up.
+   */
+  async connect(): Promise<void> {
+    const connection = await connect(this.url, {
+      recovery: {
+        initialDelay: 100,
+        maxDelay: 2_000,
+        maxRetries: Infinity,
+        waitForConnect: false,
+        setup: (model: ChannelModel) => this.setup(model),
+      },
+    });
+    this.connection = connection;
+    connection.on('disconnect', (error: Error) => {
+      this.publisher = undefined;
+      if (this.consumer) this.consumer.channel = undefined;
+      this.declaredDelays.clear();
+      if (!this.closing)
+        this.logger.warn(`RabbitMQ connection lost (${error.message}); reconnecting`);
+    });
+    let warned = false;
+    connection.on('connect-failed', (error: Error) => {
+      if (warned || this.closing) return;
+      warned = true;
+      this.logger.warn(`RabbitMQ is unreachable (${error.message}); retrying in the background`);
+    });
+    connection.on('connect', () => (warned = false));
+    connection.on('error', () => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      connection.waitForConnect().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, FIRST_CONNECT_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Starts consuming the work queue, now and after every reconnect. */
+  async consume(handler: JobDeliveryHandler, prefetch: number): Promise<void> {
+    this.consumer = { handler, prefetch };
+    if (this.connection && this.publisher) await this.startConsumer(this.publisherModel!);
+  }
+
+  /** Stops taking new jobs; unacked ones go back to the queue when the channel closes. */
+  async stopConsuming(): Promise<void> {
+    const channel = this.consumer?.channel;
+    this.consumer = undefined;
+    await channel?.close().catch(() => undefined);
+  }
+
+  /**
+   * Publishes a persistent message and resolves once the broker confirmed it.
+   * @throws LlmJobsError `LLM_JOBS_BROKER_UNAVAILABLE` when there is no connection or no confirm
+   */
+  async publish(
+    queue: string,
+    body: Buffer,
+    options: { messageId: string; headers?: Record<string, unknown> },
+  ): Promise<void> {
+    const channel = this.publisher;
+    if (!channel) throw brokerUnavailable();
+    await new Promise<void>((resolve, reject) => {
+      try {
+        channel.sendToQueue(
+          queue,
+          body,
+          {
+            persistent: true,
+            contentType: 'application/json',
+            messageId: options.messageId,
+            timestamp: Math.floor(Date.now() / 1000),
+            headers: options.headers ?? {},
+          },
+          (error: unknown) => (error ? reject(brokerUnavailable(error)) : resolve()),
+        );
+      } catch (error) {
+        reject(brokerUnavailable(error));
+      }
+    });
+  }
+
+  /** Publishes to the delay bucket for `waitMs` (declared on first use). */
+  async publishDelayed(
+    waitMs: number,
+    body: Buffer,
+    options: { messageId: string; headers?: Record<string, unknown> },
+  ): Promise<void> {
+    const { name, ttlMs } = this.topology.delayQueue(waitMs);
+    if (!this.declaredDelays.has(name)) {
+      const channel = this.publisher;
+      if (!channel) throw brokerUnavailable();
+      await channel.assertQueue(name, this.topology.delayQueueOptions(ttlMs));
+      this.declaredDelays.add(name);
+    }
+    await this.publish(name, body, options);
+  }
+
+  /** Messages ready in the work queue (not those a worker holds), or undefined without a connection. */
+  async depth(): Promise<number | undefined> {
+    const channel = this.publisher;
+    if (!channel) return undefined;
+    const reply = await channel.checkQueue(this.topology.queue).catch(() => undefined);
+    return reply?.messageCount;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.stopConsuming();
+    await this.connection?.close().catch(() => undefined);
+    this.publisher = undefined;
+  }
+
+  private publisherModel?: ChannelModel;
+
+  private async setup(model: ChannelModel): Promise<void> {
+    const channel = await model.createConfirmChannel();
+    channel.on('error', () => undefined);
+    const { topology } = this;
+    await channel.assertQueue(topology.queue, topology.workQueueOptions());
+    await channel.assertQueue(topology.deadLetterQueue, topology.deadLetterQueueOptions());
+    this.publisherModel = model;
+    this.publisher = channel;
+    channel.on('close', () => {
+      if (this.publisher === channel) this.publisher = undefined;
+    });
+    if (this.consumer) await this.startConsumer(model);
+  }
+
+  private async startConsumer(model: ChannelModel): Promise<void> {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    const channel = await model.createChannel();
+    channel.on('error', () => undefined);
+    // Per consumer: at most `prefetch` unacked jobs in this worker at once.
+    await channel.prefetch(consumer.prefetch, false);
+    consumer.channel = channel;
+    await channel.consume(
+      this.topology.queue,
+      (message) => {
+        if (!message) return; // the broker cancelled the consumer (queue deleted)
+        consumer.handler(message, channel).catch((error: unknown) => {
+          this.logger.error(`Job delivery failed unexpectedly: ${String(error)}`);
+        });
+      },
+      { noAck: false },
+    );
+  }
+}

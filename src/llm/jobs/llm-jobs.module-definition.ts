@@ -1,0 +1,12 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { LlmJobsOptions } from './llm-jobs.options';
+
+export const {
+  ConfigurableModuleClass: LlmJobsConfigurableModule,
+  MODULE_OPTIONS_TOKEN: LLM_JOBS_MODULE_OPTIONS,
+} = new ConfigurableModuleBuilder<LlmJobsOptions>({ moduleName: 'LlmJobs' })
+  .setClassMethodName('forRoot')
+  .build();
+
+/** Injection token of the resolved {@link LlmJobsOptions}. */
+export const LLM_JOBS_RESOLVED_OPTIONS = Symbol('LLM_JOBS_RESOLVED_OPTIONS');

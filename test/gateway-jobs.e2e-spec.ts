@@ -1,0 +1,241 @@
+import { metrics } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { prometheusExporter } from '../src/gateway/prometheus-exporter';
+import { LlmJobsRuntime } from '../src/llm/jobs/llm-jobs.runtime';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { freshQueue } from './support/llm-jobs-app';
+import { PromText } from './support/prometheus-text';
+import { readsOf, ruleExpressions } from './support/promql-selectors';
+import { RabbitMqServer } from './support/rabbitmq-server';
+import { RedisServer } from './support/redis-server';
+
+const KEY = 'sk-gateway-jobs-test';
+const RULES = join(__dirname, '..', 'deploy', 'prometheus', 'alerts.jobs.yml');
+const BODY = { messages: [{ role: 'user', content: 'Write me a poem' }] };
+
+interface JobBody {
+  id: string;
+  object: string;
+  status: string;
+  position?: number;
+  completion?: { choices: { message: { content: string } }[] };
+  error?: { code: string; kind: string };
+}
+
+describe('gateway: Prefer: respond-async, /v1/jobs', () => {
+  let provider: MeterProvider;
+  let broker: RabbitMqServer;
+  let redis: RedisServer;
+  let sim: UpstreamSimulator;
+  let gateway: GatewayTestApp;
+
+  const caller = (key: string, user = 'u-1') => ({
+    authorization: `Bearer ${key}`,
+    'x-user-id': user,
+  });
+  const post = (headers: Record<string, string> = {}, body: object = BODY) =>
+    fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        prefer: 'respond-async',
+        ...caller('client-a'),
+        ...headers,
+      },
+      body: JSON.stringify(body),
+    });
+  const get = (location: string, headers: Record<string, string> = caller('client-a')) =>
+    fetch(`${gateway.url}${location}`, { headers });
+  const del = (location: string, headers: Record<string, string> = caller('client-a')) =>
+    fetch(`${gateway.url}${location}`, { method: 'DELETE', headers });
+
+  beforeAll(async () => {
+    provider = new MeterProvider({ readers: [prometheusExporter] });
+    metrics.setGlobalMeterProvider(provider);
+    [broker, redis, sim] = await Promise.all([
+      RabbitMqServer.start(),
+      RedisServer.start(),
+      UpstreamSimulator.start({ apiKey: KEY }),
+    ]);
+    gateway = await startGatewayApp({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: KEY,
+      RABBITMQ_URL: broker.url,
+      REDIS_URL: redis.url,
+      LLM_JOBS_QUEUE: freshQueue(),
+      // One job at a time, so a second one stays queued behind a hanging first.
+      LLM_JOBS_CONCURRENCY: '1',
+      LLM_RETRY_BASE_MS: '5',
+      LLM_RETRY_MAX_MS: '20',
+    });
+  }, 120_000);
+
+  afterEach(() => sim.reset());
+
+  afterAll(async () => {
+    await gateway?.close();
+    await Promise.all([broker?.close(), redis?.close(), sim?.close()]);
+    await provider?.shutdown();
+    metrics.disable();
+  });
+
+  it('answers synchronously without the preference (the official openai SDK)', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'client-a', maxRetries: 0 });
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(completion.choices[0]?.message.content).toEqual(expect.any(String));
+  });
+
+  it('202 + Location, then GET with Prefer: wait gives the completion; DELETE of an ended job keeps it', async () => {
+    const accepted = await post();
+    expect(accepted.status).toBe(202);
+    const location = accepted.headers.get('location')!;
+    const job = (await accepted.json()) as JobBody;
+    expect(location).toBe(`/v1/jobs/${job.id}`);
+    expect(accepted.headers.get('preference-applied')).toBe('respond-async');
+    expect(job).toMatchObject({ object: 'llm.job', status: 'queued' });
+
+    const done = await get(location, { ...caller('client-a'), prefer: 'wait=10' });
+    expect(done.status).toBe(200);
+    const body = (await done.json()) as JobBody;
+    expect(body.status).toBe('completed');
+    expect(body.completion?.choices[0]?.message.content).toEqual(expect.any(String));
+    expect(done.headers.get('retry-after')).toBeNull();
+
+    const deleted = await del(location);
+    expect(deleted.status).toBe(200);
+    expect(((await deleted.json()) as JobBody).status).toBe('completed');
+  });
+
+  it('a queued job has its position and Retry-After; DELETE cancels it; only its creator sees it', async () => {
+    sim.script([{ type: 'hang' }]);
+    const first = (await (await post()).json()) as JobBody;
+    await waitFor(() => sim.requests.length === 1);
+    const second = await post();
+    const location = second.headers.get('location')!;
+
+    const queued = await get(location);
+    expect(queued.status).toBe(200);
+    expect(Number(queued.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await queued.json()) as JobBody).toMatchObject({ status: 'queued', position: 1 });
+    // The gauges see it: one job ready in the queue, the oldest waiting for some time.
+    await gateway.app.get(LlmJobsRuntime).refreshGauges();
+    const prom = new PromText(await (await fetch(`${gateway.url}/metrics`)).text());
+    expect(prom.sum('llm_jobs_queue_depth')).toBe(1);
+    expect(prom.sum('llm_jobs_queue_oldest_age')).toBeGreaterThan(0);
+    // Another key, or another user with the same key: 404, as for a job that does not exist.
+    expect((await get(location, caller('client-b'))).status).toBe(404);
+    expect((await get(location, caller('client-a', 'u-2'))).status).toBe(404);
+    expect((await del(location, caller('client-b'))).status).toBe(404);
+
+    const cancelled = await del(location);
+    expect(((await cancelled.json()) as JobBody).status).toBe('cancelled');
+    const running = await del(`/v1/jobs/${first.id}`);
+    expect(((await running.json()) as JobBody).status).toBe('cancelled');
+    // The cancelled queued job never reached the upstream.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sim.requests).toHaveLength(1);
+  });
+
+  it('rejects stream with respond-async, and an unknown job, in OpenAI shape', async () => {
+    const stream = await post({}, { ...BODY, stream: true });
+    expect(stream.status).toBe(400);
+    expect(((await stream.json()) as { error: { param: string } }).error.param).toBe('stream');
+    const missing = await get('/v1/jobs/no-such-job');
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe(
+      'job_not_found',
+    );
+  });
+
+  it('with Redis down: enqueue still works, GET says the state is unknown, the state is written once Redis is back', async () => {
+    await redis.stop();
+    const accepted = await post();
+    expect(accepted.status).toBe(202);
+    const location = accepted.headers.get('location')!;
+    const unknown = await get(location);
+    expect(unknown.status).toBe(503);
+    expect(unknown.headers.get('retry-after')).toBe('2');
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe(
+      'job_state_unavailable',
+    );
+
+    await redis.restart();
+    const done = await retryUntil(
+      async () => {
+        const res = await get(location, { ...caller('client-a'), prefer: 'wait=5' });
+        return res.status === 200 ? ((await res.json()) as JobBody) : undefined;
+      },
+      (job) => job.status === 'completed',
+    );
+    expect(done.status).toBe('completed');
+  }, 30_000);
+
+  it('boots with RabbitMQ unreachable: synchronous calls work, respond-async answers 503', async () => {
+    const down = await startGatewayApp({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: KEY,
+      // Nothing listens on port 1.
+      RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1',
+      REDIS_URL: redis.url,
+      LLM_JOBS_QUEUE: freshQueue(),
+    });
+    try {
+      const send = (headers: Record<string, string>) =>
+        fetch(`${down.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(BODY),
+        });
+      expect((await send({})).status).toBe(200);
+      const async = await send({ prefer: 'respond-async' });
+      expect(async.status).toBe(503);
+      expect(async.headers.get('retry-after')).toBe('2');
+      expect(((await async.json()) as { error: { code: string } }).error.code).toBe(
+        'job_queue_unavailable',
+      );
+    } finally {
+      await down.close();
+    }
+  }, 30_000);
+
+  it('serves the jobs metrics every jobs alert rule reads', async () => {
+    await gateway.app.get(LlmJobsRuntime).refreshGauges();
+    const prom = new PromText(await (await fetch(`${gateway.url}/metrics`)).text());
+    const read = ruleExpressions(RULES).flatMap(({ expr }) =>
+      readsOf(expr).selectors.map((s) => s.metric),
+    );
+    expect(new Set(read)).toEqual(new Set(['llm_jobs_queue_oldest_age']));
+    for (const metric of read) expect([metric, prom.find(metric).length]).toEqual([metric, 1]);
+    expect(prom.find('llm_jobs_queue_depth')).toHaveLength(1);
+    const outcomes = prom.find('llm_jobs_outcomes_total').map((s) => s.labels.llm_job_outcome);
+    expect(outcomes).toEqual(expect.arrayContaining(['completed', 'cancelled']));
+  });
+});
+
+async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function retryUntil<T>(
+  fn: () => Promise<T | undefined>,
+  done: (value: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn().catch(() => undefined);
+    if (value !== undefined && done(value)) return value;
+    if (Date.now() > until) throw new Error(`not done in time: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -1,0 +1,380 @@
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import { CallRecord } from '../src/llm/client/call-record';
+import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
+import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import {
+  freshQueue,
+  JobsAppTarget,
+  JobsTestApp,
+  peekQueue,
+  settled,
+  startJobsApp,
+} from './support/llm-jobs-app';
+import { FAST_POLICIES, TEST_API_KEY, USER } from './support/llm-test-app';
+import { WorkerProcess } from './support/worker.process';
+import { RabbitMqServer } from './support/rabbitmq-server';
+import { RedisServer } from './support/redis-server';
+
+// One broker, one Redis and one simulator for the suite; each test has queues of its own.
+const exporter = new InMemorySpanExporter();
+const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+const contextManager = new AsyncLocalStorageContextManager();
+
+describe('durable LLM jobs on a real RabbitMQ', () => {
+  let broker: RabbitMqServer;
+  let redis: RedisServer;
+  let sim: UpstreamSimulator;
+  const apps: JobsTestApp[] = [];
+
+  const target = (queue = freshQueue()): JobsAppTarget => ({
+    rabbitmqUrl: broker.url,
+    redisUrl: redis.url,
+    simUrl: sim.baseUrl,
+    queue,
+  });
+  const start = async (...args: Parameters<typeof startJobsApp>) => {
+    const app = await startJobsApp(...args);
+    apps.push(app);
+    return app;
+  };
+  const requestsOf = (jobId: string) =>
+    sim.requests.filter((r) => r.headers['x-client-request-id'] === jobId);
+
+  beforeAll(async () => {
+    trace.setGlobalTracerProvider(provider);
+    context.setGlobalContextManager(contextManager.enable());
+    [broker, redis, sim] = await Promise.all([
+      RabbitMqServer.start(),
+      RedisServer.start(),
+      UpstreamSimulator.start(),
+    ]);
+  }, 120_000);
+
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    sim.reset();
+    exporter.reset();
+  });
+
+  afterAll(async () => {
+    await Promise.all([broker?.close(), redis?.close(), sim?.close()]);
+    trace.disable();
+    context.disable();
+  });
+
+  it('enqueue → complete: the id comes back at once, the completion and metadata once done', async () => {
+    const t = await start(target());
+    const calls: CallRecord[] = [];
+    t.app.get(LlmTelemetry).register({ onCallEnd: (call) => void calls.push(call) });
+
+    const queued = await t.jobs.enqueue(
+      { messages: USER },
+      { userId: 'u-1', featureName: 'writer' },
+    );
+    expect(queued).toMatchObject({ state: 'queued', context: { userId: 'u-1' } });
+    const seen: string[] = [];
+    const unsubscribe = t.jobs.subscribe(queued.id, (update) => void seen.push(update.state));
+    const [job] = await settled(t.jobs, [queued.id]);
+    await waitFor(() => seen.includes('completed'));
+    unsubscribe();
+
+    expect(job).toMatchObject({ state: 'completed', deliveries: 1 });
+    expect(job!.completion?.choices[0]?.message.content).toEqual(expect.any(String));
+    // The job id is the client request id of every attempt: a redelivery keeps it.
+    expect(job!.metadata).toMatchObject({ clientRequestId: queued.id, attempts: 1 });
+    expect(requestsOf(queued.id)).toHaveLength(1);
+    // The business event carries the job and its queue wait.
+    const event = buildCallEvent(calls[0]!, { serviceName: 'test', dataset: 'llm.calls' });
+    expect(event).toMatchObject({
+      'llm.job.id': queued.id,
+      'user.id': 'u-1',
+      'llm.feature': 'writer',
+    });
+    expect(event['llm.job.queue_wait_ms']).toEqual(expect.any(Number));
+  });
+
+  it('takes at most the bulkhead maxConcurrent jobs at once (the prefetch), whatever concurrency asks', async () => {
+    sim.script([{ type: 'hang', repeat: 3 }]);
+    const t = await start(target(), {
+      jobs: { concurrency: 50 },
+      upstream: { bulkhead: { maxConcurrent: 2, maxQueue: 0 } },
+    });
+    expect(t.worker.concurrency).toBe(2);
+    await Promise.all([1, 2, 3].map(() => t.jobs.enqueue({ messages: USER })));
+    await waitFor(() => sim.requests.length === 2);
+    await waitFor(async () => (await t.runtime.broker.depth()) === 1);
+    // The third job waits in the broker, not in the worker: no bulkhead_full, no third request.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sim.requests).toHaveLength(2);
+    expect(t.worker.inFlight).toBe(2);
+  });
+
+  it('links the enqueue span to the worker span, and the call span is its child', async () => {
+    const t = await start(target());
+    const tracer = trace.getTracer('test');
+    const { id } = await tracer.startActiveSpan('request', async (span) => {
+      const job = await t.jobs.enqueue({ messages: USER });
+      span.end();
+      return job;
+    });
+    await settled(t.jobs, [id]);
+    const spans = exporter.getFinishedSpans();
+    const send = spans.find((s) => s.name.startsWith('send '))!;
+    const processSpan = spans.find((s) => s.name.startsWith('process '))!;
+    const call = spans.find((s) => /^chat /.test(s.name) && !s.name.includes('attempt'))!;
+
+    expect(send.attributes['llm.job.id']).toBe(id);
+    expect(processSpan.links.map((l) => l.context.spanId)).toEqual([send.spanContext().spanId]);
+    expect(call.parentSpanContext?.spanId).toBe(processSpan.spanContext().spanId);
+    expect(processSpan.attributes['llm.job.queue_wait_ms']).toEqual(expect.any(Number));
+  });
+
+  it('cancel: a queued job never runs; a running one is aborted and not redelivered', async () => {
+    const queue = freshQueue();
+    const producer = await start(target(queue), { jobs: { worker: false } });
+    const queued = await producer.jobs.enqueue({ messages: USER });
+    expect((await producer.jobs.cancel(queued.id)).state).toBe('cancelled');
+
+    sim.script([{ type: 'hang' }]);
+    const worker = await start(target(queue));
+    const running = await worker.jobs.enqueue({ messages: USER });
+    await waitFor(() => requestsOf(running.id).length === 1);
+    expect((await producer.jobs.get(running.id)).state).toBe('running');
+    await producer.jobs.cancel(running.id);
+    const [cancelledQueued, cancelledRunning] = await settled(worker.jobs, [queued.id, running.id]);
+
+    expect(cancelledQueued!.state).toBe('cancelled');
+    expect(requestsOf(queued.id)).toHaveLength(0);
+    expect(cancelledRunning!.state).toBe('cancelled');
+    await waitFor(() => worker.worker.inFlight === 0);
+    expect(await worker.runtime.broker.depth()).toBe(0);
+    expect(requestsOf(running.id)).toHaveLength(1);
+  });
+
+  it('a job whose deadline passes while queued fails with deadline_exceeded and never runs', async () => {
+    const queue = freshQueue();
+    const producer = await start(target(queue), { jobs: { worker: false } });
+    const { id } = await producer.jobs.enqueue({ messages: USER }, { deadlineMs: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const worker = await start(target(queue));
+    const [job] = await settled(worker.jobs, [id]);
+
+    expect(job).toMatchObject({ state: 'failed', error: { kind: 'deadline_exceeded' } });
+    expect(job!.error!.message).toMatch(/waited .* in the queue, past its deadline/);
+    expect(requestsOf(id)).toHaveLength(0);
+  });
+
+  it('a job that keeps failing goes to the dead-letter queue after maxDeliveries, with its last error', async () => {
+    sim.script([{ type: 'error', status: 500, repeat: 50 }]);
+    const queue = freshQueue();
+    const t = await start(target(queue), {
+      jobs: { maxDeliveries: 3 },
+      upstream: { retry: { maxRetries: 0 } },
+    });
+    const { id } = await t.jobs.enqueue({ messages: USER });
+    const [job] = await settled(t.jobs, [id]);
+
+    expect(job).toMatchObject({
+      state: 'failed',
+      deadLettered: true,
+      delays: 2,
+      error: { kind: 'server_error', status: 500 },
+    });
+    // Three runs, one attempt each, all under the job's client request id.
+    expect(requestsOf(id)).toHaveLength(3);
+    const dead = await peekQueue(broker.url, `${queue}.dead`);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.body).toMatchObject({ id });
+    const lastError = JSON.parse(String(dead[0]!.headers['x-llm-last-error'])) as object;
+    expect(lastError).toMatchObject({ kind: 'server_error', status: 500 });
+  });
+
+  it('a job whose workers keep stopping mid-run is dead-lettered after maxDeliveries', async () => {
+    sim.script([{ type: 'hang', repeat: 2 }]);
+    const queue = freshQueue();
+    const producer = await start(target(queue), { jobs: { worker: false } });
+    const { id } = await producer.jobs.enqueue({ messages: USER });
+    // Two workers in turn take the job and stop while its call hangs: nothing is acked.
+    for (let run = 1; run <= 2; run++) {
+      const worker = await start(target(queue), { jobs: { maxDeliveries: 2 } });
+      await waitFor(() => requestsOf(id).length === run);
+      apps.splice(apps.indexOf(worker), 1);
+      await worker.close();
+    }
+    const last = await start(target(queue), { jobs: { maxDeliveries: 2 } });
+    const [job] = await settled(last.jobs, [id]);
+
+    expect(job).toMatchObject({ state: 'failed', deadLettered: true, deliveries: 3 });
+    expect(job!.error!.message).toMatch(/worker stopped during 2 of them/);
+    expect(requestsOf(id)).toHaveLength(2);
+    const dead = await peekQueue(broker.url, `${queue}.dead`);
+    expect(dead.map((m) => (m.body as { id: string }).id)).toEqual([id]);
+  });
+
+  it('a rate-limit wait longer than holdMs becomes a delayed redelivery, not a busy loop', async () => {
+    const t = await start(target(), {
+      jobs: { holdMs: 100 },
+      // 2 requests per second.
+      upstream: { limits: { rpm: 2, windowMs: 1000 } },
+    });
+    const enqueued = await Promise.all(
+      Array.from({ length: 5 }, () => t.jobs.enqueue({ messages: USER })),
+    );
+    const jobs = await settled(
+      t.jobs,
+      enqueued.map((j) => j.id),
+    );
+
+    expect(jobs.map((j) => j.state)).toEqual(Array(5).fill('completed'));
+    // Waiting happened in the broker: some jobs were delayed, none reached the upstream twice.
+    expect(jobs.some((j) => j.delays > 0)).toBe(true);
+    for (const job of jobs) expect(requestsOf(job.id)).toHaveLength(1);
+    const delayed = jobs.filter((j) => j.delays > 0);
+    // Delayed jobs ran again after their wait (the rate limit's), not at once.
+    for (const job of delayed) expect(job.deliveries).toBe(job.delays + 1);
+  });
+
+  it('two workers share one rate limiter through Redis', async () => {
+    const queue = freshQueue();
+    const shared = {
+      module: { redis: { url: redis.url } },
+      jobs: { holdMs: 10_000 },
+    };
+    const limits = { rpm: 3, windowMs: 1000 };
+    const timeouts = { ...FAST_POLICIES.timeouts, totalMs: 10_000 };
+    const a = await start(target(queue), {
+      ...shared,
+      upstream: { limits, defaultModel: 'model-a', timeouts },
+    });
+    const b = await start(target(queue), {
+      ...shared,
+      upstream: { limits, defaultModel: 'model-b', timeouts },
+    });
+    const enqueued = await Promise.all(
+      Array.from({ length: 9 }, () => a.jobs.enqueue({ messages: USER })),
+    );
+    const jobs = await settled(
+      b.jobs,
+      enqueued.map((j) => j.id),
+    );
+
+    expect(jobs.map((j) => j.state)).toEqual(Array(9).fill('completed'));
+    const times = sim.requests.map((r) => r.at).sort((x, y) => x - y);
+    expect(times).toHaveLength(9);
+    // Together they kept to 3 per second: any 4 consecutive requests span at least ~1 s.
+    for (let i = 3; i < times.length; i++) expect(times[i]! - times[i - 3]!).toBeGreaterThan(900);
+    // Both workers ran jobs (each names its own default model).
+    const models = new Set(sim.requests.map((r) => (r.body as { model: string }).model));
+    expect(models).toEqual(new Set(['model-a', 'model-b']));
+  });
+
+  it('a worker killed mid-call (kill -9): the job is redelivered, re-run under the same client request id, stored once', async () => {
+    const queue = freshQueue();
+    // The first request hangs: the standalone worker (npm run worker) dies while it waits.
+    sim.script([{ type: 'hang' }]);
+    const doomed = await WorkerProcess.start({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: TEST_API_KEY,
+      RABBITMQ_URL: broker.url,
+      REDIS_URL: redis.url,
+      LLM_JOBS_QUEUE: queue,
+    });
+    try {
+      const producer = await start(target(queue), { jobs: { worker: false } });
+      const { id } = await producer.jobs.enqueue({ messages: USER });
+      await waitFor(() => requestsOf(id).length === 1, 30_000);
+      expect((await producer.jobs.get(id)).state).toBe('running');
+      doomed.kill();
+
+      const worker = await start(target(queue));
+      const [job] = await settled(worker.jobs, [id]);
+
+      expect(job).toMatchObject({ state: 'completed', deliveries: 2 });
+      const requests = requestsOf(id);
+      expect(requests).toHaveLength(2);
+      // The first run hung until its worker died; the second was answered.
+      expect(requests[0]!.step).toBe('hang');
+      expect(requests[1]!.step).toBeUndefined();
+      // Stored once: a late redelivery finds the job ended and only acks it.
+      expect(await worker.runtime.broker.depth()).toBe(0);
+      expect(job!.metadata?.clientRequestId).toBe(id);
+    } finally {
+      doomed.kill();
+    }
+  }, 60_000);
+
+  it('with Redis down, enqueue works and the worker holds the message until the outcome is stored', async () => {
+    const t = await start(target());
+    await redis.stop();
+    try {
+      const { id } = await t.jobs.enqueue({ messages: USER });
+      // The worker ran the call, but cannot store its outcome: it holds the message.
+      await waitFor(() => requestsOf(id).length === 1);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await redis.restart();
+      // Reads fail plainly until the client has reconnected.
+      const [job] = await retry(() => settled(t.jobs, [id]));
+
+      // Stored once Redis was back, from the run that already happened: had the worker acked
+      // without storing, no state would say completed; had it given the message back, the job
+      // would have run twice.
+      expect(job).toMatchObject({ state: 'completed' });
+      expect(requestsOf(id)).toHaveLength(1);
+      expect(await t.runtime.broker.depth()).toBe(0);
+    } finally {
+      if (!redis.running) await redis.restart();
+    }
+  });
+
+  // Last: it restarts the suite's broker.
+  it('a broker restart loses no accepted job', async () => {
+    const queue = freshQueue();
+    const producer = await start(target(queue), { jobs: { worker: false } });
+    // A worker of another queue stays connected through the restart.
+    const connected = await start(target());
+    const before = await Promise.all(
+      Array.from({ length: 5 }, () => producer.jobs.enqueue({ messages: USER })),
+    );
+    await broker.restart();
+    // The producer reconnects by itself; an enqueue confirmed after the restart is kept too.
+    const after = await retry(() => producer.jobs.enqueue({ messages: USER }));
+    const worker = await start(target(queue));
+    const jobs = await settled(
+      worker.jobs,
+      [...before, after].map((j) => j.id),
+    );
+
+    expect(jobs.map((j) => j.state)).toEqual(Array(6).fill('completed'));
+    for (const job of jobs) expect(requestsOf(job.id)).toHaveLength(1);
+    // The worker that lived through the restart consumes again (amqplib's recovery).
+    const late = await retry(() => connected.jobs.enqueue({ messages: USER }));
+    expect((await settled(connected.jobs, [late.id]))[0]!.state).toBe('completed');
+  }, 60_000);
+});
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function retry<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+
+/**
+ * `npm run worker` (src/worker/main.ts) as a real child process, compiled on the fly by
+ * @swc-node/register, so a test can kill it with SIGKILL mid-call, as a crash would.
+ */
+export class WorkerProcess {
+  private constructor(private readonly child: ChildProcess) {}
+
+  /** Starts the worker and resolves once it consumes the queue. */
+  static async start(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/worker/main.ts'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        SWC_NODE_IGNORE_DYNAMIC: '1',
+        LLM_EVENTS_LOG: 'false',
+        OTEL_TRACES_EXPORTER: 'none',
+        OTEL_METRICS_EXPORTER: 'none',
+        OTEL_LOGS_EXPORTER: 'none',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 45_000);
+      const collect = (text: string) => {
+        output = (output + text).slice(-8000);
+        if (output.includes('Job worker consuming')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.setEncoding('utf8').on('data', collect);
+      child.stderr.setEncoding('utf8').on('data', collect);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`worker exited (${code}):\n${output}`));
+      });
+    });
+    child.stdout.removeAllListeners('data').resume();
+    child.stderr.removeAllListeners('data').resume();
+    return new WorkerProcess(child);
+  }
+
+  /** SIGKILL: no shutdown hook runs, nothing is acked or nacked. */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
