@@ -235,7 +235,7 @@ describe('rate limiter shared through Redis', () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     const name = `failover${++upstreams}`;
-    const llm = await replica(name, { rpm: 8, windowMs: 3000, replicas: 2 });
+    const llm = await replica(name, { rpm: 8, windowMs: 3000, intervalMs: 0, replicas: 2 });
     const fallbacksBefore = (await reader.read()).sum(M.limiterFallbacks);
     await llm.chat({ messages: say('via redis') });
     expect((await reader.read()).gauge(M.limiterFallbackActive, {})).toBe(0);
@@ -270,7 +270,7 @@ describe('rate limiter shared through Redis', () => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     const name = `switch${++upstreams}`;
     // A share of 5 each; through Redis, A takes 8 of the 10 and B 1.
-    const limits = { rpm: 10, windowMs: 2000, replicas: 2 };
+    const limits = { rpm: 10, windowMs: 2000, intervalMs: 0, replicas: 2 };
     const [a, b] = await Promise.all([replica(name, limits), replica(name, limits)]);
     expect(await burst(a, 8, 1000)).toBe(8);
     await b.chat({ messages: say('b via redis') });
@@ -291,7 +291,8 @@ describe('rate limiter shared through Redis', () => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     const llm = await replica(
       `hung${++upstreams}`,
-      { rpm: 100 },
+      // Paced 10 ms apart: the calls below never wait for budget, only (not) for Redis.
+      { rpm: 6000 },
       { url: redis.url, timeoutMs: 100 },
     );
     await llm.chat({ messages: say('warm') });
@@ -322,7 +323,7 @@ describe('rate limiter shared through Redis', () => {
       await late.stop();
       const llm = await replica(
         `late${++upstreams}`,
-        { rpm: 4, windowMs: 2000, replicas: 2 },
+        { rpm: 4, windowMs: 2000, intervalMs: 0, replicas: 2 },
         {
           url: late.url,
         },
@@ -344,7 +345,7 @@ describe('rate limiter shared through Redis', () => {
 
   it("counts in Redis exactly as in memory: tokens, real usage, the provider's view", async () => {
     await probeReady();
-    const base = { limits: { rpm: 10, tpm: 1000 }, windowMs: 1000, replicas: 1 };
+    const base = { limits: { rpm: 10, tpm: 1000 }, windowMs: 1000, intervalMs: 0, replicas: 1 };
     const take = (id: string, tokens: number): BudgetTake => ({
       ...base,
       id,

@@ -53,6 +53,7 @@ function config(upstream: string, limits: ResolvedLimits, numbers: BudgetNumbers
     rpm: numbers.rpm,
     tpm: numbers.tpm,
     windowMs: limits.windowMs,
+    intervalMs: limits.intervalMs,
     maxWaiting: limits.maxWaiting,
     replicas: limits.replicas,
     adaptive: limits.adaptive,

@@ -16,6 +16,8 @@ export interface BudgetConfig extends BudgetIdentity {
   /** Store key: `upstream` for the shared budget, `upstream/model` for a model's own. */
   key: string;
   maxWaiting: number;
+  /** The short interval admissions are paced over (0: off). */
+  intervalMs: number;
   replicas: number;
   adaptive: boolean;
   /** Tokens reserved for a completion when the request sets no maximum. */
@@ -65,8 +67,8 @@ export class RateBudget {
     deadline: CallDeadline,
     context: WaiterContext,
   ): Promise<void> {
-    const { key, windowMs, replicas } = this.config;
-    const take: BudgetTake = { id, need, limits: this.limits(), windowMs, replicas };
+    const { key, windowMs, intervalMs, replicas } = this.config;
+    const take: BudgetTake = { id, need, limits: this.limits(), windowMs, intervalMs, replicas };
     const first = !this.queue.busy;
     // Behind others, the wait is until room frees for everyone ahead too.
     const total = first ? need : this.queue.totalAhead(need, deadline.startedAt);
