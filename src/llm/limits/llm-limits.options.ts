@@ -48,8 +48,10 @@ export interface LlmLimitOptions {
    */
   completionTokens?: number;
   /**
-   * Halve the rate after a 429 that got through anyway and raise it back by 5 % of the limit per
-   * 1/12 window of success (AIMD). @default true
+   * Take 5 % off the rate after a 429 that got through anyway (at most once per sixtieth of the
+   * window: 1 s of a minute), down to a tenth, and add 5 % of the limit back per sixtieth of the
+   * window of success without 429 (AIMD): rare 429s cost a few percent for a second or two.
+   * @default true
    */
   adaptive?: boolean;
 }
