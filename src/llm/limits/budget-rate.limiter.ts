@@ -116,6 +116,10 @@ export class BudgetRateLimiter
       waitedMs,
       settle: (record, attempt) =>
         this.settler.settle({ budget, id, estimate: tokens }, record, attempt),
+      release: () =>
+        void budget
+          .adjust(id, { requests: 0, tokens: 0 }, true)
+          .catch((error) => this.warnOnce(error)),
     };
   }
 
