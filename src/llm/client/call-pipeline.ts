@@ -57,8 +57,9 @@ export interface CallSpec<T> extends CallTarget {
 /**
  * The call path against one upstream and model, outermost first: (the caller's total deadline) →
  * retry → circuit breaker → rate limiter → bulkhead slot → attempt (timeout and transport live in
- * the attempt function). The bulkhead holds only attempts in flight: waits hold no slot. The fallback chain around it, and the
- * start and end of the logical call, belong to {@link CallRunner}.
+ * the attempt function). The bulkhead holds only attempts in flight: waits hold no slot. The
+ * fallback chain around it, and the start and end of the logical call, belong to
+ * {@link CallRunner}.
  */
 @Injectable()
 export class CallPipeline {
@@ -134,15 +135,21 @@ export class CallPipeline {
           reservation.release?.();
           throw new BrokenCircuitError();
         }
-        return this.inSlot(spec, async () => {
-          attempt = record.startAttempt(breakerState);
-          attempt.limiterWaitMs = reservation.waitedMs;
-          try {
-            return await this.attempt(spec, attempt);
-          } finally {
-            reservation.settle(record, attempt);
-          }
-        });
+        try {
+          return await this.inSlot(spec, async () => {
+            attempt = record.startAttempt(breakerState);
+            attempt.limiterWaitMs = reservation.waitedMs;
+            try {
+              return await this.attempt(spec, attempt);
+            } finally {
+              reservation.settle(record, attempt);
+            }
+          });
+        } catch (error) {
+          // No slot (bulkhead full, or aborted in its queue): nothing was sent, the budget is back.
+          if (!attempt) reservation.release?.();
+          throw error;
+        }
       }, deadline.signal);
     } finally {
       if (attempt) {
