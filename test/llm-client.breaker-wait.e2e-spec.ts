@@ -82,22 +82,30 @@ describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing a
     }
   });
 
-  it('a bad probe reopens the circuit: waiters whose budget cannot cover another open period fail with circuit_open', async () => {
-    // Enough for one open period, not for two.
-    const t = await boot(HALF_OPEN_MS + 60);
+  it('once the outage outlasts maxWaitMs a bad probe doubles the break: waiters fail with circuit_open when the next probe is due beyond it', async () => {
+    // Breaks of 150 ms while the outage is younger than 210 ms, then 300 ms: not waited for.
+    const t = await boot(HALF_OPEN_MS + 60, {
+      breaker: {
+        consecutiveFailures: 2,
+        minHalfOpenAfterMs: HALF_OPEN_MS,
+        halfOpenAfterMs: 10 * HALF_OPEN_MS,
+        maxWaitMs: HALF_OPEN_MS + 60,
+      },
+    });
     await openTheCircuit(t);
-    sim.script([{ type: 'error', status: 503, latencyMs: 20 }]);
+    sim.script([{ type: 'error', status: 503, latencyMs: 20, repeat: 5 }]);
     const started = Date.now();
     const outcomes = await Promise.all(
       Array.from({ length: 3 }, () => failureOf(() => t.llm.chat({ messages: USER }))),
     );
     const kinds = outcomes.map((e) => e.kind).sort();
-    expect(kinds).toEqual(['circuit_open', 'circuit_open', 'overloaded']);
-    // Failed right after the bad probe, not after a second open period.
-    expect(Date.now() - started).toBeLessThan(2 * HALF_OPEN_MS);
+    // Two of them were the probes of the two short breaks; the third gave up on the long one.
+    expect(kinds).toEqual(['circuit_open', 'overloaded', 'overloaded']);
+    // Failed right after the second bad probe, not after the 300 ms break.
+    expect(Date.now() - started).toBeLessThan(4 * HALF_OPEN_MS);
     const rejected = outcomes.find((e) => e.kind === 'circuit_open')!;
-    expect(rejected.retryAfterMs).toBeGreaterThan(HALF_OPEN_MS / 2);
-    expect(sim.requests).toHaveLength(3);
+    expect(rejected.retryAfterMs).toBeGreaterThan(HALF_OPEN_MS);
+    expect(sim.requests).toHaveLength(4);
   });
 
   it('fails at once when the open circuit would outlast maxWaitMs', async () => {
@@ -150,7 +158,7 @@ describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing a
     expect(t.calls.at(-1)!.breakerWaitMs).toBe(0);
   });
 
-  it('with maxWaitMs 0 (the default) the open circuit rejects at once', async () => {
+  it('with maxWaitMs 0 (the classic breaker) the open circuit rejects at once', async () => {
     const t = await boot(0);
     await openTheCircuit(t);
     const started = Date.now();

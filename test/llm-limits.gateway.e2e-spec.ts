@@ -41,6 +41,8 @@ describe('gateway: LLM_RPM, LLM_TPM and REDIS_URL', () => {
       LLM_UPSTREAM_NAME: 'gw-shared',
       LLM_RPM: '2',
       LLM_RATE_WINDOW_MS: '2000',
+      // Not paced: both calls may go at once, the window decides.
+      LLM_RATE_INTERVAL_MS: '0',
       LLM_ATTEMPT_TIMEOUT_MS: '500',
       LLM_TOTAL_TIMEOUT_MS: '500',
     };
@@ -60,6 +62,25 @@ describe('gateway: LLM_RPM, LLM_TPM and REDIS_URL', () => {
     expect(body.error.code).toBe('rate_limited');
     expect(body.error.message).toContain("rate-limit budget of upstream 'gw-shared'");
     expect(sim.requests).toHaveLength(2);
+  });
+
+  it('boots with only LLM_RPM and LLM_TOTAL_TIMEOUT_MS set: the attempt timeout gives way, said once', async () => {
+    const lines: string[] = [];
+    const logger = {
+      log: (message: unknown) => void lines.push(String(message)),
+      error: () => undefined,
+      warn: () => undefined,
+    };
+    const app = await startGatewayApp(
+      { LLM_BASE_URL: sim.baseUrl, LLM_RPM: '1200', LLM_TOTAL_TIMEOUT_MS: '30000' },
+      { logger },
+    );
+    apps.push(app);
+    expect((await post(app.url)).status).toBe(200);
+    expect(lines.filter((line) => line.includes('defaults adjusted'))).toEqual([
+      "Upstream 'primary': defaults adjusted to the values you set: timeouts.attemptMs 30000 " +
+        '(default 60000; not above timeouts.totalMs).',
+    ]);
   });
 
   it('limits tokens per window with LLM_TPM', async () => {

@@ -12,6 +12,7 @@ import {
   ResolvedUpstream,
 } from './llm-module.options';
 import { resolveLimits, resolveRedis } from './limits/llm-limits-options.resolver';
+import { reconcileDefaults } from './llm-defaults.reconciler';
 
 /** Thrown at startup when LlmModule options are wrong; lists every problem with its field path. */
 export class LlmOptionsError extends Error {
@@ -187,6 +188,7 @@ function resolveUpstream(
       `${at}.apiKey must be a non-empty string when given (omit it for servers that need none)`,
     );
   }
+  const userSet = new Set<string>();
   const section = <K extends keyof LlmPolicyOptions>(
     key: K,
   ): Required<NonNullable<LlmPolicyOptions[K]>> =>
@@ -196,6 +198,7 @@ function resolveUpstream(
       u[key],
       `${at}.${key}`,
       problems,
+      (field) => userSet.add(`${key}.${field}`),
     ) as Required<NonNullable<LlmPolicyOptions[K]>>;
   const resolved: ResolvedUpstream = {
     name: u.name ?? '',
@@ -210,8 +213,10 @@ function resolveUpstream(
     bulkhead: section('bulkhead'),
     timeouts: section('timeouts'),
     limits: resolveLimits(u.limits, defaults.limits, `${at}.limits`, problems),
+    adjusted: [],
   };
   checkRanges(resolved, at, problems);
+  reconcileDefaults(resolved, userSet, at, problems);
   return resolved;
 }
 
@@ -221,6 +226,7 @@ function mergeNumbers<T extends Record<string, number>>(
   own: Partial<T> | undefined,
   at: string,
   problems: string[],
+  onSet: (key: string) => void,
 ): T {
   const merged: Record<string, number> = { ...base };
   for (const layer of [shared, own]) {
@@ -231,6 +237,7 @@ function mergeNumbers<T extends Record<string, number>>(
         problems.push(`${at}.${key} must be a finite number ≥ 0, got ${describe(value)}`);
       } else {
         merged[key] = value;
+        onSet(key);
       }
     }
   }
@@ -257,16 +264,6 @@ function checkRanges(u: ResolvedUpstream, at: string, problems: string[]): void 
   ] as const) {
     if (!Number.isInteger(value))
       problems.push(`${at}.${field} must be a whole number, got ${value}`);
-  }
-  if (u.retry.baseDelayMs > u.retry.maxDelayMs) {
-    problems.push(
-      `${at}.retry.baseDelayMs (${u.retry.baseDelayMs}) must not exceed retry.maxDelayMs (${u.retry.maxDelayMs})`,
-    );
-  }
-  if (u.timeouts.attemptMs > u.timeouts.totalMs) {
-    problems.push(
-      `${at}.timeouts.attemptMs (${u.timeouts.attemptMs}) must not exceed timeouts.totalMs (${u.timeouts.totalMs})`,
-    );
   }
 }
 
