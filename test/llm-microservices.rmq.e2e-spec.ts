@@ -194,7 +194,7 @@ describe('an RMQ microservice (manual ack) that calls the LLM, on a real broker'
         'event.outcome': 'success',
       });
     } catch (error) {
-      throw new Error(`${String(error)}\nworker output:\n${sigtermWorker.log()}`);
+      throw new Error(`${String(error)}\nworker output:\n${sigtermWorker.log()}`, { cause: error });
     } finally {
       await client.close();
     }
