@@ -47,7 +47,7 @@ const TRANSPORTS: [string, unknown, string][] = [
       0,
       'summaries',
       {} as never,
-      (() => Promise.resolve()) as never,
+      () => Promise.resolve(),
       {} as never,
     ]),
     'summaries',
