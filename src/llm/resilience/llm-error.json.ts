@@ -7,7 +7,7 @@ import type { DelaySource, LlmError, LlmErrorDetails, LlmErrorKind } from './llm
  *
  * @example
  * { "name": "LlmError", "kind": "auth", "code": "LLM_AUTH", "retryable": false, "status": 401,
- *   "attempts": 1, "message": "The upstream 'openai' rejected the API key (401) ..." }
+ *   "attempts": 1, "message": "The API key for upstream 'openai' is missing or invalid, ..." }
  */
 export interface LlmErrorJson {
   /** Always `LlmError` (or a subclass's name): how {@link isLlmErrorJson} recognises the form. */
