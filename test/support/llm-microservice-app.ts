@@ -53,10 +53,11 @@ class SummaryController {
 
 /** What the worker needs: the broker or port, and the upstream. */
 export interface WorkerSetup {
-  transport: 'rmq' | 'tcp';
-  /** RMQ: the broker URL; TCP: the port to listen on. */
+  transport: 'rmq' | 'tcp' | 'redis';
+  /** RMQ: the broker URL; TCP: the port to listen on; Redis: the server's port. */
   rmqUrl?: string;
   tcpPort?: number;
+  redisPort?: number;
   queue?: string;
   upstreamUrl: string;
   /** Events go here (the module's own builders); else to stdout as JSON lines. */
@@ -65,6 +66,9 @@ export interface WorkerSetup {
 }
 
 export function workerTransport(setup: WorkerSetup): MicroserviceOptions {
+  if (setup.transport === 'redis') {
+    return { transport: Transport.REDIS, options: { host: '127.0.0.1', port: setup.redisPort! } };
+  }
   return setup.transport === 'rmq'
     ? {
         transport: Transport.RMQ,
