@@ -112,8 +112,19 @@ describe('an RMQ microservice (manual ack) that calls the LLM, on a real broker'
       () => tracing.spans().find((s) => /^chat [^ ]+$/.test(s.name)),
       'the call span',
     );
+    // producer send -> process summarise (the worker's handler) -> chat gpt-4o-mini
+    const handler = await eventually(
+      () => tracing.spans().find((s) => s.name === `process ${SUMMARISE}`),
+      'the handler span',
+    );
+    expect(handler.parentSpanContext?.spanId).toBe(producer.spanId);
+    expect(handler.attributes).toMatchObject({
+      'messaging.system': 'rabbitmq',
+      'messaging.destination.name': SUMMARISE,
+      'llm.request.rpc_outcome': 'ack',
+    });
     expect(call.spanContext().traceId).toBe(producer.traceId);
-    expect(call.parentSpanContext?.spanId).toBe(producer.spanId);
+    expect(call.parentSpanContext?.spanId).toBe(handler.spanContext().spanId);
     const event = await eventually(() => requestEvents(events)[0], 'the request event');
     expect(event).toMatchObject({
       'llm.request.transport': 'rmq',

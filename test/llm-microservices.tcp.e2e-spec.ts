@@ -95,8 +95,19 @@ describe('a TCP microservice that calls the LLM, with the user in the packet met
       () => tracing.spans().find((s) => /^chat [^ ]+$/.test(s.name)),
       'the call span',
     );
+    // producer send -> process summarise (the worker's handler) -> chat gpt-4o-mini
+    const handler = await eventually(
+      () => tracing.spans().find((s) => s.name === `process ${SUMMARISE}`),
+      'the handler span',
+    );
+    expect(handler.parentSpanContext?.spanId).toBe(producer.spanId);
+    expect(handler.attributes).toMatchObject({
+      'rpc.system': 'tcp',
+      'messaging.destination.name': SUMMARISE,
+      'llm.request.rpc_outcome': 'ack',
+    });
     expect(call.spanContext().traceId).toBe(producer.traceId);
-    expect(call.parentSpanContext?.spanId).toBe(producer.spanId);
+    expect(call.parentSpanContext?.spanId).toBe(handler.spanContext().spanId);
     const event = await eventually(() => requestEvents(events)[0], 'the request event');
     expect(event).toMatchObject({
       'llm.request.transport': 'tcp',

@@ -1,6 +1,6 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { context as otelContext, trace } from '@opentelemetry/api';
+import { Context, context as otelContext, trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import { Observable } from 'rxjs';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
@@ -11,6 +11,7 @@ import { LlmError } from '../resilience/llm.errors';
 import { LlmRequestEnding } from './llm-call-observer';
 import { cleanContextValue } from './llm-context.extractors';
 import { rpcHeader } from './rpc-message.reader';
+import { endRpcMessageSpan, startRpcMessageSpan } from './rpc-message.span';
 import { RpcRequestTracker } from './rpc-request.info';
 import { LlmRequestContext, runInLlmContext } from './llm-context.storage';
 import { LLM_FEATURE_KEY } from './llm-feature.decorator';
@@ -89,9 +90,14 @@ export class LlmContextInterceptor implements NestInterceptor {
         released = true;
         void rpc!.replied().finally(tracked);
       };
+      // A message gets a span of its own, child of the producer's span when it sent one.
+      const parent = this.parentContext(context);
+      const span = rpc && startRpcMessageSpan(rpc.info, parent);
+      const active = span ? trace.setSpan(parent, span) : parent;
       const report = (statusCode: number): void => {
         release();
         const info = rpc?.settle(statusCode >= 400);
+        if (span && info) endRpcMessageSpan(span, info, error);
         if (store.calls.length === 0) return;
         const ending = this.ending(context, store, statusCode, startedAt, error);
         this.telemetry.requestEnded(info ? { ...ending, rpc: info } : ending);
@@ -102,9 +108,8 @@ export class LlmContextInterceptor implements NestInterceptor {
         res.once('close', () => report(res.statusCode));
       }
       const subscription = runInLlmContext(store, () =>
-        otelContext
-          .with(this.parentContext(context), () => next.handle())
-          .subscribe({
+        otelContext.with(active, () =>
+          next.handle().subscribe({
             next: (value) => subscriber.next(value),
             error: (e: unknown) => {
               error = e;
@@ -116,6 +121,7 @@ export class LlmContextInterceptor implements NestInterceptor {
               subscriber.complete();
             },
           }),
+        ),
       );
       return () => {
         subscription.unsubscribe();
@@ -128,7 +134,7 @@ export class LlmContextInterceptor implements NestInterceptor {
    * For a message: the producer's trace context from its headers or metadata, so the handler's
    * LLM call spans join the producer's trace. An active span (from an instrumentation) wins.
    */
-  private parentContext(context: ExecutionContext) {
+  private parentContext(context: ExecutionContext): Context {
     const active = otelContext.active();
     if (context.getType() !== 'rpc' || trace.getSpanContext(active)) return active;
     const extracted = contextFromTraceHeaders((name) =>
