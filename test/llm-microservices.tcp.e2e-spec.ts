@@ -137,6 +137,40 @@ describe('a TCP microservice that calls the LLM, with the user in the packet met
     expect(sim.requests).toHaveLength(1);
   });
 
+  it('ends a call that outlasts the drain timeout as shutting_down, recorded in its event', async () => {
+    const cutEvents: LlmEventDocument[] = [];
+    const cutPort = await freeLoopbackPort();
+    const cutWorker = await startWorker({
+      transport: 'tcp',
+      tcpPort: cutPort,
+      upstreamUrl: sim.baseUrl,
+      events: cutEvents,
+      drainTimeoutMs: 100,
+    });
+    const producer = tcpClient(cutPort);
+    try {
+      sim.script([{ type: 'ok', content: 'too late', latencyMs: 900 }]);
+      const answer = firstValueFrom(producer.send(SUMMARISE, { text: 'slow' })).catch(
+        (e: unknown) => e,
+      );
+      await eventually(() => (sim.requests.length === 1 ? true : undefined), 'the upstream call');
+
+      const drained = await cutWorker.get(LlmDrain).drain();
+
+      expect(drained).toMatchObject({ inFlightAtStart: 1, ended: 1 });
+      expect(LlmError.fromJSON(await answer)?.kind).toBe('shutting_down');
+      const call = await eventually(
+        () => cutEvents.find((e) => e['event.action'] === 'llm-call'),
+        'the call event',
+      );
+      expect(call).toMatchObject({ 'event.outcome': 'failure', 'error.type': 'shutting_down' });
+      expect(sim.requests).toHaveLength(1);
+    } finally {
+      await producer.close();
+      await cutWorker.close();
+    }
+  });
+
   it('as its own process, on SIGTERM mid-call: finishes the call, answers, then exits', async () => {
     const workerPort = await freeLoopbackPort();
     sigtermWorker = await MicroserviceWorkerProcess.start({
