@@ -13,7 +13,7 @@ import type { LlmEventDocument } from '../src/llm/observability/events/llm-event
 import { isLlmErrorJson } from '../src/llm/resilience/llm-error.json';
 import { isLlmError, LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { startWorker, SUMMARISE } from './support/llm-microservice-app';
+import { startWorker, SUMMARISE, SUMMARISE_REQUEUED } from './support/llm-microservice-app';
 import { TEST_API_KEY } from './support/llm-test-app';
 import { MicroserviceWorkerProcess } from './support/microservice-worker.process';
 import {
@@ -156,6 +156,27 @@ describe('an RMQ microservice (manual ack) that calls the LLM, on a real broker'
     } finally {
       await plain.close();
     }
+  });
+
+  it("marks a redelivery and keeps the producer's request id on both deliveries", async () => {
+    sim.script([
+      { type: 'ok', content: 'first' },
+      { type: 'ok', content: 'second' },
+    ]);
+    const record = new RmqRecordBuilder({ text: 'hi' })
+      .setOptions({ headers: { 'x-request-id': 'req-twice' } })
+      .build();
+
+    await firstValueFrom(client.emit(SUMMARISE_REQUEUED, record));
+
+    const [first, second] = await eventually(() => {
+      const both = requestEvents(events);
+      return both.length === 2 ? both : undefined;
+    }, 'two request events');
+    expect([first, second].map((e) => e!['llm.request.redelivered'])).toEqual([false, true]);
+    expect([first, second].map((e) => e!['llm.request.rpc_outcome'])).toEqual(['nack', 'ack']);
+    expect([first, second].map((e) => e!['llm.request_id'])).toEqual(['req-twice', 'req-twice']);
+    expect(sim.requests).toHaveLength(2);
   });
 
   it('on drain, stops consuming first and lets the call in flight finish', async () => {

@@ -2,6 +2,7 @@ import { Controller, INestMicroservice } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
   Ctx,
+  EventPattern,
   MessagePattern,
   MicroserviceOptions,
   Payload,
@@ -19,6 +20,8 @@ import { FAST_POLICIES, TEST_API_KEY } from './llm-test-app';
 
 /** The pattern the test worker answers. */
 export const SUMMARISE = 'summarise';
+/** An event pattern whose first delivery is requeued (nack, requeue) after its LLM call. */
+export const SUMMARISE_REQUEUED = 'summarise-requeued';
 
 /**
  * A worker as a Nest developer writes one: RMQ with manual ack (ack on success, nack without
@@ -48,6 +51,23 @@ class SummaryController {
       channel?.nack(rmq!.getMessage(), false, false);
       throw error;
     }
+  }
+
+  /** Not what to do in production (see docs/microservices.md): a way to get a redelivery. */
+  @EventPattern(SUMMARISE_REQUEUED)
+  async summariseRequeued(
+    @Payload() data: { text: string },
+    @Ctx() context: unknown,
+  ): Promise<void> {
+    const ctx = context as RmqContext;
+    await this.llm.chat({ messages: [{ role: 'user', content: data.text }] });
+    const message = ctx.getMessage() as { fields: { redelivered: boolean } };
+    const channel = ctx.getChannelRef() as {
+      ack(m: unknown): void;
+      nack(m: unknown, all: boolean, requeue: boolean): void;
+    };
+    if (message.fields.redelivered) channel.ack(message);
+    else channel.nack(message, false, true);
   }
 }
 
