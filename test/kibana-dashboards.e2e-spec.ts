@@ -257,6 +257,20 @@ describe('fields the dashboards use, as the event writer writes them', () => {
           source,
         ),
       );
+      // The same calls as a microservice message (RMQ), redelivered and acked.
+      documents.push(
+        buildRequestEvent(
+          {
+            context,
+            transport: 'rpc',
+            statusCode: 200,
+            startedAt,
+            endedAt: Date.now(),
+            rpc: { transport: 'rmq', pattern: 'summarise', redelivered: true, outcome: 'ack' },
+          },
+          source,
+        ),
+      );
     } finally {
       await t.close();
     }

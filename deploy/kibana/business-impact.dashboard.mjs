@@ -32,6 +32,7 @@ export const savedObjects = () => [
       { lens: c.tokens, x: 16, y: 47, w: 16, h: 13 },
       { lens: c.savedByRetries, x: 32, y: 47, w: 16, h: 13 },
       { lens: c.jobQueueWait, x: 0, y: 60, w: 24, h: 13 },
+      { lens: c.messages, x: 24, y: 60, w: 24, h: 13 },
     ],
   }),
 ];

@@ -115,6 +115,22 @@ export const charts = {
     },
     visualization: xy({ seriesType: 'bar_stacked', x: 'time', split: 'outcome', y: ['requests'] }),
   }),
+  messages: panel({
+    id: 'llm-rpc-messages',
+    title: 'Messages by transport and pattern',
+    description:
+      'Microservice messages that made LLM calls (RMQ, TCP, Redis, NATS, Kafka, gRPC): by transport and pattern, how their handlers ended (llm.request.rpc_outcome: ack, nack, error, completed) and how many were redeliveries.',
+    visualizationType: 'lnsDatatable',
+    query: `${REQUESTS} and not llm.request.transport : "http"`,
+    columns: {
+      transport: terms('llm.request.transport', { label: 'Transport', orderBy: 'messages' }),
+      pattern: terms('llm.request.pattern', { label: 'Pattern', size: 20, orderBy: 'messages' }),
+      outcome: terms('llm.request.rpc_outcome', { label: 'Outcome', orderBy: 'messages' }),
+      messages: count('Messages'),
+      redelivered: count('Redelivered', 'llm.request.redelivered : true'),
+    },
+    visualization: datatable(['transport', 'pattern', 'outcome', 'messages', 'redelivered']),
+  }),
   latency: panel({
     id: 'llm-latency-percentiles',
     title: 'LLM call latency (p50, p95, p99)',

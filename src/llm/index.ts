@@ -38,6 +38,8 @@ export {
   LlmIncompleteStreamError,
   RETRYABLE_KINDS,
 } from './resilience/llm.errors';
+export { isLlmErrorJson } from './resilience/llm-error.json';
+export type { LlmErrorJson } from './resilience/llm-error.json';
 export { maskUrlPasswords, redactSecrets } from './resilience/secret-redaction';
 export type { DelaySource, LlmErrorDetails, LlmErrorKind } from './resilience/llm.errors';
 export { UpstreamPoliciesRegistry } from './resilience/upstream-policies.registry';
@@ -73,10 +75,28 @@ export { currentLlmContext, runWithLlmContext } from './observability/llm-contex
 export { LlmContextInterceptor } from './observability/llm-context.interceptor';
 export { LlmFeature } from './observability/llm-feature.decorator';
 export {
+  cleanContextValue,
   defaultFeatureExtractor,
   defaultRequestIdExtractor,
   defaultUserIdExtractor,
+  isSafeRequestId,
 } from './observability/llm-context.extractors';
+export {
+  rpcHeader,
+  rpcPatternOf,
+  rpcRedelivered,
+  rpcTransportOf,
+} from './observability/rpc-message.reader';
+export type { LlmRpcTransport } from './observability/rpc-message.reader';
+export type { LlmRpcOutcome, LlmRpcRequestInfo } from './observability/rpc-request.info';
+export { LlmRpcExceptionFilter } from './microservices/llm-rpc-exception.filter';
+export { propagateLlmTraceContext } from './microservices/llm-client-proxy.tracing';
+export type { LlmPropagationOptions } from './microservices/llm-client-proxy.tracing';
+export {
+  contextFromTraceHeaders,
+  llmTraceHeaders,
+  TRACE_CONTEXT_HEADERS,
+} from './microservices/llm-trace.propagation';
 export type { LlmContextExtractor } from './observability/llm-context.extractors';
 export type { LlmRequestEnding } from './observability/llm-call-observer';
 export type { LlmRequestContext } from './observability/llm-context.storage';

@@ -2,6 +2,8 @@ import { LLM_EVENT_ACTIONS } from '../../src/llm/observability/events/llm-event.
 import { LlmRequestOutcome } from '../../src/llm/observability/events/llm-request.event';
 import { LlmErrorKind } from '../../src/llm/resilience/llm.errors';
 import { BreakerState } from '../../src/llm/resilience/tracked-breaker';
+import type { LlmRpcTransport } from '../../src/llm/observability/rpc-message.reader';
+import type { LlmRpcOutcome } from '../../src/llm/observability/rpc-request.info';
 
 const NUMERIC = ['long', 'integer'];
 const AGGREGATABLE = ['keyword', 'boolean', 'date', ...NUMERIC];
@@ -44,6 +46,18 @@ const BREAKER_STATES = {
 } satisfies Every<BreakerState>;
 const REQUEST_OUTCOMES = { success: 1, degraded: 1, failure: 1 } satisfies Every<LlmRequestOutcome>;
 
+const RPC_TRANSPORTS = {
+  rmq: 1,
+  tcp: 1,
+  redis: 1,
+  nats: 1,
+  kafka: 1,
+  mqtt: 1,
+  grpc: 1,
+  rpc: 1,
+} satisfies Every<LlmRpcTransport>;
+const RPC_OUTCOMES = { ack: 1, nack: 1, error: 1, completed: 1 } satisfies Every<LlmRpcOutcome>;
+
 /** The values a dashboard may filter on, per field: those the event writer can write. */
 export const KNOWN_VALUES: Record<string, string[]> = {
   'event.action': Object.values(LLM_EVENT_ACTIONS),
@@ -51,4 +65,7 @@ export const KNOWN_VALUES: Record<string, string[]> = {
   'error.type': Object.keys(ERROR_KINDS),
   'llm.breaker_state': Object.keys(BREAKER_STATES),
   'llm.request.outcome': Object.keys(REQUEST_OUTCOMES),
+  'llm.request.transport': ['http', ...Object.keys(RPC_TRANSPORTS)],
+  'llm.request.rpc_outcome': Object.keys(RPC_OUTCOMES),
+  'llm.request.redelivered': ['true', 'false'],
 };

@@ -38,6 +38,10 @@ export interface LlmDrainResult {
 @Injectable()
 export class LlmDrain implements BeforeApplicationShutdown {
   private readonly calls = new Set<CallDeadline>();
+  /** Message handlers in flight (microservices): a handler may still ack after its calls end. */
+  private readonly handlers = new Set<object>();
+  /** How to stop taking new messages, by consumer: run once, when the drain begins. */
+  private readonly intakeStops = new Map<string, () => unknown>();
   private readonly logger = new Logger('LlmDrain');
   private state: 'serving' | 'draining' | 'closed' = 'serving';
   private drained?: Promise<LlmDrainResult>;
@@ -73,13 +77,55 @@ export class LlmDrain implements BeforeApplicationShutdown {
     this.calls.add(deadline);
     deadline.onDispose(() => {
       this.calls.delete(deadline);
-      if (this.calls.size === 0) this.onIdle?.();
+      this.checkIdle();
     });
+  }
+
+  /**
+   * Tracks one message handler until the returned function is called, so the drain waits for it
+   * (its ack, its reply) as it waits for calls. `LlmContextInterceptor` does this for RPC handlers.
+   */
+  trackHandler(): () => void {
+    const handler = {};
+    this.handlers.add(handler);
+    return () => {
+      this.handlers.delete(handler);
+      this.checkIdle();
+    };
+  }
+
+  /**
+   * Registers how to stop consuming (e.g. cancel an RMQ consumer), keyed so a consumer registers
+   * once. It runs when the drain begins: consumption stops first, handlers in flight finish. When
+   * the drain has begun already, it runs at once.
+   */
+  stopIntakeOnDrain(key: string, stop: () => unknown): void {
+    if (this.intakeStops.has(key)) return;
+    this.intakeStops.set(key, stop);
+    if (this.state !== 'serving') this.runStop(key, stop);
+  }
+
+  private runStop(key: string, stop: () => unknown): void {
+    try {
+      Promise.resolve(stop()).catch((error: unknown) => this.stopFailed(key, error));
+    } catch (error) {
+      this.stopFailed(key, error);
+    }
+  }
+
+  private stopFailed(key: string, error: unknown): void {
+    this.logger.warn(`Could not stop consuming (${key}): ${(error as Error)?.message ?? error}`);
+  }
+
+  private checkIdle(): void {
+    if (this.calls.size === 0 && this.handlers.size === 0) this.onIdle?.();
   }
 
   /** Turns readiness not-ready; calls keep being served. Idempotent. */
   begin(): void {
-    if (this.state === 'serving') this.state = 'draining';
+    if (this.state !== 'serving') return;
+    this.state = 'draining';
+    for (const [key, stop] of this.intakeStops) this.runStop(key, stop);
   }
 
   /**
@@ -99,8 +145,11 @@ export class LlmDrain implements BeforeApplicationShutdown {
   private async run(timeoutMs: number): Promise<LlmDrainResult> {
     const started = Date.now();
     const inFlightAtStart = this.calls.size;
-    if (inFlightAtStart > 0) {
-      this.logger.log(`Draining ${inFlightAtStart} LLM call(s) for up to ${timeoutMs} ms`);
+    if (inFlightAtStart > 0 || this.handlers.size > 0) {
+      this.logger.log(
+        `Draining ${inFlightAtStart} LLM call(s) and ${this.handlers.size} message handler(s) ` +
+          `for up to ${timeoutMs} ms`,
+      );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
         this.onIdle = () => {
@@ -123,6 +172,7 @@ export class LlmDrain implements BeforeApplicationShutdown {
         };
         if (this.calls.size === 0) this.onIdle();
       });
+      this.onIdle = undefined;
     }
     return { inFlightAtStart, ended, durationMs: Date.now() - started };
   }

@@ -37,3 +37,15 @@ export const INCUBATING = {
   /** The end user the call served (unbounded: spans and events only, never a metric label). */
   userId: 'user.id',
 } as const;
+
+/** Incubating messaging names, on the span of a message handler (see `rpc-message.span.ts`). */
+export const MESSAGING = {
+  /** `rabbitmq`, `kafka`, `nats`, `redis`, `mqtt`: brokers only. */
+  system: 'messaging.system',
+  /** The pattern, channel, subject or topic. */
+  destinationName: 'messaging.destination.name',
+  /** `process` for a handler. */
+  operationType: 'messaging.operation.type',
+  /** `grpc` or `tcp` for request-reply transports without a broker. */
+  rpcSystem: 'rpc.system',
+} as const;

@@ -1,5 +1,6 @@
 import { AttemptRecord, CallRecord, FallbackHop, RetryRecord } from '../client/call-record';
 import { LlmRequestContext } from './llm-context.storage';
+import type { LlmRpcRequestInfo } from './rpc-request.info';
 
 /** How an inbound request that made LLM calls ended (HTTP or RPC). */
 export interface LlmRequestEnding {
@@ -8,8 +9,10 @@ export interface LlmRequestEnding {
   transport: string;
   method?: string;
   path?: string;
-  /** HTTP status sent (RPC: 200 on success, 500 on error). */
+  /** HTTP status sent (RPC: 200 on success, 500 on error; not recorded in events). */
   statusCode: number;
+  /** For a message handler: the transport, pattern, redelivery and outcome. */
+  rpc?: LlmRpcRequestInfo;
   startedAt: number;
   endedAt: number;
   /** The error the handler threw, if it did. */

@@ -1,4 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
+import { rpcHeader } from './rpc-message.reader';
 
 /** Reads one piece of business context from the request or message being handled. */
 export type LlmContextExtractor = (context: ExecutionContext) => string | undefined;
@@ -21,7 +22,10 @@ export const defaultUserIdExtractor: LlmContextExtractor = (context) => {
   if (context.getType() === 'http') {
     const req = context.switchToHttp().getRequest<HttpRequestLike>();
     const user = req.user;
-    return clean(user?.id ?? user?.sub ?? user?.userId) ?? clean(httpHeader(req, 'x-user-id'));
+    return (
+      cleanContextValue(user?.id ?? user?.sub ?? user?.userId) ??
+      cleanContextValue(httpHeader(req, 'x-user-id'))
+    );
   }
   if (context.getType() === 'rpc') return fromRpc(context, 'userId', 'x-user-id');
   return undefined;
@@ -30,7 +34,7 @@ export const defaultUserIdExtractor: LlmContextExtractor = (context) => {
 /** Default feature name (when no `@LlmFeature` applies): the `x-feature-name` header or field. */
 export const defaultFeatureExtractor: LlmContextExtractor = (context) => {
   if (context.getType() === 'http') {
-    return clean(
+    return cleanContextValue(
       httpHeader(context.switchToHttp().getRequest<HttpRequestLike>(), 'x-feature-name'),
     );
   }
@@ -46,36 +50,31 @@ export const defaultRequestIdExtractor: LlmContextExtractor = (context) => {
       : context.getType() === 'rpc'
         ? fromRpc(context, 'requestId', 'x-request-id')
         : undefined;
-  return raw && SAFE_ID.test(raw) ? raw : undefined;
+  return isSafeRequestId(raw) ? raw : undefined;
 };
 
-function fromRpc(context: ExecutionContext, field: string, header: string): string | undefined {
-  const rpc = context.switchToRpc();
-  const data = rpc.getData<Record<string, unknown> | undefined>();
-  const nested = field === 'userId' ? (data?.user as { id?: unknown } | undefined)?.id : undefined;
-  return (
-    clean(data?.[field] ?? nested) ?? clean(transportHeader(rpc.getContext<unknown>(), header))
-  );
+/**
+ * True for a request id of a safe shape (1-128 letters, digits and `._:@/+=-`): anything else is
+ * replaced by a generated id rather than recorded. For custom extractors.
+ */
+export function isSafeRequestId(value: unknown): value is string {
+  return typeof value === 'string' && SAFE_ID.test(value);
 }
 
-/** Headers of the common transports: gRPC Metadata, NATS headers, Kafka and RMQ messages. */
-function transportHeader(ctx: unknown, name: string): unknown {
-  if (!ctx || typeof ctx !== 'object') return undefined;
-  const c = ctx as {
-    get?: (key: string) => unknown[];
-    getHeaders?: () => { get?: (key: string) => unknown } | undefined;
-    getMessage?: () => {
-      headers?: Record<string, unknown>;
-      properties?: { headers?: Record<string, unknown> };
-    };
-  };
-  if (typeof c.get === 'function') return c.get(name)?.[0];
-  if (typeof c.getHeaders === 'function') return c.getHeaders()?.get?.(name);
-  if (typeof c.getMessage === 'function') {
-    const message = c.getMessage();
-    return message?.headers?.[name] ?? message?.properties?.headers?.[name];
-  }
-  return undefined;
+/**
+ * The payload field (`userId`, or `user.id`), else the transport's header or metadata entry
+ * (see {@link rpcHeader}): RMQ, NATS, Kafka, MQTT headers, gRPC metadata, TCP/Redis metadata.
+ */
+function fromRpc(context: ExecutionContext, field: string, header: string): string | undefined {
+  const data = context.switchToRpc().getData<unknown>();
+  const payload = data && typeof data === 'object' ? (data as Record<string, unknown>) : undefined;
+  const nested =
+    field === 'userId' && payload?.user && typeof payload.user === 'object'
+      ? (payload.user as { id?: unknown }).id
+      : undefined;
+  return (
+    cleanContextValue(payload?.[field] ?? nested) ?? cleanContextValue(rpcHeader(context, header))
+  );
 }
 
 function httpHeader(req: HttpRequestLike, name: string): string | undefined {
@@ -98,7 +97,16 @@ function fromHeaderBytes(value: string): string {
   }
 }
 
-function clean(value: unknown): string | undefined {
+/**
+ * Makes a value from outside (header, metadata, payload field) safe to record in events, spans
+ * and logs: strings, numbers and Buffers only, control characters removed, trimmed, at most 256
+ * characters; undefined when nothing is left. For custom extractors.
+ *
+ * @example
+ * const userId: LlmContextExtractor = (context) =>
+ *   cleanContextValue(context.switchToRpc().getData<{ account?: unknown }>().account);
+ */
+export function cleanContextValue(value: unknown): string | undefined {
   if (typeof value === 'number') return String(value);
   if (Buffer.isBuffer(value)) value = value.toString('utf8');
   if (typeof value !== 'string') return undefined;

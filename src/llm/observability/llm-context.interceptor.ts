@@ -1,11 +1,18 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { trace } from '@opentelemetry/api';
+import { Context, context as otelContext, trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import { Observable } from 'rxjs';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import { ResolvedLlmOptions } from '../llm-module.options';
+import { LlmDrain } from '../lifecycle/llm-drain';
+import { contextFromTraceHeaders } from '../microservices/llm-trace.propagation';
+import { LlmError } from '../resilience/llm.errors';
 import { LlmRequestEnding } from './llm-call-observer';
+import { cleanContextValue } from './llm-context.extractors';
+import { rpcHeader } from './rpc-message.reader';
+import { endRpcMessageSpan, startRpcMessageSpan } from './rpc-message.span';
+import { RpcRequestTracker } from './rpc-request.info';
 import { LlmRequestContext, runInLlmContext } from './llm-context.storage';
 import { LLM_FEATURE_KEY } from './llm-feature.decorator';
 import { LlmTelemetry } from './llm-telemetry';
@@ -28,6 +35,11 @@ interface HttpResponse {
  * microservice (RPC) message handlers alike. It names the HTTP server span after the route, and
  * when the request made LLM calls, reports how it ended (one business event per request).
  *
+ * For a message (RPC), it also continues the producer's trace (W3C `traceparent` in the message
+ * headers or metadata), records the transport, pattern, redelivery and outcome (ack, nack,
+ * error), and registers the handler with {@link LlmDrain}: on shutdown the consumer stops, the
+ * handlers in flight finish within the drain timeout, and new messages are refused.
+ *
  * @example
  * @UseInterceptors(LlmContextInterceptor)   // or LlmModule.forRoot({ context: { global: true } })
  * @LlmFeature('support-chat')
@@ -39,9 +51,20 @@ export class LlmContextInterceptor implements NestInterceptor {
     private readonly reflector: Reflector,
     private readonly telemetry: LlmTelemetry,
     @Inject(LLM_RESOLVED_OPTIONS) private readonly options: ResolvedLlmOptions,
+    private readonly drain: LlmDrain,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const rpc =
+      context.getType() === 'rpc' ? new RpcRequestTracker(context, this.drain) : undefined;
+    if (rpc && this.drain.draining) {
+      throw new LlmError(
+        'shutting_down',
+        `This worker is shutting down and takes no new messages ('${rpc.info.pattern ?? '?'}'); ` +
+          'send it again to another worker.',
+        { retryable: false },
+      );
+    }
     const extractors = this.options.context;
     const store: LlmRequestContext = {
       userId: extractors.userId(context),
@@ -50,7 +73,7 @@ export class LlmContextInterceptor implements NestInterceptor {
           context.getHandler(),
           context.getClass(),
         ]) ?? extractors.featureName(context),
-      requestId: extractors.requestId(context) ?? randomUUID(),
+      requestId: extractors.requestId(context) ?? rpc?.fallbackRequestId() ?? randomUUID(),
       route: this.route(context),
       calls: [],
     };
@@ -58,9 +81,26 @@ export class LlmContextInterceptor implements NestInterceptor {
     const http = context.getType() === 'http';
     return new Observable((subscriber) => {
       let error: unknown;
+      const tracked = rpc ? this.drain.trackHandler() : undefined;
+      // The handler counts as in flight until its reply is out (see RpcRequestTracker.replied),
+      // so a drain that ends now does not close the channel under the reply.
+      let released = false;
+      const release = (): void => {
+        if (!tracked || released) return;
+        released = true;
+        void rpc!.replied().finally(tracked);
+      };
+      // A message gets a span of its own, child of the producer's span when it sent one.
+      const parent = this.parentContext(context);
+      const span = rpc && startRpcMessageSpan(rpc.info, parent);
+      const active = span ? trace.setSpan(parent, span) : parent;
       const report = (statusCode: number): void => {
+        release();
+        const info = rpc?.settle(statusCode >= 400);
+        if (span && info) endRpcMessageSpan(span, info, error);
         if (store.calls.length === 0) return;
-        this.telemetry.requestEnded(this.ending(context, store, statusCode, startedAt, error));
+        const ending = this.ending(context, store, statusCode, startedAt, error);
+        this.telemetry.requestEnded(info ? { ...ending, rpc: info } : ending);
       };
       if (http) {
         // The status is final only once the response is sent (exception filters set it late).
@@ -68,21 +108,39 @@ export class LlmContextInterceptor implements NestInterceptor {
         res.once('close', () => report(res.statusCode));
       }
       const subscription = runInLlmContext(store, () =>
-        next.handle().subscribe({
-          next: (value) => subscriber.next(value),
-          error: (e: unknown) => {
-            error = e;
-            if (!http) report(500);
-            subscriber.error(e);
-          },
-          complete: () => {
-            if (!http) report(200);
-            subscriber.complete();
-          },
-        }),
+        otelContext.with(active, () =>
+          next.handle().subscribe({
+            next: (value) => subscriber.next(value),
+            error: (e: unknown) => {
+              error = e;
+              if (!http) report(500);
+              subscriber.error(e);
+            },
+            complete: () => {
+              if (!http) report(200);
+              subscriber.complete();
+            },
+          }),
+        ),
       );
-      return () => subscription.unsubscribe();
+      return () => {
+        subscription.unsubscribe();
+        release();
+      };
     });
+  }
+
+  /**
+   * For a message: the producer's trace context from its headers or metadata, so the handler's
+   * LLM call spans join the producer's trace. An active span (from an instrumentation) wins.
+   */
+  private parentContext(context: ExecutionContext): Context {
+    const active = otelContext.active();
+    if (context.getType() !== 'rpc' || trace.getSpanContext(active)) return active;
+    const extracted = contextFromTraceHeaders((name) =>
+      cleanContextValue(rpcHeader(context, name)),
+    );
+    return trace.getSpanContext(extracted) ? extracted : active;
   }
 
   /** The route template, also set as `http.route` on the HTTP server span and in its name. */

@@ -1,3 +1,5 @@
+import { LlmErrorJson, readLlmErrorJson, toLlmErrorJson } from './llm-error.json';
+
 /**
  * Every failure of an LLM call is an {@link LlmError} with a {@link LlmErrorKind}: callers switch
  * on `kind` (or `retryable`) instead of parsing messages or HTTP statuses.
@@ -138,6 +140,33 @@ export class LlmError extends Error {
     this.providerCode = details.providerCode;
     this.param = details.param;
   }
+
+  /**
+   * The error's documented plain-object form ({@link LlmErrorJson}), which `JSON.stringify` and
+   * every Nest transport serialiser use: `message` (non-enumerable on an Error) and `kind` reach
+   * the other side. Messages are redacted when the error is built, and `cause` (a socket error,
+   * a provider body) is left out, so nothing secret crosses the wire.
+   */
+  toJSON(): LlmErrorJson {
+    return toLlmErrorJson(this);
+  }
+
+  /**
+   * Rebuilds a typed error from its plain form, e.g. the `err` a ClientProxy observable fails with
+   * when the worker used `LlmRpcExceptionFilter`. {@link isLlmError} is true for the result.
+   *
+   * @example
+   * const answer = await firstValueFrom(client.send('summarise', data)).catch((e: unknown) => {
+   *   const error = LlmError.fromJSON(e);
+   *   if (error?.kind === 'rate_limited') return retryLater(error.retryAfterMs);
+   *   throw error ?? e;
+   * });
+   */
+  static fromJSON(value: unknown): LlmError | undefined {
+    if (isLlmError(value)) return value;
+    const read = readLlmErrorJson(value);
+    return read && new LlmError(read.kind, read.message, read.details);
+  }
 }
 
 /**
@@ -155,7 +184,11 @@ export class LlmIncompleteStreamError extends LlmError {
   }
 }
 
-/** True for any {@link LlmError}, even one thrown by another copy of this package. */
+/**
+ * True for any {@link LlmError}, even one thrown by another copy of this package or rebuilt with
+ * {@link LlmError.fromJSON}. For the plain form as it arrives over a transport, use
+ * `isLlmErrorJson`.
+ */
 export function isLlmError(error: unknown): error is LlmError {
   return typeof error === 'object' && error !== null && LLM_ERROR_MARKER in error;
 }

@@ -68,6 +68,14 @@ export const LLM_EVENT_FIELDS = {
   /** `success`, `degraded` (some calls failed but the request succeeded) or `failure`. */
   'llm.request.outcome': 'keyword',
   'llm.request.calls': 'integer',
+  /** `http`, or the transport of a message: `rmq`, `tcp`, `redis`, `nats`, `kafka`, `mqtt`, `grpc`. */
+  'llm.request.transport': 'keyword',
+  /** A message's pattern, channel, subject or topic. */
+  'llm.request.pattern': 'keyword',
+  /** How a message handler ended: `ack`, `nack`, `error` or `completed` (RMQ, not settled). */
+  'llm.request.rpc_outcome': 'keyword',
+  /** True when the broker delivered the message before (RMQ `redelivered`). */
+  'llm.request.redelivered': 'boolean',
   'llm.request.failed_calls': 'integer',
 } as const;
 

@@ -14,7 +14,8 @@ export type LlmRequestOutcome = 'success' | 'degraded' | 'failure';
  * `success`.
  */
 export function requestOutcomeOf(ending: LlmRequestEnding): LlmRequestOutcome {
-  if (ending.statusCode >= 400) return 'failure';
+  const rpc = ending.rpc?.outcome;
+  if (rpc ? rpc === 'error' || rpc === 'nack' : ending.statusCode >= 400) return 'failure';
   return ending.context.calls.some((call) => call.error) ? 'degraded' : 'success';
 }
 
@@ -42,9 +43,11 @@ export function buildRequestEvent(
     outcome === 'success'
       ? undefined
       : (llmError?.kind ?? (ending.error instanceof Error ? ending.error.name : undefined));
+  const rpc = ending.rpc;
   return compact({
     ...baseEvent(source, ending, span),
-    'event.category': ['web'],
+    // A message is no web request: no HTTP fields, its transport and pattern instead.
+    'event.category': rpc ? ['api'] : ['web'],
     'event.type': [outcome === 'failure' ? 'error' : 'access'],
     'event.action': LLM_EVENT_ACTIONS.request,
     // ECS knows only success and failure: a degraded request did succeed for the user.
@@ -53,9 +56,19 @@ export function buildRequestEvent(
     'error.type': errorType,
     'error.message': outcome === 'failure' ? llmError?.message : undefined,
     'user.id': ending.context.userId,
-    'http.request.method': ending.method,
-    'http.response.status_code': ending.statusCode,
-    'url.path': ending.path?.split('?')[0],
+    ...(rpc
+      ? {
+          'llm.request.transport': rpc.transport,
+          'llm.request.pattern': rpc.pattern,
+          'llm.request.rpc_outcome': rpc.outcome,
+          'llm.request.redelivered': rpc.redelivered,
+        }
+      : {
+          'llm.request.transport': 'http',
+          'http.request.method': ending.method,
+          'http.response.status_code': ending.statusCode,
+          'url.path': ending.path?.split('?')[0],
+        }),
     'llm.feature': ending.context.featureName,
     'llm.request_id': ending.context.requestId,
     'llm.request.route': ending.context.route,
