@@ -112,7 +112,7 @@ describe('gateway: upstream failures, breaker and health', () => {
   });
 
   it('an open breaker: 503 circuit_open with Retry-After, /health 503, ready degraded, live up', async () => {
-    await boot({ LLM_BREAKER_FAILURES: '2', LLM_MAX_RETRIES: '1' });
+    await boot({ LLM_BREAKER_FAILURES: '2', LLM_MAX_RETRIES: '1', LLM_BREAKER_MAX_WAIT_MS: '0' });
     sim.script([{ type: 'error', status: 500, repeat: 2 }]);
     expect((await post({ messages: MESSAGES })).status).toBe(502);
 

@@ -211,7 +211,7 @@ describe('fields the dashboards use, as the event writer writes them', () => {
     sim = await UpstreamSimulator.start();
     const t = await startLlmApp(sim.baseUrl, {
       retry: { ...FAST_POLICIES.retry, maxRetries: 1 },
-      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 10_000 },
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 10_000, maxWaitMs: 0 },
     });
     try {
       const ended: CallRecord[] = [];

@@ -4,6 +4,7 @@ import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 
+// maxWaitMs 0: the classic breaker, which rejects at once while open (waiting: breaker-wait suite).
 describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () => {
   let sim: UpstreamSimulator;
   let t: LlmTestApp;
@@ -15,7 +16,7 @@ describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () 
     sim = await UpstreamSimulator.start();
     t = await startLlmApp(sim.baseUrl, {
       retry: { maxRetries: 0 },
-      breaker: { consecutiveFailures: 3, halfOpenAfterMs: 150 },
+      breaker: { consecutiveFailures: 3, halfOpenAfterMs: 150, maxWaitMs: 0 },
     });
   });
   afterEach(async () => {
@@ -99,7 +100,7 @@ describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () 
   it('stops retries once it opens mid-call', async () => {
     const retrying = await startLlmApp(sim.baseUrl, {
       retry: { maxRetries: 5, baseDelayMs: 1, maxDelayMs: 2 },
-      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 10_000 },
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 10_000, maxWaitMs: 0 },
     });
     try {
       sim.reset();

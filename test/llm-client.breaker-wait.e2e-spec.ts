@@ -82,9 +82,16 @@ describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing a
     }
   });
 
-  it('a bad probe reopens the circuit: waiters whose budget cannot cover another open period fail with circuit_open', async () => {
-    // Enough for one open period, not for two.
-    const t = await boot(HALF_OPEN_MS + 60);
+  it('a bad probe doubles the break: waiters fail with circuit_open when the next probe is due beyond maxWaitMs', async () => {
+    // Breaks of 150 ms, then 300 ms: waiting covers the first, not the second.
+    const t = await boot(HALF_OPEN_MS + 60, {
+      breaker: {
+        consecutiveFailures: 2,
+        minHalfOpenAfterMs: HALF_OPEN_MS,
+        halfOpenAfterMs: 10 * HALF_OPEN_MS,
+        maxWaitMs: HALF_OPEN_MS + 60,
+      },
+    });
     await openTheCircuit(t);
     sim.script([{ type: 'error', status: 503, latencyMs: 20 }]);
     const started = Date.now();
@@ -150,7 +157,7 @@ describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing a
     expect(t.calls.at(-1)!.breakerWaitMs).toBe(0);
   });
 
-  it('with maxWaitMs 0 (the default) the open circuit rejects at once', async () => {
+  it('with maxWaitMs 0 (the classic breaker) the open circuit rejects at once', async () => {
     const t = await boot(0);
     await openTheCircuit(t);
     const started = Date.now();

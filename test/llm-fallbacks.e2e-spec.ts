@@ -29,7 +29,7 @@ async function boot(
             baseUrl: primary.baseUrl,
             defaultModel: 'gpt-4o',
             ...FAST_POLICIES,
-            breaker: { consecutiveFailures: 50, halfOpenAfterMs: 10_000 },
+            breaker: { consecutiveFailures: 50, halfOpenAfterMs: 10_000, maxWaitMs: 0 },
             fallbacks: { 'gpt-4o': [{ model: 'gpt-4o-mini' }, { upstream: 'secondary' }] },
             ...primaryOverrides,
           },
@@ -130,7 +130,7 @@ describe('fallback chain', () => {
       primary,
       secondary,
       {},
-      { breaker: { consecutiveFailures: 1, halfOpenAfterMs: 10_000 } },
+      { breaker: { consecutiveFailures: 1, halfOpenAfterMs: 10_000, maxWaitMs: 0 } },
     );
     try {
       primary.script([{ type: 'error', status: 500 }, { type: 'ok' }]);

@@ -189,7 +189,7 @@ describe('LLM metrics through the OpenTelemetry API', () => {
     const t = await startLlmApp(sim.baseUrl, {
       name: 'brk',
       retry: { maxRetries: 0 },
-      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 300 },
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 300, maxWaitMs: 0 },
     });
     try {
       const state = async (s: string) =>

@@ -77,7 +77,7 @@ describe('LlmModule options', () => {
     [
       'an unknown option',
       { upstreams: [{ ...valid, breaker: { threshold: 5 } }] },
-      /upstreams\[0\]\.breaker\.threshold is not an option \(known: consecutiveFailures, halfOpenAfterMs, maxWaitMs\)/,
+      /upstreams\[0\]\.breaker\.threshold is not an option \(known: consecutiveFailures, halfOpenAfterMs, minHalfOpenAfterMs, maxWaitMs\)/,
     ],
     [
       'a zero bulkhead',

@@ -130,12 +130,33 @@ describe('loadGatewayConfig', () => {
     expect(problems[0]).toContain(message);
   });
 
-  it('reports every problem at once, and values out of order by their variables', () => {
-    const problems = problemsOf({ LLM_MAX_QUEUE: '-1', LLM_RETRY_MAX_MS: '20' });
+  it('reports every problem at once, and set values out of order by their variables', () => {
+    const problems = problemsOf({
+      LLM_MAX_QUEUE: '-1',
+      LLM_RETRY_BASE_MS: '50',
+      LLM_RETRY_MAX_MS: '20',
+    });
     expect(problems).toEqual([
       "LLM_MAX_QUEUE must be a whole number ≥ 0, got '-1'",
-      'LLM_RETRY_BASE_MS (1000, the default) must not exceed LLM_RETRY_MAX_MS (20)',
+      'LLM_RETRY_BASE_MS (50) must not exceed LLM_RETRY_MAX_MS (20)',
     ]);
+  });
+
+  it.each([
+    [{ LLM_TOTAL_TIMEOUT_MS: '30000' }, { timeouts: { attemptMs: 30_000, totalMs: 30_000 } }],
+    [{ LLM_RETRY_MAX_MS: '20' }, { retry: { baseDelayMs: 20, maxDelayMs: 20 } }],
+    [{ LLM_ATTEMPT_TIMEOUT_MS: '200000' }, { timeouts: { attemptMs: 200_000, totalMs: 200_000 } }],
+    [
+      { LLM_BREAKER_HALF_OPEN_MS: '1000' },
+      { breaker: { minHalfOpenAfterMs: 1000, halfOpenAfterMs: 1000 } },
+    ],
+  ])('boots with %j alone: the conflicting default gives way', (env, inForce) => {
+    const resolved = resolveLlmOptions(
+      toLlmModuleOptions(loadGatewayConfig({ LLM_BASE_URL: 'http://127.0.0.1:4010/v1', ...env })),
+    );
+    const upstream = resolved.upstreams.get('primary')!;
+    expect(upstream).toMatchObject(inForce);
+    expect(upstream.adjusted).toHaveLength(1);
   });
 
   it('ships events to ELASTICSEARCH_URL with its credentials instead of stdout', () => {

@@ -1,5 +1,4 @@
 import type { LlmLimitOptions, LlmPolicyOptions } from '../llm/index';
-import { LLM_DEFAULTS } from '../llm/index';
 import { EnvReader } from './env.reader';
 
 /** The built-in simulator's port, as `npm run simulator` and the README's curl examples use. */
@@ -74,6 +73,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     breaker: defined({
       consecutiveFailures: read.wholeNumber('LLM_BREAKER_FAILURES', { min: 1 }),
       halfOpenAfterMs: read.wholeNumber('LLM_BREAKER_HALF_OPEN_MS', ms),
+      minHalfOpenAfterMs: read.wholeNumber('LLM_BREAKER_MIN_HALF_OPEN_MS', ms),
       maxWaitMs: read.wholeNumber('LLM_BREAKER_MAX_WAIT_MS', { min: 0 }),
     }),
     bulkhead: defined({
@@ -227,28 +227,32 @@ function safeProtocol(url: string): string {
   }
 }
 
-// LlmModule checks these too; checking here lets the message name the variables to fix.
-function checkOrder(read: EnvReader, { retry, timeouts }: LlmPolicyOptions): void {
-  const { retry: retryDefaults, timeouts: timeoutDefaults } = LLM_DEFAULTS;
+// LlmModule checks these too; checking here lets the message name the variables to fix. Only
+// two values the user set can conflict: a default gives way to a set value (LlmModule logs it).
+function checkOrder(read: EnvReader, { retry, timeouts, breaker }: LlmPolicyOptions): void {
   notAbove(
     read,
-    ['LLM_RETRY_BASE_MS', retry?.baseDelayMs, retryDefaults.baseDelayMs],
-    ['LLM_RETRY_MAX_MS', retry?.maxDelayMs, retryDefaults.maxDelayMs],
+    ['LLM_RETRY_BASE_MS', retry?.baseDelayMs],
+    ['LLM_RETRY_MAX_MS', retry?.maxDelayMs],
   );
   notAbove(
     read,
-    ['LLM_ATTEMPT_TIMEOUT_MS', timeouts?.attemptMs, timeoutDefaults.attemptMs],
-    ['LLM_TOTAL_TIMEOUT_MS', timeouts?.totalMs, timeoutDefaults.totalMs],
+    ['LLM_ATTEMPT_TIMEOUT_MS', timeouts?.attemptMs],
+    ['LLM_TOTAL_TIMEOUT_MS', timeouts?.totalMs],
+  );
+  notAbove(
+    read,
+    ['LLM_BREAKER_MIN_HALF_OPEN_MS', breaker?.minHalfOpenAfterMs],
+    ['LLM_BREAKER_HALF_OPEN_MS', breaker?.halfOpenAfterMs],
   );
 }
 
-type Setting = readonly [name: string, value: number | undefined, fallback: number];
+type Setting = readonly [name: string, value: number | undefined];
 
-function notAbove(read: EnvReader, low: Setting, high: Setting): void {
-  const effective = ([, value, fallback]: Setting) => value ?? fallback;
-  const show = ([name, value, fallback]: Setting) =>
-    `${name} (${value === undefined ? `${fallback}, the default` : value})`;
-  if (effective(low) > effective(high)) read.report(`${show(low)} must not exceed ${show(high)}`);
+function notAbove(read: EnvReader, [lowName, low]: Setting, [highName, high]: Setting): void {
+  if (low !== undefined && high !== undefined && low > high) {
+    read.report(`${lowName} (${low}) must not exceed ${highName} (${high})`);
+  }
 }
 
 /** Drops unset fields: LlmModule rejects an explicit undefined as "not a number". */

@@ -25,15 +25,25 @@ export interface LlmRetryOptions {
 export interface LlmBreakerOptions {
   /** Consecutive failures that open the circuit. @default 5 */
   consecutiveFailures: number;
-  /** How long the circuit stays open before one probe call may pass (half-open). @default 30000 */
+  /**
+   * The longest break: each failed probe doubles the break, from `minHalfOpenAfterMs` up to this
+   * (the seed's 30 s), so a long outage is probed once per `halfOpenAfterMs`. @default 30000
+   */
   halfOpenAfterMs: number;
   /**
-   * How long, in all, a call may wait for an open circuit's probe instead of failing at once
-   * with `circuit_open`: a call that meets an open circuit whose half-open time falls within this
-   * budget and within its deadline waits for it, then tries (as the probe, or right after a good
-   * probe). A short outage then costs latency, not failures. Waiting calls keep their bulkhead
-   * slot, so the bulkhead bounds how many wait; a call with a fallback left moves on instead.
-   * 0 fails at once, the classic breaker. @default 0
+   * The first break after the circuit opens; a good probe closes the circuit and the next opening
+   * starts from here again. Short, so a blip of a few seconds costs seconds. @default 2000
+   */
+  minHalfOpenAfterMs: number;
+  /**
+   * How long a call that meets an open circuit may wait for its probe instead of failing at once
+   * with `circuit_open`: when the probe is due within this time (and within the call's deadline)
+   * the call waits, then tries (as the probe, or right after a good probe). After a bad probe the
+   * break doubles, and a call waits again only if the next probe is also due within this time;
+   * otherwise it fails at once with `retryAfterMs`. So a short outage costs latency, not failures,
+   * and a long one (breaks of 8, 16, 30 s) fails most calls in milliseconds. Waiting calls hold no
+   * bulkhead slot; a call with a fallback left moves on instead. 0: the classic breaker, which
+   * fails at once. @default 5000
    */
   maxWaitMs: number;
 }
@@ -205,6 +215,11 @@ export interface ResolvedUpstream {
   timeouts: LlmTimeoutOptions;
   /** Undefined when the upstream has no budget. */
   limits?: ResolvedLimits;
+  /**
+   * Defaults that gave way to a value the user set, e.g. `timeouts.attemptMs 30000 (default
+   * 60000; not above timeouts.totalMs)`: logged once at startup.
+   */
+  adjusted: string[];
 }
 
 /** Module options after validation: what the rest of the module reads. */
@@ -230,7 +245,12 @@ export interface ResolvedLlmOptions {
 /** The defaults, chosen from the seeds (see README "How the defaults were chosen"). */
 export const LLM_DEFAULTS = {
   retry: { maxRetries: 3, baseDelayMs: 1_000, maxDelayMs: 32_000, maxHintMs: 60_000 },
-  breaker: { consecutiveFailures: 5, halfOpenAfterMs: 30_000, maxWaitMs: 0 },
+  breaker: {
+    consecutiveFailures: 5,
+    halfOpenAfterMs: 30_000,
+    minHalfOpenAfterMs: 2_000,
+    maxWaitMs: 5_000,
+  },
   bulkhead: { maxConcurrent: 32, maxQueue: 64 },
   timeouts: {
     connectMs: 10_000,

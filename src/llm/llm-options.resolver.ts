@@ -174,6 +174,7 @@ function resolveUpstream(
       `${at}.apiKey must be a non-empty string when given (omit it for servers that need none)`,
     );
   }
+  const userSet = new Set<string>();
   const section = <K extends keyof LlmPolicyOptions>(
     key: K,
   ): Required<NonNullable<LlmPolicyOptions[K]>> =>
@@ -183,6 +184,7 @@ function resolveUpstream(
       u[key],
       `${at}.${key}`,
       problems,
+      (field) => userSet.add(`${key}.${field}`),
     ) as Required<NonNullable<LlmPolicyOptions[K]>>;
   const resolved: ResolvedUpstream = {
     name: u.name ?? '',
@@ -197,8 +199,10 @@ function resolveUpstream(
     bulkhead: section('bulkhead'),
     timeouts: section('timeouts'),
     limits: resolveLimits(u.limits, defaults.limits, `${at}.limits`, problems),
+    adjusted: [],
   };
   checkRanges(resolved, at, problems);
+  reconcileDefaults(resolved, userSet, at, problems);
   return resolved;
 }
 
@@ -208,6 +212,7 @@ function mergeNumbers<T extends Record<string, number>>(
   own: Partial<T> | undefined,
   at: string,
   problems: string[],
+  onSet: (key: string) => void,
 ): T {
   const merged: Record<string, number> = { ...base };
   for (const layer of [shared, own]) {
@@ -218,6 +223,7 @@ function mergeNumbers<T extends Record<string, number>>(
         problems.push(`${at}.${key} must be a finite number ≥ 0, got ${describe(value)}`);
       } else {
         merged[key] = value;
+        onSet(key);
       }
     }
   }
@@ -245,15 +251,49 @@ function checkRanges(u: ResolvedUpstream, at: string, problems: string[]): void 
     if (!Number.isInteger(value))
       problems.push(`${at}.${field} must be a whole number, got ${value}`);
   }
-  if (u.retry.baseDelayMs > u.retry.maxDelayMs) {
-    problems.push(
-      `${at}.retry.baseDelayMs (${u.retry.baseDelayMs}) must not exceed retry.maxDelayMs (${u.retry.maxDelayMs})`,
-    );
-  }
-  if (u.timeouts.attemptMs > u.timeouts.totalMs) {
-    problems.push(
-      `${at}.timeouts.attemptMs (${u.timeouts.attemptMs}) must not exceed timeouts.totalMs (${u.timeouts.totalMs})`,
-    );
+}
+
+/** Settings that must not exceed another one: `[section, low, high]`. */
+const ORDERED = [
+  ['retry', 'baseDelayMs', 'maxDelayMs'],
+  ['timeouts', 'attemptMs', 'totalMs'],
+  ['breaker', 'minHalfOpenAfterMs', 'halfOpenAfterMs'],
+] as const;
+
+/**
+ * No default stops a boot: where a default conflicts with a value the user set, the default gives
+ * way to it (the attempt timeout becomes the total deadline, a base delay above the cap becomes
+ * the cap), and the change is noted in `adjusted` for the startup log. Two values the user set
+ * themselves still fail, naming both fields.
+ */
+function reconcileDefaults(
+  u: ResolvedUpstream,
+  userSet: ReadonlySet<string>,
+  at: string,
+  problems: string[],
+): void {
+  for (const [section, lowKey, highKey] of ORDERED) {
+    const values = u[section] as unknown as Record<string, number>;
+    const low = values[lowKey]!;
+    const high = values[highKey]!;
+    if (low <= high) continue;
+    const lowSet = userSet.has(`${section}.${lowKey}`);
+    const highSet = userSet.has(`${section}.${highKey}`);
+    if (lowSet === highSet) {
+      problems.push(
+        `${at}.${section}.${lowKey} (${low}) must not exceed ${section}.${highKey} (${high})`,
+      );
+    } else if (lowSet) {
+      values[highKey] = low;
+      u.adjusted.push(
+        `${section}.${highKey} ${low} (default ${high}; not below ${section}.${lowKey})`,
+      );
+    } else {
+      values[lowKey] = high;
+      u.adjusted.push(
+        `${section}.${lowKey} ${high} (default ${low}; not above ${section}.${highKey})`,
+      );
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { HttpModule } from '@nestjs/axios';
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CallPipeline } from './client/call-pipeline';
 import { CallRunner } from './client/call-runner';
@@ -14,7 +14,7 @@ import { LlmTelemetry } from './observability/llm-telemetry';
 import { LlmTracing } from './observability/llm-tracing';
 import { LLM_RESOLVED_OPTIONS } from './llm.constants';
 import { LLM_MODULE_OPTIONS, LlmConfigurableModule } from './llm.module-definition';
-import { LlmModuleOptions } from './llm-module.options';
+import { LlmModuleOptions, ResolvedLlmOptions } from './llm-module.options';
 import { resolveLlmOptions } from './llm-options.resolver';
 import { UpstreamPoliciesRegistry } from './resilience/upstream-policies.registry';
 import { LlmHttpTransport } from './transport/llm-http.transport';
@@ -33,7 +33,7 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
   providers: [
     {
       provide: LLM_RESOLVED_OPTIONS,
-      useFactory: (options: LlmModuleOptions) => resolveLlmOptions(options),
+      useFactory: (options: LlmModuleOptions) => logAdjustedDefaults(resolveLlmOptions(options)),
       inject: [LLM_MODULE_OPTIONS],
     },
     UpstreamPoliciesRegistry,
@@ -60,3 +60,15 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
   ],
 })
 export class LlmModule extends LlmConfigurableModule {}
+
+/** One startup line per upstream whose defaults gave way to values the user set. */
+function logAdjustedDefaults(options: ResolvedLlmOptions): ResolvedLlmOptions {
+  for (const upstream of options.upstreams.values()) {
+    if (upstream.adjusted.length === 0) continue;
+    new Logger('LlmModule').log(
+      `Upstream '${upstream.name}': defaults adjusted to the values you set: ` +
+        `${upstream.adjusted.join('; ')}.`,
+    );
+  }
+  return options;
+}

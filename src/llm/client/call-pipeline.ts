@@ -53,9 +53,9 @@ export interface CallSpec<T> extends CallTarget {
 }
 
 /**
- * The call path against one upstream and model, outermost first, as DESIGN.md orders it:
- * bulkhead → (the caller's total deadline) → retry → circuit breaker → rate limiter → attempt
- * (timeout and transport live in the attempt function). The fallback chain around it, and the
+ * The call path against one upstream and model, outermost first: (the caller's total deadline) →
+ * retry → circuit breaker → rate limiter → bulkhead slot → attempt (timeout and transport live in
+ * the attempt function). The bulkhead holds only attempts in flight: waits hold no slot. The fallback chain around it, and the
  * start and end of the logical call, belong to {@link CallRunner}.
  */
 @Injectable()
@@ -67,26 +67,34 @@ export class CallPipeline {
   ) {}
 
   async run<T>(spec: CallSpec<T>): Promise<T> {
-    const { deadline, record } = spec;
-    const admitted = new Promise<T>((resolve, reject) => {
-      this.policies
-        .bulkhead(record.upstream)
-        .execute(async () => {
-          const value = await this.retrying(spec);
-          resolve(value);
-          // A stream keeps its slot until its last chunk, or until it failed after content.
-          if (spec.holdUntil) spec.onHeldEnd?.(await spec.holdUntil(value));
-        }, deadline.signal)
-        .catch((error: unknown) => reject(error))
-        .finally(() => spec.onSlotReleased?.());
-    });
+    const { deadline } = spec;
     try {
       // cockatiel's queue and backoff sleeps do not listen to the signal: the caller is released
       // at once on abort or deadline, and the abandoned attempt ends as soon as it wakes.
-      return await raceAbort(admitted, deadline.signal, () => this.abortError(spec));
+      return await raceAbort(this.retrying(spec), deadline.signal, () => this.abortError(spec));
     } catch (error) {
       throw this.finalError(error, spec);
     }
+  }
+
+  /**
+   * Runs one attempt in a bulkhead slot. Only attempts hold slots: a call waiting for budget, for
+   * a probe or for its next retry costs a promise, not a connection, and is bounded by
+   * `limits.maxWaiting`, its deadline and its abort; the bulkhead bounds what is in flight
+   * upstream. A stream keeps its slot until its last chunk, or until it failed after content.
+   */
+  private inSlot<T>(spec: CallSpec<T>, send: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.policies
+        .bulkhead(spec.record.upstream)
+        .execute(async () => {
+          const value = await send();
+          resolve(value);
+          if (spec.holdUntil) spec.onHeldEnd?.(await spec.holdUntil(value));
+        }, spec.deadline.signal)
+        .catch((error: unknown) => reject(this.bulkheadError(error, spec)))
+        .finally(() => spec.onSlotReleased?.());
+    });
   }
 
   private retrying<T>(spec: CallSpec<T>): Promise<T> {
@@ -118,13 +126,15 @@ export class CallPipeline {
         const breakerState = breaker.effectiveState();
         // Inside the breaker, as DESIGN.md orders it; a budget wait is never a breaker failure.
         const reservation = await this.limiter.acquire(record, deadline);
-        attempt = record.startAttempt(breakerState);
-        attempt.limiterWaitMs = reservation.waitedMs;
-        try {
-          return await this.attempt(spec, attempt);
-        } finally {
-          reservation.settle(record, attempt);
-        }
+        return this.inSlot(spec, async () => {
+          attempt = record.startAttempt(breakerState);
+          attempt.limiterWaitMs = reservation.waitedMs;
+          try {
+            return await this.attempt(spec, attempt);
+          } finally {
+            reservation.settle(record, attempt);
+          }
+        });
       }, deadline.signal);
     } finally {
       if (attempt) {
@@ -135,17 +145,18 @@ export class CallPipeline {
   }
 
   /**
-   * Waits until an open circuit lets a probe through, when the call may (see
-   * `breaker.maxWaitMs`) and the wait fits its budget and deadline. False: fail at once. A half-open
-   * circuit whose probe is in flight is waited for by cockatiel itself; a bad probe reopens the
-   * circuit and brings the call back here.
+   * Waits until an open circuit lets a probe through, when the call may (no fallback left), the
+   * probe is due within `breaker.maxWaitMs` and before the deadline. False: fail at once. A
+   * half-open circuit whose probe is in flight is waited for by cockatiel itself; a bad probe
+   * reopens the circuit for a longer break and brings the call back here.
    */
   private async waitForProbe<T>(spec: CallSpec<T>, breaker: TrackedBreaker): Promise<boolean> {
     const { record, deadline } = spec;
     if (spec.mayWaitForCircuit === false) return false;
     const waitMs = Math.max(1, breaker.openRemainingMs());
-    const budgetMs = record.upstream.breaker.maxWaitMs - record.breakerWaitMs;
-    if (waitMs > budgetMs || waitMs >= deadline.remainingMs()) return false;
+    if (waitMs > record.upstream.breaker.maxWaitMs || waitMs >= deadline.remainingMs()) {
+      return false;
+    }
     const started = Date.now();
     try {
       await sleep(waitMs, undefined, { signal: deadline.signal });
@@ -191,21 +202,24 @@ export class CallPipeline {
   }
 
   private finalError(error: unknown, spec: CallTarget): unknown {
-    let result: unknown = error;
-    if (isBulkheadRejectedError(error)) {
-      const { maxConcurrent, maxQueue } = spec.record.upstream.bulkhead;
-      result = new LlmError(
-        'bulkhead_full',
-        `Upstream '${spec.record.upstream.name}' already has ${maxConcurrent} calls in flight and ` +
-          `${maxQueue} queued; rejected at once to protect this service. Shed load or raise ` +
-          `bulkhead.maxConcurrent/maxQueue.`,
-        { upstream: spec.record.upstream.name, model: spec.record.model, retryable: false },
-      );
-    } else if (isTaskCancelledError(error)) {
-      result = this.abortError(spec);
-    }
+    let result: unknown = this.bulkheadError(error, spec);
+    if (isTaskCancelledError(error)) result = this.abortError(spec);
     if (isLlmError(result)) result.attempts = spec.record.attemptCount;
     return result;
+  }
+
+  /** cockatiel's bulkhead rejection as a typed, non-retryable `bulkhead_full`; others as they are. */
+  private bulkheadError(error: unknown, spec: CallTarget): unknown {
+    if (!isBulkheadRejectedError(error)) return error;
+    const { upstream, model } = spec.record;
+    const { maxConcurrent, maxQueue } = upstream.bulkhead;
+    return new LlmError(
+      'bulkhead_full',
+      `Upstream '${upstream.name}' already has ${maxConcurrent} calls in flight and ` +
+        `${maxQueue} queued; rejected at once to protect this service. Shed load or raise ` +
+        `bulkhead.maxConcurrent/maxQueue.`,
+      { upstream: upstream.name, model, retryable: false },
+    );
   }
 
   private abortError(spec: CallTarget): LlmError {

@@ -1,5 +1,6 @@
 import { circuitBreaker, CircuitBreakerPolicy, ConsecutiveBreaker, handleWhen } from 'cockatiel';
 import { LlmBreakerOptions } from '../llm-module.options';
+import { BreakDurations } from './break-duration';
 import { isLlmError, LlmErrorKind } from './llm.errors';
 
 /**
@@ -21,12 +22,18 @@ export function countsAsBreakerFailure(error: unknown): boolean {
 }
 
 /**
- * The seed's breaker: `consecutiveFailures` in a row open the circuit, it half-opens after
- * `halfOpenAfterMs` and lets one probe through; a good probe closes it, a bad one reopens it.
+ * The seed's breaker: `consecutiveFailures` in a row open the circuit; it half-opens after a break
+ * and lets one probe through; a good probe closes it, a bad one reopens it for twice as long. The
+ * first break lasts `minHalfOpenAfterMs`, the longest `halfOpenAfterMs` (the seed's 30 s).
+ *
+ * @param onBreak told the duration of each break as the circuit opens
  */
-export function createBreakerPolicy(options: LlmBreakerOptions): CircuitBreakerPolicy {
+export function createBreakerPolicy(
+  options: LlmBreakerOptions,
+  onBreak?: (durationMs: number) => void,
+): CircuitBreakerPolicy {
   return circuitBreaker(handleWhen(countsAsBreakerFailure), {
     breaker: new ConsecutiveBreaker(options.consecutiveFailures),
-    halfOpenAfter: options.halfOpenAfterMs,
+    halfOpenAfter: new BreakDurations(options.minHalfOpenAfterMs, options.halfOpenAfterMs, onBreak),
   });
 }

@@ -35,14 +35,17 @@ export class TrackedBreaker {
   readonly policy: CircuitBreakerPolicy;
   private changedAt = Date.now();
   private openedAt = 0;
+  /** The break in force: cockatiel's backoff says it as the circuit opens. */
+  private breakMs: number;
   private lastFailure?: BreakerSnapshot['lastFailure'];
 
   constructor(
     readonly upstream: string,
     readonly model: string,
-    private readonly options: LlmBreakerOptions,
+    options: LlmBreakerOptions,
   ) {
-    this.policy = createBreakerPolicy(options);
+    this.breakMs = Math.min(options.minHalfOpenAfterMs, options.halfOpenAfterMs);
+    this.policy = createBreakerPolicy(options, (ms) => (this.breakMs = ms));
     this.policy.onStateChange((state) => {
       this.changedAt = Date.now();
       if (state === CircuitState.Open) this.openedAt = this.changedAt;
@@ -71,7 +74,7 @@ export class TrackedBreaker {
     switch (state) {
       case 'open':
         return (
-          `${where} opened; calls are rejected for ${Math.ceil(this.options.halfOpenAfterMs / 1000)} s.` +
+          `${where} opened; calls are rejected for ${Math.ceil(this.breakMs / 1000)} s.` +
           (last ? ` Last failure: ${last.status ?? last.kind} (${last.message.slice(0, 200)})` : '')
         );
       case 'half_open':
@@ -109,7 +112,12 @@ export class TrackedBreaker {
     };
   }
 
+  /** How long the current (or last) break lasts: it doubles with each failed probe. */
+  get breakDurationMs(): number {
+    return this.breakMs;
+  }
+
   private halfOpenAt(): number {
-    return this.openedAt + this.options.halfOpenAfterMs;
+    return this.openedAt + this.breakMs;
   }
 }

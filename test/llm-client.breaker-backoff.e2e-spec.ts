@@ -1,0 +1,130 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CallRecord } from '../src/llm/client/call-record';
+import { LLM_DEFAULTS, LlmBreakerOptions } from '../src/llm/llm-module.options';
+import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
+import { LlmError } from '../src/llm/resilience/llm.errors';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+
+// The shape of the defaults (2 s doubling to 30 s, waits for a probe due within 5 s), scaled down.
+const FIRST_MS = 100;
+const MAX_MS = 400;
+
+describe('breaker: short first break, doubled by each failed probe, waited for when due soon', () => {
+  let sim: UpstreamSimulator;
+  const apps: LlmTestApp[] = [];
+
+  async function boot(breaker: Partial<LlmBreakerOptions>, maxRetries = 0) {
+    const t = await startLlmApp(sim.baseUrl, {
+      retry: { maxRetries, baseDelayMs: 1, maxDelayMs: 2 },
+      breaker: {
+        consecutiveFailures: 2,
+        minHalfOpenAfterMs: FIRST_MS,
+        halfOpenAfterMs: MAX_MS,
+        ...breaker,
+      },
+    });
+    apps.push(t);
+    const calls: CallRecord[] = [];
+    t.app.get(LlmTelemetry).register({ onCallEnd: (call) => void calls.push(call) });
+    return { ...t, calls };
+  }
+
+  async function openTheCircuit(t: LlmTestApp): Promise<void> {
+    sim.script([{ type: 'error', status: 500, repeat: 2 }]);
+    for (let i = 0; i < 2; i++) await failureOf(() => t.llm.chat({ messages: USER }));
+  }
+
+  /** A call rejected at once by the open circuit: how long until its probe. */
+  async function rejectedFor(t: LlmTestApp): Promise<number> {
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error).toMatchObject({ kind: 'circuit_open', attempts: 0 });
+    return error.retryAfterMs!;
+  }
+
+  /** Waits out the break, then sends the probe the simulator answers with `status`. */
+  async function probe(t: LlmTestApp, retryAfterMs: number, status?: number): Promise<void> {
+    await sleep(retryAfterMs + 5);
+    sim.script([status ? { type: 'error', status } : { type: 'ok' }]);
+    if (status) await failureOf(() => t.llm.chat({ messages: USER }));
+    else await t.llm.chat({ messages: USER });
+  }
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start();
+  });
+  beforeEach(() => sim.reset());
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+  afterAll(() => sim.close());
+
+  it('defaults: first break 2 s, doubling up to 30 s, calls wait for a probe due within 5 s', () => {
+    expect(LLM_DEFAULTS.breaker).toEqual({
+      consecutiveFailures: 5,
+      minHalfOpenAfterMs: 2_000,
+      halfOpenAfterMs: 30_000,
+      maxWaitMs: 5_000,
+    });
+  });
+
+  it('doubles the break with each failed probe up to halfOpenAfterMs, one probe per break, and starts short again after a good probe', async () => {
+    const t = await boot({ maxWaitMs: 0 });
+    await openTheCircuit(t);
+    const breaks: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const retryAfterMs = await rejectedFor(t);
+      breaks.push(retryAfterMs);
+      await probe(t, retryAfterMs, 503);
+    }
+    // Read right after opening: within a few ms of 100, 200, 400, 400.
+    const expected = [FIRST_MS, 2 * FIRST_MS, MAX_MS, MAX_MS];
+    breaks.forEach((ms, i) => {
+      expect(ms).toBeLessThanOrEqual(expected[i]!);
+      expect(ms).toBeGreaterThan(expected[i]! - 50);
+    });
+    // 2 failures that opened it, then exactly one probe per break; rejected calls sent nothing.
+    expect(sim.requests).toHaveLength(2 + 4);
+    await probe(t, await rejectedFor(t));
+    expect(t.policies.snapshots()[0]?.state).toBe('closed');
+    await openTheCircuit(t);
+    const again = await rejectedFor(t);
+    expect(again).toBeLessThanOrEqual(FIRST_MS);
+    expect(again).toBeGreaterThan(FIRST_MS - 50);
+  });
+
+  it('a call waits for a probe due within maxWaitMs, again after a bad probe while the next is due soon, then fails at once', async () => {
+    // Breaks of 100 and 200 ms are waited for; the third, 400 ms, is not. One call: its two
+    // failures open the circuit, its retries wait for each probe and are the probe.
+    const t = await boot({ maxWaitMs: 250 }, 5);
+    sim.script([
+      { type: 'error', status: 500, repeat: 2 },
+      { type: 'error', status: 503, repeat: 2 },
+    ]);
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error.kind).toBe('circuit_open');
+    expect(error.retryAfterMs).toBeGreaterThan(250);
+    expect(sim.requests).toHaveLength(4);
+    const waited = t.calls.at(-1)!;
+    expect(waited.attemptCount).toBe(4);
+    expect(waited.breakerWaitMs).toBeGreaterThanOrEqual(FIRST_MS + 2 * FIRST_MS - 30);
+    // The probe is now 400 ms away: the next call fails at once, without waiting or sending.
+    const fast: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(fast).toMatchObject({ kind: 'circuit_open', attempts: 0 });
+    expect(t.calls.at(-1)!.breakerWaitMs).toBe(0);
+    expect(sim.requests).toHaveLength(4);
+  });
+
+  it('many calls waiting for one probe: a good probe lets them all through, one request each', async () => {
+    const t = await boot({ maxWaitMs: 250 });
+    await openTheCircuit(t);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => t.llm.chat({ messages: USER })),
+    );
+    expect(results.every((r) => r.metadata.attempts === 1)).toBe(true);
+    expect(sim.requests).toHaveLength(2 + 10);
+    expect(Math.min(...t.calls.slice(-10).map((c) => c.breakerWaitMs))).toBeGreaterThan(
+      FIRST_MS / 2,
+    );
+  });
+});
