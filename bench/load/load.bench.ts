@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Progress } from '../progress';
-import { roundFigures } from '../results.writer';
+import { roundFigures, spliceIntoBenchReadme } from '../results.writer';
 import { loadAverage, machineInfo, type RunInfo } from '../run-info';
 import { fixedIntervalStrategy, jitterStrategy, noRetryStrategy } from './hand-rolled.strategy';
 import { llmClientStrategy } from './llm-client.strategy';
@@ -68,7 +68,9 @@ async function writeLoadResults(outDir: string, report: LoadReport, info: RunInf
   };
   const json = { ...machineInfo(info), loadAverageAtEnd: loadAverage(), ...report };
   await writeFile(files.json, `${JSON.stringify(json, roundFigures, 2)}\n`);
-  await writeFile(files.markdown, formatLoadMarkdown(report, info));
+  const markdown = formatLoadMarkdown(report, info);
+  await writeFile(files.markdown, markdown);
   await writeFile(files.png, await renderLoadPlot(report, info));
-  return Object.values(files);
+  const readme = `![Load test: success, attempts, 429s and p99 per strategy and mode](results/load.png)\n\n${markdown}`;
+  return [...Object.values(files), ...(await spliceIntoBenchReadme('load', readme, outDir))];
 }

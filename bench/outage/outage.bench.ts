@@ -4,7 +4,7 @@ import { noRetryStrategy } from '../load/hand-rolled.strategy';
 import { llmClientStrategy } from '../load/llm-client.strategy';
 import { openAiSdkStrategy } from '../load/openai-sdk.strategy';
 import type { Progress } from '../progress';
-import { roundFigures } from '../results.writer';
+import { roundFigures, spliceIntoBenchReadme } from '../results.writer';
 import { loadAverage, machineInfo, type RunInfo } from '../run-info';
 import { readOutageConfig } from './outage.config';
 import { formatOutageMarkdown, formatOutageTable } from './outage.format';
@@ -48,7 +48,9 @@ export async function runOutageBench(
   };
   const json = { ...machineInfo(info), loadAverageAtEnd: loadAverage(), ...report };
   await writeFile(files.json, `${JSON.stringify(json, roundFigures, 2)}\n`);
-  await writeFile(files.markdown, formatOutageMarkdown(report, info));
+  const markdown = formatOutageMarkdown(report, info);
+  await writeFile(files.markdown, markdown);
   await writeFile(files.png, await renderOutagePlot(report, info));
-  return Object.values(files);
+  const readme = `![A minute of 503s: success and upstream requests per second](results/outage.png)\n\n${markdown}`;
+  return [...Object.values(files), ...(await spliceIntoBenchReadme('outage', readme, outDir))];
 }

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Progress } from '../progress';
 import { redisServerAvailable } from '../redis-server.process';
-import { roundFigures } from '../results.writer';
+import { roundFigures, spliceIntoBenchReadme } from '../results.writer';
 import { loadAverage, machineInfo, type RunInfo } from '../run-info';
 import { readReplicasConfig } from './replicas.config';
 import { formatReplicasMarkdown } from './replicas.markdown';
@@ -53,7 +53,9 @@ async function writeReplicasResults(outDir: string, report: ReplicasReport, info
   };
   const json = { ...machineInfo(info), loadAverageAtEnd: loadAverage(), ...report };
   await writeFile(files.json, `${JSON.stringify(json, roundFigures, 2)}\n`);
-  await writeFile(files.markdown, formatReplicasMarkdown(report, info));
+  const markdown = formatReplicasMarkdown(report, info);
+  await writeFile(files.markdown, markdown);
   await writeFile(files.png, await renderReplicasPlot(report, info));
-  return Object.values(files);
+  const readme = `![Replicas: requests reaching the simulator per second](results/replicas.png)\n\n${markdown}`;
+  return [...Object.values(files), ...(await spliceIntoBenchReadme('replicas', readme, outDir))];
 }
