@@ -98,6 +98,7 @@ async function drive(
   const arrivals = poissonArrivals(seededRandom(config.seed), perMs, totalMs);
   const requests: GatewayRequest[] = [];
   const pending: Array<Promise<void>> = [];
+  let stopped = false;
   const startedAt = Date.now();
   const at = (ms: number) => sleep(startedAt + ms - Date.now());
   const switches = (async () => {
@@ -125,7 +126,8 @@ async function drive(
       const sentAt = Date.now();
       pending.push(
         sendChat(gateways[gateway]!.url).then((status) => {
-          requests.push({ atMs, gateway, status, latencyMs: Date.now() - sentAt });
+          // After the drain limit a call is counted unfinished; stopping the gateways ends it.
+          if (!stopped) requests.push({ atMs, gateway, status, latencyMs: Date.now() - sentAt });
         }),
       );
     }
@@ -133,6 +135,7 @@ async function drive(
     // Calls still queued this long after the last arrival (the offered load is above the limit)
     // are counted as unfinished: the gateways are stopped, which ends them.
     await Promise.race([Promise.all(pending), sleep(DRAIN_LIMIT_MS)]);
+    stopped = true;
     const answered = new Set(requests.map((r) => r.atMs));
     for (const [i, atMs] of arrivals.entries()) {
       if (!answered.has(atMs)) {
