@@ -12,13 +12,13 @@ export interface LoadConfig {
   modes: EnforcementMode[];
   /** The provider's requests-per-minute limit: 10 per second. @default 600 */
   rpm: number;
-  /** Requests in one burst (2.5 × the per-second rate for 2 s). @default 50 */
+  /** Requests in one burst: 2.7 × the per-second rate for 3 s, over a 10 s share. @default 80 */
   burstSize: number;
-  /** Milliseconds a burst is spread over. @default 2000 */
+  /** Milliseconds a burst is spread over. @default 3000 */
   burstSpreadMs: number;
-  /** Milliseconds from one burst to the next. @default 15000 */
+  /** Milliseconds from one burst to the next. @default 20000 */
   burstEveryMs: number;
-  /** Steady requests per second between bursts (a Poisson stream). @default 4 */
+  /** Steady requests per second between bursts (a Poisson stream). @default 3 */
   backgroundPerSecond: number;
   /** Milliseconds before the first burst (background only). @default 5000 */
   leadMs: number;
@@ -38,17 +38,17 @@ export interface LoadConfig {
 
 /** Reads the load test's parameters; only the knobs worth turning come from the environment. */
 export function readLoadConfig(env: NodeJS.ProcessEnv): LoadConfig {
-  const burstEveryMs = 15_000;
+  const burstEveryMs = 20_000;
   const leadMs = 5_000;
   const durationMs = readInt(env, 'BENCH_LOAD_SECONDS', 90, 20, 1_800) * 1_000;
   const bursts = Math.ceil((durationMs - leadMs) / burstEveryMs);
   return {
     modes: readModes(env.BENCH_LOAD_MODES, 'BENCH_LOAD_MODES'),
     rpm: 600,
-    burstSize: 50,
-    burstSpreadMs: 2_000,
+    burstSize: 80,
+    burstSpreadMs: 3_000,
     burstEveryMs,
-    backgroundPerSecond: 4,
+    backgroundPerSecond: 3,
     leadMs,
     durationMs,
     outage: {
