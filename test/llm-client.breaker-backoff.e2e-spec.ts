@@ -128,3 +128,29 @@ describe('breaker: short first break, doubled by each failed probe, waited for w
     );
   });
 });
+
+describe('breaker and limiter together', () => {
+  it('calls waiting for budget when the circuit opens give it back and do not reach the upstream', async () => {
+    const sim = await UpstreamSimulator.start();
+    const t = await startLlmApp(sim.baseUrl, {
+      retry: { maxRetries: 0 },
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 10_000, maxWaitMs: 0 },
+      // One call every 10.3 ms: most of the 20 wait for budget when the first two fail.
+      limits: { rpm: 600, windowMs: 6000, intervalMs: 100 },
+    });
+    try {
+      sim.script([{ type: 'error', status: 503, repeat: 20 }]);
+      const errors = await Promise.all(
+        Array.from({ length: 20 }, () => failureOf(() => t.llm.chat({ messages: USER }))),
+      );
+      const rejected = errors.filter((e) => e.kind === 'circuit_open');
+      // Only the calls sent before the circuit opened reached the upstream.
+      expect(sim.requests.length).toBe(20 - rejected.length);
+      expect(rejected.length).toBeGreaterThanOrEqual(10);
+      expect(rejected.every((e) => e.attempts === 0)).toBe(true);
+    } finally {
+      await t.close();
+      await sim.close();
+    }
+  });
+});

@@ -41,6 +41,8 @@ describe('gateway: LLM_RPM, LLM_TPM and REDIS_URL', () => {
       LLM_UPSTREAM_NAME: 'gw-shared',
       LLM_RPM: '2',
       LLM_RATE_WINDOW_MS: '2000',
+      // Not paced: both calls may go at once, the window decides.
+      LLM_RATE_INTERVAL_MS: '0',
       LLM_ATTEMPT_TIMEOUT_MS: '500',
       LLM_TOTAL_TIMEOUT_MS: '500',
     };

@@ -231,47 +231,62 @@ describe('rate limiter shared through Redis', () => {
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(280);
   });
 
-  it('falls back to the fair share while Redis is down, says so once, and returns when it is back', async () => {
+  it('learns the replica count through Redis, falls back to that share while Redis is down, says so once, and returns when it is back', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     const name = `failover${++upstreams}`;
-    const llm = await replica(name, { rpm: 8, windowMs: 3000, replicas: 2 });
+    // No limits.replicas: the two replicas count each other through their heartbeats.
+    const limits = { rpm: 8, windowMs: 3000, intervalMs: 0 };
+    const llm = await replica(name, limits);
+    const other = await replica(name, limits);
+    const learned = () => log.mock.calls.filter(([m]) => String(m).startsWith('2 replica(s)'));
+    await waitFor(() => Promise.resolve(learned().length === 2), 3000);
     const fallbacksBefore = (await reader.read()).sum(M.limiterFallbacks);
     await llm.chat({ messages: say('via redis') });
     expect((await reader.read()).gauge(M.limiterFallbackActive, {})).toBe(0);
 
     await redis.stop();
-    // 8 / 2 replicas = 4 here, minus the call this replica made through Redis a moment ago.
+    // 8 / the 2 replicas last counted = 4 here, minus the call this replica made through Redis.
     expect(await burst(llm, 6)).toBe(3);
     expect(await burst(llm, 2)).toBe(0);
+    // The other replica falls back too, on its own share.
+    expect(await burst(other, 1)).toBe(1);
     const fellBack = warn.mock.calls.filter(([m]) => String(m).includes('unreachable'));
-    expect(fellBack).toHaveLength(1);
+    expect(fellBack).toHaveLength(2);
     expect(String(fellBack[0]![0])).toContain("this replica's share");
     expect(String(fellBack[0]![0])).not.toContain('redis://');
     let snapshot = await reader.read();
-    expect(snapshot.sum(M.limiterFallbacks) - fallbacksBefore).toBe(1);
+    expect(snapshot.sum(M.limiterFallbacks) - fallbacksBefore).toBe(2);
     expect(snapshot.gauge(M.limiterFallbackActive, {})).toBe(1);
 
     await redis.restart();
     await waitFor(async () => (await reader.read()).gauge(M.limiterFallbackActive, {}) === 0, 4000);
-    const back = log.mock.calls.filter(([m]) => String(m).includes('answers again'));
-    expect(back).toHaveLength(1);
+    await waitFor(
+      () =>
+        Promise.resolve(
+          log.mock.calls.filter(([m]) => /answers again/.test(String(m))).length === 2,
+        ),
+      4000,
+    );
     // What was admitted locally went to the fresh Redis, so the shared window knows it...
     await probeReady();
-    expect(await probe.hget(`llm:ratelimit:{${name}}:used`, 'r')).toBe('3');
-    // ...and the whole budget is shared again: 8 - 3, more than this replica's share of 4.
-    expect(await burst(llm, 8)).toBe(5);
+    expect(await probe.hget(`llm:ratelimit:{${name}}:used`, 'r')).toBe('4');
+    // ...and the whole budget is shared again: 8 - 4, as much as this replica's share.
+    expect(await burst(llm, 8)).toBe(4);
     snapshot = await reader.read();
-    expect(snapshot.sum(M.limiterFallbacks) - fallbacksBefore).toBe(1);
+    expect(snapshot.sum(M.limiterFallbacks) - fallbacksBefore).toBe(2);
   });
 
   it('keeps the replicas together under the limit across the switch: a replica below its share does not add it on top of one above it', async () => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     const name = `switch${++upstreams}`;
     // A share of 5 each; through Redis, A takes 8 of the 10 and B 1.
-    const limits = { rpm: 10, windowMs: 2000, replicas: 2 };
+    const limits = { rpm: 10, windowMs: 2000, intervalMs: 0 };
     const [a, b] = await Promise.all([replica(name, limits), replica(name, limits)]);
+    // Each has counted the other through its heartbeat.
+    const learned = () => log.mock.calls.filter(([m]) => String(m).startsWith('2 replica(s)'));
+    await waitFor(() => Promise.resolve(learned().length === 2), 3000);
     expect(await burst(a, 8, 1000)).toBe(8);
     await b.chat({ messages: say('b via redis') });
     const before = sim.requests.length;
@@ -291,7 +306,8 @@ describe('rate limiter shared through Redis', () => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     const llm = await replica(
       `hung${++upstreams}`,
-      { rpm: 100 },
+      // Paced 10 ms apart: the calls below never wait for budget, only (not) for Redis.
+      { rpm: 6000 },
       { url: redis.url, timeoutMs: 100 },
     );
     await llm.chat({ messages: say('warm') });
@@ -322,7 +338,7 @@ describe('rate limiter shared through Redis', () => {
       await late.stop();
       const llm = await replica(
         `late${++upstreams}`,
-        { rpm: 4, windowMs: 2000, replicas: 2 },
+        { rpm: 4, windowMs: 2000, intervalMs: 0, replicas: 2 },
         {
           url: late.url,
         },
@@ -344,7 +360,7 @@ describe('rate limiter shared through Redis', () => {
 
   it("counts in Redis exactly as in memory: tokens, real usage, the provider's view", async () => {
     await probeReady();
-    const base = { limits: { rpm: 10, tpm: 1000 }, windowMs: 1000, replicas: 1 };
+    const base = { limits: { rpm: 10, tpm: 1000 }, windowMs: 1000, intervalMs: 0, replicas: 1 };
     const take = (id: string, tokens: number): BudgetTake => ({
       ...base,
       id,

@@ -1,7 +1,13 @@
+import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { LlmClient } from '../src/llm/client/llm-client';
 import { LlmModule } from '../src/llm/llm.module';
-import { LlmModuleOptions } from '../src/llm/llm-module.options';
+import { LLM_RESOLVED_OPTIONS } from '../src/llm/llm.constants';
+import {
+  LlmModuleOptions,
+  LlmUpstreamOptions,
+  ResolvedLlmOptions,
+} from '../src/llm/llm-module.options';
 import { LlmOptionsError } from '../src/llm/llm-options.resolver';
 import { TEST_API_KEY } from './support/llm-test-app';
 
@@ -40,6 +46,59 @@ describe('LlmModule options', () => {
       ],
     }).compile();
     expect(moduleRef.get(LlmClient).upstreamNames).toEqual(['openai']);
+  });
+
+  describe('defaults that conflict with a value you set give way, and say so once', () => {
+    let lines: string[];
+    beforeEach(() => {
+      lines = [];
+      jest
+        .spyOn(Logger.prototype, 'log')
+        .mockImplementation((message: unknown) => void lines.push(String(message)));
+    });
+    afterEach(() => jest.restoreAllMocks());
+
+    it.each<[string, LlmUpstreamOptions, object, string]>([
+      [
+        'a total deadline below the default attempt timeout',
+        { ...valid, timeouts: { totalMs: 30_000 } },
+        { timeouts: { attemptMs: 30_000, totalMs: 30_000 } },
+        'timeouts.attemptMs 30000 (default 60000; not above timeouts.totalMs)',
+      ],
+      [
+        'a retry cap below the default base delay',
+        { ...valid, retry: { maxDelayMs: 500 } },
+        { retry: { baseDelayMs: 500, maxDelayMs: 500 } },
+        'retry.baseDelayMs 500 (default 1000; not above retry.maxDelayMs)',
+      ],
+      [
+        'a longest break below the default first break',
+        { ...valid, breaker: { halfOpenAfterMs: 1000 } },
+        { breaker: { minHalfOpenAfterMs: 1000, halfOpenAfterMs: 1000 } },
+        'breaker.minHalfOpenAfterMs 1000 (default 2000; not above breaker.halfOpenAfterMs)',
+      ],
+      [
+        'an attempt timeout above the default total deadline',
+        { ...valid, timeouts: { attemptMs: 200_000 } },
+        { timeouts: { attemptMs: 200_000, totalMs: 200_000 } },
+        'timeouts.totalMs 200000 (default 120000; not below timeouts.attemptMs)',
+      ],
+    ])('%s', async (_case, upstream, inForce, note) => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [LlmModule.forRoot({ upstreams: [upstream] })],
+      }).compile();
+      const resolved = moduleRef.get<ResolvedLlmOptions>(LLM_RESOLVED_OPTIONS);
+      expect(resolved.upstreams.get('openai')).toMatchObject(inForce);
+      const startup = lines.filter((line) => line.includes('defaults adjusted'));
+      expect(startup).toEqual([
+        `Upstream 'openai': defaults adjusted to the values you set: ${note}.`,
+      ]);
+    });
+
+    it('says nothing when no default conflicts', async () => {
+      await boot({ upstreams: [{ ...valid, timeouts: { totalMs: 90_000 } }] });
+      expect(lines.filter((line) => line.includes('defaults adjusted'))).toEqual([]);
+    });
   });
 
   it.each<[string, unknown, RegExp]>([
@@ -85,9 +144,14 @@ describe('LlmModule options', () => {
       /bulkhead\.maxConcurrent must be greater than 0/,
     ],
     [
-      'attempt longer than total',
+      'attempt longer than total, both set',
       { upstreams: [{ ...valid, timeouts: { attemptMs: 5000, totalMs: 1000 } }] },
-      /attemptMs \(5000\) must not exceed timeouts\.totalMs \(1000\)/,
+      /upstreams\[0\]\.timeouts\.attemptMs \(5000\) must not exceed timeouts\.totalMs \(1000\)/,
+    ],
+    [
+      'a first break longer than the longest, both set',
+      { upstreams: [{ ...valid, breaker: { minHalfOpenAfterMs: 5000, halfOpenAfterMs: 1000 } }] },
+      /upstreams\[0\]\.breaker\.minHalfOpenAfterMs \(5000\) must not exceed breaker\.halfOpenAfterMs \(1000\)/,
     ],
     [
       'duplicate names',

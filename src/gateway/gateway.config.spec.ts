@@ -123,7 +123,11 @@ describe('loadGatewayConfig', () => {
     ['LLM_BASE_URL', 'api.openai.com', 'LLM_BASE_URL must be an absolute http(s) URL'],
     ['LLM_RPM', '0', "LLM_RPM must be a whole number ≥ 1, got '0'"],
     ['LLM_TPM', '1e5', "LLM_TPM must be a whole number ≥ 1, got '1e5'"],
-    ['LLM_REPLICAS', '2', 'LLM_RATE_WINDOW_MS and LLM_REPLICAS need a budget'],
+    [
+      'LLM_REPLICAS',
+      '2',
+      'LLM_RATE_WINDOW_MS, LLM_RATE_INTERVAL_MS and LLM_REPLICAS need a budget',
+    ],
   ])('rejects %s=%s naming the variable', (name, value, message) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

@@ -30,7 +30,10 @@ export interface GatewayConfig {
     policies: LlmPolicyOptions;
     /** @default false */
     failReadinessWhenOpen: boolean;
-    /** LLM_RPM, LLM_TPM, LLM_RATE_WINDOW_MS, LLM_REPLICAS; unset without LLM_RPM and LLM_TPM. */
+    /**
+     * LLM_RPM, LLM_TPM, LLM_RATE_WINDOW_MS, LLM_RATE_INTERVAL_MS, LLM_REPLICAS; unset without
+     * LLM_RPM and LLM_TPM.
+     */
     limits?: LlmLimitOptions;
     /**
      * LLM_FALLBACKS: per model (`'*'` for every other one), the models of this upstream to try
@@ -150,14 +153,17 @@ function readLimits(read: EnvReader): LlmLimitOptions | undefined {
   const rpm = read.wholeNumber('LLM_RPM', { min: 1 });
   const tpm = read.wholeNumber('LLM_TPM', { min: 1 });
   const windowMs = read.wholeNumber('LLM_RATE_WINDOW_MS', { min: 100 });
+  const intervalMs = read.wholeNumber('LLM_RATE_INTERVAL_MS', { min: 0 });
   const replicas = read.wholeNumber('LLM_REPLICAS', { min: 1 });
   if (rpm === undefined && tpm === undefined) {
-    if (windowMs !== undefined || replicas !== undefined) {
-      read.report('LLM_RATE_WINDOW_MS and LLM_REPLICAS need a budget: set LLM_RPM or LLM_TPM');
+    if (windowMs !== undefined || intervalMs !== undefined || replicas !== undefined) {
+      read.report(
+        'LLM_RATE_WINDOW_MS, LLM_RATE_INTERVAL_MS and LLM_REPLICAS need a budget: set LLM_RPM or LLM_TPM',
+      );
     }
     return undefined;
   }
-  return defined({ rpm, tpm, windowMs, replicas });
+  return defined({ rpm, tpm, windowMs, intervalMs, replicas });
 }
 
 const FALLBACKS_FORMAT =

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  BrokenCircuitError,
+  CircuitState,
   isBrokenCircuitError,
   isBulkheadRejectedError,
   isIsolatedCircuitError,
@@ -126,6 +128,12 @@ export class CallPipeline {
         const breakerState = breaker.effectiveState();
         // Inside the breaker, as DESIGN.md orders it; a budget wait is never a breaker failure.
         const reservation = await this.limiter.acquire(record, deadline);
+        if (breakerState === 'closed' && breaker.policy.state !== CircuitState.Closed) {
+          // The circuit opened while this call waited for budget: it must not add to the
+          // outage's traffic. It gives the budget back and meets the open circuit instead.
+          reservation.release?.();
+          throw new BrokenCircuitError();
+        }
         return this.inSlot(spec, async () => {
           attempt = record.startAttempt(breakerState);
           attempt.limiterWaitMs = reservation.waitedMs;

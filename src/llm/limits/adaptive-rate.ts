@@ -1,22 +1,24 @@
-/** A 429 that got through halves the rate... */
-const DECREASE_FACTOR = 0.5;
+/** A 429 that got through takes 5 % off the rate... */
+const DECREASE_STEP = 0.05;
 /** ...never below a tenth of the configured limit, so the budget keeps probing the provider. */
 const MIN_FRACTION = 0.1;
-/** Sustained success adds back 5 % of the configured limit... */
+/** Success with no 429 for a whole period adds 5 % of the configured limit back... */
 const INCREASE_STEP = 0.05;
-/** ...per twelfth of the window (5 s of a minute: from half back to whole in 50 s). */
-const PERIODS_PER_WINDOW = 12;
+/** ...and a period is a sixtieth of the window: 1 s of a minute. */
+const PERIODS_PER_WINDOW = 60;
 
 /**
  * Additive-increase, multiplicative-decrease of one budget's rate, as TCP does with its window. A
  * 429 the provider sent although the limiter let the request through means the configured limit
- * is above what the provider grants right now (limits set too high, or the key is shared with
- * another service): the rate halves, at most once per period so one burst of 429s counts once.
- * Successes with no 429 for a whole period raise it by one step, back up to the configured limit.
+ * may be above what the provider grants right now (limits set too high, or the key is shared with
+ * another service). The rate drops by 5 %, at most once per period (1 s of a minute window), so it
+ * falls in proportion to how often 429s come: a 429 every few seconds costs a few percent for a
+ * second, while 429s every second halve the rate within 14 s. Each period of success without a
+ * 429 adds 5 % of the limit back, so one provider hiccup is forgotten within a second or two.
  *
  * @example
  * const rate = new AdaptiveRate(60_000);
- * rate.throttled(Date.now()); // rate.fraction === 0.5
+ * rate.throttled(Date.now()); // rate.fraction === 0.95
  */
 export class AdaptiveRate {
   private current = 1;
@@ -36,13 +38,13 @@ export class AdaptiveRate {
     return this.current;
   }
 
-  /** An upstream 429: halves the rate unless it was just halved. @returns whether it changed */
+  /** An upstream 429: 5 % less unless lowered within the last period. @returns whether it changed */
   throttled(now: number): boolean {
     if (!this.enabled) return false;
     this.quietSince = now;
     if (now - this.lastDecreaseAt < this.periodMs) return false;
     this.lastDecreaseAt = now;
-    const next = Math.max(MIN_FRACTION, this.current * DECREASE_FACTOR);
+    const next = Math.max(MIN_FRACTION, round(this.current * (1 - DECREASE_STEP)));
     const changed = next !== this.current;
     this.current = next;
     return changed;
@@ -52,8 +54,7 @@ export class AdaptiveRate {
   succeeded(now: number): boolean {
     if (this.current >= 1 || now - this.quietSince < this.periodMs) return false;
     this.quietSince = now;
-    // Rounded: 0.5 + 10 × 0.05 must be exactly 1, not 0.9999… (one request short of the limit).
-    this.current = Math.min(1, Math.round((this.current + INCREASE_STEP) * 1000) / 1000);
+    this.current = Math.min(1, round(this.current + INCREASE_STEP));
     return true;
   }
 
@@ -61,4 +62,9 @@ export class AdaptiveRate {
   apply(limit: number | undefined): number | undefined {
     return limit === undefined ? undefined : Math.max(1, Math.floor(limit * this.current));
   }
+}
+
+/** Rounded: 0.95 + 0.05 must be exactly 1, not 0.9999… (one request short of the limit). */
+function round(fraction: number): number {
+  return Math.round(fraction * 10_000) / 10_000;
 }

@@ -15,6 +15,7 @@ import { MemoryBudgetStore } from './memory-budget.store';
 import { RateBudget } from './rate-budget';
 import { tooLargeError } from './rate-limit.errors';
 import { Budgets, budgetsOf } from './rate-budget.factory';
+import { ReplicaRegistry } from './replica-registry';
 import { ReservationSettler } from './reservation.settle';
 import { estimateTokens, warmUpTokenizer } from './token-estimator';
 
@@ -33,6 +34,7 @@ export class BudgetRateLimiter
   private readonly connection?: LimiterRedisConnection;
   private readonly store: BudgetStore;
   private readonly failover?: FailoverBudgetStore;
+  private readonly registry?: ReplicaRegistry;
   private readonly budgets: Budgets;
   private readonly metrics: LimiterMetrics;
   private readonly estimates = new WeakMap<CallRecord, { model: string; tokens: number }>();
@@ -56,10 +58,14 @@ export class BudgetRateLimiter
         redis.timeoutMs,
         () => this.metrics.fellBack(),
       );
+      this.registry = new ReplicaRegistry(this.connection.client, redis.keyPrefix, this.idPrefix);
     }
     this.store = this.failover ?? new MemoryBudgetStore();
-    this.budgets = budgetsOf(options, this.store, (budget, reason) =>
-      this.metrics.rejected(budget, reason),
+    this.budgets = budgetsOf(
+      options,
+      this.store,
+      (budget, reason) => this.metrics.rejected(budget, reason),
+      () => this.registry?.count,
     );
     telemetry.register(this);
   }
@@ -70,11 +76,13 @@ export class BudgetRateLimiter
       warmUpTokenizer();
     }
     await this.connection?.connect();
+    await this.registry?.start();
   }
 
   async onModuleDestroy(): Promise<void> {
     for (const budget of this.budgets.all()) budget.close();
     this.failover?.close();
+    await this.registry?.stop();
     this.metrics.close();
     await this.connection?.close();
   }
@@ -108,6 +116,10 @@ export class BudgetRateLimiter
       waitedMs,
       settle: (record, attempt) =>
         this.settler.settle({ budget, id, estimate: tokens }, record, attempt),
+      release: () =>
+        void budget
+          .adjust(id, { requests: 0, tokens: 0 }, true)
+          .catch((error) => this.warnOnce(error)),
     };
   }
 

@@ -20,6 +20,8 @@ export interface BudgetTake {
   need: BudgetNeed;
   limits: BudgetLimits;
   windowMs: number;
+  /** The short interval admissions are paced over (0: not paced); see budget-pacing.ts. */
+  intervalMs: number;
   /** Replicas sharing the quota: a store that cannot coordinate them takes this share only. */
   replicas: number;
 }

@@ -117,7 +117,7 @@ export class FailoverBudgetStore implements BudgetStore {
     this.held.clear();
     this.logger.warn(
       `Redis at ${this.connection.address} is unreachable (${reason}): rate-limit budgets fall ` +
-        `back to this replica's share (1/limits.replicas of each) until Redis answers again.`,
+        `back to this replica's share (1/N of each, N the replicas alive as Redis last counted them, else limits.replicas) until Redis answers again.`,
     );
     this.onFallback();
     this.probe = setInterval(() => void this.tryRecover(), PROBE_INTERVAL_MS);

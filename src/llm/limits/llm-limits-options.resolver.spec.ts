@@ -27,6 +27,7 @@ describe('limits and redis options', () => {
       maxWaiting: 1000,
       replicas: 3,
       windowMs: 60_000,
+      intervalMs: 1000,
       completionTokens: 256,
       adaptive: true,
     });
@@ -59,7 +60,7 @@ describe('limits and redis options', () => {
     });
     expect(problems).toEqual(
       expect.arrayContaining([
-        'upstreams[0].limits.rps is not an option (known: rpm, tpm, models, maxWaiting, replicas, windowMs, completionTokens, adaptive)',
+        'upstreams[0].limits.rps is not an option (known: rpm, tpm, models, maxWaiting, replicas, windowMs, intervalMs, completionTokens, adaptive)',
         'upstreams[0].limits.rpm must be a whole number ≥ 1, got 0',
         'upstreams[0].limits.tpm must be a whole number ≥ 1, got 1.5',
         'upstreams[0].limits.windowMs must be a whole number ≥ 100, got 60',

@@ -15,6 +15,7 @@ const LIMIT_KEYS = [
   'maxWaiting',
   'replicas',
   'windowMs',
+  'intervalMs',
   'completionTokens',
   'adaptive',
 ] as const;
@@ -56,6 +57,7 @@ export function resolveLimits(
     replicas: setting('replicas', 1),
     // At least 100 ms: catches a window given in seconds (60) instead of milliseconds.
     windowMs: setting('windowMs', 100),
+    intervalMs: setting('intervalMs', 0),
     completionTokens: setting('completionTokens', 0),
     adaptive: pick('adaptive') ?? LLM_LIMIT_DEFAULTS.adaptive,
   };

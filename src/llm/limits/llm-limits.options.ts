@@ -35,13 +35,23 @@ export interface LlmLimitOptions {
   /** Length of the budget's sliding window; providers count per minute. @default 60000 */
   windowMs?: number;
   /**
+   * The short interval admissions are paced over, as providers enforce: no interval of this length
+   * admits more than its share of the window's limit (`rpm × intervalMs / windowMs`), and within
+   * it admissions are spread evenly, a tenth of the share at most going at once. The window's limit
+   * still holds. 0 turns pacing off (the whole window's budget may then go at once); pacing is also
+   * off when the interval is not shorter than the window. @default 1000
+   */
+  intervalMs?: number;
+  /**
    * Tokens reserved for the completion when the request sets neither `max_tokens` nor
    * `max_completion_tokens`; the real usage replaces the estimate after the response. @default 256
    */
   completionTokens?: number;
   /**
-   * Halve the rate after a 429 that got through anyway and raise it back by 5 % of the limit per
-   * 1/12 window of success (AIMD). @default true
+   * Take 5 % off the rate after a 429 that got through anyway (at most once per sixtieth of the
+   * window: 1 s of a minute), down to a tenth, and add 5 % of the limit back per sixtieth of the
+   * window of success without 429 (AIMD): rare 429s cost a few percent for a second or two.
+   * @default true
    */
   adaptive?: boolean;
 }
@@ -77,6 +87,7 @@ export interface ResolvedLimits extends BudgetNumbers {
   maxWaiting: number;
   replicas: number;
   windowMs: number;
+  intervalMs: number;
   completionTokens: number;
   adaptive: boolean;
 }
@@ -94,6 +105,7 @@ export const LLM_LIMIT_DEFAULTS = {
   maxWaiting: 1000,
   replicas: 1,
   windowMs: 60_000,
+  intervalMs: 1000,
   completionTokens: 256,
   adaptive: true,
 } as const;

@@ -11,6 +11,11 @@ export interface RateLimitReservation {
    * `x-ratelimit-remaining-*` / `x-ratelimit-reset-*` headers (`attempt.responseHeaders`).
    */
   settle(call: CallRecord, attempt: AttemptRecord): void;
+  /**
+   * Gives the budget back unspent, instead of `settle`, when the attempt is not sent after all
+   * (the circuit opened while the call waited for budget).
+   */
+  release?(): void;
 }
 
 /**

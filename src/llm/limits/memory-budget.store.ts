@@ -7,15 +7,18 @@ import {
   TakeResult,
   windowGuardMs,
 } from './budget.store';
-import { SlidingWindowLog, WindowEntry } from './sliding-window.log';
+import { pacingOf } from './budget-pacing';
+import { PacedWindow } from './paced-window';
+import type { WindowEntry } from './sliding-window.log';
 
 /**
  * Budgets in this process. Alone (no Redis), or as the fallback of Redis, it cannot see the other
  * replicas, so it enforces `1/replicas` of every limit: the fair share that keeps N replicas
- * together under the provider's quota.
+ * together under the provider's quota. Paced as the take says (see budget-pacing.ts); as the
+ * fallback, with no burst allowance, since every replica falls back at once.
  */
 export class MemoryBudgetStore implements BudgetStore {
-  private readonly logs = new Map<string, SlidingWindowLog>();
+  private readonly logs = new Map<string, PacedWindow>();
   private corrections = 0;
 
   /** @param markLocal mark admissions for copying to Redis later (when it is the fallback) */
@@ -34,12 +37,14 @@ export class MemoryBudgetStore implements BudgetStore {
       entry,
       limits,
       now + take.windowMs + windowGuardMs(take.windowMs),
+      this.pacing(take, limits),
     );
   }
 
   peek(key: string, take: BudgetTake): Promise<TakeResult> {
     const limits = share(take.limits, take.replicas);
-    return Promise.resolve(this.log(key).peek(Date.now(), capped(take.need, limits), limits));
+    const need = capped(take.need, limits);
+    return Promise.resolve(this.log(key).peek(Date.now(), need, limits, this.pacing(take, limits)));
   }
 
   adjust(key: string, id: string, need: BudgetNeed): Promise<void> {
@@ -54,7 +59,7 @@ export class MemoryBudgetStore implements BudgetStore {
     replicas: number,
   ): Promise<void> {
     const now = Date.now();
-    const log = this.log(key);
+    const log = this.log(key).window;
     const used = log.usage(now)[correction.dimension];
     // The provider counts every replica; this process only sees its own share of both.
     const ours = Math.floor(correction.limit / replicas) - used;
@@ -84,7 +89,7 @@ export class MemoryBudgetStore implements BudgetStore {
     const expiresAt = sharedAt + take.windowMs + windowGuardMs(take.windowMs);
     if (expiresAt <= now) return;
     const limits = share(take.limits, take.replicas);
-    const log = this.log(key);
+    const log = this.log(key).window;
     const own = log.usage(now);
     const held = (
       dimension: keyof BudgetNeed,
@@ -103,27 +108,40 @@ export class MemoryBudgetStore implements BudgetStore {
 
   /** What this process counts in a budget's window now. */
   usage(key: string, now = Date.now()): BudgetNeed {
-    return this.logs.get(key)?.usage(now) ?? { requests: 0, tokens: 0 };
+    return this.logs.get(key)?.window.usage(now) ?? { requests: 0, tokens: 0 };
   }
 
-  /** Records an admission made elsewhere (Redis), so this store knows this replica's recent use. */
+  /**
+   * Records an admission made elsewhere (Redis), so this store knows this replica's recent use:
+   * its window, its interval and its place in the schedule of its share.
+   */
   record(key: string, take: BudgetTake, now = Date.now()): void {
     const expiresAt = now + take.windowMs + windowGuardMs(take.windowMs);
     const log = this.log(key);
     // Nothing else may read a shadow log for a while: it must not grow without bound.
-    log.prune(now);
-    log.add({ id: take.id, ...take.need, expiresAt, local: false });
+    log.window.prune(now);
+    const limits = share(take.limits, take.replicas);
+    log.admit(
+      now,
+      { id: take.id, ...take.need, local: false },
+      expiresAt,
+      this.pacing(take, limits),
+    );
   }
 
   /** Per key, the admissions made while Redis was away that are still in their window. */
   localEntries(now = Date.now()): Array<{ key: string; entries: WindowEntry[] }> {
-    return [...this.logs].map(([key, log]) => ({ key, entries: log.localEntries(now) }));
+    return [...this.logs].map(([key, log]) => ({ key, entries: log.window.localEntries(now) }));
   }
 
-  private log(key: string): SlidingWindowLog {
+  private log(key: string): PacedWindow {
     let log = this.logs.get(key);
-    if (!log) this.logs.set(key, (log = new SlidingWindowLog()));
+    if (!log) this.logs.set(key, (log = new PacedWindow()));
     return log;
+  }
+
+  private pacing(take: BudgetTake, limits: BudgetLimits) {
+    return pacingOf(limits, take.windowMs, take.intervalMs, !this.markLocal);
   }
 }
 

@@ -21,6 +21,7 @@ export function budgetsOf(
   options: ResolvedLlmOptions,
   store: BudgetStore,
   onRejected: RejectionListener,
+  replicasNow?: () => number | undefined,
 ): Budgets {
   const shared = new Map<string, RateBudget>();
   const own = new Map<string, Map<string, RateBudget>>();
@@ -28,7 +29,7 @@ export function budgetsOf(
     const limits = upstream.limits;
     if (!limits) continue;
     const make = (numbers: BudgetNumbers, model?: string) =>
-      new RateBudget(config(upstream.name, limits, numbers, model), store, onRejected);
+      new RateBudget(config(upstream.name, limits, numbers, model), store, onRejected, replicasNow);
     if (limits.rpm !== undefined || limits.tpm !== undefined) {
       shared.set(upstream.name, make(limits));
     }
@@ -53,6 +54,7 @@ function config(upstream: string, limits: ResolvedLimits, numbers: BudgetNumbers
     rpm: numbers.rpm,
     tpm: numbers.tpm,
     windowMs: limits.windowMs,
+    intervalMs: limits.intervalMs,
     maxWaiting: limits.maxWaiting,
     replicas: limits.replicas,
     adaptive: limits.adaptive,

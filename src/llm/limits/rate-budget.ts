@@ -16,6 +16,8 @@ export interface BudgetConfig extends BudgetIdentity {
   /** Store key: `upstream` for the shared budget, `upstream/model` for a model's own. */
   key: string;
   maxWaiting: number;
+  /** The short interval admissions are paced over (0: off). */
+  intervalMs: number;
   replicas: number;
   adaptive: boolean;
   /** Tokens reserved for a completion when the request sets no maximum. */
@@ -36,10 +38,15 @@ export class RateBudget {
   readonly rate: AdaptiveRate;
   private readonly queue: BudgetWaitQueue;
 
+  /**
+   * @param replicasNow the replicas sharing the quota now (learned through Redis), else
+   * `undefined` for the configured `limits.replicas`
+   */
   constructor(
     readonly config: BudgetConfig,
     private readonly store: BudgetStore,
     private readonly onRejected: RejectionListener,
+    private readonly replicasNow: () => number | undefined = () => undefined,
   ) {
     this.rate = new AdaptiveRate(config.windowMs, config.adaptive);
     this.queue = new BudgetWaitQueue(
@@ -65,8 +72,9 @@ export class RateBudget {
     deadline: CallDeadline,
     context: WaiterContext,
   ): Promise<void> {
-    const { key, windowMs, replicas } = this.config;
-    const take: BudgetTake = { id, need, limits: this.limits(), windowMs, replicas };
+    const { key, windowMs, intervalMs } = this.config;
+    const replicas = this.replicas();
+    const take: BudgetTake = { id, need, limits: this.limits(), windowMs, intervalMs, replicas };
     const first = !this.queue.busy;
     // Behind others, the wait is until room frees for everyone ahead too.
     const total = first ? need : this.queue.totalAhead(need, deadline.startedAt);
@@ -95,11 +103,17 @@ export class RateBudget {
   async correct(view: ProviderBudgetView): Promise<void> {
     const limit = this.limits()[view.dimension === 'requests' ? 'rpm' : 'tpm'];
     if (limit === undefined) return;
-    const { windowMs, replicas } = this.config;
+    const { windowMs } = this.config;
+    const replicas = this.replicas();
     // A reset beyond the window is a longer-term quota: the window cannot hold it, the next
     // response repeats it.
     const resetMs = Math.min(view.resetMs, windowMs);
     await this.store.correct(this.config.key, { ...view, resetMs, limit }, windowMs, replicas);
+  }
+
+  /** Replicas sharing the quota: the live count Redis last told, else `limits.replicas`. */
+  replicas(): number {
+    return this.replicasNow() ?? this.config.replicas;
   }
 
   /** Serves the queue again when the rate went up: room may have appeared. */

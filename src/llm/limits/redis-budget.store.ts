@@ -7,6 +7,7 @@ import {
   TakeResult,
   windowGuardMs,
 } from './budget.store';
+import { pacingOf } from './budget-pacing';
 import { ADJUST_SCRIPT, CORRECT_SCRIPT, IMPORT_SCRIPT, TAKE_SCRIPT } from './redis-budget.scripts';
 import type { WindowEntry } from './sliding-window.log';
 
@@ -38,7 +39,7 @@ export class RedisBudgetStore implements BudgetStore {
     private readonly keyPrefix: string,
   ) {
     for (const [name, lua] of Object.entries(COMMANDS)) {
-      if (!(name in client)) client.defineCommand(name, { numberOfKeys: 3, lua });
+      if (!(name in client)) client.defineCommand(name, { numberOfKeys: 4, lua });
     }
     this.commands = client as unknown as BudgetCommands;
   }
@@ -94,6 +95,7 @@ export class RedisBudgetStore implements BudgetStore {
 
   private async takeOrPeek(key: string, take: BudgetTake, reserve: boolean): Promise<TakeResult> {
     const { need, limits, windowMs } = take;
+    const pacing = pacingOf(limits, windowMs, take.intervalMs, true);
     const reply = await this.commands.llmBudgetTake(
       ...this.keys(key),
       take.id,
@@ -104,6 +106,12 @@ export class RedisBudgetStore implements BudgetStore {
       windowMs + windowGuardMs(windowMs),
       ttl(windowMs),
       reserve ? 1 : 0,
+      pacing?.holdMs ?? 0,
+      pacing?.requests?.cap ?? 0,
+      pacing?.tokens?.cap ?? 0,
+      pacing?.requests?.emissionMs ?? 0,
+      pacing?.tokens?.emissionMs ?? 0,
+      pacing?.burstMs ?? 0,
     );
     const [requests, tokens] = reply[0] === 1 ? reply.slice(1, 3) : reply.slice(4, 6);
     if (requests !== undefined && tokens !== undefined) {
@@ -119,10 +127,10 @@ export class RedisBudgetStore implements BudgetStore {
     };
   }
 
-  private keys(key: string): [string, string, string] {
-    // One hash tag per budget: its three keys land on the same cluster slot.
+  private keys(key: string): [string, string, string, string] {
+    // One hash tag per budget: its keys land on the same cluster slot.
     const base = `${this.keyPrefix}{${key}}`;
-    return [`${base}:log`, `${base}:amounts`, `${base}:used`];
+    return [`${base}:log`, `${base}:amounts`, `${base}:used`, `${base}:interval`];
   }
 }
 

@@ -72,6 +72,12 @@ export class SlidingWindowLog {
     return true;
   }
 
+  /** What an entry counts now, or `undefined` once it left the window. */
+  amount(id: string): BudgetNeed | undefined {
+    const entry = this.byId.get(id);
+    return entry && { requests: entry.requests, tokens: entry.tokens };
+  }
+
   /** What the window holds now. */
   usage(now: number): BudgetNeed {
     this.prune(now);
