@@ -21,6 +21,8 @@ describe('gateway GET /metrics', () => {
       LLM_RETRY_BASE_MS: '5',
       LLM_RETRY_MAX_MS: '20',
       LLM_BREAKER_FAILURES: '2',
+      // The classic breaker: the refused call below fails at once instead of waiting for the probe.
+      LLM_BREAKER_MAX_WAIT_MS: '0',
     });
     url = gateway.url;
   };

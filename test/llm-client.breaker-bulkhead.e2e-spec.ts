@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CallRecord } from '../src/llm/client/call-record';
+import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
@@ -146,6 +148,33 @@ describe('bulkhead (1 in flight, 1 queued)', () => {
       expect(error.kind).toBe('deadline_exceeded');
       expect(Date.now() - started).toBeLessThan(150);
       await first;
+    } finally {
+      await t.close();
+      await sim.close();
+    }
+  });
+});
+
+describe('bulkhead: only attempts in flight hold a slot', () => {
+  it('calls waiting for budget hold none: one slot and no queue serve a paced burst', async () => {
+    const sim = await UpstreamSimulator.start();
+    const t = await startLlmApp(sim.baseUrl, {
+      bulkhead: { maxConcurrent: 1, maxQueue: 0 },
+      // One call per 103 ms: each answer is back long before the next call is admitted.
+      limits: { rpm: 60, windowMs: 6000, intervalMs: 100 },
+    });
+    const calls: CallRecord[] = [];
+    t.app.get(LlmTelemetry).register({ onCallEnd: (call) => void calls.push(call) });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () => t.llm.chat({ messages: USER })),
+      );
+      expect(results).toHaveLength(5);
+      expect(sim.requests).toHaveLength(5);
+      // Four of them waited for budget: with slots held while waiting they would have been
+      // rejected with bulkhead_full.
+      const waited = calls.filter((c) => c.attempts[0]!.limiterWaitMs >= 50);
+      expect(waited.length).toBeGreaterThanOrEqual(4);
     } finally {
       await t.close();
       await sim.close();

@@ -64,6 +64,25 @@ describe('gateway: LLM_RPM, LLM_TPM and REDIS_URL', () => {
     expect(sim.requests).toHaveLength(2);
   });
 
+  it('boots with only LLM_RPM and LLM_TOTAL_TIMEOUT_MS set: the attempt timeout gives way, said once', async () => {
+    const lines: string[] = [];
+    const logger = {
+      log: (message: unknown) => void lines.push(String(message)),
+      error: () => undefined,
+      warn: () => undefined,
+    };
+    const app = await startGatewayApp(
+      { LLM_BASE_URL: sim.baseUrl, LLM_RPM: '1200', LLM_TOTAL_TIMEOUT_MS: '30000' },
+      { logger },
+    );
+    apps.push(app);
+    expect((await post(app.url)).status).toBe(200);
+    expect(lines.filter((line) => line.includes('defaults adjusted'))).toEqual([
+      "Upstream 'primary': defaults adjusted to the values you set: timeouts.attemptMs 30000 " +
+        '(default 60000; not above timeouts.totalMs).',
+    ]);
+  });
+
   it('limits tokens per window with LLM_TPM', async () => {
     const url = await gateway({
       LLM_UPSTREAM_NAME: 'gw-tokens',

@@ -4,7 +4,6 @@ import {
   BrokenCircuitError,
   CircuitState,
   isBrokenCircuitError,
-  isBulkheadRejectedError,
   isIsolatedCircuitError,
   isTaskCancelledError,
 } from 'cockatiel';
@@ -16,6 +15,7 @@ import { createRetryPolicy } from '../resilience/retry.policy';
 import { TrackedBreaker } from '../resilience/tracked-breaker';
 import { UpstreamPoliciesRegistry } from '../resilience/upstream-policies.registry';
 import { AttemptRecord, CallRecord } from './call-record';
+import { bulkheadError, circuitOpenError } from './pipeline.errors';
 import { raceAbort } from './race-abort';
 
 /** What one attempt function gets. */
@@ -57,8 +57,9 @@ export interface CallSpec<T> extends CallTarget {
 /**
  * The call path against one upstream and model, outermost first: (the caller's total deadline) →
  * retry → circuit breaker → rate limiter → bulkhead slot → attempt (timeout and transport live in
- * the attempt function). The bulkhead holds only attempts in flight: waits hold no slot. The fallback chain around it, and the
- * start and end of the logical call, belong to {@link CallRunner}.
+ * the attempt function). The bulkhead holds only attempts in flight: waits hold no slot. The
+ * fallback chain around it, and the start and end of the logical call, belong to
+ * {@link CallRunner}.
  */
 @Injectable()
 export class CallPipeline {
@@ -94,7 +95,7 @@ export class CallPipeline {
           resolve(value);
           if (spec.holdUntil) spec.onHeldEnd?.(await spec.holdUntil(value));
         }, spec.deadline.signal)
-        .catch((error: unknown) => reject(this.bulkheadError(error, spec)))
+        .catch((error: unknown) => reject(bulkheadError(error, spec.record)))
         .finally(() => spec.onSlotReleased?.());
     });
   }
@@ -112,9 +113,10 @@ export class CallPipeline {
         try {
           return await this.throughBreaker(spec, breaker);
         } catch (error) {
-          if (isIsolatedCircuitError(error)) throw this.circuitOpenError(breaker, spec);
+          if (isIsolatedCircuitError(error)) throw circuitOpenError(breaker, spec.record);
           if (!isBrokenCircuitError(error)) throw error;
-          if (!(await this.waitForProbe(spec, breaker))) throw this.circuitOpenError(breaker, spec);
+          if (!(await this.waitForProbe(spec, breaker)))
+            throw circuitOpenError(breaker, spec.record);
         }
       }
     }, deadline.signal);
@@ -134,15 +136,21 @@ export class CallPipeline {
           reservation.release?.();
           throw new BrokenCircuitError();
         }
-        return this.inSlot(spec, async () => {
-          attempt = record.startAttempt(breakerState);
-          attempt.limiterWaitMs = reservation.waitedMs;
-          try {
-            return await this.attempt(spec, attempt);
-          } finally {
-            reservation.settle(record, attempt);
-          }
-        });
+        try {
+          return await this.inSlot(spec, async () => {
+            attempt = record.startAttempt(breakerState);
+            attempt.limiterWaitMs = reservation.waitedMs;
+            try {
+              return await this.attempt(spec, attempt);
+            } finally {
+              reservation.settle(record, attempt);
+            }
+          });
+        } catch (error) {
+          // No slot (bulkhead full, or aborted in its queue): nothing was sent, the budget is back.
+          if (!attempt) reservation.release?.();
+          throw error;
+        }
       }, deadline.signal);
     } finally {
       if (attempt) {
@@ -196,38 +204,11 @@ export class CallPipeline {
     }
   }
 
-  private circuitOpenError(breaker: TrackedBreaker, spec: CallTarget): LlmError {
-    const waitMs = breaker.openRemainingMs();
-    const last = breaker.snapshot().lastFailure;
-    const { upstream, model } = spec.record;
-    return new LlmError(
-      'circuit_open',
-      `Circuit for upstream '${upstream.name}' model '${model}' is open; calls are rejected ` +
-        `for ${Math.ceil(waitMs / 1000)} s.` +
-        (last ? ` The last failure was ${last.status ?? last.kind} from the upstream.` : ''),
-      { upstream: upstream.name, model, retryAfterMs: waitMs, retryable: false },
-    );
-  }
-
   private finalError(error: unknown, spec: CallTarget): unknown {
-    let result: unknown = this.bulkheadError(error, spec);
+    let result: unknown = bulkheadError(error, spec.record);
     if (isTaskCancelledError(error)) result = this.abortError(spec);
     if (isLlmError(result)) result.attempts = spec.record.attemptCount;
     return result;
-  }
-
-  /** cockatiel's bulkhead rejection as a typed, non-retryable `bulkhead_full`; others as they are. */
-  private bulkheadError(error: unknown, spec: CallTarget): unknown {
-    if (!isBulkheadRejectedError(error)) return error;
-    const { upstream, model } = spec.record;
-    const { maxConcurrent, maxQueue } = upstream.bulkhead;
-    return new LlmError(
-      'bulkhead_full',
-      `Upstream '${upstream.name}' already has ${maxConcurrent} calls in flight and ` +
-        `${maxQueue} queued; rejected at once to protect this service. Shed load or raise ` +
-        `bulkhead.maxConcurrent/maxQueue.`,
-      { upstream: upstream.name, model, retryable: false },
-    );
   }
 
   private abortError(spec: CallTarget): LlmError {
