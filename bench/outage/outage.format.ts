@@ -68,7 +68,7 @@ export function formatOutageMarkdown(report: OutageReport, info: RunInfo): strin
     ...formatOutageChecks(report).map((line) => `- This module, defaults: ${line}.`),
     '',
     `${describeOutage(report)}. Each strategy against its own simulator, at once. A break's ` +
-      'probes are the upstream requests after the first `circuit_open` rejection, grouped when ' +
+      'probes are the upstream requests after the last one before the first silent second, grouped when ' +
       `less than 0.5 s apart. Node ${info.node} on ${info.machine.cpu} ` +
       `(${info.machine.cores} cores), ${info.date.slice(0, 16)}Z, load average ` +
       `${info.loadAverage ?? '?'} at the start. Reproduce with \`npm run bench -- outage\`.`,

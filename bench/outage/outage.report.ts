@@ -18,7 +18,7 @@ export interface OutageFigures {
   unfinished: number;
   /** Upstream requests while the outage lasted. */
   upstreamDuringOutage: number;
-  /** Ms from the outage's start to the first call rejected by an open circuit (module only). */
+  /** Ms from the outage's start to the circuit's first opening, as the upstream saw it. */
   firstBreakAfterMs: number | null;
   /** Latency of calls sent after the first break that failed during the outage. */
   rejectedAfterBreak: (LatencyMs & { count: number }) | null;
@@ -89,15 +89,15 @@ function checksOf(m: OutageFigures): OutageReport['checks'] {
 
 function figures(run: OutageRun): OutageFigures {
   const { calls, outageFrom, outageTo } = run;
-  // When the first call came back `circuit_open`, the circuit was open: the first break.
-  const breaks = calls.filter((c) => c.failure === 'circuit_open').map((c) => c.endedAt);
-  const firstBreak = breaks.length > 0 ? Math.min(...breaks) : undefined;
+  const upstreamTimes = run.upstream.map((r) => r.at).sort((a, b) => a - b);
+  const firstBreak = calls.some((c) => c.failure === 'circuit_open')
+    ? breakStart(upstreamTimes, outageFrom, outageTo)
+    : undefined;
   const rejected =
     firstBreak === undefined
       ? []
       : calls.filter((c) => !c.ok && c.sentAt >= firstBreak && c.sentAt < outageTo);
   const rejectedLatency = latency(rejected.map((c) => c.endedAt - c.sentAt));
-  const upstreamTimes = run.upstream.map((r) => r.at).sort((a, b) => a - b);
   return {
     id: run.id,
     label: run.label,
@@ -117,6 +117,19 @@ function figures(run: OutageRun): OutageFigures {
     recoveredAfterMs: recoveredAfter(run),
     timeline: timelineOf(run),
   };
+}
+
+/**
+ * When the circuit first opened, as the upstream saw it: the last request before the first
+ * second-long silence in the outage. At 5 calls per second, with retries, a second without a
+ * request happens by chance about once in 150 seconds; an open circuit makes them certain.
+ */
+function breakStart(times: readonly number[], from: number, to: number): number | undefined {
+  const inOutage = times.filter((t) => t >= from && t < to);
+  for (let i = 0; i + 1 < inOutage.length; i++) {
+    if (inOutage[i + 1]! - inOutage[i]! >= 1_000) return inOutage[i]! + 1;
+  }
+  return undefined;
 }
 
 // Each break ends with its probes: requests close together, far from the next break's.
