@@ -82,8 +82,8 @@ describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing a
     }
   });
 
-  it('a bad probe doubles the break: waiters fail with circuit_open when the next probe is due beyond maxWaitMs', async () => {
-    // Breaks of 150 ms, then 300 ms: waiting covers the first, not the second.
+  it('once the outage outlasts maxWaitMs a bad probe doubles the break: waiters fail with circuit_open when the next probe is due beyond it', async () => {
+    // Breaks of 150 ms while the outage is younger than 210 ms, then 300 ms: not waited for.
     const t = await boot(HALF_OPEN_MS + 60, {
       breaker: {
         consecutiveFailures: 2,
@@ -93,18 +93,19 @@ describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing a
       },
     });
     await openTheCircuit(t);
-    sim.script([{ type: 'error', status: 503, latencyMs: 20 }]);
+    sim.script([{ type: 'error', status: 503, latencyMs: 20, repeat: 5 }]);
     const started = Date.now();
     const outcomes = await Promise.all(
       Array.from({ length: 3 }, () => failureOf(() => t.llm.chat({ messages: USER }))),
     );
     const kinds = outcomes.map((e) => e.kind).sort();
-    expect(kinds).toEqual(['circuit_open', 'circuit_open', 'overloaded']);
-    // Failed right after the bad probe, not after a second open period.
-    expect(Date.now() - started).toBeLessThan(2 * HALF_OPEN_MS);
+    // Two of them were the probes of the two short breaks; the third gave up on the long one.
+    expect(kinds).toEqual(['circuit_open', 'overloaded', 'overloaded']);
+    // Failed right after the second bad probe, not after the 300 ms break.
+    expect(Date.now() - started).toBeLessThan(4 * HALF_OPEN_MS);
     const rejected = outcomes.find((e) => e.kind === 'circuit_open')!;
-    expect(rejected.retryAfterMs).toBeGreaterThan(HALF_OPEN_MS / 2);
-    expect(sim.requests).toHaveLength(3);
+    expect(rejected.retryAfterMs).toBeGreaterThan(HALF_OPEN_MS);
+    expect(sim.requests).toHaveLength(4);
   });
 
   it('fails at once when the open circuit would outlast maxWaitMs', async () => {

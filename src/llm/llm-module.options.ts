@@ -26,24 +26,27 @@ export interface LlmBreakerOptions {
   /** Consecutive failures that open the circuit. @default 5 */
   consecutiveFailures: number;
   /**
-   * The longest break: each failed probe doubles the break, from `minHalfOpenAfterMs` up to this
-   * (the seed's 30 s), so a long outage is probed once per `halfOpenAfterMs`. @default 30000
+   * The longest break: once the outage is older than `maxWaitMs`, each failed probe doubles the
+   * break up to this (the seed's 30 s), so a long outage is probed once per `halfOpenAfterMs`.
+   * @default 30000
    */
   halfOpenAfterMs: number;
   /**
-   * The first break after the circuit opens; a good probe closes the circuit and the next opening
-   * starts from here again. Short, so a blip of a few seconds costs seconds. @default 2000
+   * The shortest break, and every break while the circuit has been open for less than
+   * `maxWaitMs`: a short outage is probed once a second, so calls waiting for it go on within a
+   * second of its end. A good probe closes the circuit and the next opening starts over.
+   * @default 1000
    */
   minHalfOpenAfterMs: number;
   /**
    * How long a call that meets an open circuit may wait for its probe instead of failing at once
    * with `circuit_open`: when the probe is due within this time (and within the call's deadline)
-   * the call waits, then tries (as the probe, or right after a good probe). After a bad probe the
-   * break doubles, and a call waits again only if the next probe is also due within this time;
-   * otherwise it fails at once with `retryAfterMs`. So a short outage costs latency, not failures,
-   * and a long one (breaks of 8, 16, 30 s) fails most calls in milliseconds. Waiting calls hold no
-   * bulkhead slot; a call with a fallback left moves on instead. 0: the classic breaker, which
-   * fails at once. @default 5000
+   * the call waits, then tries (as the probe, or right after a good probe). After a bad probe it
+   * waits again only if the next probe is also due within this time; otherwise it fails at once
+   * with `retryAfterMs`. Also how long breaks stay short: past it the outage is a long one, breaks
+   * double (2, 4, 8, 16, 30 s) and most calls fail in milliseconds. Waiting calls hold no bulkhead
+   * slot; a call with a fallback left moves on instead. 0: the classic breaker, which fails at
+   * once and doubles its breaks from the first. @default 5000
    */
   maxWaitMs: number;
 }
@@ -248,7 +251,7 @@ export const LLM_DEFAULTS = {
   breaker: {
     consecutiveFailures: 5,
     halfOpenAfterMs: 30_000,
-    minHalfOpenAfterMs: 2_000,
+    minHalfOpenAfterMs: 1_000,
     maxWaitMs: 5_000,
   },
   bulkhead: { maxConcurrent: 32, maxQueue: 64 },

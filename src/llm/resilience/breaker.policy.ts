@@ -23,8 +23,9 @@ export function countsAsBreakerFailure(error: unknown): boolean {
 
 /**
  * The seed's breaker: `consecutiveFailures` in a row open the circuit; it half-opens after a break
- * and lets one probe through; a good probe closes it, a bad one reopens it for twice as long. The
- * first break lasts `minHalfOpenAfterMs`, the longest `halfOpenAfterMs` (the seed's 30 s).
+ * and lets one probe through; a good probe closes it, a bad one reopens it. Breaks last
+ * `minHalfOpenAfterMs` while the outage is younger than `maxWaitMs`, then double with each failed
+ * probe up to `halfOpenAfterMs` (the seed's 30 s).
  *
  * @param onBreak told the duration of each break as the circuit opens
  */
@@ -34,6 +35,11 @@ export function createBreakerPolicy(
 ): CircuitBreakerPolicy {
   return circuitBreaker(handleWhen(countsAsBreakerFailure), {
     breaker: new ConsecutiveBreaker(options.consecutiveFailures),
-    halfOpenAfter: new BreakDurations(options.minHalfOpenAfterMs, options.halfOpenAfterMs, onBreak),
+    halfOpenAfter: new BreakDurations(
+      options.minHalfOpenAfterMs,
+      options.halfOpenAfterMs,
+      options.maxWaitMs,
+      onBreak,
+    ),
   });
 }
