@@ -139,7 +139,7 @@ describe('breaker and limiter together', () => {
     const t = await startLlmApp(sim.baseUrl, {
       retry: { maxRetries: 0 },
       breaker: { consecutiveFailures: 2, halfOpenAfterMs: 10_000, maxWaitMs: 0 },
-      // One call every 10.3 ms: most of the 20 wait for budget when the first two fail.
+      // One call every 10.2 ms: most of the 20 wait for budget when the first two fail.
       limits: { rpm: 600, windowMs: 6000, intervalMs: 100 },
     });
     try {

@@ -160,7 +160,7 @@ describe('bulkhead: only attempts in flight hold a slot', () => {
     const sim = await UpstreamSimulator.start();
     const t = await startLlmApp(sim.baseUrl, {
       bulkhead: { maxConcurrent: 1, maxQueue: 0 },
-      // One call per 103 ms: each answer is back long before the next call is admitted.
+      // One call per 102 ms: each answer is back long before the next call is admitted.
       limits: { rpm: 60, windowMs: 6000, intervalMs: 100 },
     });
     const calls: CallRecord[] = [];

@@ -3,7 +3,7 @@ import { PacedWindow } from './paced-window';
 
 describe('PacedWindow', () => {
   const limits = { rpm: 1200 };
-  // 1200 per minute per 1 s: 20 per 1025 ms, one every 51.25 ms, 100 ms ahead at most.
+  // 1200 per minute per 1 s: 20 per 1015 ms, one every 50.75 ms, 100 ms ahead at most.
   const pacing = pacingOf(limits, 60_000, 1000, true)!;
   const entry = (id: number) => ({ id: String(id), requests: 1, tokens: 0, local: false });
 
@@ -16,11 +16,11 @@ describe('PacedWindow', () => {
 
   it('admits the burst allowance at once, then one per emission interval', () => {
     const window = new PacedWindow();
-    expect(pacing.requests).toEqual({ cap: 20, emissionMs: 51.25 });
-    // At t=0: 1 + floor(100 / 51.25) = 2 at once (the third 2.5 ms later).
+    expect(pacing.requests).toEqual({ cap: 20, emissionMs: 50.75 });
+    // At t=0: 1 + floor(100 / 50.75) = 2 at once (the third 1.5 ms later).
     expect(drain(window, 0, 0)).toBe(2);
     const refused = window.take(0, entry(99), limits, 60_500, pacing);
-    expect(refused).toMatchObject({ admitted: false, waitMs: 3, dimension: 'requests' });
+    expect(refused).toMatchObject({ admitted: false, waitMs: 2, dimension: 'requests' });
   });
 
   it('never admits more than the interval share within one interval, however it is asked', () => {
@@ -37,7 +37,7 @@ describe('PacedWindow', () => {
       const within = admitted.filter((t) => t >= start && t < start + 1000).length;
       expect(within).toBeLessThanOrEqual(20);
     }
-    // And the pace holds: about 20 per 1025 ms over 5 s.
+    // And the pace holds: about 20 per 1015 ms over 5 s.
     expect(admitted.length).toBeGreaterThanOrEqual(95);
     expect(admitted.length).toBeLessThanOrEqual(102);
   });
