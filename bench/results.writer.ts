@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { LatencyReport } from './latency.report';
 import { renderLatencyPlot } from './latency.plot';
@@ -18,9 +18,11 @@ export async function writeResults(
     png: path.join(outDir, 'latency.png'),
   };
   await writeFile(files.json, `${JSON.stringify({ ...info, ...report }, roundFigures, 2)}\n`);
-  await writeFile(files.markdown, formatReportMarkdown(report, info));
+  const markdown = formatReportMarkdown(report, info);
+  await writeFile(files.markdown, markdown);
   await writeFile(files.png, await renderLatencyPlot(report, info));
-  return Object.values(files);
+  const readme = `![LlmClient latency vs a direct HTTP call](results/latency.png)\n\n${markdown}`;
+  return [...Object.values(files), ...(await spliceIntoBenchReadme('latency', readme, outDir))];
 }
 
 /** JSON replacer: three decimals; sub-nanosecond digits are noise and bloat diffs. */
@@ -28,4 +30,30 @@ export function roundFigures(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isInteger(value)
     ? Math.round(value * 1_000) / 1_000
     : value;
+}
+
+/**
+ * Puts a benchmark's markdown into bench/README.md between `<!-- name:begin -->` and
+ * `<!-- name:end -->`, so the figures there are always the last run's, as measured. Only for a
+ * run that wrote to bench/results itself (not `BENCH_OUT_DIR`); returns the path when it did.
+ */
+export async function spliceIntoBenchReadme(
+  name: string,
+  markdown: string,
+  outDir: string,
+): Promise<string[]> {
+  if (path.resolve(outDir) !== path.resolve(__dirname, 'results')) return [];
+  const readme = path.join(__dirname, 'README.md');
+  const text = await readFile(readme, 'utf8');
+  const begin = `<!-- ${name}:begin -->`;
+  const end = `<!-- ${name}:end -->`;
+  const from = text.indexOf(begin);
+  const to = text.indexOf(end);
+  if (from === -1 || to < from) return [];
+  const spliced = `${text.slice(0, from + begin.length)}\n\n${markdown.trim()}\n\n${text.slice(to)}`;
+  // Formatted as `npm run format:check` expects it, with the repository's prettier settings.
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(readme)) ?? {};
+  await writeFile(readme, await prettier.format(spliced, { ...options, filepath: readme }));
+  return [readme];
 }

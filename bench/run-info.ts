@@ -14,6 +14,16 @@ export interface RunInfo {
     release: string;
   };
   parameters: Omit<BenchConfig, 'outDir'>;
+  /** `uptime`'s load averages (1, 5, 15 min) when the run started: the CPU is shared. */
+  loadAverage?: string;
+}
+
+/** The machine's load averages right now, as `uptime` prints them: `1.52, 1.10, 0.87`. */
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(', ');
 }
 
 /** Describes this machine and the run's parameters. */
@@ -22,6 +32,7 @@ export function collectRunInfo(config: BenchConfig): RunInfo {
   return {
     date: new Date().toISOString(),
     node: process.version,
+    loadAverage: loadAverage(),
     machine: {
       cpu: cpus[0]?.model.trim() || 'unknown CPU',
       cores: cpus.length,
@@ -42,5 +53,5 @@ export function collectRunInfo(config: BenchConfig): RunInfo {
 
 /** The run's date, Node and machine, without the latency benchmark's parameters. */
 export function machineInfo(info: RunInfo): Omit<RunInfo, 'parameters'> {
-  return { date: info.date, node: info.node, machine: info.machine };
+  return { date: info.date, node: info.node, machine: info.machine, loadAverage: info.loadAverage };
 }

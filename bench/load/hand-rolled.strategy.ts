@@ -1,6 +1,5 @@
 import { BENCH_API_KEY, BENCH_MODEL } from '../bench-module.options';
 import type { LoadConfig } from './load.config';
-import { realMs } from './load.config';
 import {
   LOAD_MESSAGES,
   type LoadStrategy,
@@ -16,8 +15,8 @@ type RetrySchedule = (retry: number) => number | undefined;
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
 
 /** (a) One attempt, no retry: every 429 and 503 reaches the user. */
-export function noRetryStrategy(baseUrl: string, config: LoadConfig): LoadStrategy {
-  return handRolled(baseUrl, config, {
+export function noRetryStrategy(baseUrl: string): LoadStrategy {
+  return handRolled(baseUrl, {
     id: 'no-retry',
     label: 'no retry',
     description: 'one attempt; any error is the answer',
@@ -27,23 +26,23 @@ export function noRetryStrategy(baseUrl: string, config: LoadConfig): LoadStrate
 
 /** (b) The seed's "before": `time.sleep(2)` between up to 3 retries, whatever the error. */
 export function fixedIntervalStrategy(baseUrl: string, config: LoadConfig): LoadStrategy {
-  const intervalMs = realMs(config, config.fixedIntervalS);
-  return handRolled(baseUrl, config, {
+  const intervalMs = config.fixedIntervalMs;
+  return handRolled(baseUrl, {
     id: 'fixed',
     label: 'fixed interval',
-    description: `${config.retries} retries, ${config.fixedIntervalS} s apart (the seed's "before")`,
+    description: `${config.retries} retries, ${intervalMs / 1_000} s apart (the seed's "before")`,
     delay: (retry) => (retry <= config.retries ? intervalMs : undefined),
   });
 }
 
 /** (c) The seed's "after": `random.uniform(0, 2 ** attempt)`, full jitter, no server hints. */
 export function jitterStrategy(baseUrl: string, config: LoadConfig): LoadStrategy {
-  const baseMs = realMs(config, config.jitterBaseS);
-  return handRolled(baseUrl, config, {
+  const baseMs = config.jitterBaseMs;
+  return handRolled(baseUrl, {
     id: 'jitter',
     label: 'backoff + full jitter',
     description:
-      `${config.retries} retries, uniform(0, ${config.jitterBaseS} s × 2^n), ` +
+      `${config.retries} retries, uniform(0, ${baseMs / 1_000} s × 2^n), ` +
       `hints ignored (the seed's "after")`,
     delay: (retry) =>
       retry <= config.retries ? Math.random() * baseMs * 2 ** (retry - 1) : undefined,
@@ -58,12 +57,12 @@ interface HandRolledSpec {
 }
 
 /** A retry loop as the seed writes it, on Node's fetch (keep-alive by default). */
-function handRolled(baseUrl: string, config: LoadConfig, spec: HandRolledSpec): LoadStrategy {
+function handRolled(baseUrl: string, spec: HandRolledSpec): LoadStrategy {
   const url = `${baseUrl}/chat/completions`;
   const body = JSON.stringify({ model: BENCH_MODEL, messages: LOAD_MESSAGES });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_API_KEY}` };
-  // The seed's read timeout (60 s), compressed like everything else.
-  const timeoutMs = realMs(config, 60);
+  // The seed's read timeout.
+  const timeoutMs = 60_000;
   const tally = new UpstreamTally();
   const attempt = async (): Promise<number | 'network'> => {
     try {

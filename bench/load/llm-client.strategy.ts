@@ -1,6 +1,5 @@
 import { NestFactory } from '@nestjs/core';
 import { LlmClient } from '../../src/llm/client/llm-client';
-import { LlmRateLimiter, UnlimitedRateLimiter } from '../../src/llm/limits/llm-rate-limiter';
 import { LlmModule } from '../../src/llm/llm.module';
 import { LlmTelemetry } from '../../src/llm/observability/llm-telemetry';
 import { isLlmError } from '../../src/llm/resilience/llm.errors';
@@ -8,9 +7,8 @@ import { type BenchModuleSetup, benchModuleOptions } from '../bench-module.optio
 import { LOAD_MESSAGES, type LoadStrategy, UpstreamTally } from './load-strategy';
 
 /**
- * (e) This module: `LlmClient.chat` booted with `LlmModule.forRoot` as an application would,
- * configured by {@link benchModuleOptions} (defaults scaled to the short minute, and the rate
- * limiter told the simulator's limit when the module has one).
+ * (f) This module: `LlmClient.chat` booted with `LlmModule.forRoot` as an application would, with
+ * its defaults and only the provider's limit given ({@link benchModuleOptions}).
  */
 export async function llmClientStrategy(setup: BenchModuleSetup): Promise<LoadStrategy> {
   const app = await NestFactory.createApplicationContext(
@@ -24,11 +22,12 @@ export async function llmClientStrategy(setup: BenchModuleSetup): Promise<LoadSt
     onAttemptEnd: (_call, attempt) =>
       tally.count(attempt.status ?? attempt.errorKind ?? (attempt.error ? 'error' : 200)),
   });
-  const limited = !(app.get<LlmRateLimiter>(LlmRateLimiter) instanceof UnlimitedRateLimiter);
   return {
-    id: setup.waitForCircuit ? 'llm-wait' : 'llm',
-    label: setup.waitForCircuit ? 'this module, waiting breaker' : 'this module',
-    description: describe(setup, limited),
+    id: 'llm',
+    label: 'this module, defaults',
+    description:
+      `LlmClient with its defaults, told only the provider's ${setup.limits?.rpm ?? 'no'} ` +
+      'requests per minute',
     tally,
     send: async () => {
       try {
@@ -40,16 +39,4 @@ export async function llmClientStrategy(setup: BenchModuleSetup): Promise<LoadSt
     },
     close: () => app.close(),
   };
-}
-
-function describe(setup: BenchModuleSetup, limited: boolean): string {
-  const limiter =
-    limited && setup.limits
-      ? `rate limiter told the simulator's ${setup.limits.rpm} per minute` +
-        (setup.redisUrl ? ', in Redis' : '')
-      : 'no rate limiter (pending the limiter)';
-  const breaker = setup.waitForCircuit
-    ? "; calls wait for an open circuit's probe (breaker.maxWaitMs = breaker.halfOpenAfterMs) instead of failing at once"
-    : '; the breaker fails calls at once while open (breaker.maxWaitMs 0, the default)';
-  return `LlmClient with its defaults scaled to the short minute, ${limiter}${breaker}`;
 }

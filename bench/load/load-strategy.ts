@@ -4,11 +4,11 @@ export const LOAD_STRATEGY_IDS = [
   'fixed',
   'jitter',
   'openai-sdk',
+  'oracle',
   'llm',
-  'llm-wait',
 ] as const;
 /** The strategies that are this module (the target applies to them). */
-export const MODULE_STRATEGY_IDS: readonly LoadStrategyId[] = ['llm', 'llm-wait'];
+export const MODULE_STRATEGY_IDS: readonly LoadStrategyId[] = ['llm'];
 export type LoadStrategyId = (typeof LOAD_STRATEGY_IDS)[number];
 
 /** How one logical request ended; `failure` says why, e.g. `http 429`, `circuit_open`. */

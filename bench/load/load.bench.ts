@@ -1,55 +1,61 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Progress } from '../progress';
-import { roundFigures } from '../results.writer';
-import { machineInfo, type RunInfo } from '../run-info';
+import { roundFigures, spliceIntoBenchReadme } from '../results.writer';
+import { loadAverage, machineInfo, type RunInfo } from '../run-info';
 import { fixedIntervalStrategy, jitterStrategy, noRetryStrategy } from './hand-rolled.strategy';
 import { llmClientStrategy } from './llm-client.strategy';
 import { readLoadConfig } from './load.config';
-import { buildLoadReport, type LoadReport } from './load.report';
-import { runLoadScenario, type StrategyFactory } from './load.scenario';
-import { buildSchedule } from './load.schedule';
-import { formatLoadTable } from './load.table';
 import { formatLoadMarkdown } from './load.markdown';
 import { renderLoadPlot } from './load.plot';
+import { buildLoadReport, type LoadReport } from './load.report';
+import { runLoadScenario, type StrategyFactory, type StrategyRun } from './load.scenario';
+import { buildSchedule } from './load.schedule';
+import { formatLoadTable } from './load.table';
 import { openAiSdkStrategy } from './openai-sdk.strategy';
+import { pacingOracleStrategy } from './pacing-oracle.strategy';
 
 /**
- * Benchmark 1, the seed's load test: bursty load against a rate-limited simulator with a 503
- * outage, six ways of calling it side by side (two of them this module, with and without waiting
- * for an open circuit). Prints the table and writes load.json (and the
- * markdown and plot) into `outDir`; returns the paths written.
+ * Benchmark 1, the seed's load test in real time: bursty load below the limit with a 4 s outage
+ * of 503s, against each enforcement mode in turn; under each, six ways of calling the upstream
+ * run side by side, each against its own simulator. Prints the tables and writes load.json,
+ * load.md and load.png into `outDir`; returns the paths written.
  */
 export async function runLoadBench(
   outDir: string,
-  info: RunInfo,
+  runInfo: RunInfo,
   progress: Progress,
 ): Promise<string[]> {
+  const info = { ...runInfo, date: new Date().toISOString(), loadAverage: loadAverage() };
   const config = readLoadConfig(process.env);
   const arrivals = buildSchedule(config);
   console.log(
-    `\nLoad test: ${arrivals.length} requests per strategy over ` +
-      `${((config.durationS * config.minuteMs) / 60_000).toFixed(0)} s, six strategies at once`,
+    `\nLoad test: ${arrivals.length} requests per strategy over ${config.durationMs / 1_000} s ` +
+      `in real time, six strategies at once, under ${config.modes.length} enforcement modes ` +
+      `in turn (load average ${info.loadAverage})`,
   );
   const factories: StrategyFactory[] = [
-    { id: 'no-retry', create: (url) => Promise.resolve(noRetryStrategy(url, config)) },
+    { id: 'no-retry', create: (url) => Promise.resolve(noRetryStrategy(url)) },
     { id: 'fixed', create: (url) => Promise.resolve(fixedIntervalStrategy(url, config)) },
     { id: 'jitter', create: (url) => Promise.resolve(jitterStrategy(url, config)) },
     { id: 'openai-sdk', create: (url) => Promise.resolve(openAiSdkStrategy(url)) },
-    ...([false, true] as const).map((waitForCircuit): StrategyFactory => ({
-      id: waitForCircuit ? 'llm-wait' : 'llm',
-      create: (url) =>
-        llmClientStrategy({
-          baseUrl: url,
-          minuteMs: config.minuteMs,
-          limits: { rpm: config.rpm },
-          waitForCircuit,
-        }),
-    })),
+    { id: 'oracle', create: (url) => Promise.resolve(pacingOracleStrategy(url, config.rpm)) },
+    {
+      id: 'llm',
+      create: (url) => llmClientStrategy({ baseUrl: url, limits: { rpm: config.rpm } }),
+    },
   ];
-  const runs = await runLoadScenario(config, arrivals, factories, progress);
-  const report = buildLoadReport(config, arrivals, runs);
-  console.log(`\n${formatLoadTable(report)}\n`);
+  const modes: Array<{
+    id: (typeof config.modes)[number]['id'];
+    label: string;
+    runs: StrategyRun[];
+  }> = [];
+  for (const mode of config.modes) {
+    const runs = await runLoadScenario(config, mode, arrivals, factories, progress);
+    modes.push({ id: mode.id, label: mode.label, runs });
+  }
+  const report = buildLoadReport(config, arrivals, modes);
+  console.log(`\n${formatLoadTable(report)}\n(load average ${loadAverage()} at the end)\n`);
   return writeLoadResults(outDir, report, info);
 }
 
@@ -60,9 +66,11 @@ async function writeLoadResults(outDir: string, report: LoadReport, info: RunInf
     markdown: path.join(outDir, 'load.md'),
     png: path.join(outDir, 'load.png'),
   };
-  const json = { ...machineInfo(info), ...report };
+  const json = { ...machineInfo(info), loadAverageAtEnd: loadAverage(), ...report };
   await writeFile(files.json, `${JSON.stringify(json, roundFigures, 2)}\n`);
-  await writeFile(files.markdown, formatLoadMarkdown(report, info));
+  const markdown = formatLoadMarkdown(report, info);
+  await writeFile(files.markdown, markdown);
   await writeFile(files.png, await renderLoadPlot(report, info));
-  return Object.values(files);
+  const readme = `![Load test: success, attempts, 429s and p99 per strategy and mode](results/load.png)\n\n${markdown}`;
+  return [...Object.values(files), ...(await spliceIntoBenchReadme('load', readme, outDir))];
 }

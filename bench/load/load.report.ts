@@ -1,9 +1,9 @@
+import type { EnforcementModeId } from '../enforcement.modes';
 import { SortedSamples } from '../percentiles';
 import type { LoadConfig } from './load.config';
-import { realMs } from './load.config';
 import type { Arrival } from './load.schedule';
 import { offeredRates } from './load.schedule';
-import { type LoadStrategyId, MODULE_STRATEGY_IDS } from './load-strategy';
+import type { LoadStrategyId } from './load-strategy';
 import type { StrategyRun } from './load.scenario';
 
 /** Latency percentiles in milliseconds. */
@@ -14,7 +14,7 @@ export interface LatencyMs {
   max: number;
 }
 
-/** One strategy's figures. */
+/** One strategy's figures under one enforcement mode. */
 export interface StrategyFigures {
   id: LoadStrategyId;
   label: string;
@@ -25,7 +25,7 @@ export interface StrategyFigures {
   /** Chat requests the simulator received, per logical request. */
   attemptsPerRequest: number;
   upstreamRequests: number;
-  /** 429s and 503s the client received from the upstream (retries included). */
+  /** 429s and 503s the simulator sent (retries included). */
   upstream429: number;
   upstream503: number;
   upstreamAnswers: Record<string, number>;
@@ -37,84 +37,121 @@ export interface StrategyFigures {
   latencyAllMs: LatencyMs | null;
 }
 
-/** The target's verdict for one configuration of this module. */
-export interface TargetVerdict {
-  id: LoadStrategyId;
-  label: string;
+/** One of the issue's targets, checked for the module under one mode. */
+export interface TargetCheck {
+  name: string;
   met: boolean;
-  /** What fell short: `success rate`, `attempts per request`. */
-  missed: string[];
-  successRate: number;
-  attemptsPerRequest: number;
+  /** The measured figure as text: `99.86 %`. */
+  measured: string;
+  /** The bar as text: `≥ 99.9 %`. */
+  bar: string;
 }
 
-/** The figures, plus what the plot's timeline needs. */
+/** The module's verdict under one mode. */
+export interface ModeVerdict {
+  met: boolean;
+  checks: TargetCheck[];
+}
+
+/** Every strategy under one enforcement mode. */
+export interface ModeReport {
+  id: EnforcementModeId;
+  label: string;
+  strategies: StrategyFigures[];
+  /** Undefined when the module or the oracle did not run. */
+  verdict?: ModeVerdict;
+}
+
+/** The figures of every mode, and the scenario they share. */
 export interface LoadReport {
   scenario: {
-    minuteMs: number;
     rpm: number;
     requestsPerStrategy: number;
     offeredAveragePerMinute: number;
-    offeredPeakPerMinute: number;
+    offeredPeakPerSecond: number;
     burstSize: number;
-    burstEveryS: number;
-    outage: LoadConfig['outage'] & { realMs: number };
-    realDurationS: number;
+    burstSpreadMs: number;
+    burstEveryMs: number;
+    backgroundPerSecond: number;
+    outage: LoadConfig['outage'];
+    durationMs: number;
   };
-  strategies: StrategyFigures[];
-  target: {
-    successRate: number;
-    attemptsPerRequest: number;
-    /** The verdict for each configuration of this module that ran. */
-    verdicts: TargetVerdict[];
-  };
-  /** Failed requests per strategy and scenario-minute bucket, by arrival time. */
-  timeline: Array<{
-    id: LoadStrategyId;
-    label: string;
-    minute: number;
-    offered: number;
-    failed: number;
-  }>;
+  modes: ModeReport[];
+  target: typeof LOAD_TARGET;
 }
 
-/** The issue's target for this module. */
-export const LOAD_TARGET = { successRate: 0.999, attemptsPerRequest: 1.05 } as const;
+/** The issue's targets for this module, with its defaults, under every mode. */
+export const LOAD_TARGET = {
+  successRate: 0.999,
+  attemptsPerRequest: 1.05,
+  upstream429Rate: 0.001,
+  p99: 'no worse than the pacing oracle',
+} as const;
 
 export function buildLoadReport(
   config: LoadConfig,
   arrivals: readonly Arrival[],
-  runs: readonly StrategyRun[],
+  modes: ReadonlyArray<{ id: EnforcementModeId; label: string; runs: readonly StrategyRun[] }>,
 ): LoadReport {
-  const strategies = runs.map((run) => figures(run));
-  const verdicts = strategies.filter((s) => MODULE_STRATEGY_IDS.includes(s.id)).map(verdictOf);
   const rates = offeredRates(arrivals, config);
   return {
     scenario: {
-      minuteMs: config.minuteMs,
       rpm: config.rpm,
       requestsPerStrategy: arrivals.length,
       offeredAveragePerMinute: rates.averagePerMinute,
-      offeredPeakPerMinute: rates.peakPerMinute,
+      offeredPeakPerSecond: rates.peakPerSecond,
       burstSize: config.burstSize,
-      burstEveryS: config.burstEveryS,
-      outage: { ...config.outage, realMs: realMs(config, config.outage.durationS) },
-      realDurationS: realMs(config, config.durationS) / 1_000,
+      burstSpreadMs: config.burstSpreadMs,
+      burstEveryMs: config.burstEveryMs,
+      backgroundPerSecond: config.backgroundPerSecond,
+      outage: config.outage,
+      durationMs: config.durationMs,
     },
-    strategies,
-    target: { ...LOAD_TARGET, verdicts },
-    timeline: runs.flatMap((run) => timeline(run, config)),
+    modes: modes.map((mode) => {
+      const strategies = mode.runs.map(figures);
+      return { id: mode.id, label: mode.label, strategies, verdict: verdictOf(strategies) };
+    }),
+    target: LOAD_TARGET,
   };
 }
 
-function verdictOf(module: StrategyFigures): TargetVerdict {
-  const missed: string[] = [];
-  if (module.successRate < LOAD_TARGET.successRate) missed.push('success rate');
-  if (module.attemptsPerRequest > LOAD_TARGET.attemptsPerRequest) {
-    missed.push('attempts per request');
+function verdictOf(strategies: readonly StrategyFigures[]): ModeVerdict | undefined {
+  const module = strategies.find((s) => s.id === 'llm');
+  const oracle = strategies.find((s) => s.id === 'oracle');
+  if (!module) return undefined;
+  const percent = (ratio: number, digits: number) => `${(ratio * 100).toFixed(digits)} %`;
+  const rate429 = module.upstream429 / module.requests;
+  const checks: TargetCheck[] = [
+    {
+      name: 'success',
+      met: module.successRate >= LOAD_TARGET.successRate,
+      measured: percent(module.successRate, 2),
+      bar: `≥ ${percent(LOAD_TARGET.successRate, 1)}`,
+    },
+    {
+      name: 'attempts/request',
+      met: module.attemptsPerRequest <= LOAD_TARGET.attemptsPerRequest,
+      measured: module.attemptsPerRequest.toFixed(3),
+      bar: `≤ ${LOAD_TARGET.attemptsPerRequest}`,
+    },
+    {
+      name: 'upstream 429s',
+      met: rate429 <= LOAD_TARGET.upstream429Rate,
+      measured: `${module.upstream429} (${percent(rate429, 2)})`,
+      bar: `≤ ${percent(LOAD_TARGET.upstream429Rate, 1)}`,
+    },
+  ];
+  const p99 = module.latencyMs?.p99;
+  const oracleP99 = oracle?.latencyMs?.p99;
+  if (oracleP99 !== undefined) {
+    checks.push({
+      name: 'p99',
+      met: p99 !== undefined && p99 <= oracleP99,
+      measured: p99 === undefined ? '-' : `${Math.round(p99)} ms`,
+      bar: `≤ oracle's ${Math.round(oracleP99)} ms`,
+    });
   }
-  const { id, label, successRate, attemptsPerRequest } = module;
-  return { id, label, met: missed.length === 0, missed, successRate, attemptsPerRequest };
+  return { met: checks.every((c) => c.met), checks };
 }
 
 function figures(run: StrategyRun): StrategyFigures {
@@ -141,28 +178,9 @@ function figures(run: StrategyRun): StrategyFigures {
   };
 }
 
-function latency(values: number[]): LatencyMs | null {
+/** Nearest-rank percentiles of `values` in ms, or null when there are none. */
+export function latency(values: number[]): LatencyMs | null {
   if (values.length === 0) return null;
   const sorted = new SortedSamples(values);
   return { p50: sorted.at(0.5), p95: sorted.at(0.95), p99: sorted.at(0.99), max: sorted.at(1) };
-}
-
-// Half-minute buckets: bursts and the outage stand out, the background stays readable.
-function timeline(run: StrategyRun, config: LoadConfig): LoadReport['timeline'] {
-  const bucketMs = config.minuteMs / 2;
-  const buckets = Math.ceil(realMs(config, config.durationS) / bucketMs);
-  const offered = new Array<number>(buckets).fill(0);
-  const failed = new Array<number>(buckets).fill(0);
-  for (const r of run.results) {
-    const b = Math.min(buckets - 1, Math.floor(r.atMs / bucketMs));
-    offered[b]!++;
-    if (!r.ok) failed[b]!++;
-  }
-  return offered.map((n, b) => ({
-    id: run.id,
-    label: run.label,
-    minute: b / 2,
-    offered: n,
-    failed: failed[b]!,
-  }));
 }

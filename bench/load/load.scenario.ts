@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
+import type { EnforcementMode } from '../enforcement.modes';
 import type { Progress } from '../progress';
 import { SimulatorControl } from '../simulator.control';
 import { type SimulatorProcess, startSimulatorProcess } from '../simulator-process';
 import type { LoadConfig } from './load.config';
-import { realMs } from './load.config';
 import type { Arrival } from './load.schedule';
 import type { LoadStrategy, LoadStrategyId, RequestOutcome } from './load-strategy';
 
@@ -13,7 +13,7 @@ export interface StrategyFactory {
   create(baseUrl: string): Promise<LoadStrategy>;
 }
 
-/** One request's fate: when it was offered (real ms from its strategy's start) and how it ended. */
+/** One request's fate: when it was offered (ms from its strategy's start) and how it ended. */
 export interface RequestResult extends RequestOutcome {
   atMs: number;
   latencyMs: number;
@@ -27,26 +27,31 @@ export interface StrategyRun {
   results: RequestResult[];
   /** Chat requests the simulator received (`GET /_sim/requests`): every attempt. */
   upstreamRequests: number;
-  /** The answers the client saw, by status. */
+  /** What the simulator answered them, by status: the upstream's own count. */
   upstreamAnswers: Record<string, number>;
+  /** The answers the client saw, by status or error kind. */
+  clientAnswers: Record<string, number>;
 }
 
 // Requests still running this long after the last arrival are counted as unfinished failures.
-const DRAIN_LIMIT_MS = 30_000;
+const DRAIN_LIMIT_MS = 60_000;
 
 /**
- * Runs every strategy at once, each against its own simulator process with the same limit, the
- * same arrivals and the same outage at the same point of its schedule. Schedules are staggered
- * so the strategies' bursts do not land in this process at the same moment.
+ * Runs every strategy at once against one enforcement mode, each against its own simulator
+ * process with the same limit, the same arrivals and the same outage at the same point of its
+ * schedule. Schedules are staggered so the strategies' bursts do not land in this process at
+ * the same moment.
  */
 export async function runLoadScenario(
   config: LoadConfig,
+  mode: EnforcementMode,
   arrivals: readonly Arrival[],
   factories: readonly StrategyFactory[],
   progress: Progress,
 ): Promise<StrategyRun[]> {
   const sims: SimulatorProcess[] = [];
   const strategies: LoadStrategy[] = [];
+  const simConfig = { ...mode.sim, rpm: config.rpm };
   try {
     for (const factory of factories) {
       const sim = await startSimulatorProcess();
@@ -54,25 +59,35 @@ export async function runLoadScenario(
       strategies.push(await factory.create(sim.baseUrl));
     }
     const controls = sims.map((sim) => new SimulatorControl(sim.baseUrl));
-    await Promise.all(strategies.map((s, i) => warmUp(s, controls[i]!, config)));
-    const staggerMs = realMs(config, config.burstEveryS) / strategies.length;
+    await Promise.all(strategies.map((s, i) => warmUp(s, controls[i]!, simConfig)));
+    const staggerMs = config.burstEveryMs / strategies.length;
     const startAt = performance.now() + 200;
     const live = strategies.map(() => ({ done: 0, failed: 0 }));
-    const ticker = startTicker(progress, live, strategies, arrivals.length, startAt, config);
+    const label = `${mode.id}`;
+    const ticker = startTicker(progress, label, live, strategies, arrivals.length, startAt, config);
     try {
       const runs = strategies.map((strategy, i) =>
         drive(strategy, controls[i]!, arrivals, config, startAt + i * staggerMs, live[i]!),
       );
       const results = await Promise.all(runs);
       return await Promise.all(
-        strategies.map(async (strategy, i) => ({
-          id: strategy.id,
-          label: strategy.label,
-          description: strategy.description,
-          results: results[i]!,
-          upstreamRequests: (await controls[i]!.requests()).count,
-          upstreamAnswers: strategy.tally.toJSON(),
-        })),
+        strategies.map(async (strategy, i) => {
+          const recorded = await controls[i]!.requests();
+          const upstreamAnswers: Record<string, number> = {};
+          for (const r of recorded.requests) {
+            const key = String(r.status ?? 'none');
+            upstreamAnswers[key] = (upstreamAnswers[key] ?? 0) + 1;
+          }
+          return {
+            id: strategy.id,
+            label: strategy.label,
+            description: strategy.description,
+            results: results[i]!,
+            upstreamRequests: recorded.count,
+            upstreamAnswers,
+            clientAnswers: strategy.tally.toJSON(),
+          };
+        }),
       );
     } finally {
       clearInterval(ticker);
@@ -85,10 +100,10 @@ export async function runLoadScenario(
 }
 
 /** Opens connections and JIT-compiles the paths, then starts the simulator afresh. */
-async function warmUp(strategy: LoadStrategy, control: SimulatorControl, config: LoadConfig) {
+async function warmUp(strategy: LoadStrategy, control: SimulatorControl, sim: object) {
   for (let i = 0; i < 5; i++) await strategy.send();
   await control.reset();
-  await control.configure({ rpm: config.rpm, windowMs: config.minuteMs });
+  await control.configure(sim);
   // The warm-up's answers are not part of the run.
   strategy.tally.reset();
 }
@@ -104,14 +119,11 @@ async function drive(
 ): Promise<RequestResult[]> {
   const results: RequestResult[] = new Array<RequestResult>(arrivals.length);
   const pending: Array<Promise<void>> = [];
-  const outageAt = startAt + realMs(config, config.outage.atS);
-  const outage =
-    config.outage.durationS > 0
-      ? sleepUntil(outageAt).then(() =>
-          control.outage({
-            status: config.outage.status,
-            durationMs: Math.round(realMs(config, config.outage.durationS)),
-          }),
+  const { outage } = config;
+  const outageDone =
+    outage.durationMs > 0
+      ? sleepUntil(startAt + outage.atMs).then(() =>
+          control.outage({ status: outage.status, durationMs: outage.durationMs }),
         )
       : Promise.resolve();
   for (let i = 0; i < arrivals.length; i++) {
@@ -126,7 +138,7 @@ async function drive(
       }),
     );
   }
-  await outage;
+  await outageDone;
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_LIMIT_MS)));
   await Promise.race([Promise.all(pending), limit]);
@@ -144,6 +156,7 @@ function sleepUntil(at: number): Promise<void> {
 
 function startTicker(
   progress: Progress,
+  label: string,
   live: ReadonlyArray<{ done: number; failed: number }>,
   strategies: readonly LoadStrategy[],
   perStrategy: number,
@@ -151,12 +164,12 @@ function startTicker(
   config: LoadConfig,
 ): NodeJS.Timeout {
   const total = perStrategy * strategies.length;
-  const totalS = Math.ceil(realMs(config, config.durationS * 1.2) / 1_000);
+  const totalS = Math.ceil((config.durationMs + config.burstEveryMs) / 1_000);
   const tick = (): void => {
     const done = live.reduce((sum, l) => sum + l.done, 0);
     const elapsedS = Math.max(0, (performance.now() - startAt) / 1_000).toFixed(0);
     const rates = strategies.map((s, i) => `${s.id} ${successText(live[i]!)}`).join(', ');
-    progress.update(`load test ${elapsedS}/~${totalS} s [${rates}]`, done, total);
+    progress.update(`${label} ${elapsedS}/~${totalS} s [${rates}]`, done, total);
   };
   return setInterval(tick, 250);
 }

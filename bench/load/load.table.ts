@@ -1,5 +1,5 @@
 import { alignColumns } from '../figures.format';
-import type { LatencyMs, LoadReport } from './load.report';
+import type { LatencyMs, LoadReport, ModeReport } from './load.report';
 
 /** Percent with `digits` decimals: `99.90 %`. */
 export function formatPercent(ratio: number, digits = 1): string {
@@ -18,39 +18,50 @@ export function formatFailures(failures: Record<string, number>): string {
   return entries.length === 0 ? 'none' : entries.map(([why, n]) => `${why} × ${n}`).join(', ');
 }
 
-/** The verdicts on the issue's target, one line per configuration, a miss said as plainly as a hit. */
-export function formatLoadVerdicts(report: LoadReport): string[] {
-  const { target } = report;
-  if (target.verdicts.length === 0) return ['this module was not measured'];
-  return target.verdicts.map(
-    (v) =>
-      `target ≥ ${formatPercent(target.successRate)} success with ≤ ` +
-      `${target.attemptsPerRequest} upstream attempts per request, ${v.label}: ` +
-      `${v.met ? 'met' : `missed (${v.missed.join(' and ')})`} — ` +
-      `${formatPercent(v.successRate, 2)} success, ${v.attemptsPerRequest.toFixed(3)} attempts per request`,
+/** The module's verdict under one mode, a miss said as plainly as a hit. */
+export function formatModeVerdict(mode: ModeReport): string {
+  if (!mode.verdict) return `${mode.label}: this module was not measured`;
+  const checks = mode.verdict.checks.map(
+    (c) => `${c.name} ${c.measured} (${c.bar}${c.met ? '' : ', missed'})`,
+  );
+  return `${mode.label}: ${mode.verdict.met ? 'target met' : 'target missed'}: ${checks.join(', ')}`;
+}
+
+/** One line on the scenario, shared by the console, the markdown and the plot. */
+export function describeScenario(report: LoadReport): string {
+  const s = report.scenario;
+  return (
+    `${s.requestsPerStrategy} requests per strategy in ${s.durationMs / 1_000} s, real time: ` +
+    `bursts of ${s.burstSize} within ${s.burstSpreadMs / 1_000} s every ${s.burstEveryMs / 1_000} s ` +
+    `over ${s.backgroundPerSecond}/s steady (${s.offeredAveragePerMinute.toFixed(0)} per minute ` +
+    `on average, ${s.offeredPeakPerSecond} in the busiest second) against a limit of ${s.rpm} ` +
+    `per minute, with ${s.outage.durationMs / 1_000} s of ${s.outage.status} from ` +
+    `${s.outage.atMs / 1_000} s`
   );
 }
 
-/** The plain-text table printed at the end of the load test. */
+/** The plain-text tables printed at the end of the load test, one per mode. */
 export function formatLoadTable(report: LoadReport): string {
-  const { scenario: s } = report;
   const latency = (l: LatencyMs | null) => [formatMs(l?.p50), formatMs(l?.p95), formatMs(l?.p99)];
-  return [
-    `Load test: ${s.requestsPerStrategy} requests per strategy, limit ${s.rpm} per minute ` +
-      `(1 minute = ${s.minuteMs} ms), offered ${s.offeredAveragePerMinute.toFixed(0)} per minute ` +
-      `on average, ${s.offeredPeakPerMinute} at peak; ${s.outage.durationS} s of ${s.outage.status} mid-run`,
-    ...alignColumns([
-      ['strategy', 'success', 'attempts/req', '429s', '503s', 'p50 ms', 'p95 ms', 'p99 ms'],
-      ...report.strategies.map((f) => [
-        f.label,
-        formatPercent(f.successRate, 2),
-        f.attemptsPerRequest.toFixed(3),
-        String(f.upstream429),
-        String(f.upstream503),
-        ...latency(f.latencyMs),
+  const lines = [`Load test: ${describeScenario(report)}`];
+  for (const mode of report.modes) {
+    lines.push(
+      '',
+      `${mode.label}:`,
+      ...alignColumns([
+        ['strategy', 'success', 'attempts/req', '429s', '503s', 'p50 ms', 'p95 ms', 'p99 ms'],
+        ...mode.strategies.map((f) => [
+          f.label,
+          formatPercent(f.successRate, 2),
+          f.attemptsPerRequest.toFixed(3),
+          String(f.upstream429),
+          String(f.upstream503),
+          ...latency(f.latencyMs),
+        ]),
       ]),
-    ]),
-    ...report.strategies.map((f) => `  ${f.label}: failures ${formatFailures(f.failures)}`),
-    ...formatLoadVerdicts(report),
-  ].join('\n');
+      ...mode.strategies.map((f) => `  ${f.label}: failures ${formatFailures(f.failures)}`),
+    );
+  }
+  lines.push('', ...report.modes.map(formatModeVerdict));
+  return lines.join('\n');
 }

@@ -8,7 +8,8 @@ export async function sendChat(gatewayUrl: string): Promise<string> {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ messages: MESSAGES }),
-      signal: AbortSignal.timeout(30_000),
+      // Past the module's default deadline (120 s): the gateway's own answer is what counts.
+      signal: AbortSignal.timeout(150_000),
     });
     const text = await response.text();
     if (response.ok) return String(response.status);

@@ -2,8 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Progress } from '../progress';
 import { redisServerAvailable } from '../redis-server.process';
-import { roundFigures } from '../results.writer';
-import { machineInfo, type RunInfo } from '../run-info';
+import { roundFigures, spliceIntoBenchReadme } from '../results.writer';
+import { loadAverage, machineInfo, type RunInfo } from '../run-info';
 import { readReplicasConfig } from './replicas.config';
 import { formatReplicasMarkdown } from './replicas.markdown';
 import { renderReplicasPlot } from './replicas.plot';
@@ -12,12 +12,12 @@ import { runReplicasScenario } from './replicas.scenario';
 import { formatReplicasTable } from './replicas.table';
 
 /**
- * Benchmark 2: gateway replicas sharing one Redis against one simulator limit, with Redis stopped
+ * Benchmark 3: gateway replicas sharing one Redis against one simulator limit, with Redis killed
  * midway and brought back. Skipped (with a note, not a failure) when redis-server is missing.
  */
 export async function runReplicasBench(
   outDir: string,
-  info: RunInfo,
+  runInfo: RunInfo,
   progress: Progress,
 ): Promise<string[]> {
   if (!redisServerAvailable()) {
@@ -27,16 +27,17 @@ export async function runReplicasBench(
     );
     return [];
   }
+  const info = { ...runInfo, date: new Date().toISOString(), loadAverage: loadAverage() };
   const config = readReplicasConfig(process.env);
-  const totalS = (3 * config.phaseMinutes * config.minuteMs) / 1_000;
+  const totalS = (3 * config.phaseMs) / 1_000;
   console.log(
-    `\nReplicas: ${config.replicas} gateways, one Redis, one limit; ${totalS.toFixed(0)} s ` +
-      'in three phases (Redis up, down, back)',
+    `\nReplicas: ${config.replicas} gateways, one Redis, one limit, no replica count; ` +
+      `${totalS.toFixed(0)} s in three phases (Redis up, killed, back); load average ${info.loadAverage}`,
   );
   const run = await runReplicasScenario(config, progress);
   const limiterActive = run.metrics.some((text) => text.includes('llm_limiter_'));
   const limiter = limiterActive
-    ? `rate limiter at ${config.rpm} per minute, shared through Redis`
+    ? `LLM_RPM=${config.rpm} and REDIS_URL, nothing else`
     : 'pending the limiter: the gateways ran without a rate limiter';
   const report = buildReplicasReport(config, run, limiter);
   console.log(`\n${formatReplicasTable(report)}\n`);
@@ -50,9 +51,11 @@ async function writeReplicasResults(outDir: string, report: ReplicasReport, info
     markdown: path.join(outDir, 'replicas.md'),
     png: path.join(outDir, 'replicas.png'),
   };
-  const json = { ...machineInfo(info), ...report };
+  const json = { ...machineInfo(info), loadAverageAtEnd: loadAverage(), ...report };
   await writeFile(files.json, `${JSON.stringify(json, roundFigures, 2)}\n`);
-  await writeFile(files.markdown, formatReplicasMarkdown(report, info));
+  const markdown = formatReplicasMarkdown(report, info);
+  await writeFile(files.markdown, markdown);
   await writeFile(files.png, await renderReplicasPlot(report, info));
-  return Object.values(files);
+  const readme = `![Replicas: requests reaching the simulator per second](results/replicas.png)\n\n${markdown}`;
+  return [...Object.values(files), ...(await spliceIntoBenchReadme('replicas', readme, outDir))];
 }

@@ -1,4 +1,5 @@
 import { benchGatewayEnv } from '../bench-module.options';
+import { ENFORCEMENT_MODES } from '../enforcement.modes';
 import type { Progress } from '../progress';
 import type { RedisServer } from '../../test/support/redis-server';
 import { startRedisServer } from '../redis-server.process';
@@ -24,8 +25,10 @@ export interface ReplicasRun {
   /** Ends of the phases, real ms from the start: [redis up ends, redis down ends, run ends]. */
   phaseEndsMs: number[];
   requests: GatewayRequest[];
-  /** When each chat request reached the simulator, real ms from the start (every attempt). */
-  upstreamArrivalsMs: number[];
+  /** Every chat request that reached the simulator: when (its clock) and what it answered. */
+  upstream: Array<{ at: number; status: number | undefined }>;
+  /** `Date.now()` when the measured run started. */
+  startedAt: number;
   /** Each gateway's Prometheus text at the end. */
   metrics: string[];
   /** Each gateway's log lines about the limiter and Redis. */
@@ -48,13 +51,12 @@ export async function runReplicasScenario(
     redis = await startRedisServer();
     sim = await startSimulatorProcess();
     const control = new SimulatorControl(sim.baseUrl);
-    await control.configure({ rpm: config.rpm, windowMs: config.minuteMs });
+    const simConfig = { ...ENFORCEMENT_MODES['interval-1s'].sim, rpm: config.rpm };
+    // Only the limit and Redis: no replica count, as a new user would run it.
     const env = benchGatewayEnv({
       baseUrl: sim.baseUrl,
-      minuteMs: config.minuteMs,
       limits: { rpm: config.rpm },
       redisUrl: redis.url,
-      replicas: config.replicas,
     });
     const started = await Promise.allSettled(
       Array.from({ length: config.replicas }, () => startGatewayProcess(env)),
@@ -62,19 +64,18 @@ export async function runReplicasScenario(
     for (const s of started) if (s.status === 'fulfilled') gateways.push(s.value);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
-    // Warm-up: connections and JIT; then a window passes so no budget is left in use.
-    for (const gateway of gateways) await sendChat(gateway.url);
-    await sleep(config.minuteMs * 1.1);
+    // Warm-up: connections, JIT, and the replicas' heartbeats; then a fresh simulator count.
+    for (let i = 0; i < 3; i++) for (const gateway of gateways) await sendChat(gateway.url);
+    await sleep(2_000);
     await control.reset();
-    await control.configure({ rpm: config.rpm, windowMs: config.minuteMs });
+    await control.configure(simConfig);
     const run = await drive(config, gateways, redis, progress);
     const recorded = await control.requests();
     return {
       ...run,
-      upstreamArrivalsMs: recorded.requests
-        .map((r) => r.at - run.startedAt)
-        .filter((at) => at >= 0)
-        .sort((a, b) => a - b),
+      upstream: recorded.requests
+        .map((r) => ({ at: r.at, status: r.status }))
+        .sort((a, b) => a.at - b.at),
       metrics: await Promise.all(gateways.map((g) => scrape(g.url))),
       logs: gateways.map((g) => limiterLines(g.output())),
     };
@@ -90,13 +91,14 @@ async function drive(
   redis: RedisServer,
   progress: Progress,
 ) {
-  const phaseMs = config.phaseMinutes * config.minuteMs;
+  const phaseMs = config.phaseMs;
   const phaseEndsMs = REPLICA_PHASES.map((_, i) => (i + 1) * phaseMs);
   const totalMs = phaseEndsMs.at(-1)!;
-  const perMs = (config.offeredRatio * config.rpm) / config.minuteMs;
+  const perMs = (config.offeredRatio * config.rpm) / 60_000;
   const arrivals = poissonArrivals(seededRandom(config.seed), perMs, totalMs);
   const requests: GatewayRequest[] = [];
   const pending: Array<Promise<void>> = [];
+  let stopped = false;
   const startedAt = Date.now();
   const at = (ms: number) => sleep(startedAt + ms - Date.now());
   const switches = (async () => {
@@ -124,17 +126,30 @@ async function drive(
       const sentAt = Date.now();
       pending.push(
         sendChat(gateways[gateway]!.url).then((status) => {
-          requests.push({ atMs, gateway, status, latencyMs: Date.now() - sentAt });
+          // After the drain limit a call is counted unfinished; stopping the gateways ends it.
+          if (!stopped) requests.push({ atMs, gateway, status, latencyMs: Date.now() - sentAt });
         }),
       );
     }
-    await Promise.all([switches, ...pending]);
+    await switches;
+    // Calls still queued this long after the last arrival (the offered load is above the limit)
+    // are counted as unfinished: the gateways are stopped, which ends them.
+    await Promise.race([Promise.all(pending), sleep(DRAIN_LIMIT_MS)]);
+    stopped = true;
+    const answered = new Set(requests.map((r) => r.atMs));
+    for (const [i, atMs] of arrivals.entries()) {
+      if (!answered.has(atMs)) {
+        requests.push({ atMs, gateway: i % gateways.length, status: 'unfinished', latencyMs: NaN });
+      }
+    }
   } finally {
     clearInterval(ticker);
     progress.finish();
   }
   return { startedAt, phaseEndsMs, requests: requests.sort((a, b) => a.atMs - b.atMs) };
 }
+
+const DRAIN_LIMIT_MS = 15_000;
 
 function sleep(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();

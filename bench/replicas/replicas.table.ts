@@ -13,32 +13,41 @@ export function formatAnswers(answers: Record<string, number>): string {
 export function phaseRow(p: PhaseFigures): string[] {
   return [
     p.phase,
-    p.peakRatio.toFixed(3),
-    p.meanRatio.toFixed(3),
-    p.admittedRatio.toFixed(3),
+    `${p.peakRatio.toFixed(2)} (≤ ${p.bar})`,
+    p.meanRatio.toFixed(2),
+    String(p.intervalsOver),
     String(p.upstream429),
-    String(p.max429PerWindow),
+    p.met ? 'met' : 'missed',
     formatAnswers(p.answers),
   ];
 }
 
 export const PHASE_HEADER = [
   'phase',
-  'peak sent / limit',
-  'mean sent / limit',
-  'admitted / limit',
-  '429s',
-  'max 429s / window',
+  'worst 1 s / (limit/60)',
+  'mean 1 s / (limit/60)',
+  'intervals over',
+  'upstream 429s',
+  'target',
   'gateway answers',
 ];
 
+/** One line on the scenario. */
+export function describeReplicas(report: ReplicasReport): string {
+  const s = report.scenario;
+  return (
+    `${s.replicas} gateway replicas, one Redis, no replica count configured; one simulator ` +
+    `limit of ${s.rpm} per minute enforced per 1 s interval (${s.perInterval} per second), ` +
+    `offered ${s.offeredRatio} × the limit for ${(3 * s.phaseMs) / 1_000} s in real time; ` +
+    `Redis killed after ${s.phaseMs / 1_000} s, an empty one back ${s.phaseMs / 1_000} s later`
+  );
+}
+
 /** The plain-text table printed at the end of the replicas benchmark. */
 export function formatReplicasTable(report: ReplicasReport): string {
-  const s = report.scenario;
   const check = crossCheck(report);
   return [
-    `${s.replicas} gateway replicas, one Redis, one simulator limit of ${s.rpm} per minute ` +
-      `(1 minute = ${s.minuteMs} ms), offered ${s.offeredRatio} × the limit; ${s.limiter}`,
+    describeReplicas(report),
     ...alignColumns([PHASE_HEADER, ...report.phases.map(phaseRow)]),
     report.target.verdict,
     ...(check ? [check] : []),

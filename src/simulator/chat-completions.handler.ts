@@ -3,10 +3,15 @@ import { INVALID_API_KEY, isAuthorized, redactHeaders } from './api-key.check';
 import { processingHeaders, sendReply, type ReplyTarget } from './chat-reply.sender';
 import { isChatRequest, parseChatRequest } from './chat-request.parser';
 import { buildReply, promptTokens } from './completion.factory';
-import { parseJson, readBody, sendError, sleep } from './http.io';
+import { parseJson, readBody, sendError, sendJson, sleep } from './http.io';
 import { defaultErrorFor } from './openai-error.body';
-import { rateLimitedReply, rateLimitHeaders } from './rate-limit.reply';
-import type { RateLimits } from './rate-limit.window';
+import type { RateSnapshot } from './rate-limit.enforcer';
+import {
+  azureRateHeaders,
+  azureRateLimitedReply,
+  openAiRateHeaders,
+  openAiRateLimitedReply,
+} from './rate-limit.reply';
 import { respondWithStep } from './sim-step.responder';
 import type { SimulatorState } from './simulator.state';
 import type { RecordedRequest } from './simulator.types';
@@ -40,6 +45,9 @@ export async function handleChatCompletions(
     hadAuthorization: req.headers.authorization !== undefined,
   };
   state.record(recorded);
+  // The status is known once the headers go out, whatever answered (outage, step, limit, reply).
+  res.once('finish', () => (recorded.status = res.statusCode));
+  res.once('close', () => (recorded.status ??= res.headersSent ? res.statusCode : undefined));
   const { config } = state;
   if (!isAuthorized(req.headers, config.apiKey)) return sendError(res, 401, INVALID_API_KEY);
   const request = parseChatRequest(body);
@@ -61,21 +69,28 @@ export async function handleChatCompletions(
 async function answerNormally(target: ReplyTarget, state: SimulatorState): Promise<void> {
   const { res, request, signal } = target;
   const { config } = state;
-  const limits: RateLimits = { rpm: config.rpm, tpm: config.tpm, windowMs: config.windowMs };
-  // Without limits there is no window to keep: the benchmarks' zero-cost upstream stays zero-cost.
-  const limited = Boolean(limits.rpm || limits.tpm);
+  // Without limits there is nothing to count: the benchmarks' zero-cost upstream stays zero-cost.
+  const limits = state.limits;
+  const enforcer = limits && state.rateEnforcer(limits);
   const estimate = promptTokens(request) + (request.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
-  const rejection = limited ? state.window.check(limits, estimate) : undefined;
+  const rejection = limits && enforcer?.check(limits, estimate);
+  const azure = config.provider === 'azure';
   if (rejection) {
     const model = request.model ?? config.models[0] ?? 'gpt-4o-mini';
-    const reply = rateLimitedReply(rejection, model);
-    return sendError(res, 429, reply.error, { ...processingHeaders(target), ...reply.headers });
+    const reply = azure
+      ? azureRateLimitedReply(rejection)
+      : openAiRateLimitedReply(rejection, model);
+    return sendJson(res, 429, reply.body, { ...processingHeaders(target), ...reply.headers });
   }
   // Admitted before the latency, so requests in flight count against the budget as at OpenAI.
-  const entry = limited ? state.window.admit(estimate) : undefined;
-  const headers = limited ? rateLimitHeaders(state.window.snapshot(limits)) : {};
+  const admission = limits && enforcer?.admit(limits, estimate);
+  const headers = limits && enforcer ? rateHeaders(enforcer.snapshot(limits), azure) : {};
   if (!(await sleep(config.latencyMs, signal))) return;
   const reply = buildReply(request, config.models);
-  if (entry) entry.tokens = reply.usage.total_tokens;
+  admission?.settle(reply.usage.total_tokens);
   await sendReply(target, reply, headers);
+}
+
+function rateHeaders(snapshot: RateSnapshot, azure: boolean): Record<string, string> {
+  return azure ? azureRateHeaders(snapshot) : openAiRateHeaders(snapshot);
 }

@@ -24,7 +24,7 @@ export function processingHeaders(target: ReplyTarget): Record<string, string> {
  * `stream: true`.
  *
  * @example
- * await sendReply(target, buildReply(target.request, models), rateLimitHeaders(snapshot));
+ * await sendReply(target, buildReply(target.request, models), openAiRateHeaders(snapshot));
  */
 export async function sendReply(
   target: ReplyTarget,

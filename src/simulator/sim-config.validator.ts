@@ -1,13 +1,27 @@
+import { SIM_ENFORCEMENTS } from './rate-limit.enforcer';
 import {
   expectNumber,
   expectObject,
+  expectOneOf,
   expectString,
   expectStringArray,
   SimValidationError,
 } from './sim-input.validation';
-import type { SimConfig, SimOutage } from './simulator.types';
+import { SIM_PROVIDERS, type SimConfig, type SimOutage } from './simulator.types';
 
-const CONFIG_FIELDS = ['latencyMs', 'rpm', 'tpm', 'windowMs', 'apiKey', 'models', 'outage'];
+const CONFIG_FIELDS = [
+  'latencyMs',
+  'rpm',
+  'tpm',
+  'enforcement',
+  'windowMs',
+  'intervalMs',
+  'burstMs',
+  'provider',
+  'apiKey',
+  'models',
+  'outage',
+];
 // JSON has no `undefined`: over HTTP, `null` switches these off.
 const CLEARABLE = new Set(['rpm', 'tpm', 'apiKey', 'outage']);
 
@@ -34,7 +48,11 @@ export function parseConfigPatch(input: unknown, field = 'config'): Partial<SimC
   expectNumber(result.latencyMs, `${field}.latencyMs`);
   expectNumber(result.rpm, `${field}.rpm`, { integer: true });
   expectNumber(result.tpm, `${field}.tpm`, { integer: true });
+  expectOneOf(result.enforcement, `${field}.enforcement`, SIM_ENFORCEMENTS);
   expectNumber(result.windowMs, `${field}.windowMs`, { min: 1 });
+  expectNumber(result.intervalMs, `${field}.intervalMs`, { min: 1 });
+  expectNumber(result.burstMs, `${field}.burstMs`, { min: 1 });
+  expectOneOf(result.provider, `${field}.provider`, SIM_PROVIDERS);
   expectString(result.apiKey, `${field}.apiKey`);
   expectStringArray(result.models, `${field}.models`, true);
   if (Array.isArray(result.models)) result.models = [...(result.models as string[])];

@@ -79,3 +79,11 @@ export function expectHeaders(value: unknown, field: string): void {
     }
   }
 }
+
+/** Throws unless `value` is absent or one of `allowed`. */
+export function expectOneOf(value: unknown, field: string, allowed: readonly string[]): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' || !allowed.includes(value)) {
+    throw new SimValidationError(field, `must be one of ${allowed.join(', ')}`);
+  }
+}

@@ -1,4 +1,4 @@
-import { RateWindow } from './rate-limit.window';
+import { RateEnforcer, type RateLimits } from './rate-limit.enforcer';
 import type { RecordedRequest, SimConfig, SimOutage, SimulatorOptions } from './simulator.types';
 import { StepQueue } from './step.queue';
 
@@ -14,7 +14,11 @@ export function resolveConfig(options: SimulatorOptions): ResolvedConfig {
     latencyMs: options.latencyMs ?? 0,
     rpm: options.rpm,
     tpm: options.tpm,
+    enforcement: options.enforcement ?? 'sliding',
     windowMs: options.windowMs ?? 60_000,
+    intervalMs: options.intervalMs ?? 1_000,
+    burstMs: options.burstMs ?? 1_000,
+    provider: options.provider ?? 'openai',
     apiKey: options.apiKey,
     models: [...(options.models ?? DEFAULT_MODELS)],
   };
@@ -35,7 +39,7 @@ export const MAX_RECORDED_REQUESTS = 10_000;
  */
 export class SimulatorState {
   readonly queue = new StepQueue();
-  readonly window = new RateWindow();
+  private enforcer: { key: string; enforcer: RateEnforcer } | undefined;
   private current: ResolvedConfig;
   private recorded: RecordedRequest[] = [];
   private outage: { status: number; until: number } | undefined;
@@ -46,6 +50,23 @@ export class SimulatorState {
 
   get config(): Readonly<ResolvedConfig> {
     return this.current;
+  }
+
+  /** The limits in force, or `undefined` when neither `rpm` nor `tpm` is set. */
+  get limits(): RateLimits | undefined {
+    const { rpm, tpm, enforcement, windowMs, intervalMs, burstMs } = this.current;
+    if (!rpm && !tpm) return undefined;
+    return { rpm, tpm, enforcement, windowMs, intervalMs, burstMs };
+  }
+
+  /**
+   * What counts admissions under `limits`. It lives across config changes that keep the same
+   * counting (a new rpm), and starts empty when the mode, window or interval changes.
+   */
+  rateEnforcer(limits: RateLimits): RateEnforcer {
+    const key = RateEnforcer.keyOf(limits);
+    if (this.enforcer?.key !== key) this.enforcer = { key, enforcer: new RateEnforcer(limits) };
+    return this.enforcer.enforcer;
   }
 
   get requests(): readonly RecordedRequest[] {
@@ -85,7 +106,7 @@ export class SimulatorState {
       apiKey: this.current.apiKey,
     };
     this.queue.clear();
-    this.window.clear();
+    this.enforcer = undefined;
     this.outage = undefined;
     // A new array, so a caller still holding the old list keeps its history.
     this.recorded = [];

@@ -84,6 +84,15 @@ export type SimStep =
 /** Every `SimStep['type']`, for validation and error messages. */
 export const SIM_STEP_TYPES = ['ok', 'error', 'hang', 'reset', 'malformed', 'stream'] as const;
 
+/** How the simulator enforces its limits; see `SimConfig.enforcement`. */
+export type SimEnforcement = 'sliding' | 'interval' | 'bucket';
+
+/** Whose rate-limit hints the simulator sends; see `SimConfig.provider`. */
+export type SimProvider = 'openai' | 'azure';
+
+/** Every `SimProvider`, for validation and error messages. */
+export const SIM_PROVIDERS: readonly SimProvider[] = ['openai', 'azure'];
+
 /** Starts an outage: every chat request answers `status` until `durationMs` has passed. */
 export interface SimOutage {
   /** @default 503 */
@@ -99,8 +108,26 @@ export interface SimConfig {
   rpm?: number;
   /** Tokens per window; `undefined` or 0 means unlimited. */
   tpm?: number;
-  /** Length of the sliding rate-limit window. @default 60000 */
+  /**
+   * How `rpm` and `tpm` are enforced, as providers do: `sliding` counts any `windowMs` (a
+   * minute); `interval` allows `limit × intervalMs / 60 000` per clock-aligned interval (Azure
+   * evaluates "over a small period of time, typically 1 or 10 seconds"); `bucket` is a token
+   * bucket of `limit × burstMs / 60 000` refilled at the per-minute rate. @default 'sliding'
+   */
+  enforcement: SimEnforcement;
+  /** Length of the sliding rate-limit window (`sliding`). @default 60000 */
   windowMs: number;
+  /** Length of one fixed interval (`interval`), typically 1000 or 10000. @default 1000 */
+  intervalMs: number;
+  /** The bucket's size as time at the per-minute rate (`bucket`). @default 1000 */
+  burstMs: number;
+  /**
+   * Whose 429 hints and headers to send: `openai` (`retry-after-ms`, `retry-after`,
+   * `x-ratelimit-limit/remaining/reset-*`, OpenAI's error body) or `azure` (`retry-after` in
+   * whole seconds, `x-ratelimit-remaining-*`, Azure's `{ error: { code: '429' } }` body).
+   * @default 'openai'
+   */
+  provider: SimProvider;
   /** When set, chat and models requests need `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
   /** Listed by `GET /v1/models`; the first one answers requests without a model. */
@@ -130,4 +157,6 @@ export interface RecordedRequest {
   hadAuthorization: boolean;
   /** The scripted step type that answered, if one did. */
   step?: SimStep['type'];
+  /** The status answered, once known (a stream's 200 when its headers went out). */
+  status?: number;
 }
