@@ -6,7 +6,7 @@ import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 
-// The shape of the defaults (1 s breaks for the first 5 s, then doubling to 30 s; calls wait for a
+// The shape of the defaults (0.25 s breaks for the first 5 s, then doubling to 30 s; calls wait for a
 // probe due within 5 s), scaled down.
 const FIRST_MS = 100;
 const MAX_MS = 400;
@@ -60,10 +60,10 @@ describe('breaker: short first break, doubled by each failed probe, waited for w
   });
   afterAll(() => sim.close());
 
-  it('defaults: 1 s breaks, doubling once the outage is 5 s old up to 30 s, calls wait for a probe due within 5 s', () => {
+  it('defaults: 0.25 s breaks, doubling once the outage is 5 s old up to 30 s, calls wait for a probe due within 5 s', () => {
     expect(LLM_DEFAULTS.breaker).toEqual({
       consecutiveFailures: 5,
-      minHalfOpenAfterMs: 1_000,
+      minHalfOpenAfterMs: 250,
       halfOpenAfterMs: 30_000,
       maxWaitMs: 5_000,
     });

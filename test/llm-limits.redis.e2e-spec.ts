@@ -8,6 +8,8 @@ import { CallRecord } from '../src/llm/client/call-record';
 import { LlmClient } from '../src/llm/client/llm-client';
 import { LlmLimitOptions, LlmRedisOptions } from '../src/llm/limits/llm-limits.options';
 import { BudgetStore, BudgetTake, TakeResult } from '../src/llm/limits/budget.store';
+import { FailoverBudgetStore } from '../src/llm/limits/failover-budget.store';
+import { LimiterRedisConnection } from '../src/llm/limits/limiter-redis.connection';
 import { MemoryBudgetStore } from '../src/llm/limits/memory-budget.store';
 import { RedisBudgetStore } from '../src/llm/limits/redis-budget.store';
 import { LlmModule } from '../src/llm/llm.module';
@@ -299,6 +301,54 @@ describe('rate limiter shared through Redis', () => {
     expect(await burst(a, 2, 300)).toBe(0);
     expect(sim.requests.length - before).toBe(0);
     await redis.restart();
+  });
+
+  it('hands an emptied Redis the pacing interval and schedule of what a replica admitted on its own, so the next interval does not carry it twice', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    await probeReady();
+    const prefix = `recover${++upstreams}:`;
+    const connection = new LimiterRedisConnection({
+      url: redis.url,
+      keyPrefix: prefix,
+      timeoutMs: 200,
+    });
+    await connection.connect();
+    const fallbacks: number[] = [];
+    const replicaA = new FailoverBudgetStore(connection, prefix, 200, () => fallbacks.push(1));
+    const replicaB = new RedisBudgetStore(probe, prefix);
+    // 5000 tokens per 5075 ms interval (60000 per minute): one call of 4000 fits, two do not.
+    const take = (id: string): BudgetTake => ({
+      id,
+      need: { requests: 1, tokens: 4000 },
+      limits: { tpm: 60_000 },
+      windowMs: 60_000,
+      intervalMs: 5000,
+      replicas: 1,
+    });
+    try {
+      await redis.stop();
+      expect(await replicaA.take('k', take('a-local'))).toEqual({ admitted: true });
+      expect(fallbacks).toHaveLength(1);
+
+      await redis.restart(); // empty
+      await waitFor(() => Promise.resolve(!replicaA.fallbackActive), 4000);
+      await probeReady();
+      const keys = (part: string) => `${prefix}{k}:${part}`;
+      expect(await probe.zscore(keys('log'), 'a-local')).not.toBeNull();
+      expect(await probe.zscore(keys('interval'), 'a-local')).not.toBeNull();
+      expect(await probe.hget(keys('used'), 'it')).toBe('4000');
+
+      // Before the fix only the minute window knew A's call: B was admitted at once, and the
+      // upstream's interval saw 8000 of its 5000 tokens.
+      const refused = await replicaB.take('k', take('b-redis'));
+      expect(refused).toMatchObject({ admitted: false, dimension: 'tokens' });
+      expect(refused.admitted === false && refused.waitMs).toBeGreaterThan(1000);
+      expect(await replicaA.take('k', take('a-redis'))).toMatchObject({ admitted: false });
+    } finally {
+      replicaA.close();
+      await connection.close();
+    }
   });
 
   it('never lets a hung Redis hold a call: past timeoutMs it falls back, then returns', async () => {

@@ -73,9 +73,9 @@ describe('LlmModule options', () => {
       ],
       [
         'a longest break below the default first break',
-        { ...valid, breaker: { halfOpenAfterMs: 500 } },
-        { breaker: { minHalfOpenAfterMs: 500, halfOpenAfterMs: 500 } },
-        'breaker.minHalfOpenAfterMs 500 (default 1000; not above breaker.halfOpenAfterMs)',
+        { ...valid, breaker: { halfOpenAfterMs: 200 } },
+        { breaker: { minHalfOpenAfterMs: 200, halfOpenAfterMs: 200 } },
+        'breaker.minHalfOpenAfterMs 200 (default 250; not above breaker.halfOpenAfterMs)',
       ],
       [
         'an attempt timeout above the default total deadline',

@@ -181,8 +181,8 @@ describe('loadGatewayConfig', () => {
     [{ LLM_RETRY_MAX_MS: '20' }, { retry: { baseDelayMs: 20, maxDelayMs: 20 } }],
     [{ LLM_ATTEMPT_TIMEOUT_MS: '200000' }, { timeouts: { attemptMs: 200_000, totalMs: 200_000 } }],
     [
-      { LLM_BREAKER_HALF_OPEN_MS: '500' },
-      { breaker: { minHalfOpenAfterMs: 500, halfOpenAfterMs: 500 } },
+      { LLM_BREAKER_HALF_OPEN_MS: '200' },
+      { breaker: { minHalfOpenAfterMs: 200, halfOpenAfterMs: 200 } },
     ],
   ])('boots with %j alone: the conflicting default gives way', (env, inForce) => {
     const resolved = resolveLlmOptions(

@@ -261,7 +261,7 @@ export const LLM_DEFAULTS = {
   breaker: {
     consecutiveFailures: 5,
     halfOpenAfterMs: 30_000,
-    minHalfOpenAfterMs: 1_000,
+    minHalfOpenAfterMs: 250,
     maxWaitMs: 5_000,
   },
   bulkhead: { maxConcurrent: 32, maxQueue: 64 },

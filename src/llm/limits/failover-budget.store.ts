@@ -11,13 +11,16 @@ const PROBE_INTERVAL_MS = 500;
  * Budgets in Redis, with this replica's fair share in memory while Redis is unreachable. Every
  * Redis operation is bounded by `timeoutMs`; the first failure switches to the local store (one
  * warning), a probe and the connection's `ready` event switch back (one log line), after copying
- * what was admitted locally into Redis so the shared window knows it. The local store shadows
+ * what was admitted locally into Redis so the shared window, pacing interval and schedule know it
+ * (else an emptied Redis would let the next interval carry this replica's share twice). The local
+ * store shadows
  * every Redis admission, so a fallback starts with this replica's own recent use, not empty.
  */
 export class FailoverBudgetStore implements BudgetStore {
   private readonly redis: RedisBudgetStore;
   private readonly local = new MemoryBudgetStore(true);
-  private readonly windows = new Map<string, number>();
+  /** Per budget, the last take: its limits, window and interval, for copying into Redis. */
+  private readonly takes = new Map<string, BudgetTake>();
   /** Budgets whose local window already holds back for the others since the last fallback. */
   private readonly held = new Set<string>();
   private readonly logger = new Logger('LlmRateLimiter');
@@ -42,7 +45,7 @@ export class FailoverBudgetStore implements BudgetStore {
   }
 
   async take(key: string, take: BudgetTake): Promise<TakeResult> {
-    this.windows.set(key, take.windowMs);
+    this.takes.set(key, take);
     const shared = await this.viaRedis(() => this.redis.take(key, take));
     if (shared === undefined) {
       this.holdForOthers(key, take);
@@ -134,7 +137,8 @@ export class FailoverBudgetStore implements BudgetStore {
     try {
       await this.bounded(this.connection.client.ping());
       for (const { key, entries } of this.local.localEntries()) {
-        await this.bounded(this.redis.import(key, entries, this.windows.get(key) ?? 60_000));
+        const take = this.takes.get(key) ?? { limits: {}, windowMs: 60_000, intervalMs: 0 };
+        await this.bounded(this.redis.import(key, entries, take));
         for (const entry of entries) entry.local = false;
       }
       this.onLocal = false;

@@ -213,16 +213,39 @@ return amount
 `;
 
 /**
- * ARGV: ttl ms, then per entry: id, requests, tokens, ms until it leaves the window. Copies what
- * a replica admitted on its own while Redis was away, so the shared window knows it.
+ * ARGV: ttl ms, interval hold ms (0: not paced), emission ms per request and per token, then per
+ * entry, oldest first: id, requests, tokens, ms until it leaves the window, ms since it was
+ * admitted. Copies what a replica admitted on its own while Redis was away, so the shared window
+ * knows it; when paced, also the pacing interval (entries admitted less than a hold ago) and the
+ * GCRA schedule (each entry replayed at its admission time), so the replica's recent admissions
+ * and the others' are not both allowed within one interval.
  */
 export const IMPORT_SCRIPT = `${COMMON}
 local now = now_ms()
 local ttl = tonumber(ARGV[1])
-for i = 2, #ARGV, 4 do
-  if redis.call('ZSCORE', KEYS[1], ARGV[i]) == false then
-    add(ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), now + tonumber(ARGV[i + 3]), ttl)
+local hold, emR, emT = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local tat = redis.call('HMGET', KEYS[3], 'pr', 'pt')
+local tatR, tatT = num(tat[1]), num(tat[2])
+local paced = false
+for i = 5, #ARGV, 5 do
+  local id, r, t = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  if redis.call('ZSCORE', KEYS[1], id) == false then
+    add(id, r, t, now + tonumber(ARGV[i + 3]), ttl)
+    local admitted = now - tonumber(ARGV[i + 4])
+    if hold > 0 and admitted + hold > now then
+      paced = true
+      redis.call('ZADD', KEYS[4], admitted + hold, id)
+      redis.call('HINCRBY', KEYS[3], 'ir', r)
+      redis.call('HINCRBY', KEYS[3], 'it', t)
+      if emR > 0 then tatR = math.max(tatR, admitted) + r * emR end
+      if emT > 0 then tatT = math.max(tatT, admitted) + t * emT end
+    end
   end
+end
+if paced then
+  local pr = emR > 0 and string.format('%.3f', tatR) or '0'
+  local pt = emT > 0 and string.format('%.3f', tatT) or '0'
+  redis.call('HSET', KEYS[3], 'pr', pr, 'pt', pt, 'er', tostring(emR), 'et', tostring(emT))
 end
 return 1
 `;

@@ -76,21 +76,40 @@ export class RedisBudgetStore implements BudgetStore {
     );
   }
 
-  /** Adds entries admitted elsewhere, keeping the time each has left in its window. */
+  /**
+   * Adds entries admitted elsewhere (a replica on its own share while Redis was away), keeping the
+   * time each has left in its window. When `take` (the budget's limits, window and interval) says
+   * the budget is paced, those still in their pacing interval count in the interval too, and the
+   * GCRA schedule replays them in admission order: a replica coming back to an empty Redis must
+   * not let the next second carry its share twice.
+   */
   async import(
     key: string,
     entries: WindowEntry[],
-    windowMs: number,
+    take: Pick<BudgetTake, 'limits' | 'windowMs' | 'intervalMs'>,
     now = Date.now(),
   ): Promise<void> {
     if (entries.length === 0) return;
-    const args = entries.flatMap((e) => [
-      e.id,
-      e.requests,
-      e.tokens,
-      Math.max(1, e.expiresAt - now),
-    ]);
-    await this.commands.llmBudgetImport(...this.keys(key), ttl(windowMs), ...args);
+    const { windowMs } = take;
+    const holdMs = windowMs + windowGuardMs(windowMs);
+    const pacing = pacingOf(take.limits, windowMs, take.intervalMs, true);
+    const args = [...entries]
+      .sort((a, b) => a.expiresAt - b.expiresAt)
+      .flatMap((e) => [
+        e.id,
+        e.requests,
+        e.tokens,
+        Math.max(1, e.expiresAt - now),
+        Math.max(0, now - (e.expiresAt - holdMs)),
+      ]);
+    await this.commands.llmBudgetImport(
+      ...this.keys(key),
+      ttl(windowMs),
+      pacing?.holdMs ?? 0,
+      pacing?.requests?.emissionMs ?? 0,
+      pacing?.tokens?.emissionMs ?? 0,
+      ...args,
+    );
   }
 
   private async takeOrPeek(key: string, take: BudgetTake, reserve: boolean): Promise<TakeResult> {

@@ -14,8 +14,8 @@ type Context = IHalfOpenAfterBackoffContext;
  * it must be exact; one breaker per upstream and model has no herd to spread.
  *
  * @example
- * // 1 s breaks for the first 5 s of an outage, then 2, 4, 8, 16, 30, 30 s...
- * const durations = new BreakDurations(1_000, 30_000, 5_000, (ms) => (current = ms));
+ * // 0.25 s breaks for the first 5 s of an outage, then 0.5, 1, 2, 4, 8, 16, 30, 30 s...
+ * const durations = new BreakDurations(250, 30_000, 5_000, (ms) => (current = ms));
  * circuitBreaker(handleAll, { halfOpenAfter: durations, breaker });
  */
 export class BreakDurations implements IBackoffFactory<Context> {
