@@ -1,9 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { stopChild, trackChild } from '../child-processes';
-
-/** Variables the child inherits: enough to run node, nothing that configures the worker. */
-const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
+import { childEnv, REPO_ROOT } from '../child.env';
 
 /** `npm run worker` in its own process, as deployed: killed with SIGKILL to play a crash. */
 export interface WorkerProcess {
@@ -13,21 +10,12 @@ export interface WorkerProcess {
 
 /** Starts `src/worker/main.ts` with only the given settings and resolves once it consumes. */
 export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
-  const root = path.join(__dirname, '..', '..');
-  const base = Object.fromEntries(INHERITED.map((name) => [name, process.env[name]]));
   const child: ChildProcess = spawn(
     process.execPath,
     ['-r', '@swc-node/register', 'src/worker/main.ts'],
     {
-      cwd: root,
-      env: {
-        ...base,
-        ...env,
-        NO_COLOR: '1',
-        SWC_NODE_IGNORE_DYNAMIC: '1',
-        LLM_EVENTS_LOG: 'false',
-        OTEL_TRACES_EXPORTER: 'none',
-      },
+      cwd: REPO_ROOT,
+      env: { ...childEnv(env), LLM_EVENTS_LOG: 'false' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { stopChild, trackChild } from '../child-processes';
+import { GATEWAY_LISTENING, gatewayChildEnv, REPO_ROOT } from '../child.env';
 
 /** One gateway replica (`src/main.ts`) in its own process. */
 export interface GatewayProcess {
@@ -11,29 +11,15 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-const LISTENING = /Gateway listening on (http:\/\/\S+?) /;
-/** Variables the child inherits: enough to run node, nothing that configures the gateway. */
-const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
-
 /**
  * Starts the gateway as `npm start` would (TypeScript through @swc-node/register), on a free
  * loopback port, with only the given settings: no OTEL_* or ELASTICSEARCH_* of the caller's can
  * send data anywhere, traces are not exported and events are not logged.
  */
 export async function startGatewayProcess(env: NodeJS.ProcessEnv): Promise<GatewayProcess> {
-  const root = path.join(__dirname, '..', '..');
-  const base = Object.fromEntries(INHERITED.map((name) => [name, process.env[name]]));
   const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd: root,
-    env: {
-      ...base,
-      ...env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      NO_COLOR: '1',
-      SWC_NODE_IGNORE_DYNAMIC: '1',
-      OTEL_TRACES_EXPORTER: 'none',
-    },
+    cwd: REPO_ROOT,
+    env: gatewayChildEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   trackChild(child);
@@ -44,7 +30,7 @@ export async function startGatewayProcess(env: NodeJS.ProcessEnv): Promise<Gatew
   try {
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout?.on('data', () => {
-        const match = LISTENING.exec(output);
+        const match = GATEWAY_LISTENING.exec(output);
         if (match?.[1]) resolve(match[1]);
       });
       child.once('error', reject);

@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import * as path from 'node:path';
 import { stopChild, trackChild } from '../child-processes';
+import { GATEWAY_LISTENING, gatewayChildEnv, REPO_ROOT } from '../child.env';
 import type { GatewaySample } from './gateway-probe';
 
 /** The gateway (`src/main.ts`) in a child process that answers samples of itself. */
@@ -13,18 +14,13 @@ export interface SoakGateway {
   stop(): Promise<void>;
 }
 
-const LISTENING = /Gateway listening on (http:\/\/\S+?) /;
-const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
-
 /**
  * Forks the gateway as `npm start` runs it, with the probe preloaded and `--expose-gc`, on a free
  * loopback port, with only the given settings (no OTEL_* or ELASTICSEARCH_* of the caller's).
  */
 export async function startSoakGateway(env: NodeJS.ProcessEnv): Promise<SoakGateway> {
-  const root = path.join(__dirname, '..', '..');
-  const base = Object.fromEntries(INHERITED.map((name) => [name, process.env[name]]));
-  const child = fork(path.join(root, 'src', 'main.ts'), [], {
-    cwd: root,
+  const child = fork(path.join(REPO_ROOT, 'src', 'main.ts'), [], {
+    cwd: REPO_ROOT,
     execArgv: [
       '--expose-gc',
       '-r',
@@ -32,16 +28,7 @@ export async function startSoakGateway(env: NodeJS.ProcessEnv): Promise<SoakGate
       '-r',
       path.join(__dirname, 'gateway-probe.ts'),
     ],
-    env: {
-      ...base,
-      ...env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      NO_COLOR: '1',
-      SWC_NODE_IGNORE_DYNAMIC: '1',
-      OTEL_TRACES_EXPORTER: 'none',
-      LLM_EVENTS_LOG: 'false',
-    },
+    env: { ...gatewayChildEnv(env), LLM_EVENTS_LOG: 'false' },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   trackChild(child);
@@ -51,7 +38,7 @@ export async function startSoakGateway(env: NodeJS.ProcessEnv): Promise<SoakGate
   try {
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout?.on('data', () => {
-        const match = LISTENING.exec(output);
+        const match = GATEWAY_LISTENING.exec(output);
         if (match?.[1]) resolve(match[1]);
       });
       child.once('exit', (code) => reject(new Error(`The gateway exited (${code}):\n${output}`)));
