@@ -97,9 +97,15 @@ describe('loadGatewayConfig', () => {
       defaultModel: 'deepseek-chat',
       provider: 'deepseek',
       retry: { maxRetries: 0, baseDelayMs: 5, maxDelayMs: 20 },
-      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 200, maxWaitMs: 300 },
+      breaker: { consecutiveFailures: 2, maxBreakMs: 200, maxProbeWaitMs: 300 },
       bulkhead: { maxConcurrent: 4, maxQueue: 0 },
-      timeouts: { connectMs: 100, attemptMs: 1000, totalMs: 2000, firstChunkMs: 500, idleMs: 300 },
+      timeouts: {
+        connectMs: 100,
+        attemptMs: 1000,
+        deadlineMs: 2000,
+        firstChunkMs: 500,
+        idleMs: 300,
+      },
     });
   });
 
@@ -177,13 +183,13 @@ describe('loadGatewayConfig', () => {
   });
 
   it.each([
-    [{ LLM_TOTAL_TIMEOUT_MS: '30000' }, { timeouts: { attemptMs: 30_000, totalMs: 30_000 } }],
+    [{ LLM_TOTAL_TIMEOUT_MS: '30000' }, { timeouts: { attemptMs: 30_000, deadlineMs: 30_000 } }],
     [{ LLM_RETRY_MAX_MS: '20' }, { retry: { baseDelayMs: 20, maxDelayMs: 20 } }],
-    [{ LLM_ATTEMPT_TIMEOUT_MS: '200000' }, { timeouts: { attemptMs: 200_000, totalMs: 200_000 } }],
     [
-      { LLM_BREAKER_HALF_OPEN_MS: '200' },
-      { breaker: { minHalfOpenAfterMs: 200, halfOpenAfterMs: 200 } },
+      { LLM_ATTEMPT_TIMEOUT_MS: '200000' },
+      { timeouts: { attemptMs: 200_000, deadlineMs: 200_000 } },
     ],
+    [{ LLM_BREAKER_HALF_OPEN_MS: '200' }, { breaker: { minBreakMs: 200, maxBreakMs: 200 } }],
   ])('boots with %j alone: the conflicting default gives way', (env, inForce) => {
     const resolved = resolveLlmOptions(
       toLlmModuleOptions(loadGatewayConfig({ LLM_BASE_URL: 'http://127.0.0.1:4010/v1', ...env })),

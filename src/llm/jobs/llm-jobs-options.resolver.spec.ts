@@ -1,11 +1,11 @@
-import { LLM_JOBS_DEFAULTS } from './llm-jobs.options';
+import { LLM_DEFAULTS } from '../options/llm.defaults';
 import { LlmJobsOptionsError, resolveLlmJobsOptions } from './llm-jobs-options.resolver';
 
 const VALID = { rabbitmqUrl: 'amqp://localhost:5672', redis: { url: 'redis://localhost:6379' } };
 
 describe('resolveLlmJobsOptions', () => {
   it('applies the defaults', () => {
-    expect(resolveLlmJobsOptions(VALID)).toEqual({ ...VALID, ...LLM_JOBS_DEFAULTS });
+    expect(resolveLlmJobsOptions(VALID)).toEqual({ ...VALID, ...LLM_DEFAULTS.jobs });
   });
 
   it('names every bad field, and never quotes the broker URL', () => {
