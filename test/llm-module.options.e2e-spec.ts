@@ -1,6 +1,10 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { LlmClient } from '../src/llm/client/llm-client';
+import { LLM_JOBS_RESOLVED_OPTIONS } from '../src/llm/jobs/llm-jobs.module-definition';
+import { LlmJobsModule } from '../src/llm/jobs/llm-jobs.module';
+import type { ResolvedLlmJobsOptions } from '../src/llm/jobs/llm-jobs.options';
+import { LlmJobsOptionsError } from '../src/llm/jobs/llm-jobs-options.resolver';
 import { LlmModule } from '../src/llm/llm.module';
 import { LLM_RESOLVED_OPTIONS } from '../src/llm/llm.constants';
 import {
@@ -38,6 +42,13 @@ describe('LlmModule options', () => {
   it('boots with one upstream and the seed defaults', async () => {
     const llm = await boot({ upstreams: [valid] });
     expect(llm.upstreamNames).toEqual(['openai']);
+  });
+
+  it('boots with isGlobal beside the options: an extra of forRoot, not an unknown option', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [LlmModule.forRoot({ upstreams: [valid], isGlobal: false })],
+    }).compile();
+    expect(moduleRef.get(LlmClient).upstreamNames).toEqual(['openai']);
   });
 
   it('boots through forRootAsync with a factory', async () => {
@@ -404,5 +415,48 @@ describe('LlmModule options from the environment (forRootAsync + a ConfigService
       'redis.url must be a redis:// or rediss:// URL such as redis://localhost:6379',
     ]);
     expect(error.message).toContain('Invalid LlmModule options (7):\n  - healthz is not an option');
+  });
+});
+
+describe('LlmJobsModule options from the environment: the same checks', () => {
+  async function bootJobs(env: Record<string, string | undefined>) {
+    const config = new EnvConfig(env);
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        LlmModule.forRoot({ upstreams: [valid] }),
+        LlmJobsModule.forRootAsync({
+          useFactory: () => ({
+            rabbitmqUrl: config.get('RABBITMQ_URL') as string,
+            redis: { url: config.get('REDIS_URL') as string },
+            maxDeliveries: config.get('JOBS_MAX_DELIVERIES'),
+            holdMs: config.get('JOBS_HOLD_MS'),
+            worker: config.get('JOBS_WORKER'),
+          }),
+        }),
+      ],
+    }).compile();
+    // Not initialised: nothing connects; the options are resolved as the providers are built.
+    return moduleRef.get<ResolvedLlmJobsOptions>(LLM_JOBS_RESOLVED_OPTIONS);
+  }
+
+  it("takes numeric strings, 'false', and undefined as the default", async () => {
+    const resolved = await bootJobs({
+      RABBITMQ_URL: 'amqp://127.0.0.1:5699',
+      REDIS_URL: 'redis://127.0.0.1:6399',
+      JOBS_MAX_DELIVERIES: '3',
+      JOBS_WORKER: 'false',
+    });
+    expect(resolved).toMatchObject({ maxDeliveries: 3, worker: false, holdMs: 60_000 });
+  });
+
+  it('lists every problem at once, with field paths and without echoing the URLs', async () => {
+    const error = await failureOf<LlmJobsOptionsError>(() =>
+      bootJobs({ RABBITMQ_URL: '', REDIS_URL: 'redis://:s3cret@', JOBS_HOLD_MS: '10' }),
+    );
+    expect(error).toBeInstanceOf(LlmJobsOptionsError);
+    expect(error.problems).toEqual([
+      'rabbitmqUrl is empty — is the environment variable that feeds it unset?',
+      "holdMs must be a whole number ≥ 100, got '10'",
+    ]);
   });
 });

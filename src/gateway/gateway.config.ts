@@ -271,7 +271,7 @@ function notAbove(read: EnvReader, [lowName, low]: Setting, [highName, high]: Se
   }
 }
 
-/** Drops unset fields: LlmModule rejects an explicit undefined as "not a number". */
+/** Drops unset fields, so the options hold only what the environment set (LlmModule fills in the rest). */
 function defined(values: Record<string, number | undefined>): Record<string, number> {
   return Object.fromEntries(
     Object.entries(values).filter((entry): entry is [string, number] => entry[1] !== undefined),

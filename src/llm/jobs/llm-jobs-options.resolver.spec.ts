@@ -29,4 +29,10 @@ describe('resolveLlmJobsOptions', () => {
     }
     expect(message).not.toContain('secret');
   });
+
+  it('refuses an unknown key with a "did you mean"', () => {
+    expect(() => resolveLlmJobsOptions({ ...VALID, maxDelivery: 3 } as never)).toThrow(
+      'maxDelivery is not an option; did you mean maxDeliveries?',
+    );
+  });
 });
