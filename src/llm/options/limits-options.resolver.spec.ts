@@ -109,4 +109,13 @@ describe('limits and redis options', () => {
       'redis.client must be an ioredis client (new Redis(...))',
     ]);
   });
+
+  it('reports an upstream that is not an object once, and still checks the others', () => {
+    expect(
+      problemsOf({ upstreams: [null as never, { ...upstream, retry: { maxRetries: -1 } }] }),
+    ).toEqual([
+      "upstreams[0] must be an object such as { name: 'openai', baseUrl: 'https://api.openai.com/v1', apiKey, defaultModel }, got null",
+      'upstreams[1].retry.maxRetries must be a whole number ≥ 0, got -1',
+    ]);
+  });
 });

@@ -59,8 +59,12 @@ export function readUpstream(
   checks: OptionChecks,
 ): ResolvedUpstream {
   const example = "{ name: 'openai', baseUrl: 'https://api.openai.com/v1', apiKey, defaultModel }";
-  const u =
-    checks.section(given, at, UPSTREAM_KEYS, example, { elsewhere: UPSTREAM_ELSEWHERE }) ?? {};
+  const u = checks.section(given, at, UPSTREAM_KEYS, example, { elsewhere: UPSTREAM_ELSEWHERE });
+  // Not an object (reported): its fields would only repeat the problem.
+  if (u === undefined) {
+    if (given === undefined) checks.report(at, `is not set; expected ${example}`);
+    return placeholder(shared);
+  }
   const name = checks.text(u.name, `${at}.name`, { required: true, example: '"openai"' });
   const defaultModel = checks.text(u.defaultModel, `${at}.defaultModel`, {
     required: true,
@@ -102,6 +106,29 @@ export function readUpstream(
     timeouts: policy.timeouts,
     limits: mergeLimits(shared.limits, own),
     adjusted: policy.adjusted,
+  };
+}
+
+/** Stands in for an upstream that is not an object, so the rest can still be checked. */
+function placeholder(shared: SharedLayer): ResolvedUpstream {
+  const policy = mergePolicy(
+    shared.policy,
+    readPolicyLayer({}, '', new OptionChecks()),
+    '',
+    new OptionChecks(),
+  );
+  return {
+    name: '',
+    baseUrl: '',
+    defaultModel: '',
+    provider: LLM_DEFAULTS.upstream.provider,
+    headers: {},
+    fallbacks: {},
+    retry: policy.retry,
+    breaker: policy.breaker,
+    bulkhead: policy.bulkhead,
+    timeouts: policy.timeouts,
+    adjusted: [],
   };
 }
 
