@@ -1,13 +1,12 @@
 // The public API of nestjs-resilient-llm: everything an application imports comes from here.
 export { LlmModule } from './llm.module';
 export type { LlmModuleExtras } from './llm.module-definition';
-export { LLM_DEFAULTS } from './llm-module.options';
+export { LLM_DEFAULTS } from './options/llm.defaults';
 export type {
   LlmBreakerOptions,
   LlmBulkheadOptions,
   LlmFallbackTarget,
   LlmLastResort,
-  LlmEventsOptions,
   LlmModuleOptions,
   LlmPolicyOptions,
   LlmRetryOptions,
@@ -17,7 +16,8 @@ export type {
   ResolvedUpstream,
 } from './llm-module.options';
 export { LLM_RESOLVED_OPTIONS } from './llm.constants';
-export { LlmOptionsError, resolveLlmOptions } from './llm-options.resolver';
+export { LlmOptionsError } from './options/llm-options.error';
+export { resolveLlmOptions } from './options/llm-options.resolver';
 export { LlmClient } from './client/llm-client';
 export { LlmChatStream } from './client/llm-chat-stream';
 export type {
@@ -46,7 +46,6 @@ export { UpstreamPoliciesRegistry } from './resilience/upstream-policies.registr
 export type { BreakerSnapshot, BreakerState } from './resilience/tracked-breaker';
 export { LlmRateLimiter, UnlimitedRateLimiter } from './limits/llm-rate-limiter';
 export type { RateLimitReservation } from './limits/llm-rate-limiter';
-export { LLM_LIMIT_DEFAULTS, LLM_REDIS_DEFAULTS } from './limits/llm-limits.options';
 export type {
   LlmLimitOptions,
   LlmModelLimitOptions,
@@ -108,13 +107,15 @@ export { LLM_EVENT_FIELDS } from './observability/events/llm-event.fields';
 export type { LlmEventDocument, LlmEventField } from './observability/events/llm-event.fields';
 export { LLM_EVENT_ACTIONS } from './observability/events/llm-event.base';
 export type { LlmRequestOutcome } from './observability/events/llm-request.event';
-export { ELASTICSEARCH_EVENTS_DEFAULTS } from './observability/events/llm-events-options.resolver';
+export type {
+  LlmElasticsearchEventsOptions,
+  LlmEventsOptions,
+} from './observability/events/llm-events.options';
 export type { LlmEventDropReason } from './observability/events/event-delivery.reporter';
 export { LlmJobsModule } from './jobs/llm-jobs.module';
 export { LlmJobs } from './jobs/llm-jobs';
 export type { LlmJobAccess, LlmJobWaitOptions } from './jobs/llm-jobs';
 export { LlmJobWorker } from './jobs/llm-job.worker';
-export { LLM_JOBS_DEFAULTS } from './jobs/llm-jobs.options';
 export type { LlmJobsOptions, ResolvedLlmJobsOptions } from './jobs/llm-jobs.options';
 export { LlmJobsOptionsError, resolveLlmJobsOptions } from './jobs/llm-jobs-options.resolver';
 export { isLlmJobsError, LlmJobsError } from './jobs/llm-jobs.errors';

@@ -1,7 +1,7 @@
 import { Client, TransportRequestOptions } from '@elastic/elasticsearch';
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { ResolvedElasticsearchEvents } from './llm-events-options.resolver';
+import { ResolvedElasticsearchEvents } from './llm-events.options';
 
 /** The longest one request to the cluster may take; the buffer, not the request, waits longer. */
 export const ELASTICSEARCH_REQUEST_TIMEOUT_MS = 10_000;
