@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CallRecord } from '../src/llm/client/call-record';
+import { CallRecord } from '../src/llm/call/call-record';
 import { LLM_DEFAULTS, LlmBreakerOptions } from '../src/llm/llm-module.options';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { LlmError } from '../src/llm/resilience/llm.errors';

@@ -1,5 +1,5 @@
-import type { CallRecord } from './client/call-record';
-import type { ChatCompletion, ChatCompletionRequest } from './client/chat.types';
+import type { CallRecordView } from './call/call-record.view';
+import type { ChatCompletion, ChatCompletionRequest } from './call/chat.types';
 import type {
   LlmLimitOptions,
   LlmRedisOptions,
@@ -122,7 +122,8 @@ export interface LlmFallbackTarget {
 export type LlmLastResort = (input: {
   request: ChatCompletionRequest;
   error: LlmError;
-  call: CallRecord;
+  /** What the call did so far, read-only. */
+  call: CallRecordView;
 }) => ChatCompletion | Promise<ChatCompletion>;
 
 /** Where business events go: Elasticsearch, structured log lines, or both off. */

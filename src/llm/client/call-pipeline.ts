@@ -14,7 +14,8 @@ import { isLlmError, LlmError } from '../resilience/llm.errors';
 import { createRetryPolicy } from '../resilience/retry.policy';
 import { TrackedBreaker } from '../resilience/tracked-breaker';
 import { UpstreamPoliciesRegistry } from '../resilience/upstream-policies.registry';
-import { AttemptRecord, CallRecord } from './call-record';
+import { CallRecord } from '../call/call-record';
+import { AttemptRecord } from '../call/call-record.types';
 import { bulkheadError, circuitOpenError } from './pipeline.errors';
 import { raceAbort } from './race-abort';
 

@@ -4,7 +4,7 @@ import { ResolvedLlmOptions } from '../llm-module.options';
 import { LlmTelemetry } from '../observability/llm-telemetry';
 import { isLlmError, LlmError } from '../resilience/llm.errors';
 import { CallPipeline, CallSpec, CallTarget } from './call-pipeline';
-import { CallRecord } from './call-record';
+import { CallRecord } from '../call/call-record';
 import { movesOn } from './fallback-policy';
 
 /** The parts of a pipeline run that depend on the target (upstream and model) being called. */

@@ -1,7 +1,7 @@
 import { LlmError } from '../resilience/llm.errors';
 import { AttemptAbort } from '../transport/attempt-abort';
 import { readWholeBody } from '../transport/read-body';
-import { ChatCompletion } from './chat.types';
+import { ChatCompletion } from '../call/chat.types';
 import { ChatAttemptInput, sendChatRequest } from './send-chat-request';
 import { responseInfo } from './response-info';
 

@@ -1,6 +1,6 @@
 import { isLlmError, LlmError, LlmIncompleteStreamError } from '../resilience/llm.errors';
-import { CallResponseInfo } from './call-record';
-import { ChatCompletionChunk, LlmCallMetadata } from './chat.types';
+import { CallResponseInfo } from '../call/call-record.types';
+import { ChatCompletionChunk, LlmCallMetadata } from '../call/chat.types';
 import { foldChunk } from './response-info';
 import { hasContent, OpenedStream, toChunk } from './stream-attempt';
 

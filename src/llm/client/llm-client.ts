@@ -10,7 +10,7 @@ import { CallTarget } from './call-pipeline';
 import { CallRunner } from './call-runner';
 import { responseInfo } from './response-info';
 import { LlmTelemetry } from '../observability/llm-telemetry';
-import { CallRecord } from './call-record';
+import { CallRecord } from '../call/call-record';
 import { sendChatAttempt } from './chat-attempt';
 import {
   ChatCompletion,
@@ -18,7 +18,7 @@ import {
   LlmCallMetadata,
   LlmCallOptions,
   LlmChatResult,
-} from './chat.types';
+} from '../call/chat.types';
 import { LlmChatStream, StreamEnding } from './llm-chat-stream';
 import { currentLlmContext } from '../observability/llm-context.storage';
 import { openStreamAttempt } from './stream-attempt';

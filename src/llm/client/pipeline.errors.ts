@@ -1,7 +1,7 @@
 import { isBulkheadRejectedError } from 'cockatiel';
 import { LlmError } from '../resilience/llm.errors';
 import type { TrackedBreaker } from '../resilience/tracked-breaker';
-import type { CallRecord } from './call-record';
+import type { CallRecord } from '../call/call-record';
 
 /**
  * The typed error of a call an open circuit refused: how long until its probe, and why it opened.

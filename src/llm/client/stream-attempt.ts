@@ -2,7 +2,7 @@ import { LlmError } from '../resilience/llm.errors';
 import { redactSecrets } from '../resilience/secret-redaction';
 import { AttemptAbort } from '../transport/attempt-abort';
 import { readStreamItems, StreamItem } from '../transport/sse-chunks';
-import { ChatCompletionChunk } from './chat.types';
+import { ChatCompletionChunk } from '../call/chat.types';
 import { ChatAttemptInput, sendChatRequest } from './send-chat-request';
 
 /** A stream whose first content chunk has arrived: from here on it is not retried. */
