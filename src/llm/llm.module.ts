@@ -1,8 +1,8 @@
 import { HttpModule } from '@nestjs/axios';
 import { Logger, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { CallPipeline } from './client/call-pipeline';
-import { CallRunner } from './client/call-runner';
+import { CallPipeline } from './client/call-path';
+import { CallRunner } from './client/fallback-chain.layer';
 import { LlmClient } from './client/llm-client';
 import { LlmHealthIndicator } from './health/llm.health';
 import { LlmDrain } from './lifecycle/llm-drain';

@@ -1,5 +1,5 @@
 import { LlmError } from '../resilience/llm.errors';
-import { AttemptAbort } from '../transport/attempt-abort';
+import { AttemptAbort } from './attempt-timeout.layer';
 import { readWholeBody } from '../transport/read-body';
 import { ChatCompletion } from '../call/chat.types';
 import { ChatAttemptInput, sendChatRequest } from './send-chat-request';

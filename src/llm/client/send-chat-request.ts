@@ -6,7 +6,7 @@ import {
   UpstreamResponse,
 } from '../transport/llm-http.transport';
 import { MAX_ERROR_BODY_BYTES, readBody } from '../transport/read-body';
-import { AttemptContext } from './call-pipeline';
+import { AttemptContext } from './call-path';
 
 /** What one attempt of a chat call sends. */
 export interface ChatAttemptInput {

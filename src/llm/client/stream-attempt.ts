@@ -1,6 +1,6 @@
 import { LlmError } from '../resilience/llm.errors';
 import { redactSecrets } from '../resilience/secret-redaction';
-import { AttemptAbort } from '../transport/attempt-abort';
+import { AttemptAbort } from './attempt-timeout.layer';
 import { readStreamItems, StreamItem } from '../transport/sse-chunks';
 import { ChatCompletionChunk } from '../call/chat.types';
 import { ChatAttemptInput, sendChatRequest } from './send-chat-request';

@@ -1,6 +1,6 @@
 import { CallDeadline } from '../resilience/call-deadline';
 import { isLlmError, LlmError } from '../resilience/llm.errors';
-import { classifyTransportError } from './transport-error';
+import { classifyTransportError } from '../transport/transport-error';
 
 /** Why an attempt's request was aborted. */
 export type AttemptAbortReason =

@@ -3,9 +3,9 @@ import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import { ResolvedLlmOptions } from '../llm-module.options';
 import { LlmTelemetry } from '../observability/llm-telemetry';
 import { isLlmError, LlmError } from '../resilience/llm.errors';
-import { CallPipeline, CallSpec, CallTarget } from './call-pipeline';
+import { CallPipeline, CallSpec, CallTarget } from './call-path';
 import { CallRecord } from '../call/call-record';
-import { movesOn } from './fallback-policy';
+import { movesOn } from './fallback.policy';
 
 /** The parts of a pipeline run that depend on the target (upstream and model) being called. */
 export type TargetSpec<T> = Omit<CallSpec<T>, 'record' | 'deadline'>;

@@ -16,8 +16,8 @@ import { TrackedBreaker } from '../resilience/tracked-breaker';
 import { UpstreamPoliciesRegistry } from '../resilience/upstream-policies.registry';
 import { CallRecord } from '../call/call-record';
 import { AttemptRecord } from '../call/call-record.types';
-import { bulkheadError, circuitOpenError } from './pipeline.errors';
-import { raceAbort } from './race-abort';
+import { bulkheadError, circuitOpenError } from '../resilience/breaker.errors';
+import { raceAbort } from './deadline.layer';
 
 /** What one attempt function gets. */
 export interface AttemptContext {

@@ -1,6 +1,6 @@
 import { isBulkheadRejectedError } from 'cockatiel';
-import { LlmError } from '../resilience/llm.errors';
-import type { TrackedBreaker } from '../resilience/tracked-breaker';
+import { LlmError } from './llm.errors';
+import type { TrackedBreaker } from './tracked-breaker';
 import type { CallRecord } from '../call/call-record';
 
 /**
