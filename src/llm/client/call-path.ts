@@ -1,192 +1,78 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  BrokenCircuitError,
-  CircuitState,
-  isBrokenCircuitError,
-  isIsolatedCircuitError,
-  isTaskCancelledError,
-} from 'cockatiel';
-import { LlmRateLimiter } from '../limits/llm-rate-limiter';
+import type { BreakerState } from '../call/call-record.types';
+import { LlmRateLimiter, type RateLimitReservation } from '../limits/llm-rate-limiter';
 import { LlmTelemetry } from '../observability/llm-telemetry';
-import { CallDeadline } from '../resilience/call-deadline';
-import { isLlmError, LlmError } from '../resilience/llm.errors';
-import { createRetryPolicy } from '../resilience/retry.policy';
-import { TrackedBreaker } from '../resilience/tracked-breaker';
+import { isLlmError } from '../resilience/llm.errors';
 import { UpstreamPoliciesRegistry } from '../resilience/upstream-policies.registry';
-import { CallRecord } from '../call/call-record';
-import { AttemptRecord } from '../call/call-record.types';
-import { bulkheadError, circuitOpenError } from '../resilience/breaker.errors';
-import { raceAbort } from './deadline.layer';
-
-/** What one attempt function gets. */
-export interface AttemptContext {
-  attempt: AttemptRecord;
-  record: CallRecord;
-  deadline: CallDeadline;
-  /** Headers every attempt of the call carries: the same client request id, its own number. */
-  headers: Record<string, string>;
-}
-
-/** A call's record and deadline, made before it enters the pipeline. */
-export interface CallTarget {
-  record: CallRecord;
-  deadline: CallDeadline;
-}
-
-/** One logical call through the pipeline. */
-export interface CallSpec<T> extends CallTarget {
-  /** Sends one attempt; throws an {@link LlmError} when it fails. */
-  attempt: (context: AttemptContext) => Promise<T>;
-  /**
-   * Holds the bulkhead slot (and the deadline) after the result is handed over, until the
-   * returned promise settles with how that part ended: a stream occupies its slot until its last
-   * chunk.
-   */
-  holdUntil?: (value: T) => Promise<LlmError | undefined>;
-  /** Called with how the held part ended (see `holdUntil`). */
-  onHeldEnd?: (error: LlmError | undefined) => void;
-  /** Called once the call has left the bulkhead: its slot is free for the next call. */
-  onSlotReleased?: () => void;
-  /**
-   * Whether an open circuit may be waited for (within `breaker.maxWaitMs` and the deadline). The
-   * runner says no while a fallback is left: moving on answers sooner.
-   */
-  mayWaitForCircuit?: boolean;
-}
+import { unexpectedError } from './attempt.errors';
+import { throughBreaker } from './breaker.layer';
+import { inBulkheadSlot } from './bulkhead.layer';
+import { withinDeadline } from './deadline.layer';
+import { FallbackChain } from './fallback-chain.layer';
+import type { LlmCall } from './llm-call';
+import { withinBudget } from './limiter.layer';
+import { withRetry } from './retry.layer';
 
 /**
- * The call path against one upstream and model, outermost first: (the caller's total deadline) →
- * retry → circuit breaker → rate limiter → bulkhead slot → attempt (timeout and transport live in
- * the attempt function). The bulkhead holds only attempts in flight: waits hold no slot. The
- * fallback chain around it, and the start and end of the logical call, belong to
- * {@link CallRunner}.
+ * The call path of one logical call, outermost first, as {@link CallPath.run} composes it:
+ *
+ *   deadline → fallback chain → retry → circuit breaker → rate limiter → bulkhead → attempt timeout → transport
+ *
+ * 1. deadline (`deadline.layer.ts`): one total deadline over everything below, fallbacks included.
+ * 2. fallback chain (`fallback-chain.layer.ts`, `fallback.policy.ts`): the next target when this
+ *    one is unavailable; its last step is the application's `lastResort`.
+ * 3. retry (`retry.layer.ts`, `resilience/retry.policy.ts`): the only retry layer; server hints
+ *    replace the backoff; a wait past the deadline fails at once.
+ * 4. circuit breaker (`breaker.layer.ts`, `resilience/tracked-breaker.ts`) per upstream and model.
+ * 5. rate limiter (`limiter.layer.ts`, `limits/`): budget before each attempt, retries included;
+ *    its waits are not breaker failures.
+ * 6. bulkhead (`bulkhead.layer.ts`) per upstream: only attempts in flight hold slots, so the calls
+ *    waiting above (for budget, a probe, a retry) never fill it.
+ * 7. attempt timeout (`attempt-timeout.layer.ts`), armed by the attempt function:
+ *    `chat-attempt.ts` (plain) or `stream-attempt.ts` (up to the first content chunk), around
+ * 8. transport (`send-chat-request.ts`, `transport/llm-http.transport.ts`).
+ *
+ * Opening and closing the call (record, deadline, telemetry) is `call-lifecycle.ts`.
  */
 @Injectable()
-export class CallPipeline {
+export class CallPath {
   constructor(
+    private readonly fallbackChain: FallbackChain,
     private readonly policies: UpstreamPoliciesRegistry,
     private readonly telemetry: LlmTelemetry,
     @Inject(LlmRateLimiter) private readonly limiter: LlmRateLimiter,
   ) {}
 
-  async run<T>(spec: CallSpec<T>): Promise<T> {
-    const { deadline } = spec;
-    try {
-      // cockatiel's queue and backoff sleeps do not listen to the signal: the caller is released
-      // at once on abort or deadline, and the abandoned attempt ends as soon as it wakes.
-      return await raceAbort(this.retrying(spec), deadline.signal, () => this.abortError(spec));
-    } catch (error) {
-      throw this.finalError(error, spec);
-    }
+  /** Runs one logical call down the path; the record says which target answered. */
+  run<T>(call: LlmCall<T>): Promise<T> {
+    return withinDeadline(call, () =>
+      this.fallbackChain.run(call, (mayWaitForCircuit) => {
+        // The target the chain has the call at now: its own breaker and bulkhead.
+        const breaker = this.policies.breaker(call.record.upstream, call.record.model);
+        const bulkhead = this.policies.bulkhead(call.record.upstream);
+        return withRetry(call, this.telemetry, () =>
+          throughBreaker(call, breaker, mayWaitForCircuit, this.telemetry, (breakerState) =>
+            withinBudget(call, this.limiter, breaker, breakerState, (reservation) =>
+              inBulkheadSlot(call, bulkhead, () => this.attempt(call, breakerState, reservation)),
+            ),
+          ),
+        );
+      }),
+    );
   }
 
   /**
-   * Runs one attempt in a bulkhead slot. Only attempts hold slots: a call waiting for budget, for
-   * a probe or for its next retry costs a promise, not a connection, and is bounded by
-   * `limits.maxWaiting`, its deadline and its abort; the bulkhead bounds what is in flight
-   * upstream. A stream keeps its slot until its last chunk, or until it failed after content.
+   * One attempt, recorded and traced: its timeout and transport are the call's attempt function.
+   * The reservation is settled with what the attempt really cost.
    */
-  private inSlot<T>(spec: CallSpec<T>, send: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.policies
-        .bulkhead(spec.record.upstream)
-        .execute(async () => {
-          const value = await send();
-          resolve(value);
-          if (spec.holdUntil) spec.onHeldEnd?.(await spec.holdUntil(value));
-        }, spec.deadline.signal)
-        .catch((error: unknown) => reject(bulkheadError(error, spec.record)))
-        .finally(() => spec.onSlotReleased?.());
-    });
-  }
-
-  private retrying<T>(spec: CallSpec<T>): Promise<T> {
-    const { record, deadline } = spec;
-    const breaker = this.policies.breaker(record.upstream, record.model);
-    const policy = createRetryPolicy(record.upstream.retry, deadline, (delay, failure) => {
-      const reason = isLlmError(failure) ? failure.kind : 'network';
-      this.telemetry.retryScheduled(record, record.noteRetry(delay, reason));
-    });
-    return policy.execute(async () => {
-      deadline.throwIfOver(this.context(spec));
-      for (;;) {
-        try {
-          return await this.throughBreaker(spec, breaker);
-        } catch (error) {
-          if (isIsolatedCircuitError(error)) throw circuitOpenError(breaker, spec.record);
-          if (!isBrokenCircuitError(error)) throw error;
-          if (!(await this.waitForProbe(spec, breaker)))
-            throw circuitOpenError(breaker, spec.record);
-        }
-      }
-    }, deadline.signal);
-  }
-
-  private async throughBreaker<T>(spec: CallSpec<T>, breaker: TrackedBreaker): Promise<T> {
-    const { record, deadline } = spec;
-    let attempt: AttemptRecord | undefined;
-    try {
-      return await breaker.policy.execute(async () => {
-        const breakerState = breaker.effectiveState();
-        // Inside the breaker, as DESIGN.md orders it; a budget wait is never a breaker failure.
-        const reservation = await this.limiter.acquire(record, deadline);
-        if (breakerState === 'closed' && breaker.policy.state !== CircuitState.Closed) {
-          // The circuit opened while this call waited for budget: it must not add to the
-          // outage's traffic. It gives the budget back and meets the open circuit instead.
-          reservation.release?.();
-          throw new BrokenCircuitError();
-        }
-        try {
-          return await this.inSlot(spec, async () => {
-            attempt = record.startAttempt(breakerState);
-            attempt.limiterWaitMs = reservation.waitedMs;
-            try {
-              return await this.attempt(spec, attempt);
-            } finally {
-              reservation.settle(record, attempt);
-            }
-          });
-        } catch (error) {
-          // No slot (bulkhead full, or aborted in its queue): nothing was sent, the budget is back.
-          if (!attempt) reservation.release?.();
-          throw error;
-        }
-      }, deadline.signal);
-    } finally {
-      if (attempt) {
-        attempt.breakerAfter = breaker.effectiveState();
-        this.telemetry.attemptEnded(record, attempt);
-      }
-    }
-  }
-
-  /**
-   * Waits until an open circuit lets a probe through, when the call may (no fallback left), the
-   * probe is due within `breaker.maxWaitMs` and before the deadline. False: fail at once. A
-   * half-open circuit whose probe is in flight is waited for by cockatiel itself; a bad probe
-   * reopens the circuit for a longer break and brings the call back here.
-   */
-  private async waitForProbe<T>(spec: CallSpec<T>, breaker: TrackedBreaker): Promise<boolean> {
-    const { record, deadline } = spec;
-    if (spec.mayWaitForCircuit === false) return false;
-    const waitMs = Math.max(1, breaker.openRemainingMs());
-    if (waitMs > record.upstream.breaker.maxWaitMs || waitMs >= deadline.remainingMs()) {
-      return false;
-    }
-    const started = Date.now();
-    try {
-      await sleep(waitMs, undefined, { signal: deadline.signal });
-    } catch {
-      throw this.abortError(spec);
-    } finally {
-      record.breakerWaitMs += Date.now() - started;
-    }
-    return true;
-  }
-
-  private async attempt<T>(spec: CallSpec<T>, attempt: AttemptRecord): Promise<T> {
-    const { record } = spec;
+  private async attempt<T>(
+    call: LlmCall<T>,
+    breakerState: BreakerState,
+    reservation: RateLimitReservation,
+  ): Promise<T> {
+    const { record, deadline } = call;
+    const attempt = record.startAttempt(breakerState);
+    attempt.limiterWaitMs = reservation.waitedMs;
     const headers = {
       'x-client-request-id': record.clientRequestId,
       'x-llm-attempt': String(attempt.number),
@@ -194,41 +80,16 @@ export class CallPipeline {
     this.telemetry.attemptStarted(record, attempt);
     try {
       const value = await this.telemetry.runAttempt(record, attempt, () =>
-        spec.attempt({ attempt, record, deadline: spec.deadline, headers }),
+        call.attempt({ attempt, record, deadline, headers }),
       );
       record.endAttempt(attempt);
       return value;
     } catch (error) {
-      const llmError = isLlmError(error) ? error : this.unexpected(error, spec);
+      const llmError = isLlmError(error) ? error : unexpectedError(error, call.record);
       record.endAttempt(attempt, llmError);
       throw llmError;
+    } finally {
+      reservation.settle(record, attempt);
     }
-  }
-
-  private finalError(error: unknown, spec: CallTarget): unknown {
-    let result: unknown = bulkheadError(error, spec.record);
-    if (isTaskCancelledError(error)) result = this.abortError(spec);
-    if (isLlmError(result)) result.attempts = spec.record.attemptCount;
-    return result;
-  }
-
-  private abortError(spec: CallTarget): LlmError {
-    return spec.deadline.abortError(this.context(spec));
-  }
-
-  private unexpected(error: unknown, spec: CallTarget): LlmError {
-    const { upstream, model } = spec.record;
-    // Thrown by our own code, not answered by the upstream: never retried nor a breaker failure.
-    return new LlmError(
-      'internal',
-      `Unexpected failure inside this process while calling upstream '${upstream.name}': ` +
-        `${error instanceof Error ? error.name : typeof error}. Not retried; see the cause.`,
-      { upstream: upstream.name, model, cause: error, retryable: false },
-    );
-  }
-
-  private context(spec: CallTarget) {
-    const { upstream, model } = spec.record;
-    return { upstream: upstream.name, model, attempts: spec.record.attemptCount };
   }
 }

@@ -1,45 +1,34 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { CallRecord } from '../call/call-record';
+import type { ChatCompletion } from '../call/chat.types';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
-import { ResolvedLlmOptions } from '../llm-module.options';
+import type { ResolvedLlmOptions } from '../llm-module.options';
 import { LlmTelemetry } from '../observability/llm-telemetry';
-import { isLlmError, LlmError } from '../resilience/llm.errors';
-import { CallPipeline, CallSpec, CallTarget } from './call-path';
-import { CallRecord } from '../call/call-record';
-import { movesOn } from './fallback.policy';
-
-/** The parts of a pipeline run that depend on the target (upstream and model) being called. */
-export type TargetSpec<T> = Omit<CallSpec<T>, 'record' | 'deadline'>;
+import { isLlmError, type LlmError } from '../resilience/llm.errors';
+import { shouldFallBack } from './fallback.policy';
+import type { LlmCall } from './llm-call';
+import { responseInfo } from './response-info';
 
 /**
- * One logical call: it starts and ends the call for telemetry, and runs the pipeline against the
- * requested upstream and model, then along its fallback chain while the failure is one another
- * target may not have, all within the call's one deadline.
+ * The fallback chain, inside the call's deadline: runs the rest of the call path against the
+ * requested upstream and model, then along its chain (`fallbacks` of the requested upstream)
+ * while the failure is one another target may not have ({@link shouldFallBack}). Its last step,
+ * for plain calls, is the application's `lastResort`.
  */
 @Injectable()
-export class CallRunner {
+export class FallbackChain {
   constructor(
-    private readonly pipeline: CallPipeline,
     private readonly telemetry: LlmTelemetry,
     @Inject(LLM_RESOLVED_OPTIONS) private readonly options: ResolvedLlmOptions,
   ) {}
 
-  start(record: CallRecord): void {
-    this.telemetry.callStarted(record);
-  }
-
-  /** Ends the call once, successfully or with the error the caller gets. */
-  end(record: CallRecord, error?: unknown): void {
-    if (record.endedAt !== undefined) return;
-    record.end(isLlmError(error) ? error : undefined);
-    this.telemetry.callEnded(record);
-  }
-
   /**
-   * Runs the call against its targets in turn. `spec` is asked again for every target, since
-   * the body names the model.
+   * Runs `toTarget` against the call's targets in turn; the record says which target the call is
+   * at. `mayWaitForCircuit`: an open circuit is worth waiting for only when no fallback is left
+   * to answer sooner.
    */
-  async through<T>(target: CallTarget, spec: (record: CallRecord) => TargetSpec<T>): Promise<T> {
-    const { record, deadline } = target;
+  async run<T>(call: LlmCall<T>, toTarget: (mayWaitForCircuit: boolean) => Promise<T>): Promise<T> {
+    const { record, deadline } = call;
     const chain = this.chainOf(record);
     // A target is tried once: a `'*'` chain that names the model asked for skips it.
     const tried = new Set([targetKey(record.upstream.name, record.model)]);
@@ -47,9 +36,7 @@ export class CallRunner {
       targetKey(hop.upstream, hop.model ?? record.requestedModel);
     for (let next = 0; ; next++) {
       try {
-        // An open circuit is worth waiting for only when no fallback is left to answer sooner.
-        const mayWaitForCircuit = chain.slice(next).every((hop) => tried.has(targetOf(hop)));
-        return await this.pipeline.run({ ...target, ...spec(record), mayWaitForCircuit });
+        return await toTarget(chain.slice(next).every((hop) => tried.has(targetOf(hop))));
       } catch (error) {
         if (!isLlmError(error) || deadline.signal.aborted) throw error;
         // The next target this failure allows: an auth failure skips the same upstream's models.
@@ -57,7 +44,7 @@ export class CallRunner {
           (hop, i) =>
             i >= next &&
             !tried.has(targetOf(hop)) &&
-            movesOn(error, { sameUpstream: hop.upstream === record.upstream.name }),
+            shouldFallBack(error, { sameUpstream: hop.upstream === record.upstream.name }),
         );
         const hop = chain[at];
         if (!hop) throw error;
@@ -71,19 +58,34 @@ export class CallRunner {
     }
   }
 
-  /** Whether the last-resort function may answer for this failure. */
-  canDegrade(error: unknown): error is LlmError {
-    return (
-      Boolean(this.options.lastResort) &&
-      isLlmError(error) &&
-      movesOn(error, { sameUpstream: false })
-    );
+  /**
+   * The chain's last step: the application's degraded answer, when it has one and the failure
+   * allows it; otherwise the failure stands.
+   */
+  async lastResort(call: LlmCall<ChatCompletion>, error: unknown): Promise<ChatCompletion> {
+    const { record } = call;
+    const lastResort = this.options.lastResort;
+    if (!lastResort || !canDegrade(error)) throw error;
+    let completion: ChatCompletion;
+    try {
+      completion = await lastResort({ request: record.request, error, call: record });
+    } catch {
+      throw error; // the function declined: the original failure stands
+    }
+    this.telemetry.fallback(record, record.degrade(error.kind));
+    record.response = responseInfo(completion);
+    return completion;
   }
 
   private chainOf(record: CallRecord) {
     const { fallbacks } = record.requestedUpstream;
     return fallbacks[record.requestedModel] ?? fallbacks['*'] ?? [];
   }
+}
+
+/** Whether the last-resort function may answer for this failure. */
+function canDegrade(error: unknown): error is LlmError {
+  return isLlmError(error) && shouldFallBack(error, { sameUpstream: false });
 }
 
 function targetKey(upstream: string, model: string): string {
