@@ -28,8 +28,9 @@ export default tseslint.config(
     },
   },
   {
-    // Plain Node scripts outside the TypeScript project (deploy/kibana): lint without types.
-    files: ['**/*.mjs'],
+    // Plain Node scripts outside the TypeScript project (deploy/kibana, the dependency-cruiser
+    // config): lint without types.
+    files: ['**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
@@ -44,6 +45,7 @@ export default tseslint.config(
           'Blob',
           'AbortSignal',
           'setTimeout',
+          'module',
         ].map((name) => [name, 'readonly']),
       ),
     },

@@ -1,6 +1,6 @@
 import axios from 'axios';
 import * as http from 'node:http';
-import type { ChatCompletionRequest } from '../src/llm/client/chat.types';
+import type { ChatCompletionRequest } from '../src/llm/call/chat.types';
 import type { LlmClient } from '../src/llm/client/llm-client';
 import { BENCH_API_KEY, BENCH_MODEL } from './bench-module.options';
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CallRecord } from '../src/llm/client/call-record';
+import { CallRecord } from '../src/llm/call/call-record';
 import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
 import { LLM_EVENT_ACTIONS } from '../src/llm/observability/events/llm-event.base';
 import {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CallRecord } from '../src/llm/client/call-record';
+import { CallRecord } from '../src/llm/call/call-record';
 import { LlmBreakerOptions } from '../src/llm/llm-module.options';
 import { LLM_DEFAULTS } from '../src/llm/options/llm.defaults';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CallRecord } from '../src/llm/client/call-record';
+import { CallRecord } from '../src/llm/call/call-record';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';

@@ -1,6 +1,6 @@
 import { LlmUpstreamOptions } from '../src/llm/llm-module.options';
 import { LlmError } from '../src/llm/resilience/llm.errors';
-import { CallRecord } from '../src/llm/client/call-record';
+import { CallRecord } from '../src/llm/call/call-record';
 import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
 import { callEndAttributes } from '../src/llm/observability/llm-span.attributes';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';

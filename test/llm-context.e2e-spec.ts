@@ -19,7 +19,7 @@ import {
 } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom } from 'rxjs';
-import { CallRecord } from '../src/llm/client/call-record';
+import { CallRecord } from '../src/llm/call/call-record';
 import { LlmClient } from '../src/llm/client/llm-client';
 import { LlmModule } from '../src/llm/llm.module';
 import { LlmModuleOptions } from '../src/llm/llm-module.options';

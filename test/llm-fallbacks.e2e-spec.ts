@@ -1,6 +1,7 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { CallRecord, FallbackHop } from '../src/llm/client/call-record';
+import { CallRecord } from '../src/llm/call/call-record';
+import { FallbackHop } from '../src/llm/call/call-record.types';
 import { LlmClient } from '../src/llm/client/llm-client';
 import { LlmModule } from '../src/llm/llm.module';
 import { LlmLastResort, LlmModuleOptions, LlmUpstreamOptions } from '../src/llm/llm-module.options';

@@ -1,7 +1,7 @@
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CallRecord } from '../src/llm/client/call-record';
+import { CallRecord } from '../src/llm/call/call-record';
 import { LlmRateLimiter, UnlimitedRateLimiter } from '../src/llm/limits/llm-rate-limiter';
 import { LlmLimitOptions } from '../src/llm/limits/llm-limits.options';
 import { BudgetRateLimiter } from '../src/llm/limits/budget-rate.limiter';

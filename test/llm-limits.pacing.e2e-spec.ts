@@ -1,7 +1,7 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
-import { CallRecord } from '../src/llm/client/call-record';
+import { CallRecord } from '../src/llm/call/call-record';
 import { LlmClient } from '../src/llm/client/llm-client';
 import type { BudgetStore, BudgetTake } from '../src/llm/limits/budget.store';
 import { LlmLimitOptions } from '../src/llm/limits/llm-limits.options';

@@ -4,7 +4,7 @@ import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CallRecord } from '../src/llm/client/call-record';
+import { CallRecord } from '../src/llm/call/call-record';
 import { LlmClient } from '../src/llm/client/llm-client';
 import { LlmLimitOptions, LlmRedisOptions } from '../src/llm/limits/llm-limits.options';
 import { BudgetStore, BudgetTake, TakeResult } from '../src/llm/limits/budget.store';

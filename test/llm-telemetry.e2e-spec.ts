@@ -1,4 +1,5 @@
-import { AttemptRecord, CallRecord, RetryRecord } from '../src/llm/client/call-record';
+import { CallRecord } from '../src/llm/call/call-record';
+import { AttemptRecord, RetryRecord } from '../src/llm/call/call-record.types';
 import { LlmCallObserver } from '../src/llm/observability/llm-call-observer';
 import { runWithLlmContext } from '../src/llm/observability/llm-context.storage';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';

@@ -30,7 +30,7 @@ export type {
   LlmCallMetadata,
   LlmCallOptions,
   LlmChatResult,
-} from './client/chat.types';
+} from './call/chat.types';
 export {
   isLlmError,
   isLlmErrorKind,
@@ -63,13 +63,14 @@ export { LlmTelemetry } from './observability/llm-telemetry';
 export { LLM_TRACER_NAME, LlmTracing } from './observability/llm-tracing';
 export { LLM_METER_NAME, LlmMetrics } from './observability/llm-metrics';
 export type { LlmCallObserver } from './observability/llm-call-observer';
+export type { CallRecord } from './call/call-record';
+export type { CallRecordView, CallUpstreamView } from './call/call-record.view';
 export type {
   AttemptRecord,
-  CallRecord,
   CallResponseInfo,
   FallbackHop,
   RetryRecord,
-} from './client/call-record';
+} from './call/call-record.types';
 export { currentLlmContext, runWithLlmContext } from './observability/llm-context.storage';
 export { LlmContextInterceptor } from './observability/llm-context.interceptor';
 export { LlmFeature } from './observability/llm-feature.decorator';

@@ -1,5 +1,5 @@
-import type { CallRecord } from './client/call-record';
-import type { ChatCompletion, ChatCompletionRequest } from './client/chat.types';
+import type { CallRecordView } from './call/call-record.view';
+import type { ChatCompletion, ChatCompletionRequest } from './call/chat.types';
 import type {
   LlmLimitOptions,
   LlmRedisOptions,
@@ -145,7 +145,8 @@ export interface LlmFallbackTarget {
 export type LlmLastResort = (input: {
   request: ChatCompletionRequest;
   error: LlmError;
-  call: CallRecord;
+  /** What the call did so far, read-only. */
+  call: CallRecordView;
 }) => ChatCompletion | Promise<ChatCompletion>;
 
 /** Options of {@link LlmModule.forRoot}. */
@@ -224,7 +225,7 @@ export interface ResolvedUpstream {
   limits?: ResolvedLimits;
   /**
    * Defaults that gave way to a value the user set, e.g. `timeouts.attemptMs 30000 (default
-   * 60000; not above timeouts.totalMs)`: logged once at startup.
+   * 60000; not above timeouts.deadlineMs)`: logged once at startup.
    */
   adjusted: string[];
 }

@@ -1,8 +1,9 @@
 import { HttpModule } from '@nestjs/axios';
 import { Logger, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { CallPipeline } from './client/call-pipeline';
-import { CallRunner } from './client/call-runner';
+import { CallLifecycle } from './client/call-lifecycle';
+import { CallPath } from './client/call-path';
+import { FallbackChain } from './client/fallback-chain.layer';
 import { LlmClient } from './client/llm-client';
 import { LlmHealthIndicator } from './health/llm.health';
 import { LlmDrain } from './lifecycle/llm-drain';
@@ -45,8 +46,9 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
     LlmTracing,
     ...LLM_EVENT_PROVIDERS,
     LlmDrain,
-    CallPipeline,
-    CallRunner,
+    CallLifecycle,
+    FallbackChain,
+    CallPath,
     LlmClient,
     LlmHealthIndicator,
     LlmContextInterceptor,

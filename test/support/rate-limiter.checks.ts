@@ -1,4 +1,4 @@
-import { ChatMessage } from '../../src/llm/client/chat.types';
+import { ChatMessage } from '../../src/llm/call/chat.types';
 import { LlmClient } from '../../src/llm/client/llm-client';
 import { LlmError } from '../../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../../src/simulator/upstream-simulator';

@@ -1,7 +1,7 @@
 import { LlmError } from '../resilience/llm.errors';
-import { AttemptAbort } from '../transport/attempt-abort';
+import { AttemptTimeout } from './attempt-timeout.layer';
 import { readWholeBody } from '../transport/read-body';
-import { ChatCompletion } from './chat.types';
+import { ChatCompletion } from '../call/chat.types';
 import { ChatAttemptInput, sendChatRequest } from './send-chat-request';
 import { responseInfo } from './response-info';
 
@@ -11,20 +11,20 @@ import { responseInfo } from './response-info';
  */
 export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatCompletion> {
   const { upstream, model, context } = input;
-  const abort = new AttemptAbort(context.deadline.signal);
-  abort.arm('attempt_timeout', upstream.timeouts.attemptMs);
+  const timeout = new AttemptTimeout(context.deadline.signal);
+  timeout.arm('attempt_timeout', upstream.timeouts.attemptMs);
   const where = { upstream: upstream.name, model };
   try {
-    const response = await sendChatRequest(input, abort.signal, 'text');
+    const response = await sendChatRequest(input, timeout.signal, 'text');
     const text =
       typeof response.body === 'string' ? response.body : await readWholeBody(response.body);
     const completion = parseCompletion(text, response.headers['x-request-id'], where);
     context.record.response = responseInfo(completion);
     return completion;
   } catch (error) {
-    throw abort.toError(error, context.deadline, { ...where, attempts: context.attempt.number });
+    throw timeout.toError(error, context.deadline, { ...where, attempts: context.attempt.number });
   } finally {
-    abort.dispose();
+    timeout.dispose();
   }
 }
 

@@ -1,14 +1,11 @@
 import { isLlmError, LlmError, LlmIncompleteStreamError } from '../resilience/llm.errors';
-import { CallResponseInfo } from './call-record';
-import { ChatCompletionChunk, LlmCallMetadata } from './chat.types';
+import { CallResponseInfo } from '../call/call-record.types';
+import { ChatCompletionChunk, LlmCallMetadata } from '../call/chat.types';
 import { foldChunk } from './response-info';
 import { hasContent, OpenedStream, toChunk } from './stream-attempt';
 
 /** What {@link LlmChatStream} needs to start: runs the call up to the first content chunk. */
 export type StreamStarter = () => Promise<{ opened: OpenedStream; metadata: LlmCallMetadata }>;
-
-/** Describes the failure of the rest of a stream, once content was delivered. */
-export type StreamFailure = (error: unknown, opened: OpenedStream) => LlmError;
 
 /** How a started stream ended: its error if it failed, and what the chunks said. */
 export interface StreamEnding {
@@ -37,7 +34,6 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
 
   constructor(
     private readonly start: StreamStarter,
-    private readonly describeFailure: StreamFailure,
     /** Ends the call; resolves once its bulkhead slot is free. */
     private readonly onFinish: (ending: StreamEnding) => Promise<void>,
   ) {}
@@ -81,8 +77,8 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
       if (isLlmError(error)) failure = error;
       throw error;
     } finally {
-      if (opened && !finishedCleanly) opened.abort.abort('consumer_done');
-      opened?.abort.dispose();
+      if (opened && !finishedCleanly) opened.timeout.abort('consumer_done');
+      opened?.timeout.dispose();
       // A consumer that stops early ends the call as cancelled: it did not get the whole answer.
       if (this.started) {
         const early = !finishedCleanly && !failure && opened ? this.stoppedEarly() : undefined;
@@ -104,13 +100,13 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
         const item = next.value;
         if (item.type === 'keepalive') continue;
         if (item.type === 'done') return true;
-        opened.abort.arm('idle_timeout', opened.idleMs);
+        opened.timeout.arm('idle_timeout', opened.idleMs);
         const chunk = toChunk(item, where, this.meta?.upstreamRequestId, opened.secret);
         if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
         if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
       }
     } catch (error) {
-      throw this.incomplete(this.describeFailure(error, opened));
+      throw this.incomplete(opened.toError(error));
     }
     // The body ended without [DONE]: complete only if every choice said why it finished.
     if (finished) return true;
@@ -169,10 +165,10 @@ const DRAIN_MS = 1000;
  * gets its socket closed: the answer is complete either way.
  */
 async function drain(opened: OpenedStream): Promise<void> {
-  opened.abort.arm('consumer_done', DRAIN_MS);
+  opened.timeout.arm('consumer_done', DRAIN_MS);
   try {
     for (let next = await opened.items.next(); !next.done; next = await opened.items.next());
   } catch {
-    opened.abort.abort('consumer_done');
+    opened.timeout.abort('consumer_done');
   }
 }

@@ -1,5 +1,5 @@
-import { CallResponseInfo } from './call-record';
-import { ChatCompletion, ChatCompletionChunk } from './chat.types';
+import { CallResponseInfo } from '../call/call-record.types';
+import { ChatCompletion, ChatCompletionChunk } from '../call/chat.types';
 
 /** Longest id or model name kept from a response: the upstream controls them. */
 const MAX_TEXT = 256;

@@ -6,7 +6,8 @@ import {
   UpstreamResponse,
 } from '../transport/llm-http.transport';
 import { MAX_ERROR_BODY_BYTES, readBody } from '../transport/read-body';
-import { AttemptContext } from './call-pipeline';
+import type { ChatCompletionRequest } from '../call/chat.types';
+import type { AttemptContext } from './llm-call';
 
 /** What one attempt of a chat call sends. */
 export interface ChatAttemptInput {
@@ -15,6 +16,22 @@ export interface ChatAttemptInput {
   model: string;
   body: Record<string, unknown>;
   context: AttemptContext;
+}
+
+/**
+ * What an attempt sends: the body names the model the call is at now (fallbacks move it), and
+ * asks for a stream or not.
+ */
+export function chatAttemptInput(
+  transport: LlmHttpTransport,
+  request: ChatCompletionRequest,
+  stream: boolean,
+  context: AttemptContext,
+): ChatAttemptInput {
+  const { upstream, model } = context.record;
+  const body: Record<string, unknown> = { ...request, model, stream };
+  if (!stream) delete body.stream_options;
+  return { transport, upstream, model, body, context };
 }
 
 /**

@@ -1,8 +1,9 @@
 import { LlmError } from '../resilience/llm.errors';
 import { redactSecrets } from '../resilience/secret-redaction';
-import { AttemptAbort } from '../transport/attempt-abort';
+import { AttemptTimeout } from './attempt-timeout.layer';
 import { readStreamItems, StreamItem } from '../transport/sse-chunks';
-import { ChatCompletionChunk } from './chat.types';
+import { ChatCompletionChunk } from '../call/chat.types';
+import { whereOf } from './llm-call';
 import { ChatAttemptInput, sendChatRequest } from './send-chat-request';
 
 /** A stream whose first content chunk has arrived: from here on it is not retried. */
@@ -12,7 +13,9 @@ export interface OpenedStream {
   /** The rest of the stream's items, still being read. */
   items: AsyncGenerator<StreamItem, void, undefined>;
   /** Aborts the request; armed with the idle timeout. */
-  abort: AttemptAbort;
+  timeout: AttemptTimeout;
+  /** The call's error for a failure of the rest of the stream (after content). */
+  toError: (error: unknown) => LlmError;
   /** True when the stream already ended (`[DONE]`) before any content. */
   ended: boolean;
   /** The idle timeout to re-arm after every chunk. */
@@ -29,12 +32,12 @@ export interface OpenedStream {
 export async function openStreamAttempt(input: ChatAttemptInput): Promise<OpenedStream> {
   const { upstream, model, context } = input;
   const { timeouts } = upstream;
-  const abort = new AttemptAbort(context.deadline.signal);
+  const timeout = new AttemptTimeout(context.deadline.signal);
   const startedAt = Date.now();
-  abort.arm('attempt_timeout', Math.min(timeouts.attemptMs, timeouts.firstChunkMs));
+  timeout.arm('attempt_timeout', Math.min(timeouts.attemptMs, timeouts.firstChunkMs));
   const where = { upstream: upstream.name, model };
   try {
-    const response = await sendChatRequest(input, abort.signal, 'stream');
+    const response = await sendChatRequest(input, timeout.signal, 'stream');
     const body = response.body;
     if (typeof body === 'string') throw new Error('a stream request was answered as text');
     const requestId = response.headers['x-request-id'];
@@ -46,9 +49,21 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
         { ...where, status: response.status, requestId },
       );
     }
-    abort.arm('first_chunk_timeout', Math.max(0, timeouts.firstChunkMs - (Date.now() - startedAt)));
+    timeout.arm(
+      'first_chunk_timeout',
+      Math.max(0, timeouts.firstChunkMs - (Date.now() - startedAt)),
+    );
     const items = readStreamItems(body);
     const head: ChatCompletionChunk[] = [];
+    const opened = (ended: boolean): OpenedStream => ({
+      head,
+      items,
+      timeout,
+      ended,
+      idleMs: timeouts.idleMs,
+      secret: upstream.apiKey,
+      toError: (error) => timeout.toError(error, context.deadline, whereOf(context.record)),
+    });
     for (;;) {
       const next = await items.next();
       if (next.done) {
@@ -64,28 +79,20 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
       }
       const item = next.value;
       if (item.type === 'keepalive') continue;
-      if (item.type === 'done')
-        return {
-          head,
-          items,
-          abort,
-          ended: true,
-          idleMs: timeouts.idleMs,
-          secret: upstream.apiKey,
-        };
+      if (item.type === 'done') return opened(true);
       const chunk = toChunk(item, where, requestId, upstream.apiKey);
       head.push(chunk);
       if (hasContent(chunk)) break;
     }
-    abort.arm('idle_timeout', timeouts.idleMs);
-    return { head, items, abort, ended: false, idleMs: timeouts.idleMs, secret: upstream.apiKey };
+    timeout.arm('idle_timeout', timeouts.idleMs);
+    return opened(false);
   } catch (error) {
-    const failure = abort.toError(error, context.deadline, {
+    const failure = timeout.toError(error, context.deadline, {
       ...where,
       attempts: context.attempt.number,
     });
-    abort.abort('consumer_done'); // frees the socket of a failed attempt
-    abort.dispose();
+    timeout.abort('consumer_done'); // frees the socket of a failed attempt
+    timeout.dispose();
     throw failure;
   }
 }

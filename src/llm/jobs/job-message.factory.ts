@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatCompletionRequest } from '../client/chat.types';
+import type { ChatCompletionRequest } from '../call/chat.types';
 import { validateChatRequest } from '../client/validate-chat-request';
 import { currentLlmContext } from '../observability/llm-context.storage';
 import { isLlmError } from '../resilience/llm.errors';

@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from 'amqplib';
-import type { LlmChatResult } from '../client/chat.types';
+import type { LlmChatResult } from '../call/chat.types';
 import { TransitionResult } from './job-state.store';
 import {
   JobMessageHeaders,

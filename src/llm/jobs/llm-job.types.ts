@@ -3,7 +3,7 @@ import type {
   ChatCompletionRequest,
   LlmCallContext,
   LlmCallMetadata,
-} from '../client/chat.types';
+} from '../call/chat.types';
 import type { LlmErrorKind } from '../resilience/llm.errors';
 
 /** Where a job is: waiting in the queue, run by a worker, or ended (the last three). */

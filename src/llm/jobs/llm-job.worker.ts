@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { context, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import type { LlmChatResult } from '../client/chat.types';
+import type { LlmChatResult } from '../call/chat.types';
 import { LlmClient } from '../client/llm-client';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import type { ResolvedLlmOptions } from '../llm-module.options';

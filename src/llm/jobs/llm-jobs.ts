@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { context, trace } from '@opentelemetry/api';
-import type { ChatCompletionRequest } from '../client/chat.types';
+import type { ChatCompletionRequest } from '../call/chat.types';
 import { LlmClient } from '../client/llm-client';
 import { LLM_TRACER_NAME } from '../observability/llm-tracing';
 import { buildJobMessage, queuedRecord } from './job-message.factory';

@@ -1,6 +1,6 @@
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { CallRecord } from '../client/call-record';
+import type { CallRecord } from '../call/call-record';
 import type { ResolvedLlmOptions } from '../llm-module.options';
 import type { LlmCallObserver } from '../observability/llm-call-observer';
 import type { LlmTelemetry } from '../observability/llm-telemetry';

@@ -1,4 +1,5 @@
-import type { AttemptRecord, CallRecord } from '../client/call-record';
+import type { CallRecord } from '../call/call-record';
+import type { AttemptRecord } from '../call/call-record.types';
 import type { CallDeadline } from '../resilience/call-deadline';
 
 /** Budget held for one attempt until it is settled with what the attempt really cost. */

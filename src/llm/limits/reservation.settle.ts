@@ -1,4 +1,5 @@
-import type { AttemptRecord, CallRecord, CallResponseInfo } from '../client/call-record';
+import type { CallRecord } from '../call/call-record';
+import type { AttemptRecord, CallResponseInfo } from '../call/call-record.types';
 import type { RateBudget } from './rate-budget';
 import { windowGuardMs } from './budget.store';
 import { providerBudgetViews } from './rate-limit.headers';

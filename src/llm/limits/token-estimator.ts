@@ -1,4 +1,4 @@
-import type { ChatCompletionRequest } from '../client/chat.types';
+import type { ChatCompletionRequest } from '../call/chat.types';
 
 /** Counts tokens of a text; `undefined` when no tokenizer could be loaded. */
 type TokenCounter = (text: string) => number;

@@ -1,4 +1,5 @@
-import { AttemptRecord, CallRecord, FallbackHop, RetryRecord } from '../client/call-record';
+import { CallRecord } from '../call/call-record';
+import { AttemptRecord, FallbackHop, RetryRecord } from '../call/call-record.types';
 import { LlmRequestContext } from './llm-context.storage';
 import type { LlmRpcRequestInfo } from './rpc-request.info';
 

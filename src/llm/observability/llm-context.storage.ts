@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { LlmCallContext } from '../client/chat.types';
-import type { CallRecord } from '../client/call-record';
+import { LlmCallContext } from '../call/chat.types';
+import type { CallRecord } from '../call/call-record';
 
 /** The business context of the work in progress, plus the LLM calls it made so far. */
 export interface LlmRequestContext extends LlmCallContext {

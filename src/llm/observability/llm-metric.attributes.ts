@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentelemetry/semantic-conventions';
-import { CallRecord } from '../client/call-record';
+import { CallRecord } from '../call/call-record';
 import { ResolvedUpstream } from '../llm-module.options';
 import { GEN_AI, GEN_AI_OPERATION } from './gen-ai.semconv';
 import { LLM_METRIC_ATTRIBUTES } from './llm-metric.names';

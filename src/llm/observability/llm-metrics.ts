@@ -8,7 +8,8 @@ import {
   ObservableGauge,
 } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
-import { AttemptRecord, CallRecord, RetryRecord } from '../client/call-record';
+import { CallRecord } from '../call/call-record';
+import { AttemptRecord, RetryRecord } from '../call/call-record.types';
 import { BreakerState } from '../resilience/tracked-breaker';
 import { UpstreamPoliciesRegistry } from '../resilience/upstream-policies.registry';
 import { GEN_AI } from './gen-ai.semconv';

@@ -6,7 +6,8 @@ import {
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
 } from '@opentelemetry/semantic-conventions';
-import { AttemptRecord, CallRecord, RetryRecord } from '../client/call-record';
+import { CallRecord } from '../call/call-record';
+import { AttemptRecord, RetryRecord } from '../call/call-record.types';
 import { GEN_AI, GEN_AI_OPERATION, INCUBATING } from './gen-ai.semconv';
 import { toGenAiMessagesJson } from './gen-ai.messages';
 import { LLM_SPAN_ATTRIBUTES as LLM } from './llm-span.names';

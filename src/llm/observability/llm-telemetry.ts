@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AttemptRecord, CallRecord, FallbackHop, RetryRecord } from '../client/call-record';
+import { CallRecord } from '../call/call-record';
+import { AttemptRecord, FallbackHop, RetryRecord } from '../call/call-record.types';
 import { LlmCallObserver, LlmRequestEnding } from './llm-call-observer';
 
 type Hook = 'onCallStart' | 'onAttemptStart' | 'onAttemptEnd' | 'onCallEnd';

@@ -10,7 +10,8 @@ import {
 } from '@opentelemetry/api';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AttemptRecord, CallRecord, FallbackHop, RetryRecord } from '../client/call-record';
+import { CallRecord } from '../call/call-record';
+import { AttemptRecord, FallbackHop, RetryRecord } from '../call/call-record.types';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import { ResolvedLlmOptions } from '../llm-module.options';
 import { LlmError } from '../resilience/llm.errors';

@@ -1,4 +1,4 @@
-import type { DelaySource, LlmError, LlmErrorDetails, LlmErrorKind } from './llm.errors';
+import type { DelaySource, LlmErrorDetails, LlmErrorKind } from './llm-error.kinds';
 
 /**
  * The plain-object form of an {@link LlmError}: what `toJSON()` returns and what a producer
@@ -33,7 +33,9 @@ export interface LlmErrorJson {
 const MAX_MESSAGE = 2048;
 const MAX_FIELD = 256;
 
-export function toLlmErrorJson(error: LlmError): LlmErrorJson {
+/** The plain form of an error: an {@link LlmError} has every field (typed here structurally so
+ * this file need not import llm.errors.ts, which imports it). */
+export function toLlmErrorJson(error: Readonly<LlmErrorJson>): LlmErrorJson {
   return strip({
     name: error.name,
     kind: error.kind,

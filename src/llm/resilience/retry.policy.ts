@@ -1,14 +1,9 @@
 import { handleWhen, IBackoff, IRetryBackoffContext, retry, RetryPolicy } from 'cockatiel';
+import type { RetryDelay } from '../call/call-record.types';
 import { LlmRetryOptions } from '../llm-module.options';
 import { fullJitterDelay } from './backoff';
 import { CallDeadline } from './call-deadline';
-import { DelaySource, isLlmError, LlmError } from './llm.errors';
-
-/** The wait chosen before one retry, and where it came from. */
-export interface RetryDelay {
-  delayMs: number;
-  source: DelaySource;
-}
+import { isLlmError, LlmError } from './llm.errors';
 
 /**
  * cockatiel asks its backoff for the next wait with the failure in hand. A server hint in the

@@ -1,10 +1,11 @@
 import { CircuitBreakerPolicy, CircuitState } from 'cockatiel';
+import type { BreakerState } from '../call/call-record.types';
 import { LlmBreakerOptions } from '../llm-module.options';
 import { createBreakerPolicy } from './breaker.policy';
 import { isLlmError } from './llm.errors';
 
-/** A breaker state as people and orchestrators should read it. */
-export type BreakerState = 'closed' | 'open' | 'half_open' | 'isolated';
+// The state names belong to the call model (call records carry them); re-exported for readers.
+export type { BreakerState } from '../call/call-record.types';
 
 const STATE_NAMES: Record<CircuitState, BreakerState> = {
   [CircuitState.Closed]: 'closed',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SpanContext } from '@opentelemetry/api';
-import { CallRecord } from '../../client/call-record';
+import { CallRecord } from '../../call/call-record';
 import { BreakerState } from '../../resilience/tracked-breaker';
 import { baseEvent, compact, LLM_EVENT_ACTIONS, LlmEventSource, serverOf } from './llm-event.base';
 import { LlmEventDocument } from './llm-event.fields';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { context, isSpanContextValid, SpanContext, trace } from '@opentelemetry/api';
-import { CallRecord } from '../../client/call-record';
+import { CallRecord } from '../../call/call-record';
 import { LLM_RESOLVED_OPTIONS } from '../../llm.constants';
 import { ResolvedLlmOptions } from '../../llm-module.options';
 import { LLM_DEFAULTS } from '../../options/llm.defaults';

@@ -1,61 +1,15 @@
-import { LlmCallContext, ChatCompletionRequest } from './chat.types';
-import { ResolvedUpstream } from '../llm-module.options';
-import { DelaySource, LlmError, LlmErrorKind } from '../resilience/llm.errors';
-import { RetryDelay } from '../resilience/retry.policy';
-import { BreakerState } from '../resilience/tracked-breaker';
-
-/** One attempt that reached the upstream (passed the breaker). */
-export interface AttemptRecord {
-  /** 1 for the first attempt. */
-  number: number;
-  startedAt: number;
-  endedAt?: number;
-  /** The wait before this attempt and where it came from (none before the first). */
-  delayBeforeMs: number;
-  delaySource?: DelaySource;
-  /** The breaker's effective state when the attempt passed it, and after the attempt. */
-  breakerBefore?: BreakerState;
-  breakerAfter?: BreakerState;
-  /** Time spent waiting for rate-limit budget before this attempt. */
-  limiterWaitMs: number;
-  /** Set when the attempt failed. */
-  error?: LlmError;
-  errorKind?: LlmErrorKind;
-  status?: number;
-  upstreamRequestId?: string;
-  /** Lower-case headers of the upstream's answer, when there was one (rate-limit correction). */
-  responseHeaders?: Record<string, string>;
-}
-
-/** A retry the call path decided on: why, and how long it waits. */
-export interface RetryRecord {
-  /** 1 for the first retry (it precedes attempt 2). */
-  number: number;
-  reason: LlmErrorKind;
-  delayMs: number;
-  source: DelaySource;
-}
-
-/** One move along the fallback chain: from where, to where, and why. */
-export interface FallbackHop {
-  fromUpstream: string;
-  fromModel: string;
-  /** The next target, or `last-resort` for the application's degraded answer. */
-  toUpstream: string;
-  toModel: string;
-  /** The error kind that made the call move. */
-  reason: LlmErrorKind;
-  at: number;
-}
-
-/** What the provider answered, as far as telemetry reads it. */
-export interface CallResponseInfo {
-  id?: string;
-  model?: string;
-  finishReasons: string[];
-  inputTokens?: number;
-  outputTokens?: number;
-}
+import type { ResolvedUpstream } from '../llm-module.options';
+import type { LlmError, LlmErrorKind } from '../resilience/llm.errors';
+import type { CallRecordView } from './call-record.view';
+import type {
+  AttemptRecord,
+  BreakerState,
+  CallResponseInfo,
+  FallbackHop,
+  RetryDelay,
+  RetryRecord,
+} from './call-record.types';
+import type { ChatCompletionRequest, LlmCallContext } from './chat.types';
 
 /** Everything needed to identify a call before it starts. */
 export interface CallRecordInit {
@@ -71,7 +25,7 @@ export interface CallRecordInit {
  * What happened during one logical call. The call path writes it; metadata, traces, metrics and
  * business events read it.
  */
-export class CallRecord {
+export class CallRecord implements CallRecordView {
   readonly startedAt = Date.now();
   readonly attempts: AttemptRecord[] = [];
   readonly retries: RetryRecord[] = [];

@@ -25,10 +25,10 @@ const OTHER_UPSTREAM: ReadonlySet<LlmErrorKind> = new Set<LlmErrorKind>([
  * delivered content, or a deadline with no time left stay failures.
  *
  * @example
- * movesOn(circuitOpen, { sameUpstream: true }); // true
- * movesOn(authError, { sameUpstream: true }); // false: the same key would fail again
+ * shouldFallBack(circuitOpen, { sameUpstream: true }); // true
+ * shouldFallBack(authError, { sameUpstream: true }); // false: the same key would fail again
  */
-export function movesOn(error: LlmError, next: { sameUpstream: boolean }): boolean {
+export function shouldFallBack(error: LlmError, next: { sameUpstream: boolean }): boolean {
   if (ANY_TARGET.has(error.kind)) return true;
   if (OTHER_UPSTREAM.has(error.kind)) return !next.sameUpstream;
   // A provider's wait hint longer than the deadline: another target may answer now.

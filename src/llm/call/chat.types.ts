@@ -1,4 +1,4 @@
-import type { FallbackHop } from './call-record';
+import type { FallbackHop } from './call-record.types';
 
 /**
  * The OpenAI chat completions wire format, as far as this module reads it. Fields it does not

@@ -1,6 +1,6 @@
 import { CallDeadline } from '../resilience/call-deadline';
 import { isLlmError, LlmError } from '../resilience/llm.errors';
-import { classifyTransportError } from './transport-error';
+import { classifyTransportError } from '../transport/transport-error';
 
 /** Why an attempt's request was aborted. */
 export type AttemptAbortReason =
@@ -13,11 +13,13 @@ const TIMEOUT_TEXT: Partial<Record<AttemptAbortReason, string>> = {
 };
 
 /**
- * The abort switch of one attempt's HTTP request: linked to the call's deadline signal, with one
- * timer that can be re-armed (attempt timeout, then first-chunk, then idle). It remembers why it
- * fired, so a socket error can be told apart from our own timeout.
+ * The attempt timeout layer: the abort switch of one attempt's HTTP request, linked to the call's
+ * deadline signal, with one timer that can be re-armed (attempt timeout, then first-chunk, then
+ * idle for a stream). It remembers why it fired, so a socket error can be told apart from our own
+ * timeout. Armed by `chat-attempt.ts` (plain) and `stream-attempt.ts` (stream) around the
+ * transport.
  */
-export class AttemptAbort {
+export class AttemptTimeout {
   private readonly controller = new AbortController();
   private timer?: NodeJS.Timeout;
   private armedMs = 0;

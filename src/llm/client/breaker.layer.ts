@@ -1,0 +1,82 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isBrokenCircuitError, isIsolatedCircuitError } from 'cockatiel';
+import type { BreakerState } from '../call/call-record.types';
+import type { LlmTelemetry } from '../observability/llm-telemetry';
+import { circuitOpenError } from '../resilience/breaker.errors';
+import type { TrackedBreaker } from '../resilience/tracked-breaker';
+import { type LlmCall, whereOf } from './llm-call';
+
+/**
+ * The circuit breaker layer, per upstream and model: `run` goes through the cockatiel breaker,
+ * told the breaker's effective state as it passed. An open circuit is met with `circuit_open`,
+ * unless its probe is due soon enough to wait for (see {@link waitForProbe}). Once the breaker
+ * has counted an attempt, the attempt is reported with the state it left the breaker in.
+ */
+export async function throughBreaker<T>(
+  call: LlmCall<T>,
+  breaker: TrackedBreaker,
+  mayWaitForCircuit: boolean,
+  telemetry: LlmTelemetry,
+  run: (breakerState: BreakerState) => Promise<T>,
+): Promise<T> {
+  const { record } = call;
+  for (;;) {
+    try {
+      return await passOnce(call, breaker, telemetry, run);
+    } catch (error) {
+      if (isIsolatedCircuitError(error)) throw circuitOpenError(breaker, record);
+      if (!isBrokenCircuitError(error)) throw error;
+      if (!(await waitForProbe(call, breaker, mayWaitForCircuit))) {
+        throw circuitOpenError(breaker, record);
+      }
+    }
+  }
+}
+
+/** One pass through the breaker; at most one attempt starts in it. */
+async function passOnce<T>(
+  call: LlmCall<T>,
+  breaker: TrackedBreaker,
+  telemetry: LlmTelemetry,
+  run: (breakerState: BreakerState) => Promise<T>,
+): Promise<T> {
+  const { record, deadline } = call;
+  const attemptsBefore = record.attemptCount;
+  try {
+    return await breaker.policy.execute(() => run(breaker.effectiveState()), deadline.signal);
+  } finally {
+    const attempt = record.attempts[attemptsBefore];
+    if (attempt) {
+      attempt.breakerAfter = breaker.effectiveState();
+      telemetry.attemptEnded(record, attempt);
+    }
+  }
+}
+
+/**
+ * Waits until an open circuit lets a probe through, when the call may (no fallback left), the
+ * probe is due within `breaker.maxProbeWaitMs` and before the deadline. False: fail at once. A
+ * half-open circuit whose probe is in flight is waited for by cockatiel itself; a bad probe
+ * reopens the circuit for a longer break and brings the call back here.
+ */
+async function waitForProbe<T>(
+  call: LlmCall<T>,
+  breaker: TrackedBreaker,
+  mayWaitForCircuit: boolean,
+): Promise<boolean> {
+  const { record, deadline } = call;
+  if (!mayWaitForCircuit) return false;
+  const waitMs = Math.max(1, breaker.openRemainingMs());
+  if (waitMs > record.upstream.breaker.maxProbeWaitMs || waitMs >= deadline.remainingMs()) {
+    return false;
+  }
+  const started = Date.now();
+  try {
+    await sleep(waitMs, undefined, { signal: deadline.signal });
+  } catch {
+    throw deadline.abortError(whereOf(record));
+  } finally {
+    record.breakerWaitMs += Date.now() - started;
+  }
+  return true;
+}

@@ -1,0 +1,28 @@
+import type { BulkheadPolicy } from 'cockatiel';
+import { bulkheadError } from '../resilience/bulkhead.errors';
+import type { LlmCall } from './llm-call';
+
+/**
+ * The bulkhead layer, per upstream, innermost before the attempt: only attempts hold slots. A
+ * call waiting for budget, for a probe or for its next retry costs a promise, not a connection,
+ * and is bounded by `limits.maxQueue`, its deadline and its abort; the bulkhead bounds what is
+ * in flight upstream. A full bulkhead rejects at once with `bulkhead_full`. A stream keeps its
+ * slot until its last chunk, or until it failed after content (see {@link LlmCall.hold}).
+ */
+export function inBulkheadSlot<T>(
+  call: LlmCall<T>,
+  bulkhead: BulkheadPolicy,
+  send: () => Promise<T>,
+): Promise<T> {
+  const { hold } = call;
+  return new Promise<T>((resolve, reject) => {
+    bulkhead
+      .execute(async () => {
+        const value = await send();
+        resolve(value);
+        if (hold) hold.ended(await hold.until(value));
+      }, call.deadline.signal)
+      .catch((error: unknown) => reject(bulkheadError(error, call.record)))
+      .finally(() => hold?.released());
+  });
+}

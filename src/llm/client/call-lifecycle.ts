@@ -1,0 +1,87 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { CallRecord } from '../call/call-record';
+import type { ChatCompletionRequest, LlmCallOptions } from '../call/chat.types';
+import { LlmDrain } from '../lifecycle/llm-drain';
+import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
+import type { ResolvedLlmOptions, ResolvedUpstream } from '../llm-module.options';
+import { currentLlmContext } from '../observability/llm-context.storage';
+import { LlmTelemetry } from '../observability/llm-telemetry';
+import { CallDeadline } from '../resilience/call-deadline';
+import { isLlmError } from '../resilience/llm.errors';
+import { badDeadlineError, unknownUpstreamError } from './call-options.errors';
+import type { OpenCall } from './llm-call';
+import { validateChatRequest } from './validate-chat-request';
+
+/**
+ * Opens and closes logical calls: the record that telemetry reads and the one deadline that the
+ * call path runs within (see `call-path.ts`).
+ */
+@Injectable()
+export class CallLifecycle {
+  constructor(
+    @Inject(LLM_RESOLVED_OPTIONS) private readonly options: ResolvedLlmOptions,
+    private readonly telemetry: LlmTelemetry,
+    private readonly drain: LlmDrain,
+  ) {}
+
+  /** Names of the configured upstreams, the default first. */
+  get upstreamNames(): string[] {
+    const { upstreams, defaultUpstream } = this.options;
+    return [defaultUpstream, ...[...upstreams.keys()].filter((n) => n !== defaultUpstream)];
+  }
+
+  /**
+   * Checks the request and options, then starts the call: its record (with the request's
+   * context) and its deadline, which shutdown waits for until the call is closed.
+   */
+  open(request: ChatCompletionRequest, options: LlmCallOptions, stream: boolean): OpenCall {
+    const upstream = this.upstream(options.upstream);
+    validateChatRequest(request, upstream.name);
+    const model =
+      typeof request.model === 'string' && request.model ? request.model : upstream.defaultModel;
+    const deadlineMs = options.deadlineMs ?? upstream.timeouts.deadlineMs;
+    if (!(Number.isFinite(deadlineMs) && deadlineMs > 0)) {
+      throw badDeadlineError(deadlineMs, upstream.name);
+    }
+    // Explicit options win over the request's context (a job may act for another user).
+    const ambient = currentLlmContext();
+    const context = {
+      userId: options.userId ?? ambient?.userId,
+      featureName: options.featureName ?? ambient?.featureName,
+      requestId: options.requestId ?? ambient?.requestId,
+      ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+      ...(options.queueWaitMs === undefined ? {} : { queueWaitMs: options.queueWaitMs }),
+    };
+    const record = new CallRecord({
+      upstream,
+      model,
+      clientRequestId: options.clientRequestId ?? randomUUID(),
+      stream,
+      context,
+      request,
+    });
+    const deadline = new CallDeadline(deadlineMs, options.signal);
+    // Until the deadline is disposed (the call, or the stream, is over) shutdown waits for it.
+    this.drain.track(deadline, upstream.name);
+    ambient?.calls.push(record);
+    this.telemetry.callStarted(record);
+    return { record, deadline };
+  }
+
+  /** Closes the call once: ends it, successfully or with the error the caller gets. */
+  close(call: OpenCall, error?: unknown): void {
+    const { record } = call;
+    if (record.endedAt === undefined) {
+      record.end(isLlmError(error) ? error : undefined);
+      this.telemetry.callEnded(record);
+    }
+    call.deadline.dispose();
+  }
+
+  private upstream(name: string | undefined): ResolvedUpstream {
+    const upstream = this.options.upstreams.get(name ?? this.options.defaultUpstream);
+    if (!upstream) throw unknownUpstreamError(name, this.upstreamNames);
+    return upstream;
+  }
+}

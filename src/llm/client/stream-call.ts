@@ -1,0 +1,106 @@
+import type { ChatCompletionRequest, LlmCallMetadata, LlmCallOptions } from '../call/chat.types';
+import type { LlmError } from '../resilience/llm.errors';
+import type { LlmHttpTransport } from '../transport/llm-http.transport';
+import { callMetadata } from './call-metadata';
+import type { CallLifecycle } from './call-lifecycle';
+import type { CallPath } from './call-path';
+import { type OpenCall, type SlotHold, whereOf } from './llm-call';
+import type { StreamEnding } from './llm-chat-stream';
+import { chatAttemptInput } from './send-chat-request';
+import { type OpenedStream, openStreamAttempt } from './stream-attempt';
+
+/**
+ * One streaming call's life, behind an {@link LlmChatStream}. It opens when the stream is first
+ * read, runs down the call path up to the first content chunk (retries and fallbacks apply until
+ * then), then keeps its bulkhead slot and deadline until the consumer is done or the deadline
+ * passes. It ends one of two ways: failed before content ({@link start} rejects), or held to its
+ * end ({@link SlotHold.ended}); either way {@link CallLifecycle.close} ends it once.
+ */
+export class StreamCall {
+  /** Settled by {@link finish}: how the consumer's reading ended. */
+  private readonly readingEnded = new Latch<StreamEnding>();
+  /** Settled once the call holds no bulkhead slot any more. */
+  private readonly slotFree = new Latch<void>();
+  /** Whether the run that delivered content holds a slot worth waiting for. */
+  private holdsSlot = false;
+
+  constructor(
+    private readonly lifecycle: CallLifecycle,
+    private readonly path: CallPath,
+    private readonly transport: LlmHttpTransport,
+    private readonly request: ChatCompletionRequest,
+    private readonly options: LlmCallOptions,
+  ) {}
+
+  /** Opens the call and runs it up to its first content chunk. */
+  async start(): Promise<{ opened: OpenedStream; metadata: LlmCallMetadata }> {
+    let call: OpenCall;
+    try {
+      call = this.lifecycle.open(this.request, this.options, true);
+    } catch (error) {
+      this.slotFree.settle();
+      throw error;
+    }
+    try {
+      const opened = await this.path.run({
+        ...call,
+        attempt: (context) =>
+          openStreamAttempt(chatAttemptInput(this.transport, this.request, true, context)),
+        hold: this.holdFor(call),
+      });
+      return { opened, metadata: callMetadata(call.record) };
+    } catch (error) {
+      this.lifecycle.close(call, error);
+      this.slotFree.settle();
+      throw error;
+    }
+  }
+
+  /** The consumer is done reading; resolves once the call's bulkhead slot is free. */
+  finish(ending: StreamEnding): Promise<void> {
+    this.readingEnded.settle(ending);
+    return this.slotFree.promise;
+  }
+
+  /** How the stream holds its slot: until the consumer is done, or the deadline passes. */
+  private holdFor(call: OpenCall): SlotHold<OpenedStream> {
+    const { record, deadline } = call;
+    return {
+      until: () => {
+        this.holdsSlot = true;
+        return Promise.race([
+          this.readingEnded.promise.then(({ error, response }): LlmError | undefined => {
+            record.response = response;
+            return error;
+          }),
+          aborted(deadline.signal).then(() => deadline.abortError(whereOf(record))),
+        ]);
+      },
+      ended: (error) => this.lifecycle.close(call, error),
+      released: () => {
+        if (this.holdsSlot) this.slotFree.settle();
+      },
+    };
+  }
+}
+
+/** A promise settled from outside, once. */
+class Latch<T> {
+  readonly promise: Promise<T>;
+  private resolve: (value: T) => void = () => undefined;
+
+  constructor() {
+    this.promise = new Promise<T>((resolve) => (this.resolve = resolve));
+  }
+
+  settle(value: T): void {
+    this.resolve(value);
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

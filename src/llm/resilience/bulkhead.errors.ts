@@ -1,0 +1,23 @@
+import { isBulkheadRejectedError } from 'cockatiel';
+import type { CallRecord } from '../call/call-record';
+import { LlmError } from './llm.errors';
+
+/**
+ * cockatiel's bulkhead rejection as a typed, non-retryable `bulkhead_full`; other errors as they
+ * are.
+ *
+ * @example
+ * throw bulkheadError(error, record);
+ */
+export function bulkheadError(error: unknown, record: CallRecord): unknown {
+  if (!isBulkheadRejectedError(error)) return error;
+  const { upstream, model } = record;
+  const { maxConcurrent, maxQueue } = upstream.bulkhead;
+  return new LlmError(
+    'bulkhead_full',
+    `Upstream '${upstream.name}' already has ${maxConcurrent} calls in flight and ` +
+      `${maxQueue} queued; rejected at once to protect this service. Shed load or raise ` +
+      `bulkhead.maxConcurrent/maxQueue.`,
+    { upstream: upstream.name, model, retryable: false },
+  );
+}
