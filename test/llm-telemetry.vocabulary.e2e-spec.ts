@@ -9,10 +9,14 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { CallRecord } from '../src/llm/client/call-record';
 import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
+import { buildComponentTemplate } from '../src/llm/observability/events/elasticsearch-index.templates';
 import {
+  LLM_EVENT_FIELD_ALIASES,
   LLM_EVENT_FIELDS,
   LlmEventDocument,
+  LlmEventField,
 } from '../src/llm/observability/events/llm-event.fields';
+import { ResolvedElasticsearchEvents } from '../src/llm/observability/events/llm-events-options.resolver';
 import { LLM_METRICS } from '../src/llm/observability/llm-metric.instruments';
 import * as S from '../src/llm/observability/llm.semconv';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
@@ -182,5 +186,31 @@ describe('one vocabulary for spans, metrics and events', () => {
       [S.ATTR_LLM_BREAKER_STATE]: 'closed',
     };
     expect(snapshot.gauge(LLM_METRICS.breakerState, gauge)).toBe(1);
+  });
+
+  it('maps the event fields of earlier releases as aliases of their new names', () => {
+    const options = { dataset: 'llm.calls' } as ResolvedElasticsearchEvents;
+    const mappings = buildComponentTemplate(options).template?.mappings;
+    const mappingOf = (field: string): unknown =>
+      field
+        .split('.')
+        .reduce<unknown>(
+          (node, part) => (node as { properties?: Record<string, unknown> }).properties?.[part],
+          mappings,
+        );
+    expect(Object.keys(LLM_EVENT_FIELD_ALIASES)).toEqual([
+      'llm.breaker_state',
+      'llm.breaker_wait_ms',
+      'llm.retry_reasons',
+      'llm.fallback_reasons',
+    ]);
+    for (const [old, current] of Object.entries(LLM_EVENT_FIELD_ALIASES) as [
+      string,
+      LlmEventField,
+    ][]) {
+      expect([old, mappingOf(old)]).toEqual([old, { type: 'alias', path: current }]);
+      expect(mappingOf(current)).toMatchObject({ type: LLM_EVENT_FIELDS[current] });
+      expect(event[current]).toBeDefined();
+    }
   });
 });

@@ -75,5 +75,17 @@ export const LLM_EVENT_FIELDS = {
 
 export type LlmEventField = keyof typeof LLM_EVENT_FIELDS;
 
+/**
+ * Names of earlier releases, mapped as Elasticsearch `alias` fields of their new names (never
+ * written): a saved search or alert on an old name still finds new documents, and across old
+ * and new backing indices it finds both. See CHANGELOG.md.
+ */
+export const LLM_EVENT_FIELD_ALIASES = {
+  'llm.breaker_state': S.ATTR_LLM_BREAKER_STATE,
+  'llm.breaker_wait_ms': S.ATTR_LLM_BREAKER_WAIT_MS,
+  'llm.retry_reasons': S.ATTR_LLM_RETRY_REASON,
+  'llm.fallback_reasons': S.ATTR_LLM_FALLBACK_REASON,
+} as const satisfies Record<string, LlmEventField>;
+
 /** A business event: flat dotted keys from {@link LLM_EVENT_FIELDS}, as the bulk API accepts them. */
 export type LlmEventDocument = Partial<Record<LlmEventField, string | number | boolean | string[]>>;
