@@ -1,7 +1,7 @@
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
-import { GEN_AI_DURATION_BUCKETS_S } from '../src/llm/observability/llm-metric.names';
+import { GEN_AI_DURATION_BUCKETS_S } from '../src/llm/observability/llm-metric.instruments';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { PromText } from './support/prometheus-text';

@@ -61,7 +61,7 @@ describe('breaker.maxProbeWaitMs: calls wait for an open circuit instead of fail
     // The wait is on the call span and in the business event.
     expect(callEndAttributes(call)['llm.breaker.wait_ms']).toBe(call.breakerWaitMs);
     const event = buildCallEvent(call, { serviceName: 'test', dataset: 'llm.calls' });
-    expect(event['llm.breaker_wait_ms']).toBe(call.breakerWaitMs);
+    expect(event['llm.breaker.wait_ms']).toBe(call.breakerWaitMs);
   });
 
   it('many waiting calls: one probe goes first, the rest follow once it closed the circuit', async () => {

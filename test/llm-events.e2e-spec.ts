@@ -1,7 +1,7 @@
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { LLM_EVENT_FIELDS } from '../src/llm/observability/events/llm-event.fields';
-import { LLM_METRICS } from '../src/llm/observability/llm-metric.names';
+import { LLM_METRICS } from '../src/llm/observability/llm-metric.instruments';
 import { runWithLlmContext } from '../src/llm/observability/llm-context.storage';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { ElasticsearchStandIn, StoredDocument } from './support/elasticsearch-stand-in';
@@ -82,7 +82,7 @@ describe('business events in Elasticsearch, one document per call', () => {
       'llm.attempts': 1,
       'llm.retries': 0,
       'llm.wait_ms': 0,
-      'llm.breaker_state': 'closed',
+      'llm.breaker.state': 'closed',
     });
     expect(doc!['gen_ai.response.id']).toMatch(/^chatcmpl-/);
     expect(doc!['event.duration']).toBeGreaterThan(0);
@@ -116,7 +116,7 @@ describe('business events in Elasticsearch, one document per call', () => {
       'event.outcome': 'success',
       'llm.attempts': 3,
       'llm.retries': 2,
-      'llm.retry_reasons': ['overloaded', 'rate_limited'],
+      'llm.retry.reason': ['overloaded', 'rate_limited'],
       'http.response.status_code': 200,
     });
     expect(doc!['llm.wait_ms']).toBeGreaterThanOrEqual(30);
@@ -166,7 +166,7 @@ describe('business events in Elasticsearch, one document per call', () => {
         'event.outcome': 'failure',
         'error.type': 'circuit_open',
         'llm.attempts': 0,
-        'llm.breaker_state': 'open',
+        'llm.breaker.state': 'open',
       });
       expect(rejected).not.toHaveProperty('http.response.status_code');
       expect(sim.requests).toHaveLength(1);

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { LLM_METRICS } from '../src/llm/observability/llm-metric.names';
+import { LLM_METRICS } from '../src/llm/observability/llm-metric.instruments';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { ElasticsearchStandIn } from './support/elasticsearch-stand-in';
 import {

@@ -120,7 +120,7 @@ describe('fallback chain', () => {
       'llm.upstream': 'secondary',
       'llm.requested_model': 'gpt-4o',
       'llm.fallbacks': 2,
-      'llm.fallback_reasons': ['server_error', 'server_error'],
+      'llm.fallback.reason': ['server_error', 'server_error'],
       'llm.degraded': false,
       'event.outcome': 'success',
     });

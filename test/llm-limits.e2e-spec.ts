@@ -7,7 +7,7 @@ import { LlmLimitOptions } from '../src/llm/limits/llm-limits.options';
 import { BudgetRateLimiter } from '../src/llm/limits/budget-rate.limiter';
 import { LlmUpstreamOptions } from '../src/llm/llm-module.options';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
-import { LLM_METRICS as M } from '../src/llm/observability/llm-metric.names';
+import { LLM_METRICS as M } from '../src/llm/observability/llm-metric.instruments';
 import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, startLlmApp } from './support/llm-test-app';

@@ -13,7 +13,7 @@ import { LimiterRedisConnection } from '../src/llm/limits/limiter-redis.connecti
 import { MemoryBudgetStore } from '../src/llm/limits/memory-budget.store';
 import { RedisBudgetStore } from '../src/llm/limits/redis-budget.store';
 import { LlmModule } from '../src/llm/llm.module';
-import { LLM_METRICS as M } from '../src/llm/observability/llm-metric.names';
+import { LLM_METRICS as M } from '../src/llm/observability/llm-metric.instruments';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { FAST_POLICIES, TEST_API_KEY } from './support/llm-test-app';

@@ -102,7 +102,7 @@ describe('a TCP microservice that calls the LLM, with the user in the packet met
     );
     expect(handler.parentSpanContext?.spanId).toBe(producer.spanId);
     expect(handler.attributes).toMatchObject({
-      'rpc.system': 'tcp',
+      'rpc.system.name': 'tcp',
       'messaging.destination.name': SUMMARISE,
       'llm.request.rpc_outcome': 'ack',
     });

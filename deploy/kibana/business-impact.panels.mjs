@@ -80,7 +80,7 @@ export const charts = {
       time: dateHistogram(),
       state: terms('llm.upstream', {
         label: 'Upstream › breaker',
-        secondaryFields: ['llm.breaker_state'],
+        secondaryFields: ['llm.breaker.state'],
       }),
       calls: count('Calls'),
     },
@@ -198,7 +198,7 @@ export const charts = {
     query: `${CALLS} and event.outcome : "success" and llm.retries > 0`,
     columns: {
       time: dateHistogram(),
-      reason: terms('llm.retry_reasons', { label: 'Retry reason' }),
+      reason: terms('llm.retry.reason', { label: 'Retry reason' }),
       calls: count('Calls'),
     },
     visualization: xy({ seriesType: 'bar_stacked', x: 'time', split: 'reason', y: ['calls'] }),

@@ -63,7 +63,7 @@ export const KNOWN_VALUES: Record<string, string[]> = {
   'event.action': Object.values(LLM_EVENT_ACTIONS),
   'event.outcome': ['success', 'failure'],
   'error.type': Object.keys(ERROR_KINDS),
-  'llm.breaker_state': Object.keys(BREAKER_STATES),
+  'llm.breaker.state': Object.keys(BREAKER_STATES),
   'llm.request.outcome': Object.keys(REQUEST_OUTCOMES),
   'llm.request.transport': ['http', ...Object.keys(RPC_TRANSPORTS)],
   'llm.request.rpc_outcome': Object.keys(RPC_OUTCOMES),

@@ -1,7 +1,15 @@
 import { ROOT_CONTEXT, Span, SpanKind, Tracer } from '@opentelemetry/api';
 import { fromTraceparent } from './job-trace.context';
 import type { LlmJobMessage } from './llm-job.types';
-import { LLM_JOB_ATTRIBUTES as ATTR, LLM_JOB_SPANS } from './llm-jobs.semconv';
+import {
+  ATTR_LLM_JOB_DELIVERY,
+  ATTR_LLM_JOB_ID,
+  ATTR_LLM_JOB_QUEUE_WAIT_MS,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+} from '../observability/llm.semconv';
 
 /**
  * The worker's `process <queue>` span (CONSUMER) of one run: a root span of its own, linked to
@@ -16,18 +24,18 @@ export function startProcessSpan(
 ): Span {
   const link = fromTraceparent(job.traceparent);
   return tracer.startSpan(
-    LLM_JOB_SPANS.process(queue),
+    `process ${queue}`,
     {
       kind: SpanKind.CONSUMER,
       links: link ? [{ context: link }] : [],
       attributes: {
-        [ATTR.messagingSystem]: 'rabbitmq',
-        [ATTR.destination]: queue,
-        [ATTR.operationType]: 'process',
-        [ATTR.messageId]: job.id,
-        [ATTR.jobId]: job.id,
-        [ATTR.queueWaitMs]: run.queueWaitMs,
-        [ATTR.delivery]: run.delivery,
+        [ATTR_MESSAGING_SYSTEM]: 'rabbitmq',
+        [ATTR_MESSAGING_DESTINATION_NAME]: queue,
+        [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
+        [ATTR_MESSAGING_MESSAGE_ID]: job.id,
+        [ATTR_LLM_JOB_ID]: job.id,
+        [ATTR_LLM_JOB_QUEUE_WAIT_MS]: run.queueWaitMs,
+        [ATTR_LLM_JOB_DELIVERY]: run.delivery,
       },
     },
     ROOT_CONTEXT,

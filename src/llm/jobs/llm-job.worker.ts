@@ -20,7 +20,7 @@ import { startProcessSpan } from './job-process.span';
 import type { LlmJobMessage, LlmJobRecord } from './llm-job.types';
 import { TERMINAL_JOB_STATES } from './llm-job.types';
 import { LlmJobsRuntime } from './llm-jobs.runtime';
-import { LLM_JOB_ATTRIBUTES as ATTR } from './llm-jobs.semconv';
+import { ATTR_LLM_JOB_OUTCOME } from '../observability/llm.semconv';
 
 /**
  * Runs jobs from the durable queue through {@link LlmClient.chat}: the same call path as a direct
@@ -182,7 +182,7 @@ export class LlmJobWorker implements OnApplicationBootstrap, BeforeApplicationSh
     } else {
       stored = await this.afterFailure(job, started, headers, message, failure);
     }
-    span.setAttribute(ATTR.outcome, stored);
+    span.setAttribute(ATTR_LLM_JOB_OUTCOME, stored);
     if (failure && stored !== 'requeued') span.setStatus({ code: SpanStatusCode.ERROR });
     span.end();
     // Stopping: no ack, the message goes back to the queue when the channel closes.

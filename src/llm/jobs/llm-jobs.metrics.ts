@@ -1,18 +1,12 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import {
-  BatchObservableCallback,
-  Counter,
-  Histogram,
-  Meter,
-  metrics,
-  ObservableGauge,
-} from '@opentelemetry/api';
-import {
-  LLM_METRIC_ATTRIBUTES as ATTR,
-  LLM_METRICS,
-  WAIT_BUCKETS_S,
-} from '../observability/llm-metric.names';
+import { BatchObservableCallback, Meter, metrics, ObservableGauge } from '@opentelemetry/api';
 import { LLM_METER_NAME } from '../observability/llm-metrics';
+import { createInstruments, LlmInstruments } from '../observability/llm-metric.instruments';
+import {
+  ATTR_LLM_JOB_OUTCOME,
+  ATTR_LLM_JOB_REDELIVERY_REASON,
+  ATTR_LLM_JOB_STATE_WRITE,
+} from '../observability/llm.semconv';
 
 /** How a job ended, as the outcome counter labels it. */
 export type LlmJobOutcome = 'completed' | 'failed' | 'cancelled' | 'dead_lettered' | 'expired';
@@ -20,8 +14,15 @@ export type LlmJobOutcome = 'completed' | 'failed' | 'cancelled' | 'dead_lettere
 /** Why a job went back to the queue to wait. */
 export type LlmJobRedeliveryReason = 'rate_limited' | 'circuit_open' | 'bulkhead_full' | 'failure';
 
-/** Queue wait buckets (s): up to the default job deadline of an hour. */
-const QUEUE_WAIT_BUCKETS_S = [...WAIT_BUCKETS_S, 120, 300, 600, 1800, 3600];
+/** The instruments jobs record (declared in llm-metric.instruments.ts). */
+const INSTRUMENTS = [
+  'jobsQueueDepth',
+  'jobsOldestAge',
+  'jobsOutcomes',
+  'jobsQueueWait',
+  'jobsRedeliveries',
+  'jobsStateWrites',
+] as const;
 
 /** What the gauges read at collection time, refreshed in the background. */
 export interface JobQueueReading {
@@ -37,42 +38,12 @@ export interface JobQueueReading {
 @Injectable()
 export class LlmJobsMetrics implements OnModuleDestroy {
   private readonly meter: Meter = metrics.getMeter(LLM_METER_NAME);
-  private readonly depth: ObservableGauge;
-  private readonly oldestAge: ObservableGauge;
-  private readonly outcomes: Counter;
-  private readonly queueWait: Histogram;
-  private readonly redeliveries: Counter;
-  private readonly stateWrites: Counter;
+  private readonly i: LlmInstruments<(typeof INSTRUMENTS)[number]>;
   private reading: JobQueueReading = {};
 
   constructor() {
-    const m = this.meter;
-    this.depth = m.createObservableGauge(LLM_METRICS.jobsQueueDepth, {
-      description: 'Jobs ready in the durable queue, not yet taken by a worker.',
-      unit: '{job}',
-    });
-    this.oldestAge = m.createObservableGauge(LLM_METRICS.jobsOldestAge, {
-      description: 'Age of the oldest job still queued; 0 when none waits.',
-      unit: 's',
-    });
-    this.outcomes = m.createCounter(LLM_METRICS.jobsOutcomes, {
-      description: 'Jobs that ended, by llm.job.outcome.',
-      unit: '{job}',
-    });
-    this.queueWait = m.createHistogram(LLM_METRICS.jobsQueueWait, {
-      description: 'Time a job waited in the queue before a worker ran it.',
-      unit: 's',
-      advice: { explicitBucketBoundaries: QUEUE_WAIT_BUCKETS_S },
-    });
-    this.redeliveries = m.createCounter(LLM_METRICS.jobsRedeliveries, {
-      description: 'Jobs put back in the queue to wait, by llm.job.redelivery_reason.',
-      unit: '{job}',
-    });
-    this.stateWrites = m.createCounter(LLM_METRICS.jobsStateWrites, {
-      description: 'Job state writes kept in memory while Redis was down (deferred) or dropped.',
-      unit: '{write}',
-    });
-    m.addBatchObservableCallback(this.observe, [this.depth, this.oldestAge]);
+    this.i = createInstruments(this.meter, INSTRUMENTS);
+    this.meter.addBatchObservableCallback(this.observe, this.gauges());
   }
 
   /** The latest queue reading (the gauges report it at the next collection). */
@@ -81,28 +52,32 @@ export class LlmJobsMetrics implements OnModuleDestroy {
   }
 
   outcome(outcome: LlmJobOutcome): void {
-    this.outcomes.add(1, { [ATTR.jobOutcome]: outcome });
+    this.i.jobsOutcomes.add(1, { [ATTR_LLM_JOB_OUTCOME]: outcome });
   }
 
   waited(ms: number): void {
-    this.queueWait.record(Math.max(ms, 0) / 1000);
+    this.i.jobsQueueWait.record(Math.max(ms, 0) / 1000);
   }
 
   redelivered(reason: LlmJobRedeliveryReason): void {
-    this.redeliveries.add(1, { [ATTR.jobRedeliveryReason]: reason });
+    this.i.jobsRedeliveries.add(1, { [ATTR_LLM_JOB_REDELIVERY_REASON]: reason });
   }
 
   stateWrite(outcome: 'deferred' | 'dropped'): void {
-    this.stateWrites.add(1, { [ATTR.jobStateWrite]: outcome });
+    this.i.jobsStateWrites.add(1, { [ATTR_LLM_JOB_STATE_WRITE]: outcome });
   }
 
   onModuleDestroy(): void {
-    this.meter.removeBatchObservableCallback(this.observe, [this.depth, this.oldestAge]);
+    this.meter.removeBatchObservableCallback(this.observe, this.gauges());
+  }
+
+  private gauges(): ObservableGauge[] {
+    return [this.i.jobsQueueDepth, this.i.jobsOldestAge];
   }
 
   private readonly observe: BatchObservableCallback = (result) => {
     const { depth, oldestAgeS } = this.reading;
-    if (depth !== undefined) result.observe(this.depth, depth);
-    if (oldestAgeS !== undefined) result.observe(this.oldestAge, oldestAgeS);
+    if (depth !== undefined) result.observe(this.i.jobsQueueDepth, depth);
+    if (oldestAgeS !== undefined) result.observe(this.i.jobsOldestAge, oldestAgeS);
   };
 }

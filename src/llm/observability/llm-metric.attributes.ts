@@ -1,15 +1,17 @@
 import type { Attributes } from '@opentelemetry/api';
-import { ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentelemetry/semantic-conventions';
-import { CallRecord } from '../call/call-record';
-import { ResolvedUpstream } from '../llm-module.options';
-import { GEN_AI, GEN_AI_OPERATION } from './gen-ai.semconv';
-import { LLM_METRIC_ATTRIBUTES } from './llm-metric.names';
-
-/**
- * `gen_ai.token.type` (`input` | `output`) of the token usage histogram: a metric-only GenAI name,
- * kept beside the metrics until gen-ai.semconv.ts lists it.
- */
-export const GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
+import type { CallRecord } from '../call/call-record';
+import type { ResolvedUpstream } from '../llm-module.options';
+import { callAttributes } from './llm-call.attributes';
+import {
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_TOKEN_TYPE,
+  ATTR_LLM_FEATURE,
+  ATTR_LLM_OUTCOME,
+  ATTR_LLM_UPSTREAM,
+  GEN_AI_OPERATION_NAME_VALUE_CHAT,
+} from './llm.semconv';
 
 /** Distinct feature or model values kept as labels; later ones are recorded as `other`. */
 export const MAX_LABEL_VALUES = 64;
@@ -38,53 +40,96 @@ export class BoundedLabel {
   }
 }
 
+/** The GenAI histograms' attributes once the response model is known. */
+export interface ResponseLabels {
+  readonly operation: Attributes;
+  /** {@link operation} with `gen_ai.token.type` = `input` / `output`. */
+  readonly input: Attributes;
+  readonly output: Attributes;
+}
+
+/**
+ * The attribute objects of one (upstream, model, feature), built on its first call and reused by
+ * every later one: recording a call allocates no attribute object on the common paths.
+ */
+export class CallLabels {
+  /** Upstream, requested model and feature: what every call instrument is labelled by. */
+  readonly common: Attributes;
+  /** {@link common} plus the GenAI operation's: operation name, provider, server. */
+  readonly operation: Attributes;
+  private readonly outcomes = new Map<string, Attributes>();
+  private readonly responses = new Map<string, ResponseLabels>();
+
+  constructor(upstream: ResolvedUpstream, model: string, feature: string) {
+    this.common = {
+      [ATTR_LLM_UPSTREAM]: upstream.name,
+      [ATTR_GEN_AI_REQUEST_MODEL]: model,
+      [ATTR_LLM_FEATURE]: feature,
+    };
+    this.operation = {
+      [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_CHAT,
+      ...callAttributes(upstream, model, feature),
+    };
+  }
+
+  /** {@link common} with `llm.outcome` (`success` or an error kind: a bounded set). */
+  outcome(outcome: string): Attributes {
+    let attributes = this.outcomes.get(outcome);
+    if (!attributes) {
+      attributes = { ...this.common, [ATTR_LLM_OUTCOME]: outcome };
+      this.outcomes.set(outcome, attributes);
+    }
+    return attributes;
+  }
+
+  /** {@link operation} with the (bounded) response model, when the provider named one. */
+  response(model: string | undefined): ResponseLabels {
+    const key = model ?? '';
+    let labels = this.responses.get(key);
+    if (!labels) {
+      const operation = model
+        ? { ...this.operation, [ATTR_GEN_AI_RESPONSE_MODEL]: model }
+        : this.operation;
+      labels = {
+        operation,
+        input: { ...operation, [ATTR_GEN_AI_TOKEN_TYPE]: 'input' },
+        output: { ...operation, [ATTR_GEN_AI_TOKEN_TYPE]: 'output' },
+      };
+      this.responses.set(key, labels);
+    }
+    return labels;
+  }
+}
+
 /** Builds the attributes of a call's measurements: low cardinality, never the user id. */
 export class CallMetricAttributes {
   private readonly features = new BoundedLabel();
   private readonly models = new BoundedLabel();
-  private readonly servers = new Map<string, Attributes>();
+  /** Upstream → model → feature; models and features are bounded, so this is too. */
+  private readonly labels = new WeakMap<ResolvedUpstream, Map<string, Map<string, CallLabels>>>();
 
   /** The model label of a breaker: the same bounded set of values as the calls' models. */
   model(model: string): string {
     return this.models.value(model);
   }
 
-  /** Upstream, requested model and feature: what every call instrument is labelled by. */
-  common(call: CallRecord): Attributes {
-    return {
-      [LLM_METRIC_ATTRIBUTES.upstream]: call.upstream.name,
-      [GEN_AI.requestModel]: this.models.value(call.model),
-      [LLM_METRIC_ATTRIBUTES.feature]: this.features.value(
-        call.context.featureName ?? UNKNOWN_FEATURE,
-      ),
-    };
+  /** The labels of a call's upstream, model and feature (the same object for every such call). */
+  of(call: CallRecord): CallLabels {
+    const model = this.models.value(call.model);
+    const feature = this.features.value(call.context.featureName ?? UNKNOWN_FEATURE);
+    let byModel = this.labels.get(call.upstream);
+    if (!byModel)
+      this.labels.set(call.upstream, (byModel = new Map<string, Map<string, CallLabels>>()));
+    let byFeature = byModel.get(model);
+    if (!byFeature) byModel.set(model, (byFeature = new Map<string, CallLabels>()));
+    let labels = byFeature.get(feature);
+    if (!labels) byFeature.set(feature, (labels = new CallLabels(call.upstream, model, feature)));
+    return labels;
   }
 
-  /** The GenAI convention's attributes of a client operation, plus {@link common}. */
-  operation(call: CallRecord): Attributes {
-    const responseModel = call.response?.model;
-    return {
-      [GEN_AI.operationName]: GEN_AI_OPERATION.chat,
-      [GEN_AI.providerName]: call.upstream.provider,
-      ...this.server(call.upstream),
-      ...this.common(call),
-      ...(responseModel ? { [GEN_AI.responseModel]: this.models.value(responseModel) } : {}),
-    };
-  }
-
-  /** `server.address` and `server.port` of an upstream, parsed once. */
-  private server(upstream: ResolvedUpstream): Attributes {
-    let attributes = this.servers.get(upstream.name);
-    if (!attributes) {
-      const url = new URL(upstream.baseUrl);
-      const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-      attributes = {
-        // An IPv6 host is bracketed in a URL, not in `server.address`.
-        [ATTR_SERVER_ADDRESS]: url.hostname.replace(/^\[|\]$/g, ''),
-        [ATTR_SERVER_PORT]: port,
-      };
-      this.servers.set(upstream.name, attributes);
-    }
-    return attributes;
+  /** The response model as a label: bounded like the requested ones. */
+  responseModel(call: CallRecord): string | undefined {
+    const model = call.response?.model;
+    return model ? this.models.value(model) : undefined;
   }
 }

@@ -1,16 +1,44 @@
 import type { Attributes } from '@opentelemetry/api';
-import {
-  ATTR_ERROR_TYPE,
-  ATTR_HTTP_REQUEST_RESEND_COUNT,
-  ATTR_HTTP_RESPONSE_STATUS_CODE,
-  ATTR_SERVER_ADDRESS,
-  ATTR_SERVER_PORT,
-} from '@opentelemetry/semantic-conventions';
 import { CallRecord } from '../call/call-record';
 import { AttemptRecord, RetryRecord } from '../call/call-record.types';
-import { GEN_AI, GEN_AI_OPERATION, INCUBATING } from './gen-ai.semconv';
 import { toGenAiMessagesJson } from './gen-ai.messages';
-import { LLM_SPAN_ATTRIBUTES as LLM } from './llm-span.names';
+import { callAttributes, upstreamAttributes } from './llm-call.attributes';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_INPUT_MESSAGES,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_REQUEST_MAX_TOKENS,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_REQUEST_TEMPERATURE,
+  ATTR_GEN_AI_REQUEST_TOP_P,
+  ATTR_GEN_AI_RESPONSE_FINISH_REASONS,
+  ATTR_GEN_AI_RESPONSE_ID,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_HTTP_REQUEST_RESEND_COUNT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_LLM_ATTEMPT_NUMBER,
+  ATTR_LLM_ATTEMPTS,
+  ATTR_LLM_BREAKER_STATE,
+  ATTR_LLM_BREAKER_WAIT_MS,
+  ATTR_LLM_CLIENT_REQUEST_ID,
+  ATTR_LLM_DEGRADED,
+  ATTR_LLM_FALLBACKS,
+  ATTR_LLM_LIMITER_WAIT_MS,
+  ATTR_LLM_REQUEST_ID,
+  ATTR_LLM_REQUESTED_MODEL,
+  ATTR_LLM_RETRIES,
+  ATTR_LLM_RETRY_DELAY_MS,
+  ATTR_LLM_RETRY_DELAY_SOURCE,
+  ATTR_LLM_RETRY_NUMBER,
+  ATTR_LLM_RETRY_REASON,
+  ATTR_LLM_STREAM,
+  ATTR_LLM_UPSTREAM_REQUEST_ID,
+  ATTR_LLM_WAIT_MS,
+  ATTR_USER_ID,
+  GEN_AI_OPERATION_NAME_VALUE_CHAT,
+} from './llm.semconv';
 
 /**
  * What is known of a call when it starts. Prompt text only with `captureContent`: it may hold
@@ -19,24 +47,21 @@ import { LLM_SPAN_ATTRIBUTES as LLM } from './llm-span.names';
 export function callStartAttributes(call: CallRecord, captureContent: boolean): Attributes {
   const { request, context } = call;
   return defined({
-    [GEN_AI.operationName]: GEN_AI_OPERATION.chat,
-    [GEN_AI.providerName]: call.upstream.provider,
-    [GEN_AI.requestModel]: call.model,
+    [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_CHAT,
+    // Provider, upstream, server, model, feature: named and valued as in metrics and events.
+    ...callAttributes(call.upstream, call.model, context.featureName),
     // OpenAI renamed max_tokens to max_completion_tokens; both mean the completion's cap.
-    [GEN_AI.requestMaxTokens]: numberOrUndefined(
+    [ATTR_GEN_AI_REQUEST_MAX_TOKENS]: numberOrUndefined(
       request.max_completion_tokens ?? request.max_tokens,
     ),
-    [GEN_AI.requestTemperature]: numberOrUndefined(request.temperature),
-    [GEN_AI.requestTopP]: numberOrUndefined(request.top_p),
-    ...serverAttributes(call.upstream.baseUrl),
-    [LLM.upstream]: call.upstream.name,
-    [LLM.stream]: call.stream,
-    [LLM.clientRequestId]: call.clientRequestId,
-    [INCUBATING.userId]: context.userId,
-    [LLM.feature]: context.featureName,
-    [LLM.requestId]: context.requestId,
+    [ATTR_GEN_AI_REQUEST_TEMPERATURE]: numberOrUndefined(request.temperature),
+    [ATTR_GEN_AI_REQUEST_TOP_P]: numberOrUndefined(request.top_p),
+    [ATTR_LLM_STREAM]: call.stream,
+    [ATTR_LLM_CLIENT_REQUEST_ID]: call.clientRequestId,
+    [ATTR_USER_ID]: context.userId,
+    [ATTR_LLM_REQUEST_ID]: context.requestId,
     ...(captureContent && Array.isArray(request.messages)
-      ? { [GEN_AI.inputMessages]: toGenAiMessagesJson(request.messages) }
+      ? { [ATTR_GEN_AI_INPUT_MESSAGES]: toGenAiMessagesJson(request.messages) }
       : {}),
   });
 }
@@ -45,24 +70,23 @@ export function callStartAttributes(call: CallRecord, captureContent: boolean): 
 export function callEndAttributes(call: CallRecord): Attributes {
   const response = call.response;
   return defined({
-    // After a fallback the request went to another model (and maybe another upstream).
-    [GEN_AI.requestModel]: call.model,
-    [LLM.upstream]: call.upstream.name,
-    ...serverAttributes(call.upstream.baseUrl),
-    [GEN_AI.responseModel]: response?.model,
-    [GEN_AI.responseId]: response?.id,
-    [GEN_AI.responseFinishReasons]: response?.finishReasons.length
+    // After a fallback the request went to another model, maybe another upstream and provider.
+    ...upstreamAttributes(call.upstream),
+    [ATTR_GEN_AI_REQUEST_MODEL]: call.model,
+    [ATTR_GEN_AI_RESPONSE_MODEL]: response?.model,
+    [ATTR_GEN_AI_RESPONSE_ID]: response?.id,
+    [ATTR_GEN_AI_RESPONSE_FINISH_REASONS]: response?.finishReasons.length
       ? response.finishReasons
       : undefined,
-    [GEN_AI.usageInputTokens]: response?.inputTokens,
-    [GEN_AI.usageOutputTokens]: response?.outputTokens,
-    [LLM.attempts]: call.attemptCount,
-    [LLM.retries]: call.retries.length,
-    [LLM.requestedModel]: call.requestedModel,
-    [LLM.fallbacks]: call.fallbacks.length,
-    [LLM.degraded]: call.degraded,
-    [LLM.waitMs]: call.totalDelayMs,
-    [LLM.breakerWaitMs]: call.breakerWaitMs,
+    [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: response?.inputTokens,
+    [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: response?.outputTokens,
+    [ATTR_LLM_ATTEMPTS]: call.attemptCount,
+    [ATTR_LLM_RETRIES]: call.retries.length,
+    [ATTR_LLM_REQUESTED_MODEL]: call.requestedModel,
+    [ATTR_LLM_FALLBACKS]: call.fallbacks.length,
+    [ATTR_LLM_DEGRADED]: call.degraded,
+    [ATTR_LLM_WAIT_MS]: call.totalDelayMs,
+    [ATTR_LLM_BREAKER_WAIT_MS]: call.breakerWaitMs,
     // Low cardinality, as the convention asks: the error kind, never the message.
     [ATTR_ERROR_TYPE]: call.error?.kind,
   });
@@ -72,19 +96,19 @@ export function callEndAttributes(call: CallRecord): Attributes {
 export function attemptStartAttributes(attempt: AttemptRecord): Attributes {
   return defined({
     [ATTR_HTTP_REQUEST_RESEND_COUNT]: attempt.number - 1,
-    [LLM.attemptNumber]: attempt.number,
-    [LLM.retryDelayMs]: attempt.delayBeforeMs,
-    [LLM.retryDelaySource]: attempt.delaySource,
-    [LLM.breakerState]: attempt.breakerBefore,
+    [ATTR_LLM_ATTEMPT_NUMBER]: attempt.number,
+    [ATTR_LLM_RETRY_DELAY_MS]: attempt.delayBeforeMs,
+    [ATTR_LLM_RETRY_DELAY_SOURCE]: attempt.delaySource,
+    [ATTR_LLM_BREAKER_STATE]: attempt.breakerBefore,
   });
 }
 
 /** How an attempt ended. The limiter wait is read here: the limiter runs after the breaker. */
 export function attemptEndAttributes(attempt: AttemptRecord): Attributes {
   return defined({
-    [LLM.limiterWaitMs]: attempt.limiterWaitMs,
+    [ATTR_LLM_LIMITER_WAIT_MS]: attempt.limiterWaitMs,
     [ATTR_HTTP_RESPONSE_STATUS_CODE]: attempt.status,
-    [LLM.upstreamRequestId]: attempt.upstreamRequestId,
+    [ATTR_LLM_UPSTREAM_REQUEST_ID]: attempt.upstreamRequestId,
     [ATTR_ERROR_TYPE]: attempt.errorKind,
   });
 }
@@ -92,22 +116,11 @@ export function attemptEndAttributes(attempt: AttemptRecord): Attributes {
 /** Attributes of the `llm.retry.scheduled` event. */
 export function retryEventAttributes(retry: RetryRecord): Attributes {
   return {
-    [LLM.retryNumber]: retry.number,
-    [LLM.retryReason]: retry.reason,
-    [LLM.retryDelayMs]: retry.delayMs,
-    [LLM.retryDelaySource]: retry.source,
+    [ATTR_LLM_RETRY_NUMBER]: retry.number,
+    [ATTR_LLM_RETRY_REASON]: retry.reason,
+    [ATTR_LLM_RETRY_DELAY_MS]: retry.delayMs,
+    [ATTR_LLM_RETRY_DELAY_SOURCE]: retry.source,
   };
-}
-
-/** `server.address` and `server.port` of the upstream, the port defaulted from the scheme. */
-function serverAttributes(baseUrl: string): Attributes {
-  try {
-    const url = new URL(baseUrl);
-    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-    return { [ATTR_SERVER_ADDRESS]: url.hostname, [ATTR_SERVER_PORT]: port };
-  } catch {
-    return {};
-  }
 }
 
 /** Drops unset values: the SDK ignores them, but not every OpenTelemetry API implementation does. */

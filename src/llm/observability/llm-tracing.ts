@@ -24,8 +24,20 @@ import {
   callStartAttributes,
   retryEventAttributes,
 } from './llm-span.attributes';
-import { LLM_SPAN_ATTRIBUTES, LLM_SPAN_EVENTS } from './llm-span.names';
 import { LlmTelemetry } from './llm-telemetry';
+import {
+  ATTR_LLM_ATTEMPT_NUMBER,
+  ATTR_LLM_BREAKER_PREVIOUS_STATE,
+  ATTR_LLM_BREAKER_STATE,
+  ATTR_LLM_FALLBACK_FROM_MODEL,
+  ATTR_LLM_FALLBACK_FROM_UPSTREAM,
+  ATTR_LLM_FALLBACK_REASON,
+  ATTR_LLM_FALLBACK_TO_MODEL,
+  ATTR_LLM_FALLBACK_TO_UPSTREAM,
+  EVENT_LLM_BREAKER_TRANSITION,
+  EVENT_LLM_FALLBACK,
+  EVENT_LLM_RETRY_SCHEDULED,
+} from './llm.semconv';
 
 /** The instrumentation scope of every span this module makes. */
 export const LLM_TRACER_NAME = 'nestjs-resilient-llm';
@@ -104,25 +116,25 @@ export class LlmTracing implements LlmCallObserver {
     }
     const { breakerBefore: before, breakerAfter: after } = attempt;
     if (before && after && before !== after) {
-      this.calls.get(call)?.addEvent(LLM_SPAN_EVENTS.breakerTransition, {
-        [LLM_SPAN_ATTRIBUTES.breakerPreviousState]: before,
-        [LLM_SPAN_ATTRIBUTES.breakerState]: after,
-        [LLM_SPAN_ATTRIBUTES.attemptNumber]: attempt.number,
+      this.calls.get(call)?.addEvent(EVENT_LLM_BREAKER_TRANSITION, {
+        [ATTR_LLM_BREAKER_PREVIOUS_STATE]: before,
+        [ATTR_LLM_BREAKER_STATE]: after,
+        [ATTR_LLM_ATTEMPT_NUMBER]: attempt.number,
       });
     }
   }
 
   onRetryScheduled(call: CallRecord, retry: RetryRecord): void {
-    this.calls.get(call)?.addEvent(LLM_SPAN_EVENTS.retryScheduled, retryEventAttributes(retry));
+    this.calls.get(call)?.addEvent(EVENT_LLM_RETRY_SCHEDULED, retryEventAttributes(retry));
   }
 
   onFallback(call: CallRecord, hop: FallbackHop): void {
-    this.calls.get(call)?.addEvent(LLM_SPAN_EVENTS.fallback, {
-      [LLM_SPAN_ATTRIBUTES.fallbackFromUpstream]: hop.fromUpstream,
-      [LLM_SPAN_ATTRIBUTES.fallbackFromModel]: hop.fromModel,
-      [LLM_SPAN_ATTRIBUTES.fallbackToUpstream]: hop.toUpstream,
-      [LLM_SPAN_ATTRIBUTES.fallbackToModel]: hop.toModel,
-      [LLM_SPAN_ATTRIBUTES.fallbackReason]: hop.reason,
+    this.calls.get(call)?.addEvent(EVENT_LLM_FALLBACK, {
+      [ATTR_LLM_FALLBACK_FROM_UPSTREAM]: hop.fromUpstream,
+      [ATTR_LLM_FALLBACK_FROM_MODEL]: hop.fromModel,
+      [ATTR_LLM_FALLBACK_TO_UPSTREAM]: hop.toUpstream,
+      [ATTR_LLM_FALLBACK_TO_MODEL]: hop.toModel,
+      [ATTR_LLM_FALLBACK_REASON]: hop.reason,
     });
   }
 

@@ -1,5 +1,14 @@
 import { Context, Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { MESSAGING } from './gen-ai.semconv';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_LLM_REQUEST_REDELIVERED,
+  ATTR_LLM_REQUEST_RPC_OUTCOME,
+  ATTR_LLM_REQUEST_TRANSPORT,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  ATTR_RPC_SYSTEM_NAME,
+} from './llm.semconv';
 import { LLM_TRACER_NAME } from './llm-tracing';
 import type { LlmRpcTransport } from './rpc-message.reader';
 import type { LlmRpcRequestInfo } from './rpc-request.info';
@@ -26,11 +35,15 @@ export function startRpcMessageSpan(info: LlmRpcRequestInfo, parent: Context): S
     {
       kind: system ? SpanKind.CONSUMER : SpanKind.SERVER,
       attributes: {
-        ...(system ? { [MESSAGING.system]: system } : { [MESSAGING.rpcSystem]: info.transport }),
-        [MESSAGING.operationType]: 'process',
-        ...(info.pattern ? { [MESSAGING.destinationName]: info.pattern } : {}),
-        'llm.request.transport': info.transport,
-        ...(info.redelivered === undefined ? {} : { 'llm.request.redelivered': info.redelivered }),
+        ...(system
+          ? { [ATTR_MESSAGING_SYSTEM]: system }
+          : { [ATTR_RPC_SYSTEM_NAME]: info.transport }),
+        [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
+        ...(info.pattern ? { [ATTR_MESSAGING_DESTINATION_NAME]: info.pattern } : {}),
+        [ATTR_LLM_REQUEST_TRANSPORT]: info.transport,
+        ...(info.redelivered === undefined
+          ? {}
+          : { [ATTR_LLM_REQUEST_REDELIVERED]: info.redelivered }),
       },
     },
     parent,
@@ -39,10 +52,10 @@ export function startRpcMessageSpan(info: LlmRpcRequestInfo, parent: Context): S
 
 /** Ends the handler's span with its outcome; an error sets the span's status. */
 export function endRpcMessageSpan(span: Span, info: LlmRpcRequestInfo, error: unknown): void {
-  if (info.outcome) span.setAttribute('llm.request.rpc_outcome', info.outcome);
+  if (info.outcome) span.setAttribute(ATTR_LLM_REQUEST_RPC_OUTCOME, info.outcome);
   if (info.outcome === 'error' || info.outcome === 'nack') {
     const kind = (error as { kind?: unknown } | undefined)?.kind;
-    span.setAttribute('error.type', typeof kind === 'string' ? kind : info.outcome);
+    span.setAttribute(ATTR_ERROR_TYPE, typeof kind === 'string' ? kind : info.outcome);
     span.setStatus({ code: SpanStatusCode.ERROR });
   }
   span.end();

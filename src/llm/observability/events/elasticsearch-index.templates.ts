@@ -1,5 +1,5 @@
 import { estypes } from '@elastic/elasticsearch';
-import { LLM_EVENT_FIELDS } from './llm-event.fields';
+import { LLM_EVENT_FIELD_ALIASES, LLM_EVENT_FIELDS } from './llm-event.fields';
 import { ResolvedElasticsearchEvents } from './llm-events.options';
 
 /**
@@ -75,21 +75,35 @@ export function buildIndexTemplate(options: ResolvedElasticsearchEvents): PutInd
   };
 }
 
-/** `{ event: { properties: { outcome: { type: 'keyword' } } } }` from `event.outcome: keyword`. */
+/**
+ * `{ event: { properties: { outcome: { type: 'keyword' } } } }` from `event.outcome: keyword`,
+ * plus the old names as aliases of the new ones.
+ */
 function fieldMappings(): Record<string, estypes.MappingProperty> {
   const root: Record<string, estypes.MappingProperty> = {};
   for (const [path, type] of Object.entries(LLM_EVENT_FIELDS)) {
-    const parts = path.split('.');
-    const leaf = parts.pop()!;
-    let level = root;
-    for (const part of parts) {
-      const node = (level[part] ??= {
-        type: 'object',
-        properties: {},
-      }) as estypes.MappingObjectProperty;
-      level = node.properties ??= {};
-    }
-    level[leaf] = type === 'keyword' ? { type, ignore_above: 1024 } : { type };
+    set(root, path, type === 'keyword' ? { type, ignore_above: 1024 } : { type });
+  }
+  for (const [path, target] of Object.entries(LLM_EVENT_FIELD_ALIASES)) {
+    set(root, path, { type: 'alias', path: target });
   }
   return root;
+}
+
+function set(
+  root: Record<string, estypes.MappingProperty>,
+  path: string,
+  mapping: estypes.MappingProperty,
+): void {
+  const parts = path.split('.');
+  const leaf = parts.pop()!;
+  let level = root;
+  for (const part of parts) {
+    const node = (level[part] ??= {
+      type: 'object',
+      properties: {},
+    }) as estypes.MappingObjectProperty;
+    level = node.properties ??= {};
+  }
+  level[leaf] = mapping;
 }

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { Counter, Meter, metrics } from '@opentelemetry/api';
-import { LLM_METRIC_ATTRIBUTES, LLM_METRICS } from '../llm-metric.names';
+import { Meter, metrics } from '@opentelemetry/api';
+import { createInstruments, LlmInstruments } from '../llm-metric.instruments';
 import { LLM_METER_NAME } from '../llm-metrics';
+import { ATTR_LLM_DROP_REASON, METRIC_LLM_EVENTS_DROPPED } from '../llm.semconv';
 
 /** Why business events were lost: the `llm.drop.reason` metric attribute. */
 export type LlmEventDropReason =
@@ -23,8 +24,7 @@ export const DROP_WARNING_INTERVAL_MS = 30_000;
  * since the last one, so a dead cluster under load cannot flood the log it would be read from.
  */
 export class EventDeliveryReporter {
-  private readonly exportedCounter: Counter;
-  private readonly droppedCounter: Counter;
+  private readonly i: LlmInstruments<'eventsExported' | 'eventsDropped'>;
   private readonly unreported = new Map<string, number>();
   private lastWarningAt = Number.NEGATIVE_INFINITY;
 
@@ -33,24 +33,17 @@ export class EventDeliveryReporter {
     private readonly warningIntervalMs = DROP_WARNING_INTERVAL_MS,
     meter: Meter = metrics.getMeter(LLM_METER_NAME),
   ) {
-    this.exportedCounter = meter.createCounter(LLM_METRICS.eventsExported, {
-      description: 'Business events accepted by Elasticsearch.',
-      unit: '{event}',
-    });
-    this.droppedCounter = meter.createCounter(LLM_METRICS.eventsDropped, {
-      description: 'Business events dropped before reaching Elasticsearch, by reason.',
-      unit: '{event}',
-    });
+    this.i = createInstruments(meter, ['eventsExported', 'eventsDropped']);
   }
 
   exported(count: number): void {
-    if (count > 0) this.exportedCounter.add(count);
+    if (count > 0) this.i.eventsExported.add(count);
   }
 
   /** Counts a loss; `detail` (e.g. `mapper_parsing_exception`) goes into the log line only. */
   dropped(reason: LlmEventDropReason, count: number, detail?: string): void {
     if (count <= 0) return;
-    this.droppedCounter.add(count, { [LLM_METRIC_ATTRIBUTES.dropReason]: reason });
+    this.i.eventsDropped.add(count, { [ATTR_LLM_DROP_REASON]: reason });
     const key = detail ? `${reason} (${detail})` : reason;
     this.unreported.set(key, (this.unreported.get(key) ?? 0) + count);
     this.warnIfDue();
@@ -65,7 +58,7 @@ export class EventDeliveryReporter {
     this.unreported.clear();
     this.lastWarningAt = now;
     this.logger.warn(
-      `Dropped ${total} business event(s) (${counts}); counted in ${LLM_METRICS.eventsDropped}. ` +
+      `Dropped ${total} business event(s) (${counts}); counted in ${METRIC_LLM_EVENTS_DROPPED}. ` +
         `If Elasticsearch is down or slow, LLM calls are unaffected; raise ` +
         `events.elasticsearch.maxBufferedEvents/maxBufferedBytes to ride out longer outages.`,
     );

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { SpanContext } from '@opentelemetry/api';
 import { CallRecord } from '../../call/call-record';
 import { BreakerState } from '../../resilience/tracked-breaker';
-import { baseEvent, compact, LLM_EVENT_ACTIONS, LlmEventSource, serverOf } from './llm-event.base';
+import { callAttributes } from '../llm-call.attributes';
+import * as S from '../llm.semconv';
+import { baseEvent, compact, LLM_EVENT_ACTIONS, LlmEventSource } from './llm-event.base';
 import { LlmEventDocument } from './llm-event.fields';
 
 /**
@@ -31,42 +33,41 @@ export function buildCallEvent(
     'event.outcome': error ? 'failure' : 'success',
     // The client request id is unique per call and sent upstream: one id to find it everywhere.
     'event.id': call.clientRequestId || randomUUID(),
-    'error.type': error?.kind,
+    [S.ATTR_ERROR_TYPE]: error?.kind,
     'error.code': error?.providerCode,
     'error.message': error?.message,
-    'user.id': call.context.userId,
-    'http.response.status_code': error?.status ?? last?.status,
-    ...serverOf(call.upstream.baseUrl),
-    'gen_ai.operation.name': 'chat',
-    'gen_ai.provider.name': call.upstream.provider,
-    // The deprecated name of the same value, for dashboards built on the older conventions.
-    'gen_ai.system': call.upstream.provider,
-    'gen_ai.request.model': call.model,
-    'gen_ai.response.model': response?.model,
-    'gen_ai.response.id': response?.id,
-    'gen_ai.response.finish_reasons': response?.finishReasons.length
+    [S.ATTR_USER_ID]: call.context.userId,
+    [S.ATTR_HTTP_RESPONSE_STATUS_CODE]: error?.status ?? last?.status,
+    [S.ATTR_GEN_AI_OPERATION_NAME]: S.GEN_AI_OPERATION_NAME_VALUE_CHAT,
+    // Provider, upstream, server, model, feature: named and valued as in spans and metrics.
+    ...callAttributes(call.upstream, call.model, call.context.featureName),
+    // The deprecated name of the provider, for dashboards built on the older conventions.
+    [S.ATTR_GEN_AI_SYSTEM]: call.upstream.provider,
+    [S.ATTR_GEN_AI_RESPONSE_MODEL]: response?.model,
+    [S.ATTR_GEN_AI_RESPONSE_ID]: response?.id,
+    [S.ATTR_GEN_AI_RESPONSE_FINISH_REASONS]: response?.finishReasons.length
       ? response.finishReasons
       : undefined,
-    'gen_ai.usage.input_tokens': response?.inputTokens,
-    'gen_ai.usage.output_tokens': response?.outputTokens,
-    'llm.feature': call.context.featureName,
-    'llm.upstream': call.upstream.name,
-    'llm.stream': call.stream,
-    'llm.attempts': call.attemptCount,
-    'llm.retries': call.retries.length,
-    'llm.retry_reasons': call.retries.length ? call.retries.map((r) => r.reason) : undefined,
-    'llm.requested_model': call.requestedModel,
-    'llm.fallbacks': call.fallbacks.length,
-    'llm.fallback_reasons': call.fallbacks.length ? call.fallbacks.map((h) => h.reason) : undefined,
-    'llm.degraded': call.degraded,
-    'llm.wait_ms': call.totalDelayMs,
-    'llm.breaker_state': breakerStateOf(call),
-    'llm.breaker_wait_ms': call.breakerWaitMs,
-    'llm.client_request_id': call.clientRequestId,
-    'llm.upstream_request_id': error?.requestId ?? last?.upstreamRequestId,
-    'llm.request_id': call.context.requestId,
-    'llm.job.id': call.context.jobId,
-    'llm.job.queue_wait_ms': call.context.queueWaitMs,
+    [S.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: response?.inputTokens,
+    [S.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: response?.outputTokens,
+    [S.ATTR_LLM_STREAM]: call.stream,
+    [S.ATTR_LLM_ATTEMPTS]: call.attemptCount,
+    [S.ATTR_LLM_RETRIES]: call.retries.length,
+    [S.ATTR_LLM_RETRY_REASON]: call.retries.length ? call.retries.map((r) => r.reason) : undefined,
+    [S.ATTR_LLM_REQUESTED_MODEL]: call.requestedModel,
+    [S.ATTR_LLM_FALLBACKS]: call.fallbacks.length,
+    [S.ATTR_LLM_FALLBACK_REASON]: call.fallbacks.length
+      ? call.fallbacks.map((h) => h.reason)
+      : undefined,
+    [S.ATTR_LLM_DEGRADED]: call.degraded,
+    [S.ATTR_LLM_WAIT_MS]: call.totalDelayMs,
+    [S.ATTR_LLM_BREAKER_STATE]: breakerStateOf(call),
+    [S.ATTR_LLM_BREAKER_WAIT_MS]: call.breakerWaitMs,
+    [S.ATTR_LLM_CLIENT_REQUEST_ID]: call.clientRequestId,
+    [S.ATTR_LLM_UPSTREAM_REQUEST_ID]: error?.requestId ?? last?.upstreamRequestId,
+    [S.ATTR_LLM_REQUEST_ID]: call.context.requestId,
+    [S.ATTR_LLM_JOB_ID]: call.context.jobId,
+    [S.ATTR_LLM_JOB_QUEUE_WAIT_MS]: call.context.queueWaitMs,
   });
 }
 

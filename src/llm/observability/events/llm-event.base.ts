@@ -1,4 +1,5 @@
 import { SpanContext } from '@opentelemetry/api';
+import { ATTR_SERVICE_NAME } from '../llm.semconv';
 import { LlmEventDocument, LlmEventField } from './llm-event.fields';
 
 /** What every event carries besides what happened: who wrote it and where it is filed. */
@@ -31,20 +32,9 @@ export function baseEvent(
     'event.end': end,
     // ECS wants nanoseconds.
     'event.duration': Math.max(0, timing.endedAt - timing.startedAt) * 1_000_000,
-    'service.name': source.serviceName,
+    [ATTR_SERVICE_NAME]: source.serviceName,
     ...(span ? { 'trace.id': span.traceId, 'span.id': span.spanId } : {}),
   };
-}
-
-/** The host and port of a base URL, as ECS `server.address` / `server.port` want them. */
-export function serverOf(baseUrl: string): LlmEventDocument {
-  try {
-    const url = new URL(baseUrl);
-    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-    return { 'server.address': url.hostname, 'server.port': port };
-  } catch {
-    return {};
-  }
 }
 
 /**

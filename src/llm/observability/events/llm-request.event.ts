@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SpanContext } from '@opentelemetry/api';
 import { isLlmError, LlmError } from '../../resilience/llm.errors';
 import { LlmRequestEnding } from '../llm-call-observer';
+import * as S from '../llm.semconv';
 import { baseEvent, compact, LLM_EVENT_ACTIONS, LlmEventSource } from './llm-event.base';
 import { LlmEventDocument } from './llm-event.fields';
 
@@ -53,27 +54,27 @@ export function buildRequestEvent(
     // ECS knows only success and failure: a degraded request did succeed for the user.
     'event.outcome': outcome === 'failure' ? 'failure' : 'success',
     'event.id': randomUUID(),
-    'error.type': errorType,
+    [S.ATTR_ERROR_TYPE]: errorType,
     'error.message': outcome === 'failure' ? llmError?.message : undefined,
-    'user.id': ending.context.userId,
+    [S.ATTR_USER_ID]: ending.context.userId,
     ...(rpc
       ? {
-          'llm.request.transport': rpc.transport,
-          'llm.request.pattern': rpc.pattern,
-          'llm.request.rpc_outcome': rpc.outcome,
-          'llm.request.redelivered': rpc.redelivered,
+          [S.ATTR_LLM_REQUEST_TRANSPORT]: rpc.transport,
+          [S.ATTR_LLM_REQUEST_PATTERN]: rpc.pattern,
+          [S.ATTR_LLM_REQUEST_RPC_OUTCOME]: rpc.outcome,
+          [S.ATTR_LLM_REQUEST_REDELIVERED]: rpc.redelivered,
         }
       : {
-          'llm.request.transport': 'http',
-          'http.request.method': ending.method,
-          'http.response.status_code': ending.statusCode,
-          'url.path': ending.path?.split('?')[0],
+          [S.ATTR_LLM_REQUEST_TRANSPORT]: 'http',
+          [S.ATTR_HTTP_REQUEST_METHOD]: ending.method,
+          [S.ATTR_HTTP_RESPONSE_STATUS_CODE]: ending.statusCode,
+          [S.ATTR_URL_PATH]: ending.path?.split('?')[0],
         }),
-    'llm.feature': ending.context.featureName,
-    'llm.request_id': ending.context.requestId,
-    'llm.request.route': ending.context.route,
-    'llm.request.outcome': outcome,
-    'llm.request.calls': calls.length,
-    'llm.request.failed_calls': failedCalls.length,
+    [S.ATTR_LLM_FEATURE]: ending.context.featureName,
+    [S.ATTR_LLM_REQUEST_ID]: ending.context.requestId,
+    [S.ATTR_LLM_REQUEST_ROUTE]: ending.context.route,
+    [S.ATTR_LLM_REQUEST_OUTCOME]: outcome,
+    [S.ATTR_LLM_REQUEST_CALLS]: calls.length,
+    [S.ATTR_LLM_REQUEST_FAILED_CALLS]: failedCalls.length,
   });
 }
