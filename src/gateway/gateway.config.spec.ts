@@ -1,4 +1,4 @@
-import { resolveLlmOptions } from '../llm/index';
+import { resolveLlmOptions } from '../llm/llm-options.resolver';
 import { GatewayConfigError } from './env.reader';
 import { loadGatewayConfig } from './gateway.config';
 import { toLlmModuleOptions } from './llm-options.factory';
