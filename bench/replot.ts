@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { renderJobsPlot } from './jobs/jobs.plot';
 import { renderLoadPlot } from './load/load.plot';
 import { renderOutagePlot } from './outage/outage.plot';
 import { renderReplicasPlot } from './replicas/replicas.plot';
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     load: renderLoadPlot,
     outage: renderOutagePlot,
     replicas: renderReplicasPlot,
+    jobs: renderJobsPlot,
   } as const;
   for (const [name, render] of Object.entries(plots)) {
     const file = path.join(dir, `${name}.json`);

@@ -75,7 +75,7 @@ describe('clientAbortSignal: a client that hangs up cancels its call', () => {
               ...FAST_POLICIES,
               // One slot and no queue: a call left running would make the next one fail at once.
               bulkhead: { maxConcurrent: 1, maxQueue: 0 },
-              timeouts: { attemptMs: 10_000, totalMs: 10_000, firstChunkMs: 5000, idleMs: 5000 },
+              timeouts: { attemptMs: 10_000, deadlineMs: 10_000, firstChunkMs: 5000, idleMs: 5000 },
             },
           ],
         }),

@@ -8,7 +8,7 @@ import {
   LLM_EVENT_FIELDS,
   LlmEventDocument,
 } from '../src/llm/observability/events/llm-event.fields';
-import { ELASTICSEARCH_EVENTS_DEFAULTS } from '../src/llm/observability/events/llm-events-options.resolver';
+import { LLM_DEFAULTS } from '../src/llm/options/llm.defaults';
 import { buildRequestEvent } from '../src/llm/observability/events/llm-request.event';
 import { currentLlmContext, runWithLlmContext } from '../src/llm/observability/llm-context.storage';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
@@ -134,7 +134,7 @@ describe('Kibana saved objects (deploy/kibana/business-impact.ndjson)', () => {
 
   it('read the data streams the event writer fills, logs-<dataset>-*, by @timestamp', () => {
     expect(dataView!.attributes).toMatchObject({
-      title: `logs-${ELASTICSEARCH_EVENTS_DEFAULTS.dataset}-*`,
+      title: `logs-${LLM_DEFAULTS.events.elasticsearch.dataset}-*`,
       timeFieldName: '@timestamp',
     });
     expect(dashboard!.attributes.title).toBe('Business impact');
@@ -198,7 +198,10 @@ describe('fields the dashboards use', () => {
 });
 
 describe('fields the dashboards use, as the event writer writes them', () => {
-  const source = { serviceName: 'dashboards-test', dataset: ELASTICSEARCH_EVENTS_DEFAULTS.dataset };
+  const source = {
+    serviceName: 'dashboards-test',
+    dataset: LLM_DEFAULTS.events.elasticsearch.dataset,
+  };
   const documents: LlmEventDocument[] = [];
   let sim: UpstreamSimulator;
 
@@ -211,7 +214,7 @@ describe('fields the dashboards use, as the event writer writes them', () => {
     sim = await UpstreamSimulator.start();
     const t = await startLlmApp(sim.baseUrl, {
       retry: { ...FAST_POLICIES.retry, maxRetries: 1 },
-      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 10_000, maxWaitMs: 0 },
+      breaker: { consecutiveFailures: 2, maxBreakMs: 10_000, maxProbeWaitMs: 0 },
     });
     try {
       const ended: CallRecord[] = [];

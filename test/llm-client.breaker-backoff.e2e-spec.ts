@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CallRecord } from '../src/llm/client/call-record';
-import { LLM_DEFAULTS, LlmBreakerOptions } from '../src/llm/llm-module.options';
+import { LlmBreakerOptions } from '../src/llm/llm-module.options';
+import { LLM_DEFAULTS } from '../src/llm/options/llm.defaults';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
@@ -20,8 +21,8 @@ describe('breaker: short first break, doubled by each failed probe, waited for w
       retry: { maxRetries, baseDelayMs: 1, maxDelayMs: 2 },
       breaker: {
         consecutiveFailures: 2,
-        minHalfOpenAfterMs: FIRST_MS,
-        halfOpenAfterMs: MAX_MS,
+        minBreakMs: FIRST_MS,
+        maxBreakMs: MAX_MS,
         ...breaker,
       },
     });
@@ -63,14 +64,14 @@ describe('breaker: short first break, doubled by each failed probe, waited for w
   it('defaults: 0.25 s breaks, doubling once the outage is 5 s old up to 30 s, calls wait for a probe due within 5 s', () => {
     expect(LLM_DEFAULTS.breaker).toEqual({
       consecutiveFailures: 5,
-      minHalfOpenAfterMs: 250,
-      halfOpenAfterMs: 30_000,
-      maxWaitMs: 5_000,
+      minBreakMs: 250,
+      maxBreakMs: 30_000,
+      maxProbeWaitMs: 5_000,
     });
   });
 
-  it('without waiting (maxWaitMs 0) doubles the break with each failed probe up to halfOpenAfterMs, one probe per break, and starts short again after a good probe', async () => {
-    const t = await boot({ maxWaitMs: 0 });
+  it('without waiting (maxProbeWaitMs 0) doubles the break with each failed probe up to maxBreakMs, one probe per break, and starts short again after a good probe', async () => {
+    const t = await boot({ maxProbeWaitMs: 0 });
     await openTheCircuit(t);
     const breaks: number[] = [];
     for (let i = 0; i < 4; i++) {
@@ -94,11 +95,11 @@ describe('breaker: short first break, doubled by each failed probe, waited for w
     expect(again).toBeGreaterThan(FIRST_MS - 50);
   });
 
-  it('a call waits through the short breaks of a young outage, then fails at once when the doubled break is due beyond maxWaitMs', async () => {
+  it('a call waits through the short breaks of a young outage, then fails at once when the doubled break is due beyond maxProbeWaitMs', async () => {
     // Breaks of 100 ms while the outage is younger than 250 ms, then 200, then 400: waited for
     // while due within 250 ms. One call: its two failures open the circuit, its retries wait for
     // each probe and are the probe.
-    const t = await boot({ maxWaitMs: 250 }, 10);
+    const t = await boot({ maxProbeWaitMs: 250 }, 10);
     sim.script([
       { type: 'error', status: 500, repeat: 2 },
       { type: 'error', status: 503, repeat: 20 },
@@ -120,7 +121,7 @@ describe('breaker: short first break, doubled by each failed probe, waited for w
   });
 
   it('many calls waiting for one probe: a good probe lets them all through, one request each', async () => {
-    const t = await boot({ maxWaitMs: 250 });
+    const t = await boot({ maxProbeWaitMs: 250 });
     await openTheCircuit(t);
     const results = await Promise.all(
       Array.from({ length: 10 }, () => t.llm.chat({ messages: USER })),
@@ -138,7 +139,7 @@ describe('breaker and limiter together', () => {
     const sim = await UpstreamSimulator.start();
     const t = await startLlmApp(sim.baseUrl, {
       retry: { maxRetries: 0 },
-      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 10_000, maxWaitMs: 0 },
+      breaker: { consecutiveFailures: 2, maxBreakMs: 10_000, maxProbeWaitMs: 0 },
       // One call every 10.2 ms: most of the 20 wait for budget when the first two fail.
       limits: { rpm: 600, windowMs: 6000, intervalMs: 100 },
     });

@@ -6,7 +6,7 @@ import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 
-// maxWaitMs 0: the classic breaker, which rejects at once while open (waiting: breaker-wait suite).
+// maxProbeWaitMs 0: the classic breaker, which rejects at once while open (waiting: breaker-wait suite).
 describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () => {
   let sim: UpstreamSimulator;
   let t: LlmTestApp;
@@ -18,7 +18,7 @@ describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () 
     sim = await UpstreamSimulator.start();
     t = await startLlmApp(sim.baseUrl, {
       retry: { maxRetries: 0 },
-      breaker: { consecutiveFailures: 3, halfOpenAfterMs: 150, maxWaitMs: 0 },
+      breaker: { consecutiveFailures: 3, maxBreakMs: 150, maxProbeWaitMs: 0 },
     });
   });
   afterEach(async () => {
@@ -102,7 +102,7 @@ describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () 
   it('stops retries once it opens mid-call', async () => {
     const retrying = await startLlmApp(sim.baseUrl, {
       retry: { maxRetries: 5, baseDelayMs: 1, maxDelayMs: 2 },
-      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 10_000, maxWaitMs: 0 },
+      breaker: { consecutiveFailures: 2, maxBreakMs: 10_000, maxProbeWaitMs: 0 },
     });
     try {
       sim.reset();
@@ -209,7 +209,7 @@ describe('abort', () => {
 
   it('aborting during a backoff sleep cancels at once and sends no further attempt', async () => {
     const slow = await startLlmApp(sim.baseUrl, {
-      retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxHintMs: 5000 },
+      retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxServerHintMs: 5000 },
     });
     try {
       sim.script([

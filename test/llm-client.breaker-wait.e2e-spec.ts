@@ -10,14 +10,14 @@ import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app
 // Opens after 2 failures, lets a probe through 150 ms later.
 const HALF_OPEN_MS = 150;
 
-describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing at once', () => {
+describe('breaker.maxProbeWaitMs: calls wait for an open circuit instead of failing at once', () => {
   let sim: UpstreamSimulator;
   const apps: LlmTestApp[] = [];
 
-  async function boot(maxWaitMs: number, overrides: Partial<LlmUpstreamOptions> = {}) {
+  async function boot(maxProbeWaitMs: number, overrides: Partial<LlmUpstreamOptions> = {}) {
     const t = await startLlmApp(sim.baseUrl, {
       retry: { maxRetries: 0 },
-      breaker: { consecutiveFailures: 2, halfOpenAfterMs: HALF_OPEN_MS, maxWaitMs },
+      breaker: { consecutiveFailures: 2, maxBreakMs: HALF_OPEN_MS, maxProbeWaitMs },
       ...overrides,
     });
     apps.push(t);
@@ -82,14 +82,14 @@ describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing a
     }
   });
 
-  it('once the outage outlasts maxWaitMs a bad probe doubles the break: waiters fail with circuit_open when the next probe is due beyond it', async () => {
+  it('once the outage outlasts maxProbeWaitMs a bad probe doubles the break: waiters fail with circuit_open when the next probe is due beyond it', async () => {
     // Breaks of 150 ms while the outage is younger than 210 ms, then 300 ms: not waited for.
     const t = await boot(HALF_OPEN_MS + 60, {
       breaker: {
         consecutiveFailures: 2,
-        minHalfOpenAfterMs: HALF_OPEN_MS,
-        halfOpenAfterMs: 10 * HALF_OPEN_MS,
-        maxWaitMs: HALF_OPEN_MS + 60,
+        minBreakMs: HALF_OPEN_MS,
+        maxBreakMs: 10 * HALF_OPEN_MS,
+        maxProbeWaitMs: HALF_OPEN_MS + 60,
       },
     });
     await openTheCircuit(t);
@@ -108,7 +108,7 @@ describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing a
     expect(sim.requests).toHaveLength(4);
   });
 
-  it('fails at once when the open circuit would outlast maxWaitMs', async () => {
+  it('fails at once when the open circuit would outlast maxProbeWaitMs', async () => {
     const t = await boot(50);
     await openTheCircuit(t);
     const started = Date.now();
@@ -158,7 +158,7 @@ describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing a
     expect(t.calls.at(-1)!.breakerWaitMs).toBe(0);
   });
 
-  it('with maxWaitMs 0 (the classic breaker) the open circuit rejects at once', async () => {
+  it('with maxProbeWaitMs 0 (the classic breaker) the open circuit rejects at once', async () => {
     const t = await boot(0);
     await openTheCircuit(t);
     const started = Date.now();

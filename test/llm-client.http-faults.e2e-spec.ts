@@ -146,7 +146,7 @@ describe('LlmClient against upstream faults', () => {
 
   it('a hang past the attempt timeout is a timeout and the next attempt succeeds', async () => {
     const hanging = await startLlmApp(sim.baseUrl, {
-      timeouts: { attemptMs: 80, totalMs: 2000 },
+      timeouts: { attemptMs: 80, deadlineMs: 2000 },
     });
     try {
       sim.script([{ type: 'hang' }, { type: 'ok', content: 'awake' }]);
@@ -162,7 +162,9 @@ describe('LlmClient against upstream faults', () => {
   });
 
   it('hangs on every attempt fail with timeout after 4 attempts', async () => {
-    const hanging = await startLlmApp(sim.baseUrl, { timeouts: { attemptMs: 40, totalMs: 2000 } });
+    const hanging = await startLlmApp(sim.baseUrl, {
+      timeouts: { attemptMs: 40, deadlineMs: 2000 },
+    });
     try {
       sim.script([{ type: 'hang', repeat: 10 }]);
       const error: LlmError = await failureOf(() => hanging.llm.chat({ messages: USER }));

@@ -18,7 +18,7 @@ describe('server hints', () => {
   beforeAll(async () => {
     sim = await UpstreamSimulator.start();
     t = await startLlmApp(sim.baseUrl, {
-      retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxHintMs: 150 },
+      retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxServerHintMs: 150 },
     });
   });
   beforeEach(() => sim.reset());
@@ -48,7 +48,7 @@ describe('server hints', () => {
     expect(gapBetweenAttempts(sim)).toBeLessThan(expectedMs + 80);
   });
 
-  it('Retry-After in seconds is obeyed, capped at maxHintMs (150 ms)', async () => {
+  it('Retry-After in seconds is obeyed, capped at maxServerHintMs (150 ms)', async () => {
     sim.script([{ type: 'error', status: 429, headers: { 'retry-after': '1' } }, { type: 'ok' }]);
     await t.llm.chat({ messages: USER });
     expect(gapBetweenAttempts(sim)).toBeGreaterThanOrEqual(145);
@@ -83,7 +83,7 @@ describe('server hints', () => {
 
   it('a hint longer than the remaining deadline fails at once with the wait in the error', async () => {
     const patient = await startLlmApp(sim.baseUrl, {
-      retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxHintMs: 600_000 },
+      retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxServerHintMs: 600_000 },
     });
     try {
       sim.script([
@@ -125,8 +125,8 @@ describe('server hints', () => {
 
   it('the total deadline ends a call that keeps failing', async () => {
     const slow = await startLlmApp(sim.baseUrl, {
-      retry: { maxRetries: 10, baseDelayMs: 40, maxDelayMs: 40, maxHintMs: 500 },
-      timeouts: { attemptMs: 60, totalMs: 150 },
+      retry: { maxRetries: 10, baseDelayMs: 40, maxDelayMs: 40, maxServerHintMs: 500 },
+      timeouts: { attemptMs: 60, deadlineMs: 150 },
     });
     try {
       sim.script([{ type: 'hang', repeat: 20 }]);

@@ -21,7 +21,7 @@ describe('streaming', () => {
   beforeAll(async () => {
     sim = await UpstreamSimulator.start();
     t = await startLlmApp(sim.baseUrl, {
-      timeouts: { attemptMs: 1000, totalMs: 3000, firstChunkMs: 120, idleMs: 100 },
+      timeouts: { attemptMs: 1000, deadlineMs: 3000, firstChunkMs: 120, idleMs: 100 },
     });
   });
   beforeEach(() => sim.reset());

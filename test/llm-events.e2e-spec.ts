@@ -151,7 +151,7 @@ describe('business events in Elasticsearch, one document per call', () => {
       {
         upstream: {
           retry: { maxRetries: 0 },
-          breaker: { consecutiveFailures: 1, halfOpenAfterMs: 10_000, maxWaitMs: 0 },
+          breaker: { consecutiveFailures: 1, maxBreakMs: 10_000, maxProbeWaitMs: 0 },
         },
       },
     );

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { LlmOptionsError } from '../src/llm/llm-options.resolver';
+import { LlmOptionsError } from '../src/llm/options/llm-options.error';
 import { LLM_EVENT_FIELDS } from '../src/llm/observability/events/llm-event.fields';
 import { LlmEventSink } from '../src/llm/observability/events/llm-event.sink';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';

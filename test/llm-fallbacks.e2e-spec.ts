@@ -29,7 +29,7 @@ async function boot(
             baseUrl: primary.baseUrl,
             defaultModel: 'gpt-4o',
             ...FAST_POLICIES,
-            breaker: { consecutiveFailures: 50, halfOpenAfterMs: 10_000, maxWaitMs: 0 },
+            breaker: { consecutiveFailures: 50, maxBreakMs: 10_000, maxProbeWaitMs: 0 },
             fallbacks: { 'gpt-4o': [{ model: 'gpt-4o-mini' }, { upstream: 'secondary' }] },
             ...primaryOverrides,
           },
@@ -130,7 +130,7 @@ describe('fallback chain', () => {
       primary,
       secondary,
       {},
-      { breaker: { consecutiveFailures: 1, halfOpenAfterMs: 10_000, maxWaitMs: 0 } },
+      { breaker: { consecutiveFailures: 1, maxBreakMs: 10_000, maxProbeWaitMs: 0 } },
     );
     try {
       primary.script([{ type: 'error', status: 500 }, { type: 'ok' }]);
@@ -157,7 +157,7 @@ describe('fallback chain', () => {
       primary,
       secondary,
       {},
-      { retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxHintMs: 60_000 } },
+      { retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxServerHintMs: 60_000 } },
     );
     try {
       const started = Date.now();

@@ -248,7 +248,7 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
       jobs: { holdMs: 10_000 },
     };
     const limits = { rpm: 3, windowMs: 1000 };
-    const timeouts = { ...FAST_POLICIES.timeouts, totalMs: 10_000 };
+    const timeouts = { ...FAST_POLICIES.timeouts, deadlineMs: 10_000 };
     const a = await start(target(queue), {
       ...shared,
       upstream: { limits, defaultModel: 'model-a', timeouts },

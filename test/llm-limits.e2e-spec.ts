@@ -103,7 +103,7 @@ describe('rate limiter (in memory)', () => {
   });
 
   it('rejects at once when the wait queue is full, and serves the queued call', async () => {
-    const t = await boot({ rpm: 1, windowMs: 300, maxWaiting: 1 });
+    const t = await boot({ rpm: 1, windowMs: 300, maxQueue: 1 });
     await t.llm.chat({ messages: say('a') });
     const queued = t.llm.chat({ messages: say('b') });
     await sleep(20);
@@ -111,7 +111,7 @@ describe('rate limiter (in memory)', () => {
     const error = await failureOf<LlmError>(() => t.llm.chat({ messages: say('c') }));
     expect(Date.now() - started).toBeLessThan(50);
     expect(error).toMatchObject({ kind: 'rate_limited', providerCode: 'local_rate_limit' });
-    expect(error.message).toContain('limits.maxWaiting');
+    expect(error.message).toContain('limits.maxQueue');
     expect(error.retryAfterMs).toBeGreaterThan(0);
     await expect(queued).resolves.toMatchObject({ metadata: { attempts: 1 } });
     expect(sim.requests.map((r) => textOf(r.body))).toEqual(['a', 'b']);

@@ -79,7 +79,7 @@ describe('gateway: LLM_RPM, LLM_TPM and REDIS_URL', () => {
     expect((await post(app.url)).status).toBe(200);
     expect(lines.filter((line) => line.includes('defaults adjusted'))).toEqual([
       "Upstream 'primary': defaults adjusted to the values you set: timeouts.attemptMs 30000 " +
-        '(default 60000; not above timeouts.totalMs).',
+        '(default 60000; not above timeouts.deadlineMs).',
     ]);
   });
 

@@ -160,11 +160,11 @@ describe('LLM metrics through the OpenTelemetry API', () => {
     }
   });
 
-  it('records the time a call waited for an open circuit (breaker.maxWaitMs)', async () => {
+  it('records the time a call waited for an open circuit (breaker.maxProbeWaitMs)', async () => {
     const t = await startLlmApp(sim.baseUrl, {
       name: 'brkwait',
       retry: { maxRetries: 0 },
-      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 150, maxWaitMs: 1000 },
+      breaker: { consecutiveFailures: 2, maxBreakMs: 150, maxProbeWaitMs: 1000 },
     });
     try {
       sim.script([{ type: 'error', status: 500, repeat: 2 }, { type: 'ok' }]);
@@ -189,7 +189,7 @@ describe('LLM metrics through the OpenTelemetry API', () => {
     const t = await startLlmApp(sim.baseUrl, {
       name: 'brk',
       retry: { maxRetries: 0 },
-      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 300, maxWaitMs: 0 },
+      breaker: { consecutiveFailures: 2, maxBreakMs: 300, maxProbeWaitMs: 0 },
     });
     try {
       const state = async (s: string) =>

@@ -1,6 +1,10 @@
-import { Logger } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { LlmClient } from '../src/llm/client/llm-client';
+import { LLM_JOBS_RESOLVED_OPTIONS } from '../src/llm/jobs/llm-jobs.module-definition';
+import { LlmJobsModule } from '../src/llm/jobs/llm-jobs.module';
+import type { ResolvedLlmJobsOptions } from '../src/llm/jobs/llm-jobs.options';
+import { LlmJobsOptionsError } from '../src/llm/jobs/llm-jobs-options.resolver';
 import { LlmModule } from '../src/llm/llm.module';
 import { LLM_RESOLVED_OPTIONS } from '../src/llm/llm.constants';
 import {
@@ -8,8 +12,9 @@ import {
   LlmUpstreamOptions,
   ResolvedLlmOptions,
 } from '../src/llm/llm-module.options';
-import { LlmOptionsError } from '../src/llm/llm-options.resolver';
-import { TEST_API_KEY } from './support/llm-test-app';
+import { LlmOptionsError } from '../src/llm/options/llm-options.error';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { failureOf, TEST_API_KEY, USER } from './support/llm-test-app';
 
 async function boot(options: LlmModuleOptions): Promise<LlmClient> {
   const moduleRef = await Test.createTestingModule({
@@ -39,6 +44,13 @@ describe('LlmModule options', () => {
     expect(llm.upstreamNames).toEqual(['openai']);
   });
 
+  it('boots with isGlobal beside the options: an extra of forRoot, not an unknown option', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [LlmModule.forRoot({ upstreams: [valid], isGlobal: false })],
+    }).compile();
+    expect(moduleRef.get(LlmClient).upstreamNames).toEqual(['openai']);
+  });
+
   it('boots through forRootAsync with a factory', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
@@ -61,9 +73,9 @@ describe('LlmModule options', () => {
     it.each<[string, LlmUpstreamOptions, object, string]>([
       [
         'a total deadline below the default attempt timeout',
-        { ...valid, timeouts: { totalMs: 30_000 } },
-        { timeouts: { attemptMs: 30_000, totalMs: 30_000 } },
-        'timeouts.attemptMs 30000 (default 60000; not above timeouts.totalMs)',
+        { ...valid, timeouts: { deadlineMs: 30_000 } },
+        { timeouts: { attemptMs: 30_000, deadlineMs: 30_000 } },
+        'timeouts.attemptMs 30000 (default 60000; not above timeouts.deadlineMs)',
       ],
       [
         'a retry cap below the default base delay',
@@ -73,15 +85,15 @@ describe('LlmModule options', () => {
       ],
       [
         'a longest break below the default first break',
-        { ...valid, breaker: { halfOpenAfterMs: 200 } },
-        { breaker: { minHalfOpenAfterMs: 200, halfOpenAfterMs: 200 } },
-        'breaker.minHalfOpenAfterMs 200 (default 250; not above breaker.halfOpenAfterMs)',
+        { ...valid, breaker: { maxBreakMs: 200 } },
+        { breaker: { minBreakMs: 200, maxBreakMs: 200 } },
+        'breaker.minBreakMs 200 (default 250; not above breaker.maxBreakMs)',
       ],
       [
         'an attempt timeout above the default total deadline',
         { ...valid, timeouts: { attemptMs: 200_000 } },
-        { timeouts: { attemptMs: 200_000, totalMs: 200_000 } },
-        'timeouts.totalMs 200000 (default 120000; not below timeouts.attemptMs)',
+        { timeouts: { attemptMs: 200_000, deadlineMs: 200_000 } },
+        'timeouts.deadlineMs 200000 (default 120000; not below timeouts.attemptMs)',
       ],
     ])('%s', async (_case, upstream, inForce, note) => {
       const moduleRef = await Test.createTestingModule({
@@ -96,7 +108,7 @@ describe('LlmModule options', () => {
     });
 
     it('says nothing when no default conflicts', async () => {
-      await boot({ upstreams: [{ ...valid, timeouts: { totalMs: 90_000 } }] });
+      await boot({ upstreams: [{ ...valid, timeouts: { deadlineMs: 90_000 } }] });
       expect(lines.filter((line) => line.includes('defaults adjusted'))).toEqual([]);
     });
   });
@@ -106,7 +118,7 @@ describe('LlmModule options', () => {
     [
       'a missing baseUrl',
       { upstreams: [{ ...valid, baseUrl: undefined }] },
-      /upstreams\[0\]\.baseUrl must be a non-empty string/,
+      /upstreams\[0\]\.baseUrl is required \(e\.g\. "https:\/\/api\.openai\.com\/v1"\), and is not set/,
     ],
     [
       'a relative baseUrl',
@@ -116,12 +128,12 @@ describe('LlmModule options', () => {
     [
       'a missing defaultModel',
       { upstreams: [{ ...valid, defaultModel: '' }] },
-      /upstreams\[0\]\.defaultModel must be a non-empty string/,
+      /upstreams\[0\]\.defaultModel is empty — is the environment variable that feeds it unset\?/,
     ],
     [
       'negative retries',
       { upstreams: [{ ...valid, retry: { maxRetries: -1 } }] },
-      /upstreams\[0\]\.retry\.maxRetries must be a finite number ≥ 0, got -1/,
+      /upstreams\[0\]\.retry\.maxRetries must be a whole number ≥ 0, got -1/,
     ],
     [
       'fractional retries',
@@ -131,27 +143,27 @@ describe('LlmModule options', () => {
     [
       'a string timeout',
       { upstreams: [{ ...valid, timeouts: { attemptMs: '60s' } }] },
-      /upstreams\[0\]\.timeouts\.attemptMs must be a finite number ≥ 0, got '60s'/,
+      /upstreams\[0\]\.timeouts\.attemptMs must be a number greater than 0, got '60s', not a number/,
     ],
     [
       'an unknown option',
       { upstreams: [{ ...valid, breaker: { threshold: 5 } }] },
-      /upstreams\[0\]\.breaker\.threshold is not an option \(known: consecutiveFailures, halfOpenAfterMs, minHalfOpenAfterMs, maxWaitMs\)/,
+      /upstreams\[0\]\.breaker\.threshold is not an option \(known: consecutiveFailures, maxBreakMs, minBreakMs, maxProbeWaitMs\)/,
     ],
     [
       'a zero bulkhead',
       { upstreams: [{ ...valid, bulkhead: { maxConcurrent: 0 } }] },
-      /bulkhead\.maxConcurrent must be greater than 0/,
+      /upstreams\[0\]\.bulkhead\.maxConcurrent must be a whole number ≥ 1, got 0/,
     ],
     [
       'attempt longer than total, both set',
-      { upstreams: [{ ...valid, timeouts: { attemptMs: 5000, totalMs: 1000 } }] },
-      /upstreams\[0\]\.timeouts\.attemptMs \(5000\) must not exceed timeouts\.totalMs \(1000\)/,
+      { upstreams: [{ ...valid, timeouts: { attemptMs: 5000, deadlineMs: 1000 } }] },
+      /upstreams\[0\]\.timeouts\.attemptMs \(5000\) must not exceed timeouts\.deadlineMs \(1000\)/,
     ],
     [
       'a first break longer than the longest, both set',
-      { upstreams: [{ ...valid, breaker: { minHalfOpenAfterMs: 5000, halfOpenAfterMs: 1000 } }] },
-      /upstreams\[0\]\.breaker\.minHalfOpenAfterMs \(5000\) must not exceed breaker\.halfOpenAfterMs \(1000\)/,
+      { upstreams: [{ ...valid, breaker: { minBreakMs: 5000, maxBreakMs: 1000 } }] },
+      /upstreams\[0\]\.breaker\.minBreakMs \(5000\) must not exceed breaker\.maxBreakMs \(1000\)/,
     ],
     [
       'duplicate names',
@@ -166,7 +178,7 @@ describe('LlmModule options', () => {
     [
       'a bad shared default',
       { upstreams: [valid], defaults: { retry: { baseDelayMs: -5 } } },
-      /upstreams\[0\]\.retry\.baseDelayMs must be a finite number/,
+      /defaults\.retry\.baseDelayMs must be a number ≥ 0, got -5/,
     ],
   ])('fails at startup on %s, naming the field', async (_case, options, message) => {
     const error = await bootError(options);
@@ -179,5 +191,272 @@ describe('LlmModule options', () => {
       upstreams: [{ ...valid, apiKey: TEST_API_KEY, retry: { maxRetries: -1 } }],
     });
     expect(error.message).not.toContain(TEST_API_KEY);
+  });
+});
+
+/** Like @nestjs/config's ConfigService: strings from the environment, undefined when unset. */
+class EnvConfig {
+  constructor(private readonly env: Record<string, string | undefined>) {}
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as ConfigService.get's default
+  get<T = any>(name: string): T | undefined {
+    return this.env[name] as T | undefined;
+  }
+}
+
+/** The options an application builds from its environment, as the README's forRootAsync does. */
+function optionsFrom(config: EnvConfig): LlmModuleOptions {
+  return {
+    upstreams: [
+      {
+        name: 'openai',
+        baseUrl: config.get('OPENAI_BASE_URL') as string,
+        apiKey: config.get('OPENAI_API_KEY'),
+        defaultModel: config.get('OPENAI_MODEL') ?? 'gpt-4o-mini',
+        retry: {
+          maxRetries: config.get('LLM_MAX_RETRIES'),
+          baseDelayMs: config.get('LLM_RETRY_MS'),
+        },
+        timeouts: { deadlineMs: config.get('LLM_DEADLINE_MS') },
+        limits: { rpm: config.get('LLM_RPM') },
+      },
+    ],
+    redis: { url: config.get('REDIS_URL') },
+    events: { elasticsearch: { node: config.get('ES_URL') }, log: config.get('LLM_EVENTS_LOG') },
+    tracing: { captureContent: config.get('LLM_CAPTURE_CONTENT') },
+  };
+}
+
+/** Boots LlmModule through forRootAsync, injecting the config service as an app would. */
+async function bootFromEnv(
+  env: Record<string, string | undefined>,
+  build: (config: EnvConfig) => unknown = optionsFrom,
+) {
+  @Global()
+  @Module({
+    providers: [{ provide: EnvConfig, useValue: new EnvConfig(env) }],
+    exports: [EnvConfig],
+  })
+  class EnvConfigModule {}
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      LlmModule.forRootAsync({
+        imports: [EnvConfigModule],
+        inject: [EnvConfig],
+        useFactory: (config: EnvConfig) => build(config) as LlmModuleOptions,
+      }),
+    ],
+  }).compile();
+  return { moduleRef, resolved: moduleRef.get<ResolvedLlmOptions>(LLM_RESOLVED_OPTIONS) };
+}
+
+async function problemsFromEnv(
+  env: Record<string, string | undefined>,
+  build?: (config: EnvConfig) => unknown,
+): Promise<readonly string[]> {
+  const error = await failureOf<LlmOptionsError>(() => bootFromEnv(env, build));
+  expect(error).toBeInstanceOf(LlmOptionsError);
+  return error.problems;
+}
+
+const BASE_ENV = { OPENAI_BASE_URL: 'https://api.openai.com/v1' };
+
+describe('LlmModule options from the environment (forRootAsync + a ConfigService)', () => {
+  it('takes undefined as "not set": unset optional variables boot with the defaults, and no Redis, cluster or budget', async () => {
+    const { resolved } = await bootFromEnv(BASE_ENV);
+    const upstream = resolved.upstreams.get('openai')!;
+    expect(upstream.retry).toEqual({
+      maxRetries: 3,
+      baseDelayMs: 1000,
+      maxDelayMs: 32_000,
+      maxServerHintMs: 60_000,
+    });
+    expect(upstream.timeouts.deadlineMs).toBe(120_000);
+    expect(upstream.apiKey).toBeUndefined();
+    expect(upstream.limits).toBeUndefined();
+    expect(resolved.redis).toBeUndefined();
+    expect(resolved.events).toEqual({ log: false });
+    expect(resolved.tracing.captureContent).toBe(false);
+  });
+
+  it("reads numeric strings as numbers and 'true'/'false' as booleans", async () => {
+    const { resolved } = await bootFromEnv({
+      ...BASE_ENV,
+      LLM_MAX_RETRIES: '3',
+      LLM_RETRY_MS: ' 250 ',
+      LLM_DEADLINE_MS: '2500',
+      LLM_RPM: '600',
+      LLM_EVENTS_LOG: 'false',
+      LLM_CAPTURE_CONTENT: 'TRUE',
+      REDIS_URL: 'redis://127.0.0.1:6399',
+    });
+    const upstream = resolved.upstreams.get('openai')!;
+    expect(upstream.retry).toMatchObject({ maxRetries: 3, baseDelayMs: 250 });
+    expect(upstream.timeouts.deadlineMs).toBe(2500);
+    expect(upstream.limits?.rpm).toBe(600);
+    expect(resolved.events.log).toBe(false);
+    expect(resolved.tracing.captureContent).toBe(true);
+    expect(resolved.redis).toMatchObject({ url: 'redis://127.0.0.1:6399', timeoutMs: 200 });
+  });
+
+  it("a retry count read as the string '1' really retries once", async () => {
+    const sim = await UpstreamSimulator.start();
+    const { moduleRef } = await bootFromEnv({
+      OPENAI_BASE_URL: sim.baseUrl,
+      LLM_MAX_RETRIES: '1',
+      LLM_RETRY_MS: '5',
+    });
+    const app = await moduleRef.init();
+    try {
+      sim.script([{ type: 'error', status: 503, repeat: 5 }]);
+      const error = await failureOf<{ attempts: number }>(() =>
+        app.get(LlmClient).chat({ messages: USER }),
+      );
+      expect(error.attempts).toBe(2);
+      expect(sim.requests).toHaveLength(2);
+    } finally {
+      await app.close();
+      await sim.close();
+    }
+  });
+
+  it('names the field and the shape of a value that is not a number, NaN included, and never echoes a key-shaped value', async () => {
+    const problems = await problemsFromEnv(BASE_ENV, (config) => ({
+      ...optionsFrom(config),
+      defaults: { retry: { maxRetries: 'abc' }, timeouts: { attemptMs: NaN } },
+      drain: { timeoutMs: TEST_API_KEY },
+    }));
+    expect(problems).toEqual([
+      "defaults.retry.maxRetries must be a whole number ≥ 0, got 'abc', not a number",
+      'defaults.timeouts.attemptMs must be a number greater than 0, got NaN',
+      `drain.timeoutMs must be a whole number ≥ 0, got a ${TEST_API_KEY.length}-character string (not shown), not a number`,
+    ]);
+    expect(problems.join('\n')).not.toContain(TEST_API_KEY);
+  });
+
+  it('names an empty API key or URL and asks whether its variable is unset', async () => {
+    const problems = await problemsFromEnv({
+      OPENAI_BASE_URL: '',
+      OPENAI_API_KEY: '',
+      REDIS_URL: '',
+    });
+    expect(problems).toEqual([
+      'upstreams[0].baseUrl is empty — is the environment variable that feeds it unset?',
+      'upstreams[0].apiKey is empty — is the environment variable that feeds it unset?',
+      'redis.url is empty — is the environment variable that feeds it unset?',
+    ]);
+  });
+
+  it('refuses unknown keys with a "did you mean", at the top level and nested', async () => {
+    const problems = await problemsFromEnv(BASE_ENV, (config) => {
+      const options = optionsFrom(config);
+      return {
+        ...options,
+        retry: { maxRetries: 2 },
+        default: {},
+        limit: { rpm: 10 },
+        upstreams: [{ ...options.upstreams[0], retry: { maxRetry: 2 }, maxConcurrent: 4 }],
+        events: { elasticsearch: { node: 'http://es:9200', flushMs: 5 } },
+      };
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'retry is not an option; did you mean defaults.retry?',
+        'default is not an option; did you mean defaults?',
+        'limit is not an option; did you mean defaults.limits?',
+        'upstreams[0].maxConcurrent is not an option; did you mean upstreams[0].bulkhead.maxConcurrent?',
+        'upstreams[0].retry.maxRetry is not an option; did you mean upstreams[0].retry.maxRetries?',
+        'events.elasticsearch.flushMs is not an option; did you mean events.elasticsearch.flushIntervalMs?',
+      ]),
+    );
+    expect(problems).toHaveLength(6);
+  });
+
+  it('points an old (renamed) option at its new name', async () => {
+    const problems = await problemsFromEnv(BASE_ENV, (config) => {
+      const options = optionsFrom(config);
+      return {
+        ...options,
+        defaults: { breaker: { maxWaitMs: 1000 }, limits: { maxWaiting: 10 } },
+        upstreams: [
+          { ...options.upstreams[0], timeouts: { totalMs: 5000 }, retry: { maxHintMs: 1000 } },
+        ],
+      };
+    });
+    expect(problems).toEqual([
+      'defaults.breaker.maxWaitMs was renamed to maxProbeWaitMs: use defaults.breaker.maxProbeWaitMs (see CHANGELOG.md)',
+      'defaults.limits.maxWaiting was renamed to maxQueue: use defaults.limits.maxQueue (see CHANGELOG.md)',
+      'upstreams[0].retry.maxHintMs was renamed to maxServerHintMs: use upstreams[0].retry.maxServerHintMs (see CHANGELOG.md)',
+      'upstreams[0].timeouts.totalMs was renamed to deadlineMs: use upstreams[0].timeouts.deadlineMs (see CHANGELOG.md)',
+    ]);
+  });
+
+  it('lists the problems of every section in one round, each with its field path', async () => {
+    const error = await failureOf<LlmOptionsError>(() =>
+      bootFromEnv(
+        {
+          ...BASE_ENV,
+          LLM_MAX_RETRIES: 'three',
+          LLM_RPM: '0',
+          REDIS_URL: 'http://cache:6379',
+          ES_URL: 'es:9200',
+          LLM_EVENTS_LOG: 'yes',
+        },
+        (config) => ({ ...optionsFrom(config), drain: { timeoutMs: -1 }, healthz: {} }),
+      ),
+    );
+    expect(error).toBeInstanceOf(LlmOptionsError);
+    expect(error.problems).toEqual([
+      'healthz is not an option; did you mean health?',
+      "upstreams[0].retry.maxRetries must be a whole number ≥ 0, got 'three', not a number",
+      "upstreams[0].limits.rpm must be a whole number ≥ 1, got '0'",
+      "events.log must be true or false (or the string 'true' or 'false'), got 'yes'",
+      "events.elasticsearch.node must be the cluster's http(s) URL, e.g. 'http://localhost:9200'",
+      'drain.timeoutMs must be a whole number ≥ 0, got -1',
+      'redis.url must be a redis:// or rediss:// URL such as redis://localhost:6379',
+    ]);
+    expect(error.message).toContain('Invalid LlmModule options (7):\n  - healthz is not an option');
+  });
+});
+
+describe('LlmJobsModule options from the environment: the same checks', () => {
+  async function bootJobs(env: Record<string, string | undefined>) {
+    const config = new EnvConfig(env);
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        LlmModule.forRoot({ upstreams: [valid] }),
+        LlmJobsModule.forRootAsync({
+          useFactory: () => ({
+            rabbitmqUrl: config.get('RABBITMQ_URL') as string,
+            redis: { url: config.get('REDIS_URL') as string },
+            maxDeliveries: config.get('JOBS_MAX_DELIVERIES'),
+            holdMs: config.get('JOBS_HOLD_MS'),
+            worker: config.get('JOBS_WORKER'),
+          }),
+        }),
+      ],
+    }).compile();
+    // Not initialised: nothing connects; the options are resolved as the providers are built.
+    return moduleRef.get<ResolvedLlmJobsOptions>(LLM_JOBS_RESOLVED_OPTIONS);
+  }
+
+  it("takes numeric strings, 'false', and undefined as the default", async () => {
+    const resolved = await bootJobs({
+      RABBITMQ_URL: 'amqp://127.0.0.1:5699',
+      REDIS_URL: 'redis://127.0.0.1:6399',
+      JOBS_MAX_DELIVERIES: '3',
+      JOBS_WORKER: 'false',
+    });
+    expect(resolved).toMatchObject({ maxDeliveries: 3, worker: false, holdMs: 60_000 });
+  });
+
+  it('lists every problem at once, with field paths and without echoing the URLs', async () => {
+    const error = await failureOf<LlmJobsOptionsError>(() =>
+      bootJobs({ RABBITMQ_URL: '', REDIS_URL: 'redis://:s3cret@', JOBS_HOLD_MS: '10' }),
+    );
+    expect(error).toBeInstanceOf(LlmJobsOptionsError);
+    expect(error.problems).toEqual([
+      'rabbitmqUrl is empty — is the environment variable that feeds it unset?',
+      "holdMs must be a whole number ≥ 100, got '10'",
+    ]);
   });
 });

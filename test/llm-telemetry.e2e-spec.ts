@@ -86,7 +86,7 @@ describe('call telemetry hooks', () => {
   it('end a circuit-open rejection without any attempt', async () => {
     const strict = await startLlmApp(sim.baseUrl, {
       retry: { maxRetries: 0 },
-      breaker: { consecutiveFailures: 1, halfOpenAfterMs: 10_000, maxWaitMs: 0 },
+      breaker: { consecutiveFailures: 1, maxBreakMs: 10_000, maxProbeWaitMs: 0 },
     });
     try {
       const own = new RecordingObserver();

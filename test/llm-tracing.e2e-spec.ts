@@ -209,7 +209,7 @@ describe('call and attempt spans', () => {
   it('give a call rejected by an open breaker a span with no attempt span, and the upstream no request', async () => {
     const strict = await boot({
       retry: { maxRetries: 0 },
-      breaker: { consecutiveFailures: 1, halfOpenAfterMs: 10_000, maxWaitMs: 0 },
+      breaker: { consecutiveFailures: 1, maxBreakMs: 10_000, maxProbeWaitMs: 0 },
     });
     try {
       const client = strict.get(LlmClient);

@@ -187,7 +187,7 @@ const fromEnvironment: Factory = (config) => ({
       defaultModel: config.get<string>('LLM_MODEL') ?? 'gpt-4o-mini',
       // Typed as numbers, but the environment holds '2' and '5000'.
       retry: { maxRetries: config.get<number>('LLM_MAX_RETRIES') },
-      timeouts: { totalMs: config.get<number>('LLM_TOTAL_MS') },
+      timeouts: { deadlineMs: config.get<number>('LLM_TOTAL_MS') },
     },
   ],
   // REDIS_URL is not set: undefined, which means "no Redis".
@@ -203,7 +203,7 @@ const typed: Factory = (config) => ({
       apiKey: config.getOrThrow<string>('LLM_API_KEY'),
       defaultModel: 'gpt-4o-mini',
       retry: { maxRetries: 2 },
-      timeouts: { totalMs: 5000 },
+      timeouts: { deadlineMs: 5000 },
     },
   ],
 });

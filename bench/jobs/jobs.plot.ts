@@ -44,7 +44,7 @@ export function renderJobsPlot(report: JobsReport, info: RunInfo): Promise<Buffe
     vconcat: [
       {
         title: 'Answers per 5 s (dashed: the provider’s limit)',
-        width: 760,
+        width: 620,
         height: 220,
         layer: [
           {
@@ -64,9 +64,13 @@ export function renderJobsPlot(report: JobsReport, info: RunInfo): Promise<Buffe
         ],
       },
       {
-        title:
-          'Time to a result, p50 / p95 / p99 (jobs: from enqueue; synchronous: successes only)',
-        width: 760,
+        title: {
+          text: [
+            'Time to a result, p50 / p95 / p99',
+            '(jobs: from enqueue; synchronous: successes only)',
+          ],
+        },
+        width: 620,
         height: 160,
         data: { values: bars },
         mark: { type: 'bar' },

@@ -1,4 +1,5 @@
-import { resolveLlmOptions } from '../llm/llm-options.resolver';
+import { LLM_DEFAULTS } from '../llm/index';
+import { resolveLlmOptions } from '../llm/options/llm-options.resolver';
 import { GatewayConfigError } from './env.reader';
 import { loadGatewayConfig } from './gateway.config';
 import { toLlmModuleOptions } from './llm-options.factory';
@@ -97,9 +98,15 @@ describe('loadGatewayConfig', () => {
       defaultModel: 'deepseek-chat',
       provider: 'deepseek',
       retry: { maxRetries: 0, baseDelayMs: 5, maxDelayMs: 20 },
-      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 200, maxWaitMs: 300 },
+      breaker: { consecutiveFailures: 2, maxBreakMs: 200, maxProbeWaitMs: 300 },
       bulkhead: { maxConcurrent: 4, maxQueue: 0 },
-      timeouts: { connectMs: 100, attemptMs: 1000, totalMs: 2000, firstChunkMs: 500, idleMs: 300 },
+      timeouts: {
+        connectMs: 100,
+        attemptMs: 1000,
+        deadlineMs: 2000,
+        firstChunkMs: 500,
+        idleMs: 300,
+      },
     });
   });
 
@@ -177,13 +184,13 @@ describe('loadGatewayConfig', () => {
   });
 
   it.each([
-    [{ LLM_TOTAL_TIMEOUT_MS: '30000' }, { timeouts: { attemptMs: 30_000, totalMs: 30_000 } }],
+    [{ LLM_TOTAL_TIMEOUT_MS: '30000' }, { timeouts: { attemptMs: 30_000, deadlineMs: 30_000 } }],
     [{ LLM_RETRY_MAX_MS: '20' }, { retry: { baseDelayMs: 20, maxDelayMs: 20 } }],
-    [{ LLM_ATTEMPT_TIMEOUT_MS: '200000' }, { timeouts: { attemptMs: 200_000, totalMs: 200_000 } }],
     [
-      { LLM_BREAKER_HALF_OPEN_MS: '200' },
-      { breaker: { minHalfOpenAfterMs: 200, halfOpenAfterMs: 200 } },
+      { LLM_ATTEMPT_TIMEOUT_MS: '200000' },
+      { timeouts: { attemptMs: 200_000, deadlineMs: 200_000 } },
     ],
+    [{ LLM_BREAKER_HALF_OPEN_MS: '200' }, { breaker: { minBreakMs: 200, maxBreakMs: 200 } }],
   ])('boots with %j alone: the conflicting default gives way', (env, inForce) => {
     const resolved = resolveLlmOptions(
       toLlmModuleOptions(loadGatewayConfig({ LLM_BASE_URL: 'http://127.0.0.1:4010/v1', ...env })),
@@ -312,5 +319,29 @@ describe('loadGatewayConfig', () => {
       expect(String((error as Error).message)).not.toContain('sk-do-not-print');
     }
     expect.assertions(1);
+  });
+
+  describe('the renamed options keep their variables', () => {
+    const resolve = (env: NodeJS.ProcessEnv) =>
+      resolveLlmOptions(
+        toLlmModuleOptions(loadGatewayConfig({ LLM_BASE_URL: 'http://127.0.0.1:4010/v1', ...env })),
+      ).upstreams.get('primary')!;
+
+    it.each<[string, string, (u: ReturnType<typeof resolve>) => number]>([
+      ['LLM_BREAKER_MAX_WAIT_MS', '0', (u) => u.breaker.maxProbeWaitMs],
+      ['LLM_BREAKER_HALF_OPEN_MS', '40000', (u) => u.breaker.maxBreakMs],
+      ['LLM_BREAKER_MIN_HALF_OPEN_MS', '100', (u) => u.breaker.minBreakMs],
+      ['LLM_TOTAL_TIMEOUT_MS', '90000', (u) => u.timeouts.deadlineMs],
+    ])('%s=%s sets the option it always set', (name, value, read) => {
+      expect(read(resolve({ [name]: value }))).toBe(Number(value));
+    });
+
+    it('hands LlmModule only what the environment set: unset variables take its defaults', () => {
+      const upstream = resolve({});
+      expect(upstream.retry).toEqual(LLM_DEFAULTS.retry);
+      expect(upstream.breaker).toEqual(LLM_DEFAULTS.breaker);
+      expect(upstream.bulkhead).toEqual(LLM_DEFAULTS.bulkhead);
+      expect(upstream.timeouts).toEqual(LLM_DEFAULTS.timeouts);
+    });
   });
 });

@@ -81,9 +81,9 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     }),
     breaker: defined({
       consecutiveFailures: read.wholeNumber('LLM_BREAKER_FAILURES', { min: 1 }),
-      halfOpenAfterMs: read.wholeNumber('LLM_BREAKER_HALF_OPEN_MS', ms),
-      minHalfOpenAfterMs: read.wholeNumber('LLM_BREAKER_MIN_HALF_OPEN_MS', ms),
-      maxWaitMs: read.wholeNumber('LLM_BREAKER_MAX_WAIT_MS', { min: 0 }),
+      maxBreakMs: read.wholeNumber('LLM_BREAKER_HALF_OPEN_MS', ms),
+      minBreakMs: read.wholeNumber('LLM_BREAKER_MIN_HALF_OPEN_MS', ms),
+      maxProbeWaitMs: read.wholeNumber('LLM_BREAKER_MAX_WAIT_MS', { min: 0 }),
     }),
     bulkhead: defined({
       maxConcurrent: read.wholeNumber('LLM_MAX_CONCURRENCY', { min: 1 }),
@@ -92,7 +92,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     timeouts: defined({
       connectMs: read.wholeNumber('LLM_CONNECT_TIMEOUT_MS', ms),
       attemptMs: read.wholeNumber('LLM_ATTEMPT_TIMEOUT_MS', ms),
-      totalMs: read.wholeNumber('LLM_TOTAL_TIMEOUT_MS', ms),
+      deadlineMs: read.wholeNumber('LLM_TOTAL_TIMEOUT_MS', ms),
       firstChunkMs: read.wholeNumber('LLM_FIRST_CHUNK_TIMEOUT_MS', ms),
       idleMs: read.wholeNumber('LLM_IDLE_TIMEOUT_MS', ms),
     }),
@@ -254,12 +254,12 @@ function checkOrder(read: EnvReader, { retry, timeouts, breaker }: LlmPolicyOpti
   notAbove(
     read,
     ['LLM_ATTEMPT_TIMEOUT_MS', timeouts?.attemptMs],
-    ['LLM_TOTAL_TIMEOUT_MS', timeouts?.totalMs],
+    ['LLM_TOTAL_TIMEOUT_MS', timeouts?.deadlineMs],
   );
   notAbove(
     read,
-    ['LLM_BREAKER_MIN_HALF_OPEN_MS', breaker?.minHalfOpenAfterMs],
-    ['LLM_BREAKER_HALF_OPEN_MS', breaker?.halfOpenAfterMs],
+    ['LLM_BREAKER_MIN_HALF_OPEN_MS', breaker?.minBreakMs],
+    ['LLM_BREAKER_HALF_OPEN_MS', breaker?.maxBreakMs],
   );
 }
 
@@ -271,7 +271,7 @@ function notAbove(read: EnvReader, [lowName, low]: Setting, [highName, high]: Se
   }
 }
 
-/** Drops unset fields: LlmModule rejects an explicit undefined as "not a number". */
+/** Drops unset fields, so the options hold only what the environment set (LlmModule fills in the rest). */
 function defined(values: Record<string, number | undefined>): Record<string, number> {
   return Object.fromEntries(
     Object.entries(values).filter((entry): entry is [string, number] => entry[1] !== undefined),

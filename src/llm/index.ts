@@ -4,20 +4,19 @@
 // test/public-api.e2e-spec.ts snapshots this list, so a change to it is deliberate.
 export { LlmModule } from './llm.module';
 export type { LlmModuleExtras } from './llm.module-definition';
-export { LLM_DEFAULTS } from './llm-module.options';
+export { LLM_DEFAULTS } from './options/llm.defaults';
 export type {
   LlmBreakerOptions,
   LlmBulkheadOptions,
   LlmFallbackTarget,
   LlmLastResort,
-  LlmEventsOptions,
   LlmModuleOptions,
   LlmPolicyOptions,
   LlmRetryOptions,
   LlmTimeoutOptions,
   LlmUpstreamOptions,
 } from './llm-module.options';
-export { LlmOptionsError } from './llm-options.resolver';
+export { LlmOptionsError } from './options/llm-options.error';
 export { LlmClient } from './client/llm-client';
 export { LlmChatStream } from './client/llm-chat-stream';
 export type {
@@ -48,7 +47,6 @@ export type { LlmErrorJson } from './resilience/llm-error.json';
 export { maskUrlPasswords, redactSecrets } from './resilience/secret-redaction';
 export type { DelaySource, LlmErrorDetails, LlmErrorKind } from './resilience/llm.errors';
 export type { BreakerState } from './resilience/tracked-breaker';
-export { LLM_LIMIT_DEFAULTS, LLM_REDIS_DEFAULTS } from './limits/llm-limits.options';
 export type {
   LlmLimitOptions,
   LlmModelLimitOptions,
@@ -99,13 +97,15 @@ export { LLM_EVENT_FIELDS } from './observability/events/llm-event.fields';
 export type { LlmEventDocument, LlmEventField } from './observability/events/llm-event.fields';
 export { LLM_EVENT_ACTIONS } from './observability/events/llm-event.base';
 export type { LlmRequestOutcome } from './observability/events/llm-request.event';
-export { ELASTICSEARCH_EVENTS_DEFAULTS } from './observability/events/llm-events-options.resolver';
+export type {
+  LlmElasticsearchEventsOptions,
+  LlmEventsOptions,
+} from './observability/events/llm-events.options';
 export type { LlmEventDropReason } from './observability/events/event-delivery.reporter';
 export { LlmJobsModule } from './jobs/llm-jobs.module';
 export { LlmJobs } from './jobs/llm-jobs';
 export type { LlmJobAccess, LlmJobWaitOptions } from './jobs/llm-jobs';
 export { LlmJobWorker } from './jobs/llm-job.worker';
-export { LLM_JOBS_DEFAULTS } from './jobs/llm-jobs.options';
 export type { LlmJobsOptions } from './jobs/llm-jobs.options';
 export { LlmJobsOptionsError } from './jobs/llm-jobs-options.resolver';
 export { isLlmJobsError, LlmJobsError } from './jobs/llm-jobs.errors';

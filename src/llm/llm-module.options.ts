@@ -6,6 +6,10 @@ import type {
   ResolvedLimits,
   ResolvedRedisOptions,
 } from './limits/llm-limits.options';
+import type {
+  LlmEventsOptions,
+  ResolvedEventsOptions,
+} from './observability/events/llm-events.options';
 import type { LlmContextExtractor } from './observability/llm-context.extractors';
 import type { LlmError } from './resilience/llm.errors';
 
@@ -17,8 +21,11 @@ export interface LlmRetryOptions {
   baseDelayMs: number;
   /** Cap of the backoff ceiling. @default 32000 */
   maxDelayMs: number;
-  /** Cap of a server hint (`Retry-After`, `retry-after-ms`, `x-ratelimit-reset-*`). @default 60000 */
-  maxHintMs: number;
+  /**
+   * The longest wait a server's hint (`Retry-After`, `retry-after-ms`, `x-ratelimit-reset-*`) may
+   * impose before a retry; a longer hint is cut to this. @default 60000
+   */
+  maxServerHintMs: number;
 }
 
 /** Circuit breaker settings, applied per upstream and model. */
@@ -26,18 +33,18 @@ export interface LlmBreakerOptions {
   /** Consecutive failures that open the circuit. @default 5 */
   consecutiveFailures: number;
   /**
-   * The longest break: once the outage is older than `maxWaitMs`, each failed probe doubles the
-   * break up to this (the seed's 30 s), so a long outage is probed once per `halfOpenAfterMs`.
-   * @default 30000
+   * The longest break (time open before a probe): once the outage is older than
+   * `maxProbeWaitMs`, each failed probe doubles the break up to this (the seed's 30 s), so a long
+   * outage is probed once per `maxBreakMs`. Formerly `halfOpenAfterMs`. @default 30000
    */
-  halfOpenAfterMs: number;
+  maxBreakMs: number;
   /**
    * The shortest break, and every break while the circuit has been open for less than
-   * `maxWaitMs`: a short outage is probed once a second, so calls waiting for it go on within a
-   * second of its end. A good probe closes the circuit and the next opening starts over.
-   * @default 1000
+   * `maxProbeWaitMs`: a short outage is probed four times a second, so calls waiting for it go on
+   * right after its end. A good probe closes the circuit and the next opening starts over.
+   * Formerly `minHalfOpenAfterMs`. @default 250
    */
-  minHalfOpenAfterMs: number;
+  minBreakMs: number;
   /**
    * How long a call that meets an open circuit may wait for its probe instead of failing at once
    * with `circuit_open`: when the probe is due within this time (and within the call's deadline)
@@ -46,16 +53,20 @@ export interface LlmBreakerOptions {
    * with `retryAfterMs`. Also how long breaks stay short: past it the outage is a long one, breaks
    * double (2, 4, 8, 16, 30 s) and most calls fail in milliseconds. Waiting calls hold no bulkhead
    * slot; a call with a fallback left moves on instead. 0: the classic breaker, which fails at
-   * once and doubles its breaks from the first. @default 5000
+   * once and doubles its breaks from the first. Formerly `maxWaitMs`. @default 5000
    */
-  maxWaitMs: number;
+  maxProbeWaitMs: number;
 }
 
 /** Bulkhead settings of one upstream: protects this process from piling up behind a slow API. */
 export interface LlmBulkheadOptions {
   /** Calls in flight at once. @default 32 */
   maxConcurrent: number;
-  /** Calls waiting for a slot; one more is rejected at once with `bulkhead_full`. @default 64 */
+  /**
+   * The bulkhead's queue: calls waiting for a slot; one more is rejected at once with
+   * `bulkhead_full`. (`limits.maxQueue` is the rate limiter's queue, of calls waiting for budget.)
+   * @default 64
+   */
   maxQueue: number;
 }
 
@@ -65,8 +76,11 @@ export interface LlmTimeoutOptions {
   connectMs: number;
   /** One attempt: until the whole response (plain) or its headers (stream). @default 60000 */
   attemptMs: number;
-  /** The whole call: every attempt, every wait and, for a stream, its last chunk. @default 120000 */
-  totalMs: number;
+  /**
+   * The call's deadline: every attempt, every wait and, for a stream, its last chunk. The call
+   * option `deadlineMs` overrides it for one call. Formerly `totalMs`. @default 120000
+   */
+  deadlineMs: number;
   /** Stream: from the request to the first content chunk (keep-alives and empty deltas do not count). @default 30000 */
   firstChunkMs: number;
   /** Stream: the longest gap between two chunks after content started. @default 30000 */
@@ -75,25 +89,33 @@ export interface LlmTimeoutOptions {
 
 /** The per-upstream settings that may also be given once in `defaults`. */
 export interface LlmPolicyOptions {
+  /** @default LLM_DEFAULTS.retry */
   retry?: Partial<LlmRetryOptions>;
+  /** @default LLM_DEFAULTS.breaker */
   breaker?: Partial<LlmBreakerOptions>;
+  /** @default LLM_DEFAULTS.bulkhead */
   bulkhead?: Partial<LlmBulkheadOptions>;
+  /** @default LLM_DEFAULTS.timeouts */
   timeouts?: Partial<LlmTimeoutOptions>;
 }
 
 /** One OpenAI-compatible API (OpenAI, Azure OpenAI, DeepSeek, vLLM, Ollama, ...). */
 export interface LlmUpstreamOptions extends LlmPolicyOptions {
-  /** Name used in errors, health, metrics and `upstream` call options, e.g. `openai`. */
+  /** Name used in errors, health, metrics and `upstream` call options, e.g. `openai`. Required. */
   name: string;
-  /** Base URL up to and including the version, e.g. `https://api.openai.com/v1`. */
+  /** Base URL up to and including the version, e.g. `https://api.openai.com/v1`. Required. */
   baseUrl: string;
-  /** Sent as `Authorization: Bearer <apiKey>`; omit for local servers that need none. Never logged. */
+  /**
+   * Sent as `Authorization: Bearer <apiKey>`; omit (or leave undefined) for local servers that
+   * need none. An empty string is an error: usually an unset variable. Never logged.
+   * @default no key
+   */
   apiKey?: string;
-  /** Model used when a request names none, e.g. `gpt-4o-mini`. */
+  /** Model used when a request names none, e.g. `gpt-4o-mini`. Required. */
   defaultModel: string;
   /** Provider name recorded in traces (`gen_ai.provider.name`). @default 'openai' */
   provider?: string;
-  /** Extra headers sent on every request (e.g. `OpenAI-Organization`). */
+  /** Extra headers sent on every request (e.g. `OpenAI-Organization`). @default {} */
   headers?: Record<string, string>;
   /** Requests- and tokens-per-minute budgets; see {@link LlmLimitOptions}. @default no budget */
   limits?: LlmLimitOptions;
@@ -103,6 +125,7 @@ export interface LlmUpstreamOptions extends LlmPolicyOptions {
    * without their own entry.
    *
    * @example { 'gpt-4o': [{ model: 'gpt-4o-mini' }, { upstream: 'azure' }] }
+   * @default {} (no fallback)
    */
   fallbacks?: Record<string, LlmFallbackTarget[]>;
 }
@@ -125,47 +148,18 @@ export type LlmLastResort = (input: {
   call: CallRecord;
 }) => ChatCompletion | Promise<ChatCompletion>;
 
-/** Where business events go: Elasticsearch, structured log lines, or both off. */
-export interface LlmEventsOptions {
-  /** Ship one document per call (and per request that made calls) to Elasticsearch. */
-  elasticsearch?: {
-    /** Cluster URL, e.g. `http://localhost:9200`. */
-    node: string;
-    /** `apiKey`, or `username` + `password`. Never logged. */
-    auth?: { apiKey?: string; username?: string; password?: string };
-    /** Data stream `logs-<dataset>-<namespace>`. @default 'llm.calls' */
-    dataset?: string;
-    /** @default 'default' */
-    namespace?: string;
-    /** Days the data stream keeps documents (data stream lifecycle). @default 30 */
-    retentionDays?: number;
-    /** Most events held in memory while Elasticsearch is slow or down. @default 10000 */
-    maxBufferedEvents?: number;
-    /** Most bytes of events held in memory. @default 10485760 (10 MiB) */
-    maxBufferedBytes?: number;
-    /** Events per bulk request. @default 500 */
-    maxBulkEvents?: number;
-    /** How often the buffer is flushed. @default 1000 */
-    flushIntervalMs?: number;
-    /** How long shutdown waits for the last flush. @default 5000 */
-    shutdownTimeoutMs?: number;
-  };
-  /** Write each event as one JSON line on stdout (the gateway does when no cluster is set). @default false */
-  log?: boolean;
-}
-
 /** Options of {@link LlmModule.forRoot}. */
 export interface LlmModuleOptions {
-  /** One or more upstreams; the first is the default unless `defaultUpstream` names another. */
+  /** One or more upstreams; the first is the default unless `defaultUpstream` names another. Required. */
   upstreams: LlmUpstreamOptions[];
   /** Name of the upstream used when a call names none. @default the first upstream */
   defaultUpstream?: string;
-  /** Policy settings shared by every upstream; an upstream's own settings win. */
+  /** Policy settings shared by every upstream; an upstream's own settings win. @default LLM_DEFAULTS */
   defaults?: LlmPolicyOptions & {
     /** Budgets each upstream gets (its own count) unless it sets its own. @default no budget */
     limits?: LlmLimitOptions;
   };
-  /** How requests set the business context of the LLM calls they make. */
+  /** How requests set the business context of the LLM calls they make. @default see each field */
   context?: {
     /** Register LlmContextInterceptor for every controller and message handler. @default false */
     global?: boolean;
@@ -178,21 +172,22 @@ export interface LlmModuleOptions {
   };
   /** `service.name` in events (and the default for traces). @default 'nestjs-resilient-llm' */
   serviceName?: string;
-  /** Degraded answer of plain `chat()` calls when the whole fallback chain is unavailable. */
+  /** Degraded answer of plain `chat()` calls when the whole fallback chain is unavailable. @default none */
   lastResort?: LlmLastResort;
-  /** Tracing settings (spans go to whatever OpenTelemetry SDK the application registered). */
+  /** Tracing settings (spans go to whatever OpenTelemetry SDK the application registered). @default see each field */
   tracing?: {
     /** Record prompt and completion text on spans. Off: they may hold personal data. @default false */
     captureContent?: boolean;
   };
-  /** Business-impact events. Off unless configured. */
+  /** Business-impact events. @default off (no Elasticsearch, no log lines) */
   events?: LlmEventsOptions;
   /**
    * Keep the rate-limit budgets in Redis, so replicas together stay under the provider's quota.
+   * `{ url: undefined }` (an unset variable) is the same as no `redis`.
    * @default budgets in memory, per process
    */
   redis?: LlmRedisOptions;
-  /** Health indicator settings. */
+  /** Health indicator settings. @default see each field */
   health?: {
     /**
      * Make readiness fail (503) while a breaker is open. Off by default: failing readiness on
@@ -201,7 +196,7 @@ export interface LlmModuleOptions {
      */
     failReadinessWhenOpen?: boolean;
   };
-  /** Graceful shutdown (see `LlmDrain`). */
+  /** Graceful shutdown (see `LlmDrain`). @default see each field */
   drain?: {
     /**
      * How long calls and streams in flight may take to finish on shutdown before they are ended
@@ -247,29 +242,9 @@ export interface ResolvedLlmOptions {
     requestId: LlmContextExtractor;
   };
   tracing: { captureContent: boolean };
-  /** As given: the events writer validates and defaults its own section. */
-  events: LlmEventsOptions;
+  events: ResolvedEventsOptions;
   health: { failReadinessWhenOpen: boolean };
   drain: { timeoutMs: number };
   /** Undefined: budgets in memory. */
   redis?: ResolvedRedisOptions;
 }
-
-/** The defaults, chosen from the seeds (see README "How the defaults were chosen"). */
-export const LLM_DEFAULTS = {
-  retry: { maxRetries: 3, baseDelayMs: 1_000, maxDelayMs: 32_000, maxHintMs: 60_000 },
-  breaker: {
-    consecutiveFailures: 5,
-    halfOpenAfterMs: 30_000,
-    minHalfOpenAfterMs: 250,
-    maxWaitMs: 5_000,
-  },
-  bulkhead: { maxConcurrent: 32, maxQueue: 64 },
-  timeouts: {
-    connectMs: 10_000,
-    attemptMs: 60_000,
-    totalMs: 120_000,
-    firstChunkMs: 30_000,
-    idleMs: 30_000,
-  },
-} as const satisfies Required<{ [K in keyof LlmPolicyOptions]: Required<LlmPolicyOptions[K]> }>;

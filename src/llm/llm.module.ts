@@ -16,7 +16,7 @@ import { LlmTracing } from './observability/llm-tracing';
 import { LLM_RESOLVED_OPTIONS } from './llm.constants';
 import { LLM_MODULE_OPTIONS, LlmConfigurableModule } from './llm.module-definition';
 import { LlmModuleOptions, ResolvedLlmOptions } from './llm-module.options';
-import { resolveLlmOptions } from './llm-options.resolver';
+import { resolveLlmOptions } from './options/llm-options.resolver';
 import { UpstreamPoliciesRegistry } from './resilience/upstream-policies.registry';
 import { LlmHttpTransport } from './transport/llm-http.transport';
 

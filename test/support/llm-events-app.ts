@@ -1,8 +1,5 @@
-import {
-  LlmEventsOptions,
-  LlmModuleOptions,
-  LlmUpstreamOptions,
-} from '../../src/llm/llm-module.options';
+import { LlmModuleOptions, LlmUpstreamOptions } from '../../src/llm/llm-module.options';
+import { LlmEventsOptions } from '../../src/llm/observability/events/llm-events.options';
 import { ElasticsearchEventSink } from '../../src/llm/observability/events/elasticsearch-event.sink';
 import { LlmTestApp, startLlmApp } from './llm-test-app';
 

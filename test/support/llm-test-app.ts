@@ -15,10 +15,10 @@ export const TEST_API_KEY = 'sk-proj-TESTKEY0123456789abcdefSECRET';
 
 /** Short delays so timing tests take milliseconds, with the shape of the real defaults. */
 export const FAST_POLICIES: LlmPolicyOptions = {
-  retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxHintMs: 500 },
-  breaker: { consecutiveFailures: 50, halfOpenAfterMs: 200 },
+  retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxServerHintMs: 500 },
+  breaker: { consecutiveFailures: 50, maxBreakMs: 200 },
   bulkhead: { maxConcurrent: 16, maxQueue: 16 },
-  timeouts: { connectMs: 500, attemptMs: 1000, totalMs: 3000, firstChunkMs: 500, idleMs: 500 },
+  timeouts: { connectMs: 500, attemptMs: 1000, deadlineMs: 3000, firstChunkMs: 500, idleMs: 500 },
 };
 
 export interface LlmTestApp {

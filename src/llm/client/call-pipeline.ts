@@ -48,7 +48,7 @@ export interface CallSpec<T> extends CallTarget {
   /** Called once the call has left the bulkhead: its slot is free for the next call. */
   onSlotReleased?: () => void;
   /**
-   * Whether an open circuit may be waited for (within `breaker.maxWaitMs` and the deadline). The
+   * Whether an open circuit may be waited for (within `breaker.maxProbeWaitMs` and the deadline). The
    * runner says no while a fallback is left: moving on answers sooner.
    */
   mayWaitForCircuit?: boolean;
@@ -83,7 +83,7 @@ export class CallPipeline {
   /**
    * Runs one attempt in a bulkhead slot. Only attempts hold slots: a call waiting for budget, for
    * a probe or for its next retry costs a promise, not a connection, and is bounded by
-   * `limits.maxWaiting`, its deadline and its abort; the bulkhead bounds what is in flight
+   * `limits.maxQueue`, its deadline and its abort; the bulkhead bounds what is in flight
    * upstream. A stream keeps its slot until its last chunk, or until it failed after content.
    */
   private inSlot<T>(spec: CallSpec<T>, send: () => Promise<T>): Promise<T> {
@@ -162,7 +162,7 @@ export class CallPipeline {
 
   /**
    * Waits until an open circuit lets a probe through, when the call may (no fallback left), the
-   * probe is due within `breaker.maxWaitMs` and before the deadline. False: fail at once. A
+   * probe is due within `breaker.maxProbeWaitMs` and before the deadline. False: fail at once. A
    * half-open circuit whose probe is in flight is waited for by cockatiel itself; a bad probe
    * reopens the circuit for a longer break and brings the call back here.
    */
@@ -170,7 +170,7 @@ export class CallPipeline {
     const { record, deadline } = spec;
     if (spec.mayWaitForCircuit === false) return false;
     const waitMs = Math.max(1, breaker.openRemainingMs());
-    if (waitMs > record.upstream.breaker.maxWaitMs || waitMs >= deadline.remainingMs()) {
+    if (waitMs > record.upstream.breaker.maxProbeWaitMs || waitMs >= deadline.remainingMs()) {
       return false;
     }
     const started = Date.now();

@@ -84,7 +84,7 @@ export class CallRecord {
   readonly requestedModel: string;
   /** True when the answer came from the last-resort function, not from any model. */
   degraded = false;
-  /** Time spent waiting for open circuits to let a probe through (`breaker.maxWaitMs`). */
+  /** Time spent waiting for open circuits to let a probe through (`breaker.maxProbeWaitMs`). */
   breakerWaitMs = 0;
   readonly clientRequestId: string;
   readonly stream: boolean;

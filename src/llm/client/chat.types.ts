@@ -144,7 +144,7 @@ export interface LlmCallContext {
 export interface LlmCallOptions extends LlmCallContext {
   /** Aborts the call and any upstream request in flight; the call fails with `cancelled`. */
   signal?: AbortSignal;
-  /** Overrides the upstream's total deadline (`timeouts.totalMs`) for this call. */
+  /** Overrides the upstream's total deadline (`timeouts.deadlineMs`) for this call. */
   deadlineMs?: number;
   /** Upstream to call, by name. @default the module's default upstream */
   upstream?: string;

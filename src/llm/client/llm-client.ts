@@ -171,7 +171,7 @@ export class LlmClient {
     validateChatRequest(request, upstream.name);
     const model =
       typeof request.model === 'string' && request.model ? request.model : upstream.defaultModel;
-    const deadlineMs = options.deadlineMs ?? upstream.timeouts.totalMs;
+    const deadlineMs = options.deadlineMs ?? upstream.timeouts.deadlineMs;
     if (!(Number.isFinite(deadlineMs) && deadlineMs > 0)) {
       throw new LlmError(
         'bad_request',

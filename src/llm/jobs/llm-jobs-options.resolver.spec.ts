@@ -1,11 +1,11 @@
-import { LLM_JOBS_DEFAULTS } from './llm-jobs.options';
+import { LLM_DEFAULTS } from '../options/llm.defaults';
 import { LlmJobsOptionsError, resolveLlmJobsOptions } from './llm-jobs-options.resolver';
 
 const VALID = { rabbitmqUrl: 'amqp://localhost:5672', redis: { url: 'redis://localhost:6379' } };
 
 describe('resolveLlmJobsOptions', () => {
   it('applies the defaults', () => {
-    expect(resolveLlmJobsOptions(VALID)).toEqual({ ...VALID, ...LLM_JOBS_DEFAULTS });
+    expect(resolveLlmJobsOptions(VALID)).toEqual({ ...VALID, ...LLM_DEFAULTS.jobs });
   });
 
   it('names every bad field, and never quotes the broker URL', () => {
@@ -28,5 +28,11 @@ describe('resolveLlmJobsOptions', () => {
       expect(message).toContain(field);
     }
     expect(message).not.toContain('secret');
+  });
+
+  it('refuses an unknown key with a "did you mean"', () => {
+    expect(() => resolveLlmJobsOptions({ ...VALID, maxDelivery: 3 } as never)).toThrow(
+      'maxDelivery is not an option; did you mean maxDeliveries?',
+    );
   });
 });

@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 
 /** Options of {@link LlmJobsModule}: durable LLM jobs in RabbitMQ, their state in Redis. */
 export interface LlmJobsOptions {
-  /** The broker, e.g. `amqp://user:pass@rabbitmq:5672`. Never logged (it may hold a password). */
+  /** The broker, e.g. `amqp://user:pass@rabbitmq:5672`. Required. Never logged (it may hold a password). */
   rabbitmqUrl: string;
-  /** Job states: a Redis URL, or an ioredis client the application owns (it stays open). */
+  /** Job states: a Redis URL, or an ioredis client the application owns (it stays open). Required. */
   redis: { url: string } | { client: Redis };
   /** Name of the durable queue; the delay and dead-letter queues are named after it. @default 'llm.jobs' */
   queue?: string;
@@ -47,15 +47,3 @@ export interface ResolvedLlmJobsOptions {
   worker: boolean;
   concurrency?: number;
 }
-
-/** The defaults of {@link LlmJobsOptions}. */
-export const LLM_JOBS_DEFAULTS = {
-  queue: 'llm.jobs',
-  defaultDeadlineMs: 3_600_000,
-  maxDeadlineMs: 86_400_000,
-  stateTtlMs: 86_400_000,
-  maxDeliveries: 5,
-  holdMs: 60_000,
-  failureDelayMs: 1_000,
-  worker: true,
-} as const;

@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 
 /** A model's own budget; a field it leaves out takes the upstream's value. */
 export interface LlmModelLimitOptions {
-  /** Requests per window for this model. */
+  /** Requests per window for this model. @default the upstream's `rpm` */
   rpm?: number;
-  /** Tokens (prompt + completion) per window for this model. */
+  /** Tokens (prompt + completion) per window for this model. @default the upstream's `tpm` */
   tpm?: number;
 }
 
@@ -16,17 +16,22 @@ export interface LlmModelLimitOptions {
  * limits: { rpm: 500, tpm: 200_000, models: { 'gpt-4o': { rpm: 100, tpm: 30_000 } } }
  */
 export interface LlmLimitOptions {
-  /** Requests per window shared by every model of the upstream without its own entry. */
+  /** Requests per window shared by every model of the upstream without its own entry. @default no limit */
   rpm?: number;
-  /** Tokens per window shared by every model of the upstream without its own entry. */
+  /** Tokens per window shared by every model of the upstream without its own entry. @default no limit */
   tpm?: number;
   /**
    * Models with a budget of their own (OpenAI limits each model separately), keyed by the model
    * name the request sends. Their calls do not count against the upstream's shared budget.
+   * @default {}
    */
   models?: Record<string, LlmModelLimitOptions>;
-  /** Calls waiting for one budget; one more is rejected at once with `rate_limited`. @default 1000 */
-  maxWaiting?: number;
+  /**
+   * The rate limiter's queue: calls waiting for one budget; one more is rejected at once with
+   * `rate_limited`. (`bulkhead.maxQueue` is the bulkhead's queue, of calls waiting for a slot.)
+   * Formerly `maxWaiting`. @default 1000
+   */
+  maxQueue?: number;
   /**
    * Replicas that share the provider's quota. Each takes `1/replicas` of every budget when it
    * cannot coordinate through Redis (none configured, or unreachable). @default 1
@@ -64,9 +69,12 @@ export interface LlmLimitOptions {
  * redis: { url: process.env.REDIS_URL }
  */
 export interface LlmRedisOptions {
-  /** `redis://[:password@]host:port[/db]` or `rediss://`; the module opens and closes it. */
+  /**
+   * `redis://[:password@]host:port[/db]` or `rediss://`; the module opens and closes it. Left
+   * undefined (an unset variable) with no `client`, budgets stay in memory. @default no Redis
+   */
   url?: string;
-  /** An ioredis client of the application's instead of `url`; the module never closes it. */
+  /** An ioredis client of the application's instead of `url`; the module never closes it. @default none */
   client?: Redis;
   /** Prefix of every key the budgets use. @default 'llm:ratelimit:' */
   keyPrefix?: string;
@@ -84,7 +92,7 @@ export interface BudgetNumbers {
 export interface ResolvedLimits extends BudgetNumbers {
   /** Per model: its own numbers, the upstream's filling the gaps. */
   models: Record<string, BudgetNumbers>;
-  maxWaiting: number;
+  maxQueue: number;
   replicas: number;
   windowMs: number;
   intervalMs: number;
@@ -99,16 +107,3 @@ export interface ResolvedRedisOptions {
   keyPrefix: string;
   timeoutMs: number;
 }
-
-/** Defaults of the budget settings that have one. */
-export const LLM_LIMIT_DEFAULTS = {
-  maxWaiting: 1000,
-  replicas: 1,
-  windowMs: 60_000,
-  intervalMs: 1000,
-  completionTokens: 256,
-  adaptive: true,
-} as const;
-
-/** Defaults of the Redis settings. */
-export const LLM_REDIS_DEFAULTS = { keyPrefix: 'llm:ratelimit:', timeoutMs: 200 } as const;

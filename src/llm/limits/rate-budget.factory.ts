@@ -55,7 +55,7 @@ function config(upstream: string, limits: ResolvedLimits, numbers: BudgetNumbers
     tpm: numbers.tpm,
     windowMs: limits.windowMs,
     intervalMs: limits.intervalMs,
-    maxWaiting: limits.maxWaiting,
+    maxWaiting: limits.maxQueue,
     replicas: limits.replicas,
     adaptive: limits.adaptive,
     completionTokens: limits.completionTokens,

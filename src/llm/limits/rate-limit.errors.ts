@@ -36,7 +36,7 @@ export function waitPastDeadlineError(
   );
 }
 
-/** `maxWaiting` calls already wait for this budget. */
+/** `limits.maxQueue` calls already wait for this budget. */
 export function queueFullError(
   budget: BudgetIdentity,
   model: string,
@@ -46,9 +46,9 @@ export function queueFullError(
     budget,
     model,
     details.waitMs,
-    `${details.waiting} calls already wait for the ${describe(budget)} (limits.maxWaiting); ` +
+    `${details.waiting} calls already wait for the ${describe(budget)} (limits.maxQueue); ` +
       `rejected at once. Retry in about ${seconds(details.waitMs)}, shed load, or raise ` +
-      `limits.maxWaiting.`,
+      `limits.maxQueue.`,
   );
 }
 

@@ -15,7 +15,7 @@ export const LLM_METRICS = {
   attempts: 'llm.client.attempts',
   /** Counter ({retry}): retries by `llm.retry.reason` (error kind) and `llm.retry.delay_source`. */
   retries: 'llm.client.retries',
-  /** Histogram (s): how long a call waited for an open circuit's probe (`breaker.maxWaitMs`). */
+  /** Histogram (s): how long a call waited for an open circuit's probe (`breaker.maxProbeWaitMs`). */
   breakerWait: 'llm.breaker.wait',
   /** Gauge: 1 for each breaker's current `llm.breaker.state`, 0 for the other states. Always present. */
   breakerState: 'llm.breaker.state',

@@ -31,7 +31,7 @@ export const LLM_SPAN_ATTRIBUTES = {
   /** The breaker's effective state: `closed`, `open`, `half_open`, `isolated`. */
   breakerState: 'llm.breaker.state',
   breakerPreviousState: 'llm.breaker.previous_state',
-  /** Time the call spent waiting for an open circuit's probe (`breaker.maxWaitMs`), ms. */
+  /** Time the call spent waiting for an open circuit's probe (`breaker.maxProbeWaitMs`), ms. */
   breakerWaitMs: 'llm.breaker.wait_ms',
   /** Time spent waiting for rate-limit budget before the attempt, ms. */
   limiterWaitMs: 'llm.limiter.wait_ms',

@@ -24,8 +24,8 @@ export function countsAsBreakerFailure(error: unknown): boolean {
 /**
  * The seed's breaker: `consecutiveFailures` in a row open the circuit; it half-opens after a break
  * and lets one probe through; a good probe closes it, a bad one reopens it. Breaks last
- * `minHalfOpenAfterMs` while the outage is younger than `maxWaitMs`, then double with each failed
- * probe up to `halfOpenAfterMs` (the seed's 30 s).
+ * `minBreakMs` while the outage is younger than `maxProbeWaitMs`, then double with each failed
+ * probe up to `maxBreakMs` (the seed's 30 s).
  *
  * @param onBreak told the duration of each break as the circuit opens
  */
@@ -36,9 +36,9 @@ export function createBreakerPolicy(
   return circuitBreaker(handleWhen(countsAsBreakerFailure), {
     breaker: new ConsecutiveBreaker(options.consecutiveFailures),
     halfOpenAfter: new BreakDurations(
-      options.minHalfOpenAfterMs,
-      options.halfOpenAfterMs,
-      options.maxWaitMs,
+      options.minBreakMs,
+      options.maxBreakMs,
+      options.maxProbeWaitMs,
       onBreak,
     ),
   });

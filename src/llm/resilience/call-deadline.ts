@@ -78,7 +78,7 @@ export class CallDeadline {
     return new LlmError(
       'deadline_exceeded',
       `Call to upstream '${context.upstream}' model '${context.model}' did not finish within its ` +
-        `${this.totalMs} ms deadline (${context.attempts} attempt(s)). Raise timeouts.totalMs or ` +
+        `${this.totalMs} ms deadline (${context.attempts} attempt(s)). Raise timeouts.deadlineMs or ` +
         `the call's deadlineMs if the provider is slow but healthy.`,
       { ...context, retryable: false },
     );

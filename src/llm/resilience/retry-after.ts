@@ -10,7 +10,7 @@ export type HeaderBag = Readonly<Record<string, string | string[] | number | und
 
 /** A wait the server asked for, and the header it came from. */
 export interface ServerHint {
-  /** Milliseconds to wait before the next attempt; uncapped (the caller applies `maxHintMs`). */
+  /** Milliseconds to wait before the next attempt; uncapped (the caller applies `maxServerHintMs`). */
   delayMs: number;
   source: DelaySource;
 }

@@ -13,7 +13,7 @@ export interface RetryDelay {
 /**
  * cockatiel asks its backoff for the next wait with the failure in hand. A server hint in the
  * error (already parsed by the classifier) replaces the computed full-jitter delay, capped at
- * `maxHintMs`. When the wait would run past the call's deadline the backoff throws instead:
+ * `maxServerHintMs`. When the wait would run past the call's deadline the backoff throws instead:
  * cockatiel then rejects at once with that error, rather than sleeping into the deadline.
  */
 class ServerHintBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
@@ -52,7 +52,7 @@ export function chooseDelay(
 ): RetryDelay {
   if (isLlmError(failure) && failure.retryAfterMs !== undefined && failure.retryAfterSource) {
     return {
-      delayMs: Math.min(failure.retryAfterMs, options.maxHintMs),
+      delayMs: Math.min(failure.retryAfterMs, options.maxServerHintMs),
       source: failure.retryAfterSource,
     };
   }

@@ -44,7 +44,7 @@ export class TrackedBreaker {
     readonly model: string,
     options: LlmBreakerOptions,
   ) {
-    this.breakMs = Math.min(options.minHalfOpenAfterMs, options.halfOpenAfterMs);
+    this.breakMs = Math.min(options.minBreakMs, options.maxBreakMs);
     this.policy = createBreakerPolicy(options, (ms) => (this.breakMs = ms));
     this.policy.onStateChange((state) => {
       this.changedAt = Date.now();

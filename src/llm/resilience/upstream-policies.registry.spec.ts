@@ -1,4 +1,4 @@
-import { resolveLlmOptions } from '../llm-options.resolver';
+import { resolveLlmOptions } from '../options/llm-options.resolver';
 import { LlmError } from './llm.errors';
 import { MAX_BREAKERS_PER_UPSTREAM, UpstreamPoliciesRegistry } from './upstream-policies.registry';
 

@@ -8,7 +8,7 @@ import {
 import { printableNode, SHIPPER_REQUEST_OPTIONS, withoutTracing } from './elasticsearch.client';
 import { BufferedEvent, EventBuffer } from './event.buffer';
 import { EventDeliveryReporter } from './event-delivery.reporter';
-import { ResolvedElasticsearchEvents } from './llm-events-options.resolver';
+import { ResolvedElasticsearchEvents } from './llm-events.options';
 
 /**
  * The longest pause between two bulk attempts while the cluster fails or throttles: shipping

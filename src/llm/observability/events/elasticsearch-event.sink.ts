@@ -8,7 +8,7 @@ import { BufferedEvent, EventBuffer } from './event.buffer';
 import { EventDeliveryReporter } from './event-delivery.reporter';
 import { LlmEventDocument } from './llm-event.fields';
 import { LlmEventSink } from './llm-event.sink';
-import { ResolvedElasticsearchEvents } from './llm-events-options.resolver';
+import { ResolvedElasticsearchEvents } from './llm-events.options';
 
 /**
  * Ships business events to an Elasticsearch data stream in the background.

@@ -55,7 +55,7 @@ export const LLM_EVENT_FIELDS = {
   /** Total wait between attempts, ms. */
   'llm.wait_ms': 'long',
   'llm.breaker_state': 'keyword',
-  /** Time spent waiting for an open circuit's probe (`breaker.maxWaitMs`), ms. */
+  /** Time spent waiting for an open circuit's probe (`breaker.maxProbeWaitMs`), ms. */
   'llm.breaker_wait_ms': 'long',
   'llm.client_request_id': 'keyword',
   'llm.upstream_request_id': 'keyword',

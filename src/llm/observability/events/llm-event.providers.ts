@@ -5,11 +5,6 @@ import { ElasticsearchEventSink } from './elasticsearch-event.sink';
 import { FanOutEventSink } from './fan-out-event.sink';
 import { LlmEventRecorder } from './llm-event.recorder';
 import { LlmEventSink } from './llm-event.sink';
-import {
-  LLM_EVENTS_OPTIONS,
-  resolveEventsOptions,
-  ResolvedEventsOptions,
-} from './llm-events-options.resolver';
 import { LogEventSink } from './log-event.sink';
 
 /**
@@ -22,19 +17,14 @@ import { LogEventSink } from './log-event.sink';
  */
 export const LLM_EVENT_PROVIDERS: Provider[] = [
   {
-    provide: LLM_EVENTS_OPTIONS,
-    useFactory: (options: ResolvedLlmOptions) => resolveEventsOptions(options.events),
+    provide: ElasticsearchEventSink,
+    useFactory: ({ events }: ResolvedLlmOptions) =>
+      events.elasticsearch ? new ElasticsearchEventSink(events.elasticsearch) : null,
     inject: [LLM_RESOLVED_OPTIONS],
   },
   {
-    provide: ElasticsearchEventSink,
-    useFactory: (events: ResolvedEventsOptions) =>
-      events.elasticsearch ? new ElasticsearchEventSink(events.elasticsearch) : null,
-    inject: [LLM_EVENTS_OPTIONS],
-  },
-  {
     provide: LlmEventSink,
-    useFactory: (events: ResolvedEventsOptions, elasticsearch: ElasticsearchEventSink | null) => {
+    useFactory: ({ events }: ResolvedLlmOptions, elasticsearch: ElasticsearchEventSink | null) => {
       const sinks: LlmEventSink[] = [
         ...(elasticsearch ? [elasticsearch] : []),
         ...(events.log ? [new LogEventSink()] : []),
@@ -42,7 +32,7 @@ export const LLM_EVENT_PROVIDERS: Provider[] = [
       if (sinks.length === 0) return null;
       return sinks.length === 1 ? sinks[0] : new FanOutEventSink(sinks);
     },
-    inject: [LLM_EVENTS_OPTIONS, ElasticsearchEventSink],
+    inject: [LLM_RESOLVED_OPTIONS, ElasticsearchEventSink],
   },
   LlmEventRecorder,
 ];

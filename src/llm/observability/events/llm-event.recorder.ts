@@ -3,17 +3,13 @@ import { context, isSpanContextValid, SpanContext, trace } from '@opentelemetry/
 import { CallRecord } from '../../client/call-record';
 import { LLM_RESOLVED_OPTIONS } from '../../llm.constants';
 import { ResolvedLlmOptions } from '../../llm-module.options';
+import { LLM_DEFAULTS } from '../../options/llm.defaults';
 import { LlmCallObserver, LlmRequestEnding } from '../llm-call-observer';
 import { LlmTelemetry } from '../llm-telemetry';
 import { LlmTracing } from '../llm-tracing';
 import { buildCallEvent } from './llm-call.event';
 import { LlmEventSource } from './llm-event.base';
 import { LlmEventSink } from './llm-event.sink';
-import {
-  ELASTICSEARCH_EVENTS_DEFAULTS,
-  LLM_EVENTS_OPTIONS,
-  ResolvedEventsOptions,
-} from './llm-events-options.resolver';
 import { buildRequestEvent } from './llm-request.event';
 
 /**
@@ -34,13 +30,12 @@ export class LlmEventRecorder implements LlmCallObserver {
   constructor(
     telemetry: LlmTelemetry,
     @Inject(LLM_RESOLVED_OPTIONS) options: ResolvedLlmOptions,
-    @Inject(LLM_EVENTS_OPTIONS) events: ResolvedEventsOptions,
     @Optional() @Inject(LlmEventSink) private readonly sink: LlmEventSink | null,
     @Optional() private readonly tracing?: LlmTracing,
   ) {
     this.source = {
       serviceName: options.serviceName,
-      dataset: events.elasticsearch?.dataset ?? ELASTICSEARCH_EVENTS_DEFAULTS.dataset,
+      dataset: options.events.elasticsearch?.dataset ?? LLM_DEFAULTS.events.elasticsearch.dataset,
     };
     if (sink) telemetry.register(this);
   }

@@ -1,14 +1,19 @@
-import { LlmOptionsError } from '../../llm-options.resolver';
-import { ELASTICSEARCH_EVENTS_DEFAULTS, resolveEventsOptions } from './llm-events-options.resolver';
+import { readEvents } from './events-options.resolver';
+import { LLM_DEFAULTS } from './llm.defaults';
+import { OptionChecks } from './option-checks';
+
+function resolveEventsOptions(events: unknown) {
+  const checks = new OptionChecks();
+  const resolved = readEvents(events, checks);
+  if (checks.problems.length > 0) throw new Error(checks.problems.join('\n'));
+  return resolved;
+}
 
 function problemsOf(events: unknown): readonly string[] {
-  try {
-    resolveEventsOptions(events as never);
-  } catch (error) {
-    if (error instanceof LlmOptionsError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected an LlmOptionsError');
+  const checks = new OptionChecks();
+  readEvents(events, checks);
+  if (checks.problems.length === 0) throw new Error('expected problems');
+  return checks.problems;
 }
 
 describe('resolveEventsOptions', () => {
@@ -19,7 +24,7 @@ describe('resolveEventsOptions', () => {
   it('fills in the documented defaults and names the data stream', () => {
     const { elasticsearch } = resolveEventsOptions({ elasticsearch: { node: 'http://es:9200' } });
     expect(elasticsearch).toEqual({
-      ...ELASTICSEARCH_EVENTS_DEFAULTS,
+      ...LLM_DEFAULTS.events.elasticsearch,
       node: 'http://es:9200',
       dataStream: 'logs-llm.calls-default',
     });
@@ -60,6 +65,7 @@ describe('resolveEventsOptions', () => {
       'maxBulkEvents (20) must not exceed maxBufferedEvents (10)',
     ],
     [{ node: 'http://es', flushMs: 5 }, 'events.elasticsearch.flushMs is not an option'],
+    [{ node: '' }, 'events.elasticsearch.node is empty — is the environment variable'],
   ])('rejects %j naming the field', (elasticsearch, message) => {
     const problems = problemsOf({ elasticsearch });
     expect(problems).toHaveLength(1);

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { LlmModuleOptions } from '../llm-module.options';
-import { LlmOptionsError, resolveLlmOptions } from '../llm-options.resolver';
+import { LlmOptionsError } from './llm-options.error';
+import { resolveLlmOptions } from './llm-options.resolver';
 
 const upstream = { name: 'openai', baseUrl: 'https://api.openai.com/v1', defaultModel: 'gpt-4o' };
 
@@ -24,7 +25,7 @@ describe('limits and redis options', () => {
       rpm: 500,
       tpm: 100_000,
       models: { 'gpt-4o': { rpm: 500, tpm: 30_000 } },
-      maxWaiting: 1000,
+      maxQueue: 1000,
       replicas: 3,
       windowMs: 60_000,
       intervalMs: 1000,
@@ -32,6 +33,18 @@ describe('limits and redis options', () => {
       adaptive: true,
     });
     expect(resolved.redis).toBeUndefined();
+  });
+
+  it("keeps adaptive: false (or 'false') from any layer", () => {
+    const own = resolveLlmOptions({
+      upstreams: [{ ...upstream, limits: { rpm: 5, adaptive: false } }],
+    });
+    expect(own.upstreams.get('openai')?.limits?.adaptive).toBe(false);
+    const shared = resolveLlmOptions({
+      upstreams: [{ ...upstream, limits: { rpm: 5 } }],
+      defaults: { limits: { adaptive: 'false' as unknown as boolean } },
+    });
+    expect(shared.upstreams.get('openai')?.limits?.adaptive).toBe(false);
   });
 
   it('leaves an upstream without rpm or tpm unlimited', () => {
@@ -49,7 +62,7 @@ describe('limits and redis options', () => {
             tpm: 1.5,
             windowMs: 60,
             replicas: 0,
-            maxWaiting: -1,
+            maxQueue: -1,
             adaptive: 'yes' as unknown as boolean,
             rps: 3,
             models: { 'gpt-4o': { rpm: -1, rps: 2 } },
@@ -60,14 +73,14 @@ describe('limits and redis options', () => {
     });
     expect(problems).toEqual(
       expect.arrayContaining([
-        'upstreams[0].limits.rps is not an option (known: rpm, tpm, models, maxWaiting, replicas, windowMs, intervalMs, completionTokens, adaptive)',
+        'upstreams[0].limits.rps is not an option; did you mean upstreams[0].limits.rpm?',
         'upstreams[0].limits.rpm must be a whole number ≥ 1, got 0',
         'upstreams[0].limits.tpm must be a whole number ≥ 1, got 1.5',
         'upstreams[0].limits.windowMs must be a whole number ≥ 100, got 60',
         'upstreams[0].limits.replicas must be a whole number ≥ 1, got 0',
-        'upstreams[0].limits.maxWaiting must be a whole number ≥ 0, got -1',
-        "upstreams[0].limits.adaptive must be a boolean, got 'yes'",
-        "upstreams[0].limits.models['gpt-4o'].rps is not an option (rpm, tpm)",
+        'upstreams[0].limits.maxQueue must be a whole number ≥ 0, got -1',
+        "upstreams[0].limits.adaptive must be true or false (or the string 'true' or 'false'), got 'yes'",
+        "upstreams[0].limits.models['gpt-4o'].rps is not an option; did you mean upstreams[0].limits.models['gpt-4o'].rpm?",
         "upstreams[0].limits.models['gpt-4o'].rpm must be a whole number ≥ 1, got -1",
         'redis.url must be a redis:// or rediss:// URL such as redis://localhost:6379',
         'redis.timeoutMs must be a whole number ≥ 1, got 0',
@@ -76,9 +89,13 @@ describe('limits and redis options', () => {
     expect(problems.join('\n')).not.toContain('s3cret');
   });
 
-  it('needs exactly one of redis.url and redis.client', () => {
-    expect(problemsOf({ redis: {} })).toEqual([
-      'redis needs exactly one of url (e.g. "redis://localhost:6379") or client',
+  it('takes redis without url or client (an unset variable) as no Redis, and refuses both', () => {
+    expect(resolveLlmOptions({ upstreams: [upstream], redis: {} }).redis).toBeUndefined();
+    expect(
+      resolveLlmOptions({ upstreams: [upstream], redis: { url: undefined } }).redis,
+    ).toBeUndefined();
+    expect(problemsOf({ redis: { url: '' } })).toEqual([
+      'redis.url is empty — is the environment variable that feeds it unset?',
     ]);
     const client = new Redis({ lazyConnect: true });
     try {
@@ -90,6 +107,15 @@ describe('limits and redis options', () => {
     }
     expect(problemsOf({ redis: { client: {} as Redis } })).toEqual([
       'redis.client must be an ioredis client (new Redis(...))',
+    ]);
+  });
+
+  it('reports an upstream that is not an object once, and still checks the others', () => {
+    expect(
+      problemsOf({ upstreams: [null as never, { ...upstream, retry: { maxRetries: -1 } }] }),
+    ).toEqual([
+      "upstreams[0] must be an object such as { name: 'openai', baseUrl: 'https://api.openai.com/v1', apiKey, defaultModel }, got null",
+      'upstreams[1].retry.maxRetries must be a whole number ≥ 0, got -1',
     ]);
   });
 });

@@ -1,0 +1,205 @@
+import type { ResolvedUpstream } from '../llm-module.options';
+import { LimitsLayer, mergeLimits, readLimitsLayer } from './limits-options.resolver';
+import { LLM_DEFAULTS } from './llm.defaults';
+import { OptionChecks } from './option-checks';
+import {
+  mergePolicy,
+  POLICY_FIELDS,
+  POLICY_SECTIONS,
+  PolicyLayer,
+  readPolicyLayer,
+} from './policy-options.resolver';
+
+const UPSTREAM_KEYS = [
+  'name',
+  'baseUrl',
+  'apiKey',
+  'defaultModel',
+  'provider',
+  'headers',
+  'limits',
+  'fallbacks',
+  ...POLICY_SECTIONS,
+];
+
+/** Keys that belong elsewhere when met in an upstream, and where. */
+const UPSTREAM_ELSEWHERE = {
+  ...POLICY_FIELDS,
+  rpm: 'limits.rpm',
+  tpm: 'limits.tpm',
+  url: 'baseUrl',
+  model: 'defaultModel',
+  key: 'apiKey',
+};
+
+/** What `defaults` sets for every upstream, checked once. */
+export interface SharedLayer {
+  policy: PolicyLayer;
+  limits?: LimitsLayer;
+}
+
+/** Checks `defaults` (the policy sections and `limits` every upstream inherits). */
+export function readShared(given: unknown, checks: OptionChecks): SharedLayer {
+  const keys = [...POLICY_SECTIONS, 'limits'];
+  const defaults =
+    checks.section(given, 'defaults', keys, '{ retry: { maxRetries: 2 } }', {
+      elsewhere: POLICY_FIELDS,
+    }) ?? {};
+  return {
+    policy: readPolicyLayer(defaults, 'defaults', checks),
+    limits: readLimitsLayer(defaults.limits, 'defaults.limits', checks),
+  };
+}
+
+/** One upstream, merged over `defaults` and the defaults, with every field checked. */
+export function readUpstream(
+  given: unknown,
+  shared: SharedLayer,
+  at: string,
+  checks: OptionChecks,
+): ResolvedUpstream {
+  const example = "{ name: 'openai', baseUrl: 'https://api.openai.com/v1', apiKey, defaultModel }";
+  const u = checks.section(given, at, UPSTREAM_KEYS, example, { elsewhere: UPSTREAM_ELSEWHERE });
+  // Not an object (reported): its fields would only repeat the problem.
+  if (u === undefined) {
+    if (given === undefined) checks.report(at, `is not set; expected ${example}`);
+    return placeholder(shared);
+  }
+  const name = checks.text(u.name, `${at}.name`, { required: true, example: '"openai"' });
+  const defaultModel = checks.text(u.defaultModel, `${at}.defaultModel`, {
+    required: true,
+    example: '"gpt-4o-mini"',
+  });
+  const baseUrl = checks.text(u.baseUrl, `${at}.baseUrl`, {
+    required: true,
+    secret: true,
+    example: '"https://api.openai.com/v1"',
+  });
+  if (baseUrl !== undefined) checkUrl(baseUrl, `${at}.baseUrl`, checks);
+  // Never echo the key itself, not even in a startup error.
+  const apiKey = checks.text(u.apiKey, `${at}.apiKey`, { secret: true });
+  const provider = checks.text(u.provider, `${at}.provider`) ?? LLM_DEFAULTS.upstream.provider;
+  const headers = checks.section(
+    u.headers,
+    `${at}.headers`,
+    'any',
+    "{ 'OpenAI-Organization': 'org-1' }",
+  );
+  for (const [header, value] of Object.entries(headers ?? {})) {
+    if (typeof value !== 'string') {
+      checks.report(`${at}.headers['${header}']`, 'must be a string (value not shown)');
+    }
+  }
+  const policy = mergePolicy(shared.policy, readPolicyLayer(u, at, checks), at, checks);
+  const own = readLimitsLayer(u.limits, `${at}.limits`, checks);
+  return {
+    name: name ?? '',
+    baseUrl: (baseUrl ?? '').replace(/\/+$/, ''),
+    ...(apiKey === undefined ? {} : { apiKey }),
+    defaultModel: defaultModel ?? '',
+    provider,
+    headers: { ...(headers as Record<string, string> | undefined) },
+    fallbacks: readFallbacks(u.fallbacks, name ?? '', `${at}.fallbacks`, checks),
+    retry: policy.retry,
+    breaker: policy.breaker,
+    bulkhead: policy.bulkhead,
+    timeouts: policy.timeouts,
+    limits: mergeLimits(shared.limits, own),
+    adjusted: policy.adjusted,
+  };
+}
+
+/** Stands in for an upstream that is not an object, so the rest can still be checked. */
+function placeholder(shared: SharedLayer): ResolvedUpstream {
+  const policy = mergePolicy(
+    shared.policy,
+    readPolicyLayer({}, '', new OptionChecks()),
+    '',
+    new OptionChecks(),
+  );
+  return {
+    name: '',
+    baseUrl: '',
+    defaultModel: '',
+    provider: LLM_DEFAULTS.upstream.provider,
+    headers: {},
+    fallbacks: {},
+    retry: policy.retry,
+    breaker: policy.breaker,
+    bulkhead: policy.bulkhead,
+    timeouts: policy.timeouts,
+    adjusted: [],
+  };
+}
+
+function readFallbacks(
+  given: unknown,
+  upstream: string,
+  at: string,
+  checks: OptionChecks,
+): ResolvedUpstream['fallbacks'] {
+  const resolved: ResolvedUpstream['fallbacks'] = {};
+  const example = "{ 'gpt-4o': [{ model: 'gpt-4o-mini' }] }";
+  for (const [model, chain] of Object.entries(checks.section(given, at, 'any', example) ?? {})) {
+    const path = `${at}['${model}']`;
+    if (!Array.isArray(chain)) {
+      checks.report(path, 'must be an array of { upstream?, model? }');
+      continue;
+    }
+    resolved[model] = chain.map((target: unknown, i) => {
+      const step = `${path}[${i}]`;
+      const t = checks.section(target, step, ['upstream', 'model'], "{ model: 'gpt-4o-mini' }");
+      const other = checks.text(t?.upstream, `${step}.upstream`);
+      const otherModel = checks.text(t?.model, `${step}.model`);
+      if (t !== undefined && t.upstream === undefined && t.model === undefined) {
+        checks.report(step, 'must name an upstream, a model, or both');
+      }
+      return { upstream: other ?? upstream, model: otherModel };
+    });
+  }
+  return resolved;
+}
+
+/** Every upstream a fallback names must exist. */
+export function checkFallbackTargets(
+  upstreams: readonly ResolvedUpstream[],
+  checks: OptionChecks,
+): void {
+  const names = upstreams.map((upstream) => upstream.name);
+  upstreams.forEach((upstream, u) => {
+    for (const [model, chain] of Object.entries(upstream.fallbacks)) {
+      chain.forEach((target, i) => {
+        if (!names.includes(target.upstream)) {
+          checks.report(
+            `upstreams[${u}].fallbacks['${model}'][${i}].upstream`,
+            `'${target.upstream}' is not the name of any upstream (${names.join(', ')})`,
+          );
+        }
+      });
+    }
+  });
+}
+
+function checkUrl(value: string, path: string, checks: OptionChecks): void {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      checks.report(path, `must be an http(s) URL, got protocol '${url.protocol}'`);
+    }
+    // A password in the URL would be sent as Basic auth instead of the key, and printed wherever
+    // the URL is: refused, so credentials only ever travel as apiKey or headers.
+    if (url.username !== '' || url.password !== '') {
+      checks.report(
+        path,
+        'must not contain a user or password (user:password@host); pass the key as apiKey, or ' +
+          'other credentials in headers',
+      );
+    }
+  } catch {
+    // Not echoed: a key pasted into the wrong field would be printed.
+    checks.report(
+      path,
+      `must be an absolute URL such as https://api.openai.com/v1; got a ${value.length}-character value that is not one`,
+    );
+  }
+}
