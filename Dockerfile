@@ -5,7 +5,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-fund --no-audit
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+COPY deploy/docker/image-manifest.mjs ./deploy/docker/
+# package.json is the library's manifest (the gateway's packages are devDependencies there): the
+# image keeps what dist/ requires and drops the tooling.
+RUN npm run build && node deploy/docker/image-manifest.mjs && npm prune --omit=dev --no-fund --no-audit
 
 FROM node:24-slim
 ENV NODE_ENV=production

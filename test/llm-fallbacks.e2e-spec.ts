@@ -280,8 +280,13 @@ describe('last resort', () => {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: `Busy (${error.kind}), try later.` },
+          message: {
+            role: 'assistant',
+            content: `Busy (${error.kind}), try later.`,
+            refusal: null,
+          },
           finish_reason: 'stop',
+          logprobs: null,
         },
       ],
     });

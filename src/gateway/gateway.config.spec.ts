@@ -1,4 +1,5 @@
-import { LLM_DEFAULTS, resolveLlmOptions } from '../llm/index';
+import { LLM_DEFAULTS } from '../llm/index';
+import { resolveLlmOptions } from '../llm/options/llm-options.resolver';
 import { GatewayConfigError } from './env.reader';
 import { loadGatewayConfig } from './gateway.config';
 import { toLlmModuleOptions } from './llm-options.factory';

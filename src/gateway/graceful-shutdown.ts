@@ -1,7 +1,9 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LLM_RESOLVED_OPTIONS, LlmDrain, LlmDrainResult, ResolvedLlmOptions } from '../llm/index';
+import { LlmDrain, LlmDrainResult } from '../llm/index';
+import { LLM_RESOLVED_OPTIONS } from '../llm/llm.constants';
+import type { ResolvedLlmOptions } from '../llm/llm-module.options';
 
 /** How long answers of calls ended by the drain may take to be written before sockets are cut. */
 const WRITE_GRACE_MS = 1000;

@@ -1,4 +1,7 @@
 // The public API of nestjs-resilient-llm: everything an application imports comes from here.
+// Internals (tracing, metrics, recorders, resolved options and their tokens, the policies
+// registry, the limiter) are not exported; inside src/ import from the defining file.
+// test/public-api.e2e-spec.ts snapshots this list, so a change to it is deliberate.
 export { LlmModule } from './llm.module';
 export type { LlmModuleExtras } from './llm.module-definition';
 export { LLM_DEFAULTS } from './options/llm.defaults';
@@ -12,20 +15,21 @@ export type {
   LlmRetryOptions,
   LlmTimeoutOptions,
   LlmUpstreamOptions,
-  ResolvedLlmOptions,
-  ResolvedUpstream,
 } from './llm-module.options';
-export { LLM_RESOLVED_OPTIONS } from './llm.constants';
 export { LlmOptionsError } from './options/llm-options.error';
-export { resolveLlmOptions } from './options/llm-options.resolver';
 export { LlmClient } from './client/llm-client';
 export { LlmChatStream } from './client/llm-chat-stream';
 export type {
+  ChatChoiceLogprobs,
   ChatCompletion,
   ChatCompletionChunk,
+  ChatCompletionMessage,
   ChatCompletionRequest,
   ChatCompletionUsage,
+  ChatFinishReason,
   ChatMessage,
+  ChatMessageToolCall,
+  ChatTokenLogprob,
   LlmCallContext,
   LlmCallMetadata,
   LlmCallOptions,
@@ -42,16 +46,11 @@ export { isLlmErrorJson } from './resilience/llm-error.json';
 export type { LlmErrorJson } from './resilience/llm-error.json';
 export { maskUrlPasswords, redactSecrets } from './resilience/secret-redaction';
 export type { DelaySource, LlmErrorDetails, LlmErrorKind } from './resilience/llm.errors';
-export { UpstreamPoliciesRegistry } from './resilience/upstream-policies.registry';
-export type { BreakerSnapshot, BreakerState } from './resilience/tracked-breaker';
-export { LlmRateLimiter, UnlimitedRateLimiter } from './limits/llm-rate-limiter';
-export type { RateLimitReservation } from './limits/llm-rate-limiter';
+export type { BreakerState } from './resilience/tracked-breaker';
 export type {
   LlmLimitOptions,
   LlmModelLimitOptions,
   LlmRedisOptions,
-  ResolvedLimits,
-  ResolvedRedisOptions,
 } from './limits/llm-limits.options';
 export { LOCAL_RATE_LIMIT } from './limits/rate-limit.errors';
 export { estimateTokens } from './limits/token-estimator';
@@ -59,18 +58,11 @@ export { LlmHealthIndicator } from './health/llm.health';
 export { LlmDrain } from './lifecycle/llm-drain';
 export type { LlmDrainResult } from './lifecycle/llm-drain';
 export { LLM_REQUEST_BOUNDS } from './client/request-bounds';
-export { LlmTelemetry } from './observability/llm-telemetry';
-export { LLM_TRACER_NAME, LlmTracing } from './observability/llm-tracing';
-export { LLM_METER_NAME, LlmMetrics } from './observability/llm-metrics';
-export type { LlmCallObserver } from './observability/llm-call-observer';
-export type { CallRecord } from './call/call-record';
+export { clientAbortSignal } from './lifecycle/client-abort.signal';
+export { LLM_TRACER_NAME } from './observability/llm-tracing';
+export { LLM_METER_NAME } from './observability/llm-metrics';
 export type { CallRecordView, CallUpstreamView } from './call/call-record.view';
-export type {
-  AttemptRecord,
-  CallResponseInfo,
-  FallbackHop,
-  RetryRecord,
-} from './call/call-record.types';
+export type { FallbackHop } from './call/call-record.types';
 export { currentLlmContext, runWithLlmContext } from './observability/llm-context.storage';
 export { LlmContextInterceptor } from './observability/llm-context.interceptor';
 export { LlmFeature } from './observability/llm-feature.decorator';
@@ -98,12 +90,10 @@ export {
   TRACE_CONTEXT_HEADERS,
 } from './microservices/llm-trace.propagation';
 export type { LlmContextExtractor } from './observability/llm-context.extractors';
-export type { LlmRequestEnding } from './observability/llm-call-observer';
 export type { LlmRequestContext } from './observability/llm-context.storage';
 export { LlmEventSink } from './observability/events/llm-event.sink';
 export { ElasticsearchEventSink } from './observability/events/elasticsearch-event.sink';
 export { LogEventSink } from './observability/events/log-event.sink';
-export { LlmEventRecorder } from './observability/events/llm-event.recorder';
 export { LLM_EVENT_FIELDS } from './observability/events/llm-event.fields';
 export type { LlmEventDocument, LlmEventField } from './observability/events/llm-event.fields';
 export { LLM_EVENT_ACTIONS } from './observability/events/llm-event.base';
@@ -117,8 +107,8 @@ export { LlmJobsModule } from './jobs/llm-jobs.module';
 export { LlmJobs } from './jobs/llm-jobs';
 export type { LlmJobAccess, LlmJobWaitOptions } from './jobs/llm-jobs';
 export { LlmJobWorker } from './jobs/llm-job.worker';
-export type { LlmJobsOptions, ResolvedLlmJobsOptions } from './jobs/llm-jobs.options';
-export { LlmJobsOptionsError, resolveLlmJobsOptions } from './jobs/llm-jobs-options.resolver';
+export type { LlmJobsOptions } from './jobs/llm-jobs.options';
+export { LlmJobsOptionsError } from './jobs/llm-jobs-options.resolver';
 export { isLlmJobsError, LlmJobsError } from './jobs/llm-jobs.errors';
 export type { LlmJobsErrorCode } from './jobs/llm-jobs.errors';
 export { TERMINAL_JOB_STATES } from './jobs/llm-job.types';

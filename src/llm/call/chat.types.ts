@@ -1,30 +1,85 @@
 import type { FallbackHop } from './call-record.types';
 
 /**
- * The OpenAI chat completions wire format, as far as this module reads it. Fields it does not
- * know pass through untouched (tools, response_format, logprobs, ...).
+ * The OpenAI chat completions wire format, shaped so that the openai SDK's types fit without
+ * casts: its `ChatCompletionCreateParams` and `ChatCompletionMessageParam[]` are accepted as a
+ * request, and a {@link ChatCompletion} / {@link ChatCompletionChunk} is assignable to the SDK's
+ * `OpenAI.Chat.ChatCompletion` / `ChatCompletionChunk`. Written here, not imported: the module
+ * does not depend on the `openai` package. Fields it does not know pass through untouched
+ * (tools, response_format, logprobs, a provider's own extensions, ...).
  */
-export interface ChatMessage {
-  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool' | (string & {});
-  content?: string | null | unknown[];
+interface ChatMessageFields {
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function' | (string & {});
+  content?: string | null | readonly unknown[];
   name?: string;
-  [field: string]: unknown;
+  /** The call a `tool` message answers. */
+  tool_call_id?: string;
+  /** The tool calls of an `assistant` message. */
+  tool_calls?: readonly unknown[];
 }
 
-/** Body of `POST /chat/completions`. `model` defaults to the upstream's default model. */
-export interface ChatCompletionRequest {
+/**
+ * One message of a request. The SDK's message params (interfaces, which have no index
+ * signature) match the first member; an object literal with more fields (`tool_call_id`,
+ * `tool_calls`, a provider's extension) matches the second.
+ */
+export type ChatMessage = ChatMessageFields | (ChatMessageFields & { [field: string]: unknown });
+
+interface ChatCompletionRequestFields {
   model?: string;
   messages: ChatMessage[];
-  max_tokens?: number;
-  max_completion_tokens?: number;
-  stream?: boolean;
-  [field: string]: unknown;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  n?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  tools?: readonly unknown[];
+  stream?: boolean | null;
 }
+
+/**
+ * Body of `POST /chat/completions`. `model` defaults to the upstream's default model. Accepts the
+ * openai SDK's `ChatCompletionCreateParams` as it is, and object literals with any further field.
+ */
+export type ChatCompletionRequest =
+  ChatCompletionRequestFields | (ChatCompletionRequestFields & { [field: string]: unknown });
+
+/** Why a choice ended, as OpenAI reports it. */
+export type ChatFinishReason =
+  'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
 
 export interface ChatCompletionUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  [field: string]: unknown;
+}
+
+/** Log probabilities of one token (`logprobs: true`). */
+export interface ChatTokenLogprob {
+  token: string;
+  bytes: number[] | null;
+  logprob: number;
+  top_logprobs: Array<{ token: string; bytes: number[] | null; logprob: number }>;
+}
+
+/** The log probabilities of a choice, when asked for; `null` otherwise. */
+export interface ChatChoiceLogprobs {
+  content: ChatTokenLogprob[] | null;
+  refusal: ChatTokenLogprob[] | null;
+}
+
+/** A tool call of the assistant (a function tool, or a custom tool). */
+export type ChatMessageToolCall =
+  | { id: string; type: 'function'; function: { name: string; arguments: string } }
+  | { id: string; type: 'custom'; custom: { name: string; input: string } };
+
+/** The assistant's message of a completion: `content` is text or `null` (tool calls, refusal). */
+export interface ChatCompletionMessage {
+  role: 'assistant';
+  content: string | null;
+  refusal: string | null;
+  tool_calls?: ChatMessageToolCall[];
   [field: string]: unknown;
 }
 
@@ -35,8 +90,9 @@ export interface ChatCompletion {
   model: string;
   choices: Array<{
     index: number;
-    message: ChatMessage;
-    finish_reason: string | null;
+    message: ChatCompletionMessage;
+    finish_reason: ChatFinishReason;
+    logprobs: ChatChoiceLogprobs | null;
     [field: string]: unknown;
   }>;
   usage?: ChatCompletionUsage;
@@ -50,8 +106,20 @@ export interface ChatCompletionChunk {
   model: string;
   choices: Array<{
     index: number;
-    delta: { role?: string; content?: string | null; [field: string]: unknown };
-    finish_reason: string | null;
+    delta: {
+      role?: 'developer' | 'system' | 'user' | 'assistant' | 'tool';
+      content?: string | null;
+      refusal?: string | null;
+      tool_calls?: Array<{
+        index: number;
+        id?: string;
+        type?: 'function';
+        function?: { name?: string; arguments?: string };
+      }>;
+      [field: string]: unknown;
+    };
+    finish_reason: ChatFinishReason | null;
+    logprobs?: ChatChoiceLogprobs | null;
     [field: string]: unknown;
   }>;
   usage?: ChatCompletionUsage | null;

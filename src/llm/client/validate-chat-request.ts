@@ -71,7 +71,7 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
   const modelProblem = typeof model === 'string' ? modelNameProblem(model) : undefined;
   if (modelProblem) return { param: 'model', text: modelProblem };
   for (const field of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
-    const value = request[field];
+    const value: unknown = request[field];
     if (
       value !== undefined &&
       value !== null &&

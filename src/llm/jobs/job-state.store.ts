@@ -1,8 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { loadOptionalPeer } from '../optional-peer';
 import type { LlmJobRecord, LlmJobState } from './llm-job.types';
 import { DeferredWritesBuffer } from './deferred-writes.buffer';
 import { TRANSITION_SCRIPT } from './job-state.scripts';
+
+/** ioredis, an optional peer: loaded only when the jobs module connects to Redis itself. */
+const ioredis = () => loadOptionalPeer<typeof import('ioredis')>('ioredis', 'LlmJobsModule');
 
 /** How a write treats the state already stored (see TRANSITION_SCRIPT). */
 export type TransitionMode = 'create' | 'update' | 'run' | 'cancel';
@@ -56,7 +60,7 @@ export class JobStateStore {
     const client =
       'client' in redis
         ? redis.client
-        : new Redis(redis.url, {
+        : new (ioredis().Redis)(redis.url, {
             lazyConnect: true,
             enableOfflineQueue: false,
             maxRetriesPerRequest: 0,

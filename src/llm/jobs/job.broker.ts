@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
-import {
-  connect,
-  type Channel,
-  type ChannelModel,
-  type ConfirmChannel,
-  type ConsumeMessage,
-  type RecoveringChannelModel,
+import type {
+  Channel,
+  ChannelModel,
+  ConfirmChannel,
+  ConsumeMessage,
+  RecoveringChannelModel,
 } from 'amqplib';
+import { loadOptionalPeer } from '../optional-peer';
 import { brokerUnavailable } from './llm-jobs.errors';
 import { JobQueueTopology } from './job-queue.topology';
 
@@ -46,6 +46,7 @@ export class JobBroker {
    * calls) from starting; enqueues fail with `LLM_JOBS_BROKER_UNAVAILABLE` until it is up.
    */
   async connect(): Promise<void> {
+    const { connect } = loadOptionalPeer<typeof import('amqplib')>('amqplib', 'LlmJobsModule');
     const connection = await connect(this.url, {
       recovery: {
         initialDelay: 100,

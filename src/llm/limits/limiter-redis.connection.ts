@@ -1,5 +1,9 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { loadOptionalPeer } from '../optional-peer';
 import type { ResolvedRedisOptions } from './llm-limits.options';
+
+/** ioredis, an optional peer: loaded only when `limits.redis` is configured. */
+const ioredis = () => loadOptionalPeer<typeof import('ioredis')>('ioredis', 'limits.redis');
 
 /** How long the boot waits for Redis before it goes on with local budgets. */
 const CONNECT_TIMEOUT_MS = 1000;
@@ -17,7 +21,7 @@ export class LimiterRedisConnection {
     this.owned = options.client === undefined;
     this.client =
       options.client ??
-      new Redis(options.url!, {
+      new (ioredis().Redis)(options.url!, {
         lazyConnect: true,
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,

@@ -1,4 +1,5 @@
 import type { ClientProxy, ReadPacket } from '@nestjs/microservices';
+import { loadOptionalPeer } from '../optional-peer';
 import { llmTraceHeaders } from './llm-trace.propagation';
 
 /** An RMQ record as `RmqRecordBuilder` builds it: the data and its publish options. */
@@ -59,7 +60,9 @@ function isRmqRecord(value: unknown): value is RmqRecordLike {
 
 /** Nest's RmqRecord, loaded from the application's own copy of @nestjs/microservices. */
 function rmqRecord(data: unknown, options: { headers: Record<string, string> }): unknown {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { RmqRecord } = require('@nestjs/microservices') as typeof import('@nestjs/microservices');
+  const { RmqRecord } = loadOptionalPeer<typeof import('@nestjs/microservices')>(
+    '@nestjs/microservices',
+    'propagateLlmTraceContext',
+  );
   return new RmqRecord(data, options);
 }

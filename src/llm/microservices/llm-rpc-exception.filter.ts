@@ -1,6 +1,7 @@
-import { ArgumentsHost, Catch } from '@nestjs/common';
-import { BaseRpcExceptionFilter } from '@nestjs/microservices';
+import { ArgumentsHost, Catch, RpcExceptionFilter } from '@nestjs/common';
+import type { BaseRpcExceptionFilter } from '@nestjs/microservices';
 import { Observable, throwError } from 'rxjs';
+import { loadOptionalPeer } from '../optional-peer';
 import { isLlmError } from '../resilience/llm.errors';
 
 /**
@@ -15,9 +16,17 @@ import { isLlmError } from '../resilience/llm.errors';
  * app.useGlobalFilters(new LlmRpcExceptionFilter());
  */
 @Catch()
-export class LlmRpcExceptionFilter extends BaseRpcExceptionFilter {
-  override catch(exception: unknown, host: ArgumentsHost): Observable<unknown> {
+export class LlmRpcExceptionFilter implements RpcExceptionFilter {
+  // Nest's own filter, from the application's @nestjs/microservices (an optional peer: an
+  // HTTP-only application never loads it). Delegated to rather than extended for that reason.
+  private base?: BaseRpcExceptionFilter;
+
+  catch(exception: unknown, host: ArgumentsHost): Observable<unknown> {
     if (isLlmError(exception)) return throwError(() => exception.toJSON());
-    return super.catch(exception, host);
+    this.base ??= new (loadOptionalPeer<typeof import('@nestjs/microservices')>(
+      '@nestjs/microservices',
+      'LlmRpcExceptionFilter',
+    ).BaseRpcExceptionFilter)();
+    return this.base.catch(exception, host);
   }
 }

@@ -1,4 +1,5 @@
-import { errors, estypes } from '@elastic/elasticsearch';
+import type { estypes } from '@elastic/elasticsearch';
+import { elasticsearch } from './elasticsearch.client';
 import { BufferedEvent } from './event.buffer';
 
 /** Per-item statuses worth sending again: the cluster is pushing back or briefly unwell. */
@@ -42,6 +43,7 @@ export function readBulkResponse(
  * credentials, 413: too large, a server that is not Elasticsearch).
  */
 export function isRetryableRequestError(error: unknown): boolean {
+  const { errors } = elasticsearch();
   if (error instanceof errors.ResponseError) {
     const status = error.statusCode ?? 0;
     return status === 408 || status === 429 || status >= 500;
@@ -54,6 +56,7 @@ export function isRetryableRequestError(error: unknown): boolean {
 
 /** A short, credential-free account of a failed request, for a log line. */
 export function describeRequestError(error: unknown): string {
+  const { errors } = elasticsearch();
   if (error instanceof errors.ResponseError) {
     return `HTTP ${error.statusCode ?? '?'} ${error.body ? errorTypeOf(error.body) : ''}`.trim();
   }

@@ -1,4 +1,4 @@
-import { Client } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
 import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AsyncResource } from 'node:async_hooks';
 import { BulkShipper } from './bulk.shipper';

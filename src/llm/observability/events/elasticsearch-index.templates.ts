@@ -1,4 +1,4 @@
-import { estypes } from '@elastic/elasticsearch';
+import type { estypes } from '@elastic/elasticsearch';
 import { LLM_EVENT_FIELD_ALIASES, LLM_EVENT_FIELDS } from './llm-event.fields';
 import { ResolvedElasticsearchEvents } from './llm-events.options';
 

@@ -1,7 +1,21 @@
-import { Client, TransportRequestOptions } from '@elastic/elasticsearch';
-import { context, ROOT_CONTEXT } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
+import type { Client, TransportRequestOptions } from '@elastic/elasticsearch';
+import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
+import { loadOptionalPeer } from '../../optional-peer';
 import { ResolvedElasticsearchEvents } from './llm-events.options';
+
+/** The client, an optional peer: loaded only when `events.elasticsearch` is configured. */
+export const elasticsearch = () =>
+  loadOptionalPeer<typeof import('@elastic/elasticsearch')>(
+    '@elastic/elasticsearch',
+    'events.elasticsearch',
+  );
+
+/**
+ * The key @opentelemetry/core's `suppressTracing` sets (the api's context keys are
+ * `Symbol.for(description)`, so this is the same key). Not imported from @opentelemetry/core: each
+ * of its major lines fits one api minor only, and the module takes the application's api 1.9+.
+ */
+const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
 
 /** The longest one request to the cluster may take; the buffer, not the request, waits longer. */
 export const ELASTICSEARCH_REQUEST_TIMEOUT_MS = 10_000;
@@ -22,6 +36,7 @@ export const SHIPPER_REQUEST_OPTIONS: TransportRequestOptions = {
  * never a pile of them. Credentials go to the client only; nothing here logs them.
  */
 export function createElasticsearchClient(options: ResolvedElasticsearchEvents): Client {
+  const { Client } = elasticsearch();
   return new Client({
     node: options.node,
     ...(options.auth ? { auth: options.auth } : {}),
@@ -36,7 +51,7 @@ export function createElasticsearchClient(options: ResolvedElasticsearchEvents):
  * HTTP requests (from any HTTP instrumentation) lands in a user's trace, or anywhere.
  */
 export function withoutTracing<T>(fn: () => T): T {
-  return context.with(suppressTracing(ROOT_CONTEXT), fn);
+  return context.with(ROOT_CONTEXT.setValue(SUPPRESS_TRACING_KEY, true), fn);
 }
 
 /** The node URL without credentials, for log lines. */

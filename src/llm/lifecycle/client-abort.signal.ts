@@ -1,0 +1,43 @@
+import type { ServerResponse } from 'node:http';
+
+// One signal per response, however often it is asked for (a controller and a service may both).
+const signals = new WeakMap<ServerResponse, AbortSignal>();
+
+/**
+ * An `AbortSignal` that aborts when the HTTP client hangs up before its response is complete.
+ * Pass it as a call's `signal`: a call or stream nobody waits for any more is cancelled (its
+ * upstream request aborted, its bulkhead slot freed, its outcome `cancelled`) instead of spending
+ * tokens for nobody. Works on every supported Node: `req.signal` exists only from Node 24.16.
+ * Once the response is complete the signal never aborts.
+ *
+ * It listens to the response's `close`, not the request's: a request's `close` fires as soon as
+ * its body has been read, a response's when the connection ends, before or after the response.
+ *
+ * @param res the inbound request's response: Express' `Response` (`@Res({ passthrough: true })`),
+ *   Fastify's `reply.raw`, or a plain `node:http` `ServerResponse`.
+ * @example
+ * \@Post('chat')
+ * chat(@Body() body: ChatCompletionRequest, @Res({ passthrough: true }) res: Response) {
+ *   return this.llm.chat(body, { signal: clientAbortSignal(res) });
+ * }
+ */
+export function clientAbortSignal(res: ServerResponse): AbortSignal {
+  const known = signals.get(res);
+  if (known) return known;
+  const controller = new AbortController();
+  const abortUnlessDone = () => {
+    if (!res.writableFinished) controller.abort(clientGone());
+  };
+  // Asked for after the connection already ended: no `close` is coming any more.
+  if (res.closed || res.destroyed) abortUnlessDone();
+  else res.once('close', abortUnlessDone);
+  signals.set(res, controller.signal);
+  return controller.signal;
+}
+
+function clientGone(): DOMException {
+  return new DOMException(
+    'The HTTP client closed the connection before the response',
+    'AbortError',
+  );
+}
