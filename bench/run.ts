@@ -1,12 +1,12 @@
 import * as path from 'node:path';
-import { readBenchConfig } from './bench.config';
+import { readBenchConfig } from './latency/latency.config';
 import { runJobsBench } from './jobs/jobs.bench';
-import { runLatencyBench } from './latency.bench';
+import { runLatencyBench } from './latency/latency.bench';
 import { runLoadBench } from './load/load.bench';
 import { runOutageBench } from './outage/outage.bench';
-import { Progress } from './progress';
+import { Progress } from './report/progress';
 import { runReplicasBench } from './replicas/replicas.bench';
-import { collectRunInfo } from './run-info';
+import { collectRunInfo } from './report/run-info';
 
 const BENCHES = ['load', 'outage', 'replicas', 'latency', 'jobs'] as const;
 type BenchName = (typeof BENCHES)[number];

@@ -1,4 +1,4 @@
-import type { LlmModuleOptions } from '../src/llm/index';
+import type { LlmModuleOptions } from '../../src/llm/index';
 
 /** The API key every benchmark client sends; the simulator accepts any. */
 export const BENCH_API_KEY = 'sk-bench';

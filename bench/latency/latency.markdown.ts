@@ -1,6 +1,12 @@
-import { formatRate, formatRatio, formatSignedUs, formatUs, formatVerdict } from './figures.format';
+import {
+  formatRate,
+  formatRatio,
+  formatSignedUs,
+  formatUs,
+  formatVerdict,
+} from '../report/figures.format';
 import type { LatencyReport } from './latency.report';
-import type { RunInfo } from './run-info';
+import type { RunInfo } from '../report/run-info';
 
 /** A markdown section the README can take as it is: the table, the verdict and the setup. */
 export function formatReportMarkdown(report: LatencyReport, info: RunInfo): string {

@@ -1,5 +1,5 @@
 import type { CallPath } from './call-paths';
-import type { Progress } from './progress';
+import type { Progress } from '../report/progress';
 
 /** Latency samples of each path, in microseconds, in call order. */
 export type PathSamples = Map<CallPath['id'], Float64Array>;

@@ -5,7 +5,7 @@ import {
   formatSignedUs,
   formatUs,
   formatVerdict,
-} from './figures.format';
+} from '../report/figures.format';
 import type { LatencyReport } from './latency.report';
 
 /** The report as the plain-text tables printed at the end of a run. */

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 
 /** The repository root, the working directory of every child the benchmarks start. */
-export const REPO_ROOT = path.join(__dirname, '..');
+export const REPO_ROOT = path.join(__dirname, '..', '..');
 
 /** What the gateway prints once it listens; group 1 is its URL. */
 export const GATEWAY_LISTENING = /Gateway listening on (http:\/\/\S+?) /;

@@ -1,13 +1,17 @@
-import type { BenchConfig } from './bench.config';
+import type { BenchConfig } from './latency.config';
 import { type BenchTarget, startBenchTarget } from './bench-target';
 import { type CallPath, directAxiosPath, directFetchPath, llmClientPath } from './call-paths';
 import { buildLatencyReport } from './latency.report';
 import { runLatencyScenario } from './latency.scenario';
-import type { Progress } from './progress';
-import { countRedisKeys, redisServerAvailable, startRedisServer } from './redis-server.process';
-import { formatReportTable } from './report.table';
-import { writeResults } from './results.writer';
-import type { RunInfo } from './run-info';
+import type { Progress } from '../report/progress';
+import {
+  countRedisKeys,
+  redisServerAvailable,
+  startRedisServer,
+} from '../support/redis-server.process';
+import { formatReportTable } from './latency.table';
+import { writeResults } from './latency.results';
+import type { RunInfo } from '../report/run-info';
 import { runThroughputScenario } from './throughput.scenario';
 
 /**

@@ -1,5 +1,5 @@
 import type { CallPath } from './call-paths';
-import type { Progress } from './progress';
+import type { Progress } from '../report/progress';
 
 /** One path under concurrent load: its throughput and per-call latencies (µs). */
 export interface ThroughputResult {

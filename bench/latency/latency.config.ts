@@ -1,4 +1,4 @@
-import { readInt } from './env.reader';
+import { readInt } from '../support/env.reader';
 
 /** What one `npm run bench` does; every field can be set from the environment. */
 export interface BenchConfig {

@@ -1,11 +1,11 @@
 import { NestFactory } from '@nestjs/core';
-import { LlmClient } from '../src/llm/client/llm-client';
-import { LlmRateLimiter, UnlimitedRateLimiter } from '../src/llm/limits/llm-rate-limiter';
-import { LlmModule } from '../src/llm/llm.module';
-import { type BenchModuleSetup, benchModuleOptions } from './bench-module.options';
-import { startSimulatorProcess, SimulatorProcess } from './simulator-process';
+import { LlmClient } from '../../src/llm/client/llm-client';
+import { LlmRateLimiter, UnlimitedRateLimiter } from '../../src/llm/limits/llm-rate-limiter';
+import { LlmModule } from '../../src/llm/llm.module';
+import { type BenchModuleSetup, benchModuleOptions } from '../support/bench-module.options';
+import { startSimulatorProcess, SimulatorProcess } from '../support/simulator-process';
 
-export { BENCH_API_KEY, BENCH_MODEL } from './bench-module.options';
+export { BENCH_API_KEY, BENCH_MODEL } from '../support/bench-module.options';
 
 /** A budget so large no call ever waits: what is measured is the limiter's own work. */
 export const NEVER_WAITING_RPM = 1_000_000_000;

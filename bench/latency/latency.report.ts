@@ -1,6 +1,6 @@
 import type { CallPath, CallPathId } from './call-paths';
 import type { PathSamples } from './latency.scenario';
-import { CURVE_QUANTILES, type LatencySummary, SortedSamples } from './percentiles';
+import { CURVE_QUANTILES, type LatencySummary, SortedSamples } from '../report/percentiles';
 import type { ThroughputResult } from './throughput.scenario';
 
 /** One path's figures, in microseconds. */

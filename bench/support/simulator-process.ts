@@ -16,7 +16,7 @@ const LISTENING = /listening on (http:\/\/\S+\/v1)/;
  * its garbage do not land in the measured process: every pause measured there is the client's.
  */
 export async function startSimulatorProcess(): Promise<SimulatorProcess> {
-  const entry = path.join(__dirname, '..', 'src', 'simulator', 'main.ts');
+  const entry = path.join(__dirname, '..', '..', 'src', 'simulator', 'main.ts');
   // The simulator reads SIM_* at start: none of the caller's may change what is measured.
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('SIM_')),

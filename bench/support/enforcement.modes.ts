@@ -1,4 +1,4 @@
-import type { SimConfig } from '../src/simulator/simulator.types';
+import type { SimConfig } from '../../src/simulator/simulator.types';
 
 /** Keys of the enforcement modes, in the order the results show them. */
 export const ENFORCEMENT_MODE_IDS = [

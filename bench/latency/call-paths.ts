@@ -1,8 +1,8 @@
 import axios from 'axios';
 import * as http from 'node:http';
-import type { ChatCompletionRequest } from '../src/llm/client/chat.types';
-import type { LlmClient } from '../src/llm/client/llm-client';
-import { BENCH_API_KEY, BENCH_MODEL } from './bench-module.options';
+import type { ChatCompletionRequest } from '../../src/llm/client/chat.types';
+import type { LlmClient } from '../../src/llm/client/llm-client';
+import { BENCH_API_KEY, BENCH_MODEL } from '../support/bench-module.options';
 
 /** `llm-memory` and `llm-redis` are LlmClient with the in-memory and the Redis rate limiter. */
 export type CallPathId = 'axios' | 'fetch' | 'llm' | 'llm-memory' | 'llm-redis';

@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import type { BenchConfig } from './bench.config';
+import type { BenchConfig } from '../latency/latency.config';
 
 /** Where and how a run was made, stored next to its figures so they can be compared later. */
 export interface RunInfo {

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
-import { RedisServer } from '../test/support/redis-server';
+import { RedisServer } from './redis-server';
 import { trackChild } from './child-processes';
 
-export { redisServerAvailable } from '../test/support/redis-server';
+export { redisServerAvailable } from './redis-server';
 
 /**
  * The tests' throw-away redis-server (loopback, no persistence, `stop` plays a crash and

@@ -1,8 +1,8 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { formatSignedUs, formatVerdict } from './figures.format';
+import { formatSignedUs, formatVerdict } from '../report/figures.format';
 import type { LatencyReport } from './latency.report';
-import { PLOT_FONT as FONT, renderPng } from './plot.render';
-import type { RunInfo } from './run-info';
+import { PLOT_FONT as FONT, renderPng } from '../report/plot.render';
+import type { RunInfo } from '../report/run-info';
 
 const STATS = ['p50', 'p90', 'p99'] as const;
 

@@ -3,7 +3,7 @@ import type {
   SimConfig,
   SimOutage,
   SimStep,
-} from '../src/simulator/simulator.types';
+} from '../../src/simulator/simulator.types';
 
 /** What `GET /_sim/requests` answers. */
 export interface RecordedRequests {

@@ -3,10 +3,10 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { prometheusExporter } from '../src/gateway/prometheus-exporter';
-import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { startGatewayApp } from '../test/support/gateway-test-app';
-import { startPrometheus } from '../test/support/prometheus-server';
+import { prometheusExporter } from '../../src/gateway/prometheus-exporter';
+import { UpstreamSimulator } from '../../src/simulator/upstream-simulator';
+import { startInProcessGateway } from '../support/gateway-app';
+import { startPrometheus } from '../support/prometheus-server';
 import { PanelSeries, PreviewPhase, renderDashboardPreview } from './dashboard-preview.plot';
 
 // A rendering of the Grafana dashboard without Grafana (none can be installed here): the real
@@ -14,7 +14,7 @@ import { PanelSeries, PreviewPhase, renderDashboardPreview } from './dashboard-p
 // scrapes it every second; then every panel query of deploy/grafana/dashboards/llm-trends.json
 // is evaluated over the incident and drawn, panel by panel, in the dashboard's order.
 //   SWC_NODE_IGNORE_DYNAMIC=1 node -r @swc-node/register bench/dashboard-preview.ts
-const ROOT = path.join(__dirname, '..');
+const ROOT = path.join(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'docs', 'images', 'llm-trends-preview.png');
 const WORKERS = 4;
 // Windows shortened as in the alerting e2e test: the incident lasts 80 s, not an hour.
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   metrics.setGlobalMeterProvider(provider);
   const sim = await UpstreamSimulator.start({ latencyMs: 30 });
   const simUrl = `http://127.0.0.1:${sim.port}`;
-  const gateway = await startGatewayApp({
+  const gateway = await startInProcessGateway({
     LLM_BASE_URL: sim.baseUrl,
     LLM_RPM: '1200',
     LLM_RETRY_BASE_MS: '50',

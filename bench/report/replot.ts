@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { renderLoadPlot } from './load/load.plot';
-import { renderOutagePlot } from './outage/outage.plot';
-import { renderReplicasPlot } from './replicas/replicas.plot';
+import { renderLoadPlot } from '../load/load.plot';
+import { renderOutagePlot } from '../outage/outage.plot';
+import { renderReplicasPlot } from '../replicas/replicas.plot';
 import type { RunInfo } from './run-info';
 
 /**
@@ -10,7 +10,7 @@ import type { RunInfo } from './run-info';
  * bench/results): `node -r @swc-node/register bench/replot.ts`. For work on a plot's looks.
  */
 async function main(): Promise<void> {
-  const dir = process.env.BENCH_OUT_DIR?.trim() || path.join(__dirname, 'results');
+  const dir = process.env.BENCH_OUT_DIR?.trim() || path.join(__dirname, '..', 'results');
   const plots = {
     load: renderLoadPlot,
     outage: renderOutagePlot,
