@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { summarise } from './cpu-profile.summary';
+import { summarise, summariseHeap } from './cpu-profile.summary';
 import { httpPath } from './http-paths';
 import { startGateway, startSimulator } from './servers';
 
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     `${calls} calls in ${ms} ms (${((ms / calls) * 1e3).toFixed(0)} µs per call, client side)`,
   );
   console.log(`${path.relative(process.cwd(), out)}\n${summarise(out)}\n`);
+  console.log(`${summariseHeap(`${out}.heapprofile`)}\n`);
 }
 
 main().catch((error: unknown) => {
