@@ -22,7 +22,9 @@ const NODE_DIR = path.join(__dirname, '.node');
  * `node@24`) into bench/latency/.node unless BENCH_NODE22 / BENCH_NODE24 name binaries; the peer
  * is installed on demand from bench/latency/peers/portkey's lockfile (`npm ci --ignore-scripts`),
  * BENCH_PEER=0 leaves it out. BENCH_GATEWAY_CALLS (default 3000) sets the sequential calls per
- * path; GATEWAY_HTTP_PLATFORM is passed to this gateway. Writes gateway-latency.{json,md,png}.
+ * path; GATEWAY_HTTP_PLATFORM is passed to this gateway. BENCH_GATEWAY_BASELINE names a checkout
+ * of an earlier version (its `src/`, `tsconfig.json`, `package.json` and a `node_modules` link),
+ * whose gateway is measured beside this one for a before/after in the same run. Writes gateway-latency.{json,md,png}.
  */
 export async function runGatewayBench(outDir: string): Promise<string[]> {
   const runsOn24 = readInt(process.env, 'BENCH_GATEWAY_RUNS', 3, 1, 10);
@@ -40,6 +42,9 @@ export async function runGatewayBench(outDir: string): Promise<string[]> {
       ? { GATEWAY_HTTP_PLATFORM: process.env.GATEWAY_HTTP_PLATFORM }
       : {},
     peer,
+    ...(process.env.BENCH_GATEWAY_BASELINE?.trim()
+      ? { baselineRoot: process.env.BENCH_GATEWAY_BASELINE.trim() }
+      : {}),
   };
   const plan: Array<[string, string]> = [
     ...Array.from({ length: runsOn24 }, () => ['24', nodeBinary('24')] as [string, string]),
@@ -50,8 +55,15 @@ export async function runGatewayBench(outDir: string): Promise<string[]> {
     console.log(
       `Gateway comparison run ${index + 1}/${plan.length} on Node ${major} (load ${os.loadavg()[0]!.toFixed(2)})`,
     );
-    runs.push(await runOnce(node, options));
+    try {
+      runs.push(await runOnce(node, options));
+    } catch (error) {
+      // One failed run (a crash under a loaded machine) must not lose the others.
+      console.error(`Run ${index + 1} failed:`, error);
+      process.exitCode = 1;
+    }
   }
+  if (runs.length === 0) throw new Error('Every run of the gateway comparison failed');
   const markdown = formatGatewayMarkdown(runs);
   console.log(`\n${markdown}`);
   await mkdir(outDir, { recursive: true });

@@ -32,6 +32,11 @@ export interface GatewayScenarioOptions {
   gatewayEnv: NodeJS.ProcessEnv;
   /** Whether to include the peer gateway when it is installed. */
   peer: boolean;
+  /**
+   * A checkout of an earlier version (its `src/` and a `node_modules` link): its gateway is
+   * measured beside this one as `baseline`, for a before/after in the same run.
+   */
+  baselineRoot?: string;
 }
 
 export interface PathFigures {
@@ -90,6 +95,21 @@ export async function runGatewayScenario(options: GatewayScenarioOptions): Promi
       httpPath('bare', 'bare pass-through', `${bare.origin}/v1/chat/completions`),
       httpPath('gateway', 'this gateway', `${gateway.origin}/v1/chat/completions`),
     );
+    if (options.baselineRoot) {
+      const baseline = await startGateway(
+        simBase,
+        {
+          LLM_MAX_CONCURRENCY: String(Math.max(options.concurrency, options.openStreams) + 8),
+          ...options.gatewayEnv,
+        },
+        [],
+        options.baselineRoot,
+      );
+      servers.push(baseline);
+      paths.push(
+        httpPath('baseline', 'this gateway, before', `${baseline.origin}/v1/chat/completions`),
+      );
+    }
     let portkey: ServerProcess | undefined;
     if (options.peer && portkeyInstalled()) {
       portkey = await startPortkey();

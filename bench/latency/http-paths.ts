@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 
 /** The paths of the gateway latency comparison. */
-export type HttpPathId = 'direct' | 'bare' | 'gateway' | 'portkey';
+export type HttpPathId = 'direct' | 'bare' | 'gateway' | 'baseline' | 'portkey';
 
 /** One way of reaching the same upstream over HTTP. */
 export interface HttpPath {
@@ -66,9 +66,7 @@ export function httpPath(
     req.once('response', onResponse);
     return req;
   };
-  return {
-    id,
-    label,
+  const once = {
     call: () =>
       new Promise<void>((resolve, reject) => {
         const req = send(BODY, (res) => {
@@ -124,6 +122,12 @@ export function httpPath(
         req.once('error', reject);
         req.end(STREAM_BODY);
       }),
+  };
+  return {
+    id,
+    label,
+    call: () => retryStaleSocket(once.call),
+    stream: () => retryStaleSocket(once.stream),
     openStream: (via, onResponse) => {
       const req = send(STREAM_BODY, onResponse, via);
       req.end(STREAM_BODY);
@@ -131,4 +135,18 @@ export function httpPath(
     },
     close: () => agent.destroy(),
   };
+}
+
+/**
+ * Retries once when a keep-alive socket the server had just closed was reused (Node's
+ * `ECONNRESET` "socket hang up" race after an idle pause between phases): the server never saw
+ * that request, so it is not a failure of the path.
+ */
+async function retryStaleSocket<T>(attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ECONNRESET') throw error;
+    return attempt();
+  }
 }

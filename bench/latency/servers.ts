@@ -43,6 +43,7 @@ export function startGateway(
   upstreamBaseUrl: string,
   env: NodeJS.ProcessEnv = {},
   nodeArgs: string[] = [],
+  root: string = REPO_ROOT,
 ): Promise<ServerProcess> {
   return launch(
     [...SWC, ...nodeArgs, 'src/main.ts'],
@@ -54,6 +55,7 @@ export function startGateway(
       ...env,
     },
     GATEWAY_LISTENING,
+    root,
   );
 }
 
@@ -80,6 +82,7 @@ export async function startPortkey(): Promise<ServerProcess> {
     [PORTKEY_ENTRY, `--port=${port}`, '--headless'],
     { NODE_ENV: 'production' },
     undefined,
+    REPO_ROOT,
   );
   const origin = `http://127.0.0.1:${port}`;
   await waitForPort(port);
@@ -90,9 +93,10 @@ async function launch(
   args: string[],
   env: NodeJS.ProcessEnv,
   listening: RegExp | undefined,
+  cwd: string = REPO_ROOT,
 ): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
+    cwd,
     env: { ...childEnv(env) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
