@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { renderGatewayPlot } from '../latency/gateway.plot';
 import { renderLoadPlot } from '../load/load.plot';
 import { renderOutagePlot } from '../outage/outage.plot';
 import { renderReplicasPlot } from '../replicas/replicas.plot';
@@ -7,7 +8,7 @@ import type { RunInfo } from './run-info';
 
 /**
  * Redraws the plots from the JSON results, without running anything (`BENCH_OUT_DIR` or
- * bench/results): `node -r @swc-node/register bench/replot.ts`. For work on a plot's looks.
+ * bench/results): `node -r @swc-node/register bench/report/replot.ts`. For work on a plot's looks.
  */
 async function main(): Promise<void> {
   const dir = process.env.BENCH_OUT_DIR?.trim() || path.join(__dirname, '..', 'results');
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
     load: renderLoadPlot,
     outage: renderOutagePlot,
     replicas: renderReplicasPlot,
+    // A list of runs, not a report with its info: the second argument is ignored.
+    'gateway-latency': renderGatewayPlot,
   } as const;
   for (const [name, render] of Object.entries(plots)) {
     const file = path.join(dir, `${name}.json`);
