@@ -77,7 +77,7 @@ export function formatGatewayMarkdown(runs: readonly GatewayRun[]): string {
         `upstream answering at once; ${o.streams} streams per path for the time to first content; ` +
         `${o.concurrency} calls in flight per path against a ${o.upstreamLatencyMs} ms upstream ` +
         `(alternating blocks, ${o.throughputCalls} calls per path) for throughput; ` +
-        `${o.openStreams} streams held open through each proxy for memory (resident set growth ÷ streams). ` +
+        `${o.openStreams} streams held open through each proxy for memory (slope of its resident set over open streams, in four steps). ` +
         'Every server runs in its own process under the Node of its run; the load average is ' +
         '`uptime`’s on a 2-core machine shared with other work.',
     );

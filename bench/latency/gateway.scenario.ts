@@ -235,10 +235,12 @@ async function block(path: HttpPath, calls: number, concurrency: number): Promis
 }
 
 /**
- * Opens `count` streams through one proxy, each stalled by the simulator after its first content
- * chunk (the connection stays open), and reads the proxy's resident memory before and once every
- * stream has delivered its first content: the difference per stream. The client's sockets are
- * then destroyed and the proxy is given time to let go of them.
+ * Opens `count` streams through one proxy in four steps, each stalled by the simulator after its
+ * first content chunk (the connection stays open), and reads the proxy's resident memory before
+ * and after each step once every stream of it delivered its first content: the least-squares
+ * slope of memory over open streams is the bytes per stream (a garbage collection during one
+ * step moves one point, not the whole figure). The client's sockets are then destroyed and the
+ * proxy is given time to let go of them.
  */
 async function memoryPerStream(
   control: SimulatorControl,
@@ -248,17 +250,35 @@ async function memoryPerStream(
 ): Promise<number> {
   await control.script([{ type: 'stream', content: 'hi there', stallAfter: 1, repeat: count }]);
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-  const before = rssBytes(server.pid);
   const requests: http.ClientRequest[] = [];
-  await Promise.all(Array.from({ length: count }, () => openStalledStream(path, agent, requests)));
-  // Let the proxy settle (its timers, lazily allocated buffers) before reading.
-  await new Promise((r) => setTimeout(r, 500));
-  const after = rssBytes(server.pid);
+  const points: Array<[number, number]> = [[0, rssBytes(server.pid)]];
+  const STEPS = 4;
+  for (let step = 1; step <= STEPS; step++) {
+    const open = Math.round((count * step) / STEPS) - requests.length;
+    await Promise.all(Array.from({ length: open }, () => openStalledStream(path, agent, requests)));
+    // Let the proxy settle (its timers, lazily allocated buffers) before reading.
+    await new Promise((r) => setTimeout(r, 250));
+    points.push([requests.length, rssBytes(server.pid)]);
+  }
   for (const req of requests) req.destroy();
   agent.destroy();
   await control.reset();
   await new Promise((r) => setTimeout(r, 1_000));
-  return Math.max(0, Math.round((after - before) / count));
+  return Math.max(0, Math.round(slope(points)));
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: ReadonlyArray<[number, number]>): number {
+  const n = points.length;
+  const mx = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const my = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
 }
 
 function openStalledStream(
