@@ -1,19 +1,20 @@
 import * as path from 'node:path';
-import { readBenchConfig } from './bench.config';
+import { readBenchConfig } from './latency/latency.config';
 import { runJobsBench } from './jobs/jobs.bench';
-import { runLatencyBench } from './latency.bench';
+import { runGatewayBench } from './latency/gateway.bench';
+import { runLatencyBench } from './latency/latency.bench';
 import { runLoadBench } from './load/load.bench';
 import { runOutageBench } from './outage/outage.bench';
-import { Progress } from './progress';
+import { Progress } from './report/progress';
 import { runReplicasBench } from './replicas/replicas.bench';
-import { collectRunInfo } from './run-info';
+import { collectRunInfo } from './report/run-info';
 
-const BENCHES = ['load', 'outage', 'replicas', 'latency', 'jobs'] as const;
+const BENCHES = ['load', 'outage', 'replicas', 'latency', 'gateway', 'jobs'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /**
  * `npm run bench`: the five benchmarks of the README, one after the other, in real time;
- * `npm run bench -- load` (or `outage`, `replicas`, `latency`, `jobs`, several at once, or
+ * `npm run bench -- load` (or `outage`, `replicas`, `latency`, `gateway`, `jobs`, several at once, or
  * `BENCH_ONLY=load`) runs some. Loopback only, bounded in time (about 20 minutes in all), and
  * every process it starts is stopped however it ends. A missed target is reported, never an exit
  * code: CI never fails on a number. A benchmark that crashes is reported, the others still run,
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     outage: () => runOutageBench(config.outDir, info, progress),
     replicas: () => runReplicasBench(config.outDir, info, progress),
     latency: () => runLatencyBench(config, info, progress),
+    gateway: () => runGatewayBench(config.outDir),
     jobs: () => runJobsBench(config.outDir, info, progress),
   };
   const startedAt = Date.now();

@@ -1,10 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { rabbitmqServerAvailable } from '../../test/support/rabbitmq-server';
-import type { Progress } from '../progress';
-import { redisServerAvailable } from '../redis-server.process';
-import { roundFigures } from '../results.writer';
-import { machineInfo, type RunInfo } from '../run-info';
+import { rabbitmqServerAvailable } from '../support/rabbitmq-server';
+import type { Progress } from '../report/progress';
+import { redisServerAvailable } from '../support/redis-server.process';
+import { roundFigures } from '../report/results.files';
+import { machineInfo, type RunInfo } from '../report/run-info';
 import { readJobsBenchConfig } from './jobs.config';
 import { formatJobsMarkdown } from './jobs.markdown';
 import { renderJobsPlot } from './jobs.plot';

@@ -1,4 +1,4 @@
-import { readInt } from '../env.reader';
+import { readInt } from '../support/env.reader';
 
 /** The jobs benchmark's settings; every one can be overridden by a JOBS_BENCH_* variable. */
 export interface JobsBenchConfig {

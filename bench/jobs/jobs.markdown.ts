@@ -1,4 +1,4 @@
-import type { RunInfo } from '../run-info';
+import type { RunInfo } from '../report/run-info';
 import type { JobsReport, WaitFigures } from './jobs.report';
 
 const s = (value: number) => `${value.toFixed(1)} s`;

@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { PLOT_FONT, renderPng } from '../plot.render';
-import type { RunInfo } from '../run-info';
+import { PLOT_FONT, renderPng } from '../report/plot.render';
+import type { RunInfo } from '../report/run-info';
 import type { JobsReport } from './jobs.report';
 
 /** Completions over time by path, and the jobs' waits beside the synchronous path's successes. */

@@ -1,4 +1,4 @@
-import { SortedSamples } from '../percentiles';
+import { SortedSamples } from '../report/percentiles';
 import type { JobsBenchConfig } from './jobs.config';
 import type { JobsBenchRun, JobsScenarioRun } from './jobs.scenario';
 

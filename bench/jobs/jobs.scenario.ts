@@ -9,15 +9,15 @@ import {
   type LlmJob,
 } from '../../src/llm/index';
 import { LlmJobsRuntime } from '../../src/llm/jobs/llm-jobs.runtime';
-import { RabbitMqServer } from '../../test/support/rabbitmq-server';
-import type { RedisServer } from '../../test/support/redis-server';
-import { BENCH_API_KEY, BENCH_MODEL } from '../bench-module.options';
-import { trackChild } from '../child-processes';
-import type { Progress } from '../progress';
-import { startRedisServer } from '../redis-server.process';
-import { poissonArrivals, seededRandom } from '../seeded-random';
-import { SimulatorControl } from '../simulator.control';
-import { startSimulatorProcess } from '../simulator-process';
+import { RabbitMqServer } from '../support/rabbitmq-server';
+import type { RedisServer } from '../support/redis-server';
+import { BENCH_API_KEY, BENCH_MODEL } from '../support/bench-module.options';
+import { trackChild } from '../support/child-processes';
+import type { Progress } from '../report/progress';
+import { startRedisServer } from '../support/redis-server.process';
+import { poissonArrivals, seededRandom } from '../support/seeded-random';
+import { SimulatorControl } from '../support/simulator.control';
+import { startSimulatorProcess } from '../support/simulator-process';
 import type { JobsBenchConfig } from './jobs.config';
 import { startWorkerProcess, type WorkerProcess } from './worker.process';
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { stopChild, trackChild } from '../child-processes';
-import { childEnv, REPO_ROOT } from '../child.env';
+import { stopChild, trackChild } from '../support/child-processes';
+import { childEnv, REPO_ROOT } from '../support/child.env';
 
 /** `npm run worker` in its own process, as deployed: killed with SIGKILL to play a crash. */
 export interface WorkerProcess {

@@ -1,4 +1,4 @@
-import { BENCH_API_KEY, BENCH_MODEL } from '../bench-module.options';
+import { BENCH_API_KEY, BENCH_MODEL } from '../support/bench-module.options';
 import type { LoadConfig } from './load.config';
 import {
   LOAD_MESSAGES,

@@ -3,7 +3,7 @@ import { LlmClient } from '../../src/llm/client/llm-client';
 import { LlmModule } from '../../src/llm/llm.module';
 import { LlmTelemetry } from '../../src/llm/observability/llm-telemetry';
 import { isLlmError } from '../../src/llm/resilience/llm.errors';
-import { type BenchModuleSetup, benchModuleOptions } from '../bench-module.options';
+import { type BenchModuleSetup, benchModuleOptions } from '../support/bench-module.options';
 import { LOAD_MESSAGES, type LoadStrategy, UpstreamTally } from './load-strategy';
 
 /**

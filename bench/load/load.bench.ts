@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Progress } from '../progress';
-import { roundFigures, spliceIntoBenchReadme } from '../results.writer';
-import { loadAverage, machineInfo, type RunInfo } from '../run-info';
+import type { Progress } from '../report/progress';
+import { roundFigures, spliceIntoBenchReadme } from '../report/results.files';
+import { loadAverage, machineInfo, type RunInfo } from '../report/run-info';
 import { fixedIntervalStrategy, jitterStrategy, noRetryStrategy } from './hand-rolled.strategy';
 import { llmClientStrategy } from './llm-client.strategy';
 import { readLoadConfig } from './load.config';

@@ -1,5 +1,5 @@
-import { readModes, type EnforcementMode } from '../enforcement.modes';
-import { readInt } from '../env.reader';
+import { readModes, type EnforcementMode } from '../support/enforcement.modes';
+import { readInt } from '../support/env.reader';
 
 /**
  * The seed's load test in real time: bursty load that averages below the provider's limit, a

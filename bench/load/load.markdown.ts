@@ -1,4 +1,4 @@
-import type { RunInfo } from '../run-info';
+import type { RunInfo } from '../report/run-info';
 import type { LoadReport } from './load.report';
 import { MODULE_STRATEGY_IDS } from './load-strategy';
 import { describeScenario, formatFailures, formatMs, formatPercent } from './load.table';

@@ -1,7 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { PLOT_FONT, type PlotPanel, renderPng } from '../plot.render';
-import type { RunInfo } from '../run-info';
-import { ENFORCEMENT_MODE_IDS, ENFORCEMENT_MODES } from '../enforcement.modes';
+import { PLOT_FONT, type PlotPanel, renderPng } from '../report/plot.render';
+import type { RunInfo } from '../report/run-info';
+import { ENFORCEMENT_MODE_IDS, ENFORCEMENT_MODES } from '../support/enforcement.modes';
 import type { LoadReport, ModeReport } from './load.report';
 import { formatMs, formatPercent } from './load.table';
 

@@ -1,5 +1,5 @@
-import type { EnforcementModeId } from '../enforcement.modes';
-import { SortedSamples } from '../percentiles';
+import type { EnforcementModeId } from '../support/enforcement.modes';
+import { SortedSamples } from '../report/percentiles';
 import type { LoadConfig } from './load.config';
 import type { Arrival } from './load.schedule';
 import { offeredRates } from './load.schedule';

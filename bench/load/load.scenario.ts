@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import type { EnforcementMode } from '../enforcement.modes';
-import type { Progress } from '../progress';
-import { SimulatorControl } from '../simulator.control';
-import { type SimulatorProcess, startSimulatorProcess } from '../simulator-process';
+import type { EnforcementMode } from '../support/enforcement.modes';
+import type { Progress } from '../report/progress';
+import { SimulatorControl } from '../support/simulator.control';
+import { type SimulatorProcess, startSimulatorProcess } from '../support/simulator-process';
 import type { LoadConfig } from './load.config';
 import type { Arrival } from './load.schedule';
 import type { LoadStrategy, LoadStrategyId, RequestOutcome } from './load-strategy';

@@ -1,4 +1,4 @@
-import { poissonArrivals, seededRandom } from '../seeded-random';
+import { poissonArrivals, seededRandom } from '../support/seeded-random';
 import type { LoadConfig } from './load.config';
 
 /** One request of the offered load: when it is sent (ms from the start) and why. */

@@ -1,4 +1,4 @@
-import { alignColumns } from '../figures.format';
+import { alignColumns } from '../report/figures.format';
 import type { LatencyMs, LoadReport, ModeReport } from './load.report';
 
 /** Percent with `digits` decimals: `99.90 %`. */

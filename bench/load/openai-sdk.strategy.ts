@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { VERSION } from 'openai/version';
-import { BENCH_API_KEY, BENCH_MODEL } from '../bench-module.options';
+import { BENCH_API_KEY, BENCH_MODEL } from '../support/bench-module.options';
 import { LOAD_MESSAGES, type LoadStrategy, UpstreamTally } from './load-strategy';
 
 /**

@@ -1,5 +1,5 @@
-import { ENFORCEMENT_MODES, type EnforcementMode } from '../enforcement.modes';
-import { readInt } from '../env.reader';
+import { ENFORCEMENT_MODES, type EnforcementMode } from '../support/enforcement.modes';
+import { readInt } from '../support/env.reader';
 
 /**
  * A long outage in real time: steady load below the limit, then a minute of 503s, then the

@@ -1,6 +1,6 @@
-import { alignColumns } from '../figures.format';
+import { alignColumns } from '../report/figures.format';
 import { formatMs, formatPercent } from '../load/load.table';
-import type { RunInfo } from '../run-info';
+import type { RunInfo } from '../report/run-info';
 import type { OutageFigures, OutageReport } from './outage.report';
 
 const HEADER = [

@@ -1,8 +1,8 @@
 import type { LoadStrategy } from '../load/load-strategy';
-import type { Progress } from '../progress';
-import { poissonArrivals, seededRandom } from '../seeded-random';
-import { SimulatorControl } from '../simulator.control';
-import { type SimulatorProcess, startSimulatorProcess } from '../simulator-process';
+import type { Progress } from '../report/progress';
+import { poissonArrivals, seededRandom } from '../support/seeded-random';
+import { SimulatorControl } from '../support/simulator.control';
+import { type SimulatorProcess, startSimulatorProcess } from '../support/simulator-process';
 import type { OutageConfig } from './outage.config';
 
 /** One call: when it was sent and ended (`Date.now()`, the simulator's clock) and how. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { stopChild, trackChild } from '../child-processes';
-import { GATEWAY_LISTENING, gatewayChildEnv, REPO_ROOT } from '../child.env';
+import { stopChild, trackChild } from '../support/child-processes';
+import { GATEWAY_LISTENING, gatewayChildEnv, REPO_ROOT } from '../support/child.env';
 
 /** One gateway replica (`src/main.ts`) in its own process. */
 export interface GatewayProcess {

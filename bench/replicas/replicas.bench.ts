@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Progress } from '../progress';
-import { redisServerAvailable } from '../redis-server.process';
-import { roundFigures, spliceIntoBenchReadme } from '../results.writer';
-import { loadAverage, machineInfo, type RunInfo } from '../run-info';
+import type { Progress } from '../report/progress';
+import { redisServerAvailable } from '../support/redis-server.process';
+import { roundFigures, spliceIntoBenchReadme } from '../report/results.files';
+import { loadAverage, machineInfo, type RunInfo } from '../report/run-info';
 import { readReplicasConfig } from './replicas.config';
 import { formatReplicasMarkdown } from './replicas.markdown';
 import { renderReplicasPlot } from './replicas.plot';

@@ -1,4 +1,4 @@
-import { readInt } from '../env.reader';
+import { readInt } from '../support/env.reader';
 
 /**
  * Three gateway replicas sharing one simulator limit through one Redis, in real time, with no

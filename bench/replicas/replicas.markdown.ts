@@ -1,4 +1,4 @@
-import type { RunInfo } from '../run-info';
+import type { RunInfo } from '../report/run-info';
 import type { ReplicasReport } from './replicas.report';
 import { crossCheck, describeReplicas, PHASE_HEADER, phaseRow } from './replicas.table';
 

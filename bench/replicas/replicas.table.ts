@@ -1,4 +1,4 @@
-import { alignColumns } from '../figures.format';
+import { alignColumns } from '../report/figures.format';
 import type { PhaseFigures, ReplicasReport } from './replicas.report';
 
 /** Gateway answers, most frequent first: `200 × 1200, 429 × 80`. */

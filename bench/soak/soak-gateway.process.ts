@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import * as path from 'node:path';
-import { stopChild, trackChild } from '../child-processes';
-import { GATEWAY_LISTENING, gatewayChildEnv, REPO_ROOT } from '../child.env';
+import { stopChild, trackChild } from '../support/child-processes';
+import { GATEWAY_LISTENING, gatewayChildEnv, REPO_ROOT } from '../support/child.env';
 import type { GatewaySample } from './gateway-probe';
 
 /** The gateway (`src/main.ts`) in a child process that answers samples of itself. */

@@ -1,4 +1,4 @@
-import { readInt } from '../env.reader';
+import { readInt } from '../support/env.reader';
 
 /** What `npm run soak` runs; every value bounded, so a typo cannot start an endless run. */
 export interface SoakConfig {

@@ -1,0 +1,61 @@
+import * as http from 'node:http';
+
+/**
+ * The floor of any JSON-aware gateway: a bare Node proxy that parses the request body, re-
+ * serialises it, forwards it over a keep-alive agent, and parses and re-serialises the answer.
+ * Streams (`"stream": true`) are piped through chunk by chunk. Run as a child process:
+ * `UPSTREAM=http://127.0.0.1:4010/v1 node -r @swc-node/register bench/latency/bare-proxy.ts`;
+ * prints `bare proxy listening on <url>`.
+ */
+const upstream = new URL(process.env.UPSTREAM ?? 'http://127.0.0.1:4010/v1');
+const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+
+const server = http.createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { stream?: boolean };
+    const payload = JSON.stringify(body);
+    const out = http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: 'POST',
+        path: `${upstream.pathname.replace(/\/$/, '')}${(req.url ?? '').replace(/^\/v1/, '')}`,
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          authorization: req.headers.authorization ?? '',
+        },
+      },
+      (answer) => {
+        if (body.stream === true) {
+          res.writeHead(answer.statusCode ?? 502, {
+            'content-type': answer.headers['content-type'] ?? 'text/event-stream',
+          });
+          answer.pipe(res);
+          return;
+        }
+        const parts: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => parts.push(chunk));
+        answer.on('end', () => {
+          const text = JSON.stringify(JSON.parse(Buffer.concat(parts).toString('utf8')));
+          res.writeHead(answer.statusCode ?? 502, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(text),
+          });
+          res.end(text);
+        });
+      },
+    );
+    out.on('error', () => res.destroy());
+    out.end(payload);
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address() as { port: number };
+  console.log(`bare proxy listening on http://127.0.0.1:${address.port}`);
+});
+process.once('SIGTERM', () => process.exit(0));
