@@ -3,6 +3,7 @@ import {
   LlmTelemetry,
   type AttemptRecord,
   type CallRecord,
+  type FallbackHop,
   type LlmCallObserver,
   type RetryRecord,
 } from '../../src/llm/index';
@@ -15,6 +16,8 @@ import {
 export class CallRecorder implements LlmCallObserver {
   /** Calls that ended, in the order they ended. */
   readonly calls: CallRecord[] = [];
+  /** Moves along fallback chains, in order. */
+  readonly hops: FallbackHop[] = [];
   /** One line per hook, e.g. `attempt 2 after retry-after`, `retry 1 rate_limited via retry-after`. */
   readonly log: string[] = [];
 
@@ -32,6 +35,9 @@ export class CallRecorder implements LlmCallObserver {
   onRetryScheduled(_call: CallRecord, retry: RetryRecord): void {
     this.log.push(`retry ${retry.number} ${retry.reason} via ${retry.source}`);
   }
+  onFallback(_call: CallRecord, hop: FallbackHop): void {
+    this.hops.push(hop);
+  }
   onCallEnd(call: CallRecord): void {
     this.log.push(`end ${call.error?.kind ?? 'ok'}`);
     this.calls.push(call);
@@ -47,6 +53,7 @@ export class CallRecorder implements LlmCallObserver {
   /** Forgets what was recorded (between tests; the observer stays registered). */
   clear(): void {
     this.calls.length = 0;
+    this.hops.length = 0;
     this.log.length = 0;
   }
 }
