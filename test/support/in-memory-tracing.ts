@@ -12,13 +12,13 @@ export interface InMemoryTracing {
   readonly exporter: InMemorySpanExporter;
   readonly provider: TracerProvider;
   /** Spans that ended so far, in the order they ended. */
-  spans(): ReadableSpan[];
+  readonly spans: () => ReadableSpan[];
   /** Forgets the spans (between tests). */
-  reset(): void;
+  readonly reset: () => void;
   /** Makes this provider and an AsyncLocalStorage context manager global (in `beforeAll`). */
-  start(): void;
+  readonly start: () => void;
   /** Shuts the provider down and removes both globals (in `afterAll`). */
-  stop(): Promise<void>;
+  readonly stop: () => Promise<void>;
 }
 
 /**
@@ -39,11 +39,11 @@ export function inMemoryTracing(): InMemoryTracing {
     provider,
     spans: () => exporter.getFinishedSpans(),
     reset: () => exporter.reset(),
-    start() {
+    start: () => {
       context.setGlobalContextManager(contextManager.enable());
       trace.setGlobalTracerProvider(provider);
     },
-    async stop() {
+    stop: async () => {
       await provider.shutdown();
       trace.disable();
       context.disable();
