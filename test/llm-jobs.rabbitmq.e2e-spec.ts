@@ -1,7 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { CallRecord } from '../src/llm/client/call-record';
 import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
-import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import {
   freshQueue,
@@ -17,6 +15,7 @@ import { RabbitMqServer } from './support/rabbitmq-server';
 import { RedisServer } from './support/redis-server';
 import { eventually } from './support/eventually';
 import { inMemoryTracing } from './support/in-memory-tracing';
+import { recordCalls } from './support/call-recorder';
 
 // One broker, one Redis and one simulator for the suite; each test has queues of its own.
 const tracing = inMemoryTracing();
@@ -64,8 +63,7 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
 
   it('enqueue → complete: the id comes back at once, the completion and metadata once done', async () => {
     const t = await start(target());
-    const calls: CallRecord[] = [];
-    t.app.get(LlmTelemetry).register({ onCallEnd: (call) => void calls.push(call) });
+    const { calls } = recordCalls(t.app);
 
     const queued = await t.jobs.enqueue(
       { messages: USER },

@@ -1,18 +1,17 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
-import { CallRecord } from '../src/llm/client/call-record';
 import { LlmClient } from '../src/llm/client/llm-client';
 import type { BudgetStore, BudgetTake } from '../src/llm/limits/budget.store';
 import { LlmLimitOptions } from '../src/llm/limits/llm-limits.options';
 import { MemoryBudgetStore } from '../src/llm/limits/memory-budget.store';
 import { RedisBudgetStore } from '../src/llm/limits/redis-budget.store';
 import { LlmModule } from '../src/llm/llm.module';
-import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { FAST_POLICIES, TEST_API_KEY } from './support/llm-test-app';
 import { say } from './support/rate-limiter.checks';
 import { RedisServer } from './support/redis-server';
+import { recordCalls } from './support/call-recorder';
 
 /** The most of `times` within any half-open span of `spanMs`. */
 function busiest(times: number[], spanMs: number): number {
@@ -55,8 +54,7 @@ describe.each(['memory', 'redis'] as const)('pacing (%s)', (store) => {
     }).compile();
     const app = await moduleRef.init();
     apps.push(app);
-    const calls: CallRecord[] = [];
-    app.get(LlmTelemetry).register({ onCallEnd: (call) => void calls.push(call) });
+    const { calls } = recordCalls(app);
     const llm = app.get(LlmClient);
     /** Sends `n` calls at once; resolves with each call's one attempt, in order of admission. */
     const burst = async (n: number) => {

@@ -5,6 +5,7 @@ import {
   type CallRecord,
   type FallbackHop,
   type LlmCallObserver,
+  type LlmRequestEnding,
   type RetryRecord,
 } from '../../src/llm/index';
 
@@ -16,6 +17,8 @@ import {
 export class CallRecorder implements LlmCallObserver {
   /** Calls that ended, in the order they ended. */
   readonly calls: CallRecord[] = [];
+  /** Intercepted requests that made LLM calls, as they ended. */
+  readonly requests: LlmRequestEnding[] = [];
   /** Moves along fallback chains, in order. */
   readonly hops: FallbackHop[] = [];
   /** One line per hook, e.g. `attempt 2 after retry-after`, `retry 1 rate_limited via retry-after`. */
@@ -43,6 +46,10 @@ export class CallRecorder implements LlmCallObserver {
     this.calls.push(call);
   }
 
+  onRequestEnd(request: LlmRequestEnding): void {
+    this.requests.push(request);
+  }
+
   /** The last call that ended (fails the test when none did). */
   get last(): CallRecord {
     const call = this.calls.at(-1);
@@ -54,6 +61,7 @@ export class CallRecorder implements LlmCallObserver {
   clear(): void {
     this.calls.length = 0;
     this.hops.length = 0;
+    this.requests.length = 0;
     this.log.length = 0;
   }
 }
