@@ -88,9 +88,9 @@ describe('rate limiter (in memory)', () => {
     const t = await boot({ rpm: 1, windowMs: 1000 });
     await t.llm.chat({ messages: say('first') });
     await expectRefusedAtOnceOverDeadline(
-      () => t.llm.chat({ messages: say('second') }, { deadlineMs: 800 }),
+      () => t.llm.chat({ messages: say('second') }, { deadlineMs: 600 }),
       t.name,
-      800,
+      600,
     );
     expect(sim.requests).toHaveLength(1);
     const snapshot = await reader.read();

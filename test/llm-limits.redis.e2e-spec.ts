@@ -192,9 +192,9 @@ describe('rate limiter shared through Redis', () => {
     const [a, b] = await Promise.all([replica(name, limits), replica(name, limits)]);
     await a.chat({ messages: say('first') });
     await expectRefusedAtOnceOverDeadline(
-      () => b.chat({ messages: say('second') }, { deadlineMs: 800 }),
+      () => b.chat({ messages: say('second') }, { deadlineMs: 600 }),
       name,
-      800,
+      600,
     );
     expect(sim.requests.map((r) => textOf(r.body))).toEqual(['first']);
     const snapshot = await reader.read();
