@@ -160,9 +160,10 @@ describe('server hints', () => {
       expect(error.kind).toBe('deadline_exceeded');
       // It may end up to one backoff (40 ms) early: a wait that would cross the deadline fails now.
       expect(Date.now() - started).toBeGreaterThanOrEqual(150 - 40 - 5);
-      // Ended by the 150 ms deadline, not by the 10 retries: at most two 60 ms attempts fit in it.
+      // Ended by the 150 ms deadline, not by the 10 retries: attempts of 60 ms can start at 0,
+      // 60 and 120 ms at the earliest (jittered backoff may be near 0), so at most three.
       expect(error.attempts).toBeGreaterThanOrEqual(1);
-      expect(error.attempts).toBeLessThanOrEqual(2);
+      expect(error.attempts).toBeLessThanOrEqual(3);
       expect(sim.requests.length).toBe(error.attempts);
     } finally {
       await slow.close();
