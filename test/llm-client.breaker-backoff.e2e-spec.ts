@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CallRecord } from '../src/llm/call/call-record';
 import { LlmBreakerOptions } from '../src/llm/llm-module.options';
 import { LLM_DEFAULTS } from '../src/llm/options/llm.defaults';
-import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+import { recordCalls } from './support/call-recorder';
 
 // The shape of the defaults (0.25 s breaks for the first 5 s, then doubling to 30 s; calls wait for a
 // probe due within 5 s), scaled down.
@@ -27,9 +26,7 @@ describe('breaker: short first break, doubled by each failed probe, waited for w
       },
     });
     apps.push(t);
-    const calls: CallRecord[] = [];
-    t.app.get(LlmTelemetry).register({ onCallEnd: (call) => void calls.push(call) });
-    return { ...t, calls };
+    return { ...t, calls: recordCalls(t.app).calls };
   }
 
   async function openTheCircuit(t: LlmTestApp): Promise<void> {

@@ -1,10 +1,20 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CallRecord } from '../src/llm/call/call-record';
-import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { recordCalls } from './support/call-recorder';
+import { eventually } from './support/eventually';
 import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+
+/** Tells whether `promise` has settled yet (order, not wall-clock time). */
+function settled(promise: Promise<unknown>): () => boolean {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  return () => done;
+}
 
 // maxProbeWaitMs 0: the classic breaker, which rejects at once while open (waiting: breaker-wait suite).
 describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () => {
@@ -123,9 +133,10 @@ describe('bulkhead (1 in flight, 1 queued)', () => {
     try {
       const first = t.llm.chat({ messages: USER });
       const queued = t.llm.chat({ messages: USER });
-      const started = Date.now();
+      const firstSettled = settled(first);
       const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
-      expect(Date.now() - started).toBeLessThan(50);
+      // Rejected while the call in flight was still running: it did not wait for a slot.
+      expect(firstSettled()).toBe(false);
       expect(error).toMatchObject({ kind: 'bulkhead_full', retryable: false, attempts: 0 });
       await expect(first).resolves.toBeDefined();
       await expect(queued).resolves.toBeDefined();
@@ -141,12 +152,14 @@ describe('bulkhead (1 in flight, 1 queued)', () => {
     const t = await startLlmApp(sim.baseUrl, { bulkhead: { maxConcurrent: 1, maxQueue: 1 } });
     try {
       const first = t.llm.chat({ messages: USER });
-      const started = Date.now();
+      const firstSettled = settled(first);
       const error: LlmError = await failureOf(() =>
         t.llm.chat({ messages: USER }, { deadlineMs: 60 }),
       );
       expect(error.kind).toBe('deadline_exceeded');
-      expect(Date.now() - started).toBeLessThan(150);
+      // It left the queue while the slot was still taken, and never reached the upstream.
+      expect(firstSettled()).toBe(false);
+      expect(sim.requests).toHaveLength(1);
       await first;
     } finally {
       await t.close();
@@ -163,8 +176,7 @@ describe('bulkhead: only attempts in flight hold a slot', () => {
       // One call per 102 ms: each answer is back long before the next call is admitted.
       limits: { rpm: 60, windowMs: 6000, intervalMs: 100 },
     });
-    const calls: CallRecord[] = [];
-    t.app.get(LlmTelemetry).register({ onCallEnd: (call) => void calls.push(call) });
+    const { calls } = recordCalls(t.app);
     try {
       const results = await Promise.all(
         Array.from({ length: 5 }, () => t.llm.chat({ messages: USER })),
@@ -196,14 +208,18 @@ describe('abort', () => {
 
   it('aborting during an attempt cancels at once and closes the upstream request', async () => {
     sim.script([{ type: 'hang' }]);
+    const recorder = recordCalls(t.app);
     const controller = new AbortController();
     const call = failureOf(() => t.llm.chat({ messages: USER }, { signal: controller.signal }));
-    await sleep(30);
-    const started = Date.now();
+    await eventually(() => sim.requests.length === 1, {
+      what: 'the attempt to reach the upstream',
+    });
+    const abortedAt = Date.now();
     controller.abort();
     const error: LlmError = await call;
-    expect(Date.now() - started).toBeLessThan(50);
     expect(error).toMatchObject({ kind: 'cancelled', retryable: false, attempts: 1 });
+    // Ended by the abort, not by the 1 s attempt timeout (FAST_POLICIES) that ends a hung attempt.
+    expect(recorder.last.endedAt! - abortedAt).toBeLessThan(1000);
     expect(sim.requests).toHaveLength(1);
   });
 
@@ -213,19 +229,23 @@ describe('abort', () => {
     });
     try {
       sim.script([
-        { type: 'error', status: 429, headers: { 'retry-after-ms': '300' } },
+        { type: 'error', status: 429, headers: { 'retry-after-ms': '2000' } },
         { type: 'ok' },
       ]);
+      const recorder = recordCalls(slow.app);
       const controller = new AbortController();
       const call = failureOf(() =>
         slow.llm.chat({ messages: USER }, { signal: controller.signal }),
       );
-      await sleep(50);
-      const started = Date.now();
+      await eventually(() => recorder.log.includes('retry 1 rate_limited via retry-after-ms'), {
+        what: 'the retry to be scheduled',
+      });
+      const abortedAt = Date.now();
       controller.abort();
       const error: LlmError = await call;
-      expect(Date.now() - started).toBeLessThan(50);
       expect(error.kind).toBe('cancelled');
+      // It ended during the 2 s backoff the server asked for, not after it.
+      expect(recorder.last.endedAt! - abortedAt).toBeLessThan(recorder.last.retries[0]!.delayMs);
       await sleep(300);
       expect(sim.requests).toHaveLength(1);
     } finally {

@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LlmChatStream } from '../src/llm/client/llm-chat-stream';
 import { LlmError, LlmIncompleteStreamError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { CallRecorder, recordCalls } from './support/call-recorder';
+import { eventually } from './support/eventually';
 import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 
 async function collect(stream: LlmChatStream): Promise<string> {
@@ -12,21 +14,31 @@ async function collect(stream: LlmChatStream): Promise<string> {
   return text;
 }
 
-// FAST_POLICIES for streams: first content chunk within 500 ms, at most 500 ms between chunks;
-// tests that need tighter timings start their own app.
+// `tight` (first content chunk within 120 ms, at most 100 ms between chunks) serves the tests
+// where a stream timeout must fire; `t` has timeouts far from every scripted delay, so a loaded
+// machine cannot fire them where they must not fire.
 describe('streaming', () => {
   let sim: UpstreamSimulator;
   let t: LlmTestApp;
+  let tight: LlmTestApp;
+  let recorder: CallRecorder;
 
   beforeAll(async () => {
     sim = await UpstreamSimulator.start();
     t = await startLlmApp(sim.baseUrl, {
+      timeouts: { attemptMs: 5000, deadlineMs: 10_000, firstChunkMs: 2000, idleMs: 2000 },
+    });
+    tight = await startLlmApp(sim.baseUrl, {
       timeouts: { attemptMs: 1000, deadlineMs: 3000, firstChunkMs: 120, idleMs: 100 },
     });
+    recorder = recordCalls(tight.app);
   });
-  beforeEach(() => sim.reset());
+  beforeEach(() => {
+    sim.reset();
+    recorder.clear();
+  });
   afterAll(async () => {
-    await t.close();
+    await Promise.all([t.close(), tight.close()]);
     await sim.close();
   });
 
@@ -69,32 +81,46 @@ describe('streaming', () => {
       { type: 'stream', chunks: ['on time'] },
     ]);
     const started = Date.now();
-    const stream = t.llm.chatStream({ messages: USER });
+    const stream = tight.llm.chatStream({ messages: USER });
     expect(await collect(stream)).toBe('on time');
     expect(stream.metadata?.attempts).toBe(3);
     // Two first-chunk timeouts of 120 ms, plus two short backoffs.
     expect(Date.now() - started).toBeGreaterThanOrEqual(240 - 6);
-    expect(Date.now() - started).toBeLessThan(240 + 250);
+    // Each of the first two attempts ended on the first-chunk timeout (the second one before its
+    // late chunk came at 300 ms), then a short backoff, not a server hint, led to the next one.
+    const call = await eventually(() => recorder.calls[0] ?? false);
+    expect(call.attempts.map((a) => a.errorKind)).toEqual(['timeout', 'timeout', undefined]);
+    expect(call.retries.map((r) => [r.reason, r.source])).toEqual([
+      ['timeout', 'backoff'],
+      ['timeout', 'backoff'],
+    ]);
   });
 
   it('a first chunk that keeps not coming fails as timeout after every retry', async () => {
     sim.script([{ type: 'stream', keepAliveOnly: true, keepAliveEveryMs: 20, repeat: 10 }]);
-    const error: LlmError = await failureOf(() => t.llm.chatStream({ messages: USER }).ready());
+    const error: LlmError = await failureOf(() => tight.llm.chatStream({ messages: USER }).ready());
     expect(error).toMatchObject({ kind: 'timeout', attempts: 4 });
     expect(error.message).toContain('first-chunk timeout');
   });
 
   it('a drip slower than nothing but faster than the idle timeout completes', async () => {
-    sim.script([{ type: 'stream', chunks: ['a', 'b', 'c', 'd'], delayMs: 60 }]);
-    expect(await collect(t.llm.chatStream({ messages: USER }))).toBe('abcd');
+    // 4 chunks 150 ms apart: 600 ms in all, longer than the 400 ms idle timeout between chunks.
+    const drip = await startLlmApp(sim.baseUrl, {
+      timeouts: { attemptMs: 5000, deadlineMs: 10_000, firstChunkMs: 2000, idleMs: 400 },
+    });
+    try {
+      sim.script([{ type: 'stream', chunks: ['a', 'b', 'c', 'd'], delayMs: 150 }]);
+      expect(await collect(drip.llm.chatStream({ messages: USER }))).toBe('abcd');
+    } finally {
+      await drip.close();
+    }
   });
 
   it('a stall after content ends with incomplete_stream carrying the text so far', async () => {
     sim.script([
       { type: 'stream', chunks: ['partial ', 'answer ', 'never ', 'finished'], stallAfter: 2 },
     ]);
-    const stream = t.llm.chatStream({ messages: USER });
-    const started = Date.now();
+    const stream = tight.llm.chatStream({ messages: USER });
     const error: LlmIncompleteStreamError = await failureOf(() => collect(stream));
     expect(error).toBeInstanceOf(LlmIncompleteStreamError);
     expect(error).toMatchObject({
@@ -102,8 +128,9 @@ describe('streaming', () => {
       partialText: 'partial answer ',
       attempts: 1,
     });
+    // Ended by the 100 ms idle timeout, not by the attempt or total timeout a stall also meets.
     expect(error.message).toContain('idle timeout');
-    expect(Date.now() - started).toBeLessThan(100 + 150);
+    expect(error.message).not.toMatch(/attempt timeout|deadline/);
     expect(sim.requests).toHaveLength(1); // never retried once content was delivered
   });
 

@@ -1,10 +1,4 @@
 import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { ElasticsearchStandIn } from './support/elasticsearch-stand-in';
 import {
@@ -14,10 +8,10 @@ import {
   startEventsApp,
 } from './support/llm-events-app';
 import { USER } from './support/llm-test-app';
+import { inMemoryTracing } from './support/in-memory-tracing';
 
-const exporter = new InMemorySpanExporter();
-const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-const contextManager = new AsyncLocalStorageContextManager();
+const tracing = inMemoryTracing();
+const { exporter } = tracing;
 
 describe('business events and traces', () => {
   let sim: UpstreamSimulator;
@@ -25,8 +19,7 @@ describe('business events and traces', () => {
   let t: LlmEventsTestApp;
 
   beforeAll(async () => {
-    context.setGlobalContextManager(contextManager.enable());
-    trace.setGlobalTracerProvider(provider);
+    tracing.start();
     sim = await UpstreamSimulator.start();
     es = await ElasticsearchStandIn.start();
     t = await startEventsApp(sim.baseUrl, { elasticsearch: { node: es.url, ...FAST_SHIPPING } });
@@ -36,9 +29,7 @@ describe('business events and traces', () => {
     await t.close();
     await es.close();
     await sim.close();
-    await provider.shutdown();
-    trace.disable();
-    context.disable();
+    await tracing.stop();
   });
 
   it("carry the call span's trace and span ids, so a document leads to its trace", async () => {

@@ -1,7 +1,7 @@
 // The charts of the Business impact dashboard: which features and how many users are hurt,
 // since when, and whether it is the provider (429, 5xx) or us. Every field is one of
 // LLM_EVENT_FIELDS (src/llm/observability/events/llm-event.fields.ts); the test
-// test/kibana-dashboards.e2e-spec.ts checks that, and that the event writer fills them.
+// test/deploy.kibana-dashboards.e2e-spec.ts checks that, and that the event writer fills them.
 import {
   count,
   dateHistogram,

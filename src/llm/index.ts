@@ -1,7 +1,7 @@
 // The public API of nestjs-resilient-llm: everything an application imports comes from here.
 // Internals (tracing, metrics, recorders, resolved options and their tokens, the policies
 // registry, the limiter) are not exported; inside src/ import from the defining file.
-// test/public-api.e2e-spec.ts snapshots this list, so a change to it is deliberate.
+// test/package.public-api.e2e-spec.ts snapshots this list, so a change to it is deliberate.
 export { LlmModule } from './llm.module';
 export type { LlmModuleExtras } from './llm.module-definition';
 export { LLM_DEFAULTS } from './options/llm.defaults';

@@ -1,11 +1,6 @@
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  InMemorySpanExporter,
-  ReadableSpan,
-  SimpleSpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
+import type { ReadableSpan, TracerProvider } from '@opentelemetry/sdk-trace';
+import { eventually as poll } from './eventually';
+import { inMemoryTracing as sharedInMemoryTracing } from './in-memory-tracing';
 
 /** Spans of the producer and of the in-process worker, in memory. */
 export function inMemoryTracing(): {
@@ -13,24 +8,14 @@ export function inMemoryTracing(): {
   provider: TracerProvider;
   reset: () => void;
 } {
-  const exporter = new InMemorySpanExporter();
-  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-  const contextManager = new AsyncLocalStorageContextManager();
-  contextManager.enable();
-  context.setGlobalContextManager(contextManager);
-  trace.setGlobalTracerProvider(provider);
-  return { spans: () => exporter.getFinishedSpans(), provider, reset: () => exporter.reset() };
+  const tracing = sharedInMemoryTracing();
+  tracing.start();
+  return { spans: tracing.spans, provider: tracing.provider, reset: tracing.reset };
 }
 
 /** Polls until `read` returns something (events are written after the reply may be sent). */
-export async function eventually<T>(read: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+export function eventually<T>(read: () => T | undefined, what: string): Promise<T> {
+  return poll(() => read() ?? false, { timeoutMs: 10_000, intervalMs: 20, what });
 }
 
 /** Runs `fn` inside a span of the producer and returns the span's ids with the result. */

@@ -2,6 +2,7 @@ import { LlmDrain } from '../src/llm/lifecycle/llm-drain';
 import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, startLlmApp, USER } from './support/llm-test-app';
+import { eventually } from './support/eventually';
 
 // The drain without the gateway, as any Nest app (or microservice) gets it from app.close().
 describe('LlmDrain in a plain Nest app', () => {
@@ -11,10 +12,6 @@ describe('LlmDrain in a plain Nest app', () => {
     sim = await UpstreamSimulator.start();
   });
   afterEach(() => sim.close());
-
-  async function untilRequests(count: number): Promise<void> {
-    while (sim.requests.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 
   it('app.close() waits for calls and streams in flight before closing the transport', async () => {
     sim.configure({ latencyMs: 300 });
@@ -26,7 +23,7 @@ describe('LlmDrain in a plain Nest app', () => {
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
       return text;
     })();
-    await untilRequests(2);
+    await eventually(() => sim.requests.length >= 2);
     await t.close();
     expect((await plain).completion.choices[0]?.message.content).toBeTruthy();
     expect(await streamed).not.toBe('');
@@ -38,7 +35,7 @@ describe('LlmDrain in a plain Nest app', () => {
     const t = await startLlmApp(sim.baseUrl, {}, { drain: { timeoutMs: 150 } });
     const drain = t.app.get(LlmDrain);
     const held = failureOf<LlmError>(() => t.llm.chat({ messages: USER }));
-    await untilRequests(1);
+    await eventually(() => sim.requests.length >= 1);
     expect(drain.inFlight).toBe(1);
     const result = await drain.drain();
     expect(result).toMatchObject({ inFlightAtStart: 1, ended: 1 });

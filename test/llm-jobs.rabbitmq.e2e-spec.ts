@@ -1,13 +1,5 @@
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
-import { CallRecord } from '../src/llm/call/call-record';
+import { trace } from '@opentelemetry/api';
 import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
-import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import {
   freshQueue,
@@ -21,11 +13,13 @@ import { FAST_POLICIES, TEST_API_KEY, USER } from './support/llm-test-app';
 import { WorkerProcess } from './support/worker.process';
 import { RabbitMqServer } from './support/rabbitmq-server';
 import { RedisServer } from './support/redis-server';
+import { eventually } from './support/eventually';
+import { inMemoryTracing } from './support/in-memory-tracing';
+import { recordCalls } from './support/call-recorder';
 
 // One broker, one Redis and one simulator for the suite; each test has queues of its own.
-const exporter = new InMemorySpanExporter();
-const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-const contextManager = new AsyncLocalStorageContextManager();
+const tracing = inMemoryTracing();
+const { exporter } = tracing;
 
 describe('durable LLM jobs on a real RabbitMQ', () => {
   let broker: RabbitMqServer;
@@ -48,8 +42,7 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     sim.requests.filter((r) => r.headers['x-client-request-id'] === jobId);
 
   beforeAll(async () => {
-    trace.setGlobalTracerProvider(provider);
-    context.setGlobalContextManager(contextManager.enable());
+    tracing.start();
     [broker, redis, sim] = await Promise.all([
       RabbitMqServer.start(),
       RedisServer.start(),
@@ -65,14 +58,12 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
 
   afterAll(async () => {
     await Promise.all([broker?.close(), redis?.close(), sim?.close()]);
-    trace.disable();
-    context.disable();
+    await tracing.stop();
   });
 
   it('enqueue → complete: the id comes back at once, the completion and metadata once done', async () => {
     const t = await start(target());
-    const calls: CallRecord[] = [];
-    t.app.get(LlmTelemetry).register({ onCallEnd: (call) => void calls.push(call) });
+    const { calls } = recordCalls(t.app);
 
     const queued = await t.jobs.enqueue(
       { messages: USER },
@@ -82,7 +73,7 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     const seen: string[] = [];
     const unsubscribe = t.jobs.subscribe(queued.id, (update) => void seen.push(update.state));
     const [job] = await settled(t.jobs, [queued.id]);
-    await waitFor(() => seen.includes('completed'));
+    await eventually(() => seen.includes('completed'), { timeoutMs: 10_000 });
     unsubscribe();
 
     expect(job).toMatchObject({ state: 'completed', deliveries: 1 });
@@ -108,8 +99,8 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     });
     expect(t.worker.concurrency).toBe(2);
     await Promise.all([1, 2, 3].map(() => t.jobs.enqueue({ messages: USER })));
-    await waitFor(() => sim.requests.length === 2);
-    await waitFor(async () => (await t.runtime.broker.depth()) === 1);
+    await eventually(() => sim.requests.length === 2, { timeoutMs: 10_000 });
+    await eventually(async () => (await t.runtime.broker.depth()) === 1, { timeoutMs: 10_000 });
     // The third job waits in the broker, not in the worker: no bulkhead_full, no third request.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(sim.requests).toHaveLength(2);
@@ -145,7 +136,7 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     sim.script([{ type: 'hang' }]);
     const worker = await start(target(queue));
     const running = await worker.jobs.enqueue({ messages: USER });
-    await waitFor(() => requestsOf(running.id).length === 1);
+    await eventually(() => requestsOf(running.id).length === 1, { timeoutMs: 10_000 });
     expect((await producer.jobs.get(running.id)).state).toBe('running');
     await producer.jobs.cancel(running.id);
     const [cancelledQueued, cancelledRunning] = await settled(worker.jobs, [queued.id, running.id]);
@@ -153,7 +144,7 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     expect(cancelledQueued!.state).toBe('cancelled');
     expect(requestsOf(queued.id)).toHaveLength(0);
     expect(cancelledRunning!.state).toBe('cancelled');
-    await waitFor(() => worker.worker.inFlight === 0);
+    await eventually(() => worker.worker.inFlight === 0, { timeoutMs: 10_000 });
     expect(await worker.runtime.broker.depth()).toBe(0);
     expect(requestsOf(running.id)).toHaveLength(1);
   });
@@ -204,7 +195,7 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     // Two workers in turn take the job and stop while its call hangs: nothing is acked.
     for (let run = 1; run <= 2; run++) {
       const worker = await start(target(queue), { jobs: { maxDeliveries: 2 } });
-      await waitFor(() => requestsOf(id).length === run);
+      await eventually(() => requestsOf(id).length === run, { timeoutMs: 10_000 });
       apps.splice(apps.indexOf(worker), 1);
       await worker.close();
     }
@@ -289,7 +280,7 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     try {
       const producer = await start(target(queue), { jobs: { worker: false } });
       const { id } = await producer.jobs.enqueue({ messages: USER });
-      await waitFor(() => requestsOf(id).length === 1, 30_000);
+      await eventually(() => requestsOf(id).length === 1, { timeoutMs: 30_000 });
       expect((await producer.jobs.get(id)).state).toBe('running');
       doomed.kill();
 
@@ -316,11 +307,14 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     try {
       const { id } = await t.jobs.enqueue({ messages: USER });
       // The worker ran the call, but cannot store its outcome: it holds the message.
-      await waitFor(() => requestsOf(id).length === 1);
+      await eventually(() => requestsOf(id).length === 1, { timeoutMs: 10_000 });
       await new Promise((resolve) => setTimeout(resolve, 500));
       await redis.restart();
       // Reads fail plainly until the client has reconnected.
-      const [job] = await retry(() => settled(t.jobs, [id]));
+      const [job] = await eventually(() => settled(t.jobs, [id]), {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      });
 
       // Stored once Redis was back, from the run that already happened: had the worker acked
       // without storing, no state would say completed; had it given the message back, the job
@@ -344,7 +338,10 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     );
     await broker.restart();
     // The producer reconnects by itself; an enqueue confirmed after the restart is kept too.
-    const after = await retry(() => producer.jobs.enqueue({ messages: USER }));
+    const after = await eventually(() => producer.jobs.enqueue({ messages: USER }), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
     const worker = await start(target(queue));
     const jobs = await settled(
       worker.jobs,
@@ -354,27 +351,10 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     expect(jobs.map((j) => j.state)).toEqual(Array(6).fill('completed'));
     for (const job of jobs) expect(requestsOf(job.id)).toHaveLength(1);
     // The worker that lived through the restart consumes again (amqplib's recovery).
-    const late = await retry(() => connected.jobs.enqueue({ messages: USER }));
+    const late = await eventually(() => connected.jobs.enqueue({ messages: USER }), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
     expect((await settled(connected.jobs, [late.id]))[0]!.state).toBe('completed');
   }, 60_000);
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function retry<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (Date.now() > until) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}

@@ -339,7 +339,8 @@ describe('UpstreamSimulator', () => {
 
   describe('rate limits', () => {
     it('answers 429 past the rpm and admits again once the window moves', async () => {
-      sim.configure({ rpm: 2, windowMs: 150 });
+      // A 1 s window: three calls in a row fit in it even on a loaded machine.
+      sim.configure({ rpm: 2, windowMs: 1000 });
 
       const first = await chat(sim);
       await chat(sim);
@@ -356,7 +357,7 @@ describe('UpstreamSimulator', () => {
       expect(limited.headers.get('retry-after')).toBe('1');
       const waitMs = Number(limited.headers.get('retry-after-ms'));
       expect(waitMs).toBeGreaterThan(0);
-      expect(waitMs).toBeLessThanOrEqual(150);
+      expect(waitMs).toBeLessThanOrEqual(1000);
       expect(limited.headers.get('x-ratelimit-remaining-requests')).toBe('0');
       expect(limited.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+ms$/);
 
@@ -452,10 +453,10 @@ describe('UpstreamSimulator.close()', () => {
     );
     while (sim.requests.length === 0) await delay(5);
 
-    const started = Date.now();
+    // A close() that waited for the hanging request would never resolve: the test would time out.
     await sim.close();
 
-    expect(Date.now() - started).toBeLessThan(500);
     expect(await pending).toBe('failed');
+    expect(sim.requests[0]?.step).toBe('hang');
   });
 });

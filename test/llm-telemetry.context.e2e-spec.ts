@@ -19,16 +19,15 @@ import {
 } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom } from 'rxjs';
-import { CallRecord } from '../src/llm/call/call-record';
 import { LlmClient } from '../src/llm/client/llm-client';
 import { LlmModule } from '../src/llm/llm.module';
 import { LlmModuleOptions } from '../src/llm/llm-module.options';
-import { LlmRequestEnding } from '../src/llm/observability/llm-call-observer';
 import { LlmContextInterceptor } from '../src/llm/observability/llm-context.interceptor';
 import { LlmFeature } from '../src/llm/observability/llm-feature.decorator';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { FAST_POLICIES, USER } from './support/llm-test-app';
+import { CallRecorder } from './support/call-recorder';
 
 /** Plays the part of an authentication guard: `x-auth-user` becomes `request.user`. */
 @Injectable()
@@ -85,17 +84,6 @@ class RpcController {
   }
 }
 
-class Recorder {
-  calls: CallRecord[] = [];
-  requests: LlmRequestEnding[] = [];
-  onCallEnd(call: CallRecord) {
-    this.calls.push(call);
-  }
-  onRequestEnd(request: LlmRequestEnding) {
-    this.requests.push(request);
-  }
-}
-
 function llmOptions(baseUrl: string, extra: Partial<LlmModuleOptions> = {}): LlmModuleOptions {
   return {
     upstreams: [{ name: 'sim', baseUrl, defaultModel: 'gpt-4o-mini', ...FAST_POLICIES }],
@@ -107,7 +95,7 @@ describe('business context from HTTP requests', () => {
   let sim: UpstreamSimulator;
   let app: INestApplication;
   let url: string;
-  let recorder: Recorder;
+  let recorder: CallRecorder;
 
   beforeAll(async () => {
     sim = await UpstreamSimulator.start();
@@ -118,12 +106,11 @@ describe('business context from HTTP requests', () => {
     app = moduleRef.createNestApplication({ logger: false });
     await app.listen(0, '127.0.0.1');
     url = await app.getUrl();
-    recorder = new Recorder();
+    recorder = new CallRecorder();
     app.get(LlmTelemetry).register(recorder);
   });
   beforeEach(() => {
-    recorder.calls = [];
-    recorder.requests = [];
+    recorder.clear();
   });
   afterAll(async () => {
     await app.close();
@@ -198,7 +185,7 @@ describe('business context with the global option and custom extractors', () => 
     const app = moduleRef.createNestApplication({ logger: false });
     try {
       await app.listen(0, '127.0.0.1');
-      const recorder = new Recorder();
+      const recorder = new CallRecorder();
       app.get(LlmTelemetry).register(recorder);
       await fetch(`${await app.getUrl()}/plain`, {
         headers: { 'x-tenant-user': 't-9', 'x-feature-name': 'tenant-chat' },
@@ -236,7 +223,7 @@ describe('business context from microservice messages', () => {
       options: { host: '127.0.0.1', port: address?.port ?? 0 },
     });
     try {
-      const recorder = new Recorder();
+      const recorder = new CallRecorder();
       service.get(LlmTelemetry).register(recorder);
       sim.script([{ type: 'ok', content: 'rpc answer' }]);
       const answer = await firstValueFrom(

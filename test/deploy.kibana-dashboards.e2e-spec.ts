@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CallRecord } from '../src/llm/call/call-record';
 import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
 import { LLM_EVENT_ACTIONS } from '../src/llm/observability/events/llm-event.base';
 import {
@@ -11,7 +10,6 @@ import {
 import { LLM_DEFAULTS } from '../src/llm/options/llm.defaults';
 import { buildRequestEvent } from '../src/llm/observability/events/llm-request.event';
 import { currentLlmContext, runWithLlmContext } from '../src/llm/observability/llm-context.storage';
-import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import {
   fieldUses,
@@ -25,6 +23,7 @@ import {
 } from './support/kibana-saved-objects';
 import { failureOf, FAST_POLICIES, startLlmApp, USER } from './support/llm-test-app';
 import { ERROR_KINDS, KNOWN_VALUES, TYPES_BY_USE } from './support/llm-event.values';
+import { recordCalls } from './support/call-recorder';
 
 const KIBANA_DIR = join(__dirname, '..', 'deploy', 'kibana');
 const objects = readSavedObjects(join(KIBANA_DIR, 'business-impact.ndjson'));
@@ -217,8 +216,7 @@ describe('fields the dashboards use, as the event writer writes them', () => {
       breaker: { consecutiveFailures: 2, maxBreakMs: 10_000, maxProbeWaitMs: 0 },
     });
     try {
-      const ended: CallRecord[] = [];
-      t.app.get(LlmTelemetry).register({ onCallEnd: (call) => ended.push(call) });
+      const { calls: ended } = recordCalls(t.app);
       sim.script([
         // A durable job's run: the worker calls with the job id and its queue wait.
         { type: 'ok', content: 'a job done' },

@@ -11,6 +11,7 @@ import { PromText } from './support/prometheus-text';
 import { readsOf, ruleExpressions } from './support/promql-selectors';
 import { RabbitMqServer } from './support/rabbitmq-server';
 import { RedisServer } from './support/redis-server';
+import { eventually } from './support/eventually';
 
 const KEY = 'sk-gateway-jobs-test';
 const RULES = join(__dirname, '..', 'deploy', 'prometheus', 'alerts.jobs.yml');
@@ -115,7 +116,7 @@ describe('gateway: Prefer: respond-async, /v1/jobs', () => {
   it('a queued job has its position and Retry-After; DELETE cancels it; only its creator sees it', async () => {
     sim.script([{ type: 'hang' }]);
     const first = (await (await post()).json()) as JobBody;
-    await waitFor(() => sim.requests.length === 1);
+    await eventually(() => sim.requests.length === 1, { timeoutMs: 10_000 });
     const second = await post();
     const location = second.headers.get('location')!;
 
@@ -166,12 +167,13 @@ describe('gateway: Prefer: respond-async, /v1/jobs', () => {
     );
 
     await redis.restart();
-    const done = await retryUntil(
+    const done = await eventually(
       async () => {
         const res = await get(location, { ...caller('client-a'), prefer: 'wait=5' });
-        return res.status === 200 ? ((await res.json()) as JobBody) : undefined;
+        const job = res.status === 200 ? ((await res.json()) as JobBody) : undefined;
+        return job?.status === 'completed' ? job : false;
       },
-      (job) => job.status === 'completed',
+      { timeoutMs: 20_000, intervalMs: 200, what: 'the job to complete' },
     );
     expect(done.status).toBe('completed');
   }, 30_000);
@@ -217,25 +219,3 @@ describe('gateway: Prefer: respond-async, /v1/jobs', () => {
     expect(outcomes).toEqual(expect.arrayContaining(['completed', 'cancelled']));
   });
 });
-
-async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function retryUntil<T>(
-  fn: () => Promise<T | undefined>,
-  done: (value: T) => boolean,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined && done(value)) return value;
-    if (Date.now() > until) throw new Error(`not done in time: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}

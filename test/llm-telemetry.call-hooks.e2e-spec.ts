@@ -1,39 +1,13 @@
-import { CallRecord } from '../src/llm/call/call-record';
-import { AttemptRecord, RetryRecord } from '../src/llm/call/call-record.types';
-import { LlmCallObserver } from '../src/llm/observability/llm-call-observer';
 import { runWithLlmContext } from '../src/llm/observability/llm-context.storage';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
-
-/** Writes down every hook call, in order. */
-class RecordingObserver implements LlmCallObserver {
-  readonly log: string[] = [];
-  readonly ended: CallRecord[] = [];
-  onCallStart(call: CallRecord) {
-    this.log.push(`start ${call.stream ? 'stream' : 'chat'}`);
-  }
-  onAttemptStart(_call: CallRecord, attempt: AttemptRecord) {
-    this.log.push(`attempt ${attempt.number} after ${attempt.delaySource ?? 'nothing'}`);
-  }
-  onAttemptEnd(_call: CallRecord, attempt: AttemptRecord) {
-    this.log.push(
-      `attempt ${attempt.number} ${attempt.errorKind ?? 'ok'} ${attempt.status ?? ''}`.trim(),
-    );
-  }
-  onRetryScheduled(_call: CallRecord, retry: RetryRecord) {
-    this.log.push(`retry ${retry.number} ${retry.reason} via ${retry.source}`);
-  }
-  onCallEnd(call: CallRecord) {
-    this.log.push(`end ${call.error?.kind ?? 'ok'}`);
-    this.ended.push(call);
-  }
-}
+import { CallRecorder } from './support/call-recorder';
 
 describe('call telemetry hooks', () => {
   let sim: UpstreamSimulator;
   let t: LlmTestApp;
-  let observer: RecordingObserver;
+  let observer: CallRecorder;
 
   beforeAll(async () => {
     sim = await UpstreamSimulator.start();
@@ -41,7 +15,7 @@ describe('call telemetry hooks', () => {
   });
   beforeEach(() => {
     sim.reset();
-    observer = new RecordingObserver();
+    observer = new CallRecorder();
     t.app.get(LlmTelemetry).register(observer);
   });
   afterAll(async () => {
@@ -68,7 +42,7 @@ describe('call telemetry hooks', () => {
       'attempt 3 ok 200',
       'end ok',
     ]);
-    const [call] = observer.ended;
+    const [call] = observer.calls;
     expect(call?.context).toMatchObject({ userId: 'u-1', featureName: 'faq' });
     expect(call?.response).toMatchObject({
       finishReasons: ['stop'],
@@ -90,7 +64,7 @@ describe('call telemetry hooks', () => {
       breaker: { consecutiveFailures: 1, maxBreakMs: 10_000, maxProbeWaitMs: 0 },
     });
     try {
-      const own = new RecordingObserver();
+      const own = new CallRecorder();
       strict.app.get(LlmTelemetry).register(own);
       sim.script([{ type: 'error', status: 500 }]);
       await failureOf(() => strict.llm.chat({ messages: USER }));
@@ -108,7 +82,7 @@ describe('call telemetry hooks', () => {
     expect(observer.log).not.toContain('end ok');
     for await (const chunk of stream) void chunk;
     expect(observer.log.at(-1)).toBe('end ok');
-    expect(observer.ended[0]?.response?.finishReasons).toEqual(['stop']);
+    expect(observer.calls[0]?.response?.finishReasons).toEqual(['stop']);
   });
 
   it('end a stream the consumer left early as cancelled, and one cut mid-way as incomplete', async () => {
@@ -134,7 +108,7 @@ describe('call telemetry hooks', () => {
       await t.llm.chat({ messages: USER });
       await t.llm.chat({ messages: USER }, { featureName: 'override' });
     });
-    expect(observer.ended.map((c) => c.context)).toEqual([
+    expect(observer.calls.map((c) => c.context)).toEqual([
       { userId: 'job-user', featureName: 'digest', requestId: undefined },
       { userId: 'job-user', featureName: 'override', requestId: undefined },
     ]);

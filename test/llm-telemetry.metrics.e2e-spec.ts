@@ -11,6 +11,7 @@ import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, startLlmApp, USER } from './support/llm-test-app';
 import { TestMetricReader } from './support/test-metric-reader';
+import { eventually } from './support/eventually';
 
 // Registered before any module boots: LlmMetrics takes its meter when it is created, as the
 // gateway's SDK bootstrap does before Nest starts. Counters are cumulative for the whole file, so
@@ -24,19 +25,6 @@ const breakerSeries = (upstream: string, state: string) => ({
   'gen_ai.request.model': 'gpt-4o-mini',
   'llm.breaker.state': state,
 });
-
-/** Waits until `check` passes (or fails with its last error after `ms`). */
-async function eventually(check: () => Promise<void>, ms = 1000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > until) throw error;
-      await sleep(10);
-    }
-  }
-}
 
 describe('LLM metrics through the OpenTelemetry API', () => {
   let sim: UpstreamSimulator;

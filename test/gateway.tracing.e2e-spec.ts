@@ -6,6 +6,7 @@ import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { startGatewayProcess } from './support/gateway.process';
 import { OtlpJsonReceiver } from './support/otlp-json.receiver';
+import { eventually } from './support/eventually';
 
 const exporter = new InMemorySpanExporter();
 const http = process.getBuiltinModule('node:http');
@@ -28,20 +29,6 @@ const serverSpansOf = (port: number, path: string) =>
       s.attributes['url.path'] === path &&
       s.attributes['server.port'] === port,
   );
-
-/** Waits until `check` passes: a server span ends when the response is flushed, after fetch returned. */
-async function eventually(check: () => void, timeoutMs = 1000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (error) {
-      if (Date.now() > until) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-}
 
 /**
  * jest loads modules through its own `require`, which require-in-the-middle cannot hook, so the

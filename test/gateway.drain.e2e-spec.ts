@@ -4,6 +4,7 @@ import { UpstreamPoliciesRegistry } from '../src/llm/resilience/upstream-policie
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { startGatewayProcess } from './support/gateway.process';
+import { eventually } from './support/eventually';
 
 const MESSAGES = [{ role: 'user', content: 'Hello' }];
 const silent = { log: () => undefined, error: () => undefined, warn: () => undefined };
@@ -21,10 +22,6 @@ async function call(url: string, stream: boolean): Promise<Answer> {
     body: JSON.stringify({ messages: MESSAGES, stream }),
   });
   return { status: res.status, text: await res.text() };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await sleep(10);
 }
 
 describe('graceful drain on shutdown', () => {
@@ -49,7 +46,7 @@ describe('graceful drain on shutdown', () => {
       ...Array.from({ length: 20 }, () => call(url, false)),
       ...Array.from({ length: 5 }, () => call(url, true)),
     ];
-    await until(() => sim.requests.length === 25);
+    await eventually(() => sim.requests.length === 25);
     const drained = drainGateway(app, { delayMs: 200, logger: silent });
     // Readiness fails at once; liveness still answers.
     expect((await fetch(`${url}/health/ready`)).status).toBe(503);
@@ -70,7 +67,7 @@ describe('graceful drain on shutdown', () => {
     const { url, app } = gateway;
     const breakersBefore = app.get(UpstreamPoliciesRegistry).snapshots();
     const calls = [...Array.from({ length: 5 }, () => call(url, false)), call(url, true)];
-    await until(() => sim.requests.length === 6);
+    await eventually(() => sim.requests.length === 6);
     const result = await drainGateway(app, { delayMs: 50, logger: silent });
     const answers = await Promise.all(calls);
     expect(result).toMatchObject({ inFlightAtStart: 6, ended: 6 });
@@ -92,7 +89,7 @@ describe('graceful drain on shutdown', () => {
       GATEWAY_SHUTDOWN_DELAY_MS: '100',
     });
     const calls = Array.from({ length: 3 }, () => call(child.url, false));
-    await until(() => sim.requests.length === 3);
+    await eventually(() => sim.requests.length === 3);
     const started = Date.now();
     await child.stop();
     const tookMs = Date.now() - started;

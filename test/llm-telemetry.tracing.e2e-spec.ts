@@ -1,22 +1,16 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  InMemorySpanExporter,
-  ReadableSpan,
-  SimpleSpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { LlmClient } from '../src/llm/client/llm-client';
 import { LlmModuleOptions, LlmUpstreamOptions } from '../src/llm/llm-module.options';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { LlmTracing } from '../src/llm/observability/llm-tracing';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, startLlmApp, TEST_API_KEY } from './support/llm-test-app';
+import { inMemoryTracing } from './support/in-memory-tracing';
 
-const exporter = new InMemorySpanExporter();
-const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-const contextManager = new AsyncLocalStorageContextManager();
+const tracing = inMemoryTracing();
+const { exporter } = tracing;
 
 /** A prompt no span may carry unless content capture is on. */
 const PROMPT = 'my private question 7731';
@@ -44,9 +38,7 @@ describe('call and attempt spans', () => {
   }
 
   beforeAll(async () => {
-    contextManager.enable();
-    context.setGlobalContextManager(contextManager);
-    trace.setGlobalTracerProvider(provider);
+    tracing.start();
     sim = await UpstreamSimulator.start();
     app = await boot();
     llm = app.get(LlmClient);
@@ -58,9 +50,7 @@ describe('call and attempt spans', () => {
   afterAll(async () => {
     await app.close();
     await sim.close();
-    await provider.shutdown();
-    trace.disable();
-    context.disable();
+    await tracing.stop();
   });
 
   it('trace a call that needed three attempts: one call span, three attempt children, each wait and its source', async () => {

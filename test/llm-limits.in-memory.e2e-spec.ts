@@ -1,15 +1,15 @@
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CallRecord } from '../src/llm/call/call-record';
 import { LlmRateLimiter, UnlimitedRateLimiter } from '../src/llm/limits/llm-rate-limiter';
 import { LlmLimitOptions } from '../src/llm/limits/llm-limits.options';
 import { BudgetRateLimiter } from '../src/llm/limits/budget-rate.limiter';
 import { LlmUpstreamOptions } from '../src/llm/llm-module.options';
-import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { LLM_METRICS as M } from '../src/llm/observability/llm-metric.instruments';
 import { LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { recordCalls } from './support/call-recorder';
+import { eventually } from './support/eventually';
 import { failureOf, startLlmApp } from './support/llm-test-app';
 import {
   expectFiveCallsQueuedTwoPerWindow,
@@ -36,9 +36,7 @@ describe('rate limiter (in memory)', () => {
     const name = `u${++upstreams}`;
     const t = await startLlmApp(sim.baseUrl, { name, limits, ...overrides });
     apps.push(t);
-    const calls: CallRecord[] = [];
-    t.app.get(LlmTelemetry).register({ onCallEnd: (call) => void calls.push(call) });
-    return { ...t, name, calls };
+    return { ...t, name, calls: recordCalls(t.app).calls };
   }
 
   beforeAll(async () => {
@@ -66,7 +64,8 @@ describe('rate limiter (in memory)', () => {
     await expectFiveCallsQueuedTwoPerWindow(t.llm, sim, 400);
     // The wait is the limiter's, recorded on the attempt.
     const waits = t.calls.map((c) => c.attempts[0]!.limiterWaitMs).sort((a, b) => a - b);
-    expect(waits[1]).toBeLessThan(100);
+    // The first window's two waited less than the next window's by at least half a window.
+    expect(waits[2]! - waits[1]!).toBeGreaterThanOrEqual(200);
     expect(waits[4]).toBeGreaterThanOrEqual(790);
     const snapshot = await reader.read();
     const histogram = snapshot.histograms(M.limiterWait, { 'llm.upstream': t.name })[0];
@@ -89,8 +88,9 @@ describe('rate limiter (in memory)', () => {
     const t = await boot({ rpm: 1, windowMs: 1000 });
     await t.llm.chat({ messages: say('first') });
     await expectRefusedAtOnceOverDeadline(
-      () => t.llm.chat({ messages: say('second') }, { deadlineMs: 300 }),
+      () => t.llm.chat({ messages: say('second') }, { deadlineMs: 600 }),
       t.name,
+      600,
     );
     expect(sim.requests).toHaveLength(1);
     const snapshot = await reader.read();
@@ -106,10 +106,12 @@ describe('rate limiter (in memory)', () => {
     const t = await boot({ rpm: 1, windowMs: 300, maxQueue: 1 });
     await t.llm.chat({ messages: say('a') });
     const queued = t.llm.chat({ messages: say('b') });
+    let queuedSettled = false;
+    void queued.finally(() => (queuedSettled = true));
     await sleep(20);
-    const started = Date.now();
     const error = await failureOf<LlmError>(() => t.llm.chat({ messages: say('c') }));
-    expect(Date.now() - started).toBeLessThan(50);
+    // Refused while 'b' still waited: it did not queue behind it.
+    expect(queuedSettled).toBe(false);
     expect(error).toMatchObject({ kind: 'rate_limited', providerCode: 'local_rate_limit' });
     expect(error.message).toContain('limits.maxQueue');
     expect(error.retryAfterMs).toBeGreaterThan(0);
@@ -121,7 +123,8 @@ describe('rate limiter (in memory)', () => {
   });
 
   it('lets an aborted call leave the queue at once', async () => {
-    const t = await boot({ rpm: 1, windowMs: 500 });
+    // A 2 s window: a call that stayed queued until its turn would end long after the abort.
+    const t = await boot({ rpm: 1, windowMs: 2000 });
     await t.llm.chat({ messages: say('a') });
     const controller = new AbortController();
     const waiting = failureOf<LlmError>(() =>
@@ -132,7 +135,7 @@ describe('rate limiter (in memory)', () => {
     const abortedAt = Date.now();
     controller.abort();
     expect(await waiting).toMatchObject({ kind: 'cancelled' });
-    expect(Date.now() - abortedAt).toBeLessThan(50);
+    expect(t.calls.at(-1)!.endedAt! - abortedAt).toBeLessThan(1000);
     expect((await reader.read()).gauge(M.limiterWaiting, { 'llm.upstream': t.name })).toBe(0);
     // Its place is free: the next call goes first once room frees.
     await t.llm.chat({ messages: say('c') });
@@ -175,9 +178,10 @@ describe('rate limiter (in memory)', () => {
       await t.llm.chat(request);
       await t.llm.chat(request);
       // Three estimates (about 408 each) would not fit 1000; three real usages of 10 do.
+      // A third call that had to wait for the 2 s window would be refused at its 200 ms deadline.
       const third = await t.llm.chat(request, { deadlineMs: 200 });
       expect(third.metadata.attempts).toBe(1);
-      expect(t.calls[2]!.attempts[0]!.limiterWaitMs).toBeLessThan(20);
+      expect(sim.requests).toHaveLength(3);
     });
 
     it('charges the real usage beyond the estimate', async () => {
@@ -199,7 +203,7 @@ describe('rate limiter (in memory)', () => {
         for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
         expect(text).toContain('Simulated reply');
       }
-      await waitFor(() => t.calls.length === 2);
+      await eventually(() => t.calls.length === 2);
       const third = await t.llm.chat(request, { deadlineMs: 200 });
       expect(third.metadata.attempts).toBe(1);
     });
@@ -240,9 +244,10 @@ describe('rate limiter (in memory)', () => {
       const plenty = { 'x-ratelimit-remaining-requests': '99', 'x-ratelimit-reset-requests': '1s' };
       sim.script([{ type: 'ok', headers: plenty }]);
       await t.llm.chat({ messages: say('a') });
-      const started = Date.now();
-      await t.llm.chat({ messages: say('b') });
-      expect(Date.now() - started).toBeLessThan(100);
+      // Held until the reset (1 s), it would be refused at once at this 500 ms deadline.
+      const b = await t.llm.chat({ messages: say('b') }, { deadlineMs: 500 });
+      expect(b.metadata.attempts).toBe(1);
+      expect(sim.requests).toHaveLength(2);
     });
 
     it('on a 429 make the retry wait for the tokens reset', async () => {
@@ -306,15 +311,14 @@ describe('rate limiter (in memory)', () => {
       await t.llm.chat({ messages: say('throttled') });
       expect(await rate(t.name)).toBe(2000);
       const results = await burst(t, 12);
-      expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+      // None was held or refused by the local budget (a loaded machine may still miss the 150 ms
+      // deadline on its own: that is not the limiter's doing).
+      const refused = results.filter(
+        (r) =>
+          r.status === 'rejected' && (r.reason as LlmError).providerCode === 'local_rate_limit',
+      );
+      expect(refused).toEqual([]);
+      expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThan(0);
     });
   });
 });
-
-async function waitFor(condition: () => boolean, ms = 1000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}

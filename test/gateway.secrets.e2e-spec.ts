@@ -1,23 +1,17 @@
-import { context, metrics, trace } from '@opentelemetry/api';
+import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { SafeConsoleLogger } from '../src/gateway/safe-console.logger';
 import { startGatewayApp } from './support/gateway-test-app';
 import { HostileUpstream, startHostileUpstream } from './support/hostile-upstream';
+import { inMemoryTracing } from './support/in-memory-tracing';
 
 // Not in sk- form, built at run time: nothing key-shaped sits in the source.
 const KEY = ['Zq7Wm2Rt9Xv', 'Lp4Kd8HsNf3Gb6Jc', 'Yt5Qa1Ue0Io9'].join('');
 const TAIL = KEY.slice(-12);
 
-const exporter = new InMemorySpanExporter();
-const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-const contextManager = new AsyncLocalStorageContextManager();
+const tracing = inMemoryTracing();
+const { exporter } = tracing;
 // What the gateway's telemetry bootstrap does, so /metrics serves the calls' series.
 const meterProvider = new MeterProvider({ readers: [prometheusExporter] });
 
@@ -42,17 +36,14 @@ describe('the upstream key and its last 12 characters appear in no output', () =
   };
 
   beforeAll(async () => {
-    contextManager.enable();
-    context.setGlobalContextManager(contextManager);
-    trace.setGlobalTracerProvider(provider);
+    tracing.start();
     metrics.setGlobalMeterProvider(meterProvider);
     upstream = await startHostileUpstream();
   });
   afterAll(async () => {
     await upstream.close();
     await meterProvider.shutdown();
-    trace.disable();
-    context.disable();
+    await tracing.stop();
   });
 
   it('holds for keys echoed in x-request-id, error bodies, masked tails and stream errors', async () => {
