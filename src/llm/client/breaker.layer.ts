@@ -71,12 +71,22 @@ async function waitForProbe<T>(
     return false;
   }
   const started = Date.now();
+  let counted = false;
+  // Counted when the abort fires, not when the sleep's rejection arrives: the deadline layer
+  // releases the caller on the same abort, and the call's telemetry must see the wait.
+  const count = (): void => {
+    if (counted) return;
+    counted = true;
+    record.breakerWaitMs += Date.now() - started;
+  };
+  deadline.signal.addEventListener('abort', count, { once: true });
   try {
     await sleep(waitMs, undefined, { signal: deadline.signal });
   } catch {
     throw deadline.abortError(whereOf(record));
   } finally {
-    record.breakerWaitMs += Date.now() - started;
+    deadline.signal.removeEventListener('abort', count);
+    count();
   }
   return true;
 }
