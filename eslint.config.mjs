@@ -25,6 +25,13 @@ export default tseslint.config(
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
       '@typescript-eslint/no-extraneous-class': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // Type-only imports say so, and vanish from the build. With decorator metadata on, the rule
+      // leaves imports that decorated classes' metadata needs as values. `typeof import('x')` stays
+      // allowed: optional peers (ioredis, amqplib, ...) are loaded lazily and typed that way.
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
     },
   },
   {

@@ -1,11 +1,11 @@
 // First: starts OpenTelemetry before the imports below load express, Nest and axios, as
 // OpenTelemetry requires: instrumentations patch modules when they are required.
 import { gatewayTelemetry } from './gateway/telemetry.start';
-import { INestApplication, Logger } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import { maskUrlPasswords } from './llm/index';
 import { startBuiltInSimulator } from './gateway/built-in-simulator';
 import { createGatewayApp } from './gateway/create-gateway-app';
-import { GatewayConfig, loadGatewayConfig } from './gateway/gateway.config';
+import { type GatewayConfig, loadGatewayConfig } from './gateway/gateway.config';
 import { drainGateway } from './gateway/graceful-shutdown';
 import type { UpstreamSimulator } from './simulator/upstream-simulator';
 

@@ -6,7 +6,7 @@ import { EventDeliveryReporter } from '../src/llm/observability/events/event-del
 import type { LlmErrorKind } from '../src/llm/resilience/llm.errors';
 import type { BreakerState } from '../src/llm/resilience/tracked-breaker';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { PromText } from './support/prometheus-text';
 import { matcherValues, readsOf, ruleExpressions } from './support/promql-selectors';
 

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { AlertNotification, AlertWebhookReceiver } from './support/alert-webhook.receiver';
+import { type AlertNotification, AlertWebhookReceiver } from './support/alert-webhook.receiver';
 import {
-  AlertmanagerServer,
+  type AlertmanagerServer,
   alertmanagerTestConfig,
   startAlertmanager,
 } from './support/alertmanager-server';
-import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
-import { PrometheusServer, startPrometheus } from './support/prometheus-server';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type PrometheusServer, startPrometheus } from './support/prometheus-server';
 import { shortenRuleWindows } from './support/short-window-rules';
 
 // The seed's first monitoring layer, end to end on real processes: the gateway in front of the

@@ -7,8 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
-import { PrometheusServer, startPrometheus } from './support/prometheus-server';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type PrometheusServer, startPrometheus } from './support/prometheus-server';
 import { PromText } from './support/prometheus-text';
 import { readsOf } from './support/promql-selectors';
 

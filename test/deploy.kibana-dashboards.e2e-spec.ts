@@ -5,7 +5,7 @@ import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
 import { LLM_EVENT_ACTIONS } from '../src/llm/observability/events/llm-event.base';
 import {
   LLM_EVENT_FIELDS,
-  LlmEventDocument,
+  type LlmEventDocument,
 } from '../src/llm/observability/events/llm-event.fields';
 import { LLM_DEFAULTS } from '../src/llm/options/llm.defaults';
 import { buildRequestEvent } from '../src/llm/observability/events/llm-request.event';
@@ -16,8 +16,8 @@ import {
   kqlQueries,
   kqlValues,
   lensColumnsOf,
-  LensColumn,
-  LensState,
+  type LensColumn,
+  type LensState,
   lensStateOf,
   readSavedObjects,
 } from './support/kibana-saved-objects';

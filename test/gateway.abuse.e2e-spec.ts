@@ -3,7 +3,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Server } from 'node:http';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 
 const MESSAGES = [{ role: 'user', content: 'Hello' }];
 

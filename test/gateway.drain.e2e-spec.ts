@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { drainGateway } from '../src/gateway/graceful-shutdown';
 import { UpstreamPoliciesRegistry } from '../src/llm/resilience/upstream-policies.registry';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { startGatewayProcess } from './support/gateway.process';
 import { eventually } from './support/eventually';
 

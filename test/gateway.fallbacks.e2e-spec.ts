@@ -1,5 +1,5 @@
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 
 const MESSAGES = [{ role: 'user', content: 'Hello' }];
 

@@ -5,7 +5,7 @@ import OpenAI from 'openai';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { LlmJobsRuntime } from '../src/llm/jobs/llm-jobs.runtime';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { freshQueue } from './support/llm-jobs-app';
 import { PromText } from './support/prometheus-text';
 import { readsOf, ruleExpressions } from './support/promql-selectors';

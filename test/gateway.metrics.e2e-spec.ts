@@ -3,7 +3,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { GEN_AI_DURATION_BUCKETS_S } from '../src/llm/observability/llm-metric.instruments';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { PromText } from './support/prometheus-text';
 
 const MESSAGES = [{ role: 'user', content: 'Hello' }];

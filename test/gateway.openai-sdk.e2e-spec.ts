@@ -1,6 +1,6 @@
 import OpenAI, { APIError, AuthenticationError, BadRequestError } from 'openai';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 
 // The gateway as a real client sees it: the official OpenAI SDK, with its own default retries
 // left on, pointed at the gateway's base URL.

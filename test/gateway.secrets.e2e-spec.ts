@@ -3,7 +3,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { SafeConsoleLogger } from '../src/gateway/safe-console.logger';
 import { startGatewayApp } from './support/gateway-test-app';
-import { HostileUpstream, startHostileUpstream } from './support/hostile-upstream';
+import { type HostileUpstream, startHostileUpstream } from './support/hostile-upstream';
 import { inMemoryTracing } from './support/in-memory-tracing';
 
 // Not in sk- form, built at run time: nothing key-shaped sits in the source.

@@ -1,9 +1,13 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { InMemorySpanExporter, ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { GatewayTelemetry, startTelemetry } from '../src/gateway/telemetry.sdk';
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace';
+import { type GatewayTelemetry, startTelemetry } from '../src/gateway/telemetry.sdk';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { startGatewayProcess } from './support/gateway.process';
 import { OtlpJsonReceiver } from './support/otlp-json.receiver';
 import { eventually } from './support/eventually';

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { inspect } from 'node:util';
-import { LlmError } from '../src/llm/resilience/llm.errors';
+import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, startLlmApp, TEST_API_KEY, USER } from './support/llm-test-app';
 

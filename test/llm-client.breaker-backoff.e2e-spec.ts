@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LlmBreakerOptions } from '../src/llm/llm-module.options';
+import { type LlmBreakerOptions } from '../src/llm/llm-module.options';
 import { LLM_DEFAULTS } from '../src/llm/options/llm.defaults';
-import { LlmError } from '../src/llm/resilience/llm.errors';
+import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+import { failureOf, type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 import { recordCalls } from './support/call-recorder';
 
 // The shape of the defaults (0.25 s breaks for the first 5 s, then doubling to 30 s; calls wait for a

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LlmError } from '../src/llm/resilience/llm.errors';
+import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { recordCalls } from './support/call-recorder';
 import { eventually } from './support/eventually';
-import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+import { failureOf, type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 
 /** Tells whether `promise` has settled yet (order, not wall-clock time). */
 function settled(promise: Promise<unknown>): () => boolean {

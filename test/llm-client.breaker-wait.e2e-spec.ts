@@ -1,10 +1,16 @@
-import { LlmUpstreamOptions } from '../src/llm/llm-module.options';
-import { LlmError } from '../src/llm/resilience/llm.errors';
+import { type LlmUpstreamOptions } from '../src/llm/llm-module.options';
+import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
 import { callEndAttributes } from '../src/llm/observability/llm-span.attributes';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { recordCalls } from './support/call-recorder';
-import { failureOf, FAST_POLICIES, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+import {
+  failureOf,
+  FAST_POLICIES,
+  type LlmTestApp,
+  startLlmApp,
+  USER,
+} from './support/llm-test-app';
 
 // Opens after 2 failures, lets a probe through 150 ms later.
 const HALF_OPEN_MS = 150;

@@ -1,5 +1,5 @@
 import { LlmDrain } from '../src/llm/lifecycle/llm-drain';
-import { LlmError } from '../src/llm/resilience/llm.errors';
+import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, startLlmApp, USER } from './support/llm-test-app';
 import { eventually } from './support/eventually';

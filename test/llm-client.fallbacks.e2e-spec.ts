@@ -1,10 +1,14 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { LlmClient } from '../src/llm/client/llm-client';
 import { LlmModule } from '../src/llm/llm.module';
-import { LlmLastResort, LlmModuleOptions, LlmUpstreamOptions } from '../src/llm/llm-module.options';
+import {
+  type LlmLastResort,
+  type LlmModuleOptions,
+  type LlmUpstreamOptions,
+} from '../src/llm/llm-module.options';
 import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
-import { LlmError } from '../src/llm/resilience/llm.errors';
+import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { recordCalls } from './support/call-recorder';
 import { failureOf, FAST_POLICIES, USER } from './support/llm-test-app';

@@ -1,7 +1,7 @@
-import { LlmError } from '../src/llm/resilience/llm.errors';
+import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { CallRecorder, recordCalls } from './support/call-recorder';
-import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+import { type CallRecorder, recordCalls } from './support/call-recorder';
+import { failureOf, type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 
 /** The retries' waits and sources: jittered backoff under its ceilings of 10, 20 and 40 ms. */
 function expectBackoffRetries(recorder: CallRecorder, reason: string): void {

@@ -1,12 +1,12 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LlmChatStream } from '../src/llm/client/llm-chat-stream';
-import { LlmError, LlmIncompleteStreamError } from '../src/llm/resilience/llm.errors';
+import { type LlmChatStream } from '../src/llm/client/llm-chat-stream';
+import { type LlmError, LlmIncompleteStreamError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { CallRecorder, recordCalls } from './support/call-recorder';
+import { type CallRecorder, recordCalls } from './support/call-recorder';
 import { eventually } from './support/eventually';
-import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+import { failureOf, type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 
 async function collect(stream: LlmChatStream): Promise<string> {
   let text = '';

@@ -4,11 +4,11 @@ import { LLM_EVENT_FIELDS } from '../src/llm/observability/events/llm-event.fiel
 import { LLM_METRICS } from '../src/llm/observability/llm-metric.instruments';
 import { runWithLlmContext } from '../src/llm/observability/llm-context.storage';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { ElasticsearchStandIn, StoredDocument } from './support/elasticsearch-stand-in';
+import { ElasticsearchStandIn, type StoredDocument } from './support/elasticsearch-stand-in';
 import {
   CALLS_STREAM,
   FAST_SHIPPING,
-  LlmEventsTestApp,
+  type LlmEventsTestApp,
   startEventsApp,
 } from './support/llm-events-app';
 import { failureOf, TEST_API_KEY, USER } from './support/llm-test-app';

@@ -7,10 +7,10 @@ import { ElasticsearchStandIn } from './support/elasticsearch-stand-in';
 import {
   CALLS_STREAM,
   FAST_SHIPPING,
-  LlmEventsTestApp,
+  type LlmEventsTestApp,
   startEventsApp,
 } from './support/llm-events-app';
-import { LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+import { type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 import { TestMetricReader } from './support/test-metric-reader';
 
 // Before any module boots: the shipper takes its meter when it is created.

@@ -4,7 +4,7 @@ import { ElasticsearchStandIn } from './support/elasticsearch-stand-in';
 import {
   CALLS_STREAM,
   FAST_SHIPPING,
-  LlmEventsTestApp,
+  type LlmEventsTestApp,
   startEventsApp,
 } from './support/llm-events-app';
 import { USER } from './support/llm-test-app';

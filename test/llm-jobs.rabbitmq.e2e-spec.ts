@@ -3,8 +3,8 @@ import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import {
   freshQueue,
-  JobsAppTarget,
-  JobsTestApp,
+  type JobsAppTarget,
+  type JobsTestApp,
   peekQueue,
   settled,
   startJobsApp,

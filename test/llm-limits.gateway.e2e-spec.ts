@@ -1,5 +1,5 @@
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { RedisServer } from './support/redis-server';
 
 interface ErrorBody {

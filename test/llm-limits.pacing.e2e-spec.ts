@@ -1,9 +1,9 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { LlmClient } from '../src/llm/client/llm-client';
 import type { BudgetStore, BudgetTake } from '../src/llm/limits/budget.store';
-import { LlmLimitOptions } from '../src/llm/limits/llm-limits.options';
+import { type LlmLimitOptions } from '../src/llm/limits/llm-limits.options';
 import { MemoryBudgetStore } from '../src/llm/limits/memory-budget.store';
 import { RedisBudgetStore } from '../src/llm/limits/redis-budget.store';
 import { LlmModule } from '../src/llm/llm.module';

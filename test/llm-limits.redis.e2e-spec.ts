@@ -1,12 +1,12 @@
-import { INestApplicationContext, Logger } from '@nestjs/common';
+import { type INestApplicationContext, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Redis } from 'ioredis';
 import type { CallRecord } from '../src/llm/call/call-record';
 import { LlmClient } from '../src/llm/client/llm-client';
-import { LlmLimitOptions, LlmRedisOptions } from '../src/llm/limits/llm-limits.options';
-import { BudgetStore, BudgetTake, TakeResult } from '../src/llm/limits/budget.store';
+import { type LlmLimitOptions, type LlmRedisOptions } from '../src/llm/limits/llm-limits.options';
+import { type BudgetStore, type BudgetTake, type TakeResult } from '../src/llm/limits/budget.store';
 import { FailoverBudgetStore } from '../src/llm/limits/failover-budget.store';
 import { LimiterRedisConnection } from '../src/llm/limits/limiter-redis.connection';
 import { MemoryBudgetStore } from '../src/llm/limits/memory-budget.store';

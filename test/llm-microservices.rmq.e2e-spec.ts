@@ -1,6 +1,6 @@
-import { INestMicroservice } from '@nestjs/common';
+import { type INestMicroservice } from '@nestjs/common';
 import {
-  ClientProxy,
+  type ClientProxy,
   ClientProxyFactory,
   RmqRecordBuilder,
   Transport,

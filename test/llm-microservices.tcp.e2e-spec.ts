@@ -1,5 +1,5 @@
-import { INestMicroservice } from '@nestjs/common';
-import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { type INestMicroservice } from '@nestjs/common';
+import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { LlmDrain } from '../src/llm/lifecycle/llm-drain';
 import { propagateLlmTraceContext } from '../src/llm/microservices/llm-client-proxy.tracing';

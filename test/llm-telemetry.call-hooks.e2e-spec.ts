@@ -1,7 +1,7 @@
 import { runWithLlmContext } from '../src/llm/observability/llm-context.storage';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { failureOf, LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+import { failureOf, type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 import { CallRecorder } from './support/call-recorder';
 
 describe('call telemetry hooks', () => {

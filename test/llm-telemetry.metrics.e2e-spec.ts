@@ -7,7 +7,7 @@ import {
   GEN_AI_TOKEN_BUCKETS,
   LLM_METRICS as M,
 } from '../src/llm/observability/llm-metric.instruments';
-import { LlmError } from '../src/llm/resilience/llm.errors';
+import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, startLlmApp, USER } from './support/llm-test-app';
 import { TestMetricReader } from './support/test-metric-reader';

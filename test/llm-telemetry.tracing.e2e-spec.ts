@@ -1,8 +1,8 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext } from '@nestjs/common';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { LlmClient } from '../src/llm/client/llm-client';
-import { LlmModuleOptions, LlmUpstreamOptions } from '../src/llm/llm-module.options';
+import { type LlmModuleOptions, type LlmUpstreamOptions } from '../src/llm/llm-module.options';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { LlmTracing } from '../src/llm/observability/llm-tracing';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';

@@ -1,29 +1,29 @@
-import { Attributes, context, metrics, trace } from '@opentelemetry/api';
+import { type Attributes, context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   InMemorySpanExporter,
-  ReadableSpan,
+  type ReadableSpan,
   SimpleSpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import { CallRecord } from '../src/llm/call/call-record';
+import { type CallRecord } from '../src/llm/call/call-record';
 import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
 import { buildComponentTemplate } from '../src/llm/observability/events/elasticsearch-index.templates';
 import {
   LLM_EVENT_FIELD_ALIASES,
   LLM_EVENT_FIELDS,
-  LlmEventDocument,
-  LlmEventField,
+  type LlmEventDocument,
+  type LlmEventField,
 } from '../src/llm/observability/events/llm-event.fields';
-import { ResolvedElasticsearchEvents } from '../src/llm/observability/events/llm-events.options';
+import { type ResolvedElasticsearchEvents } from '../src/llm/observability/events/llm-events.options';
 import { LLM_METRICS } from '../src/llm/observability/llm-metric.instruments';
 import * as S from '../src/llm/observability/llm.semconv';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { LlmTracing } from '../src/llm/observability/llm-tracing';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
-import { MetricsSnapshot, TestMetricReader } from './support/test-metric-reader';
+import { type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+import { type MetricsSnapshot, TestMetricReader } from './support/test-metric-reader';
 
 // Both providers are registered before the module boots: it takes its tracer and meter then.
 const exporter = new InMemorySpanExporter();

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { PLOT_FONT, PlotPanel, renderPng } from '../report/plot.render';
+import { PLOT_FONT, type PlotPanel, renderPng } from '../report/plot.render';
 
 /** A stretch of the scripted incident, in seconds since its start. */
 export interface PreviewPhase {

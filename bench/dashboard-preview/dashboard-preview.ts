@@ -7,7 +7,11 @@ import { prometheusExporter } from '../../src/gateway/prometheus-exporter';
 import { UpstreamSimulator } from '../../src/simulator/upstream-simulator';
 import { startInProcessGateway } from '../support/gateway-app';
 import { startPrometheus } from '../support/prometheus-server';
-import { PanelSeries, PreviewPhase, renderDashboardPreview } from './dashboard-preview.plot';
+import {
+  type PanelSeries,
+  type PreviewPhase,
+  renderDashboardPreview,
+} from './dashboard-preview.plot';
 
 // A rendering of the Grafana dashboard without Grafana (none can be installed here): the real
 // gateway in front of the simulator goes through a scripted incident while a real Prometheus

@@ -3,7 +3,7 @@ import { LlmClient } from '../../src/llm/client/llm-client';
 import { LlmRateLimiter, UnlimitedRateLimiter } from '../../src/llm/limits/llm-rate-limiter';
 import { LlmModule } from '../../src/llm/llm.module';
 import { type BenchModuleSetup, benchModuleOptions } from '../support/bench-module.options';
-import { startSimulatorProcess, SimulatorProcess } from '../support/simulator-process';
+import { startSimulatorProcess, type SimulatorProcess } from '../support/simulator-process';
 
 export { BENCH_API_KEY, BENCH_MODEL } from '../support/bench-module.options';
 

@@ -5,10 +5,10 @@ import type { SimStep } from '../../src/simulator/simulator.types';
 import { startSimulatorProcess } from '../support/simulator-process';
 import { SimulatorControl } from '../support/simulator.control';
 import type { GatewaySample } from './gateway-probe';
-import { readSoakConfig, SoakConfig } from './soak.config';
-import { startSoakGateway, SoakGateway } from './soak-gateway.process';
+import { readSoakConfig, type SoakConfig } from './soak.config';
+import { startSoakGateway, type SoakGateway } from './soak-gateway.process';
 import { openSilentClients } from './silent-clients';
-import { Fate, RequestKind, send, tally } from './soak-traffic';
+import { type Fate, type RequestKind, send, tally } from './soak-traffic';
 
 /** Settings of the soaked gateway: short waits, so faults come and go within the run. */
 const GATEWAY_ENV = {

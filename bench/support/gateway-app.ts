@@ -1,5 +1,5 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createGatewayApp, GatewayAppOptions } from '../../src/gateway/create-gateway-app';
+import { createGatewayApp, type GatewayAppOptions } from '../../src/gateway/create-gateway-app';
 import { loadGatewayConfig } from '../../src/gateway/gateway.config';
 
 /** The gateway's Nest app booted in the benchmark's process, on a free loopback port. */

@@ -1,4 +1,4 @@
-import { EnvReader } from './env.reader';
+import { type EnvReader } from './env.reader';
 
 /** Who may call the gateway, from where, and how it shuts down. */
 export interface GatewayInboundConfig {

@@ -1,7 +1,11 @@
 import type { LlmLimitOptions, LlmPolicyOptions } from '../llm/index';
 import { EnvReader } from './env.reader';
-import { defaultHost, GatewayInboundConfig, readInboundConfig } from './gateway-inbound.config';
-import { GatewayJobsConfig, readJobsConfig } from './jobs.config';
+import {
+  defaultHost,
+  type GatewayInboundConfig,
+  readInboundConfig,
+} from './gateway-inbound.config';
+import { type GatewayJobsConfig, readJobsConfig } from './jobs.config';
 
 /** The built-in simulator's port, as `npm run simulator` and the README's curl examples use. */
 export const DEFAULT_SIM_PORT = 4010;

@@ -1,7 +1,7 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LlmDrain, LlmDrainResult } from '../llm/index';
+import { LlmDrain, type LlmDrainResult } from '../llm/index';
 import { LLM_RESOLVED_OPTIONS } from '../llm/llm.constants';
 import type { ResolvedLlmOptions } from '../llm/llm-module.options';
 

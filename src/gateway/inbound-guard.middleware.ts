@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { openAiError, OpenAiErrorReply } from './openai-error.body';
+import { openAiError, type OpenAiErrorReply } from './openai-error.body';
 
 /** The API the guard protects; health and metrics stay open to orchestrators and scrapers. */
 const API_PREFIX = '/v1';

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { isLlmJobsError } from '../llm/index';
-import { openAiError, OpenAiErrorReply } from './openai-error.body';
+import { openAiError, type OpenAiErrorReply } from './openai-error.body';
 
 /** An {@link LlmJobsError} as an OpenAI-shaped reply; undefined for any other error. */
 export function jobsErrorReply(error: unknown): OpenAiErrorReply | undefined {

@@ -1,4 +1,4 @@
-import { LlmError, LlmErrorKind } from '../llm/index';
+import { LlmError, type LlmErrorKind } from '../llm/index';
 import { fromLlmError } from './llm-error.mapping';
 
 describe('fromLlmError', () => {

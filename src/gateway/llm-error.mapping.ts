@@ -1,5 +1,5 @@
 import type { LlmError, LlmErrorKind } from '../llm/index';
-import { openAiError, OpenAiErrorReply } from './openai-error.body';
+import { openAiError, type OpenAiErrorReply } from './openai-error.body';
 
 /** 499 is nginx's "client closed request": nobody reads it, but logs and metrics tell it apart. */
 const CLIENT_CLOSED_REQUEST = 499;

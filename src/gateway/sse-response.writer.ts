@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { isLlmError, LlmChatStream } from '../llm/index';
+import { isLlmError, type LlmChatStream } from '../llm/index';
 import { fromLlmError } from './llm-error.mapping';
-import { openAiError, OpenAiErrorBody } from './openai-error.body';
+import { openAiError, type OpenAiErrorBody } from './openai-error.body';
 
 const logger = new Logger('SseResponseWriter');
 

@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import { LlmModuleOptions } from './llm-module.options';
+import { type LlmModuleOptions } from './llm-module.options';
 
 /** Extras of `forRoot`/`forRootAsync` that shape the module rather than the client. */
 export interface LlmModuleExtras {

@@ -1,4 +1,4 @@
-import { CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
 
 /**
  * The Nest microservice transport of `npm run worker`. The jobs' consumer is LlmJobWorker, which

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { createServer, IncomingHttpHeaders, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { type AddressInfo } from 'node:net';
 
 /** A request the stand-in received. */
 export interface KibanaRequest {

@@ -1,7 +1,7 @@
 import { LLM_EVENT_ACTIONS } from '../../src/llm/observability/events/llm-event.base';
-import { LlmRequestOutcome } from '../../src/llm/observability/events/llm-request.event';
-import { LlmErrorKind } from '../../src/llm/resilience/llm.errors';
-import { BreakerState } from '../../src/llm/resilience/tracked-breaker';
+import { type LlmRequestOutcome } from '../../src/llm/observability/events/llm-request.event';
+import { type LlmErrorKind } from '../../src/llm/resilience/llm.errors';
+import { type BreakerState } from '../../src/llm/resilience/tracked-breaker';
 import type { LlmRpcTransport } from '../../src/llm/observability/rpc-message.reader';
 import type { LlmRpcOutcome } from '../../src/llm/observability/rpc-request.info';
 

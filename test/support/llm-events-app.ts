@@ -1,7 +1,7 @@
-import { LlmModuleOptions, LlmUpstreamOptions } from '../../src/llm/llm-module.options';
-import { LlmEventsOptions } from '../../src/llm/observability/events/llm-events.options';
+import { type LlmModuleOptions, type LlmUpstreamOptions } from '../../src/llm/llm-module.options';
+import { type LlmEventsOptions } from '../../src/llm/observability/events/llm-events.options';
 import { ElasticsearchEventSink } from '../../src/llm/observability/events/elasticsearch-event.sink';
-import { LlmTestApp, startLlmApp } from './llm-test-app';
+import { type LlmTestApp, startLlmApp } from './llm-test-app';
 
 /** The stream events go to with the default dataset and namespace. */
 export const CALLS_STREAM = 'logs-llm.calls-default';

@@ -1,4 +1,4 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { connect } from 'amqplib';
 import { LlmJobWorker } from '../../src/llm/jobs/llm-job.worker';

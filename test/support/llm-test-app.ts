@@ -1,13 +1,13 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { LlmClient } from '../../src/llm/client/llm-client';
 import { LlmModule } from '../../src/llm/llm.module';
 import {
-  LlmModuleOptions,
-  LlmPolicyOptions,
-  LlmUpstreamOptions,
+  type LlmModuleOptions,
+  type LlmPolicyOptions,
+  type LlmUpstreamOptions,
 } from '../../src/llm/llm-module.options';
-import { LlmError } from '../../src/llm/resilience/llm.errors';
+import { type LlmError } from '../../src/llm/resilience/llm.errors';
 import { UpstreamPoliciesRegistry } from '../../src/llm/resilience/upstream-policies.registry';
 
 /** A key shaped like a real one, so redaction is tested against what providers really issue. */

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { onFreePort, ServerProcess, startServerProcess } from './server-process';
+import { onFreePort, type ServerProcess, startServerProcess } from './server-process';
 
 /** Debian's `prometheus` package installs the server here; `.ci/run` installs the package. */
 const PROMETHEUS = process.env.PROMETHEUS_BIN?.trim() || '/usr/bin/prometheus';

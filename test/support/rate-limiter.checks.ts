@@ -1,7 +1,7 @@
-import { ChatMessage } from '../../src/llm/call/chat.types';
-import { LlmClient } from '../../src/llm/client/llm-client';
+import { type ChatMessage } from '../../src/llm/call/chat.types';
+import { type LlmClient } from '../../src/llm/client/llm-client';
 import { LlmError } from '../../src/llm/resilience/llm.errors';
-import { UpstreamSimulator } from '../../src/simulator/upstream-simulator';
+import { type UpstreamSimulator } from '../../src/simulator/upstream-simulator';
 import { failureOf } from './llm-test-app';
 
 /** One user message, so each call can be told apart at the simulator. */

@@ -1,9 +1,9 @@
 import type { Attributes } from '@opentelemetry/api';
 import {
-  DataPoint,
+  type DataPoint,
   DataPointType,
-  Histogram,
-  MetricData,
+  type Histogram,
+  type MetricData,
   MetricReader,
 } from '@opentelemetry/sdk-metrics';
 

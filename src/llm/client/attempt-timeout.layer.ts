@@ -1,4 +1,4 @@
-import { CallDeadline } from '../resilience/call-deadline';
+import { type CallDeadline } from '../resilience/call-deadline';
 import { isLlmError, LlmError } from '../resilience/llm.errors';
 import { classifyTransportError } from '../transport/transport-error';
 

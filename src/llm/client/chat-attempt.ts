@@ -1,8 +1,8 @@
 import { LlmError } from '../resilience/llm.errors';
 import { AttemptTimeout } from './attempt-timeout.layer';
 import { readWholeBody } from '../transport/read-body';
-import { ChatCompletion } from '../call/chat.types';
-import { ChatAttemptInput, sendChatRequest } from './send-chat-request';
+import { type ChatCompletion } from '../call/chat.types';
+import { type ChatAttemptInput, sendChatRequest } from './send-chat-request';
 import { responseInfo } from './response-info';
 
 /**

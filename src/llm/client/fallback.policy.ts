@@ -1,4 +1,4 @@
-import { LlmError, LlmErrorKind, RETRYABLE_KINDS } from '../resilience/llm.errors';
+import { type LlmError, type LlmErrorKind, RETRYABLE_KINDS } from '../resilience/llm.errors';
 
 /**
  * Failures any other model or upstream may not have: the primary is unavailable or unfit.

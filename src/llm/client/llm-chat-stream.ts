@@ -1,8 +1,8 @@
 import { isLlmError, LlmError, LlmIncompleteStreamError } from '../resilience/llm.errors';
-import { CallResponseInfo } from '../call/call-record.types';
-import { ChatCompletionChunk, LlmCallMetadata } from '../call/chat.types';
+import { type CallResponseInfo } from '../call/call-record.types';
+import { type ChatCompletionChunk, type LlmCallMetadata } from '../call/chat.types';
 import { foldChunk } from './response-info';
-import { hasContent, OpenedStream, toChunk } from './stream-attempt';
+import { hasContent, type OpenedStream, toChunk } from './stream-attempt';
 
 /** What {@link LlmChatStream} needs to start: runs the call up to the first content chunk. */
 export type StreamStarter = () => Promise<{ opened: OpenedStream; metadata: LlmCallMetadata }>;

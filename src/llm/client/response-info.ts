@@ -1,5 +1,5 @@
-import { CallResponseInfo } from '../call/call-record.types';
-import { ChatCompletion, ChatCompletionChunk } from '../call/chat.types';
+import { type CallResponseInfo } from '../call/call-record.types';
+import { type ChatCompletion, type ChatCompletionChunk } from '../call/chat.types';
 
 /** Longest id or model name kept from a response: the upstream controls them. */
 const MAX_TEXT = 256;

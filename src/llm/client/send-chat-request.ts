@@ -1,9 +1,9 @@
-import { ResolvedUpstream } from '../llm-module.options';
+import { type ResolvedUpstream } from '../llm-module.options';
 import { classifyHttpError } from '../resilience/error-classifier';
 import {
-  LlmHttpTransport,
-  UpstreamRequest,
-  UpstreamResponse,
+  type LlmHttpTransport,
+  type UpstreamRequest,
+  type UpstreamResponse,
 } from '../transport/llm-http.transport';
 import { MAX_ERROR_BODY_BYTES, readBody } from '../transport/read-body';
 import type { ChatCompletionRequest } from '../call/chat.types';

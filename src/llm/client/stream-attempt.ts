@@ -1,10 +1,10 @@
 import { LlmError } from '../resilience/llm.errors';
 import { redactSecrets } from '../resilience/secret-redaction';
 import { AttemptTimeout } from './attempt-timeout.layer';
-import { readStreamItems, StreamItem } from '../transport/sse-chunks';
-import { ChatCompletionChunk } from '../call/chat.types';
+import { readStreamItems, type StreamItem } from '../transport/sse-chunks';
+import { type ChatCompletionChunk } from '../call/chat.types';
 import { whereOf } from './llm-call';
-import { ChatAttemptInput, sendChatRequest } from './send-chat-request';
+import { type ChatAttemptInput, sendChatRequest } from './send-chat-request';
 
 /** A stream whose first content chunk has arrived: from here on it is not retried. */
 export interface OpenedStream {

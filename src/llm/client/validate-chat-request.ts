@@ -1,5 +1,5 @@
 import { LlmError } from '../resilience/llm.errors';
-import { ChatCompletionRequest } from '../call/chat.types';
+import { type ChatCompletionRequest } from '../call/chat.types';
 import { exceedsDepth, LLM_REQUEST_BOUNDS, modelNameProblem } from './request-bounds';
 
 interface Problem {

@@ -1,8 +1,8 @@
 import type { ConsumeMessage } from 'amqplib';
 import type { LlmChatResult } from '../call/chat.types';
-import { TransitionResult } from './job-state.store';
+import { type TransitionResult } from './job-state.store';
 import {
-  JobMessageHeaders,
+  type JobMessageHeaders,
   LAST_ERROR_HEADER,
   readJobHeaders,
   writeJobHeaders,
@@ -12,7 +12,7 @@ import { toJobError } from './llm-job.error';
 import type { LlmJobMessage, LlmJobRecord } from './llm-job.types';
 import { TERMINAL_JOB_STATES } from './llm-job.types';
 import type { LlmJobOutcome } from './llm-jobs.metrics';
-import { LlmJobsRuntime } from './llm-jobs.runtime';
+import { type LlmJobsRuntime } from './llm-jobs.runtime';
 
 /** A delayed job that comes back this much before its time is early (a multi-round wait). */
 const EARLY_MS = 50;

@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, Span, SpanKind, Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, type Span, SpanKind, type Tracer } from '@opentelemetry/api';
 import { fromTraceparent } from './job-trace.context';
 import type { LlmJobMessage } from './llm-job.types';
 import {

@@ -1,5 +1,5 @@
 import { LlmError } from '../resilience/llm.errors';
-import { decideAfterFailure, JobRunFacts } from './job-run.decision';
+import { decideAfterFailure, type JobRunFacts } from './job-run.decision';
 
 const NOW = 1_000_000;
 const facts = (over: Partial<JobRunFacts> = {}): JobRunFacts => ({

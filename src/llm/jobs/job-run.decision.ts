@@ -1,4 +1,4 @@
-import { isLlmError, LlmError } from '../resilience/llm.errors';
+import { isLlmError, type LlmError } from '../resilience/llm.errors';
 import type { LlmJobRedeliveryReason } from './llm-jobs.metrics';
 
 /** Longest backoff between failed runs of one job. */

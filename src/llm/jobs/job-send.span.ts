@@ -1,4 +1,4 @@
-import { SpanKind, Span, Tracer } from '@opentelemetry/api';
+import { SpanKind, type Span, type Tracer } from '@opentelemetry/api';
 import type { LlmJobMessage } from './llm-job.types';
 import {
   ATTR_LLM_JOB_ID,

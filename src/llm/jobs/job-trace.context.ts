@@ -1,4 +1,4 @@
-import { isSpanContextValid, SpanContext, TraceFlags } from '@opentelemetry/api';
+import { isSpanContextValid, type SpanContext, TraceFlags } from '@opentelemetry/api';
 
 /** The W3C `traceparent` of a span context, or undefined for a non-recording (invalid) one. */
 export function toTraceparent(span: SpanContext): string | undefined {

@@ -8,7 +8,7 @@ import type {
 } from 'amqplib';
 import { loadOptionalPeer } from '../optional-peer';
 import { brokerUnavailable } from './llm-jobs.errors';
-import { JobQueueTopology } from './job-queue.topology';
+import { type JobQueueTopology } from './job-queue.topology';
 
 /** How long the boot waits for the first connection before it goes on without one. */
 const FIRST_CONNECT_WAIT_MS = 5_000;

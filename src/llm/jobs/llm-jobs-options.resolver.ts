@@ -1,6 +1,6 @@
 import { LLM_DEFAULTS } from '../options/llm.defaults';
 import { listProblems } from '../options/llm-options.error';
-import { NumberRule, OptionChecks } from '../options/option-checks';
+import { type NumberRule, OptionChecks } from '../options/option-checks';
 import type { LlmJobsOptions, ResolvedLlmJobsOptions } from './llm-jobs.options';
 
 /** Invalid {@link LlmJobsOptions}: thrown at startup, naming every field to fix. */

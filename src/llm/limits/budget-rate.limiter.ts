@@ -1,4 +1,4 @@
-import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { CallRecord } from '../call/call-record';
 import type { ResolvedLlmOptions } from '../llm-module.options';
@@ -12,9 +12,9 @@ import { LimiterRedisConnection } from './limiter-redis.connection';
 import { LimiterMetrics } from './limiter.metrics';
 import type { LlmRateLimiter, RateLimitReservation } from './llm-rate-limiter';
 import { MemoryBudgetStore } from './memory-budget.store';
-import { RateBudget } from './rate-budget';
+import { type RateBudget } from './rate-budget';
 import { tooLargeError } from './rate-limit.errors';
-import { Budgets, budgetsOf } from './rate-budget.factory';
+import { type Budgets, budgetsOf } from './rate-budget.factory';
 import { ReplicaRegistry } from './replica-registry';
 import { ReservationSettler } from './reservation.settle';
 import { estimateTokens, warmUpTokenizer } from './token-estimator';

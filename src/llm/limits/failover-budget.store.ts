@@ -1,6 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { BudgetCorrection, BudgetNeed, BudgetStore, BudgetTake, TakeResult } from './budget.store';
-import { LimiterRedisConnection } from './limiter-redis.connection';
+import {
+  type BudgetCorrection,
+  type BudgetNeed,
+  type BudgetStore,
+  type BudgetTake,
+  type TakeResult,
+} from './budget.store';
+import { type LimiterRedisConnection } from './limiter-redis.connection';
 import { MemoryBudgetStore } from './memory-budget.store';
 import { RedisBudgetStore } from './redis-budget.store';
 

@@ -1,5 +1,5 @@
 import type { BudgetDimension, BudgetNeed } from './budget.store';
-import { amountOf, Pacing } from './budget-pacing';
+import { amountOf, type Pacing } from './budget-pacing';
 
 const DIMENSIONS: readonly BudgetDimension[] = ['requests', 'tokens'];
 

@@ -1,6 +1,11 @@
-import { Attributes, BatchObservableCallback, metrics, ObservableGauge } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type BatchObservableCallback,
+  metrics,
+  type ObservableGauge,
+} from '@opentelemetry/api';
 import { LLM_METER_NAME } from '../observability/llm-metrics';
-import { createInstruments, LlmInstruments } from '../observability/llm-metric.instruments';
+import { createInstruments, type LlmInstruments } from '../observability/llm-metric.instruments';
 import {
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_LLM_LIMITER_DIMENSION,

@@ -1,4 +1,4 @@
-import { Logger, Provider } from '@nestjs/common';
+import { Logger, type Provider } from '@nestjs/common';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import type { ResolvedLlmOptions } from '../llm-module.options';
 import { LlmTelemetry } from '../observability/llm-telemetry';

@@ -1,10 +1,10 @@
 import {
-  BudgetCorrection,
-  BudgetLimits,
-  BudgetNeed,
-  BudgetStore,
-  BudgetTake,
-  TakeResult,
+  type BudgetCorrection,
+  type BudgetLimits,
+  type BudgetNeed,
+  type BudgetStore,
+  type BudgetTake,
+  type TakeResult,
   windowGuardMs,
 } from './budget.store';
 import { pacingOf } from './budget-pacing';

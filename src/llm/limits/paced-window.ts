@@ -1,7 +1,7 @@
 import type { BudgetDimension, BudgetLimits, BudgetNeed, TakeResult } from './budget.store';
-import { intervalLimits, Pacing } from './budget-pacing';
+import { intervalLimits, type Pacing } from './budget-pacing';
 import { GcraPacer } from './gcra.pacer';
-import { SlidingWindowLog, WindowEntry } from './sliding-window.log';
+import { SlidingWindowLog, type WindowEntry } from './sliding-window.log';
 
 type Entry = Omit<WindowEntry, 'expiresAt'>;
 

@@ -1,7 +1,7 @@
 import type { ResolvedLlmOptions } from '../llm-module.options';
 import type { BudgetStore } from './budget.store';
 import type { BudgetNumbers, ResolvedLimits } from './llm-limits.options';
-import { RateBudget, RejectionListener } from './rate-budget';
+import { RateBudget, type RejectionListener } from './rate-budget';
 
 /** Every budget of the module, found by upstream and model. */
 export interface Budgets {

@@ -2,12 +2,17 @@ import type { CallDeadline } from '../resilience/call-deadline';
 import { LlmError } from '../resilience/llm.errors';
 import { AdaptiveRate } from './adaptive-rate';
 import type { BudgetLimits, BudgetNeed, BudgetStore, BudgetTake, TakeResult } from './budget.store';
-import { BudgetWaitQueue, QueuedCall, ServeOutcome, WaiterContext } from './budget-wait.queue';
+import {
+  BudgetWaitQueue,
+  type QueuedCall,
+  type ServeOutcome,
+  type WaiterContext,
+} from './budget-wait.queue';
 import type { ProviderBudgetView } from './rate-limit.headers';
 import {
-  BudgetIdentity,
+  type BudgetIdentity,
   queueFullError,
-  RateLimitRejection,
+  type RateLimitRejection,
   waitPastDeadlineError,
 } from './rate-limit.errors';
 

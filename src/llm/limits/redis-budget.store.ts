@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import {
-  BudgetCorrection,
-  BudgetNeed,
-  BudgetStore,
-  BudgetTake,
-  TakeResult,
+  type BudgetCorrection,
+  type BudgetNeed,
+  type BudgetStore,
+  type BudgetTake,
+  type TakeResult,
   windowGuardMs,
 } from './budget.store';
 import { pacingOf } from './budget-pacing';

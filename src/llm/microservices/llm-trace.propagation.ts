@@ -1,5 +1,5 @@
 import {
-  Context,
+  type Context,
   context as otelContext,
   createTraceState,
   isSpanContextValid,

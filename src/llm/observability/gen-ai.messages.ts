@@ -1,4 +1,4 @@
-import { ChatMessage } from '../call/chat.types';
+import { type ChatMessage } from '../call/chat.types';
 
 /** One part of a message in the GenAI conventions' message JSON schema. */
 type MessagePart =

@@ -1,8 +1,13 @@
-import { CallHandler, ExecutionContext, NestInterceptor, Provider } from '@nestjs/common';
+import {
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+  type Provider,
+} from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
-import { Observable } from 'rxjs';
+import { type Observable } from 'rxjs';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
-import { ResolvedLlmOptions } from '../llm-module.options';
+import { type ResolvedLlmOptions } from '../llm-module.options';
 import { LlmContextInterceptor } from './llm-context.interceptor';
 
 /** Used when `context.global` is off: the app registers the interceptor where it wants it. */

@@ -1,6 +1,6 @@
-import { CallRecord } from '../call/call-record';
-import { AttemptRecord, FallbackHop, RetryRecord } from '../call/call-record.types';
-import { LlmRequestContext } from './llm-context.storage';
+import { type CallRecord } from '../call/call-record';
+import { type AttemptRecord, type FallbackHop, type RetryRecord } from '../call/call-record.types';
+import { type LlmRequestContext } from './llm-context.storage';
 import type { LlmRpcRequestInfo } from './rpc-request.info';
 
 /** How an inbound request that made LLM calls ended (HTTP or RPC). */

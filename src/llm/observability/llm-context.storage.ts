@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { LlmCallContext } from '../call/chat.types';
+import { type LlmCallContext } from '../call/chat.types';
 import type { CallRecord } from '../call/call-record';
 
 /** The business context of the work in progress, plus the LLM calls it made so far. */

@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
-import { CallRecord } from '../call/call-record';
-import { AttemptRecord, RetryRecord } from '../call/call-record.types';
+import { type CallRecord } from '../call/call-record';
+import { type AttemptRecord, type RetryRecord } from '../call/call-record.types';
 import { toGenAiMessagesJson } from './gen-ai.messages';
 import { callAttributes, upstreamAttributes } from './llm-call.attributes';
 import {

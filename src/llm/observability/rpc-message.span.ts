@@ -1,4 +1,4 @@
-import { Context, Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
   ATTR_LLM_REQUEST_REDELIVERED,

@@ -1,9 +1,9 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { LlmDrain } from '../lifecycle/llm-drain';
+import { type LlmDrain } from '../lifecycle/llm-drain';
 import { cleanContextValue, isSafeRequestId } from './llm-context.extractors';
 import { cancelRmqConsumer, rmqSettlementOf, watchRmqSettlements } from './rmq-ack.watch';
 import {
-  LlmRpcTransport,
+  type LlmRpcTransport,
   rpcPatternOf,
   rpcRedelivered,
   rpcTransportOf,

@@ -4,7 +4,7 @@ import type {
   ResolvedEventsOptions,
 } from '../observability/events/llm-events.options';
 import { LLM_DEFAULTS } from './llm.defaults';
-import { NumberRule, OptionChecks } from './option-checks';
+import { type NumberRule, type OptionChecks } from './option-checks';
 
 type Tunable = Exclude<keyof LlmElasticsearchEventsOptions, 'node' | 'auth'>;
 type Count = Exclude<Tunable, 'dataset' | 'namespace'>;

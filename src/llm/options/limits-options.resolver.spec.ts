@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { LlmModuleOptions } from '../llm-module.options';
+import { type LlmModuleOptions } from '../llm-module.options';
 import { LlmOptionsError } from './llm-options.error';
 import { resolveLlmOptions } from './llm-options.resolver';
 

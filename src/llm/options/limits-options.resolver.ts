@@ -5,7 +5,7 @@ import type {
   ResolvedRedisOptions,
 } from '../limits/llm-limits.options';
 import { LLM_DEFAULTS } from './llm.defaults';
-import { NumberRule, OptionChecks } from './option-checks';
+import { type NumberRule, type OptionChecks } from './option-checks';
 import { RENAMED_OPTIONS } from './policy-options.resolver';
 
 const LIMIT_RULES = {

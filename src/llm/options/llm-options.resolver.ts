@@ -3,7 +3,7 @@ import {
   defaultFeatureExtractor,
   defaultRequestIdExtractor,
   defaultUserIdExtractor,
-  LlmContextExtractor,
+  type LlmContextExtractor,
 } from '../observability/llm-context.extractors';
 import { readEvents } from './events-options.resolver';
 import { readRedis } from './limits-options.resolver';

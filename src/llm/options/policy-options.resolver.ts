@@ -6,7 +6,7 @@ import type {
   LlmTimeoutOptions,
 } from '../llm-module.options';
 import { LLM_DEFAULTS } from './llm.defaults';
-import { NumberRule, OptionChecks } from './option-checks';
+import { type NumberRule, type OptionChecks } from './option-checks';
 
 /** The sections an upstream sets for itself or takes from `defaults`. */
 export const POLICY_SECTIONS = ['retry', 'breaker', 'bulkhead', 'timeouts'] as const;

@@ -1,12 +1,12 @@
 import type { ResolvedUpstream } from '../llm-module.options';
-import { LimitsLayer, mergeLimits, readLimitsLayer } from './limits-options.resolver';
+import { type LimitsLayer, mergeLimits, readLimitsLayer } from './limits-options.resolver';
 import { LLM_DEFAULTS } from './llm.defaults';
 import { OptionChecks } from './option-checks';
 import {
   mergePolicy,
   POLICY_FIELDS,
   POLICY_SECTIONS,
-  PolicyLayer,
+  type PolicyLayer,
   readPolicyLayer,
 } from './policy-options.resolver';
 

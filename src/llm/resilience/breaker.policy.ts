@@ -1,7 +1,12 @@
-import { circuitBreaker, CircuitBreakerPolicy, ConsecutiveBreaker, handleWhen } from 'cockatiel';
-import { LlmBreakerOptions } from '../llm-module.options';
+import {
+  circuitBreaker,
+  type CircuitBreakerPolicy,
+  ConsecutiveBreaker,
+  handleWhen,
+} from 'cockatiel';
+import { type LlmBreakerOptions } from '../llm-module.options';
 import { BreakDurations } from './break-duration';
-import { isLlmError, LlmErrorKind } from './llm.errors';
+import { isLlmError, type LlmErrorKind } from './llm.errors';
 
 /**
  * Failures that say the upstream is unhealthy. Client errors (400, 401, 404, ...) say the request

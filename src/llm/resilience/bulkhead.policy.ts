@@ -1,5 +1,5 @@
-import { bulkhead, BulkheadPolicy } from 'cockatiel';
-import { LlmBulkheadOptions } from '../llm-module.options';
+import { bulkhead, type BulkheadPolicy } from 'cockatiel';
+import { type LlmBulkheadOptions } from '../llm-module.options';
 
 /**
  * Caps the calls in flight to one upstream and the queue behind them. A full bulkhead rejects at

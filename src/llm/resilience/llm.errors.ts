@@ -1,4 +1,4 @@
-import { LlmErrorJson, readLlmErrorJson, toLlmErrorJson } from './llm-error.json';
+import { type LlmErrorJson, readLlmErrorJson, toLlmErrorJson } from './llm-error.json';
 import type { DelaySource, LlmErrorDetails, LlmErrorKind } from './llm-error.kinds';
 import { RETRYABLE_KINDS } from './llm-error.kinds';
 

@@ -1,8 +1,14 @@
-import { handleWhen, IBackoff, IRetryBackoffContext, retry, RetryPolicy } from 'cockatiel';
+import {
+  handleWhen,
+  type IBackoff,
+  type IRetryBackoffContext,
+  retry,
+  type RetryPolicy,
+} from 'cockatiel';
 import type { RetryDelay } from '../call/call-record.types';
-import { LlmRetryOptions } from '../llm-module.options';
+import { type LlmRetryOptions } from '../llm-module.options';
 import { fullJitterDelay } from './backoff';
-import { CallDeadline } from './call-deadline';
+import { type CallDeadline } from './call-deadline';
 import { isLlmError, LlmError } from './llm.errors';
 
 /**

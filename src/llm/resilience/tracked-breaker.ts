@@ -1,6 +1,6 @@
-import { CircuitBreakerPolicy, CircuitState } from 'cockatiel';
+import { type CircuitBreakerPolicy, CircuitState } from 'cockatiel';
 import type { BreakerState } from '../call/call-record.types';
-import { LlmBreakerOptions } from '../llm-module.options';
+import { type LlmBreakerOptions } from '../llm-module.options';
 import { createBreakerPolicy } from './breaker.policy';
 import { isLlmError } from './llm.errors';
 

@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CONNECT_TIMEOUT_CODE,

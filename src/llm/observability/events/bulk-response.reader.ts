@@ -1,6 +1,6 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { elasticsearch } from './elasticsearch.client';
-import { BufferedEvent } from './event.buffer';
+import { type BufferedEvent } from './event.buffer';
 
 /** Per-item statuses worth sending again: the cluster is pushing back or briefly unwell. */
 const RETRYABLE_ITEM_STATUSES = new Set([429, 500, 502, 503, 504]);

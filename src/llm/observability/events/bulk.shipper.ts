@@ -1,14 +1,14 @@
 import type { Client } from '@elastic/elasticsearch';
-import { Logger } from '@nestjs/common';
+import { type Logger } from '@nestjs/common';
 import {
   describeRequestError,
   isRetryableRequestError,
   readBulkResponse,
 } from './bulk-response.reader';
 import { printableNode, SHIPPER_REQUEST_OPTIONS, withoutTracing } from './elasticsearch.client';
-import { BufferedEvent, EventBuffer } from './event.buffer';
-import { EventDeliveryReporter } from './event-delivery.reporter';
-import { ResolvedElasticsearchEvents } from './llm-events.options';
+import { type BufferedEvent, type EventBuffer } from './event.buffer';
+import { type EventDeliveryReporter } from './event-delivery.reporter';
+import { type ResolvedElasticsearchEvents } from './llm-events.options';
 
 /**
  * The longest pause between two bulk attempts while the cluster fails or throttles: shipping

@@ -1,14 +1,14 @@
 import type { Client } from '@elastic/elasticsearch';
-import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { AsyncResource } from 'node:async_hooks';
 import { BulkShipper } from './bulk.shipper';
 import { createElasticsearchClient } from './elasticsearch.client';
 import { ElasticsearchTemplateInstaller } from './elasticsearch-template.installer';
-import { BufferedEvent, EventBuffer } from './event.buffer';
+import { type BufferedEvent, EventBuffer } from './event.buffer';
 import { EventDeliveryReporter } from './event-delivery.reporter';
-import { LlmEventDocument } from './llm-event.fields';
-import { LlmEventSink } from './llm-event.sink';
-import { ResolvedElasticsearchEvents } from './llm-events.options';
+import { type LlmEventDocument } from './llm-event.fields';
+import { type LlmEventSink } from './llm-event.sink';
+import { type ResolvedElasticsearchEvents } from './llm-events.options';
 
 /**
  * Ships business events to an Elasticsearch data stream in the background.

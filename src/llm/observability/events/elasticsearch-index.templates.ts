@@ -1,6 +1,6 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { LLM_EVENT_FIELD_ALIASES, LLM_EVENT_FIELDS } from './llm-event.fields';
-import { ResolvedElasticsearchEvents } from './llm-events.options';
+import { type ResolvedElasticsearchEvents } from './llm-events.options';
 
 /**
  * Above Elastic's built-in `logs-*-*` template (100) and the Fleet integration templates

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { describeRequestError, isRetryableRequestError } from './bulk-response.reader';
 import { printableNode, SHIPPER_REQUEST_OPTIONS, withoutTracing } from './elasticsearch.client';
 import { buildComponentTemplate, buildIndexTemplate } from './elasticsearch-index.templates';
-import { ResolvedElasticsearchEvents } from './llm-events.options';
+import { type ResolvedElasticsearchEvents } from './llm-events.options';
 
 /** The longest wait between two installation attempts while the cluster is unreachable. */
 export const MAX_INSTALL_RETRY_DELAY_MS = 30_000;

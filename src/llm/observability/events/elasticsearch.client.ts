@@ -1,7 +1,7 @@
 import type { Client, TransportRequestOptions } from '@elastic/elasticsearch';
 import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
 import { loadOptionalPeer } from '../../optional-peer';
-import { ResolvedElasticsearchEvents } from './llm-events.options';
+import { type ResolvedElasticsearchEvents } from './llm-events.options';
 
 /** The client, an optional peer: loaded only when `events.elasticsearch` is configured. */
 export const elasticsearch = () =>

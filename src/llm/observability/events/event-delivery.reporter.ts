@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { Meter, metrics } from '@opentelemetry/api';
-import { createInstruments, LlmInstruments } from '../llm-metric.instruments';
+import { type Meter, metrics } from '@opentelemetry/api';
+import { createInstruments, type LlmInstruments } from '../llm-metric.instruments';
 import { LLM_METER_NAME } from '../llm-metrics';
 import { ATTR_LLM_DROP_REASON, METRIC_LLM_EVENTS_DROPPED } from '../llm.semconv';
 

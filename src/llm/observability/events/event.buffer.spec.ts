@@ -1,4 +1,4 @@
-import { BufferedEvent, EventBuffer } from './event.buffer';
+import { type BufferedEvent, EventBuffer } from './event.buffer';
 
 const event = (n: number, bytes = 10): BufferedEvent => ({
   id: `e${n}`,

@@ -1,5 +1,5 @@
-import { LlmEventDocument } from './llm-event.fields';
-import { LlmEventSink } from './llm-event.sink';
+import { type LlmEventDocument } from './llm-event.fields';
+import { type LlmEventSink } from './llm-event.sink';
 
 /** Writes every event to each sink; one failing sink never stops the others. */
 export class FanOutEventSink implements LlmEventSink {

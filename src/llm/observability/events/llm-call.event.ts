@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { SpanContext } from '@opentelemetry/api';
-import { CallRecord } from '../../call/call-record';
-import { BreakerState } from '../../resilience/tracked-breaker';
+import { type SpanContext } from '@opentelemetry/api';
+import { type CallRecord } from '../../call/call-record';
+import { type BreakerState } from '../../resilience/tracked-breaker';
 import { callAttributes } from '../llm-call.attributes';
 import * as S from '../llm.semconv';
-import { baseEvent, compact, LLM_EVENT_ACTIONS, LlmEventSource } from './llm-event.base';
-import { LlmEventDocument } from './llm-event.fields';
+import { baseEvent, compact, LLM_EVENT_ACTIONS, type LlmEventSource } from './llm-event.base';
+import { type LlmEventDocument } from './llm-event.fields';
 
 /**
  * The business event of one logical LLM call: who (user, feature), against what (upstream,

@@ -1,6 +1,6 @@
-import { SpanContext } from '@opentelemetry/api';
+import { type SpanContext } from '@opentelemetry/api';
 import { ATTR_SERVICE_NAME } from '../llm.semconv';
-import { LlmEventDocument, LlmEventField } from './llm-event.fields';
+import { type LlmEventDocument, type LlmEventField } from './llm-event.fields';
 
 /** What every event carries besides what happened: who wrote it and where it is filed. */
 export interface LlmEventSource {

@@ -1,6 +1,6 @@
-import { Provider } from '@nestjs/common';
+import { type Provider } from '@nestjs/common';
 import { LLM_RESOLVED_OPTIONS } from '../../llm.constants';
-import { ResolvedLlmOptions } from '../../llm-module.options';
+import { type ResolvedLlmOptions } from '../../llm-module.options';
 import { ElasticsearchEventSink } from './elasticsearch-event.sink';
 import { FanOutEventSink } from './fan-out-event.sink';
 import { LlmEventRecorder } from './llm-event.recorder';

@@ -1,4 +1,4 @@
-import { LlmEventDocument } from './llm-event.fields';
+import { type LlmEventDocument } from './llm-event.fields';
 
 /**
  * Where business events go. A port: the module ships an Elasticsearch sink and a JSON-lines

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { SpanContext } from '@opentelemetry/api';
-import { isLlmError, LlmError } from '../../resilience/llm.errors';
-import { LlmRequestEnding } from '../llm-call-observer';
+import { type SpanContext } from '@opentelemetry/api';
+import { isLlmError, type LlmError } from '../../resilience/llm.errors';
+import { type LlmRequestEnding } from '../llm-call-observer';
 import * as S from '../llm.semconv';
-import { baseEvent, compact, LLM_EVENT_ACTIONS, LlmEventSource } from './llm-event.base';
-import { LlmEventDocument } from './llm-event.fields';
+import { baseEvent, compact, LLM_EVENT_ACTIONS, type LlmEventSource } from './llm-event.base';
+import { type LlmEventDocument } from './llm-event.fields';
 
 /** How the user-facing request fared. */
 export type LlmRequestOutcome = 'success' | 'degraded' | 'failure';

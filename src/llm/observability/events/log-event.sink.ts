@@ -1,5 +1,5 @@
-import { LlmEventDocument } from './llm-event.fields';
-import { LlmEventSink } from './llm-event.sink';
+import { type LlmEventDocument } from './llm-event.fields';
+import { type LlmEventSink } from './llm-event.sink';
 
 /** Lines held before a write is forced: bounds the memory a burst of events may take. */
 const MAX_PENDING_BYTES = 256 * 1024;
