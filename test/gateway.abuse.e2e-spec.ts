@@ -190,7 +190,7 @@ describe('gateway under hostile input', () => {
 
   it('sets the server-side limits for slow clients', async () => {
     await boot({ GATEWAY_HEADERS_TIMEOUT_MS: '4000', GATEWAY_REQUEST_TIMEOUT_MS: '9000' });
-    const server: Server = gateway!.app.getHttpServer();
+    const server = gateway!.app.getHttpServer() as Server;
     expect(server.headersTimeout).toBe(4000);
     expect(server.requestTimeout).toBe(9000);
     expect(server.keepAliveTimeout).toBe(5000);

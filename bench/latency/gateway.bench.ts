@@ -22,7 +22,8 @@ const NODE_DIR = path.join(__dirname, '.node');
  * `node@24`) into bench/latency/.node unless BENCH_NODE22 / BENCH_NODE24 name binaries; the peer
  * is installed on demand from bench/latency/peers/portkey's lockfile (`npm ci --ignore-scripts`),
  * BENCH_PEER=0 leaves it out. BENCH_GATEWAY_CALLS (default 3000) sets the sequential calls per
- * path; GATEWAY_HTTP_PLATFORM is passed to this gateway. BENCH_GATEWAY_BASELINE names a checkout
+ * path; this gateway runs on Express and, beside it, on Fastify (BENCH_GATEWAY_FASTIFY=0: Express
+ * only); GATEWAY_HTTP_PLATFORM runs it on that platform only. BENCH_GATEWAY_BASELINE names a checkout
  * of an earlier version (its `src/`, `tsconfig.json`, `package.json` and a `node_modules` link),
  * whose gateway is measured beside this one for a before/after in the same run. Writes gateway-latency.{json,md,png}.
  */
@@ -42,6 +43,9 @@ export async function runGatewayBench(outDir: string): Promise<string[]> {
       ? { GATEWAY_HTTP_PLATFORM: process.env.GATEWAY_HTTP_PLATFORM }
       : {},
     peer,
+    // This gateway on Express and on Fastify in the same run; BENCH_GATEWAY_FASTIFY=0 leaves
+    // Fastify out (so does a GATEWAY_HTTP_PLATFORM given to the whole run).
+    bothPlatforms: process.env.BENCH_GATEWAY_FASTIFY !== '0',
     ...(process.env.BENCH_GATEWAY_BASELINE?.trim()
       ? { baselineRoot: process.env.BENCH_GATEWAY_BASELINE.trim() }
       : {}),

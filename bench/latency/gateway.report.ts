@@ -59,14 +59,16 @@ export function formatGatewayMarkdown(runs: readonly GatewayRun[]): string {
   });
   lines.push('', '**Acceptance (this gateway, issue 15)**', '');
   runs.forEach((run, i) => {
-    const g = verdicts(run).find((v) => v.id === 'gateway')!;
-    const ok = (met: boolean) => (met ? 'met' : 'missed');
-    lines.push(
-      `- run ${i + 1}, Node ${run.node}: p50 ${x(g.p50VsFloor)} the floor (${ok(g.p50VsFloor <= GATEWAY_TARGETS.addedVsFloor)}), ` +
-        `p99 ${x(g.p99VsFloor)} (${ok(g.p99VsFloor <= GATEWAY_TARGETS.addedVsFloor)}), ` +
-        `throughput ${g.throughputVsDirect.toFixed(3)} × direct (${ok(g.throughputVsDirect >= GATEWAY_TARGETS.throughputVsDirect)}), ` +
-        `time to first content +${ms(g.ttfcAddedUs)} ms (${ok(g.ttfcAddedUs <= 1_000)})`,
-    );
+    for (const g of verdicts(run).filter((v) => v.id === 'gateway' || v.id === 'fastify')) {
+      const ok = (met: boolean) => (met ? 'met' : 'missed');
+      const on = g.id === 'fastify' ? ' on Fastify' : '';
+      lines.push(
+        `- run ${i + 1}, Node ${run.node}${on}: p50 ${x(g.p50VsFloor)} the floor (${ok(g.p50VsFloor <= GATEWAY_TARGETS.addedVsFloor)}), ` +
+          `p99 ${x(g.p99VsFloor)} (${ok(g.p99VsFloor <= GATEWAY_TARGETS.addedVsFloor)}), ` +
+          `throughput ${g.throughputVsDirect.toFixed(3)} × direct (${ok(g.throughputVsDirect >= GATEWAY_TARGETS.throughputVsDirect)}), ` +
+          `time to first content +${ms(g.ttfcAddedUs)} ms (${ok(g.ttfcAddedUs <= 1_000)})`,
+      );
+    }
   });
   const first = runs[0];
   if (first) {

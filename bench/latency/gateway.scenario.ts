@@ -33,6 +33,11 @@ export interface GatewayScenarioOptions {
   /** Whether to include the peer gateway when it is installed. */
   peer: boolean;
   /**
+   * Whether to measure this gateway on both HTTP platforms side by side: `gateway` on Express
+   * and `fastify` on Fastify (GATEWAY_HTTP_PLATFORM). Off when `gatewayEnv` names a platform.
+   */
+  bothPlatforms?: boolean;
+  /**
    * A checkout of an earlier version (its `src/` and a `node_modules` link): its gateway is
    * measured beside this one as `baseline`, for a before/after in the same run.
    */
@@ -90,11 +95,28 @@ export async function runGatewayScenario(options: GatewayScenarioOptions): Promi
       ...options.gatewayEnv,
     });
     servers.push(gateway);
+    const both = options.bothPlatforms === true && !options.gatewayEnv.GATEWAY_HTTP_PLATFORM;
     paths.push(
       httpPath('direct', 'direct', `${simBase}/chat/completions`),
       httpPath('bare', 'bare pass-through', `${bare.origin}/v1/chat/completions`),
-      httpPath('gateway', 'this gateway', `${gateway.origin}/v1/chat/completions`),
+      httpPath(
+        'gateway',
+        both ? 'this gateway (express)' : 'this gateway',
+        `${gateway.origin}/v1/chat/completions`,
+      ),
     );
+    let onFastify: ServerProcess | undefined;
+    if (both) {
+      onFastify = await startGateway(simBase, {
+        LLM_MAX_CONCURRENCY: String(Math.max(options.concurrency, options.openStreams) + 8),
+        ...options.gatewayEnv,
+        GATEWAY_HTTP_PLATFORM: 'fastify',
+      });
+      servers.push(onFastify);
+      paths.push(
+        httpPath('fastify', 'this gateway (fastify)', `${onFastify.origin}/v1/chat/completions`),
+      );
+    }
     if (options.baselineRoot) {
       const baseline = await startGateway(
         simBase,
@@ -137,6 +159,7 @@ export async function runGatewayScenario(options: GatewayScenarioOptions): Promi
       ['bare', bare],
       ['gateway', gateway],
     ];
+    if (onFastify) proxies.push(['fastify', onFastify]);
     if (portkey) proxies.push(['portkey', portkey]);
     for (const [id, server] of proxies) {
       const path = paths.find((p) => p.id === id)!;

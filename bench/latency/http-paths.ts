@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 
 /** The paths of the gateway latency comparison. */
-export type HttpPathId = 'direct' | 'bare' | 'gateway' | 'baseline' | 'portkey';
+export type HttpPathId = 'direct' | 'bare' | 'gateway' | 'fastify' | 'baseline' | 'portkey';
 
 /** One way of reaching the same upstream over HTTP. */
 export interface HttpPath {

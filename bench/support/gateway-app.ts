@@ -1,10 +1,10 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { createGatewayApp, type GatewayAppOptions } from '../../src/gateway/create-gateway-app';
 import { loadGatewayConfig } from '../../src/gateway/gateway.config';
 
 /** The gateway's Nest app booted in the benchmark's process, on a free loopback port. */
 export interface InProcessGateway {
-  app: NestExpressApplication;
+  app: INestApplication;
   /** e.g. `http://127.0.0.1:41234` */
   url: string;
   close(): Promise<void>;

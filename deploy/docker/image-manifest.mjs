@@ -1,5 +1,5 @@
 // The Docker image's manifest: package.json is the library's manifest, where the gateway's own
-// packages (OTel SDK, exporters, platform-express, microservices, ...) are devDependencies so that
+// packages (OTel SDK, exporters, the HTTP platforms, microservices, ...) are devDependencies so that
 // they never reach a library user's install. The image needs them at run time, so this moves every
 // package the built code in dist/ actually requires from devDependencies to dependencies; the
 // Dockerfile then runs `npm prune --omit=dev`, which keeps exactly those and drops the tooling.
@@ -16,7 +16,7 @@ const builtins = new Set(builtinModules);
 // is used: loadOptionalPeer('ioredis', ...) (src/llm/optional-peer.ts).
 const SPECIFIER = /\b(?:require|import|loadOptionalPeer\)?)\(\s*["']([^"'.][^"']*)["']/g;
 // Packages Nest loads by name on the application's behalf (NestFactory.create's HTTP adapter).
-const LOADED_BY_NEST = ['@nestjs/platform-express'];
+const LOADED_BY_NEST = ['@nestjs/platform-express', '@nestjs/platform-fastify'];
 
 function* jsFiles(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {

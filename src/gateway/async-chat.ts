@@ -1,7 +1,8 @@
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { ChatCompletionRequest, LlmJobs } from '../llm/index';
 import { callerIdentity } from './caller-identity';
 import type { InboundCallOptions } from './inbound-call.options';
+import { sendJson, type PlatformRequest } from './http-exchange';
 import { jobResource } from './job.resource';
 import { sendJobsError } from './jobs-error.reply';
 import { InvalidRequestError } from './invalid-request.error';
@@ -12,8 +13,8 @@ import { InvalidRequestError } from './invalid-request.error';
  */
 export async function acceptAsync(
   jobs: LlmJobs,
-  req: Request,
-  res: Response,
+  req: PlatformRequest,
+  res: ServerResponse,
   request: ChatCompletionRequest,
   options: InboundCallOptions,
 ): Promise<void> {
@@ -30,14 +31,11 @@ export async function acceptAsync(
       owner: callerIdentity(req),
       requestId: options.requestId,
     });
-    res
-      .status(202)
-      .set({
-        location: `/v1/jobs/${job.id}`,
-        'preference-applied': 'respond-async',
-        'retry-after': '1',
-      })
-      .json(jobResource(job));
+    sendJson(res, 202, jobResource(job), {
+      location: `/v1/jobs/${job.id}`,
+      'preference-applied': 'respond-async',
+      'retry-after': '1',
+    });
   } catch (error) {
     sendJobsError(res, error);
   }

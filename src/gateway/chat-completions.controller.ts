@@ -1,7 +1,14 @@
 import { Controller, Optional, Post, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { LlmCallMetadata, LlmClient, LlmJobs } from '../llm/index';
 import { acceptAsync } from './async-chat';
+import {
+  PlatformRequest,
+  PlatformResponse,
+  rawRequest,
+  rawResponse,
+  requestBody,
+  sendJson,
+} from './http-exchange';
 import { preferences } from './prefer.header';
 import { validateChatRequestBody } from './chat-request.validator';
 import { inboundCallOptions } from './inbound-call.options';
@@ -26,31 +33,33 @@ export class ChatCompletionsController {
    *   -H 'x-user-id: u-42' -d '{"messages":[{"role":"user","content":"Hi"}]}'
    */
   @Post('chat/completions')
-  async create(@Req() req: Request, @Res() res: Response): Promise<void> {
+  async create(@Req() req: PlatformRequest, @Res() reply: PlatformResponse): Promise<void> {
+    // Node's response, written the same way on Express and Fastify.
+    const res = rawResponse(reply);
     // First, so that even a rejected body answers with its x-request-id.
     const options = inboundCallOptions(req, res);
-    const request = validateChatRequestBody(req.body);
-    if (this.jobs && preferences(req).respondAsync) {
+    const request = validateChatRequestBody(requestBody(req));
+    if (this.jobs && preferences(rawRequest(req)).respondAsync) {
       return acceptAsync(this.jobs, req, res, request, options);
     }
     if (request.stream !== true) {
       const { completion, metadata } = await this.llm.chat(request, options);
-      res.status(200).set(metadataHeaders(metadata)).json(completion);
+      sendJson(res, 200, completion, metadataHeaders(metadata));
       return;
     }
     const stream = this.llm.chatStream(request, options);
     // Every retry happens inside ready(): until it resolves, a failure is a normal JSON error.
     const metadata = await stream.ready();
-    res
-      .status(200)
-      .set({
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        // Tells nginx-style proxies not to buffer the events.
-        'x-accel-buffering': 'no',
-        ...metadataHeaders(metadata),
-      })
-      .flushHeaders();
+    res.statusCode = 200;
+    const headers: Record<string, string> = {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      // Tells nginx-style proxies not to buffer the events.
+      'x-accel-buffering': 'no',
+      ...metadataHeaders(metadata),
+    };
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    res.flushHeaders();
     await writeSseResponse(stream, res, options.signal);
   }
 }

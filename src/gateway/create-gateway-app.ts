@@ -1,11 +1,12 @@
-import type { NestApplicationOptions } from '@nestjs/common';
+import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Server } from 'node:http';
 import { AppModule } from '../app.module';
 import type { UpstreamSimulator } from '../simulator/upstream-simulator';
 import type { GatewayConfig } from './gateway.config';
-import { GATEWAY_BODY_LIMIT } from './gateway.constants';
+import { GATEWAY_BODY_LIMIT, GATEWAY_BODY_LIMIT_BYTES } from './gateway.constants';
 import { inboundGuard } from './inbound-guard.middleware';
 import { SafeConsoleLogger } from './safe-console.logger';
 
@@ -19,7 +20,8 @@ export interface GatewayAppOptions {
 
 /**
  * Builds the gateway's Nest app, initialised but not listening: `main.ts` listens on the
- * configured port, tests on port 0.
+ * configured port, tests on port 0. It runs on Express or Fastify (GATEWAY_HTTP_PLATFORM); the
+ * routes write Node's response themselves (see http-exchange.ts), so both answer alike.
  *
  * @example
  * const app = await createGatewayApp(loadGatewayConfig({ LLM_BASE_URL: sim.baseUrl }), { logger: false });
@@ -29,18 +31,25 @@ export interface GatewayAppOptions {
 export async function createGatewayApp(
   config: GatewayConfig,
   options: GatewayAppOptions = {},
-): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(config, { simulator: options.simulator }),
-    {
-      // Errors reach the caller instead of Nest exiting the process (tests boot apps in-process).
-      abortOnError: false,
-      // No default parsers: Nest's would also parse forms (see inboundGuard).
-      bodyParser: false,
-      logger: options.logger === undefined ? new SafeConsoleLogger() : options.logger,
-    },
-  );
+): Promise<INestApplication> {
+  const module = AppModule.forRoot(config, { simulator: options.simulator });
+  const appOptions: NestApplicationOptions = {
+    // Errors reach the caller instead of Nest exiting the process (tests boot apps in-process).
+    abortOnError: false,
+    // No default parsers: Nest's would also parse forms (see inboundGuard).
+    bodyParser: false,
+    logger: options.logger === undefined ? new SafeConsoleLogger() : options.logger,
+  };
   const { inbound } = config;
+  const app =
+    inbound.httpPlatform === 'fastify'
+      ? await NestFactory.create<NestFastifyApplication>(
+          module,
+          // Fastify's own JSON parser (no form parser), with the gateway's body limit.
+          new FastifyAdapter({ bodyLimit: GATEWAY_BODY_LIMIT_BYTES }),
+          appOptions,
+        )
+      : await NestFactory.create<NestExpressApplication>(module, appOptions);
   // CORS off unless origins are configured: a browser page of another origin gets no answer.
   if (inbound.corsOrigins.length > 0) {
     app.enableCors({
@@ -55,10 +64,13 @@ export async function createGatewayApp(
       exposedHeaders: ['x-request-id', 'x-llm-attempts', 'retry-after', 'retry-after-ms'],
     });
   }
-  // Before the parser, so a refused request is never read.
+  // Before the parser, so a refused request is never read (Fastify parses after its middleware).
   app.use(inboundGuard(inbound.apiKeys));
-  app.useBodyParser('json', { limit: GATEWAY_BODY_LIMIT });
-  app.disable('x-powered-by');
+  if (inbound.httpPlatform === 'express') {
+    const express = app as NestExpressApplication;
+    express.useBodyParser('json', { limit: GATEWAY_BODY_LIMIT });
+    express.disable('x-powered-by');
+  }
   boundSlowClients(app.getHttpServer(), config);
   await app.init();
   return app;

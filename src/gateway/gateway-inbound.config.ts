@@ -20,7 +20,13 @@ export interface GatewayInboundConfig {
   requestTimeoutMs: number;
   /** GATEWAY_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after this. @default 5000 */
   keepAliveTimeoutMs: number;
+  /** GATEWAY_HTTP_PLATFORM: Nest's HTTP platform, `express` or `fastify`. @default 'express' */
+  httpPlatform: GatewayHttpPlatform;
 }
+
+/** The HTTP platforms the gateway runs on (`@nestjs/platform-express` or `-fastify`). */
+export type GatewayHttpPlatform = 'express' | 'fastify';
+const HTTP_PLATFORMS: readonly GatewayHttpPlatform[] = ['express', 'fastify'];
 
 /** Shortest inbound key accepted: a short key is guessable. */
 const MIN_KEY_LENGTH = 16;
@@ -49,9 +55,16 @@ export function readInboundConfig(read: EnvReader): GatewayInboundConfig {
       );
     }
   }
+  const platform = read.text('GATEWAY_HTTP_PLATFORM')?.toLowerCase() ?? 'express';
+  if (!HTTP_PLATFORMS.includes(platform as GatewayHttpPlatform)) {
+    read.report(
+      `GATEWAY_HTTP_PLATFORM must be one of ${HTTP_PLATFORMS.join(', ')}, got '${platform.slice(0, 40)}'`,
+    );
+  }
   return {
     apiKeys,
     corsOrigins,
+    httpPlatform: platform as GatewayHttpPlatform,
     shutdownDelayMs: read.wholeNumber('GATEWAY_SHUTDOWN_DELAY_MS', { min: 0 }) ?? 5_000,
     drainTimeoutMs: read.wholeNumber('LLM_DRAIN_TIMEOUT_MS', { min: 0 }),
     headersTimeoutMs: read.wholeNumber('GATEWAY_HEADERS_TIMEOUT_MS', { min: 100 }) ?? 10_000,

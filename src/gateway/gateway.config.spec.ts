@@ -42,8 +42,21 @@ describe('loadGatewayConfig', () => {
         headersTimeoutMs: 10_000,
         requestTimeoutMs: 30_000,
         keepAliveTimeoutMs: 5000,
+        httpPlatform: 'express',
       },
     });
+  });
+
+  it('reads GATEWAY_HTTP_PLATFORM, express or fastify, and names it when it is neither', () => {
+    expect(loadGatewayConfig({ GATEWAY_HTTP_PLATFORM: 'fastify' }).inbound.httpPlatform).toBe(
+      'fastify',
+    );
+    expect(loadGatewayConfig({ GATEWAY_HTTP_PLATFORM: 'Express' }).inbound.httpPlatform).toBe(
+      'express',
+    );
+    expect(problemsOf({ GATEWAY_HTTP_PLATFORM: 'koa' })).toEqual([
+      "GATEWAY_HTTP_PLATFORM must be one of express, fastify, got 'koa'",
+    ]);
   });
 
   it('binds every interface by default only when callers need a key (GATEWAY_API_KEYS)', () => {

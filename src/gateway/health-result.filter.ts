@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, ServiceUnavailableException } from '@nestjs/common';
-import type { Response } from 'express';
+import { rawResponse, sendJson, type PlatformResponse } from './http-exchange';
 
 /**
  * Keeps terminus' own 503 body, the check result with every breaker's details: monitors and
@@ -8,7 +8,7 @@ import type { Response } from 'express';
 @Catch(ServiceUnavailableException)
 export class HealthResultFilter implements ExceptionFilter {
   catch(exception: ServiceUnavailableException, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
-    res.status(exception.getStatus()).json(exception.getResponse());
+    const res = rawResponse(host.switchToHttp().getResponse<PlatformResponse>());
+    sendJson(res, exception.getStatus(), exception.getResponse());
   }
 }

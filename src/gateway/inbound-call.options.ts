@@ -1,6 +1,7 @@
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { currentLlmContext, type LlmCallOptions } from '../llm/index';
+import { rawRequest, type PlatformRequest } from './http-exchange';
 
 /** Call options that always carry a request id and the client's abort signal. */
 export type InboundCallOptions = LlmCallOptions & { requestId: string; signal: AbortSignal };
@@ -19,7 +20,7 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
  * const options = inboundCallOptions(req, res);
  * await llm.chat(body, options);
  */
-export function inboundCallOptions(req: Request, res: Response): InboundCallOptions {
+export function inboundCallOptions(req: PlatformRequest, res: ServerResponse): InboundCallOptions {
   const given = header(req, 'x-request-id');
   // The module's context interceptor already chose the request id (and user and feature).
   const requestId =
@@ -34,8 +35,8 @@ export function inboundCallOptions(req: Request, res: Response): InboundCallOpti
   return { requestId, signal: abort.signal };
 }
 
-function header(req: Request, name: string): string | undefined {
-  const value = req.headers[name];
+function header(req: PlatformRequest, name: string): string | undefined {
+  const value = rawRequest(req).headers[name];
   const first = Array.isArray(value) ? value[0] : value;
   return first?.trim() || undefined;
 }

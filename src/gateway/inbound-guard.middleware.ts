@@ -1,5 +1,6 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { requestPath, sendJson } from './http-exchange';
 import { openAiError, type OpenAiErrorReply } from './openai-error.body';
 
 /** The API the guard protects; health and metrics stay open to orchestrators and scrapers. */
@@ -14,11 +15,13 @@ const API_PREFIX = '/v1';
  *
  * @example
  * app.use(inboundGuard(config.inbound.apiKeys)); // before the body parser
+ *
+ * Node's request and response: Express middleware gets them, and so does Fastify's (middie).
  */
 export function inboundGuard(apiKeys: readonly string[]) {
   const digests = apiKeys.map(digest);
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (!isApiPath(req.path) || req.method === 'OPTIONS') return next();
+  return (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
+    if (!isApiPath(requestPath(req)) || req.method === 'OPTIONS') return next();
     if (digests.length > 0 && !knownKey(bearer(req), digests)) {
       return send(
         res,
@@ -50,11 +53,11 @@ function isApiPath(path: string): boolean {
   return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`);
 }
 
-function mediaType(req: Request): string {
+function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-function bearer(req: Request): string | undefined {
+function bearer(req: IncomingMessage): string | undefined {
   const match = /^Bearer[ \t]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
   return match?.[1];
 }
@@ -73,10 +76,7 @@ function knownKey(given: string | undefined, digests: readonly Buffer[]): boolea
   return found;
 }
 
-function send(res: Response, reply: OpenAiErrorReply): void {
+function send(res: ServerResponse, reply: OpenAiErrorReply): void {
   // The body is not read: the connection cannot be reused for the next request.
-  res
-    .status(reply.status)
-    .set({ ...reply.headers, connection: 'close' })
-    .json(reply.body);
+  sendJson(res, reply.status, reply.body, { ...reply.headers, connection: 'close' });
 }

@@ -1,5 +1,6 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { isLlmJobsError } from '../llm/index';
+import { sendJson } from './http-exchange';
 import { openAiError, type OpenAiErrorReply } from './openai-error.body';
 
 /** An {@link LlmJobsError} as an OpenAI-shaped reply; undefined for any other error. */
@@ -27,8 +28,8 @@ export function jobsErrorReply(error: unknown): OpenAiErrorReply | undefined {
 }
 
 /** Sends the reply of a jobs error, or rethrows anything else to the error filter. */
-export function sendJobsError(res: Response, error: unknown): void {
+export function sendJobsError(res: ServerResponse, error: unknown): void {
   const reply = jobsErrorReply(error);
   if (!reply) throw error;
-  res.status(reply.status).set(reply.headers).json(reply.body);
+  sendJson(res, reply.status, reply.body, reply.headers);
 }

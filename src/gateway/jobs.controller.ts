@@ -1,7 +1,14 @@
 import { Controller, Delete, Get, Param, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { LlmJob, LlmJobs, TERMINAL_JOB_STATES } from '../llm/index';
 import { callerIdentity } from './caller-identity';
+import {
+  PlatformRequest,
+  PlatformResponse,
+  rawRequest,
+  rawResponse,
+  sendJson,
+} from './http-exchange';
 import { jobResource, retryAfterSeconds } from './job.resource';
 import { sendJobsError } from './jobs-error.reply';
 import { preferences } from './prefer.header';
@@ -29,9 +36,14 @@ export class JobsController {
    * curl localhost:3000/v1/jobs/$ID -H 'Prefer: wait=30'
    */
   @Get(':id')
-  async get(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async get(
+    @Param('id') id: string,
+    @Req() req: PlatformRequest,
+    @Res() reply: PlatformResponse,
+  ): Promise<void> {
+    const res = rawResponse(reply);
     const owner = callerIdentity(req);
-    const preferred = preferences(req).waitS;
+    const preferred = preferences(rawRequest(req)).waitS;
     // Each long poll holds a connection and a listener: bounded, as any caller-driven resource.
     const waitS = preferred && this.waiters < MAX_JOB_WAITERS ? preferred : undefined;
     const abort = new AbortController();
@@ -51,7 +63,12 @@ export class JobsController {
 
   /** Cancels the job unless it already ended; answers with its state after. */
   @Delete(':id')
-  async cancel(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async cancel(
+    @Param('id') id: string,
+    @Req() req: PlatformRequest,
+    @Res() reply: PlatformResponse,
+  ): Promise<void> {
+    const res = rawResponse(reply);
     try {
       this.send(res, await this.jobs.cancel(id, { owner: callerIdentity(req) }));
     } catch (error) {
@@ -59,11 +76,11 @@ export class JobsController {
     }
   }
 
-  private send(res: Response, job: LlmJob, headers: Record<string, string> = {}): void {
+  private send(res: ServerResponse, job: LlmJob, headers: Record<string, string> = {}): void {
     const unfinished = !TERMINAL_JOB_STATES.has(job.state);
-    res
-      .status(200)
-      .set({ ...headers, ...(unfinished ? { 'retry-after': String(retryAfterSeconds(job)) } : {}) })
-      .json(jobResource(job));
+    sendJson(res, 200, jobResource(job), {
+      ...headers,
+      ...(unfinished ? { 'retry-after': String(retryAfterSeconds(job)) } : {}),
+    });
   }
 }

@@ -1,7 +1,7 @@
 import { Controller, Get, Logger, Res } from '@nestjs/common';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
-import type { Response } from 'express';
+import { rawResponse, send, type PlatformResponse } from './http-exchange';
 import { prometheusExporter } from './prometheus-exporter';
 
 /** The Prometheus text exposition format, version 0.0.4. */
@@ -23,19 +23,20 @@ export class MetricsController {
    * down (`up == 0`) instead of scraping an empty page that looks healthy.
    */
   @Get()
-  async scrape(@Res() res: Response): Promise<void> {
+  async scrape(@Res() reply: PlatformResponse): Promise<void> {
+    const res = rawResponse(reply);
     let collected: CollectionResult;
     try {
       collected = await prometheusExporter.collect();
     } catch (error) {
-      res
-        .status(503)
-        .type('text/plain')
-        .send(
-          `Metrics are not available (${String(error)}). Register prometheusExporter from ` +
-            `src/gateway/prometheus-exporter.ts as a metric reader of the OpenTelemetry SDK ` +
-            `before the gateway boots.\n`,
-        );
+      send(
+        res,
+        503,
+        'text/plain; charset=utf-8',
+        `Metrics are not available (${String(error)}). Register prometheusExporter from ` +
+          `src/gateway/prometheus-exporter.ts as a metric reader of the OpenTelemetry SDK ` +
+          `before the gateway boots.\n`,
+      );
       return;
     }
     if (collected.errors.length > 0) {
@@ -44,9 +45,6 @@ export class MetricsController {
         `Some metrics could not be collected: ${collected.errors.map(String).join('; ')}`,
       );
     }
-    res
-      .status(200)
-      .setHeader('content-type', PROMETHEUS_CONTENT_TYPE)
-      .send(this.serializer.serialize(collected.resourceMetrics));
+    send(res, 200, PROMETHEUS_CONTENT_TYPE, this.serializer.serialize(collected.resourceMetrics));
   }
 }

@@ -1,13 +1,26 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { isLlmError } from '../llm/index';
 import { InvalidRequestError } from './invalid-request.error';
 import { GATEWAY_BODY_LIMIT } from './gateway.constants';
+import {
+  PlatformRequest,
+  PlatformResponse,
+  rawRequest,
+  rawResponse,
+  requestPath,
+  sendJson,
+} from './http-exchange';
 import { fromLlmError } from './llm-error.mapping';
 import { RejectionLogSummary } from './rejection-log.summary';
 import { errorTypeFor, openAiError, OpenAiErrorReply } from './openai-error.body';
 
 const SUMMARISED_KINDS = new Set(['circuit_open', 'bulkhead_full', 'shutting_down']);
+// Malformed JSON: Express' `type`, Fastify's `code` (an empty body is malformed JSON on Fastify).
+const INVALID_JSON = new Set([
+  'entity.parse.failed',
+  'FST_ERR_CTP_INVALID_JSON_BODY',
+  'FST_ERR_CTP_EMPTY_JSON_BODY',
+]);
 
 /**
  * Answers every error in OpenAI's shape, so OpenAI SDKs pointed at the gateway raise their usual
@@ -21,16 +34,16 @@ export class OpenAiErrorFilter implements ExceptionFilter {
   private readonly rejections = new RejectionLogSummary(this.logger);
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const req = host.switchToHttp().getRequest<Request>();
-    const res = host.switchToHttp().getResponse<Response>();
-    const reply = this.describe(exception, `${req.method} ${req.path}`);
+    const req = host.switchToHttp().getRequest<PlatformRequest>();
+    const res = rawResponse(host.switchToHttp().getResponse<PlatformResponse>());
+    const reply = this.describe(exception, `${rawRequest(req).method} ${requestPath(req)}`);
     if (res.headersSent) {
       // Too late for a status: cutting the connection is the only way to say the body is broken.
       res.destroy();
       return;
     }
     if (res.destroyed) return;
-    res.set(reply.headers).status(reply.status).json(reply.body);
+    sendJson(res, reply.status, reply.body, reply.headers);
   }
 
   private describe(exception: unknown, route: string): OpenAiErrorReply {
@@ -64,9 +77,11 @@ function fromHttpException(exception: HttpException, route: string): OpenAiError
       code: exception.errorCode ?? null,
     });
   }
-  // Express' body parser marks its errors with a `type`; Nest keeps it as the cause.
-  const parserError = (exception.cause as { type?: unknown } | undefined)?.type;
-  if (parserError === 'entity.parse.failed') {
+  // Express' body parser marks its errors with a `type`, Fastify's with a `code`; Nest keeps
+  // either as the cause.
+  const cause = exception.cause as { type?: unknown; code?: unknown } | undefined;
+  const parserError = cause?.type ?? cause?.code;
+  if (typeof parserError === 'string' && INVALID_JSON.has(parserError)) {
     return openAiError(
       status,
       type,
@@ -75,7 +90,7 @@ function fromHttpException(exception: HttpException, route: string): OpenAiError
       { code: 'invalid_json' },
     );
   }
-  if (parserError === 'entity.too.large') {
+  if (parserError === 'entity.too.large' || parserError === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const message = `The request body is larger than the gateway accepts (${GATEWAY_BODY_LIMIT}).`;
     return openAiError(status, type, message, { code: 'payload_too_large' });
   }

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /** The longest `Prefer: wait` a GET of a job may hold the connection, seconds. */
 export const MAX_JOB_WAIT_S = 60;
@@ -7,7 +7,10 @@ export const MAX_JOB_WAIT_S = 60;
  * The preferences of RFC 7240's `Prefer` header, lower-cased: `respond-async` and `wait=<s>`.
  * Unknown preferences are ignored, as the RFC asks.
  */
-export function preferences(req: Request): { respondAsync: boolean; waitS?: number } {
+export function preferences(req: { headers: IncomingHttpHeaders }): {
+  respondAsync: boolean;
+  waitS?: number;
+} {
   const raw = req.headers.prefer;
   const tokens = (Array.isArray(raw) ? raw.join(',') : (raw ?? ''))
     .split(/[,;]/)

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { isLlmError, type LlmChatStream } from '../llm/index';
 import { fromLlmError } from './llm-error.mapping';
 import { openAiError, type OpenAiErrorBody } from './openai-error.body';
@@ -15,12 +15,13 @@ const logger = new Logger('SseResponseWriter');
  *
  * @example
  * await stream.ready(); // errors before this point are plain JSON error responses
- * res.status(200).set({ 'content-type': 'text/event-stream' }).flushHeaders();
+ * res.setHeader('content-type', 'text/event-stream');
+ * res.flushHeaders();
  * await writeSseResponse(stream, res, signal);
  */
 export async function writeSseResponse(
   stream: LlmChatStream,
-  res: Response,
+  res: ServerResponse,
   signal: AbortSignal,
 ): Promise<void> {
   try {
@@ -49,7 +50,7 @@ function errorEvent(error: unknown): OpenAiErrorBody {
 }
 
 /** Resolves when the socket buffer drained, or at once when the client has gone. */
-function drained(res: Response, signal: AbortSignal): Promise<void> {
+function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);

@@ -1,10 +1,10 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { createGatewayApp, type GatewayAppOptions } from '../../src/gateway/create-gateway-app';
 import { loadGatewayConfig } from '../../src/gateway/gateway.config';
 
 /** The gateway's Nest app booted in-process and listening on a free loopback port. */
 export interface GatewayTestApp {
-  app: NestExpressApplication;
+  app: INestApplication;
   /** e.g. `http://127.0.0.1:41234` */
   url: string;
   /** Closes the app, which runs its shutdown hooks (event shipping flushes on close). */
@@ -20,7 +20,12 @@ export async function startGatewayApp(
   env: NodeJS.ProcessEnv,
   options: GatewayAppOptions = {},
 ): Promise<GatewayTestApp> {
-  const config = loadGatewayConfig({ LLM_EVENTS_LOG: 'false', ...env });
+  const config = loadGatewayConfig({
+    LLM_EVENTS_LOG: 'false',
+    // `GATEWAY_HTTP_PLATFORM=fastify npx jest test/gateway*` runs the gateway suites on Fastify.
+    ...platformEnv(),
+    ...env,
+  });
   const app = await createGatewayApp(config, { logger: false, ...options });
   try {
     await app.listen(0, '127.0.0.1');
@@ -29,4 +34,10 @@ export async function startGatewayApp(
     await app.close();
     throw error;
   }
+}
+
+/** The HTTP platform the suites run the gateway on, from the test run's own environment. */
+export function platformEnv(): NodeJS.ProcessEnv {
+  const platform = process.env.GATEWAY_HTTP_PLATFORM;
+  return platform ? { GATEWAY_HTTP_PLATFORM: platform } : {};
 }

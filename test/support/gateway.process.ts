@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { platformEnv } from './gateway-test-app';
 
 /** The gateway's real entry point (`src/main.ts`) running in a child process. */
 export interface GatewayProcess {
@@ -22,7 +23,14 @@ export async function startGatewayProcess(env: NodeJS.ProcessEnv): Promise<Gatew
   const root = path.join(__dirname, '..', '..');
   const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
     cwd: root,
-    env: { ...env, PORT: '0', HOST: '127.0.0.1', NO_COLOR: '1', SWC_NODE_IGNORE_DYNAMIC: '1' },
+    env: {
+      ...platformEnv(),
+      ...env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      NO_COLOR: '1',
+      SWC_NODE_IGNORE_DYNAMIC: '1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -23,11 +23,15 @@ interface HttpRequest {
   url?: string;
   route?: { path?: string };
   baseUrl?: string;
+  /** Fastify's request: the route template. */
+  routeOptions?: { url?: string };
 }
-interface HttpResponse {
+interface NodeResponse {
   statusCode: number;
   once(event: 'close', listener: () => void): unknown;
 }
+/** Express' response is Node's; Fastify's reply wraps it as `raw`. */
+type HttpResponse = NodeResponse | { raw: NodeResponse };
 
 /**
  * Puts who (user id), which feature and which request into an AsyncLocalStorage context that
@@ -104,7 +108,8 @@ export class LlmContextInterceptor implements NestInterceptor {
       };
       if (http) {
         // The status is final only once the response is sent (exception filters set it late).
-        const res = context.switchToHttp().getResponse<HttpResponse>();
+        const reply = context.switchToHttp().getResponse<HttpResponse>();
+        const res = 'raw' in reply ? reply.raw : reply;
         res.once('close', () => report(res.statusCode));
       }
       const subscription = runInLlmContext(store, () =>
@@ -149,7 +154,9 @@ export class LlmContextInterceptor implements NestInterceptor {
       return `${context.getClass().name}.${context.getHandler().name}`;
     }
     const req = context.switchToHttp().getRequest<HttpRequest>();
-    const path = req.route?.path ? `${req.baseUrl ?? ''}${req.route.path}` : undefined;
+    const path = req.route?.path
+      ? `${req.baseUrl ?? ''}${req.route.path}`
+      : (req.routeOptions?.url ?? undefined);
     const span = trace.getActiveSpan();
     if (span && path) {
       span.setAttribute('http.route', path);

@@ -1,0 +1,180 @@
+import { metrics } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import * as http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { prometheusExporter } from '../src/gateway/prometheus-exporter';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+
+const MESSAGES = [{ role: 'user', content: 'Hello' }];
+const KEY = 'gk-platform-test-0123456789';
+type ErrorBody = { error: { type: string; code: string | null; param: string | null } };
+
+/**
+ * The flows whose code depends on the HTTP platform (GATEWAY_HTTP_PLATFORM), on Express and on
+ * Fastify alike: answers written to Node's response, the body parser's limits and errors, the
+ * inbound guard (a middleware), terminus' and Prometheus' routes, SSE and a client leaving.
+ */
+let provider: MeterProvider;
+beforeAll(() => {
+  // What the gateway's telemetry bootstrap does, so /metrics serves the module's series.
+  provider = new MeterProvider({ readers: [prometheusExporter] });
+  metrics.setGlobalMeterProvider(provider);
+});
+afterAll(() => provider.shutdown());
+
+describe.each(['express', 'fastify'] as const)('gateway on %s', (platform) => {
+  let sim: UpstreamSimulator;
+  let gateway: GatewayTestApp;
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start();
+    gateway = await startGatewayApp({
+      GATEWAY_HTTP_PLATFORM: platform,
+      GATEWAY_API_KEYS: KEY,
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_MAX_CONCURRENCY: '1',
+      LLM_MAX_QUEUE: '0',
+      LLM_RETRY_BASE_MS: '5',
+      LLM_RETRY_MAX_MS: '20',
+    });
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await sim.close();
+  });
+  beforeEach(() => sim.reset());
+
+  const post = (body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) =>
+    fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      signal,
+    });
+
+  it('runs on the platform it was given', () => {
+    const adapter = gateway.app.getHttpAdapter().getType();
+    expect(adapter).toBe(platform);
+  });
+
+  it('answers a completion as JSON with the call headers and the caller’s x-request-id', async () => {
+    sim.script([{ type: 'ok', content: 'Hi there' }]);
+    const res = await post({ messages: MESSAGES }, { 'x-request-id': 'req-platform-1' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(res.headers.get('x-request-id')).toBe('req-platform-1');
+    expect(res.headers.get('x-llm-attempts')).toBe('1');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+    const body = (await res.json()) as { choices: Array<{ message: { content: string } }> };
+    expect(body.choices[0]?.message.content).toBe('Hi there');
+  });
+
+  it('streams SSE ending with [DONE]', async () => {
+    sim.script([{ type: 'stream', chunks: ['Hel', 'lo'] }]);
+    const res = await post({ messages: MESSAGES, stream: true });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    const events = (await res.text()).split('\n\n').filter(Boolean);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    expect(events.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each([
+    ['malformed JSON', '{"messages": [', 400, 'invalid_json'],
+    [
+      'a body over 10 MB',
+      JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(11 * 1024 * 1024) }] }),
+      413,
+      'payload_too_large',
+    ],
+    ['a request without messages', JSON.stringify({ model: 'gpt-4o' }), 400, null],
+  ] as const)(
+    'answers %s with an OpenAI-shaped 4xx, without calling the upstream',
+    async (_case, body, status, code) => {
+      const res = await post(body, { 'x-request-id': 'req-platform-bad' });
+      expect(res.status).toBe(status);
+      const error = ((await res.json()) as ErrorBody).error;
+      expect(error.type).toBe('invalid_request_error');
+      if (code) expect(error.code).toBe(code);
+      else expect(error.param).toBe('messages');
+      expect(sim.requests).toHaveLength(0);
+    },
+  );
+
+  it('refuses a missing key (401) and a form post (415) before reading the body', async () => {
+    const noKey = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: MESSAGES }),
+    });
+    expect(noKey.status).toBe(401);
+    expect(((await noKey.json()) as ErrorBody).error.code).toBe('invalid_api_key');
+    const form = await post('a=b', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(415);
+    expect(((await form.json()) as ErrorBody).error.code).toBe('unsupported_media_type');
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('answers an unknown route with an OpenAI-shaped 404', async () => {
+    const res = await fetch(`${gateway.url}/v1/nothing?x=1`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as ErrorBody).error.code).toBe('unknown_url');
+  });
+
+  it('serves /health, /health/live, /models and /metrics', async () => {
+    const health = await fetch(`${gateway.url}/health`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { status: string }).status).toBe('ok');
+    expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
+    const models = await fetch(`${gateway.url}/v1/models`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    expect(((await models.json()) as { object: string }).object).toBe('list');
+    sim.script([{ type: 'ok', content: 'counted' }]);
+    expect((await post({ messages: MESSAGES })).status).toBe(200);
+    const scrape = await fetch(`${gateway.url}/metrics`);
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(await scrape.text()).toMatch(/^llm_\w+\{/m);
+  });
+
+  it('a client leaving mid-stream ends the upstream stream and frees the bulkhead slot', async () => {
+    const chunks = Array.from({ length: 200 }, (_, i) => `w${i} `);
+    sim.script([
+      { type: 'stream', chunks, delayMs: 10 },
+      { type: 'ok', content: 'after' },
+    ]);
+    const leaving = new AbortController();
+    const res = await post({ messages: MESSAGES, stream: true }, {}, leaving.signal);
+    const reader = res.body!.getReader();
+    await reader.read();
+    leaving.abort();
+    await reader.closed.catch(() => undefined);
+    // One slot (LLM_MAX_CONCURRENCY=1, no queue): the next call is admitted once it is freed.
+    let after = await post({ messages: MESSAGES });
+    for (let i = 0; i < 50 && after.status === 503; i++) {
+      await sleep(20);
+      after = await post({ messages: MESSAGES });
+    }
+    expect(after.status).toBe(200);
+    expect(sim.requests).toHaveLength(2);
+  });
+
+  it('keeps the connection of a refused request from being reused', async () => {
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      });
+      req.once('response', resolve).once('error', reject);
+      req.end('{}');
+    });
+    res.resume();
+    expect(res.statusCode).toBe(401);
+    expect(res.headers.connection).toBe('close');
+  });
+});
