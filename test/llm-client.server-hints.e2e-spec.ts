@@ -164,7 +164,9 @@ describe('server hints', () => {
       // 60 and 120 ms at the earliest (jittered backoff may be near 0), so at most three.
       expect(error.attempts).toBeGreaterThanOrEqual(1);
       expect(error.attempts).toBeLessThanOrEqual(3);
-      expect(sim.requests.length).toBe(error.attempts);
+      // The deadline may cut the last attempt before its request reached the simulator.
+      expect(sim.requests.length).toBeLessThanOrEqual(error.attempts);
+      expect(sim.requests.length).toBeGreaterThanOrEqual(error.attempts - 1);
     } finally {
       await slow.close();
     }
