@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { currentLlmContext, type LlmCallOptions } from '../llm/index';
+import { clientAbortSignal, currentLlmContext, type LlmCallOptions } from '../llm/index';
 import { rawRequest, type PlatformRequest } from './http-exchange';
 
 /** Call options that always carry a request id and the client's abort signal. */
@@ -26,13 +26,7 @@ export function inboundCallOptions(req: PlatformRequest, res: ServerResponse): I
   const requestId =
     currentLlmContext()?.requestId ?? (given && REQUEST_ID.test(given) ? given : randomUUID());
   res.setHeader('x-request-id', requestId);
-  const abort = new AbortController();
-  // The response's `close` (not the request's, which fires once the body is read) says the
-  // connection ended; after a complete response the call is over and aborting is a no-op.
-  res.once('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  return { requestId, signal: abort.signal };
+  return { requestId, signal: clientAbortSignal(res) };
 }
 
 function header(req: PlatformRequest, name: string): string | undefined {

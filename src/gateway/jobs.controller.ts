@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, Param, Req, Res } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { LlmJob, LlmJobs, TERMINAL_JOB_STATES } from '../llm/index';
+import { clientAbortSignal, LlmJob, LlmJobs, TERMINAL_JOB_STATES } from '../llm/index';
 import { callerIdentity } from './caller-identity';
 import {
   PlatformRequest,
@@ -46,12 +46,14 @@ export class JobsController {
     const preferred = preferences(rawRequest(req)).waitS;
     // Each long poll holds a connection and a listener: bounded, as any caller-driven resource.
     const waitS = preferred && this.waiters < MAX_JOB_WAITERS ? preferred : undefined;
-    const abort = new AbortController();
-    res.once('close', () => abort.abort());
     if (waitS) this.waiters++;
     try {
       const job = waitS
-        ? await this.jobs.wait(id, { owner, timeoutMs: waitS * 1000, signal: abort.signal })
+        ? await this.jobs.wait(id, {
+            owner,
+            timeoutMs: waitS * 1000,
+            signal: clientAbortSignal(res),
+          })
         : await this.jobs.get(id, { owner });
       this.send(res, job, waitS ? { 'preference-applied': `wait=${waitS}` } : {});
     } catch (error) {
