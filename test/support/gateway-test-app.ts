@@ -1,39 +1,23 @@
-import type { INestApplication } from '@nestjs/common';
-import { createGatewayApp, type GatewayAppOptions } from '../../src/gateway/create-gateway-app';
-import { loadGatewayConfig } from '../../src/gateway/gateway.config';
+import type { GatewayAppOptions } from '../../src/gateway/create-gateway-app';
+import { startInProcessGateway, type InProcessGateway } from '../../bench/support/gateway-app';
 
-/** The gateway's Nest app booted in-process and listening on a free loopback port. */
-export interface GatewayTestApp {
-  app: INestApplication;
-  /** e.g. `http://127.0.0.1:41234` */
-  url: string;
-  /** Closes the app, which runs its shutdown hooks (event shipping flushes on close). */
-  close(): Promise<void>;
-}
+/**
+ * The gateway's Nest app booted in-process and listening on a free loopback port; closing it runs
+ * its shutdown hooks (event shipping flushes on close). One boot for tests and benchmarks.
+ */
+export type GatewayTestApp = InProcessGateway;
 
 /**
  * Boots the gateway as `main.ts` does, from environment variables, but in the test's process and
- * on port 0. Events as stdout JSON lines would flood the test output, so LLM_EVENTS_LOG defaults
- * to `false`; Nest's logger is off unless `options.logger` says otherwise.
+ * on port 0 (events not logged, Nest's logger off: see {@link startInProcessGateway}), on the
+ * HTTP platform of the test run (see {@link platformEnv}).
  */
-export async function startGatewayApp(
+export function startGatewayApp(
   env: NodeJS.ProcessEnv,
   options: GatewayAppOptions = {},
 ): Promise<GatewayTestApp> {
-  const config = loadGatewayConfig({
-    LLM_EVENTS_LOG: 'false',
-    // `GATEWAY_HTTP_PLATFORM=fastify npx jest test/gateway*` runs the gateway suites on Fastify.
-    ...platformEnv(),
-    ...env,
-  });
-  const app = await createGatewayApp(config, { logger: false, ...options });
-  try {
-    await app.listen(0, '127.0.0.1');
-    return { app, url: await app.getUrl(), close: () => app.close() };
-  } catch (error) {
-    await app.close();
-    throw error;
-  }
+  // `GATEWAY_HTTP_PLATFORM=fastify npx jest test/gateway*` runs the gateway suites on Fastify.
+  return startInProcessGateway({ ...platformEnv(), ...env }, options);
 }
 
 /** The HTTP platform the suites run the gateway on, from the test run's own environment. */
