@@ -154,9 +154,7 @@ export class LlmContextInterceptor implements NestInterceptor {
       return `${context.getClass().name}.${context.getHandler().name}`;
     }
     const req = context.switchToHttp().getRequest<HttpRequest>();
-    const path = req.route?.path
-      ? `${req.baseUrl ?? ''}${req.route.path}`
-      : (req.routeOptions?.url ?? undefined);
+    const path = req.route?.path ? `${req.baseUrl ?? ''}${req.route.path}` : req.routeOptions?.url;
     const span = trace.getActiveSpan();
     if (span && path) {
       span.setAttribute('http.route', path);
