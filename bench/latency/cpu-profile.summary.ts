@@ -36,7 +36,8 @@ export function areaOf(url: string, fn: string): string {
     ],
     [/node_modules\/rxjs/, 'rxjs'],
     [/node_modules\/cockatiel/, 'cockatiel policies'],
-    [/src\/llm\/observability\/events|events/, 'events (build + log)'],
+    // Not `events` alone: that is Node's EventEmitter (node:events), every emitter's cost.
+    [/\/llm\/observability\/events\//, 'events (build + log)'],
     [/src\/llm\/observability/, 'observability (spans, metrics attrs)'],
     [/src\/llm\//, 'LlmClient call path'],
     [/src\/gateway\//, 'gateway code'],

@@ -44,6 +44,13 @@ describe('telemetryPlan', () => {
     expect(fromResource.serviceName).toBeUndefined();
   });
 
+  it('reads OTEL_SDK_DISABLED as the SDK does: only `true`, in any case', () => {
+    expect(telemetryPlan({}).sdkDisabled).toBe(false);
+    expect(telemetryPlan({ OTEL_SDK_DISABLED: ' TRUE ' }).sdkDisabled).toBe(true);
+    expect(telemetryPlan({ OTEL_SDK_DISABLED: 'false' }).sdkDisabled).toBe(false);
+    expect(telemetryPlan({ OTEL_SDK_DISABLED: '1' }).sdkDisabled).toBe(false);
+  });
+
   it('asks for a log exporter only when OTEL_LOGS_EXPORTER is set', () => {
     expect(telemetryPlan({ OTEL_LOGS_EXPORTER: 'otlp' }).exportLogs).toBe(true);
     expect(telemetryPlan({ OTEL_LOGS_EXPORTER: 'none' }).exportLogs).toBe(false);
@@ -57,8 +64,30 @@ describe('startTelemetry with nothing configured', () => {
       const span = trace.getTracer('probe').startSpan('probe');
       expect(span.isRecording()).toBe(false);
       span.end();
+      // Still instrumented: the HTTP metrics are recorded, and context propagates.
+      expect(telemetry.httpInstrumentation.isEnabled()).toBe(true);
     } finally {
       await telemetry.shutdown();
+    }
+  });
+});
+
+describe('startTelemetry with OTEL_SDK_DISABLED=true', () => {
+  it('leaves the HTTP instrumentation disabled: nothing patches `http` for a disabled SDK', async () => {
+    const before = process.env.OTEL_SDK_DISABLED;
+    // The SDK reads process.env itself; the plan reads the env given.
+    process.env.OTEL_SDK_DISABLED = 'true';
+    const telemetry = startTelemetry({ resourceDetectors: [] }, { OTEL_SDK_DISABLED: 'true' });
+    try {
+      expect(telemetry.plan.sdkDisabled).toBe(true);
+      expect(telemetry.httpInstrumentation.isEnabled()).toBe(false);
+      const span = trace.getTracer('probe').startSpan('probe');
+      expect(span.isRecording()).toBe(false);
+      span.end();
+    } finally {
+      await telemetry.shutdown();
+      if (before === undefined) delete process.env.OTEL_SDK_DISABLED;
+      else process.env.OTEL_SDK_DISABLED = before;
     }
   });
 });

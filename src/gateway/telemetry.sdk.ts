@@ -16,6 +16,11 @@ export interface TelemetryPlan {
   exportLogs: boolean;
   /** One line for the startup log: where traces go, or how to send them somewhere. */
   description: string;
+  /**
+   * `OTEL_SDK_DISABLED=true`: the SDK starts nothing, and the HTTP instrumentation is built
+   * disabled (an instrumentation enables itself when it is constructed).
+   */
+  sdkDisabled: boolean;
 }
 
 /** Replacements for what the environment configures; tests use them. */
@@ -60,6 +65,8 @@ export function telemetryPlan(env: NodeJS.ProcessEnv): TelemetryPlan {
     env.OTEL_RESOURCE_ATTRIBUTES ?? '',
   );
   return {
+    // Read as the SDK reads it: only `true` (any case) disables it.
+    sdkDisabled: set('OTEL_SDK_DISABLED')?.toLowerCase() === 'true',
     serviceName: set('OTEL_SERVICE_NAME') ?? (resourceNamesService ? undefined : 'llm-gateway'),
     exportTraces,
     exportLogs: (set('OTEL_LOGS_EXPORTER') ?? 'none') !== 'none',
@@ -89,6 +96,9 @@ export function startTelemetry(
 ): GatewayTelemetry {
   const plan = telemetryPlan(env);
   const httpInstrumentation = new HttpInstrumentation({
+    // Constructed enabled, it would patch `http` even though the disabled SDK registers nothing:
+    // every request would still pay for its work (attributes, context binding) for no span.
+    enabled: !plan.sdkDisabled,
     ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.test(request.url ?? ''),
   });
   const sdk = new NodeSDK({

@@ -112,21 +112,23 @@ export class LlmContextInterceptor implements NestInterceptor {
         const res = 'raw' in reply ? reply.raw : reply;
         res.once('close', () => report(res.statusCode));
       }
+      const handle = () =>
+        next.handle().subscribe({
+          next: (value) => subscriber.next(value),
+          error: (e: unknown) => {
+            error = e;
+            if (!http) report(500);
+            subscriber.error(e);
+          },
+          complete: () => {
+            if (!http) report(200);
+            subscriber.complete();
+          },
+        });
+      // An HTTP request's context is the active one already: entering it again would cost a
+      // second AsyncLocalStorage frame per request for nothing.
       const subscription = runInLlmContext(store, () =>
-        otelContext.with(active, () =>
-          next.handle().subscribe({
-            next: (value) => subscriber.next(value),
-            error: (e: unknown) => {
-              error = e;
-              if (!http) report(500);
-              subscriber.error(e);
-            },
-            complete: () => {
-              if (!http) report(200);
-              subscriber.complete();
-            },
-          }),
-        ),
+        otelContext.active() === active ? handle() : otelContext.with(active, handle),
       );
       return () => {
         subscription.unsubscribe();

@@ -2,7 +2,7 @@ import type { Attributes } from '@opentelemetry/api';
 import { type CallRecord } from '../call/call-record';
 import { type AttemptRecord, type RetryRecord } from '../call/call-record.types';
 import { toGenAiMessagesJson } from './gen-ai.messages';
-import { callAttributes, upstreamAttributes } from './llm-call.attributes';
+import { upstreamAttributes } from './llm-call.attributes';
 import {
   ATTR_ERROR_TYPE,
   ATTR_GEN_AI_INPUT_MESSAGES,
@@ -25,6 +25,7 @@ import {
   ATTR_LLM_CLIENT_REQUEST_ID,
   ATTR_LLM_DEGRADED,
   ATTR_LLM_FALLBACKS,
+  ATTR_LLM_FEATURE,
   ATTR_LLM_LIMITER_WAIT_MS,
   ATTR_LLM_REQUEST_ID,
   ATTR_LLM_REQUESTED_MODEL,
@@ -43,74 +44,84 @@ import {
 /**
  * What is known of a call when it starts. Prompt text only with `captureContent`: it may hold
  * personal data, and spans usually go to a system with wider access than the application's.
+ *
+ * Every builder here writes each attribute once, in a fixed order, and leaves unset values out
+ * (no spread, no second pass): they run for every call the SDK records.
  */
 export function callStartAttributes(call: CallRecord, captureContent: boolean): Attributes {
   const { request, context } = call;
-  return defined({
+  // Provider, upstream, server, model, feature: named and valued as in metrics and events.
+  const attributes: Attributes = {
     [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_CHAT,
-    // Provider, upstream, server, model, feature: named and valued as in metrics and events.
-    ...callAttributes(call.upstream, call.model, context.featureName),
-    // OpenAI renamed max_tokens to max_completion_tokens; both mean the completion's cap.
-    [ATTR_GEN_AI_REQUEST_MAX_TOKENS]: numberOrUndefined(
-      request.max_completion_tokens ?? request.max_tokens,
-    ),
-    [ATTR_GEN_AI_REQUEST_TEMPERATURE]: numberOrUndefined(request.temperature),
-    [ATTR_GEN_AI_REQUEST_TOP_P]: numberOrUndefined(request.top_p),
-    [ATTR_LLM_STREAM]: call.stream,
-    [ATTR_LLM_CLIENT_REQUEST_ID]: call.clientRequestId,
-    [ATTR_USER_ID]: context.userId,
-    [ATTR_LLM_REQUEST_ID]: context.requestId,
-    ...(captureContent && Array.isArray(request.messages)
-      ? { [ATTR_GEN_AI_INPUT_MESSAGES]: toGenAiMessagesJson(request.messages) }
-      : {}),
-  });
+    ...upstreamAttributes(call.upstream),
+    [ATTR_GEN_AI_REQUEST_MODEL]: call.model,
+  };
+  put(attributes, ATTR_LLM_FEATURE, context.featureName);
+  // OpenAI renamed max_tokens to max_completion_tokens; both mean the completion's cap.
+  put(
+    attributes,
+    ATTR_GEN_AI_REQUEST_MAX_TOKENS,
+    numberOrUndefined(request.max_completion_tokens ?? request.max_tokens),
+  );
+  put(attributes, ATTR_GEN_AI_REQUEST_TEMPERATURE, numberOrUndefined(request.temperature));
+  put(attributes, ATTR_GEN_AI_REQUEST_TOP_P, numberOrUndefined(request.top_p));
+  attributes[ATTR_LLM_STREAM] = call.stream;
+  put(attributes, ATTR_LLM_CLIENT_REQUEST_ID, call.clientRequestId);
+  put(attributes, ATTR_USER_ID, context.userId);
+  put(attributes, ATTR_LLM_REQUEST_ID, context.requestId);
+  if (captureContent && Array.isArray(request.messages)) {
+    attributes[ATTR_GEN_AI_INPUT_MESSAGES] = toGenAiMessagesJson(request.messages);
+  }
+  return attributes;
 }
 
 /** What the call ended with: the provider's answer, how hard the call path worked, the error. */
 export function callEndAttributes(call: CallRecord): Attributes {
   const response = call.response;
-  return defined({
-    // After a fallback the request went to another model, maybe another upstream and provider.
-    ...upstreamAttributes(call.upstream),
-    [ATTR_GEN_AI_REQUEST_MODEL]: call.model,
-    [ATTR_GEN_AI_RESPONSE_MODEL]: response?.model,
-    [ATTR_GEN_AI_RESPONSE_ID]: response?.id,
-    [ATTR_GEN_AI_RESPONSE_FINISH_REASONS]: response?.finishReasons.length
-      ? response.finishReasons
-      : undefined,
-    [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: response?.inputTokens,
-    [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: response?.outputTokens,
-    [ATTR_LLM_ATTEMPTS]: call.attemptCount,
-    [ATTR_LLM_RETRIES]: call.retries.length,
-    [ATTR_LLM_REQUESTED_MODEL]: call.requestedModel,
-    [ATTR_LLM_FALLBACKS]: call.fallbacks.length,
-    [ATTR_LLM_DEGRADED]: call.degraded,
-    [ATTR_LLM_WAIT_MS]: call.totalDelayMs,
-    [ATTR_LLM_BREAKER_WAIT_MS]: call.breakerWaitMs,
-    // Low cardinality, as the convention asks: the error kind, never the message.
-    [ATTR_ERROR_TYPE]: call.error?.kind,
-  });
+  // After a fallback the request went to another model, maybe another upstream and provider.
+  const attributes: Attributes = { ...upstreamAttributes(call.upstream) };
+  put(attributes, ATTR_GEN_AI_REQUEST_MODEL, call.model);
+  if (response) {
+    put(attributes, ATTR_GEN_AI_RESPONSE_MODEL, response.model);
+    put(attributes, ATTR_GEN_AI_RESPONSE_ID, response.id);
+    if (response.finishReasons.length) {
+      attributes[ATTR_GEN_AI_RESPONSE_FINISH_REASONS] = response.finishReasons;
+    }
+    put(attributes, ATTR_GEN_AI_USAGE_INPUT_TOKENS, response.inputTokens);
+    put(attributes, ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, response.outputTokens);
+  }
+  attributes[ATTR_LLM_ATTEMPTS] = call.attemptCount;
+  attributes[ATTR_LLM_RETRIES] = call.retries.length;
+  put(attributes, ATTR_LLM_REQUESTED_MODEL, call.requestedModel);
+  attributes[ATTR_LLM_FALLBACKS] = call.fallbacks.length;
+  put(attributes, ATTR_LLM_DEGRADED, call.degraded);
+  put(attributes, ATTR_LLM_WAIT_MS, call.totalDelayMs);
+  put(attributes, ATTR_LLM_BREAKER_WAIT_MS, call.breakerWaitMs);
+  // Low cardinality, as the convention asks: the error kind, never the message.
+  put(attributes, ATTR_ERROR_TYPE, call.error?.kind);
+  return attributes;
 }
 
 /** What is known of an attempt when it passed the breaker. */
 export function attemptStartAttributes(attempt: AttemptRecord): Attributes {
-  return defined({
+  const attributes: Attributes = {
     [ATTR_HTTP_REQUEST_RESEND_COUNT]: attempt.number - 1,
     [ATTR_LLM_ATTEMPT_NUMBER]: attempt.number,
-    [ATTR_LLM_RETRY_DELAY_MS]: attempt.delayBeforeMs,
-    [ATTR_LLM_RETRY_DELAY_SOURCE]: attempt.delaySource,
-    [ATTR_LLM_BREAKER_STATE]: attempt.breakerBefore,
-  });
+  };
+  put(attributes, ATTR_LLM_RETRY_DELAY_MS, attempt.delayBeforeMs);
+  put(attributes, ATTR_LLM_RETRY_DELAY_SOURCE, attempt.delaySource);
+  put(attributes, ATTR_LLM_BREAKER_STATE, attempt.breakerBefore);
+  return attributes;
 }
 
 /** How an attempt ended. The limiter wait is read here: the limiter runs after the breaker. */
 export function attemptEndAttributes(attempt: AttemptRecord): Attributes {
-  return defined({
-    [ATTR_LLM_LIMITER_WAIT_MS]: attempt.limiterWaitMs,
-    [ATTR_HTTP_RESPONSE_STATUS_CODE]: attempt.status,
-    [ATTR_LLM_UPSTREAM_REQUEST_ID]: attempt.upstreamRequestId,
-    [ATTR_ERROR_TYPE]: attempt.errorKind,
-  });
+  const attributes: Attributes = {};
+  put(attributes, ATTR_LLM_LIMITER_WAIT_MS, attempt.limiterWaitMs);
+  put(attributes, ATTR_HTTP_RESPONSE_STATUS_CODE, attempt.status);
+  put(attributes, ATTR_LLM_UPSTREAM_REQUEST_ID, attempt.upstreamRequestId);
+  put(attributes, ATTR_ERROR_TYPE, attempt.errorKind);
+  return attributes;
 }
 
 /** Attributes of the `llm.retry.scheduled` event. */
@@ -123,12 +134,12 @@ export function retryEventAttributes(retry: RetryRecord): Attributes {
   };
 }
 
-/** Drops unset values: the SDK ignores them, but not every OpenTelemetry API implementation does. */
-function defined(attributes: Attributes): Attributes {
-  const result: Attributes = {};
-  for (const [key, value] of Object.entries(attributes))
-    if (value !== undefined) result[key] = value;
-  return result;
+/**
+ * Sets a value that is known; unset ones are left out: the SDK ignores them, but not every
+ * OpenTelemetry API implementation does.
+ */
+function put(attributes: Attributes, key: string, value: Attributes[string]): void {
+  if (value !== undefined) attributes[key] = value;
 }
 
 function numberOrUndefined(value: unknown): number | undefined {

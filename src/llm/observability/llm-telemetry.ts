@@ -61,9 +61,15 @@ export class LlmTelemetry {
     }, run)();
   }
 
+  // A loop with its own try, not guard(): no closure per observer on every hook of every call.
   private notify(hook: Hook, call: CallRecord, attempt?: AttemptRecord): void {
     for (const observer of this.observers) {
-      this.guard(() => observer[hook]?.(call, attempt!));
+      if (!observer[hook]) continue;
+      try {
+        observer[hook](call, attempt!);
+      } catch (error) {
+        this.skipped(error);
+      }
     }
   }
 
@@ -71,7 +77,11 @@ export class LlmTelemetry {
     try {
       fn();
     } catch (error) {
-      this.logger.warn(`A call observer failed and was skipped: ${String(error)}`);
+      this.skipped(error);
     }
+  }
+
+  private skipped(error: unknown): void {
+    this.logger.warn(`A call observer failed and was skipped: ${String(error)}`);
   }
 }

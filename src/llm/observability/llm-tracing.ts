@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   context,
+  ProxyTracerProvider,
   Span,
   SpanContext,
   SpanKind,
@@ -80,9 +81,13 @@ export class LlmTracing implements LlmCallObserver {
   }
 
   onCallStart(call: CallRecord): void {
+    // Without a tracer provider the API's tracer drops the options: no attributes to build. The
+    // span is still started, so a remote parent's context reaches the attempt and the event.
     const span = this.tracer.startSpan(
       `chat ${call.model}`,
-      { kind: SpanKind.CLIENT, attributes: callStartAttributes(call, this.captureContent) },
+      noTracerProvider()
+        ? CALL_SPAN
+        : { kind: SpanKind.CLIENT, attributes: callStartAttributes(call, this.captureContent) },
       context.active(),
     );
     this.calls.set(call, span);
@@ -93,7 +98,9 @@ export class LlmTracing implements LlmCallObserver {
     const active = context.active();
     const span = this.tracer.startSpan(
       `chat ${call.model} attempt ${attempt.number}`,
-      { kind: SpanKind.INTERNAL, attributes: attemptStartAttributes(attempt) },
+      noTracerProvider()
+        ? ATTEMPT_SPAN
+        : { kind: SpanKind.INTERNAL, attributes: attemptStartAttributes(attempt) },
       parent ? trace.setSpan(active, parent) : active,
     );
     this.attempts.set(attempt, span);
@@ -108,7 +115,7 @@ export class LlmTracing implements LlmCallObserver {
     const span = this.attempts.get(attempt);
     if (span) {
       this.attempts.delete(attempt);
-      span.setAttributes(attemptEndAttributes(attempt));
+      if (span.isRecording()) span.setAttributes(attemptEndAttributes(attempt));
       if (attempt.error) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: redacted(attempt.error, call) });
       }
@@ -141,7 +148,7 @@ export class LlmTracing implements LlmCallObserver {
   onCallEnd(call: CallRecord): void {
     const span = this.calls.get(call);
     if (!span) return;
-    span.setAttributes(callEndAttributes(call));
+    if (span.isRecording()) span.setAttributes(callEndAttributes(call));
     if (call.error) {
       const message = redacted(call.error, call);
       // No stack: its first line repeats the unredacted message, and its frames are the pipeline's.
@@ -150,6 +157,22 @@ export class LlmTracing implements LlmCallObserver {
     }
     span.end();
   }
+}
+
+const CALL_SPAN = Object.freeze({ kind: SpanKind.CLIENT });
+const ATTEMPT_SPAN = Object.freeze({ kind: SpanKind.INTERNAL });
+
+/** What the global tracer provider delegates to while no SDK registered one. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/**
+ * True while no SDK registered a tracer provider (the gateway with no trace exporter, an app
+ * without OpenTelemetry): every span is then a non-recording one and ignores its attributes.
+ * Read on each call, since a provider may be registered after this module is created.
+ */
+function noTracerProvider(): boolean {
+  const provider = trace.getTracerProvider();
+  return provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_TRACER_PROVIDER;
 }
 
 /** Error text for a span: provider messages may echo a key, so they are masked once more. */

@@ -23,7 +23,7 @@ export function baseEvent(
   span: SpanContext | undefined,
 ): LlmEventDocument {
   const end = new Date(timing.endedAt).toISOString();
-  return {
+  const event: LlmEventDocument = {
     // The moment the outcome was known: dashboards count failures when they happened.
     '@timestamp': end,
     'event.kind': 'event',
@@ -33,18 +33,19 @@ export function baseEvent(
     // ECS wants nanoseconds.
     'event.duration': Math.max(0, timing.endedAt - timing.startedAt) * 1_000_000,
     [ATTR_SERVICE_NAME]: source.serviceName,
-    ...(span ? { 'trace.id': span.traceId, 'span.id': span.spanId } : {}),
   };
+  if (span) {
+    event['trace.id'] = span.traceId;
+    event['span.id'] = span.spanId;
+  }
+  return event;
 }
 
-/**
- * Drops undefined fields, so documents hold only what is known. Typed by the field list: a
- * misspelt field name does not compile.
- */
-export function compact(document: LlmEventDocument): LlmEventDocument {
-  const known: LlmEventDocument = {};
-  for (const [field, value] of Object.entries(document) as [LlmEventField, unknown][]) {
-    if (value !== undefined) known[field] = value as LlmEventDocument[LlmEventField];
-  }
-  return known;
+/** Sets a field when its value is known: documents hold only what is known. */
+export function put<F extends LlmEventField>(
+  document: LlmEventDocument,
+  field: F,
+  value: LlmEventDocument[F] | undefined,
+): void {
+  if (value !== undefined) document[field] = value;
 }

@@ -3,7 +3,7 @@ import { type SpanContext } from '@opentelemetry/api';
 import { isLlmError, type LlmError } from '../../resilience/llm.errors';
 import { type LlmRequestEnding } from '../llm-call-observer';
 import * as S from '../llm.semconv';
-import { baseEvent, compact, LLM_EVENT_ACTIONS, type LlmEventSource } from './llm-event.base';
+import { baseEvent, LLM_EVENT_ACTIONS, type LlmEventSource, put } from './llm-event.base';
 import { type LlmEventDocument } from './llm-event.fields';
 
 /** How the user-facing request fared. */
@@ -45,36 +45,35 @@ export function buildRequestEvent(
       ? undefined
       : (llmError?.kind ?? (ending.error instanceof Error ? ending.error.name : undefined));
   const rpc = ending.rpc;
-  return compact({
-    ...baseEvent(source, ending, span),
-    // A message is no web request: no HTTP fields, its transport and pattern instead.
-    'event.category': rpc ? ['api'] : ['web'],
-    'event.type': [outcome === 'failure' ? 'error' : 'access'],
-    'event.action': LLM_EVENT_ACTIONS.request,
-    // ECS knows only success and failure: a degraded request did succeed for the user.
-    'event.outcome': outcome === 'failure' ? 'failure' : 'success',
-    'event.id': randomUUID(),
-    [S.ATTR_ERROR_TYPE]: errorType,
-    'error.message': outcome === 'failure' ? llmError?.message : undefined,
-    [S.ATTR_USER_ID]: ending.context.userId,
-    ...(rpc
-      ? {
-          [S.ATTR_LLM_REQUEST_TRANSPORT]: rpc.transport,
-          [S.ATTR_LLM_REQUEST_PATTERN]: rpc.pattern,
-          [S.ATTR_LLM_REQUEST_RPC_OUTCOME]: rpc.outcome,
-          [S.ATTR_LLM_REQUEST_REDELIVERED]: rpc.redelivered,
-        }
-      : {
-          [S.ATTR_LLM_REQUEST_TRANSPORT]: 'http',
-          [S.ATTR_HTTP_REQUEST_METHOD]: ending.method,
-          [S.ATTR_HTTP_RESPONSE_STATUS_CODE]: ending.statusCode,
-          [S.ATTR_URL_PATH]: ending.path?.split('?')[0],
-        }),
-    [S.ATTR_LLM_FEATURE]: ending.context.featureName,
-    [S.ATTR_LLM_REQUEST_ID]: ending.context.requestId,
-    [S.ATTR_LLM_REQUEST_ROUTE]: ending.context.route,
-    [S.ATTR_LLM_REQUEST_OUTCOME]: outcome,
-    [S.ATTR_LLM_REQUEST_CALLS]: calls.length,
-    [S.ATTR_LLM_REQUEST_FAILED_CALLS]: failedCalls.length,
-  });
+  // Each field written once, in the documents' order, unset ones left out (see llm-call.event.ts).
+  const event = baseEvent(source, ending, span);
+  // A message is no web request: no HTTP fields, its transport and pattern instead.
+  event['event.category'] = rpc ? ['api'] : ['web'];
+  event['event.type'] = [outcome === 'failure' ? 'error' : 'access'];
+  event['event.action'] = LLM_EVENT_ACTIONS.request;
+  // ECS knows only success and failure: a degraded request did succeed for the user.
+  event['event.outcome'] = outcome === 'failure' ? 'failure' : 'success';
+  event['event.id'] = randomUUID();
+  put(event, S.ATTR_ERROR_TYPE, errorType);
+  if (outcome === 'failure') put(event, 'error.message', llmError?.message);
+  const { context } = ending;
+  put(event, S.ATTR_USER_ID, context.userId);
+  if (rpc) {
+    event[S.ATTR_LLM_REQUEST_TRANSPORT] = rpc.transport;
+    put(event, S.ATTR_LLM_REQUEST_PATTERN, rpc.pattern);
+    put(event, S.ATTR_LLM_REQUEST_RPC_OUTCOME, rpc.outcome);
+    put(event, S.ATTR_LLM_REQUEST_REDELIVERED, rpc.redelivered);
+  } else {
+    event[S.ATTR_LLM_REQUEST_TRANSPORT] = 'http';
+    put(event, S.ATTR_HTTP_REQUEST_METHOD, ending.method);
+    event[S.ATTR_HTTP_RESPONSE_STATUS_CODE] = ending.statusCode;
+    put(event, S.ATTR_URL_PATH, ending.path?.split('?')[0]);
+  }
+  put(event, S.ATTR_LLM_FEATURE, context.featureName);
+  put(event, S.ATTR_LLM_REQUEST_ID, context.requestId);
+  put(event, S.ATTR_LLM_REQUEST_ROUTE, context.route);
+  event[S.ATTR_LLM_REQUEST_OUTCOME] = outcome;
+  event[S.ATTR_LLM_REQUEST_CALLS] = calls.length;
+  event[S.ATTR_LLM_REQUEST_FAILED_CALLS] = failedCalls.length;
+  return event;
 }
