@@ -1,10 +1,12 @@
-import { HttpService } from '@nestjs/axios';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { ResolvedUpstream } from '../llm-module.options';
 import { LlmError } from '../resilience/llm.errors';
 import { redactSecrets } from '../resilience/secret-redaction';
 import { createUpstreamAgents } from './connect-timeout.agent';
+import { ACCEPT_ENCODING, decodedBody } from './response-decoding';
 
 /** One HTTP request to an upstream. */
 export interface UpstreamRequest {
@@ -27,55 +29,74 @@ export interface UpstreamResponse {
   body: string | Readable;
 }
 
+/** What a request to one upstream needs, worked out once per upstream rather than per call. */
+interface UpstreamTarget {
+  agents: ReturnType<typeof createUpstreamAgents>;
+  secure: boolean;
+  hostname: string;
+  port?: string;
+  baseUrl: string;
+  /** Per request path below the base URL: the request line's path and query. */
+  paths: Map<string, string>;
+  /** The headers every request carries, in merge order: ours, then the upstream's. */
+  headers: Record<string, string>;
+  authorization?: string;
+}
+
 /**
- * HTTP to the provider through `@nestjs/axios`: keep-alive agents per upstream with a connect
- * timeout, no redirects, no status validation (the classifier reads every status) and the body
- * as a stream, so plain and streaming calls share one path.
+ * HTTP to the provider with Node's own `http`/`https.request` (which OpenTelemetry's HTTP
+ * instrumentation traces as client spans): keep-alive agents per upstream with a connect timeout,
+ * no redirects followed, no status validation (the classifier reads every status) and the body as
+ * a stream, so plain and streaming calls share one path.
  */
 @Injectable()
 export class LlmHttpTransport implements OnApplicationShutdown {
-  private readonly agents = new Map<string, ReturnType<typeof createUpstreamAgents>>();
-
-  constructor(private readonly http: HttpService) {}
+  private readonly targets = new Map<string, UpstreamTarget>();
 
   async send(upstream: ResolvedUpstream, request: UpstreamRequest): Promise<UpstreamResponse> {
-    const agents = this.agentsFor(upstream);
+    const target = this.targetFor(upstream);
     const data = encodeBody(request.body, upstream.name);
-    const response = await this.http.axiosRef.request<string | Readable>({
-      url: upstream.baseUrl + request.path,
-      method: 'POST',
-      data,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        ...upstream.headers,
-        ...request.headers,
-        ...(upstream.apiKey ? { authorization: `Bearer ${upstream.apiKey}` } : {}),
-      },
-      signal: request.signal,
-      // Always a stream: the caller reads as much as it needs (a few KiB of an error page, a whole
-      // completion, an unbounded SSE stream limited by time) and parses it itself.
-      responseType: 'stream',
-      transformRequest: (body: unknown) => body,
-      transformResponse: (body: unknown) => body,
-      maxContentLength: -1,
-      validateStatus: () => true,
-      maxRedirects: 0,
-      httpAgent: agents.http,
-      httpsAgent: agents.https,
+    const headers: Record<string, string | number> = { ...target.headers, ...request.headers };
+    if (target.authorization !== undefined) headers.authorization = target.authorization;
+    headers['content-length'] = Buffer.byteLength(data);
+    const { signal } = request;
+    if (signal.aborted) throw abortError(signal);
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      let req: ClientRequest;
+      let response: IncomingMessage | undefined;
+      try {
+        req = (target.secure ? httpsRequest : httpRequest)(
+          {
+            hostname: target.hostname,
+            port: target.port,
+            path: pathOf(target, request.path),
+            method: 'POST',
+            headers,
+            agent: target.secure ? target.agents.https : target.agents.http,
+          },
+          (res) => {
+            response = res;
+            resolve(upstreamResponse(res, upstream));
+          },
+        );
+      } catch (error) {
+        // Node's own checks (a header value it will not send, say): raised before anything is sent.
+        reject(error);
+        return;
+      }
+      // Not Node's `signal` option: aborted while the caller still reads the body, it destroys the
+      // request with an error nobody can listen to. Here the body's reader gets the error.
+      const onAbort = (): void => {
+        const error = abortError(signal);
+        response?.destroy(error);
+        req.destroy(error);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.once('close', () => signal.removeEventListener('abort', onAbort));
+      // Kept after the response too: a socket error then reaches the body's reader, not the process.
+      req.on('error', reject);
+      req.end(data);
     });
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers as Record<string, unknown>)) {
-      const text =
-        typeof value === 'string' || typeof value === 'number'
-          ? String(value)
-          : Array.isArray(value)
-            ? value.join(', ')
-            : undefined;
-      if (text !== undefined)
-        headers[name.toLowerCase()] = upstreamHeaderValue(name, text, upstream);
-    }
-    return { status: response.status, headers, body: response.data };
   }
 
   /**
@@ -83,21 +104,74 @@ export class LlmHttpTransport implements OnApplicationShutdown {
    * modules before the HTTP server stops, and calls still in flight must finish first.
    */
   onApplicationShutdown(): void {
-    for (const { http, https } of this.agents.values()) {
-      http.destroy();
-      https.destroy();
+    for (const { agents } of this.targets.values()) {
+      agents.http.destroy();
+      agents.https.destroy();
     }
-    this.agents.clear();
+    this.targets.clear();
   }
 
-  private agentsFor(upstream: ResolvedUpstream) {
-    let agents = this.agents.get(upstream.name);
-    if (!agents) {
-      agents = createUpstreamAgents(upstream.timeouts.connectMs);
-      this.agents.set(upstream.name, agents);
+  private targetFor(upstream: ResolvedUpstream): UpstreamTarget {
+    let target = this.targets.get(upstream.name);
+    if (!target) {
+      const url = new URL(upstream.baseUrl);
+      const hostname = url.hostname;
+      target = {
+        agents: createUpstreamAgents(upstream.timeouts.connectMs),
+        secure: url.protocol === 'https:',
+        // An IPv6 literal comes bracketed in a URL, and without brackets in a request's options.
+        hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
+        port: url.port || undefined,
+        baseUrl: upstream.baseUrl,
+        paths: new Map(),
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'accept-encoding': ACCEPT_ENCODING,
+          ...upstream.headers,
+        },
+        authorization: upstream.apiKey ? `Bearer ${upstream.apiKey}` : undefined,
+      };
+      this.targets.set(upstream.name, target);
     }
-    return agents;
+    return target;
   }
+}
+
+/** What the caller gets when its signal aborts the request: Node's own abort error's shape. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The request to the upstream was aborted'), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+    cause: signal.reason as unknown,
+  });
+}
+
+/** The request line's path for `path` below the upstream's base URL, as `new URL` spells it. */
+function pathOf(target: UpstreamTarget, path: string): string {
+  let full = target.paths.get(path);
+  if (full === undefined) {
+    const url = new URL(target.baseUrl + path);
+    full = url.pathname + url.search;
+    // Bounded: the module sends to a handful of fixed paths.
+    if (target.paths.size < 16) target.paths.set(path, full);
+  }
+  return full;
+}
+
+/** The response as the caller sees it: bounded, redacted header values and the decoded body. */
+function upstreamResponse(res: IncomingMessage, upstream: ResolvedUpstream): UpstreamResponse {
+  const body = decodedBody(res);
+  const headers: Record<string, string> = {};
+  for (const name in res.headers) {
+    const value = res.headers[name];
+    if (value === undefined) continue;
+    // Decoded here (or a 204 without a body): nothing for the caller to decode.
+    if (name === 'content-encoding' && (body !== res || res.statusCode === 204)) continue;
+    const text = typeof value === 'string' ? value : value.join(', ');
+    headers[name] = upstreamHeaderValue(name, text, upstream);
+  }
+  return { status: res.statusCode ?? 0, headers, body };
 }
 
 /** Longest upstream request id kept: it goes into spans, events and a response header. */
@@ -111,15 +185,15 @@ const MAX_HEADER_LENGTH = 1024;
  * it) masked, since an upstream may echo it (in `x-request-id`, say), and bounded in length.
  */
 function upstreamHeaderValue(name: string, value: string, upstream: ResolvedUpstream): string {
-  const max = name.toLowerCase() === 'x-request-id' ? MAX_REQUEST_ID_LENGTH : MAX_HEADER_LENGTH;
+  const max = name === 'x-request-id' ? MAX_REQUEST_ID_LENGTH : MAX_HEADER_LENGTH;
   const cut = value.length > max ? value.slice(0, max) : value;
   return redactSecrets(cut, [upstream.apiKey]);
 }
 
 /**
- * The request body as JSON text, encoded here rather than by axios, so that a failure (a body
- * nested too deep for the encoder's stack, a BigInt) is named a local `internal` error: it is not
- * the upstream's fault, must not be retried, and must not count toward the breaker.
+ * The request body as JSON text, encoded here so that a failure (a body nested too deep for the
+ * encoder's stack, a BigInt) is named a local `internal` error: it is not the upstream's fault,
+ * must not be retried, and must not count toward the breaker.
  */
 function encodeBody(body: unknown, upstream: string): string {
   try {
