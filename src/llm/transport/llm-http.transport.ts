@@ -128,6 +128,8 @@ export class LlmHttpTransport implements OnApplicationShutdown {
           'content-type': 'application/json',
           accept: 'application/json, text/event-stream',
           'accept-encoding': ACCEPT_ENCODING,
+          // Some front ends turn away requests without one; `headers` may set another.
+          'user-agent': USER_AGENT,
           ...upstream.headers,
         },
         authorization: upstream.apiKey ? `Bearer ${upstream.apiKey}` : undefined,
@@ -173,6 +175,9 @@ function upstreamResponse(res: IncomingMessage, upstream: ResolvedUpstream): Ups
   }
   return { status: res.statusCode ?? 0, headers, body };
 }
+
+/** Sent unless the upstream's `headers` name another. */
+const USER_AGENT = 'nestjs-resilient-llm';
 
 /** Longest upstream request id kept: it goes into spans, events and a response header. */
 const MAX_REQUEST_ID_LENGTH = 128;
