@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { ResolvedUpstream } from '../llm-module.options';
 import { LlmError } from '../resilience/llm.errors';
-import { redactSecrets } from '../resilience/secret-redaction';
+import { secretRedactor } from '../resilience/secret-redaction';
 import { createUpstreamAgents } from './connect-timeout.agent';
 import { ACCEPT_ENCODING, decodedBody } from './response-decoding';
 
@@ -33,14 +33,18 @@ export interface UpstreamResponse {
 interface UpstreamTarget {
   agents: ReturnType<typeof createUpstreamAgents>;
   secure: boolean;
+  protocol: string;
   hostname: string;
-  port?: string;
+  /** As the URL spells it: empty for the scheme's default. */
+  port: string;
   baseUrl: string;
-  /** Per request path below the base URL: the request line's path and query. */
-  paths: Map<string, string>;
+  /** Per request path below the base URL: the request line's path (with the query) and pathname. */
+  paths: Map<string, RequestPath>;
   /** The headers every request carries, in merge order: ours, then the upstream's. */
   headers: Record<string, string>;
   authorization?: string;
+  /** Masks the upstream's key (or any part of it) in a response header's value. */
+  redact: (text: string) => string;
 }
 
 /**
@@ -55,6 +59,7 @@ export class LlmHttpTransport implements OnApplicationShutdown {
 
   async send(upstream: ResolvedUpstream, request: UpstreamRequest): Promise<UpstreamResponse> {
     const target = this.targetFor(upstream);
+    const path = pathOf(target, request.path);
     const data = encodeBody(request.body, upstream.name);
     const headers: Record<string, string | number> = { ...target.headers, ...request.headers };
     if (target.authorization !== undefined) headers.authorization = target.authorization;
@@ -67,16 +72,19 @@ export class LlmHttpTransport implements OnApplicationShutdown {
       try {
         req = (target.secure ? httpsRequest : httpRequest)(
           {
+            protocol: target.protocol,
             hostname: target.hostname,
             port: target.port,
-            path: pathOf(target, request.path),
+            path: path.path,
+            // Not read by Node; spares OpenTelemetry's HTTP instrumentation a URL parse per call.
+            pathname: path.pathname,
             method: 'POST',
             headers,
             agent: target.secure ? target.agents.https : target.agents.http,
           },
           (res) => {
             response = res;
-            resolve(upstreamResponse(res, upstream));
+            resolve(upstreamResponse(res, target));
           },
         );
       } catch (error) {
@@ -119,9 +127,10 @@ export class LlmHttpTransport implements OnApplicationShutdown {
       target = {
         agents: createUpstreamAgents(upstream.timeouts.connectMs),
         secure: url.protocol === 'https:',
+        protocol: url.protocol,
         // An IPv6 literal comes bracketed in a URL, and without brackets in a request's options.
         hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
-        port: url.port || undefined,
+        port: url.port,
         baseUrl: upstream.baseUrl,
         paths: new Map(),
         headers: {
@@ -133,6 +142,7 @@ export class LlmHttpTransport implements OnApplicationShutdown {
           ...upstream.headers,
         },
         authorization: upstream.apiKey ? `Bearer ${upstream.apiKey}` : undefined,
+        redact: secretRedactor([upstream.apiKey]),
       };
       this.targets.set(upstream.name, target);
     }
@@ -149,20 +159,25 @@ function abortError(signal: AbortSignal): Error {
   });
 }
 
+interface RequestPath {
+  path: string;
+  pathname: string;
+}
+
 /** The request line's path for `path` below the upstream's base URL, as `new URL` spells it. */
-function pathOf(target: UpstreamTarget, path: string): string {
-  let full = target.paths.get(path);
-  if (full === undefined) {
+function pathOf(target: UpstreamTarget, path: string): RequestPath {
+  let found = target.paths.get(path);
+  if (found === undefined) {
     const url = new URL(target.baseUrl + path);
-    full = url.pathname + url.search;
+    found = { path: url.pathname + url.search, pathname: url.pathname };
     // Bounded: the module sends to a handful of fixed paths.
-    if (target.paths.size < 16) target.paths.set(path, full);
+    if (target.paths.size < 16) target.paths.set(path, found);
   }
-  return full;
+  return found;
 }
 
 /** The response as the caller sees it: bounded, redacted header values and the decoded body. */
-function upstreamResponse(res: IncomingMessage, upstream: ResolvedUpstream): UpstreamResponse {
+function upstreamResponse(res: IncomingMessage, target: UpstreamTarget): UpstreamResponse {
   const body = decodedBody(res);
   const headers: Record<string, string> = {};
   for (const name in res.headers) {
@@ -171,7 +186,7 @@ function upstreamResponse(res: IncomingMessage, upstream: ResolvedUpstream): Ups
     // Decoded here (or a 204 without a body): nothing for the caller to decode.
     if (name === 'content-encoding' && (body !== res || res.statusCode === 204)) continue;
     const text = typeof value === 'string' ? value : value.join(', ');
-    headers[name] = upstreamHeaderValue(name, text, upstream);
+    headers[name] = upstreamHeaderValue(name, text, target.redact);
   }
   return { status: res.statusCode ?? 0, headers, body };
 }
@@ -189,10 +204,13 @@ const MAX_HEADER_LENGTH = 1024;
  * A header value as the rest of the process may see it: with the upstream's key (or any part of
  * it) masked, since an upstream may echo it (in `x-request-id`, say), and bounded in length.
  */
-function upstreamHeaderValue(name: string, value: string, upstream: ResolvedUpstream): string {
+function upstreamHeaderValue(
+  name: string,
+  value: string,
+  redact: (text: string) => string,
+): string {
   const max = name === 'x-request-id' ? MAX_REQUEST_ID_LENGTH : MAX_HEADER_LENGTH;
-  const cut = value.length > max ? value.slice(0, max) : value;
-  return redactSecrets(cut, [upstream.apiKey]);
+  return redact(value.length > max ? value.slice(0, max) : value);
 }
 
 /**
