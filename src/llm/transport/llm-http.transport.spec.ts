@@ -108,6 +108,17 @@ describe('LlmHttpTransport', () => {
     expect(Buffer.byteLength(body)).toBeGreaterThan(body.length); // 'ü' and 'ß' are two bytes
   });
 
+  it('drops the characters a header value cannot carry instead of failing the call', async () => {
+    const { seen, baseUrl } = await upstreamServer((_req, res) => res.end('{}'));
+    const response = await transport.send(
+      upstreamAt(baseUrl, { 'x-team': 'a\u2603b' }),
+      requestOf({ headers: { 'x-client-request-id': 'id\r\n-1\u{1F600}é' } }),
+    );
+    expect(response.status).toBe(200);
+    expect(seen[0]!.headers['x-client-request-id']).toBe('id-1é');
+    expect(seen[0]!.headers['x-team']).toBe('ab');
+  });
+
   it('returns every status as it is and follows no redirect', async () => {
     const { seen, baseUrl } = await upstreamServer((_req, res) => {
       res.writeHead(302, { location: '/elsewhere' }).end('moved');

@@ -60,10 +60,12 @@ export class LlmHttpTransport implements OnApplicationShutdown {
   async send(upstream: ResolvedUpstream, request: UpstreamRequest): Promise<UpstreamResponse> {
     const target = this.targetFor(upstream);
     const path = pathOf(target, request.path);
-    const data = encodeBody(request.body, upstream.name);
-    const headers: Record<string, string | number> = { ...target.headers, ...request.headers };
+    // Bytes, not text: Node then writes the headers as Latin-1 (as with axios) and the body apart.
+    const data = Buffer.from(encodeBody(request.body, upstream.name));
+    const headers: Record<string, string | number> = { ...target.headers };
+    for (const name in request.headers) headers[name] = headerValue(request.headers[name]!);
     if (target.authorization !== undefined) headers.authorization = target.authorization;
-    headers['content-length'] = Buffer.byteLength(data);
+    headers['content-length'] = data.length;
     const { signal } = request;
     if (signal.aborted) throw abortError(signal);
     return new Promise<UpstreamResponse>((resolve, reject) => {
@@ -139,7 +141,9 @@ export class LlmHttpTransport implements OnApplicationShutdown {
           'accept-encoding': ACCEPT_ENCODING,
           // Some front ends turn away requests without one; `headers` may set another.
           'user-agent': USER_AGENT,
-          ...upstream.headers,
+          ...Object.fromEntries(
+            Object.entries(upstream.headers).map(([name, value]) => [name, headerValue(value)]),
+          ),
         },
         authorization: upstream.apiKey ? `Bearer ${upstream.apiKey}` : undefined,
         redact: secretRedactor([upstream.apiKey]),
@@ -189,6 +193,18 @@ function upstreamResponse(res: IncomingMessage, target: UpstreamTarget): Upstrea
     headers[name] = upstreamHeaderValue(name, text, target.redact);
   }
   return { status: res.statusCode ?? 0, headers, body };
+}
+
+/** Characters a header value cannot carry on the wire: controls (CR, LF, ...) and non-Latin-1. */
+const NOT_IN_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const NOT_IN_HEADER_VALUE_ALL = /[^\t\x20-\x7e\x80-\xff]+/g;
+
+/**
+ * A request header's value without the characters Node would refuse it for, dropped as axios did:
+ * a client request id with a line break is sent without it rather than failing the call.
+ */
+function headerValue(value: string): string {
+  return NOT_IN_HEADER_VALUE.test(value) ? value.replace(NOT_IN_HEADER_VALUE_ALL, '') : value;
 }
 
 /** Sent unless the upstream's `headers` name another. */
