@@ -86,7 +86,12 @@ export class LlmHttpTransport implements OnApplicationShutdown {
           },
           (res) => {
             response = res;
-            resolve(upstreamResponse(res, target));
+            try {
+              resolve(upstreamResponse(res, target));
+            } catch (error) {
+              res.destroy();
+              reject(error);
+            }
           },
         );
       } catch (error) {
@@ -103,7 +108,8 @@ export class LlmHttpTransport implements OnApplicationShutdown {
       };
       signal.addEventListener('abort', onAbort, { once: true });
       req.once('close', () => signal.removeEventListener('abort', onAbort));
-      // Kept after the response too: a socket error then reaches the body's reader, not the process.
+      // Kept after the response too: a later socket error must not go uncaught (the body's reader
+      // gets its own).
       req.on('error', reject);
       req.end(data);
     });
