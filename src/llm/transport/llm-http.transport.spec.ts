@@ -1,7 +1,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import type { ResolvedUpstream } from '../llm-module.options';
 import { resolveLlmOptions } from '../options/llm-options.resolver';
 import { isLlmError } from '../resilience/llm.errors';
@@ -155,6 +155,28 @@ describe('LlmHttpTransport', () => {
     expect(await readBody(response.body as Readable)).toBe('{"ok":true}');
     expect(response.headers['content-encoding']).toBeUndefined();
     expect(seen[0]!.headers['accept-encoding']).toBe('gzip, compress, deflate, br');
+  });
+
+  it.each([
+    ['deflate', deflateSync],
+    ['deflate', deflateRawSync], // raw, without the zlib header some servers leave out
+    ['br', brotliCompressSync],
+  ] as const)('decodes a %s body (%p)', async (encoding, compress) => {
+    const { baseUrl } = await upstreamServer((_req, res) => {
+      res.writeHead(200, { 'content-encoding': encoding }).end(compress('{"ok":1}'));
+    });
+    const response = await transport.send(upstreamAt(baseUrl), requestOf());
+    expect(await readBody(response.body as Readable)).toBe('{"ok":1}');
+    expect(response.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('passes a body of an unknown encoding through, with its content-encoding', async () => {
+    const { baseUrl } = await upstreamServer((_req, res) => {
+      res.writeHead(200, { 'content-encoding': 'x-custom' }).end('raw');
+    });
+    const response = await transport.send(upstreamAt(baseUrl), requestOf());
+    expect(await readBody(response.body as Readable)).toBe('raw');
+    expect(response.headers['content-encoding']).toBe('x-custom');
   });
 
   it('a body that cannot be encoded is a local internal error and nothing is sent', async () => {
