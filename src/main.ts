@@ -1,4 +1,4 @@
-// First: starts OpenTelemetry before the imports below load express, Nest and axios, as
+// First: starts OpenTelemetry before the imports below load express, Nest and Node's http, as
 // OpenTelemetry requires: instrumentations patch modules when they are required.
 import { gatewayTelemetry } from './gateway/telemetry.start';
 import { type INestApplication, Logger } from '@nestjs/common';

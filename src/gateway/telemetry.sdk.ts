@@ -2,7 +2,7 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import type { ResourceDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
-// The file itself, not the barrel: this runs before Nest and axios may be loaded.
+// The file itself, not the barrel: this runs before Nest and the HTTP transport may be loaded.
 import { maskUrlPasswords } from '../llm/resilience/secret-redaction';
 import { prometheusExporter } from './prometheus-exporter';
 
@@ -79,7 +79,7 @@ export function telemetryPlan(env: NodeJS.ProcessEnv): TelemetryPlan {
 }
 
 /**
- * Starts the OpenTelemetry SDK for the gateway. Call it before Nest, express or axios are
+ * Starts the OpenTelemetry SDK for the gateway. Call it before Nest, express or the transport are
  * loaded: the HTTP instrumentation patches `http` when it is required. Honours OTEL_SERVICE_NAME
  * (default `llm-gateway`), OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT and _PROTOCOL,
  * OTEL_TRACES_EXPORTER, OTEL_TRACES_SAMPLER(_ARG), OTEL_PROPAGATORS and OTEL_SDK_DISABLED.

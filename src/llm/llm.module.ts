@@ -1,4 +1,3 @@
-import { HttpModule } from '@nestjs/axios';
 import { Logger, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CallLifecycle } from './client/call-lifecycle';
@@ -31,7 +30,7 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
  * })
  */
 @Module({
-  imports: [HttpModule.register({}), TerminusModule],
+  imports: [TerminusModule],
   providers: [
     {
       provide: LLM_RESOLVED_OPTIONS,

@@ -1,4 +1,4 @@
-// First: starts OpenTelemetry before Nest and axios load (see src/main.ts).
+// First: starts OpenTelemetry before Nest and the HTTP transport load (see src/main.ts).
 import { gatewayTelemetry } from '../gateway/telemetry.start';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';

@@ -29,10 +29,24 @@ export function withConnectTimeout<A extends http.Agent>(agent: A, connectMs: nu
   return agent;
 }
 
-/** Keep-alive agents for one upstream, both schemes, with the connect timeout. */
-export function createUpstreamAgents(connectMs: number): { http: http.Agent; https: https.Agent } {
+/** The variables Node's agents read a proxy from (`NO_PROXY` only narrows them down). */
+const PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'] as const;
+
+/**
+ * Keep-alive agents for one upstream, both schemes, with the connect timeout. When the
+ * environment names a proxy (`HTTP_PROXY`, `HTTPS_PROXY`, honouring `NO_PROXY`), the agents send
+ * through it: Node's `proxyEnv` agent option (Node >= 22.21 and >= 24.5; older versions ignore it).
+ */
+export function createUpstreamAgents(
+  connectMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): { http: http.Agent; https: https.Agent } {
   // LIFO reuses the most recently used socket, so idle ones age out instead of all staying warm.
-  const options = { keepAlive: true, scheduling: 'lifo' as const };
+  const options: http.AgentOptions & { proxyEnv?: NodeJS.ProcessEnv } = {
+    keepAlive: true,
+    scheduling: 'lifo',
+  };
+  if (PROXY_VARIABLES.some((name) => env[name])) options.proxyEnv = env;
   return {
     http: withConnectTimeout(new http.Agent(options), connectMs),
     https: withConnectTimeout(new https.Agent(options), connectMs),

@@ -1,10 +1,12 @@
-import { HttpService } from '@nestjs/axios';
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { ResolvedUpstream } from '../llm-module.options';
 import { LlmError } from '../resilience/llm.errors';
-import { redactSecrets } from '../resilience/secret-redaction';
+import { secretRedactor } from '../resilience/secret-redaction';
 import { createUpstreamAgents } from './connect-timeout.agent';
+import { ACCEPT_ENCODING, decodedBody } from './response-decoding';
 
 /** One HTTP request to an upstream. */
 export interface UpstreamRequest {
@@ -27,55 +29,90 @@ export interface UpstreamResponse {
   body: string | Readable;
 }
 
+/** What a request to one upstream needs, worked out once per upstream rather than per call. */
+interface UpstreamTarget {
+  agents: ReturnType<typeof createUpstreamAgents>;
+  secure: boolean;
+  protocol: string;
+  hostname: string;
+  /** As the URL spells it: empty for the scheme's default. */
+  port: string;
+  baseUrl: string;
+  /** Per request path below the base URL: the request line's path (with the query) and pathname. */
+  paths: Map<string, RequestPath>;
+  /** The headers every request carries, in merge order: ours, then the upstream's. */
+  headers: Record<string, string>;
+  authorization?: string;
+  /** Masks the upstream's key (or any part of it) in a response header's value. */
+  redact: (text: string) => string;
+}
+
 /**
- * HTTP to the provider through `@nestjs/axios`: keep-alive agents per upstream with a connect
- * timeout, no redirects, no status validation (the classifier reads every status) and the body
- * as a stream, so plain and streaming calls share one path.
+ * HTTP to the provider with Node's own `http`/`https.request` (which OpenTelemetry's HTTP
+ * instrumentation traces as client spans): keep-alive agents per upstream with a connect timeout,
+ * no redirects followed, no status validation (the classifier reads every status) and the body as
+ * a stream, so plain and streaming calls share one path.
  */
 @Injectable()
 export class LlmHttpTransport implements OnApplicationShutdown {
-  private readonly agents = new Map<string, ReturnType<typeof createUpstreamAgents>>();
-
-  constructor(private readonly http: HttpService) {}
+  private readonly targets = new Map<string, UpstreamTarget>();
 
   async send(upstream: ResolvedUpstream, request: UpstreamRequest): Promise<UpstreamResponse> {
-    const agents = this.agentsFor(upstream);
-    const data = encodeBody(request.body, upstream.name);
-    const response = await this.http.axiosRef.request<string | Readable>({
-      url: upstream.baseUrl + request.path,
-      method: 'POST',
-      data,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        ...upstream.headers,
-        ...request.headers,
-        ...(upstream.apiKey ? { authorization: `Bearer ${upstream.apiKey}` } : {}),
-      },
-      signal: request.signal,
-      // Always a stream: the caller reads as much as it needs (a few KiB of an error page, a whole
-      // completion, an unbounded SSE stream limited by time) and parses it itself.
-      responseType: 'stream',
-      transformRequest: (body: unknown) => body,
-      transformResponse: (body: unknown) => body,
-      maxContentLength: -1,
-      validateStatus: () => true,
-      maxRedirects: 0,
-      httpAgent: agents.http,
-      httpsAgent: agents.https,
+    const target = this.targetFor(upstream);
+    const path = pathOf(target, request.path);
+    // Bytes, not text: Node then writes the headers as Latin-1 (as with axios) and the body apart.
+    const data = Buffer.from(encodeBody(request.body, upstream.name));
+    const headers: Record<string, string | number> = { ...target.headers };
+    for (const name in request.headers) headers[name] = headerValue(request.headers[name]!);
+    if (target.authorization !== undefined) headers.authorization = target.authorization;
+    headers['content-length'] = data.length;
+    const { signal } = request;
+    if (signal.aborted) throw abortError(signal);
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      let req: ClientRequest;
+      let response: IncomingMessage | undefined;
+      try {
+        req = (target.secure ? httpsRequest : httpRequest)(
+          {
+            protocol: target.protocol,
+            hostname: target.hostname,
+            port: target.port,
+            path: path.path,
+            // Not read by Node; spares OpenTelemetry's HTTP instrumentation a URL parse per call.
+            pathname: path.pathname,
+            method: 'POST',
+            headers,
+            agent: target.secure ? target.agents.https : target.agents.http,
+          },
+          (res) => {
+            response = res;
+            try {
+              resolve(upstreamResponse(res, target));
+            } catch (error) {
+              res.destroy();
+              reject(error);
+            }
+          },
+        );
+      } catch (error) {
+        // Node's own checks (a header value it will not send, say): raised before anything is sent.
+        reject(error);
+        return;
+      }
+      // Not Node's `signal` option: aborted while the caller still reads the body, it destroys the
+      // request with an error nobody can listen to. Here the body's reader gets the error.
+      const onAbort = (): void => {
+        const error = abortError(signal);
+        response?.destroy(error);
+        req.destroy(error);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.once('close', () => signal.removeEventListener('abort', onAbort));
+      // Kept after the response too: a later socket error must not go uncaught (the body's reader
+      // gets its own).
+      req.on('error', reject);
+      req.end(data);
     });
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers as Record<string, unknown>)) {
-      const text =
-        typeof value === 'string' || typeof value === 'number'
-          ? String(value)
-          : Array.isArray(value)
-            ? value.join(', ')
-            : undefined;
-      if (text !== undefined)
-        headers[name.toLowerCase()] = upstreamHeaderValue(name, text, upstream);
-    }
-    return { status: response.status, headers, body: response.data };
   }
 
   /**
@@ -83,22 +120,101 @@ export class LlmHttpTransport implements OnApplicationShutdown {
    * modules before the HTTP server stops, and calls still in flight must finish first.
    */
   onApplicationShutdown(): void {
-    for (const { http, https } of this.agents.values()) {
-      http.destroy();
-      https.destroy();
+    for (const { agents } of this.targets.values()) {
+      agents.http.destroy();
+      agents.https.destroy();
     }
-    this.agents.clear();
+    this.targets.clear();
   }
 
-  private agentsFor(upstream: ResolvedUpstream) {
-    let agents = this.agents.get(upstream.name);
-    if (!agents) {
-      agents = createUpstreamAgents(upstream.timeouts.connectMs);
-      this.agents.set(upstream.name, agents);
+  private targetFor(upstream: ResolvedUpstream): UpstreamTarget {
+    let target = this.targets.get(upstream.name);
+    if (!target) {
+      const url = new URL(upstream.baseUrl);
+      const hostname = url.hostname;
+      target = {
+        agents: createUpstreamAgents(upstream.timeouts.connectMs),
+        secure: url.protocol === 'https:',
+        protocol: url.protocol,
+        // An IPv6 literal comes bracketed in a URL, and without brackets in a request's options.
+        hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
+        port: url.port,
+        baseUrl: upstream.baseUrl,
+        paths: new Map(),
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'accept-encoding': ACCEPT_ENCODING,
+          // Some front ends turn away requests without one; `headers` may set another.
+          'user-agent': USER_AGENT,
+          ...Object.fromEntries(
+            Object.entries(upstream.headers).map(([name, value]) => [name, headerValue(value)]),
+          ),
+        },
+        authorization: upstream.apiKey ? `Bearer ${upstream.apiKey}` : undefined,
+        redact: secretRedactor([upstream.apiKey]),
+      };
+      this.targets.set(upstream.name, target);
     }
-    return agents;
+    return target;
   }
 }
+
+/** What the caller gets when its signal aborts the request: Node's own abort error's shape. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The request to the upstream was aborted'), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+    cause: signal.reason as unknown,
+  });
+}
+
+interface RequestPath {
+  path: string;
+  pathname: string;
+}
+
+/** The request line's path for `path` below the upstream's base URL, as `new URL` spells it. */
+function pathOf(target: UpstreamTarget, path: string): RequestPath {
+  let found = target.paths.get(path);
+  if (found === undefined) {
+    const url = new URL(target.baseUrl + path);
+    found = { path: url.pathname + url.search, pathname: url.pathname };
+    // Bounded: the module sends to a handful of fixed paths.
+    if (target.paths.size < 16) target.paths.set(path, found);
+  }
+  return found;
+}
+
+/** The response as the caller sees it: bounded, redacted header values and the decoded body. */
+function upstreamResponse(res: IncomingMessage, target: UpstreamTarget): UpstreamResponse {
+  const body = decodedBody(res);
+  const headers: Record<string, string> = {};
+  for (const name in res.headers) {
+    const value = res.headers[name];
+    if (value === undefined) continue;
+    // Decoded here (or a 204 without a body): nothing for the caller to decode.
+    if (name === 'content-encoding' && (body !== res || res.statusCode === 204)) continue;
+    const text = typeof value === 'string' ? value : value.join(', ');
+    headers[name] = upstreamHeaderValue(name, text, target.redact);
+  }
+  return { status: res.statusCode ?? 0, headers, body };
+}
+
+/** Characters a header value cannot carry on the wire: controls (CR, LF, ...) and non-Latin-1. */
+const NOT_IN_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const NOT_IN_HEADER_VALUE_ALL = /[^\t\x20-\x7e\x80-\xff]+/g;
+
+/**
+ * A request header's value without the characters Node would refuse it for, dropped as axios did:
+ * a client request id with a line break is sent without it rather than failing the call.
+ */
+function headerValue(value: string): string {
+  return NOT_IN_HEADER_VALUE.test(value) ? value.replace(NOT_IN_HEADER_VALUE_ALL, '') : value;
+}
+
+/** Sent unless the upstream's `headers` name another. */
+const USER_AGENT = 'nestjs-resilient-llm';
 
 /** Longest upstream request id kept: it goes into spans, events and a response header. */
 const MAX_REQUEST_ID_LENGTH = 128;
@@ -110,16 +226,19 @@ const MAX_HEADER_LENGTH = 1024;
  * A header value as the rest of the process may see it: with the upstream's key (or any part of
  * it) masked, since an upstream may echo it (in `x-request-id`, say), and bounded in length.
  */
-function upstreamHeaderValue(name: string, value: string, upstream: ResolvedUpstream): string {
-  const max = name.toLowerCase() === 'x-request-id' ? MAX_REQUEST_ID_LENGTH : MAX_HEADER_LENGTH;
-  const cut = value.length > max ? value.slice(0, max) : value;
-  return redactSecrets(cut, [upstream.apiKey]);
+function upstreamHeaderValue(
+  name: string,
+  value: string,
+  redact: (text: string) => string,
+): string {
+  const max = name === 'x-request-id' ? MAX_REQUEST_ID_LENGTH : MAX_HEADER_LENGTH;
+  return redact(value.length > max ? value.slice(0, max) : value);
 }
 
 /**
- * The request body as JSON text, encoded here rather than by axios, so that a failure (a body
- * nested too deep for the encoder's stack, a BigInt) is named a local `internal` error: it is not
- * the upstream's fault, must not be retried, and must not count toward the breaker.
+ * The request body as JSON text, encoded here so that a failure (a body nested too deep for the
+ * encoder's stack, a BigInt) is named a local `internal` error: it is not the upstream's fault,
+ * must not be retried, and must not count toward the breaker.
  */
 function encodeBody(body: unknown, upstream: string): string {
   try {

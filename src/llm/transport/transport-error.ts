@@ -19,9 +19,10 @@ const NETWORK_CODES = new Set([
 ]);
 
 /**
- * Turns a transport failure (axios or socket error) into an {@link LlmError}. The original error
- * is not kept as `cause`: an AxiosError carries the request config, Authorization header included,
- * and anyone logging `error.cause` would print the API key. Only its code and message survive.
+ * Turns a transport failure (a socket or HTTP client error of Node's, or a body that could not be
+ * read) into an {@link LlmError}. The original error is not kept as `cause`: it may reference the
+ * request (its headers, Authorization included), and anyone logging `error.cause` would print the
+ * API key. Only its code and message survive.
  */
 export function classifyTransportError(
   error: unknown,
@@ -38,7 +39,7 @@ export function classifyTransportError(
     );
   }
   if (message.includes('maxContentLength') || code === SSE_LINE_TOO_LONG) {
-    // axios' verdict on the body itself: larger than the 8 MiB a completion may have.
+    // The verdict on the body itself (`readWholeBody`): larger than a completion may be.
     return new LlmError(
       'invalid_response',
       `Upstream '${context.upstream}' sent a response that could not be read: ${message}.`,
@@ -65,8 +66,9 @@ export function classifyTransportError(
 
 /**
  * Errors that arise in this process rather than on the wire: the engine's own errors (a stack
- * overflow is a RangeError, a bug a TypeError) and anything neither axios nor a socket raised.
- * Axios marks every error of its own with `isAxiosError`; socket errors carry a code.
+ * overflow is a RangeError, a bug a TypeError) and anything without a code. Every error of Node's
+ * HTTP client and sockets carries a string code (`ECONNRESET`, `HPE_INVALID_CONSTANT`,
+ * `ABORT_ERR`, ...).
  */
 function isLocalFailure(error: unknown): boolean {
   if (
@@ -78,17 +80,15 @@ function isLocalFailure(error: unknown): boolean {
     return true;
   }
   if (typeof error !== 'object' || error === null) return true;
-  const marked = error as { isAxiosError?: unknown; code?: unknown };
-  return marked.isAxiosError !== true && typeof marked.code !== 'string';
+  return typeof (error as { code?: unknown }).code !== 'string';
 }
 
 function errorCode(error: unknown): string | undefined {
   let current: unknown = error;
-  // axios wraps the socket error; walk the chain for the first code.
+  // A wrapped error (a stream pipeline's, an abort's) may carry its code on a cause.
   for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
     const code = (current as { code?: unknown }).code;
-    // ERR_BAD_RESPONSE is axios' wrapper ("stream has been aborted"): the cause says more.
-    if (typeof code === 'string' && code !== 'ERR_BAD_RESPONSE') return code;
+    if (typeof code === 'string') return code;
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;

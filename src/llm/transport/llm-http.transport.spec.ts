@@ -1,0 +1,268 @@
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import type { ResolvedUpstream } from '../llm-module.options';
+import { resolveLlmOptions } from '../options/llm-options.resolver';
+import { isLlmError } from '../resilience/llm.errors';
+import { LlmHttpTransport, type UpstreamRequest } from './llm-http.transport';
+import { readBody } from './read-body';
+import { classifyTransportError } from './transport-error';
+
+const KEY = 'sk-test-0123456789abcdefghijklmnop';
+
+/** Node's agents take `proxyEnv` from 22.21 (22.x) and 24.5 on; older ones ignore it. */
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+const agentsTakeProxyEnv =
+  (major === 22 && minor >= 21) || (major === 24 && minor >= 5) || major > 24;
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/** A loopback upstream that records every request and answers with `answer`. */
+async function startUpstream(
+  answer: (req: IncomingMessage, res: import('node:http').ServerResponse) => void,
+): Promise<{ server: Server; seen: Seen[]; baseUrl: string }> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      answer(req, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { server, seen, baseUrl: `http://127.0.0.1:${port}/v1` };
+}
+
+function upstreamAt(baseUrl: string, headers: Record<string, string> = {}): ResolvedUpstream {
+  const options = resolveLlmOptions({
+    upstreams: [{ name: 'up', baseUrl, apiKey: KEY, defaultModel: 'm', headers }],
+  });
+  return options.upstreams.get('up')!;
+}
+
+function requestOf(overrides: Partial<UpstreamRequest> = {}): UpstreamRequest {
+  return {
+    path: '/chat/completions',
+    body: { model: 'm', messages: [{ role: 'user', content: 'Grüße' }] },
+    signal: new AbortController().signal,
+    headers: { 'x-client-request-id': 'req-1' },
+    responseType: 'text',
+    ...overrides,
+  };
+}
+
+describe('LlmHttpTransport', () => {
+  const closers: Array<() => Promise<unknown>> = [];
+  let transport: LlmHttpTransport;
+
+  beforeEach(() => {
+    transport = new LlmHttpTransport();
+  });
+
+  afterEach(async () => {
+    transport.onApplicationShutdown();
+    for (const close of closers.splice(0)) await close();
+  });
+
+  async function upstreamServer(answer: Parameters<typeof startUpstream>[0]) {
+    const started = await startUpstream(answer);
+    closers.push(() => new Promise((resolve) => started.server.close(resolve)));
+    return started;
+  }
+
+  it('POSTs the JSON body with its byte length, and merges headers: ours, the upstream’s, the attempt’s, the key', async () => {
+    const { seen, baseUrl } = await upstreamServer((_req, res) => res.end('{}'));
+    const upstream = upstreamAt(baseUrl, {
+      Accept: 'application/json',
+      'x-team': 'a',
+      authorization: 'Bearer not-this',
+    });
+    const response = await transport.send(
+      upstream,
+      requestOf({ headers: { 'x-team': 'b', 'x-attempt': '2' } }),
+    );
+    expect(await readBody(response.body as Readable)).toBe('{}');
+    expect(seen).toHaveLength(1);
+    const [first] = seen;
+    expect(first).toMatchObject({ method: 'POST', url: '/v1/chat/completions' });
+    const body = JSON.stringify(requestOf().body);
+    expect(first!.body).toBe(body);
+    expect(first!.headers).toMatchObject({
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'x-team': 'b',
+      'x-attempt': '2',
+      'user-agent': 'nestjs-resilient-llm',
+      authorization: `Bearer ${KEY}`,
+      'content-length': String(Buffer.byteLength(body)),
+    });
+    expect(Buffer.byteLength(body)).toBeGreaterThan(body.length); // 'ü' and 'ß' are two bytes
+  });
+
+  it('drops the characters a header value cannot carry instead of failing the call', async () => {
+    const { seen, baseUrl } = await upstreamServer((_req, res) => res.end('{}'));
+    const response = await transport.send(
+      upstreamAt(baseUrl, { 'x-team': 'a\u2603b' }),
+      requestOf({ headers: { 'x-client-request-id': 'id\r\n-1\u{1F600}é' } }),
+    );
+    expect(response.status).toBe(200);
+    expect(seen[0]!.headers['x-client-request-id']).toBe('id-1é');
+    expect(seen[0]!.headers['x-team']).toBe('ab');
+  });
+
+  it('returns every status as it is and follows no redirect', async () => {
+    const { seen, baseUrl } = await upstreamServer((_req, res) => {
+      res.writeHead(302, { location: '/elsewhere' }).end('moved');
+    });
+    const response = await transport.send(upstreamAt(baseUrl), requestOf());
+    expect(response.status).toBe(302);
+    expect(response.headers.location).toBe('/elsewhere');
+    expect(await readBody(response.body as Readable)).toBe('moved');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('gives lower-case header names, bounded values and the key masked in them', async () => {
+    const { baseUrl } = await upstreamServer((_req, res) => {
+      res.setHeader('X-Request-Id', `id-${KEY}-${'r'.repeat(300)}`);
+      res.setHeader('X-Long', 'l'.repeat(5000));
+      res.setHeader('Set-Cookie', ['a=1', 'b=2']);
+      res.writeHead(503).end();
+    });
+    const response = await transport.send(upstreamAt(baseUrl), requestOf());
+    expect(response.status).toBe(503);
+    expect(response.headers['x-request-id']).toMatch(/^id-\*\*\*-r+$/);
+    expect(response.headers['x-request-id']!.length).toBeLessThanOrEqual(128);
+    expect(response.headers['x-long']).toBe('l'.repeat(1024));
+    expect(response.headers['set-cookie']).toBe('a=1, b=2');
+    expect(JSON.stringify(response.headers)).not.toContain(KEY.slice(-12));
+  });
+
+  it('decodes a gzip body and drops its content-encoding', async () => {
+    const { seen, baseUrl } = await upstreamServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(gzipSync('{"ok":true}'));
+    });
+    const response = await transport.send(upstreamAt(baseUrl), requestOf());
+    expect(await readBody(response.body as Readable)).toBe('{"ok":true}');
+    expect(response.headers['content-encoding']).toBeUndefined();
+    expect(seen[0]!.headers['accept-encoding']).toBe('gzip, compress, deflate, br');
+  });
+
+  it.each([
+    ['deflate', deflateSync],
+    ['deflate', deflateRawSync], // raw, without the zlib header some servers leave out
+    ['br', brotliCompressSync],
+  ] as const)('decodes a %s body (%p)', async (encoding, compress) => {
+    const { baseUrl } = await upstreamServer((_req, res) => {
+      res.writeHead(200, { 'content-encoding': encoding }).end(compress('{"ok":1}'));
+    });
+    const response = await transport.send(upstreamAt(baseUrl), requestOf());
+    expect(await readBody(response.body as Readable)).toBe('{"ok":1}');
+    expect(response.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('passes a body of an unknown encoding through, with its content-encoding', async () => {
+    const { baseUrl } = await upstreamServer((_req, res) => {
+      res.writeHead(200, { 'content-encoding': 'x-custom' }).end('raw');
+    });
+    const response = await transport.send(upstreamAt(baseUrl), requestOf());
+    expect(await readBody(response.body as Readable)).toBe('raw');
+    expect(response.headers['content-encoding']).toBe('x-custom');
+  });
+
+  it('a body that cannot be encoded is a local internal error and nothing is sent', async () => {
+    const { seen, baseUrl } = await upstreamServer((_req, res) => res.end('{}'));
+    const error: unknown = await transport
+      .send(upstreamAt(baseUrl), requestOf({ body: { n: 1n } }))
+      .catch((e: unknown) => e);
+    expect(isLlmError(error) && error.kind).toBe('internal');
+    expect(isLlmError(error) && error.retryable).toBe(false);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('aborting before the answer rejects with an abort error, classified as before (network)', async () => {
+    const { seen, baseUrl } = await upstreamServer(() => undefined); // never answers
+    const controller = new AbortController();
+    const sent = transport.send(upstreamAt(baseUrl), requestOf({ signal: controller.signal }));
+    while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort('attempt_timeout');
+    const error: unknown = await sent.catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+    const classified = classifyTransportError(error, { upstream: 'up', model: 'm' });
+    expect(classified).toMatchObject({ kind: 'network', retryable: true });
+    // Already aborted: nothing is sent.
+    await expect(
+      transport.send(upstreamAt(baseUrl), requestOf({ signal: controller.signal })),
+    ).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('aborting while the body is read ends the read with the abort error, nothing uncaught', async () => {
+    const { baseUrl } = await upstreamServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: 1\n\n');
+      res.end('data: 2\n\n'); // complete, but not yet read by the caller
+    });
+    const controller = new AbortController();
+    const response = await transport.send(
+      upstreamAt(baseUrl),
+      requestOf({ signal: controller.signal, responseType: 'stream' }),
+    );
+    const chunks = (response.body as Readable)[Symbol.asyncIterator]();
+    await chunks.next();
+    controller.abort('consumer_done');
+    await expect(chunks.next()).rejects.toMatchObject({ code: 'ABORT_ERR' });
+  });
+
+  it('a refused connection is a network error', async () => {
+    const { server, baseUrl } = await startUpstream(() => undefined);
+    await new Promise((resolve) => server.close(resolve));
+    const error: unknown = await transport
+      .send(upstreamAt(baseUrl), requestOf())
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(classifyTransportError(error, { upstream: 'up', model: 'm' }).kind).toBe('network');
+  });
+
+  (agentsTakeProxyEnv ? it : it.skip)('sends through the proxy HTTP_PROXY names', async () => {
+    const { seen, baseUrl } = await upstreamServer((_req, res) => res.end('{"via":"proxy"}'));
+    const proxied: string[] = [];
+    const proxy = createServer((req, res) => {
+      proxied.push(`${req.method} ${req.url}`);
+      const target = new URL(req.url ?? '');
+      const forward = httpRequest(
+        { host: target.hostname, port: target.port, path: target.pathname, method: req.method },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(forward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => proxy.close(resolve)));
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
+    process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    delete process.env.NO_PROXY;
+    try {
+      const response = await transport.send(upstreamAt(baseUrl), requestOf());
+      expect(await readBody(response.body as Readable)).toBe('{"via":"proxy"}');
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    expect(proxied).toEqual([`POST ${baseUrl}/chat/completions`]);
+    expect(seen).toHaveLength(1);
+  });
+});
