@@ -186,6 +186,18 @@ describe('LlmModule options', () => {
     expect(error.message).toMatch(message);
   });
 
+  it('refuses at startup an upstream header name Node would refuse on every request', async () => {
+    const error = await bootError({
+      upstreams: [{ ...valid, headers: { 'x-team id': 'a', 'OpenAI-Organization': 'org-1' } }],
+    });
+    expect(error).toBeInstanceOf(LlmOptionsError);
+    expect(error.problems).toEqual([
+      expect.stringMatching(
+        /^upstreams\[0\]\.headers .*not a valid HTTP header name \("x-team id"\)/,
+      ),
+    ]);
+  });
+
   it('never echoes an API key in a startup error', async () => {
     const error = await bootError({
       upstreams: [{ ...valid, apiKey: TEST_API_KEY, retry: { maxRetries: -1 } }],

@@ -10,6 +10,9 @@ import {
   readPolicyLayer,
 } from './policy-options.resolver';
 
+/** RFC 9110's token: what a header name may be. */
+const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 const UPSTREAM_KEYS = [
   'name',
   'baseUrl',
@@ -86,7 +89,14 @@ export function readUpstream(
     "{ 'OpenAI-Organization': 'org-1' }",
   );
   for (const [header, value] of Object.entries(headers ?? {})) {
-    if (typeof value !== 'string') {
+    if (!HTTP_TOKEN.test(header)) {
+      // Node refuses such a name on every request: say so now, not as an error per call.
+      checks.report(
+        `${at}.headers`,
+        `has a name that is not a valid HTTP header name (${JSON.stringify(header.slice(0, 40))}): ` +
+          "letters, digits and !#$%&'*+-.^_`|~ only",
+      );
+    } else if (typeof value !== 'string') {
       checks.report(`${at}.headers['${header}']`, 'must be a string (value not shown)');
     }
   }
