@@ -33,7 +33,11 @@ async function main(): Promise<void> {
     Object.entries(process.env).filter(([k]) => /^(GATEWAY_|OTEL_|LLM_)/.test(k)),
   );
   const bare = await startBareProxy(`${sim.origin}/v1`);
-  const gateway = await startGateway(`${sim.origin}/v1`, passed);
+  const gateway = await startGateway(
+    `${sim.origin}/v1`,
+    passed,
+    process.env.GATEWAY_NODE_ARGS?.split(' ') ?? [],
+  );
   try {
     await measure('bare', bare, calls);
     await measure('gateway', gateway, calls);
