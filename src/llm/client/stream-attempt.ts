@@ -1,7 +1,7 @@
 import { LlmError } from '../resilience/llm.errors';
 import { redactSecrets } from '../resilience/secret-redaction';
 import { AttemptTimeout } from './attempt-timeout.layer';
-import { readStreamItems, type StreamItem } from '../transport/sse-chunks';
+import { readStreamItems, type StreamItem, type StreamItemReader } from '../transport/sse-chunks';
 import { type ChatCompletionChunk } from '../call/chat.types';
 import { whereOf } from './llm-call';
 import { type ChatAttemptInput, sendChatRequest } from './send-chat-request';
@@ -18,7 +18,7 @@ export interface OpenedStream {
   /** Chunks up to and including the first content chunk (role-only and empty deltas first). */
   head: ChatCompletionChunk[];
   /** The rest of the stream's items, still being read. */
-  items: AsyncGenerator<StreamItem, void, undefined>;
+  items: StreamItemReader;
   /** Aborts the request; armed with the idle timeout. */
   timeout: AttemptTimeout;
   /** The call's error for a failure of the rest of the stream (after content). */
