@@ -80,8 +80,12 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     try {
       await this.ready();
       opened = (await this.started!).opened;
-      for (const chunk of opened.head) yield this.track(chunk);
-      finishedCleanly = opened.ended || (yield* this.rest(opened));
+      const headFinished = opened.head.some((chunk) => chunk.choices?.some((c) => c.finish_reason));
+      // Taken out one by one: the head is not held for the rest of the stream.
+      for (let chunk = opened.head.shift(); chunk; chunk = opened.head.shift()) {
+        yield this.track(chunk);
+      }
+      finishedCleanly = opened.ended || (yield* this.rest(opened, headFinished));
       if (finishedCleanly) await drain(opened);
     } catch (error) {
       if (isLlmError(error)) failure = error;
@@ -100,9 +104,10 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   /** Yields the rest; returns true when the provider ended the stream properly. */
   private async *rest(
     opened: OpenedStream,
+    headFinished: boolean,
   ): AsyncGenerator<ChatCompletionChunk, boolean, undefined> {
     const where = { upstream: this.meta?.upstream ?? '', model: this.meta?.model ?? '' };
-    let finished = opened.head.some((chunk) => chunk.choices?.some((c) => c.finish_reason));
+    let finished = headFinished;
     try {
       for (;;) {
         const next = await opened.items.next();
