@@ -138,6 +138,9 @@ describe('gateway: a stream to a client that does not read', () => {
   });
 
   it('stops reading the upstream while the client does not read, holding at most one event beyond its buffer, and loses nothing', async () => {
+    /** The client reads until it has this many characters, then pauses. */
+    let pauseAt = 1;
+    let receivedChars = 0;
     const url = new URL(`${gateway.url}/v1/chat/completions`);
     const body = JSON.stringify({
       model: 'gpt-4o-mini',
@@ -159,9 +162,10 @@ describe('gateway: a stream to a client that does not read', () => {
           res.setEncoding('utf8');
           res.on('data', (text: string) => {
             received.push(text);
-            // The first bytes read, the client stops reading: its socket buffer fills, then the
-            // gateway's, then the gateway must stop reading the upstream.
-            if (received.length === 1) res.pause();
+            receivedChars += text.length;
+            // The client stops reading: its socket buffer fills, then the gateway's, then the
+            // gateway must stop reading the upstream.
+            if (receivedChars >= pauseAt) res.pause();
           });
           resume = () => res.resume();
           res.once('end', () => resolve(res.statusCode ?? 0));
@@ -182,12 +186,25 @@ describe('gateway: a stream to a client that does not read', () => {
     expect(res!.writableLength).toBeLessThanOrEqual(res!.writableHighWaterMark + eventBytes);
     expect(res!.writableNeedDrain).toBe(true);
     // Still stalled a moment later: nothing is read from the upstream while the client is paused.
-    const writtenAtStall = upstream.written;
+    const firstStall = upstream.written;
     await sleep(300);
-    expect(upstream.written).toBe(writtenAtStall);
+    expect(upstream.written).toBe(firstStall);
     expect(upstream.waiting).toBe(true);
+    const listeners = () => ['drain', 'close', 'finish', 'error'].map((e) => res!.listenerCount(e));
+    const listenersAtFirstStall = listeners();
+
+    // The client reads a few MB (the gateway waits for `drain` many times meanwhile), then pauses
+    // again: the same bound holds, and those waits left no listener behind.
+    pauseAt = receivedChars + 4 * 1024 * 1024;
+    resume();
+    await stalled(upstream);
+    expect(upstream.written).toBeGreaterThan(firstStall + 500);
+    expect(res!.writableLength).toBeLessThanOrEqual(res!.writableHighWaterMark + eventBytes);
+    expect(listeners()).toEqual(listenersAtFirstStall);
+    const writtenAtStall = upstream.written;
 
     upstream.finishAt(writtenAtStall + 20);
+    pauseAt = Infinity;
     resume();
     expect(await done).toBe(200);
     const text = received.join('');
