@@ -197,6 +197,7 @@ describe('gateway: a stream to a client that does not read', () => {
     // again: the same bound holds, and those waits left no listener behind.
     pauseAt = receivedChars + 4 * 1024 * 1024;
     resume();
+    while (receivedChars < pauseAt) await sleep(20);
     await stalled(upstream);
     expect(upstream.written).toBeGreaterThan(firstStall + 500);
     expect(res!.writableLength).toBeLessThanOrEqual(res!.writableHighWaterMark + eventBytes);
