@@ -1,7 +1,8 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type LlmChatStream } from '../src/llm/client/llm-chat-stream';
+import { type LlmChatStream, MAX_RECEIVED_TEXT } from '../src/llm/client/llm-chat-stream';
+import { MAX_HEAD_CHARS } from '../src/llm/client/stream-attempt';
 import { type LlmError, LlmIncompleteStreamError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type CallRecorder, recordCalls } from './support/call-recorder';
@@ -145,6 +146,38 @@ describe('streaming', () => {
     expect(error.kind).toBe('incomplete_stream');
     expect(error.partialText).toBe('one two ');
     expect(sim.requests).toHaveLength(1);
+  });
+
+  it('keeps at most MAX_RECEIVED_TEXT characters of the text, yet delivers and counts every one', async () => {
+    const piece = 'z'.repeat(8192);
+    const pieces = Math.ceil(MAX_RECEIVED_TEXT / piece.length) + 12; // 140, cut after 138
+    sim.script([
+      { type: 'stream', chunks: Array<string>(pieces).fill(piece), cutAfter: pieces - 2 },
+    ]);
+    const stream = t.llm.chatStream({ messages: USER });
+    let delivered = 0;
+    const error: LlmIncompleteStreamError = await failureOf(async () => {
+      for await (const chunk of stream) delivered += chunk.choices[0]?.delta.content?.length ?? 0;
+    });
+    expect(delivered).toBe((pieces - 2) * piece.length);
+    expect(error.kind).toBe('incomplete_stream');
+    expect(error.partialText).toHaveLength(MAX_RECEIVED_TEXT);
+    expect(stream.receivedText).toHaveLength(MAX_RECEIVED_TEXT);
+    expect(error.message).toContain(`${(pieces - 2) * piece.length} characters arrived`);
+  });
+
+  it('an upstream sending chunks without content holds at most MAX_HEAD_CHARS of them, then fails the attempt', async () => {
+    // About 150 characters per empty delta: past MAX_HEAD_CHARS long before the content.
+    const emptyDeltas = Math.ceil(MAX_HEAD_CHARS / 100);
+    sim.script([{ type: 'stream', emptyDeltas, chunks: ['never read'], repeat: 10 }]);
+    const error: LlmError = await failureOf(() => collect(t.llm.chatStream({ messages: USER })));
+    expect(error.kind).toBe('invalid_response');
+    expect(error.message).toContain(
+      `more than ${MAX_HEAD_CHARS} characters of chunks without any content`,
+    );
+    // Retried like any failure before content (invalid_response is retryable), every attempt cut short.
+    expect(sim.requests.length).toBeGreaterThan(1);
+    expect(error.attempts).toBe(sim.requests.length);
   });
 
   it('an error status before content is classified and retried like a plain call', async () => {

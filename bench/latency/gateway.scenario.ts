@@ -195,7 +195,7 @@ export async function runGatewayScenario(options: GatewayScenarioOptions): Promi
 }
 
 /** Sequential calls, each iteration calling every path once in a rotated order. */
-async function interleaved(
+export async function interleaved(
   paths: readonly HttpPath[],
   warmup: number,
   calls: number,
@@ -265,7 +265,7 @@ async function block(path: HttpPath, calls: number, concurrency: number): Promis
  * step moves one point, not the whole figure). The client's sockets are then destroyed and the
  * proxy is given time to let go of them.
  */
-async function memoryPerStream(
+export async function memoryPerStream(
   control: SimulatorControl,
   server: ServerProcess,
   path: HttpPath,

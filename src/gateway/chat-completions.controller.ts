@@ -59,7 +59,7 @@ export class ChatCompletionsController {
       ...metadataHeaders(metadata),
     };
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-    res.flushHeaders();
+    // No flushHeaders(): the headers leave with the first chunk, in one write (see the writer).
     await writeSseResponse(stream, res, options.signal);
   }
 }

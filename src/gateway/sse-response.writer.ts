@@ -13,10 +13,14 @@ const logger = new Logger('SseResponseWriter');
  * `[DONE]`: OpenAI SDKs raise on that event, and any client sees the answer is incomplete. A
  * slow reader pauses the upstream read (backpressure) instead of growing our buffers.
  *
+ * The response's headers should be set, not flushed: `ready()` resolved, so the first content
+ * chunk is at hand, and the headers leave with it in one write (one packet with `TCP_NODELAY`)
+ * instead of a header write of their own before it, which cost about 0.1 ms before the first
+ * content reached the client.
+ *
  * @example
  * await stream.ready(); // errors before this point are plain JSON error responses
  * res.setHeader('content-type', 'text/event-stream');
- * res.flushHeaders();
  * await writeSseResponse(stream, res, signal);
  */
 export async function writeSseResponse(

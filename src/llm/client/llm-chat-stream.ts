@@ -4,6 +4,14 @@ import { type ChatCompletionChunk, type LlmCallMetadata } from '../call/chat.typ
 import { foldChunk } from './response-info';
 import { hasContent, type OpenedStream, toChunk } from './stream-attempt';
 
+/**
+ * Most characters of content text a stream keeps for {@link LlmChatStream.receivedText} and an
+ * incomplete stream's `partialText`: twice the longest answer a model gives today (128k output
+ * tokens, about half a million characters), so that an upstream streaming without end cannot
+ * grow what one stream holds.
+ */
+export const MAX_RECEIVED_TEXT = 1024 * 1024;
+
 /** What {@link LlmChatStream} needs to start: runs the call up to the first content chunk. */
 export type StreamStarter = () => Promise<{ opened: OpenedStream; metadata: LlmCallMetadata }>;
 
@@ -30,6 +38,8 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   private meta?: LlmCallMetadata;
   private iterated = false;
   private text = '';
+  /** Characters of content received, kept or not (see {@link MAX_RECEIVED_TEXT}). */
+  private textLength = 0;
   private response: CallResponseInfo = { finishReasons: [] };
 
   constructor(
@@ -43,7 +53,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     return this.meta;
   }
 
-  /** The content text received so far (choice 0). */
+  /** The content text received so far (choice 0), up to its first {@link MAX_RECEIVED_TEXT} characters. */
   get receivedText(): string {
     return this.text;
   }
@@ -70,8 +80,12 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     try {
       await this.ready();
       opened = (await this.started!).opened;
-      for (const chunk of opened.head) yield this.track(chunk);
-      finishedCleanly = opened.ended || (yield* this.rest(opened));
+      const headFinished = opened.head.some((chunk) => chunk.choices?.some((c) => c.finish_reason));
+      // Taken out one by one: the head is not held for the rest of the stream.
+      for (let chunk = opened.head.shift(); chunk; chunk = opened.head.shift()) {
+        yield this.track(chunk);
+      }
+      finishedCleanly = opened.ended || (yield* this.rest(opened, headFinished));
       if (finishedCleanly) await drain(opened);
     } catch (error) {
       if (isLlmError(error)) failure = error;
@@ -90,9 +104,10 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   /** Yields the rest; returns true when the provider ended the stream properly. */
   private async *rest(
     opened: OpenedStream,
+    headFinished: boolean,
   ): AsyncGenerator<ChatCompletionChunk, boolean, undefined> {
     const where = { upstream: this.meta?.upstream ?? '', model: this.meta?.model ?? '' };
-    let finished = opened.head.some((chunk) => chunk.choices?.some((c) => c.finish_reason));
+    let finished = headFinished;
     try {
       for (;;) {
         const next = await opened.items.next();
@@ -126,7 +141,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     if (cause instanceof LlmIncompleteStreamError) return cause;
     return new LlmIncompleteStreamError(
       `Stream from upstream '${cause.upstream}' model '${cause.model}' failed after content was delivered ` +
-        `(${cause.kind}: ${cause.message}); ${this.text.length} characters arrived. The text is incomplete.`,
+        `(${cause.kind}: ${cause.message}); ${this.textLength} characters arrived. The text is incomplete.`,
       this.text,
       {
         upstream: cause.upstream,
@@ -149,9 +164,23 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   }
 
   private track(chunk: ChatCompletionChunk): ChatCompletionChunk {
-    this.response = foldChunk(this.response, chunk);
+    // Most chunks add nothing to the response info once its id and model are known: no new
+    // object per chunk for those.
+    const { response } = this;
+    if (
+      response.id === undefined ||
+      response.model === undefined ||
+      chunk.usage ||
+      chunk.choices?.some((choice) => choice.finish_reason)
+    ) {
+      this.response = foldChunk(response, chunk);
+    }
     const content = chunk.choices?.[0]?.delta?.content;
-    if (typeof content === 'string') this.text += content;
+    if (typeof content === 'string' && content !== '') {
+      this.textLength += content.length;
+      const room = MAX_RECEIVED_TEXT - this.text.length;
+      if (room > 0) this.text += content.length <= room ? content : content.slice(0, room);
+    }
     return chunk;
   }
 }

@@ -1,17 +1,24 @@
 import { LlmError } from '../resilience/llm.errors';
 import { redactSecrets } from '../resilience/secret-redaction';
 import { AttemptTimeout } from './attempt-timeout.layer';
-import { readStreamItems, type StreamItem } from '../transport/sse-chunks';
+import { readStreamItems, type StreamItem, type StreamItemReader } from '../transport/sse-chunks';
 import { type ChatCompletionChunk } from '../call/chat.types';
 import { whereOf } from './llm-call';
 import { type ChatAttemptInput, sendChatRequest } from './send-chat-request';
+
+/**
+ * Most characters of chunks (their JSON as received) held before the first content chunk: role
+ * chunks and empty deltas wait there for the caller, so an upstream that sends them without end
+ * would grow them until the first-chunk timeout. A provider sends a few hundred bytes of them.
+ */
+export const MAX_HEAD_CHARS = 1024 * 1024;
 
 /** A stream whose first content chunk has arrived: from here on it is not retried. */
 export interface OpenedStream {
   /** Chunks up to and including the first content chunk (role-only and empty deltas first). */
   head: ChatCompletionChunk[];
   /** The rest of the stream's items, still being read. */
-  items: AsyncGenerator<StreamItem, void, undefined>;
+  items: StreamItemReader;
   /** Aborts the request; armed with the idle timeout. */
   timeout: AttemptTimeout;
   /** The call's error for a failure of the rest of the stream (after content). */
@@ -55,6 +62,7 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
     );
     const items = readStreamItems(body);
     const head: ChatCompletionChunk[] = [];
+    let headChars = 0;
     const opened = (ended: boolean): OpenedStream => ({
       head,
       items,
@@ -81,6 +89,14 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
       if (item.type === 'keepalive') continue;
       if (item.type === 'done') return opened(true);
       const chunk = toChunk(item, where, requestId, upstream.apiKey);
+      headChars += item.raw.length;
+      if (headChars > MAX_HEAD_CHARS) {
+        throw new LlmError(
+          'invalid_response',
+          `Upstream '${upstream.name}' sent more than ${MAX_HEAD_CHARS} characters of chunks without any content.`,
+          { ...where, status: response.status, requestId },
+        );
+      }
       head.push(chunk);
       if (hasContent(chunk)) break;
     }

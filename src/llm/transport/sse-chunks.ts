@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { SseParser } from './sse-parser';
+import { type SseEvent, SseParser } from './sse-parser';
 
 /** One thing read from an OpenAI-style SSE stream. */
 export type StreamItem =
@@ -10,33 +10,144 @@ export type StreamItem =
   /** Any other `data:` payload, parsed; `json` is undefined when it was not JSON. */
   | { type: 'data'; raw: string; json: unknown };
 
-/** Decodes a response body into SSE items as they arrive. */
-export async function* readStreamItems(
-  body: Readable,
-): AsyncGenerator<StreamItem, void, undefined> {
-  const decoder = new TextDecoder();
-  const parser = new SseParser();
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    yield* toItems(parser.push(decoder.decode(chunk, { stream: true })));
-  }
-  yield* toItems(parser.push(decoder.decode()));
-  yield* toItems(parser.end());
+/** The items of a response body, one `next()` at a time, as an async iterator's. */
+export interface StreamItemReader {
+  next(): Promise<IteratorResult<StreamItem, void>>;
 }
 
-function* toItems(events: ReturnType<SseParser['push']>): Generator<StreamItem> {
-  for (const event of events) {
-    if (event.type === 'comment') {
-      yield { type: 'keepalive' };
-    } else if (event.data.trim() === '[DONE]') {
-      yield { type: 'done' };
+/**
+ * Decodes a response body into SSE items as they arrive. The body is read only while its items
+ * are asked for: once a read chunk's events wait for the reader, the body is paused, so a
+ * consumer that stops asking (a slow client behind the gateway) stops the upstream read, and
+ * what waits here is at most one read chunk's events plus the body's own buffer (its high water
+ * mark), with the parser's partial line and event bounded by `MAX_SSE_LINE_LENGTH`.
+ *
+ * An error of the body, or its close before its end, fails the next `next()`; a parse error
+ * (a line past the maximum) also destroys the body.
+ */
+export function readStreamItems(body: Readable): StreamItemReader {
+  return new SseItemReader(body);
+}
+
+const DONE: IteratorResult<StreamItem, void> = { done: true, value: undefined };
+
+/**
+ * A hand-written reader rather than an async generator over the body's async iterator: per
+ * stream it holds one object and four listeners instead of two generators, the stream's async
+ * iterator, its end-of-stream watcher and their promises, which a thousand streams held open
+ * notice.
+ */
+class SseItemReader implements StreamItemReader {
+  private readonly decoder = new TextDecoder();
+  private readonly parser = new SseParser();
+  /** Events parsed and not yet handed out, from {@link index} on. */
+  private events: SseEvent[] = [];
+  private index = 0;
+  private ended = false;
+  private failure: Error | undefined = undefined;
+  private waiter?: {
+    resolve: (result: IteratorResult<StreamItem, void>) => void;
+    reject: (error: Error) => void;
+  };
+
+  constructor(private readonly body: Readable) {
+    body.on('data', (chunk: Buffer) => this.take(this.decoder.decode(chunk, { stream: true })));
+    body.once('end', () => {
+      if (!this.take(this.decoder.decode())) return;
+      this.parser.end();
+      this.ended = true;
+      this.settle();
+    });
+    body.once('error', (error: unknown) => this.fail(error));
+    body.once('close', () => {
+      if (!this.ended) this.fail(prematureClose());
+    });
+  }
+
+  next(): Promise<IteratorResult<StreamItem, void>> {
+    if (this.waiter) return Promise.reject(new Error('readStreamItems: one next() at a time'));
+    const item = this.shift();
+    if (item) return Promise.resolve({ done: false, value: item });
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.ended) return Promise.resolve(DONE);
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+      this.body.resume();
+    });
+  }
+
+  /** Parses text into waiting events; false when it failed the stream. */
+  private take(text: string): boolean {
+    let events: SseEvent[];
+    try {
+      events = this.parser.push(text);
+    } catch (error) {
+      this.fail(error);
+      this.body.destroy();
+      return false;
+    }
+    if (events.length === 0) return true;
+    if (this.index >= this.events.length) {
+      this.events = events;
+      this.index = 0;
     } else {
-      let json: unknown;
-      try {
-        json = JSON.parse(event.data);
-      } catch {
-        json = undefined;
-      }
-      yield { type: 'data', raw: event.data, json };
+      for (const event of events) this.events.push(event);
+    }
+    // Read no further until these are asked for.
+    this.body.pause();
+    this.settle();
+    return true;
+  }
+
+  /** Hands the next item, the end or the failure to a waiting `next()`. */
+  private settle(): void {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    const item = this.shift();
+    if (item) {
+      this.waiter = undefined;
+      waiter.resolve({ done: false, value: item });
+    } else if (this.failure !== undefined) {
+      this.waiter = undefined;
+      waiter.reject(this.failure);
+    } else if (this.ended) {
+      this.waiter = undefined;
+      waiter.resolve(DONE);
     }
   }
+
+  private fail(error: unknown): void {
+    if (this.failure !== undefined || this.ended) return;
+    // Whatever the body was destroyed with; classified by its code like any transport error.
+    this.failure = (error ?? prematureClose()) as Error;
+    // What was parsed before the failure is still handed out first, as a read would have.
+    this.settle();
+  }
+
+  private shift(): StreamItem | undefined {
+    if (this.index >= this.events.length) return undefined;
+    const event = this.events[this.index++]!;
+    if (this.index === this.events.length) {
+      this.events = [];
+      this.index = 0;
+    }
+    return toItem(event);
+  }
+}
+
+/** The error Node's own stream readers give for a body closed before its end. */
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+}
+
+function toItem(event: SseEvent): StreamItem {
+  if (event.type === 'comment') return { type: 'keepalive' };
+  if (event.data.trim() === '[DONE]') return { type: 'done' };
+  let json: unknown;
+  try {
+    json = JSON.parse(event.data);
+  } catch {
+    json = undefined;
+  }
+  return { type: 'data', raw: event.data, json };
 }

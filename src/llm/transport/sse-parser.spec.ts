@@ -144,6 +144,26 @@ describe('SseParser', () => {
     );
   });
 
+  it('refuses an event whose data lines together pass the maximum, though each line is short', () => {
+    const parser = new SseParser(100);
+    // 9 lines of 10 characters joined by 8 line breaks: 98, under the maximum.
+    expect(parser.push('data: xxxxxxxxxx\n'.repeat(9))).toEqual([]);
+    expect(() => parser.push('data: xxxxxxxxxx\n')).toThrow(
+      expect.objectContaining({ code: SSE_LINE_TOO_LONG }) as Error,
+    );
+  });
+
+  it('accepts an event whose data is exactly the maximum, and counts each event anew', () => {
+    const parser = new SseParser(100);
+    // 9 lines of 10 and one of 1, joined by 9 line breaks: 100.
+    const event = `${'data: xxxxxxxxxx\n'.repeat(9)}data: y\n\n`;
+    const data = `${'xxxxxxxxxx\n'.repeat(9)}y`;
+    expect(parser.push(event + event)).toEqual([
+      { type: 'event', data },
+      { type: 'event', data },
+    ]);
+  });
+
   it('accepts a line of exactly the maximum', () => {
     const parser = new SseParser(100);
     const line = `data: ${'x'.repeat(94)}`;

@@ -19,7 +19,10 @@ const LINE_BREAK = /\r\n|\r|\n/g;
 /** Longest line the parser holds: an OpenAI chunk is a few KiB, even with logprobs. */
 export const MAX_SSE_LINE_LENGTH = 1024 * 1024;
 
-/** Code of the error {@link SseParser.push} throws for a line longer than its maximum. */
+/**
+ * Code of the error {@link SseParser.push} throws for a line longer than its maximum, or for an
+ * event whose `data:` lines together are longer than it.
+ */
 export const SSE_LINE_TOO_LONG = 'ERR_SSE_LINE_TOO_LONG';
 
 /**
@@ -51,17 +54,24 @@ export class SseParser {
   private afterCr = false;
   private started = false;
   private data: string[] = [];
+  /** Characters of {@link data}, line breaks between its lines included. */
+  private dataLength = 0;
   private eventType = '';
   private lastEventId = '';
 
-  /** @param maxLineLength longest line accepted; {@link push} throws past it */
+  /**
+   * @param maxLineLength longest line accepted, and longest data of one event (its `data:` lines
+   *   joined): {@link push} throws past either, so what the parser holds for a stream that never
+   *   ends its line or its event stays under about twice this many characters
+   */
   constructor(private readonly maxLineLength = MAX_SSE_LINE_LENGTH) {}
 
   /**
    * Feeds the next piece of text.
    *
    * @returns the events and comments whose lines this chunk completed, in stream order
-   * @throws Error with code `ERR_SSE_LINE_TOO_LONG` when a line exceeds the maximum length
+   * @throws Error with code `ERR_SSE_LINE_TOO_LONG` when a line, or the data of one event,
+   *   exceeds the maximum length
    */
   push(chunk: string): SseEvent[] {
     let text = chunk;
@@ -91,10 +101,7 @@ export class SseParser {
     if (this.pendingLength > this.maxLineLength) {
       this.pending = [];
       this.pendingLength = 0;
-      throw Object.assign(
-        new Error(`An event-stream line is longer than ${this.maxLineLength} characters.`),
-        { code: SSE_LINE_TOO_LONG },
-      );
+      throw tooLong(`An event-stream line is longer than ${this.maxLineLength} characters.`);
     }
     return out;
   }
@@ -114,6 +121,7 @@ export class SseParser {
     this.afterCr = false;
     this.started = false;
     this.data = [];
+    this.dataLength = 0;
     this.eventType = '';
     this.lastEventId = '';
     return [];
@@ -138,15 +146,29 @@ export class SseParser {
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
     if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
+    if (field === 'data') this.pushData(value);
     else if (field === 'event') this.eventType = value;
     // An id containing NUL is ignored, per spec; an empty id resets the last event id.
     else if (field === 'id' && !value.includes('\0')) this.lastEventId = value;
   }
 
+  /** Adds a `data:` line; an event's data is bounded like a line, or `data:` lines without end would grow. */
+  private pushData(value: string): void {
+    this.dataLength += value.length + (this.data.length > 0 ? 1 : 0);
+    if (this.dataLength > this.maxLineLength) {
+      this.data = [];
+      this.dataLength = 0;
+      throw tooLong(
+        `The data of an event-stream event is longer than ${this.maxLineLength} characters.`,
+      );
+    }
+    this.data.push(value);
+  }
+
   private dispatch(out: SseEvent[]): void {
     const { data, eventType, lastEventId } = this;
     this.data = [];
+    this.dataLength = 0;
     this.eventType = '';
     // Per spec, a block without any `data:` line (only `event:` or `id:`) dispatches nothing.
     if (data.length === 0) return;
@@ -157,4 +179,8 @@ export class SseParser {
       ...(lastEventId !== '' && { id: lastEventId }),
     });
   }
+}
+
+function tooLong(message: string): Error {
+  return Object.assign(new Error(message), { code: SSE_LINE_TOO_LONG });
 }
