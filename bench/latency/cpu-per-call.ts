@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const gateway = await startGateway(
     `${sim.origin}/v1`,
     passed,
-    process.env.GATEWAY_NODE_ARGS?.split(' ') ?? [],
+    (process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
   );
   try {
     await measure('bare', bare, calls);
