@@ -5,7 +5,7 @@ import type { LlmClient } from '../../src/llm/client/llm-client';
 import { BENCH_API_KEY, BENCH_MODEL } from '../support/bench-module.options';
 
 /** `llm-memory` and `llm-redis` are LlmClient with the in-memory and the Redis rate limiter. */
-export type CallPathId = 'axios' | 'fetch' | 'llm' | 'llm-memory' | 'llm-redis';
+export type CallPathId = 'http' | 'axios' | 'fetch' | 'llm' | 'llm-memory' | 'llm-redis';
 
 /** One way of making the same chat completion call. */
 export interface CallPath {
@@ -33,9 +33,50 @@ const HEADERS = {
 };
 
 /**
- * The baseline: the HTTP stack the module uses (axios, keep-alive agent with LIFO scheduling),
- * called directly, so what LlmClient adds on top is the module's own work.
+ * The baseline: the HTTP stack the module uses (Node's `http`, keep-alive agent with LIFO
+ * scheduling), called directly, so what LlmClient adds on top is the module's own work.
  */
+export function directHttpPath(baseUrl: string): CallPath {
+  const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+  const url = new URL(`${baseUrl}/chat/completions`);
+  const body = JSON.stringify(WIRE_BODY);
+  const headers = { ...HEADERS, 'content-length': String(Buffer.byteLength(body)) };
+  return {
+    id: 'http',
+    label: 'direct (node:http)',
+    call: () =>
+      new Promise<void>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'POST',
+            agent,
+            headers,
+          },
+          (res) => {
+            const parts: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => parts.push(chunk));
+            res.on('end', () => {
+              try {
+                expectCompletion(JSON.parse(Buffer.concat(parts).toString('utf8')), 'direct http');
+                resolve();
+              } catch (error) {
+                reject(error);
+              }
+            });
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
+/** Extra context: axios (the module's transport until issue 15) over the same kind of agent. */
 export function directAxiosPath(baseUrl: string): CallPath {
   const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
   const client = axios.create({ httpAgent: agent, headers: HEADERS, maxRedirects: 0 });

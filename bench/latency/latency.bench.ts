@@ -1,6 +1,12 @@
 import type { BenchConfig } from './latency.config';
 import { type BenchTarget, startBenchTarget } from './bench-target';
-import { type CallPath, directAxiosPath, directFetchPath, llmClientPath } from './call-paths';
+import {
+  type CallPath,
+  directAxiosPath,
+  directFetchPath,
+  directHttpPath,
+  llmClientPath,
+} from './call-paths';
 import { buildLatencyReport } from './latency.report';
 import { runLatencyScenario } from './latency.scenario';
 import type { Progress } from '../report/progress';
@@ -36,14 +42,14 @@ export async function runLatencyBench(
     await redis?.stop();
     throw error;
   }
-  const paths: CallPath[] = [directAxiosPath(target.sim.baseUrl), llmClientPath(target.llm)];
+  const paths: CallPath[] = [directHttpPath(target.sim.baseUrl), llmClientPath(target.llm)];
   if (target.llmMemory) {
     paths.push(llmClientPath(target.llmMemory, 'llm-memory', 'LlmClient + in-memory limiter'));
   }
   if (target.llmRedis) {
     paths.push(llmClientPath(target.llmRedis, 'llm-redis', 'LlmClient + Redis limiter'));
   }
-  paths.push(directFetchPath(target.sim.baseUrl));
+  paths.push(directAxiosPath(target.sim.baseUrl), directFetchPath(target.sim.baseUrl));
   const pending = !target.llmMemory
     ? 'Limiter paths pending the limiter: the module has no rate limiter yet'
     : !target.llmRedis

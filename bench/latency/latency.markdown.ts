@@ -36,7 +36,7 @@ export function formatReportMarkdown(report: LatencyReport, info: RunInfo): stri
     const rates = paths.map((p) => `${p.label} ${formatRate(p.callsPerSecond)} calls/s`);
     lines.push(
       '',
-      `At concurrency ${concurrency}: ${rates.join(', ')} (LlmClient / axios ${formatRatio(ratio)}).`,
+      `At concurrency ${concurrency}: ${rates.join(', ')} (LlmClient / direct http ${formatRatio(ratio)}).`,
     );
   }
   lines.push(

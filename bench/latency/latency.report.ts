@@ -10,7 +10,7 @@ export interface PathFigures {
   summary: LatencySummary;
 }
 
-/** What LlmClient adds over the direct axios call: differences in µs and ratios B/A. */
+/** What LlmClient adds over the direct Node `http` call: differences in µs and ratios B/A. */
 export interface AddedLatency {
   p50Us: number;
   p90Us: number;
@@ -27,7 +27,7 @@ export interface ThroughputFigures extends PathFigures {
   callsPerSecond: number;
 }
 
-/** What LlmClient with a rate limiter adds over the direct axios call, against its own target. */
+/** What LlmClient with a rate limiter adds over the direct Node `http` call, against its own target. */
 export interface LimiterFigures {
   id: Extract<CallPathId, 'llm-memory' | 'llm-redis'>;
   label: string;
@@ -42,7 +42,7 @@ export const LIMITER_TARGETS_US = { 'llm-memory': 1_000, 'llm-redis': 3_000 } as
 /** Everything the table, the markdown, the JSON and the plot show. */
 export interface LatencyReport {
   sequential: PathFigures[];
-  /** LlmClient without a rate limiter (the module's default) over the direct axios call. */
+  /** LlmClient without a rate limiter (the module's default) over the direct Node `http` call. */
   added: AddedLatency;
   targetP99AddedUs: number;
   targetMet: boolean;
@@ -55,7 +55,7 @@ export interface LatencyReport {
   throughput?: { concurrency: number; paths: ThroughputFigures[]; ratio: number };
 }
 
-/** Turns raw samples into the report; the baseline is `axios`, the subject is `llm`. */
+/** Turns raw samples into the report; the baseline is `http`, the subject is `llm`. */
 export function buildLatencyReport(
   paths: readonly CallPath[],
   samples: PathSamples,
@@ -70,7 +70,7 @@ export function buildLatencyReport(
     label: path.label,
     summary: s.summary(),
   }));
-  const base = figuresOf(sequential, 'axios');
+  const base = figuresOf(sequential, 'http');
   const added = addedOver(base, figuresOf(sequential, 'llm'));
   const limiters = (['llm-memory', 'llm-redis'] as const)
     .filter((id) => sequential.some((f) => f.id === id))
@@ -113,7 +113,7 @@ function throughputFigures(
     callsPerSecond: r.callsPerSecond,
   }));
   const rate = (id: CallPathId): number => paths.find((p) => p.id === id)?.callsPerSecond ?? 0;
-  return { concurrency: input.concurrency, paths, ratio: rate('llm') / rate('axios') };
+  return { concurrency: input.concurrency, paths, ratio: rate('llm') / rate('http') };
 }
 
 function addedOver(base: LatencySummary, subject: LatencySummary): AddedLatency {

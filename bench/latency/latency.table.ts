@@ -28,7 +28,7 @@ export function formatReportTable(report: LatencyReport): string {
         ...[added.p50Us, added.p90Us, added.p99Us, added.meanUs].map(formatSignedUs),
       ],
       [
-        'ratio LlmClient / axios',
+        'ratio LlmClient / direct http',
         formatRatio(added.ratioP50),
         '',
         formatRatio(added.ratioP99),
@@ -59,7 +59,7 @@ export function formatReportTable(report: LatencyReport): string {
           formatUs(p.summary.p99),
         ]),
       ]),
-      `throughput LlmClient / axios: ${formatRatio(throughput.ratio)}`,
+      `throughput LlmClient / direct http: ${formatRatio(throughput.ratio)}`,
     );
   }
   return lines.join('\n');
