@@ -304,7 +304,8 @@ function slope(points: ReadonlyArray<[number, number]>): number {
   return den === 0 ? 0 : num / den;
 }
 
-function openStalledStream(
+/** Opens one stream that the simulator stalls after its first content; resolves at that content. */
+export function openStalledStream(
   path: HttpPath,
   agent: http.Agent,
   requests: http.ClientRequest[],

@@ -5,7 +5,7 @@ import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SortedSamples } from '../report/percentiles';
 import { SimulatorControl } from '../support/simulator.control';
-import { interleaved, memoryPerStream } from './gateway.scenario';
+import { interleaved, memoryPerStream, openStalledStream } from './gateway.scenario';
 import { type HttpPath, httpPath, type HttpPathId } from './http-paths';
 import { startBareProxy, startGateway, startSimulator, type ServerProcess } from './servers';
 
@@ -117,30 +117,7 @@ async function heapPerStream(
   const before = await read();
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   const requests: http.ClientRequest[] = [];
-  await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const req = path.openStream(agent, (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            const onData = (chunk: string) => {
-              text += chunk;
-              if (/"content":"[^"]/.test(text)) {
-                res.off('data', onData);
-                res.on('data', () => undefined);
-                resolve();
-              }
-            };
-            res.on('data', onData);
-            res.once('error', () => undefined);
-          });
-          req.once('error', reject);
-          requests.push(req);
-        }),
-    ),
-  );
+  await Promise.all(Array.from({ length: count }, () => openStalledStream(path, agent, requests)));
   await sleep(250);
   const after = await read();
   for (const req of requests) req.destroy();
