@@ -12,6 +12,9 @@ export const MAX_BODY_BYTES = 32 * 1024 * 1024;
  */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
+/** Error code of a body larger than {@link readWholeBody}'s bound. */
+export const BODY_TOO_LARGE = 'ERR_BODY_TOO_LARGE';
+
 /** Reads a whole response body as UTF-8, keeping at most `maxBytes`. */
 export async function readBody(body: Readable, maxBytes = MAX_BODY_BYTES): Promise<string> {
   return (await readBytes(body, maxBytes)).toString('utf8');
@@ -25,7 +28,7 @@ export async function readWholeBody(body: Readable, maxBytes = MAX_BODY_BYTES): 
   const bytes = await readBytes(body, maxBytes + 1);
   if (bytes.length <= maxBytes) return bytes.toString('utf8');
   throw Object.assign(new Error(`maxContentLength size of ${maxBytes} exceeded`), {
-    code: 'ERR_BODY_TOO_LARGE',
+    code: BODY_TOO_LARGE,
   });
 }
 

@@ -1,5 +1,6 @@
 import { LlmError } from '../resilience/llm.errors';
 import { CONNECT_TIMEOUT_CODE } from './connect-timeout.agent';
+import { BODY_TOO_LARGE } from './read-body';
 import { SSE_LINE_TOO_LONG } from './sse-parser';
 
 /** Socket-level codes that mean the provider never answered (or the connection broke). */
@@ -38,7 +39,7 @@ export function classifyTransportError(
       { ...context, cause },
     );
   }
-  if (message.includes('maxContentLength') || code === SSE_LINE_TOO_LONG) {
+  if (code === BODY_TOO_LARGE || code === SSE_LINE_TOO_LONG) {
     // The verdict on the body itself (`readWholeBody`): larger than a completion may be.
     return new LlmError(
       'invalid_response',
