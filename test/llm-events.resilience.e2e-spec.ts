@@ -4,6 +4,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { LLM_METRICS } from '../src/llm/observability/llm-metric.instruments';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { ElasticsearchStandIn } from './support/elasticsearch-stand-in';
+import { eventually } from './support/eventually';
 import {
   CALLS_STREAM,
   FAST_SHIPPING,
@@ -85,7 +86,8 @@ describe('the event shipper when Elasticsearch misbehaves', () => {
     const app = await boot();
     expect(performance.now() - started).toBeLessThan(1000);
     expect(await medianLatency(app)).toBeLessThan(baselineMs + MARGIN_MS);
-    expect(app.sink?.buffered).toBe(5);
+    // Each event is built on the turn after its call returned.
+    await eventually(() => expect(app.sink?.buffered).toBe(5));
 
     await es.setDown(false);
     const docs = await es.waitForDocs(CALLS_STREAM, 5);
@@ -135,8 +137,9 @@ describe('the event shipper when Elasticsearch misbehaves', () => {
     for (let i = 0; i < 6; i++) {
       ids.push((await app.llm.chat({ messages: USER })).metadata.clientRequestId);
     }
+    // Each event is built on the turn after its call returned.
+    await eventually(async () => expect(await dropped('buffer_full')).toBe(droppedBefore + 3));
     expect(app.sink?.buffered).toBe(3);
-    expect(await dropped('buffer_full')).toBe(droppedBefore + 3);
     const dropWarnings = warn.mock.calls.filter(([message]) =>
       String(message).startsWith('Dropped'),
     );

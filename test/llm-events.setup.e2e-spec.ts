@@ -1,10 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { LlmOptionsError } from '../src/llm/options/llm-options.error';
 import { LLM_EVENT_FIELDS } from '../src/llm/observability/events/llm-event.fields';
+import { FanOutEventSink } from '../src/llm/observability/events/fan-out-event.sink';
 import { LlmEventSink } from '../src/llm/observability/events/llm-event.sink';
+import { LogEventSink } from '../src/llm/observability/events/log-event.sink';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { ElasticsearchStandIn } from './support/elasticsearch-stand-in';
 import { CALLS_STREAM, FAST_SHIPPING, startEventsApp } from './support/llm-events-app';
+import { eventually } from './support/eventually';
 import { failureOf, USER } from './support/llm-test-app';
 
 /** The mapping of a dotted field in a template's nested `properties`. */
@@ -154,6 +157,8 @@ describe('index templates and event settings', () => {
     try {
       await logged.llm.chat({ messages: USER }, { userId: 'u-log', featureName: 'faq' });
       await off.llm.chat({ messages: USER }, { userId: 'u-off' });
+      // Lines are written in batches, within the sink's flush interval.
+      await eventually(() => lines.some((l) => l.includes('"u-log"')));
       write.mockRestore();
       const events = lines
         .filter((l) => l.startsWith('{'))
@@ -175,6 +180,39 @@ describe('index templates and event settings', () => {
     }
   });
 
+  it('writes the log lines it still holds when the app shuts down, alone or beside Elasticsearch', async () => {
+    const lines: string[] = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const shutdown = jest.spyOn(LogEventSink.prototype, 'onApplicationShutdown');
+    const fanOutShutdown = jest.spyOn(FanOutEventSink.prototype, 'onApplicationShutdown');
+    const flush = jest.spyOn(LogEventSink.prototype, 'flush');
+    try {
+      for (const events of [
+        { log: true },
+        { elasticsearch: { node: es.url, ...FAST_SHIPPING }, log: true },
+      ]) {
+        const t = await startEventsApp(sim.baseUrl, events);
+        await t.llm.chat({ messages: USER }, { userId: `u-${shutdown.mock.calls.length}` });
+        flush.mockClear();
+        await t.close();
+        // Nest's shutdown reached the sink (directly or through the fan-out) and it wrote.
+        expect(flush).toHaveBeenCalled();
+      }
+      expect(shutdown).toHaveBeenCalledTimes(1);
+      expect(fanOutShutdown).toHaveBeenCalledTimes(1);
+      const users = lines
+        .filter((l) => l.startsWith('{'))
+        .flatMap((l) => l.trim().split('\n'))
+        .map((l) => (JSON.parse(l) as Record<string, unknown>)['user.id']);
+      expect(users).toEqual(['u-0', 'u-1']);
+    } finally {
+      jest.restoreAllMocks();
+    }
+  });
+
   it('sends events both to Elasticsearch and to stdout when both are configured', async () => {
     const lines: string[] = [];
     jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -188,6 +226,7 @@ describe('index templates and event settings', () => {
     try {
       await t.llm.chat({ messages: USER });
       const [doc] = await es.waitForDocs(CALLS_STREAM, 1);
+      await eventually(() => lines.some((l) => l.startsWith('{')));
       const logged = lines
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>);

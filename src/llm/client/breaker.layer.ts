@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isBrokenCircuitError, isIsolatedCircuitError } from 'cockatiel';
+import type { CallRecord } from '../call/call-record';
 import type { BreakerState } from '../call/call-record.types';
 import type { LlmTelemetry } from '../observability/llm-telemetry';
 import { circuitOpenError } from '../resilience/breaker.errors';
@@ -19,10 +20,17 @@ export async function throughBreaker<T>(
   telemetry: LlmTelemetry,
   run: (breakerState: BreakerState) => Promise<T>,
 ): Promise<T> {
-  const { record } = call;
+  const { record, deadline } = call;
   for (;;) {
     try {
-      return await passOnce(call, breaker, telemetry, run);
+      // One pass through the breaker, inline (no promise of its own): at most one attempt
+      // starts in it, reported before the failure is looked at.
+      const attemptsBefore = record.attemptCount;
+      try {
+        return await breaker.policy.execute(() => run(breaker.effectiveState()), deadline.signal);
+      } finally {
+        reportAttempt(record, attemptsBefore, breaker, telemetry);
+      }
     } catch (error) {
       if (isIsolatedCircuitError(error)) throw circuitOpenError(breaker, record);
       if (!isBrokenCircuitError(error)) throw error;
@@ -33,23 +41,17 @@ export async function throughBreaker<T>(
   }
 }
 
-/** One pass through the breaker; at most one attempt starts in it. */
-async function passOnce<T>(
-  call: LlmCall<T>,
+/** Once the breaker counted the pass's attempt (if one started): its end, with the state left. */
+function reportAttempt(
+  record: CallRecord,
+  attemptsBefore: number,
   breaker: TrackedBreaker,
   telemetry: LlmTelemetry,
-  run: (breakerState: BreakerState) => Promise<T>,
-): Promise<T> {
-  const { record, deadline } = call;
-  const attemptsBefore = record.attemptCount;
-  try {
-    return await breaker.policy.execute(() => run(breaker.effectiveState()), deadline.signal);
-  } finally {
-    const attempt = record.attempts[attemptsBefore];
-    if (attempt) {
-      attempt.breakerAfter = breaker.effectiveState();
-      telemetry.attemptEnded(record, attempt);
-    }
+): void {
+  const attempt = record.attempts[attemptsBefore];
+  if (attempt) {
+    attempt.breakerAfter = breaker.effectiveState();
+    telemetry.attemptEnded(record, attempt);
   }
 }
 

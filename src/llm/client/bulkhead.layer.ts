@@ -15,14 +15,20 @@ export function inBulkheadSlot<T>(
   send: () => Promise<T>,
 ): Promise<T> {
   const { hold } = call;
+  if (!hold) {
+    // A plain call: its slot is released when the attempt settles, which is what execute does.
+    return bulkhead.execute(send, call.deadline.signal).catch((error: unknown) => {
+      throw bulkheadError(error, call.record);
+    });
+  }
   return new Promise<T>((resolve, reject) => {
     bulkhead
       .execute(async () => {
         const value = await send();
         resolve(value);
-        if (hold) hold.ended(await hold.until(value));
+        hold.ended(await hold.until(value));
       }, call.deadline.signal)
       .catch((error: unknown) => reject(bulkheadError(error, call.record)))
-      .finally(() => hold?.released());
+      .finally(() => hold.released());
   });
 }

@@ -6,9 +6,12 @@ import {
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_ERROR_TYPE,
   ATTR_GEN_AI_TOKEN_TYPE,
   ATTR_LLM_FEATURE,
   ATTR_LLM_OUTCOME,
+  ATTR_LLM_RETRY_DELAY_SOURCE,
+  ATTR_LLM_RETRY_REASON,
   ATTR_LLM_UPSTREAM,
   GEN_AI_OPERATION_NAME_VALUE_CHAT,
 } from './llm.semconv';
@@ -46,6 +49,8 @@ export interface ResponseLabels {
   /** {@link operation} with `gen_ai.token.type` = `input` / `output`. */
   readonly input: Attributes;
   readonly output: Attributes;
+  /** {@link operation} with `error.type`, by error kind (a bounded set), built on first use. */
+  readonly failed: Map<string, Attributes>;
 }
 
 /**
@@ -59,6 +64,7 @@ export class CallLabels {
   readonly operation: Attributes;
   private readonly outcomes = new Map<string, Attributes>();
   private readonly responses = new Map<string, ResponseLabels>();
+  private readonly retries = new Map<string, Attributes>();
 
   constructor(upstream: ResolvedUpstream, model: string, feature: string) {
     this.common = {
@@ -82,6 +88,21 @@ export class CallLabels {
     return attributes;
   }
 
+  /** {@link common} with a retry's reason and delay source (both bounded sets). */
+  retry(reason: string, source: string): Attributes {
+    const key = `${reason}\u0000${source}`;
+    let attributes = this.retries.get(key);
+    if (!attributes) {
+      attributes = {
+        ...this.common,
+        [ATTR_LLM_RETRY_REASON]: reason,
+        [ATTR_LLM_RETRY_DELAY_SOURCE]: source,
+      };
+      this.retries.set(key, attributes);
+    }
+    return attributes;
+  }
+
   /** {@link operation} with the (bounded) response model, when the provider named one. */
   response(model: string | undefined): ResponseLabels {
     const key = model ?? '';
@@ -94,11 +115,22 @@ export class CallLabels {
         operation,
         input: { ...operation, [ATTR_GEN_AI_TOKEN_TYPE]: 'input' },
         output: { ...operation, [ATTR_GEN_AI_TOKEN_TYPE]: 'output' },
+        failed: new Map(),
       };
       this.responses.set(key, labels);
     }
     return labels;
   }
+}
+
+/** {@link ResponseLabels.operation} with `error.type` = `kind`, the same object every time. */
+export function failedOperation(labels: ResponseLabels, kind: string): Attributes {
+  let attributes = labels.failed.get(kind);
+  if (!attributes) {
+    attributes = { ...labels.operation, [ATTR_ERROR_TYPE]: kind };
+    labels.failed.set(kind, attributes);
+  }
+  return attributes;
 }
 
 /** Builds the attributes of a call's measurements: low cardinality, never the user id. */

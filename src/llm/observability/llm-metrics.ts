@@ -5,14 +5,11 @@ import { AttemptRecord, RetryRecord } from '../call/call-record.types';
 import { BreakerState } from '../resilience/tracked-breaker';
 import { UpstreamPoliciesRegistry } from '../resilience/upstream-policies.registry';
 import { LlmCallObserver } from './llm-call-observer';
-import { CallMetricAttributes } from './llm-metric.attributes';
+import { CallMetricAttributes, failedOperation } from './llm-metric.attributes';
 import { createInstruments, LlmInstruments } from './llm-metric.instruments';
 import {
-  ATTR_ERROR_TYPE,
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_LLM_BREAKER_STATE,
-  ATTR_LLM_RETRY_DELAY_SOURCE,
-  ATTR_LLM_RETRY_REASON,
   ATTR_LLM_UPSTREAM,
 } from './llm.semconv';
 import { LlmTelemetry } from './llm-telemetry';
@@ -70,11 +67,7 @@ export class LlmMetrics implements LlmCallObserver, OnModuleDestroy {
   }
 
   onRetryScheduled(call: CallRecord, retry: RetryRecord): void {
-    this.i.retries.add(1, {
-      ...this.attributes.of(call).common,
-      [ATTR_LLM_RETRY_REASON]: retry.reason,
-      [ATTR_LLM_RETRY_DELAY_SOURCE]: retry.source,
-    });
+    this.i.retries.add(1, this.attributes.of(call).retry(retry.reason, retry.source));
   }
 
   onCallEnd(call: CallRecord): void {
@@ -83,7 +76,7 @@ export class LlmMetrics implements LlmCallObserver, OnModuleDestroy {
     const response = labels.response(this.attributes.responseModel(call));
     this.i.operationDuration.record(
       call.durationMs / 1000,
-      kind ? { ...response.operation, [ATTR_ERROR_TYPE]: kind } : response.operation,
+      kind ? failedOperation(response, kind) : response.operation,
     );
     this.i.calls.add(1, labels.outcome(kind ?? 'success'));
     if (call.breakerWaitMs > 0) {

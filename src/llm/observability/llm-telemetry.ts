@@ -12,11 +12,14 @@ type Hook = 'onCallStart' | 'onAttemptStart' | 'onAttemptEnd' | 'onCallEnd';
 @Injectable()
 export class LlmTelemetry {
   private readonly observers: LlmCallObserver[] = [];
+  /** The observers with a `wrapAttempt`, in registration order. */
+  private readonly wrappers: LlmCallObserver[] = [];
   private readonly logger = new Logger('LlmTelemetry');
 
   /** Adds an observer; observability services register themselves when they are created. */
   register(observer: LlmCallObserver): void {
     this.observers.push(observer);
+    if (observer.wrapAttempt) this.wrappers.push(observer);
   }
 
   callStarted(call: CallRecord): void {
@@ -55,10 +58,14 @@ export class LlmTelemetry {
 
   /** Runs an attempt inside every observer's `wrapAttempt`, outermost first. */
   runAttempt<T>(call: CallRecord, attempt: AttemptRecord, run: () => Promise<T>): Promise<T> {
-    return this.observers.reduceRight<() => Promise<T>>((inner, observer) => {
-      if (!observer.wrapAttempt) return inner;
-      return () => observer.wrapAttempt!(call, attempt, inner);
-    }, run)();
+    const { wrappers } = this;
+    // The common cases (no tracing, or tracing alone) without a closure per observer.
+    if (wrappers.length === 0) return run();
+    if (wrappers.length === 1) return wrappers[0]!.wrapAttempt!(call, attempt, run);
+    return wrappers.reduceRight<() => Promise<T>>(
+      (inner, observer) => () => observer.wrapAttempt!(call, attempt, inner),
+      run,
+    )();
   }
 
   // A loop with its own try, not guard(): no closure per observer on every hook of every call.

@@ -9,6 +9,8 @@ export class CallDeadline {
   readonly startedAt = Date.now();
   readonly expiresAt: number;
   private readonly controller = new AbortController();
+  /** Aborts when the deadline passes or the caller aborts. */
+  readonly signal: AbortSignal = this.controller.signal;
   private readonly timer: NodeJS.Timeout;
   private readonly onCallerAbort = (): void => this.controller.abort('cancelled');
   private readonly disposers: (() => void)[] = [];
@@ -22,11 +24,6 @@ export class CallDeadline {
     this.timer = setTimeout(() => this.controller.abort('deadline'), totalMs);
     if (callerSignal?.aborted) this.controller.abort('cancelled');
     else callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
-  }
-
-  /** Aborts when the deadline passes or the caller aborts. */
-  get signal(): AbortSignal {
-    return this.controller.signal;
   }
 
   /** Milliseconds left, never negative. */

@@ -95,11 +95,11 @@ export function createRetryPolicy(
   onDelay: (delay: RetryDelay, failure: unknown) => void,
   random: () => number = Math.random,
 ): RetryPolicy {
-  return retry(
-    handleWhen((error) => isLlmError(error) && error.retryable),
-    {
-      maxAttempts: options.maxRetries,
-      backoff: new ServerHintBackoff(options, deadline, onDelay, random),
-    },
-  );
+  return retry(RETRYABLE, {
+    maxAttempts: options.maxRetries,
+    backoff: new ServerHintBackoff(options, deadline, onDelay, random),
+  });
 }
+
+/** What is retried, built once: `retry()` copies its filters into each call's policy. */
+const RETRYABLE = handleWhen((error) => isLlmError(error) && error.retryable);

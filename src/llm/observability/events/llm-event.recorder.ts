@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { context, isSpanContextValid, SpanContext, trace } from '@opentelemetry/api';
 import { CallRecord } from '../../call/call-record';
 import { LLM_RESOLVED_OPTIONS } from '../../llm.constants';
@@ -12,10 +12,27 @@ import { LlmEventSource } from './llm-event.base';
 import { LlmEventSink } from './llm-event.sink';
 import { buildRequestEvent } from './llm-request.event';
 
+/** A finished call or request whose event is built once the caller has its answer. */
+type PendingEvent =
+  | { call: CallRecord; request?: undefined; span: SpanContext | undefined }
+  | { call?: undefined; request: LlmRequestEnding; span: SpanContext | undefined };
+
+/** Recorders holding events not built yet, built by one `exit` hook if the process ends first. */
+const pendingRecorders = new Set<LlmEventRecorder>();
+let exitHooked = false;
+
 /**
  * Turns each finished call, and each intercepted request that made calls, into a business event
  * for the {@link LlmEventSink}. With events off (no sink) it does not even register: no work on
  * the call path at all.
+ *
+ * Off the critical path: when a call or request ends, only what must be read at that moment is
+ * taken (the span, the request's calls); the document is built and handed to the sink on the
+ * next turn of the event loop (`setImmediate`), after the caller got its answer and the gateway
+ * wrote its response. Every duration and timestamp comes from the record, fixed when the call
+ * ended, so the document is the same as if it were built at once. Events still held are built
+ * on Nest's application shutdown (before the sinks flush: Nest shuts a provider down before
+ * what it depends on) and by the process's `exit` hook.
  *
  * A call event's `trace.id` / `span.id` are those of the call's span (`chat {model}`), so a
  * document leads straight to its trace; without tracing, of the span active where the call was
@@ -23,9 +40,12 @@ import { buildRequestEvent } from './llm-request.event';
  * its first call's.
  */
 @Injectable()
-export class LlmEventRecorder implements LlmCallObserver {
+export class LlmEventRecorder implements LlmCallObserver, OnApplicationShutdown {
   private readonly source: LlmEventSource;
   private readonly spans = new WeakMap<CallRecord, SpanContext>();
+  private pending: PendingEvent[] = [];
+  private scheduled = false;
+  private readonly drainOnNextTurn = (): void => this.drain();
 
   constructor(
     telemetry: LlmTelemetry,
@@ -48,7 +68,7 @@ export class LlmEventRecorder implements LlmCallObserver {
   onCallEnd(call: CallRecord): void {
     // A stream ends later, maybe in another context: the span where it started is the fallback.
     const span = this.tracing?.spanContext(call) ?? this.spans.get(call) ?? activeSpanContext();
-    this.sink?.write(buildCallEvent(call, this.source, span));
+    this.hold({ call, span });
   }
 
   onRequestEnd(request: LlmRequestEnding): void {
@@ -57,8 +77,54 @@ export class LlmEventRecorder implements LlmCallObserver {
     // The request's server span when it is active here; else the first call's span, which
     // shares its trace.
     const span = activeSpanContext() ?? this.tracing?.spanContext(first) ?? this.spans.get(first);
-    this.sink?.write(buildRequestEvent(request, this.source, span));
+    // The calls the request made by now: one started later in its context is not its own.
+    const context = { ...request.context, calls: [...request.context.calls] };
+    this.hold({ request: { ...request, context }, span });
   }
+
+  /** Builds and writes every event still held (Nest's shutdown, after the drain). */
+  onApplicationShutdown(): void {
+    this.drain();
+  }
+
+  /** Builds and writes the events held now. */
+  drain(): void {
+    this.scheduled = false;
+    pendingRecorders.delete(this);
+    const events = this.pending;
+    if (events.length === 0) return;
+    this.pending = [];
+    for (const { call, request, span } of events) {
+      try {
+        this.sink?.write(
+          call
+            ? buildCallEvent(call, this.source, span)
+            : buildRequestEvent(request, this.source, span),
+        );
+      } catch {
+        // Telemetry never fails anything: one event that cannot be built is skipped.
+      }
+    }
+  }
+
+  private hold(event: PendingEvent): void {
+    this.pending.push(event);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    pendingRecorders.add(this);
+    hookExit();
+    setImmediate(this.drainOnNextTurn);
+  }
+}
+
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  // Registered before any sink's own hook (sinks hook on their first write, after this): the
+  // events are built first, then written.
+  process.once('exit', () => {
+    for (const recorder of [...pendingRecorders]) recorder.drain();
+  });
 }
 
 function activeSpanContext(): SpanContext | undefined {

@@ -4,8 +4,9 @@ import { type LlmEventDocument } from './llm-event.fields';
  * Where business events go. A port: the module ships an Elasticsearch sink and a JSON-lines
  * log sink; one name is both the type and the injection token.
  *
- * `write` runs on the path of every LLM call and every request: it must be synchronous, never
- * throw and never wait for I/O (buffer and ship in the background).
+ * `write` runs for every LLM call and every request, on the turn after the call ended (the
+ * caller already has its answer; see `LlmEventRecorder`): it must be synchronous, never throw and
+ * never wait for I/O (buffer and ship in the background).
  *
  * @example
  * class CountingSink implements LlmEventSink {
