@@ -1,3 +1,4 @@
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { type GatewayTelemetry, startTelemetry } from '../src/gateway/telemetry.sdk';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
@@ -12,9 +13,11 @@ const CALLER = {
   tracestate: 'vendor=opaque',
   baggage: 'tenant=acme',
 };
+// The HTTP instrumentation's scope, whose series the built-in telemetry keeps.
+const instrumentation = new HttpInstrumentation({ enabled: false });
 const SCOPE = {
-  otel_scope_name: '@opentelemetry/instrumentation-http',
-  otel_scope_version: '0.301.0',
+  otel_scope_name: instrumentation.instrumentationName,
+  otel_scope_version: instrumentation.instrumentationVersion,
 };
 // The HTTP instrumentation's buckets (seconds), as Prometheus spells them.
 const BUCKETS = [

@@ -135,7 +135,7 @@ export function startTelemetry(
   // After start: the metrics go to the meter provider the SDK registered.
   const disableBuiltIn =
     httpTelemetry === 'built-in'
-      ? enableBuiltInHttpTelemetry(metrics.getMeterProvider())
+      ? enableBuiltInHttpTelemetry(httpInstrumentationScope(), metrics.getMeterProvider())
       : undefined;
   let stopped: Promise<void> | undefined;
   return {
@@ -152,4 +152,16 @@ export function startTelemetry(
       return stopped;
     },
   };
+}
+
+/**
+ * The HTTP instrumentation's scope, read from the installed package (an instance built disabled
+ * patches nothing): the built-in telemetry's series keep its `otel_scope_name` and
+ * `otel_scope_version`, also after an upgrade.
+ */
+function httpInstrumentationScope(): { name: string; version: string } {
+  const { instrumentationName, instrumentationVersion } = new HttpInstrumentation({
+    enabled: false,
+  });
+  return { name: instrumentationName, version: instrumentationVersion };
 }

@@ -42,7 +42,10 @@ describe('BuiltInHttpTelemetry', () => {
   beforeEach(async () => {
     reader = new TestReader();
     provider = new MeterProvider({ readers: [reader] });
-    telemetry = new BuiltInHttpTelemetry(provider);
+    telemetry = new BuiltInHttpTelemetry(
+      { name: '@opentelemetry/instrumentation-http', version: '0.301.0' },
+      provider,
+    );
     server = http.createServer((req, res) => {
       telemetry.serverRequest(req, res, 'http');
       res.statusCode = req.url === '/fail' ? 502 : 200;

@@ -30,14 +30,14 @@ import { errorMonitor } from 'node:events';
 import { performance } from 'node:perf_hooks';
 
 /**
- * The scope the `http.*.request.duration` series carry on `/metrics` (`otel_scope_name`,
- * `otel_scope_version`): the HTTP instrumentation's, whose series these replace, so that queries,
- * dashboards and alerts read the same series whichever of the two records them.
+ * The instrumentation scope of the metrics (`otel_scope_name`, `otel_scope_version` on
+ * `/metrics`). The gateway gives the HTTP instrumentation's, whose series these replace, so that
+ * queries, dashboards and alerts read the same series whichever of the two records them.
  */
-export const HTTP_METRICS_SCOPE = {
-  name: '@opentelemetry/instrumentation-http',
-  version: '0.301.0',
-} as const;
+export interface HttpMetricsScope {
+  name: string;
+  version?: string;
+}
 
 // The instrumentation's own buckets (seconds), from the semantic conventions' advice.
 const DURATION_BUCKETS = [
@@ -87,8 +87,8 @@ export class BuiltInHttpTelemetry {
   private readonly server: Histogram;
   private readonly client: Histogram;
 
-  constructor(meterProvider: MeterProvider = metrics.getMeterProvider()) {
-    const meter = meterProvider.getMeter(HTTP_METRICS_SCOPE.name, HTTP_METRICS_SCOPE.version);
+  constructor(scope: HttpMetricsScope, meterProvider: MeterProvider = metrics.getMeterProvider()) {
+    const meter = meterProvider.getMeter(scope.name, scope.version);
     this.server = meter.createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
       description: 'Duration of HTTP server requests.',
       unit: 's',
@@ -197,8 +197,11 @@ export function builtInHttpTelemetry(): BuiltInHttpTelemetry | undefined {
  * Turns the built-in HTTP telemetry on, for a process that runs no HTTP instrumentation; returns
  * the function that turns it off again. Metrics go to the global meter provider (or the one given).
  */
-export function enableBuiltInHttpTelemetry(meterProvider?: MeterProvider): () => void {
-  const telemetry = new BuiltInHttpTelemetry(meterProvider);
+export function enableBuiltInHttpTelemetry(
+  scope: HttpMetricsScope,
+  meterProvider?: MeterProvider,
+): () => void {
+  const telemetry = new BuiltInHttpTelemetry(scope, meterProvider);
   enabled = telemetry;
   return () => {
     if (enabled === telemetry) enabled = undefined;
