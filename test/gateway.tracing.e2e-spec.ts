@@ -6,6 +6,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { type GatewayTelemetry, startTelemetry } from '../src/gateway/telemetry.sdk';
+import { builtInHttpTelemetry } from '../src/llm/transport/http-telemetry';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { startGatewayProcess } from './support/gateway.process';
@@ -40,7 +41,8 @@ const serverSpansOf = (port: number, path: string) =>
  * module as the hook would; `disable()` (in `telemetry.shutdown()`) removes it again, so the
  * next test file in this worker gets an unpatched `http`. Outside jest, main.ts needs none of it.
  */
-function patchHttpUnderJest(instrumentation: HttpInstrumentation): void {
+function patchHttpUnderJest(instrumentation: HttpInstrumentation | undefined): void {
+  if (!instrumentation) throw new Error('No HTTP instrumentation: are spans recorded?');
   type Definition = {
     name: string;
     moduleExports?: unknown;
@@ -141,6 +143,12 @@ describe('gateway traces', () => {
     await fetch(`${url}/v1/models`);
     await eventually(() => expect(serverSpansOf(port, '/v1/models')).toHaveLength(1));
     expect(finished().filter((s) => s.kind === SpanKind.SERVER)).toHaveLength(1);
+  });
+
+  it('runs the HTTP instrumentation, not the built-in HTTP telemetry, when spans are recorded', () => {
+    expect(telemetry.httpTelemetry).toBe('instrumentation');
+    expect(telemetry.httpInstrumentation?.isEnabled()).toBe(true);
+    expect(builtInHttpTelemetry()).toBeUndefined();
   });
 
   it('removes its http patches on shutdown, for whatever runs next in this process', async () => {

@@ -9,6 +9,7 @@ import type { GatewayConfig } from './gateway.config';
 import { GATEWAY_BODY_LIMIT, GATEWAY_BODY_LIMIT_BYTES } from './gateway.constants';
 import { inboundGuard } from './inbound-guard.middleware';
 import { SafeConsoleLogger } from './safe-console.logger';
+import { recordHttpServerMetrics } from './telemetry.http-server';
 
 /** Options of {@link createGatewayApp}. */
 export interface GatewayAppOptions {
@@ -72,6 +73,7 @@ export async function createGatewayApp(
     express.disable('x-powered-by');
   }
   boundSlowClients(app.getHttpServer(), config);
+  recordHttpServerMetrics(app.getHttpServer());
   await app.init();
   return app;
 }

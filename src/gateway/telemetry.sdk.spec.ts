@@ -1,4 +1,6 @@
 import { trace } from '@opentelemetry/api';
+import * as http from 'node:http';
+import { builtInHttpTelemetry, isInstrumented } from '../llm/transport/http-telemetry';
 import { startTelemetry, telemetryPlan } from './telemetry.sdk';
 
 describe('telemetryPlan', () => {
@@ -64,23 +66,31 @@ describe('startTelemetry with nothing configured', () => {
       const span = trace.getTracer('probe').startSpan('probe');
       expect(span.isRecording()).toBe(false);
       span.end();
-      // Still instrumented: the HTTP metrics are recorded, and context propagates.
-      expect(telemetry.httpInstrumentation.isEnabled()).toBe(true);
+      // No HTTP instrumentation (its work would be for no span): the built-in telemetry records
+      // the HTTP metrics and propagates the context, and nothing patches `http`.
+      expect(telemetry.httpTelemetry).toBe('built-in');
+      expect(telemetry.httpInstrumentation).toBeUndefined();
+      expect(builtInHttpTelemetry()).toBeDefined();
+      expect(isInstrumented(http.request)).toBe(false);
     } finally {
       await telemetry.shutdown();
     }
+    expect(builtInHttpTelemetry()).toBeUndefined();
   });
 });
 
 describe('startTelemetry with OTEL_SDK_DISABLED=true', () => {
-  it('leaves the HTTP instrumentation disabled: nothing patches `http` for a disabled SDK', async () => {
+  it('builds no HTTP instrumentation and no built-in telemetry: nothing patches `http`', async () => {
     const before = process.env.OTEL_SDK_DISABLED;
     // The SDK reads process.env itself; the plan reads the env given.
     process.env.OTEL_SDK_DISABLED = 'true';
     const telemetry = startTelemetry({ resourceDetectors: [] }, { OTEL_SDK_DISABLED: 'true' });
     try {
       expect(telemetry.plan.sdkDisabled).toBe(true);
-      expect(telemetry.httpInstrumentation.isEnabled()).toBe(false);
+      expect(telemetry.httpTelemetry).toBe('off');
+      expect(telemetry.httpInstrumentation).toBeUndefined();
+      expect(builtInHttpTelemetry()).toBeUndefined();
+      expect(isInstrumented(http.request)).toBe(false);
       const span = trace.getTracer('probe').startSpan('probe');
       expect(span.isRecording()).toBe(false);
       span.end();

@@ -1,10 +1,13 @@
+import { metrics } from '@opentelemetry/api';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import type { ResourceDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 // The file itself, not the barrel: this runs before Nest and the HTTP transport may be loaded.
 import { maskUrlPasswords } from '../llm/resilience/secret-redaction';
+import { enableBuiltInHttpTelemetry } from '../llm/transport/http-telemetry';
 import { prometheusExporter } from './prometheus-exporter';
+import { UNTRACED_PATHS } from './telemetry.http-server';
 
 /** What the environment asks of telemetry, decided before the SDK starts. */
 export interface TelemetryPlan {
@@ -31,17 +34,26 @@ export interface TelemetryOverrides {
   resourceDetectors?: ResourceDetector[];
 }
 
+/**
+ * Who does the HTTP telemetry (the `http.*.request.duration` metrics, trace context caller →
+ * upstream): `instrumentation` (OpenTelemetry's HTTP instrumentation, with server and client
+ * spans) when spans are recorded; `built-in` (transport/http-telemetry.ts: the same metrics and
+ * propagation, no span) when they are not; `off` with OTEL_SDK_DISABLED=true.
+ */
+export type HttpTelemetryMode = 'instrumentation' | 'built-in' | 'off';
+
 /** The started SDK. */
 export interface GatewayTelemetry {
   readonly plan: TelemetryPlan;
-  /** Instruments `http`: the server span of each request, the client span of each upstream call. */
-  readonly httpInstrumentation: HttpInstrumentation;
+  readonly httpTelemetry: HttpTelemetryMode;
+  /**
+   * Instruments `http`: the server span of each request, the client span of each upstream call.
+   * Only in `instrumentation` mode.
+   */
+  readonly httpInstrumentation?: HttpInstrumentation;
   /** Removes the `http` patches and flushes what is buffered; safe to call twice. */
   shutdown(): Promise<void>;
 }
-
-// Probes and scrapes would bury the traces that matter.
-const UNTRACED_PATHS = /^\/(?:health|metrics)(?:[/?]|$)/;
 
 /**
  * Reads the standard OpenTelemetry variables. sdk-node exports OTLP to localhost:4318 when
@@ -95,33 +107,61 @@ export function startTelemetry(
   env: NodeJS.ProcessEnv = process.env,
 ): GatewayTelemetry {
   const plan = telemetryPlan(env);
-  const httpInstrumentation = new HttpInstrumentation({
-    // Constructed enabled, it would patch `http` even though the disabled SDK registers nothing:
-    // every request would still pay for its work (attributes, context binding) for no span.
-    enabled: !plan.sdkDisabled,
-    ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.test(request.url ?? ''),
-  });
+  const spanProcessors = overrides.spanProcessors ?? (plan.exportTraces ? undefined : []);
+  // The instrumentation costs about 0.2 ms of CPU per call even when no span is recorded
+  // (docs/observability.md): then the built-in telemetry does what it did, without spans.
+  const httpTelemetry: HttpTelemetryMode = plan.sdkDisabled
+    ? 'off'
+    : spanProcessors === undefined || spanProcessors.length > 0
+      ? 'instrumentation'
+      : 'built-in';
+  const httpInstrumentation =
+    httpTelemetry === 'instrumentation'
+      ? new HttpInstrumentation({
+          // Probes and scrapes would bury the traces that matter.
+          ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.test(request.url ?? ''),
+        })
+      : undefined;
   const sdk = new NodeSDK({
     serviceName: plan.serviceName,
-    instrumentations: [httpInstrumentation],
+    instrumentations: httpInstrumentation ? [httpInstrumentation] : [],
     metricReaders: [prometheusExporter],
     // Undefined lets the SDK read the environment; an empty list turns the signal off.
-    spanProcessors: overrides.spanProcessors ?? (plan.exportTraces ? undefined : []),
+    spanProcessors,
     logRecordProcessors: plan.exportLogs ? undefined : [],
     resourceDetectors: overrides.resourceDetectors,
   });
   sdk.start();
+  // After start: the metrics go to the meter provider the SDK registered.
+  const disableBuiltIn =
+    httpTelemetry === 'built-in'
+      ? enableBuiltInHttpTelemetry(httpInstrumentationScope(), metrics.getMeterProvider())
+      : undefined;
   let stopped: Promise<void> | undefined;
   return {
     plan,
+    httpTelemetry,
     httpInstrumentation,
     shutdown: () => {
       stopped ??= (async () => {
         // The patches outlive the SDK otherwise (the SDK's shutdown leaves instrumentations on).
-        httpInstrumentation.disable();
+        httpInstrumentation?.disable();
+        disableBuiltIn?.();
         await sdk.shutdown();
       })();
       return stopped;
     },
   };
+}
+
+/**
+ * The HTTP instrumentation's scope, read from the installed package (an instance built disabled
+ * patches nothing): the built-in telemetry's series keep its `otel_scope_name` and
+ * `otel_scope_version`, also after an upgrade.
+ */
+function httpInstrumentationScope(): { name: string; version: string } {
+  const { instrumentationName, instrumentationVersion } = new HttpInstrumentation({
+    enabled: false,
+  });
+  return { name: instrumentationName, version: instrumentationVersion };
 }

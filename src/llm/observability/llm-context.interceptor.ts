@@ -2,12 +2,14 @@ import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } fr
 import { Reflector } from '@nestjs/core';
 import { Context, context as otelContext, trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { Observable } from 'rxjs';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import { ResolvedLlmOptions } from '../llm-module.options';
 import { LlmDrain } from '../lifecycle/llm-drain';
 import { contextFromTraceHeaders } from '../microservices/llm-trace.propagation';
 import { LlmError } from '../resilience/llm.errors';
+import { builtInHttpTelemetry } from '../transport/http-telemetry';
 import { LlmRequestEnding } from './llm-call-observer';
 import { cleanContextValue } from './llm-context.extractors';
 import { rpcHeader } from './rpc-message.reader';
@@ -139,10 +141,18 @@ export class LlmContextInterceptor implements NestInterceptor {
 
   /**
    * For a message: the producer's trace context from its headers or metadata, so the handler's
-   * LLM call spans join the producer's trace. An active span (from an instrumentation) wins.
+   * LLM call spans join the producer's trace. An active span (from an instrumentation) wins. For
+   * an HTTP request without an instrumentation, the caller's (when the built-in HTTP telemetry
+   * is on, see transport/http-telemetry.ts).
    */
   private parentContext(context: ExecutionContext): Context {
     const active = otelContext.active();
+    if (context.getType() === 'http') {
+      // No HTTP instrumentation put the caller's context here: the built-in telemetry reads it.
+      const http = builtInHttpTelemetry();
+      if (!http || trace.getSpan(active)) return active;
+      return http.extract(active, context.switchToHttp().getRequest<IncomingMessage>().headers);
+    }
     if (context.getType() !== 'rpc' || trace.getSpanContext(active)) return active;
     const extracted = contextFromTraceHeaders((name) =>
       cleanContextValue(rpcHeader(context, name)),

@@ -6,6 +6,7 @@ import { ResolvedUpstream } from '../llm-module.options';
 import { LlmError } from '../resilience/llm.errors';
 import { secretRedactor } from '../resilience/secret-redaction';
 import { createUpstreamAgents } from './connect-timeout.agent';
+import { builtInHttpTelemetry, isInstrumented } from './http-telemetry';
 import { ACCEPT_ENCODING, decodedBody } from './response-decoding';
 
 /** One HTTP request to an upstream. */
@@ -68,11 +69,16 @@ export class LlmHttpTransport implements OnApplicationShutdown {
     headers['content-length'] = data.length;
     const { signal } = request;
     if (signal.aborted) throw abortError(signal);
+    const requestFn = target.secure ? httpsRequest : httpRequest;
+    // Without the HTTP instrumentation (the gateway exporting no traces), its metric and the
+    // trace context's propagation are done here; with it, they are the instrumentation's.
+    const telemetry = isInstrumented(requestFn) ? undefined : builtInHttpTelemetry();
+    telemetry?.inject(headers);
     return new Promise<UpstreamResponse>((resolve, reject) => {
       let req: ClientRequest;
       let response: IncomingMessage | undefined;
       try {
-        req = (target.secure ? httpsRequest : httpRequest)(
+        req = requestFn(
           {
             protocol: target.protocol,
             hostname: target.hostname,
@@ -99,6 +105,7 @@ export class LlmHttpTransport implements OnApplicationShutdown {
         reject(error);
         return;
       }
+      telemetry?.clientRequest(req, 'POST', target);
       // Not Node's `signal` option: aborted while the caller still reads the body, it destroys the
       // request with an error nobody can listen to. Here the body's reader gets the error.
       const onAbort = (): void => {

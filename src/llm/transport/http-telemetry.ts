@@ -1,0 +1,217 @@
+import {
+  type Attributes,
+  type Context,
+  type Histogram,
+  type MeterProvider,
+  ROOT_CONTEXT,
+  context as otelContext,
+  metrics,
+  propagation,
+  ValueType,
+} from '@opentelemetry/api';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_SCHEME,
+  METRIC_HTTP_CLIENT_REQUEST_DURATION,
+  METRIC_HTTP_SERVER_REQUEST_DURATION,
+} from '@opentelemetry/semantic-conventions';
+import type {
+  ClientRequest,
+  IncomingHttpHeaders,
+  IncomingMessage,
+  ServerResponse,
+} from 'node:http';
+import { errorMonitor } from 'node:events';
+import { performance } from 'node:perf_hooks';
+
+/**
+ * The instrumentation scope of the metrics (`otel_scope_name`, `otel_scope_version` on
+ * `/metrics`). The gateway gives the HTTP instrumentation's, whose series these replace, so that
+ * queries, dashboards and alerts read the same series whichever of the two records them.
+ */
+export interface HttpMetricsScope {
+  name: string;
+  version?: string;
+}
+
+// The instrumentation's own buckets (seconds), from the semantic conventions' advice.
+const DURATION_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+];
+
+const KNOWN_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+  'QUERY',
+]);
+
+/** `http.request.method` as the semantic conventions (and the instrumentation) spell it. */
+function normalizeMethod(method: string | undefined): string {
+  if (method === undefined) return 'GET';
+  const upper = method.toUpperCase();
+  return KNOWN_METHODS.has(upper) ? upper : '_OTHER';
+}
+
+/** Where the upstream request goes, for the client metric's `server.*` attributes. */
+export interface HttpClientTarget {
+  hostname: string;
+  /** As the URL spells it: empty for the scheme's default. */
+  port: string;
+  secure: boolean;
+}
+
+/**
+ * What `@opentelemetry/instrumentation-http` does per request when no span is recorded (no
+ * tracer provider), done without it: the two duration histograms (same names, unit, buckets,
+ * attributes and scope) and W3C trace-context propagation, caller → upstream. It builds no span
+ * attribute, binds no emitter to a context and parses no URL.
+ *
+ * It runs only where it is enabled ({@link enableBuiltInHttpTelemetry}): the gateway enables it
+ * when it exports no traces and so loads no HTTP instrumentation. An app that runs the
+ * instrumentation does not enable it, so nothing is recorded or injected twice; and while the
+ * process's `http.request` is wrapped (an instrumentation is on), it injects nothing.
+ */
+export class BuiltInHttpTelemetry {
+  private readonly server: Histogram;
+  private readonly client: Histogram;
+
+  constructor(scope: HttpMetricsScope, meterProvider: MeterProvider = metrics.getMeterProvider()) {
+    const meter = meterProvider.getMeter(scope.name, scope.version);
+    this.server = meter.createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
+      description: 'Duration of HTTP server requests.',
+      unit: 's',
+      valueType: ValueType.DOUBLE,
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    this.client = meter.createHistogram(METRIC_HTTP_CLIENT_REQUEST_DURATION, {
+      description: 'Duration of HTTP client requests.',
+      unit: 's',
+      valueType: ValueType.DOUBLE,
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+  }
+
+  /**
+   * The caller's trace context (`traceparent`, `tracestate`, `baggage`, or whatever
+   * OTEL_PROPAGATORS names) over `parent`; `parent` itself when the request carries none.
+   */
+  extract(parent: Context, headers: IncomingHttpHeaders): Context {
+    return propagation.extract(parent, headers);
+  }
+
+  /** Writes the active trace context into an upstream request's headers. */
+  inject(headers: Record<string, string | number>): void {
+    const active = otelContext.active();
+    // Nothing to propagate: spares the propagators' work on calls without a caller's context.
+    if (active !== ROOT_CONTEXT) propagation.inject(active, headers);
+  }
+
+  /**
+   * Records `http.server.request.duration` for one request, from now until its response closes,
+   * with the instrumentation's attributes: method, scheme, protocol version, status and, for a
+   * 5xx or a response error, `error.type`.
+   */
+  serverRequest(req: IncomingMessage, res: ServerResponse, scheme: string): void {
+    const start = performance.now();
+    let done = false;
+    const end = (error?: Error): void => {
+      if (done) return;
+      done = true;
+      const attributes: Attributes = {
+        [ATTR_HTTP_REQUEST_METHOD]: normalizeMethod(req.method),
+        [ATTR_URL_SCHEME]: scheme,
+      };
+      if (req.httpVersion) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = req.httpVersion;
+      if (error) {
+        attributes[ATTR_ERROR_TYPE] = error.name;
+      } else {
+        const status = res.statusCode;
+        if (status) {
+          attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
+          if (status >= 500 && status < 600) attributes[ATTR_ERROR_TYPE] = String(status);
+        }
+      }
+      this.server.record((performance.now() - start) / 1000, attributes);
+    };
+    res.once('close', () => end());
+    // A monitor, not a listener: an error nobody else listens to must still be raised.
+    res.once(errorMonitor, end);
+  }
+
+  /**
+   * Records `http.client.request.duration` for one upstream request: from now until its response
+   * body ended (or the request failed or closed), with the instrumentation's attributes: method,
+   * server address and port, protocol version, status and, for a 4xx/5xx or an error,
+   * `error.type`.
+   */
+  clientRequest(req: ClientRequest, method: string, target: HttpClientTarget): void {
+    const start = performance.now();
+    const attributes: Attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: normalizeMethod(method),
+      [ATTR_SERVER_ADDRESS]: target.hostname,
+      [ATTR_SERVER_PORT]: Number(target.port || (target.secure ? 443 : 80)),
+    };
+    let done = false;
+    const end = (error?: Error): void => {
+      if (done) return;
+      done = true;
+      if (error) attributes[ATTR_ERROR_TYPE] = error.name;
+      this.client.record((performance.now() - start) / 1000, attributes);
+    };
+    req.once('response', (res: IncomingMessage) => {
+      if (res.httpVersion) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = res.httpVersion;
+      const status = res.statusCode;
+      if (status) {
+        attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
+        if (status >= 400 && status < 600) attributes[ATTR_ERROR_TYPE] = String(status);
+      }
+      res.once('end', () => end());
+      res.once(errorMonitor, end);
+    });
+    req.once(errorMonitor, end);
+    // A request that closes without an error or a whole body (e.g. its reader stopped early).
+    req.once('close', () => end());
+  }
+}
+
+let enabled: BuiltInHttpTelemetry | undefined;
+
+/** The built-in HTTP telemetry when enabled, else undefined (the transport then does nothing). */
+export function builtInHttpTelemetry(): BuiltInHttpTelemetry | undefined {
+  return enabled;
+}
+
+/**
+ * Turns the built-in HTTP telemetry on, for a process that runs no HTTP instrumentation; returns
+ * the function that turns it off again. Metrics go to the global meter provider (or the one given).
+ */
+export function enableBuiltInHttpTelemetry(
+  scope: HttpMetricsScope,
+  meterProvider?: MeterProvider,
+): () => void {
+  const telemetry = new BuiltInHttpTelemetry(scope, meterProvider);
+  enabled = telemetry;
+  return () => {
+    if (enabled === telemetry) enabled = undefined;
+  };
+}
+
+/**
+ * Whether a function was wrapped by an OpenTelemetry instrumentation (shimmer marks it so):
+ * `http.request` is, while the HTTP instrumentation is on.
+ */
+export function isInstrumented(fn: unknown): boolean {
+  return typeof fn === 'function' && '__wrapped' in fn;
+}
