@@ -42,6 +42,7 @@ export class ChatCompletionsController {
   @Post('chat/completions')
   create(@Req() req: PlatformRequest, @Res() reply: PlatformResponse): Promise<void> {
     // The context Nest would give the interceptor: this handler of this controller.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the handler as a metadata key
     const context = new ExecutionContextHost([req, reply], ChatCompletionsController, this.create);
     return this.llmContext.runHttp(context, () => this.answer(req, reply));
   }
