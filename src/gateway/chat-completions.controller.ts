@@ -1,4 +1,4 @@
-import { Controller, Optional, Post, Req, Res } from '@nestjs/common';
+import { type ArgumentsHost, Controller, Optional, Post, Req, Res } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { LlmCallMetadata, LlmClient, LlmContextInterceptor, LlmJobs } from '../llm/index';
 import { acceptAsync } from './async-chat';
@@ -43,7 +43,7 @@ export class ChatCompletionsController {
   create(@Req() req: PlatformRequest, @Res() reply: PlatformResponse): Promise<void> {
     // The context Nest would give the interceptor: this handler of this controller.
     // eslint-disable-next-line @typescript-eslint/unbound-method -- the handler as a metadata key
-    const context = new ExecutionContextHost([req, reply], ChatCompletionsController, this.create);
+    const context = new ChatCallContext([req, reply], ChatCompletionsController, this.create);
     return this.llmContext.runHttp(context, () => this.answer(req, reply));
   }
 
@@ -75,6 +75,20 @@ export class ChatCompletionsController {
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     // No flushHeaders(): the headers leave with the first chunk, in one write (see the writer).
     await writeSseResponse(stream, res, options.signal);
+  }
+}
+
+/**
+ * Nest's execution context of the chat handler, whose HTTP view is built once: Nest's builds it
+ * anew (three closures) at every `switchToHttp()`, and the context extractors ask five times.
+ */
+type HttpArgumentsHost = ReturnType<ArgumentsHost['switchToHttp']>;
+
+class ChatCallContext extends ExecutionContextHost {
+  private http?: HttpArgumentsHost;
+
+  override switchToHttp(): HttpArgumentsHost {
+    return (this.http ??= super.switchToHttp());
   }
 }
 
