@@ -21,7 +21,12 @@ describe('gateway: reading the JSON body of a chat call', () => {
 
   beforeAll(async () => {
     sim = await UpstreamSimulator.start({ apiKey: 'sk-body-test' });
-    gateway = await startGatewayApp({ LLM_BASE_URL: sim.baseUrl, LLM_API_KEY: 'sk-body-test' });
+    gateway = await startGatewayApp({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: 'sk-body-test',
+      // The reader is Express' (Fastify parses with its own parser, see gateway.platforms).
+      GATEWAY_HTTP_PLATFORM: 'express',
+    });
   });
   afterAll(async () => {
     await gateway.close();
