@@ -8,6 +8,7 @@ import type { UpstreamSimulator } from '../simulator/upstream-simulator';
 import type { GatewayConfig } from './gateway.config';
 import { GATEWAY_BODY_LIMIT, GATEWAY_BODY_LIMIT_BYTES } from './gateway.constants';
 import { inboundGuard } from './inbound-guard.middleware';
+import { jsonBodyReader } from './json-body.reader';
 import { SafeConsoleLogger } from './safe-console.logger';
 import { recordHttpServerMetrics } from './telemetry.http-server';
 
@@ -69,6 +70,8 @@ export async function createGatewayApp(
   app.use(inboundGuard(inbound.apiKeys));
   if (inbound.httpPlatform === 'express') {
     const express = app as NestExpressApplication;
+    // The chat call's body is read by the fast reader; body-parser takes every other one.
+    express.use(jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES));
     express.useBodyParser('json', { limit: GATEWAY_BODY_LIMIT });
     express.disable('x-powered-by');
   }

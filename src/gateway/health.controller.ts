@@ -1,12 +1,15 @@
-import { Controller, Get, UseFilters } from '@nestjs/common';
+import { Controller, Get, UseFilters, UseInterceptors } from '@nestjs/common';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
-import { LlmHealthIndicator } from '../llm/index';
+import { LlmHealthIndicator, LlmContextInterceptor } from '../llm/index';
 import { HealthResultFilter } from './health-result.filter';
 
 /**
  * Probes for orchestrators and monitors. None of them calls the LLM: they read the breakers'
  * state, so a health check never spends tokens or waits on a slow provider.
  */
+// The LLM context, as on every route (the gateway's module interceptor is not global: see
+// ChatCompletionsController).
+@UseInterceptors(LlmContextInterceptor)
 @Controller('health')
 @UseFilters(HealthResultFilter)
 export class HealthController {

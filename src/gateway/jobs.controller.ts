@@ -1,6 +1,12 @@
-import { Controller, Delete, Get, Param, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Req, Res, UseInterceptors } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { clientAbortSignal, LlmJob, LlmJobs, TERMINAL_JOB_STATES } from '../llm/index';
+import {
+  clientAbortSignal,
+  LlmJob,
+  LlmJobs,
+  TERMINAL_JOB_STATES,
+  LlmContextInterceptor,
+} from '../llm/index';
 import { callerIdentity } from './caller-identity';
 import {
   PlatformRequest,
@@ -21,6 +27,9 @@ import { preferences } from './prefer.header';
 /** Long polls held at once; past it, `Prefer: wait` is not applied (the state is answered now). */
 export const MAX_JOB_WAITERS = 1_000;
 
+// The LLM context, as on every route (the gateway's module interceptor is not global: see
+// ChatCompletionsController).
+@UseInterceptors(LlmContextInterceptor)
 @Controller('v1/jobs')
 export class JobsController {
   private waiters = 0;

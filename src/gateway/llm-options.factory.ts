@@ -37,8 +37,9 @@ export function toLlmModuleOptions(config: GatewayConfig): LlmModuleOptions {
       ? {}
       : { drain: { timeoutMs: config.inbound.drainTimeoutMs } }),
     // x-user-id, x-feature-name and x-request-id reach every call through the module's own
-    // interceptor, as they would in any app that uses it.
-    context: { global: true },
+    // interceptor, as they would in any app that uses it: on the chat route through its
+    // runHttp (no rxjs pipeline per call), on the others as @UseInterceptors.
+    context: { global: false },
     serviceName: config.serviceName,
     events: config.events,
   };

@@ -1,4 +1,5 @@
-import { Controller, Get, Logger, Res } from '@nestjs/common';
+import { Controller, Get, Logger, Res, UseInterceptors } from '@nestjs/common';
+import { LlmContextInterceptor } from '../llm/index';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import type { CollectionResult } from '@opentelemetry/sdk-metrics';
 import { rawResponse, send, type PlatformResponse } from './http-exchange';
@@ -12,6 +13,9 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
  * (calls, attempts, retries, breakers, bulkheads, business events), read from
  * {@link prometheusExporter}, which the telemetry bootstrap registers before Nest boots.
  */
+// The LLM context, as on every route (the gateway's module interceptor is not global: see
+// ChatCompletionsController).
+@UseInterceptors(LlmContextInterceptor)
 @Controller('metrics')
 export class MetricsController {
   private readonly logger = new Logger('Metrics');

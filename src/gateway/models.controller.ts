@@ -1,4 +1,5 @@
-import { Controller, Get, HttpStatus, Inject, Param } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Inject, Param, UseInterceptors } from '@nestjs/common';
+import { LlmContextInterceptor } from '../llm/index';
 import { GATEWAY_CONFIG } from './gateway.constants';
 import type { GatewayConfig } from './gateway.config';
 import { InvalidRequestError } from './invalid-request.error';
@@ -15,6 +16,9 @@ export interface OpenAiModel {
  * OpenAI's `GET /v1/models`: the models this gateway advertises (LLM_MODEL, then LLM_MODELS).
  * Served from configuration: asking the upstream would spend its rate limit on a static list.
  */
+// The LLM context, as on every route (the gateway's module interceptor is not global: see
+// ChatCompletionsController).
+@UseInterceptors(LlmContextInterceptor)
 @Controller('v1/models')
 export class ModelsController {
   // OpenAI's `created` is when the model was published; the gateway knows only when it started.

@@ -71,18 +71,7 @@ export class LlmContextInterceptor implements NestInterceptor {
         { retryable: false },
       );
     }
-    const extractors = this.options.context;
-    const store: LlmRequestContext = {
-      userId: extractors.userId(context),
-      featureName:
-        this.reflector.getAllAndOverride<string | undefined>(LLM_FEATURE_KEY, [
-          context.getHandler(),
-          context.getClass(),
-        ]) ?? extractors.featureName(context),
-      requestId: extractors.requestId(context) ?? rpc?.fallbackRequestId() ?? randomUUID(),
-      route: this.route(context),
-      calls: [],
-    };
+    const store = this.store(context, rpc);
     const startedAt = Date.now();
     const http = context.getType() === 'http';
     return new Observable((subscriber) => {
@@ -137,6 +126,51 @@ export class LlmContextInterceptor implements NestInterceptor {
         release();
       };
     });
+  }
+
+  /**
+   * {@link intercept} for an HTTP handler that enters the context itself, without Nest's
+   * interceptor chain around it (an interceptor costs every request an rxjs pipeline): the same
+   * context, route naming and request ending. `context` is the handler's, as Nest would give it.
+   *
+   * @example
+   * return this.llmContext.runHttp(new ExecutionContextHost([req, res]), () => this.answer(req, res));
+   */
+  runHttp<T>(context: ExecutionContext, handle: () => Promise<T>): Promise<T> {
+    const store = this.store(context, undefined);
+    const startedAt = Date.now();
+    let error: unknown;
+    const reply = context.switchToHttp().getResponse<HttpResponse>();
+    const res = 'raw' in reply ? reply.raw : reply;
+    res.once('close', () => {
+      if (store.calls.length === 0) return;
+      this.telemetry.requestEnded(this.ending(context, store, res.statusCode, startedAt, error));
+    });
+    const run = (): Promise<T> =>
+      handle().catch((e: unknown) => {
+        error = e;
+        throw e;
+      });
+    // The caller's trace context, when no instrumentation made it the active one already.
+    const parent = this.parentContext(context);
+    return runInLlmContext(store, () =>
+      otelContext.active() === parent ? run() : otelContext.with(parent, run),
+    );
+  }
+
+  private store(context: ExecutionContext, rpc: RpcRequestTracker | undefined): LlmRequestContext {
+    const extractors = this.options.context;
+    return {
+      userId: extractors.userId(context),
+      featureName:
+        this.reflector.getAllAndOverride<string | undefined>(LLM_FEATURE_KEY, [
+          context.getHandler(),
+          context.getClass(),
+        ]) ?? extractors.featureName(context),
+      requestId: extractors.requestId(context) ?? rpc?.fallbackRequestId() ?? randomUUID(),
+      route: this.route(context),
+      calls: [],
+    };
   }
 
   /**

@@ -1,0 +1,198 @@
+import * as http from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+
+const MESSAGES = [{ role: 'user', content: 'Hello' }];
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * The chat body's reading (src/gateway/json-body.reader.ts): a `Content-Length` JSON body takes
+ * the fast reader, a chunked one body-parser, and both must answer alike, byte for byte.
+ */
+describe('gateway: reading the JSON body of a chat call', () => {
+  let sim: UpstreamSimulator;
+  let gateway: GatewayTestApp;
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start({ apiKey: 'sk-body-test' });
+    gateway = await startGatewayApp({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: 'sk-body-test',
+      // The reader is Express' (Fastify parses with its own parser, see gateway.platforms).
+      GATEWAY_HTTP_PLATFORM: 'express',
+    });
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await sim.close();
+  });
+  beforeEach(() => sim.reset());
+
+  /** One POST with exactly these bytes: with Content-Length, or chunked (no length). */
+  function send(
+    body: string | Buffer,
+    { chunked = false, headers = {} }: { chunked?: boolean; headers?: http.OutgoingHttpHeaders },
+  ): Promise<Answer> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    return new Promise((resolve, reject) => {
+      const req = http.request(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        agent: false,
+        headers: {
+          'content-type': 'application/json',
+          'x-request-id': 'req-body-1',
+          ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': bytes.length }),
+          ...headers,
+        },
+      });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+      });
+      // In two writes, so the body arrives in more than one chunk.
+      const half = Math.floor(bytes.length / 2);
+      req.write(bytes.subarray(0, half));
+      req.end(bytes.subarray(half));
+    });
+  }
+
+  /** The same bytes through both readers answer the same status, content type and body. */
+  async function bothAlike(body: string | Buffer, headers: http.OutgoingHttpHeaders = {}) {
+    const fast = await send(body, { headers });
+    const parser = await send(body, { chunked: true, headers });
+    expect(fast.status).toBe(parser.status);
+    expect(fast.headers['content-type']).toBe(parser.headers['content-type']);
+    expect(fast.headers['x-request-id']).toBe(parser.headers['x-request-id']);
+    // A completion has its own id and time; an error body must be the same bytes.
+    if (fast.status !== 200) expect(fast.body).toBe(parser.body);
+    return fast;
+  }
+
+  it.each([
+    ['truncated JSON', '{"messages": ['],
+    ['a string at the top', '"Hello"'],
+    ['a number after whitespace', ' \n 42'],
+    ['a bare word', 'nope'],
+    ['only whitespace', '   '],
+  ])(
+    'answers %s with the same 400 invalid_json as body-parser, without an upstream call',
+    async (_case, body) => {
+      const answer = await bothAlike(body);
+      expect(answer.status).toBe(400);
+      const { error } = JSON.parse(answer.body) as ErrorBody;
+      expect(error).toMatchObject({ code: 'invalid_json', param: null });
+      expect(error.message).toMatch(/^The request body is not valid JSON \(.+\)/s);
+      expect(sim.requests).toHaveLength(0);
+    },
+  );
+
+  it.each([
+    ['an empty body (read as {})', '', 'messages'],
+    ['an array', '[1]', null],
+  ])('answers %s with the same 400 as body-parser', async (_case, body, param) => {
+    const answer = await bothAlike(body);
+    expect(answer.status).toBe(400);
+    expect((JSON.parse(answer.body) as ErrorBody).error.param).toBe(param);
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('passes the body on unchanged, multi-byte text and a leading BOM included', async () => {
+    sim.script([
+      { type: 'ok', content: 'a' },
+      { type: 'ok', content: 'b' },
+    ]);
+    const content = 'héllo – 你好 🙂 '.repeat(5_000);
+    const body = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(JSON.stringify({ messages: [{ role: 'user', content }] })),
+    ]);
+    const fast = await send(body, {});
+    const parser = await send(body, { chunked: true });
+    expect([fast.status, parser.status]).toEqual([200, 200]);
+    const sent = sim.requests.map(
+      (r) => (r.body as { messages: Array<{ content: string }> }).messages[0]?.content,
+    );
+    expect(sent).toEqual([content, content]);
+  });
+
+  it.each([
+    ['application/json; charset=utf-8', 200],
+    ['Application/JSON; charset="UTF-8"', 200],
+    ['application/json ; charset=utf-8', 200],
+    // UTF-8 bytes read as UTF-16 are not JSON.
+    ['application/json; charset=utf-16', 400],
+    ['application/json;charset=latin1', 415],
+  ])('reads the media type %s as body-parser does (%d)', async (type, status) => {
+    sim.script([
+      { type: 'ok', content: 'a' },
+      { type: 'ok', content: 'b' },
+    ]);
+    const answer = await bothAlike(JSON.stringify({ messages: MESSAGES }), {
+      'content-type': type,
+    });
+    expect(answer.status).toBe(status);
+  });
+
+  it('inflates a gzip body as before (body-parser reads it)', async () => {
+    sim.script([{ type: 'ok', content: 'zipped' }]);
+    const body = gzipSync(JSON.stringify({ messages: MESSAGES }));
+    const answer = await send(body, { headers: { 'content-encoding': 'gzip' } });
+    expect(answer.status).toBe(200);
+    expect(sim.requests).toHaveLength(1);
+  });
+
+  it('answers a body over 10 MiB with 413 payload_too_large, declared or chunked', async () => {
+    const body = JSON.stringify({
+      messages: [{ role: 'user', content: 'x'.repeat(10 * 1024 * 1024) }],
+    });
+    const answer = await bothAlike(body);
+    expect(answer.status).toBe(413);
+    expect((JSON.parse(answer.body) as ErrorBody).error.code).toBe('payload_too_large');
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('accepts a body of exactly 10 MiB', async () => {
+    sim.script([{ type: 'ok', content: 'big' }]);
+    const frame = JSON.stringify({ messages: [{ role: 'user', content: '' }] });
+    const body = frame.replace('""', `"${'y'.repeat(10 * 1024 * 1024 - frame.length)}"`);
+    expect(Buffer.byteLength(body)).toBe(10 * 1024 * 1024);
+    const answer = await send(body, {});
+    expect(answer.status).toBe(200);
+    expect(sim.requests).toHaveLength(1);
+  });
+
+  it('makes no upstream call for a client that leaves mid-body, and keeps serving', async () => {
+    await new Promise<void>((resolve) => {
+      const req = http.request(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': 1_000 },
+      });
+      req.on('error', () => resolve());
+      req.write('{"messages": [', () => setTimeout(() => req.destroy(), 50));
+      req.on('close', () => resolve());
+    });
+    sim.script([{ type: 'ok', content: 'still here' }]);
+    const answer = await send(JSON.stringify({ messages: MESSAGES }), {});
+    expect(answer.status).toBe(200);
+    expect(sim.requests).toHaveLength(1);
+  });
+});
+
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
