@@ -117,6 +117,9 @@ describe('LlmHttpTransport', () => {
     expect(response.status).toBe(200);
     expect(seen[0]!.headers['x-client-request-id']).toBe('id-1é');
     expect(seen[0]!.headers['x-team']).toBe('ab');
+    // A Latin-1 header sends the body as bytes apart from the head: still UTF-8, its length right.
+    expect(seen[0]!.body).toBe(JSON.stringify(requestOf().body));
+    expect(seen[0]!.headers['content-length']).toBe(String(Buffer.byteLength(seen[0]!.body)));
   });
 
   it('returns every status as it is and follows no redirect', async () => {

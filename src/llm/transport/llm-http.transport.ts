@@ -61,12 +61,10 @@ export class LlmHttpTransport implements OnApplicationShutdown {
   async send(upstream: ResolvedUpstream, request: UpstreamRequest): Promise<UpstreamResponse> {
     const target = this.targetFor(upstream);
     const path = pathOf(target, request.path);
-    // Bytes, not text: Node then writes the headers as Latin-1 (as with axios) and the body apart.
-    const data = Buffer.from(encodeBody(request.body, upstream.name));
+    const text = encodeBody(request.body, upstream.name);
     const headers: Record<string, string | number> = { ...target.headers };
     for (const name in request.headers) headers[name] = headerValue(request.headers[name]!);
     if (target.authorization !== undefined) headers.authorization = target.authorization;
-    headers['content-length'] = data.length;
     const { signal } = request;
     if (signal.aborted) throw abortError(signal);
     const requestFn = target.secure ? httpsRequest : httpRequest;
@@ -74,6 +72,11 @@ export class LlmHttpTransport implements OnApplicationShutdown {
     // trace context's propagation are done here; with it, they are the instrumentation's.
     const telemetry = isInstrumented(requestFn) ? undefined : builtInHttpTelemetry();
     telemetry?.inject(headers);
+    // Text when every header is ASCII: Node then sends the head and the body in one write (a
+    // string body is appended to the head and the whole written as UTF-8). Otherwise bytes, so
+    // that a Latin-1 header value goes out as Latin-1 (as with axios), head and body apart.
+    const data = allAscii(headers) ? text : Buffer.from(text);
+    headers['content-length'] = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     return new Promise<UpstreamResponse>((resolve, reject) => {
       let req: ClientRequest;
       let response: IncomingMessage | undefined;
@@ -206,6 +209,18 @@ function upstreamResponse(res: IncomingMessage, target: UpstreamTarget): Upstrea
     headers[name] = upstreamHeaderValue(name, text, target.redact);
   }
   return { status: res.statusCode ?? 0, headers, body };
+}
+
+// A header value holds no control but tab (Node refuses them): beyond these, it is not ASCII.
+const NOT_ASCII = /[^\t\x20-\x7e]/;
+
+/** Whether every header value is ASCII (written the same as UTF-8 and as Latin-1). */
+function allAscii(headers: Record<string, string | number>): boolean {
+  for (const name in headers) {
+    const value = headers[name];
+    if (typeof value === 'string' && NOT_ASCII.test(value)) return false;
+  }
+  return true;
 }
 
 /** Characters a header value cannot carry on the wire: controls (CR, LF, ...) and non-Latin-1. */
