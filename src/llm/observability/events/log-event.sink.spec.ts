@@ -22,13 +22,16 @@ describe('LogEventSink', () => {
     ]);
   });
 
-  it('serialises the document when it writes it, and skips one that cannot be', () => {
+  it('serialises a document when it is handed over, and skips one that cannot be', () => {
     const writes: string[] = [];
     const sink = new LogEventSink((lines) => writes.push(lines), 60_000);
     const circular: Record<string, unknown> = { 'event.action': 'llm-call' };
     circular.self = circular;
     sink.write(circular);
-    sink.write(event(2));
+    const second: Record<string, unknown> = event(2);
+    sink.write(second);
+    // Serialised already: a change made after `write` is not in the line.
+    second['llm.attempts'] = 99;
     sink.flush();
     expect(writes).toEqual([`${JSON.stringify(event(2))}\n`]);
   });
