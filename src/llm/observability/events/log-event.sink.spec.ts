@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { FanOutEventSink } from './fan-out-event.sink';
-import { LogEventSink } from './log-event.sink';
+import { LogEventSink, MAX_HELD_TEXT } from './log-event.sink';
 
 const event = (n: number) => ({ 'event.action': 'llm-call', 'llm.attempts': n });
 const waitMs = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -22,13 +22,16 @@ describe('LogEventSink', () => {
     ]);
   });
 
-  it('serialises the document when it writes it, and skips one that cannot be', () => {
+  it('serialises a document when it is handed over, and skips one that cannot be', () => {
     const writes: string[] = [];
     const sink = new LogEventSink((lines) => writes.push(lines), 60_000);
     const circular: Record<string, unknown> = { 'event.action': 'llm-call' };
     circular.self = circular;
     sink.write(circular);
-    sink.write(event(2));
+    const second: Record<string, unknown> = event(2);
+    sink.write(second);
+    // Serialised already: a change made after `write` is not in the line.
+    second['llm.attempts'] = 99;
     sink.flush();
     expect(writes).toEqual([`${JSON.stringify(event(2))}\n`]);
   });
@@ -43,6 +46,25 @@ describe('LogEventSink', () => {
     expect(writes).toHaveLength(1);
     sink.flush();
     expect(writes).toHaveLength(2);
+  });
+
+  it('writes at once when the lines held reach 16 KiB, so no write overfills a pipe', () => {
+    const writes: string[] = [];
+    const sink = new LogEventSink((lines) => writes.push(lines), 60_000);
+    const big = { 'event.action': 'llm-call', pad: 'x'.repeat(1000) };
+    const perLine = JSON.stringify(big).length + 1;
+    const toReach = Math.ceil(MAX_HELD_TEXT / perLine);
+    for (let n = 1; n < toReach; n++) sink.write(big);
+    expect(writes).toEqual([]);
+    sink.write(big);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.length).toBe(toReach * perLine);
+    expect(writes[0]!.length).toBeGreaterThanOrEqual(MAX_HELD_TEXT);
+    // What follows is held again until the interval or the next 16 KiB.
+    sink.write(event(1));
+    expect(writes).toHaveLength(1);
+    sink.flush();
+    expect(writes[1]).toBe(`${JSON.stringify(event(1))}\n`);
   });
 
   it("writes what it holds on Nest's application shutdown, alone or behind a fan-out", () => {
