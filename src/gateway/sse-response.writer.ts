@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { isLlmError, type LlmChatStream } from '../llm/index';
+import { hasContent } from '../llm/client/stream-attempt';
 import { fromLlmError } from './llm-error.mapping';
 import { openAiError, type OpenAiErrorBody } from './openai-error.body';
 
@@ -28,16 +29,35 @@ export async function writeSseResponse(
   res: ServerResponse,
   signal: AbortSignal,
 ): Promise<void> {
+  // The socket, not the response, is corked up to the first content chunk (see above): a corked
+  // response on Node 24 keeps its chunks aside and sends them after the socket's uncork, in four
+  // writes of their own.
+  const socket = res.socket;
+  let corked = socket !== null;
+  const flush = (): void => {
+    if (!corked) return;
+    corked = false;
+    socket?.uncork();
+  };
+  socket?.cork();
   try {
     for await (const chunk of stream) {
       // The client left: leaving the loop aborts the upstream request.
       if (res.destroyed) return;
-      if (!res.write(`data: ${JSON.stringify(chunk)}\n\n`)) await drained(res, signal);
+      const room = res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      if (corked && hasContent(chunk)) flush();
+      if (!room) {
+        flush();
+        await drained(res, signal);
+      }
     }
   } catch (error) {
+    flush();
     if (res.destroyed || signal.aborted) return;
     res.end(`data: ${JSON.stringify(errorEvent(error))}\n\n`);
     return;
+  } finally {
+    flush();
   }
   if (!res.destroyed) res.end('data: [DONE]\n\n');
 }
