@@ -42,24 +42,11 @@ export class StreamCall {
       throw error;
     }
     try {
-      // Settled by the attempt that has the first content, not once the path's layers have
-      // unwound: their bookkeeping (the attempt's record and span, the budget, the breaker)
-      // comes after the first content went out, not before it. A success ends the path, so what
-      // the layers return is this same stream; only a failure of the path itself still counts.
-      const opened = await new Promise<OpenedStream>((resolve, reject) => {
-        this.path
-          .run({
-            ...call,
-            attempt: (context) =>
-              openStreamAttempt(chatAttemptInput(this.transport, this.request, true, context)).then(
-                (stream) => {
-                  resolve(stream);
-                  return stream;
-                },
-              ),
-            hold: this.holdFor(call),
-          })
-          .then(resolve, reject);
+      const opened = await this.path.run({
+        ...call,
+        attempt: (context) =>
+          openStreamAttempt(chatAttemptInput(this.transport, this.request, true, context)),
+        hold: this.holdFor(call),
       });
       return { opened, metadata: callMetadata(call.record) };
     } catch (error) {
