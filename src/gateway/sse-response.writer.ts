@@ -19,6 +19,14 @@ const logger = new Logger('SseResponseWriter');
  * instead of a header write of their own before it, which cost about 0.1 ms before the first
  * content reached the client.
  *
+ * The response's socket is corked from the first write to the first content chunk's, and
+ * uncorked right after it: the headers, the chunks before content and the first content leave
+ * in one write at that moment. Left to Node, each write corks the socket until the next tick,
+ * which comes only once every pending microtask ran, and those include parsing, re-serialising
+ * and writing the rest of the upstream read (a bunched read holds a whole short answer): the
+ * first content waited for them. The cork is always undone, at the first content, before a wait
+ * for `drain`, or when the stream ends or fails.
+ *
  * @example
  * await stream.ready(); // errors before this point are plain JSON error responses
  * res.setHeader('content-type', 'text/event-stream');
@@ -31,7 +39,7 @@ export async function writeSseResponse(
 ): Promise<void> {
   // The socket, not the response, is corked up to the first content chunk (see above): a corked
   // response on Node 24 keeps its chunks aside and sends them after the socket's uncork, in four
-  // writes of their own.
+  // writes of their own (size line, CRLF, data, CRLF).
   const socket = res.socket;
   let corked = socket !== null;
   const flush = (): void => {
