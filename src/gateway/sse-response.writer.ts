@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { isLlmError, type LlmChatStream } from '../llm/index';
+import { hasContent } from '../llm/client/stream-attempt';
 import { fromLlmError } from './llm-error.mapping';
 import { openAiError, type OpenAiErrorBody } from './openai-error.body';
 
@@ -18,6 +19,14 @@ const logger = new Logger('SseResponseWriter');
  * instead of a header write of their own before it, which cost about 0.1 ms before the first
  * content reached the client.
  *
+ * The response's socket is corked from the first write to the first content chunk's, and
+ * uncorked right after it: the headers, the chunks before content and the first content leave
+ * in one write at that moment. Left to Node, each write corks the socket until the next tick,
+ * which comes only once every pending microtask ran, and those include parsing, re-serialising
+ * and writing the rest of the upstream read (a bunched read holds a whole short answer): the
+ * first content waited for them. The cork is always undone, at the first content, before a wait
+ * for `drain`, or when the stream ends or fails.
+ *
  * @example
  * await stream.ready(); // errors before this point are plain JSON error responses
  * res.setHeader('content-type', 'text/event-stream');
@@ -28,16 +37,35 @@ export async function writeSseResponse(
   res: ServerResponse,
   signal: AbortSignal,
 ): Promise<void> {
+  // The socket, not the response, is corked up to the first content chunk (see above): a corked
+  // response on Node 24 keeps its chunks aside and sends them after the socket's uncork, in four
+  // writes of their own (size line, CRLF, data, CRLF).
+  const socket = res.socket;
+  let corked = socket !== null;
+  const flush = (): void => {
+    if (!corked) return;
+    corked = false;
+    socket?.uncork();
+  };
+  socket?.cork();
   try {
     for await (const chunk of stream) {
       // The client left: leaving the loop aborts the upstream request.
       if (res.destroyed) return;
-      if (!res.write(`data: ${JSON.stringify(chunk)}\n\n`)) await drained(res, signal);
+      const room = res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      if (corked && hasContent(chunk)) flush();
+      if (!room) {
+        flush();
+        await drained(res, signal);
+      }
     }
   } catch (error) {
+    flush();
     if (res.destroyed || signal.aborted) return;
     res.end(`data: ${JSON.stringify(errorEvent(error))}\n\n`);
     return;
+  } finally {
+    flush();
   }
   if (!res.destroyed) res.end('data: [DONE]\n\n');
 }

@@ -1,0 +1,143 @@
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+
+const PIECES = ['Hello', ' there', ', how', ' are', ' you', ' today?'];
+
+const event = (delta: object, finish: string | null = null): string =>
+  `data: ${JSON.stringify({
+    id: 'chatcmpl-first',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  })}\n\n`;
+
+/** An upstream that sends its whole answer in one write: the gateway reads it all at once. */
+async function startBunchedUpstream(): Promise<{ baseUrl: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.once('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(
+        event({ role: 'assistant', content: '' }) +
+          PIECES.map((piece) => event({ content: piece })).join('') +
+          event({}, 'stop') +
+          'data: [DONE]\n\n',
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** What the gateway hands its client sockets, one entry per write that reaches the socket. */
+function recordSocketWrites(server: http.Server): string[][] {
+  const writes: string[][] = [];
+  server.on('connection', (socket: Socket) => {
+    const seen: string[] = [];
+    writes.push(seen);
+    const text = (data: unknown): string =>
+      Buffer.isBuffer(data) ? data.toString('latin1') : String(data);
+    // Observed, not replaced: each call still goes to the socket's own write.
+    const target = socket as unknown as {
+      _writeGeneric: (writev: boolean, data: unknown, ...rest: unknown[]) => unknown;
+    };
+    const writeGeneric = target._writeGeneric.bind(socket);
+    target._writeGeneric = (writev, data, ...rest) => {
+      seen.push(
+        writev
+          ? (data as unknown[])
+              .map((entry) =>
+                text(
+                  typeof entry === 'object' && entry !== null && 'chunk' in entry
+                    ? entry.chunk
+                    : entry,
+                ),
+              )
+              .join('')
+          : text(data),
+      );
+      return writeGeneric(writev, data, ...rest);
+    };
+  });
+  return writes;
+}
+
+describe('Gateway streams: the first content leaves at once (e2e)', () => {
+  let upstream: Awaited<ReturnType<typeof startBunchedUpstream>>;
+  let gateway: GatewayTestApp;
+  let writes: string[][];
+
+  beforeEach(async () => {
+    upstream = await startBunchedUpstream();
+    gateway = await startGatewayApp({ LLM_BASE_URL: upstream.baseUrl, LLM_API_KEY: 'sk-test' });
+    writes = recordSocketWrites(gateway.app.getHttpServer() as http.Server);
+  });
+  afterEach(async () => {
+    await gateway.close();
+    await upstream.close();
+  });
+
+  it('writes the headers, the role chunk and the first content in one write, before the rest of a bunched read, and the client still gets every event', async () => {
+    const url = new URL(`${gateway.url}/v1/chat/completions`);
+    const body = JSON.stringify({
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    const { status, text } = await new Promise<{ status?: number; text: string }>(
+      (resolve, reject) => {
+        const req = http.request(
+          url,
+          { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false },
+          (res) => {
+            let received = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (received += chunk));
+            res.once('end', () => resolve({ status: res.statusCode, text: received }));
+            res.once('error', reject);
+          },
+        );
+        req.once('error', reject);
+        req.end(body);
+      },
+    );
+
+    expect(status).toBe(200);
+    // Every event, in order, then [DONE]: nothing lost or reordered by the early flush.
+    const data = text
+      .split('\n\n')
+      .filter((block) => block.startsWith('data: '))
+      .map((block) => block.slice('data: '.length));
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map(
+      (json) =>
+        JSON.parse(json) as {
+          choices: Array<{ delta: { content?: string }; finish_reason: string | null }>;
+        },
+    );
+    expect(chunks.map((chunk) => chunk.choices[0]!.delta.content ?? '').join('')).toBe(
+      PIECES.join(''),
+    );
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop');
+
+    const socketWrites = writes.flat();
+    const first = socketWrites[0]!;
+    expect(first).toMatch(/^HTTP\/1\.1 200 /);
+    expect(first).toContain('content-type: text/event-stream');
+    expect(first).toContain('"role":"assistant"');
+    expect(first).toContain(`"content":"${PIECES[0]}"`);
+    // The rest of the read went out in later writes, not before the first content.
+    for (const piece of PIECES.slice(1)) expect(first).not.toContain(`"content":"${piece}"`);
+    expect(socketWrites.slice(1).join('')).toContain(`"content":"${PIECES.at(-1)}"`);
+  });
+});
