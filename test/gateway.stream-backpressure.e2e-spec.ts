@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { chunkEvent } from './support/sse-chunk-event';
 
 /** Characters of content per event: the stream is large in few events. */
 const PIECE = 'x'.repeat(4096);
@@ -34,14 +35,8 @@ async function startEndlessUpstream(): Promise<EndlessUpstream> {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  const event = (delta: object, finish: string | null = null) =>
-    `data: ${JSON.stringify({
-      id: 'chatcmpl-bp',
-      object: 'chat.completion.chunk',
-      created: 1,
-      model: 'gpt-4o-mini',
-      choices: [{ index: 0, delta, finish_reason: finish }],
-    })}\n\n`;
+  const event = (delta: object, finish: string | null = null): string =>
+    chunkEvent('chatcmpl-bp', delta, finish);
   async function stream(res: http.ServerResponse): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write(event({ role: 'assistant', content: '' }));

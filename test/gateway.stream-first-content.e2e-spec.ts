@@ -1,17 +1,12 @@
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { chunkEvent } from './support/sse-chunk-event';
 
 const PIECES = ['Hello', ' there', ', how', ' are', ' you', ' today?'];
 
 const event = (delta: object, finish: string | null = null): string =>
-  `data: ${JSON.stringify({
-    id: 'chatcmpl-first',
-    object: 'chat.completion.chunk',
-    created: 1,
-    model: 'gpt-4o-mini',
-    choices: [{ index: 0, delta, finish_reason: finish }],
-  })}\n\n`;
+  chunkEvent('chatcmpl-first', delta, finish);
 
 /** An upstream that sends its whole answer in one write: the gateway reads it all at once. */
 async function startBunchedUpstream(): Promise<{ baseUrl: string; close(): Promise<void> }> {

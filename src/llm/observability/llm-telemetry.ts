@@ -75,7 +75,7 @@ export class LlmTelemetry {
       try {
         observer[hook](call, attempt!);
       } catch (error) {
-        this.skipped(error);
+        this.observerFailed(error);
       }
     }
   }
@@ -84,11 +84,12 @@ export class LlmTelemetry {
     try {
       fn();
     } catch (error) {
-      this.skipped(error);
+      this.observerFailed(error);
     }
   }
 
-  private skipped(error: unknown): void {
+  /** An observer's work failed (here or later, on its own turn): logged, and the call goes on. */
+  observerFailed(error: unknown): void {
     this.logger.warn(`A call observer failed and was skipped: ${String(error)}`);
   }
 }

@@ -9,6 +9,7 @@ import { LlmTelemetry } from '../llm-telemetry';
 import { LlmTracing } from '../llm-tracing';
 import { buildCallEvent } from './llm-call.event';
 import { LlmEventSource } from './llm-event.base';
+import { holdUntilExit, releasedBeforeExit } from './held-at-exit';
 import { LlmEventSink } from './llm-event.sink';
 import { buildRequestEvent } from './llm-request.event';
 
@@ -16,10 +17,6 @@ import { buildRequestEvent } from './llm-request.event';
 type PendingEvent =
   | { call: CallRecord; request?: undefined; span: SpanContext | undefined }
   | { call?: undefined; request: LlmRequestEnding; span: SpanContext | undefined };
-
-/** Recorders holding events not built yet, built by one `exit` hook if the process ends first. */
-const pendingRecorders = new Set<LlmEventRecorder>();
-let exitHooked = false;
 
 /**
  * Turns each finished call, and each intercepted request that made calls, into a business event
@@ -48,7 +45,7 @@ export class LlmEventRecorder implements LlmCallObserver, OnApplicationShutdown 
   private readonly drainOnNextTurn = (): void => this.drain();
 
   constructor(
-    telemetry: LlmTelemetry,
+    private readonly telemetry: LlmTelemetry,
     @Inject(LLM_RESOLVED_OPTIONS) options: ResolvedLlmOptions,
     @Optional() @Inject(LlmEventSink) private readonly sink: LlmEventSink | null,
     @Optional() private readonly tracing?: LlmTracing,
@@ -90,7 +87,7 @@ export class LlmEventRecorder implements LlmCallObserver, OnApplicationShutdown 
   /** Builds and writes the events held now. */
   drain(): void {
     this.scheduled = false;
-    pendingRecorders.delete(this);
+    releasedBeforeExit(this.drainOnNextTurn);
     const events = this.pending;
     if (events.length === 0) return;
     this.pending = [];
@@ -101,8 +98,9 @@ export class LlmEventRecorder implements LlmCallObserver, OnApplicationShutdown 
             ? buildCallEvent(call, this.source, span)
             : buildRequestEvent(request, this.source, span),
         );
-      } catch {
-        // Telemetry never fails anything: one event that cannot be built is skipped.
+      } catch (error) {
+        // Telemetry never fails anything: one event that cannot be built is skipped, and said.
+        this.telemetry.observerFailed(error);
       }
     }
   }
@@ -111,20 +109,9 @@ export class LlmEventRecorder implements LlmCallObserver, OnApplicationShutdown 
     this.pending.push(event);
     if (this.scheduled) return;
     this.scheduled = true;
-    pendingRecorders.add(this);
-    hookExit();
+    holdUntilExit(this.drainOnNextTurn);
     setImmediate(this.drainOnNextTurn);
   }
-}
-
-function hookExit(): void {
-  if (exitHooked) return;
-  exitHooked = true;
-  // Registered before any sink's own hook (sinks hook on their first write, after this): the
-  // events are built first, then written.
-  process.once('exit', () => {
-    for (const recorder of [...pendingRecorders]) recorder.drain();
-  });
 }
 
 function activeSpanContext(): SpanContext | undefined {

@@ -1,4 +1,5 @@
 import { type OnApplicationShutdown } from '@nestjs/common';
+import { holdUntilExit, releasedBeforeExit } from './held-at-exit';
 import { type LlmEventDocument } from './llm-event.fields';
 import { type LlmEventSink } from './llm-event.sink';
 
@@ -16,29 +17,20 @@ const MAX_PENDING_EVENTS = 256;
  */
 export const MAX_HELD_TEXT = 16 * 1024;
 
-/** Sinks holding events, flushed by one `exit` hook if the process ends before their timer. */
-const pendingSinks = new Set<LogEventSink>();
-let exitHooked = false;
-
 /**
  * Writes each event as one JSON line on stdout, for log shippers (Filebeat, Elastic Agent,
  * Fluent Bit, `docker logs`) when no cluster is configured. The line is the document itself,
  * with the same ECS field names, so a shipper can index it as it is.
  *
  * `write` serialises the document at once (the recorder calls it on the turn after the call's
- * answer) and appends its line to the text held; every line of the last
- * {@link LOG_FLUSH_INTERVAL_MS} ms goes out in one write when that interval is over (a timer that
- * does not keep the process alive). stdout is synchronous on pipes and files: a write per event,
- * or even per turn of the event loop, cost every call a system call and the stream's work (about
- * 0.1 ms a call in the gateway). Serialising at the flush instead put the `JSON.stringify` of
- * every event of the interval (about 80 documents at 800 sequential calls a second, 0.4-0.8 ms)
- * into one task, which a request arriving then waited behind: a p99 hazard. Now the flush only
- * writes. It also writes at once when the text held reaches {@link MAX_HELD_TEXT} (16 KiB, about
- * 9 calls' events): a 50 ms batch of a busy gateway was 45-60 KiB, near a pipe's 64 KiB, and
- * such writes blocked for 0.3 ms at p90 and up to 3 ms (the reader had to run first); 16 KiB
- * writes took 0.06-0.15 ms at p90, for the same time in `write` per call. A burst of 256 events
- * is written at once; what is still held is written on Nest's application shutdown and by the process's `exit` hook, so no line is lost when the process
- * stops (SIGTERM included).
+ * answer) and appends its line to the text held. The lines go out in one write when
+ * {@link LOG_FLUSH_INTERVAL_MS} ms are over (a timer that does not keep the process alive), at
+ * once when {@link MAX_HELD_TEXT} of text or 256 events are held, on Nest's application shutdown
+ * and at the process's exit, so no line is lost when the process stops (SIGTERM included).
+ * stdout is synchronous on pipes: a write per event cost every call a system call, serialising
+ * at the flush put a burst of work in front of the next request, and a write near a pipe's size
+ * blocked until the reader drained it (measured in bench/README.md, section 5, "Tail latency
+ * and Node 22").
  *
  * @example
  * new LogEventSink().write({ 'event.action': 'llm-call', 'event.outcome': 'success' });
@@ -49,6 +41,7 @@ export class LogEventSink implements LlmEventSink, OnApplicationShutdown {
   private lines = '';
   private held = 0;
   private timer?: NodeJS.Timeout;
+  private readonly flushNow = (): void => this.flush();
 
   /**
    * @param out where lines go; tests pass their own. @default process.stdout
@@ -72,9 +65,8 @@ export class LogEventSink implements LlmEventSink, OnApplicationShutdown {
       return;
     }
     if (this.timer) return;
-    pendingSinks.add(this);
-    hookExit();
-    this.timer = setTimeout(() => this.flush(), this.flushIntervalMs);
+    holdUntilExit(this.flushNow);
+    this.timer = setTimeout(this.flushNow, this.flushIntervalMs);
     this.timer.unref();
   }
 
@@ -82,7 +74,7 @@ export class LogEventSink implements LlmEventSink, OnApplicationShutdown {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    pendingSinks.delete(this);
+    releasedBeforeExit(this.flushNow);
     const lines = this.lines;
     this.lines = '';
     this.held = 0;
@@ -98,12 +90,4 @@ export class LogEventSink implements LlmEventSink, OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.flush();
   }
-}
-
-function hookExit(): void {
-  if (exitHooked) return;
-  exitHooked = true;
-  process.once('exit', () => {
-    for (const sink of [...pendingSinks]) sink.flush();
-  });
 }
