@@ -116,7 +116,7 @@ export const ATTR_LLM_FALLBACK_TO_UPSTREAM = 'llm.fallback.to_upstream' as const
 export const ATTR_LLM_FALLBACK_TO_MODEL = 'llm.fallback.to_model' as const;
 /** True when the module's last-resort function answered instead of any model. */
 export const ATTR_LLM_DEGRADED = 'llm.degraded' as const;
-/** Why business events were lost: `buffer_full`, `rejected`, `shutdown`, `unserializable`. */
+/** Why business events were lost: `buffer_full`, `rejected`, `shutdown`, `unserializable`, `write_failed`. */
 export const ATTR_LLM_DROP_REASON = 'llm.drop.reason' as const;
 
 // Inbound requests (request events, message handler spans).

@@ -30,4 +30,14 @@ describe('EventDeliveryReporter', () => {
     reporter.warnIfDue(true);
     expect(lines).toEqual([]);
   });
+
+  it('points at the Elasticsearch buffer only when the buffer was full', () => {
+    const reporter = new EventDeliveryReporter(logger, 30_000, metrics.getMeter('test'));
+    reporter.dropped('write_failed', 2);
+    expect(lines[0]).toContain('Dropped 2 business event(s) (write_failed: 2)');
+    expect(lines[0]).not.toContain('maxBufferedEvents');
+    reporter.dropped('buffer_full', 1);
+    reporter.warnIfDue(true);
+    expect(lines[1]).toContain('maxBufferedEvents');
+  });
 });

@@ -13,7 +13,9 @@ export type LlmEventDropReason =
   /** Still buffered when shutdown ran out of time, or written after it began. */
   | 'shutdown'
   /** Not serializable as JSON (a bug: events are built from plain values). */
-  | 'unserializable';
+  | 'unserializable'
+  /** The stdout sink's write threw (stdout closed or broken): its lines are lost. */
+  | 'write_failed';
 
 /** @default one warn line per 30 s at most */
 export const DROP_WARNING_INTERVAL_MS = 30_000;
@@ -55,12 +57,15 @@ export class EventDeliveryReporter {
     if (!force && now - this.lastWarningAt < this.warningIntervalMs) return;
     const counts = [...this.unreported].map(([key, count]) => `${key}: ${count}`).join(', ');
     const total = [...this.unreported.values()].reduce((a, b) => a + b, 0);
+    const fromBuffer = [...this.unreported.keys()].some((key) => key.startsWith('buffer_full'));
     this.unreported.clear();
     this.lastWarningAt = now;
     this.logger.warn(
       `Dropped ${total} business event(s) (${counts}); counted in ${METRIC_LLM_EVENTS_DROPPED}. ` +
-        `If Elasticsearch is down or slow, LLM calls are unaffected; raise ` +
-        `events.elasticsearch.maxBufferedEvents/maxBufferedBytes to ride out longer outages.`,
+        (fromBuffer
+          ? `If Elasticsearch is down or slow, LLM calls are unaffected; raise ` +
+            `events.elasticsearch.maxBufferedEvents/maxBufferedBytes to ride out longer outages.`
+          : `LLM calls are unaffected.`),
     );
   }
 }

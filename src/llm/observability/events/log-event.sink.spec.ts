@@ -22,9 +22,12 @@ describe('LogEventSink', () => {
     ]);
   });
 
-  it('serialises a document when it is handed over, and skips one that cannot be', () => {
+  it('serialises a document when it is handed over, and skips and counts one that cannot be', () => {
     const writes: string[] = [];
-    const sink = new LogEventSink((lines) => writes.push(lines), 60_000);
+    const drops: [string, number][] = [];
+    const sink = new LogEventSink((lines) => writes.push(lines), 60_000, {
+      dropped: (reason, count) => void drops.push([reason, count]),
+    });
     const circular: Record<string, unknown> = { 'event.action': 'llm-call' };
     circular.self = circular;
     sink.write(circular);
@@ -34,6 +37,32 @@ describe('LogEventSink', () => {
     second['llm.attempts'] = 99;
     sink.flush();
     expect(writes).toEqual([`${JSON.stringify(event(2))}\n`]);
+    expect(drops).toEqual([['unserializable', 1]]);
+  });
+
+  it('counts the lines of a write that throws as write_failed, and does not throw itself', () => {
+    const drops: [string, number][] = [];
+    const sink = new LogEventSink(
+      () => {
+        throw new Error('EPIPE');
+      },
+      60_000,
+      {
+        dropped: (reason, count) => {
+          drops.push([reason, count]);
+          throw new Error('the warn line failed too');
+        },
+      },
+    );
+    for (let n = 1; n <= 3; n++) sink.write(event(n));
+    expect(() => sink.flush()).not.toThrow();
+    expect(drops).toEqual([['write_failed', 3]]);
+    sink.write(event(4));
+    expect(() => sink.flush()).not.toThrow();
+    expect(drops).toEqual([
+      ['write_failed', 3],
+      ['write_failed', 1],
+    ]);
   });
 
   it('writes a burst of 256 events at once, without waiting for the interval', () => {

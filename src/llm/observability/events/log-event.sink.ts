@@ -1,4 +1,5 @@
 import { type OnApplicationShutdown } from '@nestjs/common';
+import { EventDeliveryReporter } from './event-delivery.reporter';
 import { holdUntilExit, releasedBeforeExit } from './held-at-exit';
 import { type LlmEventDocument } from './llm-event.fields';
 import { type LlmEventSink } from './llm-event.sink';
@@ -27,6 +28,8 @@ export const MAX_HELD_TEXT = 16 * 1024;
  * {@link LOG_FLUSH_INTERVAL_MS} ms are over (a timer that does not keep the process alive), at
  * once when {@link MAX_HELD_TEXT} of text or 256 events are held, on Nest's application shutdown
  * and at the process's exit, so no line is lost when the process stops (SIGTERM included).
+ * A document that cannot be serialised, and the lines of a write that throws (stdout closed), are
+ * counted in `llm.events.dropped` (`unserializable`, `write_failed`) and said in a warn line.
  * stdout is synchronous on pipes: a write per event cost every call a system call, serialising
  * at the flush put a burst of work in front of the next request, and a write near a pipe's size
  * blocked until the reader drained it (measured in bench/README.md, section 5, "Tail latency
@@ -46,10 +49,12 @@ export class LogEventSink implements LlmEventSink, OnApplicationShutdown {
   /**
    * @param out where lines go; tests pass their own. @default process.stdout
    * @param flushIntervalMs how long events are held. @default LOG_FLUSH_INTERVAL_MS
+   * @param reporter counts what is lost. @default one on the global meter provider
    */
   constructor(
     private readonly out: (lines: string) => void = (lines) => void process.stdout.write(lines),
     private readonly flushIntervalMs = LOG_FLUSH_INTERVAL_MS,
+    private readonly reporter: Pick<EventDeliveryReporter, 'dropped'> = new EventDeliveryReporter(),
   ) {}
 
   write(event: LlmEventDocument): void {
@@ -57,7 +62,9 @@ export class LogEventSink implements LlmEventSink, OnApplicationShutdown {
     try {
       line = JSON.stringify(event);
     } catch {
-      return; // An unserialisable document is skipped; the others are still written.
+      // Skipped and counted; the others are still written.
+      this.reporter.dropped('unserializable', 1);
+      return;
     }
     this.lines += `${line}\n`;
     if (++this.held >= MAX_PENDING_EVENTS || this.lines.length >= MAX_HELD_TEXT) {
@@ -76,13 +83,19 @@ export class LogEventSink implements LlmEventSink, OnApplicationShutdown {
     this.timer = undefined;
     releasedBeforeExit(this.flushNow);
     const lines = this.lines;
+    const held = this.held;
     this.lines = '';
     this.held = 0;
     if (lines === '') return;
     try {
       this.out(lines);
     } catch {
-      // A closed or broken stdout must not fail the call that produced the event.
+      // A closed or broken stdout must not fail anything: counted (the warn line may fail too).
+      try {
+        this.reporter.dropped('write_failed', held);
+      } catch {
+        // Counted before the warn line was tried.
+      }
     }
   }
 
