@@ -1,4 +1,5 @@
 import { isTaskCancelledError } from 'cockatiel';
+import { unwatchAbort, watchAbort } from '../resilience/abort-link';
 import { bulkheadError } from '../resilience/bulkhead.errors';
 import { isLlmError } from '../resilience/llm.errors';
 import { type LlmCall, whereOf } from './llm-call';
@@ -38,14 +39,14 @@ export function raceAbort<T>(
   }
   return new Promise<T>((resolve, reject) => {
     const abort = (): void => reject(onAbort());
-    signal.addEventListener('abort', abort, { once: true });
+    watchAbort(signal, abort);
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', abort);
+        unwatchAbort(signal, abort);
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', abort);
+        unwatchAbort(signal, abort);
         reject(error);
       },
     );

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { LinkedAbortController } from '../resilience/abort-link';
 
 // One signal per response, however often it is asked for (a controller and a service may both).
 const signals = new WeakMap<ServerResponse, AbortSignal>();
@@ -24,7 +25,8 @@ const signals = new WeakMap<ServerResponse, AbortSignal>();
 export function clientAbortSignal(res: ServerResponse): AbortSignal {
   const known = signals.get(res);
   if (known) return known;
-  const controller = new AbortController();
+  // Linked: the call's deadline follows it without an EventTarget listener (see abort-link.ts).
+  const controller = new LinkedAbortController();
   const abortUnlessDone = () => {
     if (!res.writableFinished) controller.abort(clientGone());
   };
