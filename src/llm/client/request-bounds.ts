@@ -40,15 +40,49 @@ export function modelNameProblem(model: string): string | undefined {
  * exceedsDepth({ a: [[1]] }, 2); // true: object > array > array
  */
 export function exceedsDepth(value: unknown, maxDepth: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (typeof current !== 'object' || current === null) continue;
-    if (depth + 1 > maxDepth) return true;
-    const children = Array.isArray(current) ? current : Object.values(current);
-    for (const child of children as unknown[]) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  if (typeof value !== 'object' || value === null) return false;
+  if (maxDepth < 1) return true;
+  // Objects still to look into, and their depths, in two stacks kept between calls: a request's
+  // walk allocates nothing (no pair per object, no array of each object's values).
+  // A getter or proxy of the request that validates another request meanwhile gets its own.
+  const reentered = WALK_OBJECTS.length > 0;
+  const objects: object[] = reentered ? [] : WALK_OBJECTS;
+  const depths: number[] = reentered ? [] : WALK_DEPTHS;
+  objects.push(value);
+  depths.push(1);
+  try {
+    while (objects.length > 0) {
+      const current = objects.pop()!;
+      const depth = depths.pop()!;
+      if (Array.isArray(current)) {
+        for (let i = 0; i < current.length; i++) {
+          const child: unknown = current[i];
+          if (typeof child === 'object' && child !== null) {
+            if (depth >= maxDepth) return true;
+            objects.push(child);
+            depths.push(depth + 1);
+          }
+        }
+      } else {
+        for (const key in current) {
+          // Own values only, as Object.values gives them.
+          if (!Object.hasOwn(current, key)) continue;
+          const child: unknown = (current as Record<string, unknown>)[key];
+          if (typeof child === 'object' && child !== null) {
+            if (depth >= maxDepth) return true;
+            objects.push(child);
+            depths.push(depth + 1);
+          }
+        }
+      }
     }
+    return false;
+  } finally {
+    // Nothing of the request is held after the walk.
+    objects.length = 0;
+    depths.length = 0;
   }
-  return false;
 }
+
+const WALK_OBJECTS: object[] = [];
+const WALK_DEPTHS: number[] = [];

@@ -53,6 +53,9 @@ type HttpResponse = NodeResponse | { raw: NodeResponse };
  */
 @Injectable()
 export class LlmContextInterceptor implements NestInterceptor {
+  /** The `@LlmFeature` found per handler (with the class it was found for). */
+  private readonly features = new WeakMap<object, { cls: object; feature?: string }>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly telemetry: LlmTelemetry,
@@ -162,15 +165,29 @@ export class LlmContextInterceptor implements NestInterceptor {
     const extractors = this.options.context;
     return {
       userId: extractors.userId(context),
-      featureName:
-        this.reflector.getAllAndOverride<string | undefined>(LLM_FEATURE_KEY, [
-          context.getHandler(),
-          context.getClass(),
-        ]) ?? extractors.featureName(context),
+      featureName: this.declaredFeature(context) ?? extractors.featureName(context),
       requestId: extractors.requestId(context) ?? rpc?.fallbackRequestId() ?? randomUUID(),
       route: this.route(context),
       calls: [],
     };
+  }
+
+  /**
+   * The `@LlmFeature` of the handler, else of its class. Decorators set it when the classes are
+   * defined, so it is looked up once per handler and class, not walked through the metadata of
+   * both on every request.
+   */
+  private declaredFeature(context: ExecutionContext): string | undefined {
+    const handler = context.getHandler();
+    const cls = context.getClass();
+    const known = this.features.get(handler);
+    if (known?.cls === cls) return known.feature;
+    const feature = this.reflector.getAllAndOverride<string | undefined>(LLM_FEATURE_KEY, [
+      handler,
+      cls,
+    ]);
+    this.features.set(handler, { cls, feature });
+    return feature;
   }
 
   /**
