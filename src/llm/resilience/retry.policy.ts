@@ -22,8 +22,12 @@ export interface RetryingCall {
   delayed(delay: RetryDelay, failure: unknown): void;
 }
 
-/** The calls running in shared policies, by their deadline's signal. */
-const retryingCalls = new WeakMap<AbortSignal, RetryingCall>();
+/**
+ * The call running in a shared policy, kept on its deadline's signal: a property, because a
+ * WeakMap entry per call costs more than the per-call policy it replaces.
+ */
+const RETRYING = Symbol('llm.retryingCall');
+type RetryingSignal = AbortSignal & { [RETRYING]?: RetryingCall };
 
 /**
  * cockatiel asks its backoff for the next wait with the failure in hand. A server hint in the
@@ -41,7 +45,7 @@ class ServerHintBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
   ) {}
 
   next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
-    const call = this.call ?? retryingCalls.get(context.signal);
+    const call = this.call ?? (context.signal as RetryingSignal)[RETRYING];
     if (!call) throw new Error('A shared retry policy ran without its call (see executeWithRetry)');
     const failure = 'error' in context.result ? context.result.error : undefined;
     const delay = chooseDelay(failure, context.attempt, this.options, this.random);
@@ -135,9 +139,9 @@ export function executeWithRetry<T>(
     });
     sharedPolicies.set(options, policy);
   }
-  const { signal } = call.deadline;
-  // Kept until the signal is collected: a fallback's next target runs here with the same call.
-  retryingCalls.set(signal, call);
+  const signal: RetryingSignal = call.deadline.signal;
+  // Kept with the signal: a fallback's next target runs here with the same call.
+  signal[RETRYING] = call;
   return policy.execute(fn, signal);
 }
 
