@@ -32,7 +32,8 @@ export function clientAbortSignal(res: ServerResponse): AbortSignal {
   };
   // Asked for after the connection already ended: no `close` is coming any more.
   if (res.closed || res.destroyed) abortUnlessDone();
-  else res.once('close', abortUnlessDone);
+  // `on`, not `once`: a response closes once, and `once` wraps every listener in two objects.
+  else res.on('close', abortUnlessDone);
   signals.set(res, controller.signal);
   return controller.signal;
 }

@@ -31,6 +31,7 @@ interface HttpRequest {
 interface NodeResponse {
   statusCode: number;
   once(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
 }
 /** Express' response is Node's; Fastify's reply wraps it as `raw`. */
 type HttpResponse = NodeResponse | { raw: NodeResponse };
@@ -145,7 +146,8 @@ export class LlmContextInterceptor implements NestInterceptor {
     let error: unknown;
     const reply = context.switchToHttp().getResponse<HttpResponse>();
     const res = 'raw' in reply ? reply.raw : reply;
-    res.once('close', () => {
+    // `on`, not `once`: a response closes once, and `once` wraps every listener in two objects.
+    res.on('close', () => {
       if (store.calls.length === 0) return;
       this.telemetry.requestEnded(this.ending(context, store, res.statusCode, startedAt, error));
     });
