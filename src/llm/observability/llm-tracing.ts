@@ -67,7 +67,8 @@ export const LLM_TRACER_NAME = 'nestjs-resilient-llm';
 @Injectable()
 export class LlmTracing implements LlmCallObserver {
   private readonly tracer: Tracer = trace.getTracer(LLM_TRACER_NAME, packageVersion());
-  private readonly calls = new WeakMap<CallRecord, Span>();
+  private readonly calls = new SpanSlot<CallRecord>();
+  /** Attempt spans while a tracer provider records them (a no-op one is made when needed). */
   private readonly attempts = new WeakMap<AttemptRecord, Span>();
   private readonly captureContent: boolean;
 
@@ -99,28 +100,36 @@ export class LlmTracing implements LlmCallObserver {
   }
 
   onAttemptStart(call: CallRecord, attempt: AttemptRecord): void {
+    // Without a tracer provider the attempt span is the no-op one, which records nothing and
+    // has no end to wait for: it is made when the attempt runs ({@link wrapAttempt}).
+    if (noTracerProvider()) return;
     const parent = this.calls.get(call);
-    let span: Span;
-    if (noTracerProvider()) {
-      span = noopSpan(parent ? parent.spanContext() : trace.getSpanContext(context.active()));
-    } else {
-      const active = context.active();
-      span = this.tracer.startSpan(
-        `chat ${call.model} attempt ${attempt.number}`,
-        { kind: SpanKind.INTERNAL, attributes: attemptStartAttributes(attempt) },
-        parent ? trace.setSpan(active, parent) : active,
-      );
-    }
+    const active = context.active();
+    const span = this.tracer.startSpan(
+      `chat ${call.model} attempt ${attempt.number}`,
+      { kind: SpanKind.INTERNAL, attributes: attemptStartAttributes(attempt) },
+      parent ? trace.setSpan(active, parent) : active,
+    );
     this.attempts.set(attempt, span);
   }
 
-  wrapAttempt<T>(_call: CallRecord, attempt: AttemptRecord, run: () => Promise<T>): Promise<T> {
-    const span = this.attempts.get(attempt);
+  wrapAttempt<T>(call: CallRecord, attempt: AttemptRecord, run: () => Promise<T>): Promise<T> {
+    const span = this.attempts.get(attempt) ?? this.noopAttemptSpan(call);
     if (!span) return run();
     const active = context.active();
     // A context entered is an AsyncLocalStorage frame per attempt: skipped when the span would
     // change nothing the attempt's request sees (no new span context to propagate or parent).
     return addsNothing(active, span) ? run() : context.with(trace.setSpan(active, span), run);
+  }
+
+  /**
+   * The attempt span the API's no-op tracer would start under the call span (see
+   * {@link noopSpan}), while no tracer provider is registered; else undefined.
+   */
+  private noopAttemptSpan(call: CallRecord): Span | undefined {
+    if (!noTracerProvider()) return undefined;
+    const parent = this.calls.get(call);
+    return noopSpan(parent ? parent.spanContext() : trace.getSpanContext(context.active()));
   }
 
   onAttemptEnd(call: CallRecord, attempt: AttemptRecord): void {
@@ -168,6 +177,23 @@ export class LlmTracing implements LlmCallObserver {
       span.setStatus({ code: SpanStatusCode.ERROR, message });
     }
     span.end();
+  }
+}
+
+/**
+ * A span kept on the record it belongs to, under a symbol of its own (two modules in one process
+ * keep theirs apart): a property costs a call a fraction of a WeakMap entry, an ephemeron that
+ * every garbage collection walks too, and lives exactly as long as the record, as the entry would.
+ */
+class SpanSlot<K extends object> {
+  private readonly key = Symbol('llm.span');
+
+  get(owner: K): Span | undefined {
+    return (owner as Record<symbol, Span | undefined>)[this.key];
+  }
+
+  set(owner: K, span: Span): void {
+    (owner as Record<symbol, Span | undefined>)[this.key] = span;
   }
 }
 
