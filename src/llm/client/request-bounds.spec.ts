@@ -24,6 +24,14 @@ describe('exceedsDepth', () => {
     expect(exceedsDepth(inherited, 1)).toBe(false);
   });
 
+  it('walks a wide request, and the next one after it', () => {
+    const wide = { messages: Array.from({ length: 3000 }, () => ({ content: [{ text: 'x' }] })) };
+    expect(exceedsDepth(wide, 5)).toBe(false);
+    expect(exceedsDepth(wide, 4)).toBe(true);
+    expect(exceedsDepth({ a: { b: {} } }, 2)).toBe(true);
+    expect(exceedsDepth({ a: { b: {} } }, 3)).toBe(false);
+  });
+
   it('walks a request that a getter walks again meanwhile', () => {
     const inner = nested(5);
     const request = {

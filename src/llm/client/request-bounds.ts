@@ -42,25 +42,28 @@ export function modelNameProblem(model: string): string | undefined {
 export function exceedsDepth(value: unknown, maxDepth: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if (maxDepth < 1) return true;
-  // Objects still to look into, and their depths, in two stacks kept between calls: a request's
-  // walk allocates nothing (no pair per object, no array of each object's values).
-  // A getter or proxy of the request that validates another request meanwhile gets its own.
-  const reentered = WALK_OBJECTS.length > 0;
-  const objects: object[] = reentered ? [] : WALK_OBJECTS;
+  // Objects still to look into, and their depths, in two stacks kept between walks (with their
+  // room): a walk allocates nothing, no pair per object and no array of each object's values.
+  // A getter or proxy of the request that starts another walk meanwhile gets stacks of its own.
+  const reentered = walking;
+  const objects: (object | undefined)[] = reentered ? [] : WALK_OBJECTS;
   const depths: number[] = reentered ? [] : WALK_DEPTHS;
-  objects.push(value);
-  depths.push(1);
+  walking = true;
+  let top = 0;
+  objects[top] = value;
+  depths[top++] = 1;
   try {
-    while (objects.length > 0) {
-      const current = objects.pop()!;
-      const depth = depths.pop()!;
+    while (top > 0) {
+      const current = objects[--top]!;
+      objects[top] = undefined;
+      const depth = depths[top]!;
       if (Array.isArray(current)) {
         for (let i = 0; i < current.length; i++) {
           const child: unknown = current[i];
           if (typeof child === 'object' && child !== null) {
             if (depth >= maxDepth) return true;
-            objects.push(child);
-            depths.push(depth + 1);
+            objects[top] = child;
+            depths[top++] = depth + 1;
           }
         }
       } else {
@@ -70,8 +73,8 @@ export function exceedsDepth(value: unknown, maxDepth: number): boolean {
           const child: unknown = (current as Record<string, unknown>)[key];
           if (typeof child === 'object' && child !== null) {
             if (depth >= maxDepth) return true;
-            objects.push(child);
-            depths.push(depth + 1);
+            objects[top] = child;
+            depths[top++] = depth + 1;
           }
         }
       }
@@ -79,10 +82,19 @@ export function exceedsDepth(value: unknown, maxDepth: number): boolean {
     return false;
   } finally {
     // Nothing of the request is held after the walk.
-    objects.length = 0;
-    depths.length = 0;
+    while (top > 0) objects[--top] = undefined;
+    if (!reentered) {
+      walking = false;
+      // The room a very wide request needed is not kept for the next one.
+      if (objects.length > MAX_KEPT_ROOM) {
+        WALK_OBJECTS = [];
+        WALK_DEPTHS = [];
+      }
+    }
   }
 }
 
-const WALK_OBJECTS: object[] = [];
-const WALK_DEPTHS: number[] = [];
+const MAX_KEPT_ROOM = 1024;
+let WALK_OBJECTS: (object | undefined)[] = [];
+let WALK_DEPTHS: number[] = [];
+let walking = false;
