@@ -97,22 +97,20 @@ class ChatCallContext extends ExecutionContextHost {
  * along its fallback chain, how often and why it last moved.
  */
 function metadataHeaders(metadata: LlmCallMetadata): Record<string, string> {
-  const lastMove = metadata.fallbacks.at(-1);
-  return {
-    'x-llm-attempts': String(metadata.attempts),
-    // The model comes from the client's body: one a header cannot carry is left out rather than
-    // failing an answer that already succeeded.
-    ...(isHeaderValue(metadata.model) ? { 'x-llm-model': metadata.model } : {}),
-    ...(lastMove
-      ? {
-          'x-llm-fallbacks': String(metadata.fallbacks.length),
-          'x-llm-fallback-reason': lastMove.reason,
-        }
-      : {}),
-    ...(metadata.upstreamRequestId
-      ? { 'x-llm-upstream-request-id': metadata.upstreamRequestId }
-      : {}),
-  };
+  // Built in place, in this order, without a spread object per optional header.
+  const headers: Record<string, string> = { 'x-llm-attempts': String(metadata.attempts) };
+  // The model comes from the client's body: one a header cannot carry is left out rather than
+  // failing an answer that already succeeded.
+  if (isHeaderValue(metadata.model)) headers['x-llm-model'] = metadata.model;
+  const { fallbacks } = metadata;
+  if (fallbacks.length > 0) {
+    headers['x-llm-fallbacks'] = String(fallbacks.length);
+    headers['x-llm-fallback-reason'] = fallbacks[fallbacks.length - 1]!.reason;
+  }
+  if (metadata.upstreamRequestId) {
+    headers['x-llm-upstream-request-id'] = metadata.upstreamRequestId;
+  }
+  return headers;
 }
 
 /** The characters Node accepts in a header value (it throws on any other). */

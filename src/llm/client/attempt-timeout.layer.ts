@@ -1,3 +1,4 @@
+import { LinkedAbortController, unwatchAbort, watchAbort } from '../resilience/abort-link';
 import { type CallDeadline } from '../resilience/call-deadline';
 import { isLlmError, LlmError } from '../resilience/llm.errors';
 import { classifyTransportError } from '../transport/transport-error';
@@ -20,7 +21,8 @@ const TIMEOUT_TEXT: Partial<Record<AttemptAbortReason, string>> = {
  * transport.
  */
 export class AttemptTimeout {
-  private readonly controller = new AbortController();
+  // Linked both ways (see abort-link.ts): to the call's signal, and from the transport's request.
+  private readonly controller = new LinkedAbortController();
   private timer?: NodeJS.Timeout;
   private armedMs = 0;
   reason?: AttemptAbortReason;
@@ -28,7 +30,7 @@ export class AttemptTimeout {
 
   constructor(private readonly parent: AbortSignal) {
     if (parent.aborted) this.abort('call_over');
-    else parent.addEventListener('abort', this.onParentAbort, { once: true });
+    else watchAbort(parent, this.onParentAbort);
   }
 
   get signal(): AbortSignal {
@@ -51,7 +53,7 @@ export class AttemptTimeout {
 
   dispose(): void {
     clearTimeout(this.timer);
-    this.parent.removeEventListener('abort', this.onParentAbort);
+    unwatchAbort(this.parent, this.onParentAbort);
   }
 
   /** The {@link LlmError} for a failure during this attempt. */

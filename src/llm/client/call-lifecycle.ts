@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { CallRecord } from '../call/call-record';
-import type { ChatCompletionRequest, LlmCallOptions } from '../call/chat.types';
+import type { ChatCompletionRequest, LlmCallContext, LlmCallOptions } from '../call/chat.types';
 import { LlmDrain } from '../lifecycle/llm-drain';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import type { ResolvedLlmOptions, ResolvedUpstream } from '../llm-module.options';
@@ -46,13 +46,14 @@ export class CallLifecycle {
     }
     // Explicit options win over the request's context (a job may act for another user).
     const ambient = currentLlmContext();
-    const context = {
+    const context: LlmCallContext = {
       userId: options.userId ?? ambient?.userId,
       featureName: options.featureName ?? ambient?.featureName,
       requestId: options.requestId ?? ambient?.requestId,
-      ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
-      ...(options.queueWaitMs === undefined ? {} : { queueWaitMs: options.queueWaitMs }),
     };
+    // Set only when given (no key otherwise), without a spread object per call.
+    if (options.jobId !== undefined) context.jobId = options.jobId;
+    if (options.queueWaitMs !== undefined) context.queueWaitMs = options.queueWaitMs;
     const record = new CallRecord({
       upstream,
       model,

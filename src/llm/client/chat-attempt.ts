@@ -13,16 +13,24 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
   const { upstream, model, context } = input;
   const timeout = new AttemptTimeout(context.deadline.signal);
   timeout.arm('attempt_timeout', upstream.timeouts.attemptMs);
-  const where = { upstream: upstream.name, model };
   try {
     const response = await sendChatRequest(input, timeout.signal, 'text');
     const text =
       typeof response.body === 'string' ? response.body : await readWholeBody(response.body);
-    const completion = parseCompletion(text, response.headers['x-request-id'], where);
+    const completion = parseCompletion(
+      text,
+      response.headers['x-request-id'],
+      upstream.name,
+      model,
+    );
     context.record.response = responseInfo(completion);
     return completion;
   } catch (error) {
-    throw timeout.toError(error, context.deadline, { ...where, attempts: context.attempt.number });
+    throw timeout.toError(error, context.deadline, {
+      upstream: upstream.name,
+      model,
+      attempts: context.attempt.number,
+    });
   } finally {
     timeout.dispose();
   }
@@ -31,7 +39,8 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
 function parseCompletion(
   text: string,
   requestId: string | undefined,
-  where: { upstream: string; model: string },
+  upstream: string,
+  model: string,
 ): ChatCompletion {
   let json: unknown;
   try {
@@ -43,9 +52,9 @@ function parseCompletion(
   if (typeof json !== 'object' || json === null || !Array.isArray(choices)) {
     throw new LlmError(
       'invalid_response',
-      `Upstream '${where.upstream}' model '${where.model}' answered 200 with a body that is not a chat ` +
+      `Upstream '${upstream}' model '${model}' answered 200 with a body that is not a chat ` +
         `completion (${json === undefined ? 'invalid JSON' : 'no choices array'}, ${text.length} bytes).`,
-      { ...where, status: 200, requestId },
+      { upstream, model, status: 200, requestId },
     );
   }
   return json as ChatCompletion;

@@ -1,4 +1,5 @@
 import { isTaskCancelledError } from 'cockatiel';
+import { unwatchAbort, watchAbort } from '../resilience/abort-link';
 import { bulkheadError } from '../resilience/bulkhead.errors';
 import { isLlmError } from '../resilience/llm.errors';
 import { type LlmCall, whereOf } from './llm-call';
@@ -10,43 +11,51 @@ import { type LlmCall, whereOf } from './llm-call';
  * caller is released at once on abort or deadline, and the abandoned work ends as soon as it wakes
  * (the retry layer checks the deadline before each attempt).
  */
-export async function withinDeadline<T>(call: LlmCall<T>, run: () => Promise<T>): Promise<T> {
-  const abortError = () => call.deadline.abortError(whereOf(call.record));
-  try {
-    return await raceAbort(run(), call.deadline.signal, abortError);
-  } catch (error) {
-    // cockatiel's own rejections become the call's typed errors.
-    let result: unknown = bulkheadError(error, call.record);
+export function withinDeadline<T>(call: LlmCall<T>, run: () => Promise<T>): Promise<T> {
+  const { record, deadline } = call;
+  const abortError = (): Error => deadline.abortError(whereOf(record));
+  // cockatiel's own rejections become the call's typed errors.
+  const typed = (error: unknown): unknown => {
+    let result: unknown = bulkheadError(error, record);
     if (isTaskCancelledError(error)) result = abortError();
-    if (isLlmError(result)) result.attempts = call.record.attemptCount;
-    throw result;
+    if (isLlmError(result)) result.attempts = record.attemptCount;
+    return result;
+  };
+  let running: Promise<T>;
+  try {
+    running = run();
+  } catch (error) {
+    return Promise.reject(typed(error) as Error);
   }
+  return raceAbort(running, deadline.signal, abortError, typed);
 }
 
 /**
  * Settles with `promise`, or rejects with `onAbort()` as soon as `signal` aborts, whichever
- * comes first. The promise itself goes on; its outcome is ignored.
+ * comes first. The promise itself goes on; its outcome is ignored. `mapError`, when given,
+ * turns either rejection into the one the caller gets (in the same step: no promise of its own).
  */
 export function raceAbort<T>(
   promise: Promise<T>,
   signal: AbortSignal,
   onAbort: () => Error,
+  mapError: (error: unknown) => unknown = (error) => error,
 ): Promise<T> {
   if (signal.aborted) {
     promise.catch(() => undefined);
-    return Promise.reject(onAbort());
+    return Promise.reject(mapError(onAbort()) as Error);
   }
   return new Promise<T>((resolve, reject) => {
-    const abort = (): void => reject(onAbort());
-    signal.addEventListener('abort', abort, { once: true });
+    const abort = (): void => reject(mapError(onAbort()));
+    watchAbort(signal, abort);
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', abort);
+        unwatchAbort(signal, abort);
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(error);
+        unwatchAbort(signal, abort);
+        reject(mapError(error));
       },
     );
   });

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { CallRecord } from '../call/call-record';
 import type { ChatCompletion } from '../call/chat.types';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
-import type { ResolvedLlmOptions } from '../llm-module.options';
+import type { ResolvedLlmOptions, ResolvedUpstream } from '../llm-module.options';
 import { LlmTelemetry } from '../observability/llm-telemetry';
 import { isLlmError, type LlmError } from '../resilience/llm.errors';
 import { shouldFallBack } from './fallback.policy';
@@ -27,12 +27,21 @@ export class FallbackChain {
    * at. `mayWaitForCircuit`: an open circuit is worth waiting for only when no fallback is left
    * to answer sooner.
    */
-  async run<T>(call: LlmCall<T>, toTarget: (mayWaitForCircuit: boolean) => Promise<T>): Promise<T> {
+  run<T>(call: LlmCall<T>, toTarget: (mayWaitForCircuit: boolean) => Promise<T>): Promise<T> {
+    const chain = this.chainOf(call.record);
+    // No chain (the default): the one target's outcome is the call's, as the loop below gives it.
+    return chain.length === 0 ? toTarget(true) : this.along(call, chain, toTarget);
+  }
+
+  private async along<T>(
+    call: LlmCall<T>,
+    chain: readonly FallbackHop[],
+    toTarget: (mayWaitForCircuit: boolean) => Promise<T>,
+  ): Promise<T> {
     const { record, deadline } = call;
-    const chain = this.chainOf(record);
     // A target is tried once: a `'*'` chain that names the model asked for skips it.
     const tried = new Set([targetKey(record.upstream.name, record.model)]);
-    const targetOf = (hop: (typeof chain)[number]) =>
+    const targetOf = (hop: FallbackHop) =>
       targetKey(hop.upstream, hop.model ?? record.requestedModel);
     for (let next = 0; ; next++) {
       try {
@@ -77,9 +86,9 @@ export class FallbackChain {
     return completion;
   }
 
-  private chainOf(record: CallRecord) {
+  private chainOf(record: CallRecord): readonly FallbackHop[] {
     const { fallbacks } = record.requestedUpstream;
-    return fallbacks[record.requestedModel] ?? fallbacks['*'] ?? [];
+    return fallbacks[record.requestedModel] ?? fallbacks['*'] ?? NO_CHAIN;
   }
 }
 
@@ -87,6 +96,11 @@ export class FallbackChain {
 function canDegrade(error: unknown): error is LlmError {
   return isLlmError(error) && shouldFallBack(error, { sameUpstream: false });
 }
+
+/** One target of a resolved chain. */
+type FallbackHop = ResolvedUpstream['fallbacks'][string][number];
+
+const NO_CHAIN: readonly FallbackHop[] = [];
 
 function targetKey(upstream: string, model: string): string {
   return `${upstream}\u0000${model}`;

@@ -46,17 +46,22 @@ export class LlmClient {
    * module has one) takes the application's degraded answer; `metadata` says which.
    */
   async chat(request: ChatCompletionRequest, options: LlmCallOptions = {}): Promise<LlmChatResult> {
+    const { record, deadline } = this.lifecycle.open(request, options, false);
     const call: LlmCall<ChatCompletion> = {
-      ...this.lifecycle.open(request, options, false),
+      record,
+      deadline,
       attempt: (context) =>
         sendChatAttempt(chatAttemptInput(this.transport, request, false, context)),
     };
     try {
-      const completion = await this.path
-        .run(call)
-        .catch((error: unknown) => this.fallbackChain.lastResort(call, error));
+      let completion: ChatCompletion;
+      try {
+        completion = await this.path.run(call);
+      } catch (error) {
+        completion = await this.fallbackChain.lastResort(call, error);
+      }
       this.lifecycle.close(call);
-      return { completion, metadata: callMetadata(call.record) };
+      return { completion, metadata: callMetadata(record) };
     } catch (error) {
       this.lifecycle.close(call, error);
       throw error;

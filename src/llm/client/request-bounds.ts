@@ -40,15 +40,61 @@ export function modelNameProblem(model: string): string | undefined {
  * exceedsDepth({ a: [[1]] }, 2); // true: object > array > array
  */
 export function exceedsDepth(value: unknown, maxDepth: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (typeof current !== 'object' || current === null) continue;
-    if (depth + 1 > maxDepth) return true;
-    const children = Array.isArray(current) ? current : Object.values(current);
-    for (const child of children as unknown[]) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  if (typeof value !== 'object' || value === null) return false;
+  if (maxDepth < 1) return true;
+  // Objects still to look into, and their depths, in two stacks kept between walks (with their
+  // room): a walk allocates nothing, no pair per object and no array of each object's values.
+  // A getter or proxy of the request that starts another walk meanwhile gets stacks of its own.
+  const reentered = walking;
+  const objects: (object | undefined)[] = reentered ? [] : WALK_OBJECTS;
+  const depths: number[] = reentered ? [] : WALK_DEPTHS;
+  walking = true;
+  let top = 0;
+  objects[top] = value;
+  depths[top++] = 1;
+  try {
+    while (top > 0) {
+      const current = objects[--top]!;
+      objects[top] = undefined;
+      const depth = depths[top]!;
+      if (Array.isArray(current)) {
+        for (let i = 0; i < current.length; i++) {
+          const child: unknown = current[i];
+          if (typeof child === 'object' && child !== null) {
+            if (depth >= maxDepth) return true;
+            objects[top] = child;
+            depths[top++] = depth + 1;
+          }
+        }
+      } else {
+        for (const key in current) {
+          // Own values only, as Object.values gives them.
+          if (!Object.hasOwn(current, key)) continue;
+          const child: unknown = (current as Record<string, unknown>)[key];
+          if (typeof child === 'object' && child !== null) {
+            if (depth >= maxDepth) return true;
+            objects[top] = child;
+            depths[top++] = depth + 1;
+          }
+        }
+      }
+    }
+    return false;
+  } finally {
+    // Nothing of the request is held after the walk.
+    while (top > 0) objects[--top] = undefined;
+    if (!reentered) {
+      walking = false;
+      // The room a very wide request needed is not kept for the next one.
+      if (objects.length > MAX_KEPT_ROOM) {
+        WALK_OBJECTS = [];
+        WALK_DEPTHS = [];
+      }
     }
   }
-  return false;
 }
+
+const MAX_KEPT_ROOM = 1024;
+let WALK_OBJECTS: (object | undefined)[] = [];
+let WALK_DEPTHS: number[] = [];
+let walking = false;

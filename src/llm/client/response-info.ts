@@ -37,9 +37,21 @@ export function foldChunk(info: CallResponseInfo, chunk: ChatCompletionChunk): C
 function finishReasonsOf(
   choices: ReadonlyArray<{ finish_reason?: unknown }> | undefined,
 ): string[] {
-  return (choices ?? []).flatMap((c) =>
-    typeof c.finish_reason === 'string' && c.finish_reason ? [c.finish_reason.slice(0, 64)] : [],
-  );
+  const reasons: string[] = [];
+  if (!choices) return reasons;
+  // Not an array (a stream chunk's, from the upstream): read as before.
+  if (!Array.isArray(choices)) return choices.flatMap(finishReasonOf);
+  // A loop: flatMap costs an array per choice.
+  for (let i = 0; i < choices.length; i++) {
+    const reason = choices[i]!.finish_reason;
+    if (typeof reason === 'string' && reason) reasons.push(reason.slice(0, 64));
+  }
+  return reasons;
+}
+
+function finishReasonOf(choice: { finish_reason?: unknown }): string[] {
+  const reason = choice.finish_reason;
+  return typeof reason === 'string' && reason ? [reason.slice(0, 64)] : [];
 }
 
 function bounded(value: unknown): string | undefined {

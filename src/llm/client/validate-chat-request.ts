@@ -51,7 +51,8 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
         `got ${describe(messages)}`,
     };
   }
-  for (const [i, message] of (messages as unknown[]).entries()) {
+  for (let i = 0; i < messages.length; i++) {
+    const message: unknown = messages[i];
     if (typeof message !== 'object' || message === null || Array.isArray(message)) {
       const param = `messages[${i}]`;
       return {
@@ -70,7 +71,7 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
   }
   const modelProblem = typeof model === 'string' ? modelNameProblem(model) : undefined;
   if (modelProblem) return { param: 'model', text: modelProblem };
-  for (const field of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
+  for (const field of COUNT_FIELDS) {
     const value: unknown = request[field];
     if (
       value !== undefined &&
@@ -85,6 +86,9 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
   }
   return undefined;
 }
+
+/** Fields that hold a count: a positive integer when given. */
+const COUNT_FIELDS = ['max_tokens', 'max_completion_tokens', 'n'] as const;
 
 /** A short description of a wrong value: it may be a whole prompt sent in the wrong field. */
 function describe(value: unknown): string {

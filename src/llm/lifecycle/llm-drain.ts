@@ -75,11 +75,14 @@ export class LlmDrain implements BeforeApplicationShutdown {
       );
     }
     this.calls.add(deadline);
-    deadline.onDispose(() => {
-      this.calls.delete(deadline);
-      this.checkIdle();
-    });
+    deadline.onDispose(this.untrack);
   }
+
+  // One function for every call (the deadline says which), not a closure per call.
+  private readonly untrack = (deadline: CallDeadline): void => {
+    this.calls.delete(deadline);
+    this.checkIdle();
+  };
 
   /**
    * Tracks one message handler until the returned function is called, so the drain waits for it

@@ -31,6 +31,7 @@ interface HttpRequest {
 interface NodeResponse {
   statusCode: number;
   once(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
 }
 /** Express' response is Node's; Fastify's reply wraps it as `raw`. */
 type HttpResponse = NodeResponse | { raw: NodeResponse };
@@ -53,6 +54,9 @@ type HttpResponse = NodeResponse | { raw: NodeResponse };
  */
 @Injectable()
 export class LlmContextInterceptor implements NestInterceptor {
+  /** The `@LlmFeature` found per handler (with the class it was found for). */
+  private readonly features = new WeakMap<object, { cls: object; feature?: string }>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly telemetry: LlmTelemetry,
@@ -142,7 +146,8 @@ export class LlmContextInterceptor implements NestInterceptor {
     let error: unknown;
     const reply = context.switchToHttp().getResponse<HttpResponse>();
     const res = 'raw' in reply ? reply.raw : reply;
-    res.once('close', () => {
+    // `on`, not `once`: a response closes once, and `once` wraps every listener in two objects.
+    res.on('close', () => {
       if (store.calls.length === 0) return;
       this.telemetry.requestEnded(this.ending(context, store, res.statusCode, startedAt, error));
     });
@@ -162,15 +167,29 @@ export class LlmContextInterceptor implements NestInterceptor {
     const extractors = this.options.context;
     return {
       userId: extractors.userId(context),
-      featureName:
-        this.reflector.getAllAndOverride<string | undefined>(LLM_FEATURE_KEY, [
-          context.getHandler(),
-          context.getClass(),
-        ]) ?? extractors.featureName(context),
+      featureName: this.declaredFeature(context) ?? extractors.featureName(context),
       requestId: extractors.requestId(context) ?? rpc?.fallbackRequestId() ?? randomUUID(),
       route: this.route(context),
       calls: [],
     };
+  }
+
+  /**
+   * The `@LlmFeature` of the handler, else of its class. Decorators set it when the classes are
+   * defined, so it is looked up once per handler and class, not walked through the metadata of
+   * both on every request.
+   */
+  private declaredFeature(context: ExecutionContext): string | undefined {
+    const handler = context.getHandler();
+    const cls = context.getClass();
+    const known = this.features.get(handler);
+    if (known?.cls === cls) return known.feature;
+    const feature = this.reflector.getAllAndOverride<string | undefined>(LLM_FEATURE_KEY, [
+      handler,
+      cls,
+    ]);
+    this.features.set(handler, { cls, feature });
+    return feature;
   }
 
   /**

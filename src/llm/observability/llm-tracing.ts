@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   context,
+  type Context,
+  INVALID_SPAN_CONTEXT,
   ProxyTracerProvider,
   Span,
   SpanContext,
@@ -10,6 +12,8 @@ import {
   Tracer,
 } from '@opentelemetry/api';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { CallRecord } from '../call/call-record';
 import { AttemptRecord, FallbackHop, RetryRecord } from '../call/call-record.types';
@@ -17,6 +21,7 @@ import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import { ResolvedLlmOptions } from '../llm-module.options';
 import { LlmError } from '../resilience/llm.errors';
 import { redactSecrets } from '../resilience/secret-redaction';
+import { isInstrumented } from '../transport/http-telemetry';
 import { LlmCallObserver } from './llm-call-observer';
 import {
   attemptEndAttributes,
@@ -62,7 +67,8 @@ export const LLM_TRACER_NAME = 'nestjs-resilient-llm';
 @Injectable()
 export class LlmTracing implements LlmCallObserver {
   private readonly tracer: Tracer = trace.getTracer(LLM_TRACER_NAME, packageVersion());
-  private readonly calls = new WeakMap<CallRecord, Span>();
+  private readonly calls = new SpanSlot<CallRecord>();
+  /** Attempt spans while a tracer provider records them (a no-op one is made when needed). */
   private readonly attempts = new WeakMap<AttemptRecord, Span>();
   private readonly captureContent: boolean;
 
@@ -81,34 +87,49 @@ export class LlmTracing implements LlmCallObserver {
   }
 
   onCallStart(call: CallRecord): void {
-    // Without a tracer provider the API's tracer drops the options: no attributes to build. The
-    // span is still started, so a remote parent's context reaches the attempt and the event.
-    const span = this.tracer.startSpan(
-      `chat ${call.model}`,
-      noTracerProvider()
-        ? CALL_SPAN
-        : { kind: SpanKind.CLIENT, attributes: callStartAttributes(call, this.captureContent) },
-      context.active(),
-    );
+    // Without a tracer provider the API's tracer ignores the name and the options: the span is
+    // the no-op one, still made so that a remote parent's context reaches the attempt and event.
+    const span = noTracerProvider()
+      ? noopSpan(trace.getSpanContext(context.active()))
+      : this.tracer.startSpan(
+          `chat ${call.model}`,
+          { kind: SpanKind.CLIENT, attributes: callStartAttributes(call, this.captureContent) },
+          context.active(),
+        );
     this.calls.set(call, span);
   }
 
   onAttemptStart(call: CallRecord, attempt: AttemptRecord): void {
+    // Without a tracer provider the attempt span is the no-op one, which records nothing and
+    // has no end to wait for: it is made when the attempt runs ({@link wrapAttempt}).
+    if (noTracerProvider()) return;
     const parent = this.calls.get(call);
     const active = context.active();
     const span = this.tracer.startSpan(
       `chat ${call.model} attempt ${attempt.number}`,
-      noTracerProvider()
-        ? ATTEMPT_SPAN
-        : { kind: SpanKind.INTERNAL, attributes: attemptStartAttributes(attempt) },
+      { kind: SpanKind.INTERNAL, attributes: attemptStartAttributes(attempt) },
       parent ? trace.setSpan(active, parent) : active,
     );
     this.attempts.set(attempt, span);
   }
 
-  wrapAttempt<T>(_call: CallRecord, attempt: AttemptRecord, run: () => Promise<T>): Promise<T> {
-    const span = this.attempts.get(attempt);
-    return span ? context.with(trace.setSpan(context.active(), span), run) : run();
+  wrapAttempt<T>(call: CallRecord, attempt: AttemptRecord, run: () => Promise<T>): Promise<T> {
+    const span = this.attempts.get(attempt) ?? this.noopAttemptSpan(call);
+    if (!span) return run();
+    const active = context.active();
+    // A context entered is an AsyncLocalStorage frame per attempt: skipped when the span would
+    // change nothing the attempt's request sees (no new span context to propagate or parent).
+    return addsNothing(active, span) ? run() : context.with(trace.setSpan(active, span), run);
+  }
+
+  /**
+   * The attempt span the API's no-op tracer would start under the call span (see
+   * {@link noopSpan}), while no tracer provider is registered; else undefined.
+   */
+  private noopAttemptSpan(call: CallRecord): Span | undefined {
+    if (!noTracerProvider()) return undefined;
+    const parent = this.calls.get(call);
+    return noopSpan(parent ? parent.spanContext() : trace.getSpanContext(context.active()));
   }
 
   onAttemptEnd(call: CallRecord, attempt: AttemptRecord): void {
@@ -159,8 +180,52 @@ export class LlmTracing implements LlmCallObserver {
   }
 }
 
-const CALL_SPAN = Object.freeze({ kind: SpanKind.CLIENT });
-const ATTEMPT_SPAN = Object.freeze({ kind: SpanKind.INTERNAL });
+/**
+ * A span kept on the record it belongs to, under a symbol of its own (two modules in one process
+ * keep theirs apart): a property costs a call a fraction of a WeakMap entry, an ephemeron that
+ * every garbage collection walks too, and lives exactly as long as the record, as the entry would.
+ */
+class SpanSlot<K extends object> {
+  private readonly key = Symbol('llm.span');
+
+  get(owner: K): Span | undefined {
+    return (owner as Record<symbol, Span | undefined>)[this.key];
+  }
+
+  set(owner: K, span: Span): void {
+    (owner as Record<symbol, Span | undefined>)[this.key] = span;
+  }
+}
+
+/** The no-op tracer's span without a valid parent: it holds no state, so one serves every call. */
+const INVALID_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/**
+ * The span the API's no-op tracer starts under a parent of span context `parent`: a
+ * non-recording span with that span context when it is valid (so it propagates), else an empty
+ * one. Made here to skip the context that would carry the parent in, the name and the options.
+ */
+function noopSpan(parent: SpanContext | undefined): Span {
+  return parent && trace.isSpanContextValid(parent) ? trace.wrapSpanContext(parent) : INVALID_SPAN;
+}
+
+/**
+ * Whether making `span` the active span would change nothing for the attempt's request: it is a
+ * non-recording span of the no-op tracer that carries the active span's own span context (a
+ * caller's `traceparent`, say), or no valid one while none is active and no HTTP instrumentation
+ * is on (which may ask for a parent span: `requireParentforOutgoingSpans`).
+ */
+function addsNothing(active: Context, span: Span): boolean {
+  if (span.isRecording()) return false;
+  const spanContext = span.spanContext();
+  const current = trace.getSpan(active);
+  if (current) return current.spanContext() === spanContext;
+  return (
+    !trace.isSpanContextValid(spanContext) &&
+    !isInstrumented(httpRequest) &&
+    !isInstrumented(httpsRequest)
+  );
+}
 
 /** What the global tracer provider delegates to while no SDK registered one. */
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();

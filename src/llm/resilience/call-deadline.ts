@@ -1,3 +1,4 @@
+import { LinkedAbortController, unwatchAbort, watchAbort } from './abort-link';
 import { LlmError } from './llm.errors';
 
 /**
@@ -8,12 +9,16 @@ import { LlmError } from './llm.errors';
 export class CallDeadline {
   readonly startedAt = Date.now();
   readonly expiresAt: number;
-  private readonly controller = new AbortController();
+  // Linked, not listened to: the layers that follow the deadline (the caller's release, the
+  // attempt's request) cost a list entry each, not an EventTarget listener (see abort-link.ts).
+  private readonly controller = new LinkedAbortController();
   /** Aborts when the deadline passes or the caller aborts. */
   readonly signal: AbortSignal = this.controller.signal;
   private readonly timer: NodeJS.Timeout;
   private readonly onCallerAbort = (): void => this.controller.abort('cancelled');
-  private readonly disposers: (() => void)[] = [];
+  // The first in a field: the one a call usually has (its tracker) costs no list.
+  private disposer?: (deadline: CallDeadline) => void;
+  private moreDisposers?: ((deadline: CallDeadline) => void)[];
   private disposed = false;
 
   constructor(
@@ -23,7 +28,7 @@ export class CallDeadline {
     this.expiresAt = this.startedAt + totalMs;
     this.timer = setTimeout(() => this.controller.abort('deadline'), totalMs);
     if (callerSignal?.aborted) this.controller.abort('cancelled');
-    else callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
+    else if (callerSignal) watchAbort(callerSignal, this.onCallerAbort);
   }
 
   /** Milliseconds left, never negative. */
@@ -41,10 +46,14 @@ export class CallDeadline {
     this.controller.abort('shutting_down');
   }
 
-  /** Runs `fn` once, when the call is over ({@link dispose}). */
-  onDispose(fn: () => void): void {
-    if (this.disposed) fn();
-    else this.disposers.push(fn);
+  /**
+   * Runs `fn` once, with this deadline, when the call is over ({@link dispose}); given the
+   * deadline, a tracker (`LlmDrain`) needs no closure per call.
+   */
+  onDispose(fn: (deadline: CallDeadline) => void): void {
+    if (this.disposed) fn(this);
+    else if (!this.disposer) this.disposer = fn;
+    else (this.moreDisposers ??= []).push(fn);
   }
 
   /** The error that describes why `signal` aborted. */
@@ -89,9 +98,12 @@ export class CallDeadline {
   /** Stops the timer and unlinks the caller's signal; call when the call is over. */
   dispose(): void {
     clearTimeout(this.timer);
-    this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
+    if (this.callerSignal) unwatchAbort(this.callerSignal, this.onCallerAbort);
     if (this.disposed) return;
     this.disposed = true;
-    for (const fn of this.disposers.splice(0)) fn();
+    const { disposer, moreDisposers } = this;
+    this.disposer = this.moreDisposers = undefined;
+    disposer?.(this);
+    if (moreDisposers) for (const fn of moreDisposers) fn(this);
   }
 }

@@ -12,6 +12,24 @@ import { type CallDeadline } from './call-deadline';
 import { isLlmError, LlmError } from './llm.errors';
 
 /**
+ * The call a retry policy runs for: its deadline, and what to do with each delay chosen. A policy
+ * shared by the calls of one upstream ({@link executeWithRetry}) finds it by the signal the call
+ * gave cockatiel, which hands it to the backoff.
+ */
+export interface RetryingCall {
+  readonly deadline: CallDeadline;
+  /** Called with each delay chosen, before the backoff sleep. */
+  delayed(delay: RetryDelay, failure: unknown): void;
+}
+
+/**
+ * The call running in a shared policy, kept on its deadline's signal: a property, because a
+ * WeakMap entry per call costs more than the per-call policy it replaces.
+ */
+const RETRYING = Symbol('llm.retryingCall');
+type RetryingSignal = AbortSignal & { [RETRYING]?: RetryingCall };
+
+/**
  * cockatiel asks its backoff for the next wait with the failure in hand. A server hint in the
  * error (already parsed by the classifier) replaces the computed full-jitter delay, capped at
  * `maxServerHintMs`. When the wait would run past the call's deadline the backoff throws instead:
@@ -20,27 +38,23 @@ import { isLlmError, LlmError } from './llm.errors';
 class ServerHintBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
   constructor(
     private readonly options: LlmRetryOptions,
-    private readonly deadline: CallDeadline,
-    private readonly onDelay: (delay: RetryDelay, failure: unknown) => void,
     private readonly random: () => number,
+    /** Undefined in a shared policy's first backoff: the call is then found by its signal. */
+    private readonly call?: RetryingCall,
     readonly duration = 0,
   ) {}
 
   next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
+    const call = this.call ?? (context.signal as RetryingSignal)[RETRYING];
+    if (!call) throw new Error('A shared retry policy ran without its call (see executeWithRetry)');
     const failure = 'error' in context.result ? context.result.error : undefined;
     const delay = chooseDelay(failure, context.attempt, this.options, this.random);
-    const remainingMs = this.deadline.remainingMs();
+    const remainingMs = call.deadline.remainingMs();
     if (delay.delayMs >= remainingMs && isLlmError(failure)) {
       throw waitPastDeadline(failure, delay, remainingMs);
     }
-    this.onDelay(delay, failure);
-    return new ServerHintBackoff(
-      this.options,
-      this.deadline,
-      this.onDelay,
-      this.random,
-      delay.delayMs,
-    );
+    call.delayed(delay, failure);
+    return new ServerHintBackoff(this.options, this.random, call, delay.delayMs);
   }
 }
 
@@ -87,7 +101,7 @@ function waitPastDeadline(failure: LlmError, delay: RetryDelay, remainingMs: num
 
 /**
  * The only retry layer: up to `maxRetries` retries of what the classifier calls retryable,
- * waiting per {@link chooseDelay}. Built per call because the wait depends on the call's deadline.
+ * waiting per {@link chooseDelay}, for one call (its deadline bounds the waits).
  */
 export function createRetryPolicy(
   options: LlmRetryOptions,
@@ -97,8 +111,38 @@ export function createRetryPolicy(
 ): RetryPolicy {
   return retry(RETRYABLE, {
     maxAttempts: options.maxRetries,
-    backoff: new ServerHintBackoff(options, deadline, onDelay, random),
+    backoff: new ServerHintBackoff(options, random, { deadline, delayed: onDelay }),
   });
+}
+
+/** One policy per upstream's retry options: cockatiel's policy keeps no state between runs. */
+const sharedPolicies = new WeakMap<LlmRetryOptions, RetryPolicy>();
+
+/**
+ * Runs `fn` under the retry policy of `options` (as {@link createRetryPolicy} makes it), built
+ * once per upstream rather than per call: the call's deadline and delays reach the policy's
+ * backoff through the deadline's signal, which cockatiel passes it.
+ *
+ * @example
+ * await executeWithRetry(upstream.retry, { deadline, delayed: (delay) => log(delay) }, send);
+ */
+export function executeWithRetry<T>(
+  options: LlmRetryOptions,
+  call: RetryingCall,
+  fn: () => Promise<T>,
+): Promise<T> {
+  let policy = sharedPolicies.get(options);
+  if (!policy) {
+    policy = retry(RETRYABLE, {
+      maxAttempts: options.maxRetries,
+      backoff: new ServerHintBackoff(options, Math.random),
+    });
+    sharedPolicies.set(options, policy);
+  }
+  const signal: RetryingSignal = call.deadline.signal;
+  // Kept with the signal: a fallback's next target runs here with the same call.
+  signal[RETRYING] = call;
+  return policy.execute(fn, signal);
 }
 
 /** What is retried, built once: `retry()` copies its filters into each call's policy. */

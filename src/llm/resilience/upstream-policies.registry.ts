@@ -30,6 +30,8 @@ export class UpstreamPoliciesRegistry {
   private readonly bulkheads = new Map<string, BulkheadPolicy>();
   private readonly breakers = new Map<string, TrackedBreaker>();
   private readonly logger = new Logger('LlmCircuitBreaker');
+  /** The breaker most recently asked for, the last in {@link breakers}' order. */
+  private last?: TrackedBreaker;
 
   constructor(@Inject(LLM_RESOLVED_OPTIONS) private readonly options: ResolvedLlmOptions) {
     for (const upstream of options.upstreams.values()) {
@@ -45,6 +47,10 @@ export class UpstreamPoliciesRegistry {
   }
 
   breaker(upstream: ResolvedUpstream, model: string): TrackedBreaker {
+    // The breaker asked for last is the map's last already: the common case (one model, or the
+    // same model call after call) costs no key, lookup or re-insertion.
+    const last = this.last;
+    if (last?.upstream === upstream.name && last.model === model) return last;
     const key = `${upstream.name}\u0000${model}`;
     let breaker = this.breakers.get(key);
     if (breaker) {
@@ -58,6 +64,7 @@ export class UpstreamPoliciesRegistry {
       return this.breaker(upstream, OVERFLOW_BREAKER_MODEL);
     }
     this.breakers.set(key, breaker);
+    this.last = breaker;
     return breaker;
   }
 

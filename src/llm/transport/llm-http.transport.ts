@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { ResolvedUpstream } from '../llm-module.options';
 import { LlmError } from '../resilience/llm.errors';
+import { unwatchAbort, watchAbort } from '../resilience/abort-link';
 import { secretRedactor } from '../resilience/secret-redaction';
 import { createUpstreamAgents } from './connect-timeout.agent';
 import { builtInHttpTelemetry, isInstrumented } from './http-telemetry';
@@ -116,8 +117,8 @@ export class LlmHttpTransport implements OnApplicationShutdown {
         response?.destroy(error);
         req.destroy(error);
       };
-      signal.addEventListener('abort', onAbort, { once: true });
-      req.once('close', () => signal.removeEventListener('abort', onAbort));
+      watchAbort(signal, onAbort);
+      req.once('close', () => unwatchAbort(signal, onAbort));
       // Kept after the response too: a later socket error must not go uncaught (the body's reader
       // gets its own).
       req.on('error', reject);
