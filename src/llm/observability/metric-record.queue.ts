@@ -38,13 +38,19 @@ const histogramValues: number[] = [];
 const histogramAttributes: (Attributes | undefined)[] = [];
 let queuedHistograms = 0;
 
-/**
- * Counter increments, summed per counter and attribute object (the objects are reused per label
- * set: a burst of calls with the same labels costs the SDK one record, and one hash, per counter).
- * A Map keeps the order in which series first appeared, so the SDK creates them in that order.
- */
-const counters = new Map<Counter, Map<Attributes, number>>();
+/** Counter increments, in the order they were taken. */
+const counters: (Counter | undefined)[] = [];
+const counterValues: number[] = [];
+const counterAttributes: (Attributes | undefined)[] = [];
 let queuedCounts = 0;
+
+/**
+ * Where each counter's last queued increment sits: an increment with the same attribute object
+ * (they are reused per label set) is added to it, so a burst of calls with the same labels costs
+ * the SDK one record, and one attribute hash, per counter. The sum is the same; so is the order in
+ * which series first appear.
+ */
+const lastCount = new Map<Counter, number>();
 
 let scheduled = false;
 
@@ -61,10 +67,16 @@ export function recordLater(histogram: Histogram, value: number, attributes: Att
 /** Queues `counter.add(value, attributes)`. */
 export function addLater(counter: Counter, value: number, attributes: Attributes): void {
   if (counter === NOOP_COUNTER) return;
-  let sums = counters.get(counter);
-  if (!sums) counters.set(counter, (sums = new Map<Attributes, number>()));
-  sums.set(attributes, (sums.get(attributes) ?? 0) + value);
-  queuedCounts++;
+  const last = lastCount.get(counter);
+  if (last !== undefined && counterAttributes[last] === attributes) {
+    counterValues[last]! += value;
+    return;
+  }
+  const i = queuedCounts++;
+  counters[i] = counter;
+  counterValues[i] = value;
+  counterAttributes[i] = attributes;
+  lastCount.set(counter, i);
   queued();
 }
 
@@ -91,22 +103,18 @@ export function flushMetricRecords(): void {
     // Not kept alive until overwritten (a request's attributes, a closed app's instruments).
     histograms[i] = histogramAttributes[i] = undefined;
   }
-  if (queuedCounts === 0) return;
+  const m = queuedCounts;
   queuedCounts = 0;
-  for (const [counter, sums] of counters) {
-    // A counter with nothing queued since the last flush is let go (a closed app's).
-    if (sums.size === 0) {
-      counters.delete(counter);
-      continue;
+  for (let i = 0; i < m; i++) {
+    const counter = counters[i]!;
+    // Deleting an entry allocates nothing, and lets a closed app's counters go.
+    lastCount.delete(counter);
+    try {
+      counter.add(counterValues[i]!, counterAttributes[i]);
+    } catch (error) {
+      failed(error);
     }
-    for (const [attributes, sum] of sums) {
-      try {
-        counter.add(sum, attributes);
-      } catch (error) {
-        failed(error);
-      }
-    }
-    sums.clear();
+    counters[i] = counterAttributes[i] = undefined;
   }
 }
 
