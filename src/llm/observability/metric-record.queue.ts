@@ -18,10 +18,11 @@ import {
  * Nothing is late for a reader: every meter recorded into has a flush hook
  * ({@link flushBeforeCollection}), an observable gauge that reports nothing and whose callback
  * hands the queue on. The SDK runs observable callbacks at the start of every collection (a
- * Prometheus scrape, a periodic export, a `forceFlush` or the final export of `shutdown`, a
- * test's `reader.collect()`), before it reads any storage, so a collection sees every measurement
- * queued before it. Nothing is dropped: past {@link MAX_QUEUED} in one turn, the queue is handed
- * on at once.
+ * Prometheus scrape, a periodic reader's export, its `forceFlush` and the final export of
+ * `shutdown`, a test's `reader.collect()`), before it reads any storage: a collection sees every
+ * measurement queued before it. Every meter recorded into has its own hook, so this does not rest
+ * on the order in which a collection visits meters. Nothing is dropped: past {@link MAX_QUEUED}
+ * measurements in one turn, the queue is handed on at once.
  */
 
 /** Measurements held at most before they are handed on at once (one turn of a busy process). */
