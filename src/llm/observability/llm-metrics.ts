@@ -13,6 +13,7 @@ import {
   ATTR_LLM_UPSTREAM,
 } from './llm.semconv';
 import { LlmTelemetry } from './llm-telemetry';
+import { addLater, flushBeforeCollection, recordLater } from './metric-record.queue';
 
 /** The meter (instrumentation scope) the module records under. */
 export const LLM_METER_NAME = 'nestjs-resilient-llm';
@@ -59,33 +60,38 @@ export class LlmMetrics implements LlmCallObserver, OnModuleDestroy {
   ) {
     this.i = createInstruments(this.meter, INSTRUMENTS);
     this.meter.addBatchObservableCallback(this.observe, this.gauges());
+    flushBeforeCollection(this.meter);
     telemetry.register(this);
   }
 
+  // The labels (bounded: their first values win) and the values are taken here, when the attempt,
+  // retry or call ends; the SDK records them after the answer (metric-record.queue.ts).
+
   onAttemptEnd(call: CallRecord, attempt: AttemptRecord): void {
-    this.i.attempts.add(1, this.attributes.of(call).outcome(attempt.errorKind ?? 'success'));
+    addLater(this.i.attempts, 1, this.attributes.of(call).outcome(attempt.errorKind ?? 'success'));
   }
 
   onRetryScheduled(call: CallRecord, retry: RetryRecord): void {
-    this.i.retries.add(1, this.attributes.of(call).retry(retry.reason, retry.source));
+    addLater(this.i.retries, 1, this.attributes.of(call).retry(retry.reason, retry.source));
   }
 
   onCallEnd(call: CallRecord): void {
     const kind = call.error?.kind;
     const labels = this.attributes.of(call);
     const response = labels.response(this.attributes.responseModel(call));
-    this.i.operationDuration.record(
+    recordLater(
+      this.i.operationDuration,
       call.durationMs / 1000,
       kind ? failedOperation(response, kind) : response.operation,
     );
-    this.i.calls.add(1, labels.outcome(kind ?? 'success'));
+    addLater(this.i.calls, 1, labels.outcome(kind ?? 'success'));
     if (call.breakerWaitMs > 0) {
-      this.i.breakerWait.record(call.breakerWaitMs / 1000, labels.common);
+      recordLater(this.i.breakerWait, call.breakerWaitMs / 1000, labels.common);
     }
     const input = call.response?.inputTokens;
     const output = call.response?.outputTokens;
-    if (input !== undefined) this.i.tokenUsage.record(input, response.input);
-    if (output !== undefined) this.i.tokenUsage.record(output, response.output);
+    if (input !== undefined) recordLater(this.i.tokenUsage, input, response.input);
+    if (output !== undefined) recordLater(this.i.tokenUsage, output, response.output);
   }
 
   onModuleDestroy(): void {

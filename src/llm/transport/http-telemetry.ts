@@ -28,6 +28,7 @@ import type {
 } from 'node:http';
 import { errorMonitor } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { flushBeforeCollection, recordLater } from '../observability/metric-record.queue';
 
 /**
  * The instrumentation scope of the metrics (`otel_scope_name`, `otel_scope_version` on
@@ -101,6 +102,8 @@ export class BuiltInHttpTelemetry {
       valueType: ValueType.DOUBLE,
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
+    // The durations are measured when a request ends and recorded after the answer is written.
+    flushBeforeCollection(meter);
   }
 
   /**
@@ -143,7 +146,7 @@ export class BuiltInHttpTelemetry {
           if (status >= 500 && status < 600) attributes[ATTR_ERROR_TYPE] = String(status);
         }
       }
-      this.server.record((performance.now() - start) / 1000, attributes);
+      recordLater(this.server, (performance.now() - start) / 1000, attributes);
     };
     res.once('close', () => end());
     // A monitor, not a listener: an error nobody else listens to must still be raised.
@@ -168,7 +171,7 @@ export class BuiltInHttpTelemetry {
       if (done) return;
       done = true;
       if (error) attributes[ATTR_ERROR_TYPE] = error.name;
-      this.client.record((performance.now() - start) / 1000, attributes);
+      recordLater(this.client, (performance.now() - start) / 1000, attributes);
     };
     req.once('response', (res: IncomingMessage) => {
       if (res.httpVersion) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = res.httpVersion;
