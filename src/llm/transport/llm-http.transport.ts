@@ -123,7 +123,8 @@ export class LlmHttpTransport implements OnApplicationShutdown {
         req.destroy(error);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      req.once('close', () => signal.removeEventListener('abort', onAbort));
+      // `on`: a request closes once (`once` would wrap the listener, one more allocation per call).
+      req.on('close', () => signal.removeEventListener('abort', onAbort));
       // Kept after the response too: a later socket error must not go uncaught (the body's reader
       // gets its own).
       req.on('error', reject);
