@@ -9,6 +9,7 @@ import {
   rawResponse,
   requestBody,
   sendJson,
+  writeHead,
 } from './http-exchange';
 import { preferences } from './prefer.header';
 import { validateChatRequestBody } from './chat-request.validator';
@@ -64,7 +65,6 @@ export class ChatCompletionsController {
     const stream = this.llm.chatStream(request, options);
     // Every retry happens inside ready(): until it resolves, a failure is a normal JSON error.
     const metadata = await stream.ready();
-    res.statusCode = 200;
     const headers: Record<string, string> = {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
@@ -72,7 +72,7 @@ export class ChatCompletionsController {
       'x-accel-buffering': 'no',
       ...metadataHeaders(metadata),
     };
-    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    writeHead(res, 200, headers);
     // No flushHeaders(): the headers leave with the first chunk, in one write (see the writer).
     await writeSseResponse(stream, res, options.signal);
   }

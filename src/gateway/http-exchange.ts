@@ -1,4 +1,9 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type {
+  IncomingMessage,
+  OutgoingHttpHeader,
+  OutgoingHttpHeaders,
+  ServerResponse,
+} from 'node:http';
 
 /**
  * The gateway runs on Express or Fastify (GATEWAY_HTTP_PLATFORM). Express' request and response
@@ -82,11 +87,84 @@ export function send(
   text: string,
   headers: OutgoingHttpHeaders = {},
 ): void {
-  res.statusCode = status;
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) res.setHeader(name, value);
-  }
-  res.setHeader('content-type', contentType);
-  res.setHeader('content-length', Buffer.byteLength(text));
+  const list = headList(res, headers);
+  put(list, 'content-type', contentType);
+  put(list, 'content-length', Buffer.byteLength(text));
+  writeHeadList(res, status, list);
   res.end(text);
+}
+
+/**
+ * Sets the response's status and headers (with those held by {@link holdHeader} first), to be
+ * written with the first body chunk: the head of a response whose body is written bit by bit.
+ *
+ * @example
+ * writeHead(res, 200, { 'content-type': 'text/event-stream; charset=utf-8' });
+ * res.write('data: {}\n\n');
+ */
+export function writeHead(res: ServerResponse, status: number, headers: OutgoingHttpHeaders): void {
+  writeHeadList(res, status, headList(res, headers));
+}
+
+/** Headers a response's head carries, held until {@link send} or {@link writeHead} writes it. */
+const HELD = Symbol('heldHeaders');
+interface Holding {
+  [HELD]?: OutgoingHttpHeader[];
+}
+
+/**
+ * `res.setHeader(name, value)` for a response that {@link send} or {@link writeHead} answers: the
+ * header is held aside and written with the others in one go (see {@link writeHeadList}). A
+ * response answered otherwise does not carry it.
+ *
+ * @example
+ * holdHeader(res, 'x-request-id', requestId); // every later sendJson(res, ...) carries it
+ */
+export function holdHeader(res: ServerResponse, name: string, value: string): void {
+  const holding = res as Holding;
+  const held = holding[HELD];
+  if (held === undefined) holding[HELD] = [name, value];
+  else put(held, name, value);
+}
+
+/** The held headers, then `headers`, as a flat list `[name, value, ...]`. */
+function headList(res: ServerResponse, headers: OutgoingHttpHeaders): OutgoingHttpHeader[] {
+  const held = (res as Holding)[HELD];
+  const list: OutgoingHttpHeader[] = held === undefined ? [] : held.slice();
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined) put(list, name, value);
+  }
+  return list;
+}
+
+/** Adds a header to a list; a name already there (in any case) keeps its place, as with setHeader. */
+function put(list: OutgoingHttpHeader[], name: string, value: OutgoingHttpHeader): void {
+  for (let i = 0; i < list.length; i += 2) {
+    const other = list[i] as string;
+    if (other.length === name.length && other.toLowerCase() === name.toLowerCase()) {
+      list[i] = name;
+      list[i + 1] = value;
+      return;
+    }
+  }
+  list.push(name, value);
+}
+
+/**
+ * Gives the response its status and headers. When nothing set a header before (the gateway's
+ * default: no CORS, the request id held), the list goes to `res.writeHead`, which writes it as it
+ * is: each header validated once, no per-header map entry. Otherwise (CORS headers, Fastify's
+ * copied ones) each is set after those as `setHeader` does, which keeps every name's place.
+ * The bytes are the same either way: names as given, in this order, after any set before.
+ */
+function writeHeadList(res: ServerResponse, status: number, list: OutgoingHttpHeader[]): void {
+  if (res.getHeaderNames().length === 0) {
+    res.writeHead(status, list);
+    return;
+  }
+  res.statusCode = status;
+  for (let i = 0; i < list.length; i += 2) {
+    res.setHeader(list[i] as string, list[i + 1] as string | number | readonly string[]);
+  }
 }

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { clientAbortSignal, currentLlmContext, type LlmCallOptions } from '../llm/index';
-import { rawRequest, type PlatformRequest } from './http-exchange';
+import { holdHeader, rawRequest, type PlatformRequest } from './http-exchange';
 
 /** Call options that always carry a request id and the client's abort signal. */
 export type InboundCallOptions = LlmCallOptions & { requestId: string; signal: AbortSignal };
@@ -25,7 +25,8 @@ export function inboundCallOptions(req: PlatformRequest, res: ServerResponse): I
   // The module's context interceptor already chose the request id (and user and feature).
   const requestId =
     currentLlmContext()?.requestId ?? (given && REQUEST_ID.test(given) ? given : randomUUID());
-  res.setHeader('x-request-id', requestId);
+  // Written with the answer's other headers (sendJson, writeHead), whichever answer it gets.
+  holdHeader(res, 'x-request-id', requestId);
   return { requestId, signal: clientAbortSignal(res) };
 }
 

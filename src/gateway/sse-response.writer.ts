@@ -29,7 +29,7 @@ const logger = new Logger('SseResponseWriter');
  *
  * @example
  * await stream.ready(); // errors before this point are plain JSON error responses
- * res.setHeader('content-type', 'text/event-stream');
+ * writeHead(res, 200, { 'content-type': 'text/event-stream' }); // set, not yet written
  * await writeSseResponse(stream, res, signal);
  */
 export async function writeSseResponse(

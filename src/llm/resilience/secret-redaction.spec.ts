@@ -126,6 +126,37 @@ describe('secretRedactor', () => {
     }
   });
 
+  it('masks as the reference does with a project-length key and a second secret: runs of it at any offset, back to back, at either end', () => {
+    let seed = 11;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const randomText = (length: number): string =>
+      Array.from({ length }, () => alphabet[next(alphabet.length)]).join('');
+    const long = `sk-proj-${randomText(156)}`;
+    const other = randomText(20);
+    const redact = secretRedactor([long, other]);
+    for (let i = 0; i < 5000; i++) {
+      const parts = Array.from({ length: 1 + next(5) }, () => {
+        const from = next(long.length - 7);
+        switch (next(4)) {
+          case 0:
+            return long.slice(from, from + 7 + next(12)); // 7 characters: not masked as a run
+          case 1:
+            return other.slice(next(12));
+          case 2:
+            return randomText(next(10));
+          default:
+            return long.slice(from, from + 8 + next(30));
+        }
+      });
+      const text = parts.join(next(3) ? '' : ' ');
+      expect({ text, out: redact(text) }).toEqual({ text, out: reference(text, [long, other]) });
+    }
+  });
+
   it('passes text that holds nothing secret through unchanged', () => {
     const redact = secretRedactor([key]);
     for (const text of ['application/json', 'Thu, 26 Nov 2026 17:00:00 GMT', 'req_0123', '']) {

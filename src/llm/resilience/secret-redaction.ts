@@ -50,6 +50,8 @@ interface CompiledSecret {
   secret: string;
   /** Every run of {@link FRAGMENT_LENGTH} characters of it; empty when it is not longer. */
   grams: Set<string>;
+  /** The {@link windowHash} of each of its grams, as bits: a text's windows are checked here first. */
+  hashes: Uint32Array;
   /** Its last {@link MIN_TAIL_LENGTH} characters: every masked tail ends with them. */
   tail: string;
   /** Its last 7, 6 and 5 characters standing alone (those it is long enough for). */
@@ -76,19 +78,26 @@ export function secretRedactor(
       (secret): secret is string => secret !== undefined && secret.length >= MIN_SECRET_LENGTH,
     )
     .sort((a, b) => b.length - a.length)
-    .map((secret) => ({
-      secret,
-      grams: fragmentsOf(secret),
-      tail: secret.slice(-MIN_TAIL_LENGTH),
-      tails: tailPatterns(secret),
-    }));
+    .map((secret) => {
+      const grams = fragmentsOf(secret);
+      return {
+        secret,
+        grams,
+        hashes: hashBits(grams),
+        tail: secret.slice(-MIN_TAIL_LENGTH),
+        tails: tailPatterns(secret),
+      };
+    });
+  // Indexed loops: this runs on every response header, and an iterator is an allocation.
   return (text) => {
     let result = text;
-    for (const { secret } of given) {
+    for (let i = 0; i < given.length; i++) {
+      const { secret } = given[i]!;
       if (result.includes(secret)) result = result.split(secret).join('***');
     }
-    for (const compiled of given) {
-      result = maskFragments(result, compiled.secret, compiled.grams);
+    for (let i = 0; i < given.length; i++) {
+      const compiled = given[i]!;
+      result = maskFragments(result, compiled);
       if (result.includes(compiled.tail)) {
         for (const tail of compiled.tails) result = result.replace(tail, '***');
       }
@@ -108,24 +117,75 @@ function fragmentsOf(secret: string): Set<string> {
   return grams;
 }
 
-/** Masks every run of {@link FRAGMENT_LENGTH} or more characters that also occurs in `secret`. */
-function maskFragments(text: string, secret: string, grams: Set<string>): string {
-  if (grams.size === 0 || text.length < FRAGMENT_LENGTH) return text;
-  const out: string[] = [];
+/**
+ * Masks every run of {@link FRAGMENT_LENGTH} or more characters that also occurs in the secret.
+ * Each window of the text is first looked up by its rolling hash, which takes no allocation: only
+ * a window whose hash is a gram's is cut out and compared, so a text that holds no part of the
+ * secret (nearly every one) is scanned once and returned as it is.
+ */
+function maskFragments(text: string, { secret, grams, hashes }: CompiledSecret): string {
+  const last = text.length - FRAGMENT_LENGTH;
+  if (grams.size === 0 || last < 0) return text;
+  let out: string[] | undefined;
   let copied = 0;
-  for (let i = 0; i + FRAGMENT_LENGTH <= text.length;) {
-    if (!grams.has(text.slice(i, i + FRAGMENT_LENGTH))) {
-      i++;
+  let i = 0;
+  let hash = windowHash(text, 0);
+  for (;;) {
+    if (hasBit(hashes, hash) && grams.has(text.slice(i, i + FRAGMENT_LENGTH))) {
+      let end = i + FRAGMENT_LENGTH;
+      while (end < text.length && secret.includes(text.slice(i, end + 1))) end++;
+      (out ??= []).push(text.slice(copied, i), '***');
+      copied = end;
+      i = end;
+      if (i > last) break;
+      hash = windowHash(text, i);
       continue;
     }
-    let end = i + FRAGMENT_LENGTH;
-    while (end < text.length && secret.includes(text.slice(i, end + 1))) end++;
-    out.push(text.slice(copied, i), '***');
-    copied = end;
-    i = end;
+    if (i === last) break;
+    hash = rollHash(hash, text.charCodeAt(i), text.charCodeAt(i + FRAGMENT_LENGTH));
+    i++;
   }
+  if (out === undefined) return text;
   out.push(text.slice(copied));
   return out.join('');
+}
+
+/** Bits kept of a window's hash: a secret's few hundred grams set a few hundred of 65,536. */
+const HASH_BITS = 16;
+
+function hashBits(grams: Set<string>): Uint32Array {
+  const bits = new Uint32Array((1 << HASH_BITS) / 32);
+  for (const gram of grams) {
+    const at = windowHash(gram, 0) >>> (32 - HASH_BITS);
+    bits[at >>> 5]! |= 1 << (at & 31);
+  }
+  return bits;
+}
+
+function hasBit(bits: Uint32Array, hash: number): boolean {
+  const at = hash >>> (32 - HASH_BITS);
+  return (bits[at >>> 5]! & (1 << (at & 31))) !== 0;
+}
+
+const HASH_BASE = 31;
+/** HASH_BASE to the power FRAGMENT_LENGTH - 1, as a 32-bit integer: the weight of a window's first character. */
+const HASH_FIRST_WEIGHT = Array.from({ length: FRAGMENT_LENGTH - 1 }).reduce<number>(
+  (power) => Math.imul(power, HASH_BASE),
+  1,
+);
+
+/** A polynomial hash (32-bit) of the {@link FRAGMENT_LENGTH} characters of `text` from `start`. */
+function windowHash(text: string, start: number): number {
+  let hash = 0;
+  for (let k = start; k < start + FRAGMENT_LENGTH; k++) {
+    hash = (Math.imul(hash, HASH_BASE) + text.charCodeAt(k)) | 0;
+  }
+  return hash;
+}
+
+/** The hash of the next window: `leaving` drops out in front, `entering` comes in at the end. */
+function rollHash(hash: number, leaving: number, entering: number): number {
+  return (Math.imul(hash - Math.imul(leaving, HASH_FIRST_WEIGHT), HASH_BASE) + entering) | 0;
 }
 
 /** The secret's last 7, 6 and 5 characters where they stand alone, as in `****Ab3dE`. */

@@ -36,19 +36,22 @@ const PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy
  * Keep-alive agents for one upstream, both schemes, with the connect timeout. When the
  * environment names a proxy (`HTTP_PROXY`, `HTTPS_PROXY`, honouring `NO_PROXY`), the agents send
  * through it: Node's `proxyEnv` agent option (Node >= 22.21 and >= 24.5; older versions ignore it).
+ * `proxied` says whether it named one.
  */
 export function createUpstreamAgents(
   connectMs: number,
   env: NodeJS.ProcessEnv = process.env,
-): { http: http.Agent; https: https.Agent } {
+): { http: http.Agent; https: https.Agent; proxied: boolean } {
   // LIFO reuses the most recently used socket, so idle ones age out instead of all staying warm.
   const options: http.AgentOptions & { proxyEnv?: NodeJS.ProcessEnv } = {
     keepAlive: true,
     scheduling: 'lifo',
   };
-  if (PROXY_VARIABLES.some((name) => env[name])) options.proxyEnv = env;
+  const proxied = PROXY_VARIABLES.some((name) => env[name]);
+  if (proxied) options.proxyEnv = env;
   return {
     http: withConnectTimeout(new http.Agent(options), connectMs),
     https: withConnectTimeout(new https.Agent(options), connectMs),
+    proxied,
   };
 }

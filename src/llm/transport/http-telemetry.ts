@@ -148,9 +148,11 @@ export class BuiltInHttpTelemetry {
       }
       recordLater(this.server, (performance.now() - start) / 1000, attributes);
     };
-    res.once('close', () => end());
+    // `on`, not `once` (whose wrapper is one more allocation per listener): `done` keeps it to one
+    // record, and the response goes with its listeners. `close` passes no argument.
+    res.on('close', end);
     // A monitor, not a listener: an error nobody else listens to must still be raised.
-    res.once(errorMonitor, end);
+    res.on(errorMonitor, end);
   }
 
   /**
@@ -173,19 +175,20 @@ export class BuiltInHttpTelemetry {
       if (error) attributes[ATTR_ERROR_TYPE] = error.name;
       recordLater(this.client, (performance.now() - start) / 1000, attributes);
     };
-    req.once('response', (res: IncomingMessage) => {
+    req.on('response', (res: IncomingMessage) => {
       if (res.httpVersion) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = res.httpVersion;
       const status = res.statusCode;
       if (status) {
         attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
         if (status >= 400 && status < 600) attributes[ATTR_ERROR_TYPE] = String(status);
       }
-      res.once('end', () => end());
-      res.once(errorMonitor, end);
+      // `on`, as for the server's: `end` and `close` pass no argument.
+      res.on('end', end);
+      res.on(errorMonitor, end);
     });
-    req.once(errorMonitor, end);
+    req.on(errorMonitor, end);
     // A request that closes without an error or a whole body (e.g. its reader stopped early).
-    req.once('close', () => end());
+    req.on('close', end);
   }
 }
 

@@ -1,11 +1,13 @@
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import type { ResolvedUpstream } from '../llm-module.options';
 import { resolveLlmOptions } from '../options/llm-options.resolver';
 import { isLlmError } from '../resilience/llm.errors';
 import { LlmHttpTransport, type UpstreamRequest } from './llm-http.transport';
+import { enableBuiltInHttpTelemetry } from './http-telemetry';
 import { readBody } from './read-body';
 import { classifyTransportError } from './transport-error';
 
@@ -106,6 +108,75 @@ describe('LlmHttpTransport', () => {
       'content-length': String(Buffer.byteLength(body)),
     });
     expect(Buffer.byteLength(body)).toBeGreaterThan(body.length); // 'ü' and 'ß' are two bytes
+  });
+
+  it('with the built-in HTTP telemetry (headers handed to Node as a list) sends the same bytes', async () => {
+    // A loopback upstream that keeps each request's bytes as they came.
+    const requests: string[] = [];
+    const server = createTcpServer((socket) => {
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        const head = text.indexOf('\r\n\r\n');
+        const length = /\r\ncontent-length: (\d+)\r\n/i.exec(text);
+        if (head === -1 || !length || text.length < head + 4 + Number(length[1])) return;
+        requests.push(text);
+        text = '';
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+    closers.push(() => new Promise((resolve) => server.close(resolve)));
+    const { port } = server.address() as AddressInfo;
+    const cases: [Record<string, string>, Record<string, string>][] = [
+      [{}, { 'x-client-request-id': 'req-1', 'x-llm-attempt': '1' }],
+      // Names in other cases than ours: the later one takes the earlier's place, as setHeader does.
+      [
+        { Accept: 'text/plain', 'X-Team': 'a', 'x-team': 'b', Authorization: 'Bearer not-this' },
+        { 'X-LLM-Attempt': '2', 'x-llm-attempt': '3', 'x-team': 'c' },
+      ],
+      // A Latin-1 value: the body goes apart from the head, as bytes.
+      [{ 'x-team': 'é' }, { 'x-client-request-id': 'id\r\n-1' }],
+      // A Host of the caller's own, which Node then does not add.
+      [{ Host: 'api.example' }, {}],
+    ];
+    const send = async (
+      upstreamHeaders: Record<string, string>,
+      headers: Record<string, string>,
+    ): Promise<string> => {
+      // A transport per case: it works out an upstream's headers once.
+      const own = new LlmHttpTransport();
+      try {
+        const upstream = upstreamAt(`http://[::1]:${port}/v1`, upstreamHeaders);
+        const response = await own.send(upstream, requestOf({ headers }));
+        expect(await readBody(response.body as Readable)).toBe('{}');
+        return requests.at(-1)!;
+      } finally {
+        own.onApplicationShutdown();
+      }
+    };
+    const asObject: string[] = [];
+    for (const [upstreamHeaders, headers] of cases)
+      asObject.push(await send(upstreamHeaders, headers));
+    const disable = enableBuiltInHttpTelemetry({ name: 'test' }, new MeterProvider());
+    const asList: string[] = [];
+    try {
+      for (const [upstreamHeaders, headers] of cases)
+        asList.push(await send(upstreamHeaders, headers));
+    } finally {
+      disable();
+    }
+    expect(asList).toEqual(asObject);
+    expect(asList[0]).toContain(`\r\nHost: [::1]:${port}\r\nConnection: keep-alive\r\n\r\n`);
+    // `Accept` and `X-Team` where `accept` and `X-Team` came first, with the last spelling and value.
+    expect(asList[1]).toContain(
+      '\r\ncontent-type: application/json\r\nAccept: text/plain\r\n' +
+        'accept-encoding: gzip, compress, deflate, br\r\nuser-agent: nestjs-resilient-llm\r\n' +
+        `x-team: c\r\nauthorization: Bearer ${KEY}\r\nx-llm-attempt: 3\r\ncontent-length: `,
+    );
+    expect(asList[2]).toContain('\r\nx-team: \xe9\r\n');
+    expect(asList[3]).toContain('\r\nHost: api.example\r\n');
+    expect(asList[3]).not.toContain('\r\nHost: [');
   });
 
   it('drops the characters a header value cannot carry instead of failing the call', async () => {
@@ -239,8 +310,10 @@ describe('LlmHttpTransport', () => {
   (agentsTakeProxyEnv ? it : it.skip)('sends through the proxy HTTP_PROXY names', async () => {
     const { seen, baseUrl } = await upstreamServer((_req, res) => res.end('{"via":"proxy"}'));
     const proxied: string[] = [];
+    const proxiedHeaders: IncomingMessage['headers'][] = [];
     const proxy = createServer((req, res) => {
       proxied.push(`${req.method} ${req.url}`);
+      proxiedHeaders.push(req.headers);
       const target = new URL(req.url ?? '');
       const forward = httpRequest(
         { host: target.hostname, port: target.port, path: target.pathname, method: req.method },
@@ -259,13 +332,28 @@ describe('LlmHttpTransport', () => {
     try {
       const response = await transport.send(upstreamAt(baseUrl), requestOf());
       expect(await readBody(response.body as Readable)).toBe('{"via":"proxy"}');
+      // The gateway's mode too: the headers stay an object, which the proxy agent adds to.
+      const disable = enableBuiltInHttpTelemetry({ name: 'test' }, new MeterProvider());
+      try {
+        const again = await transport.send(upstreamAt(baseUrl), requestOf());
+        expect(await readBody(again.body as Readable)).toBe('{"via":"proxy"}');
+      } finally {
+        disable();
+      }
     } finally {
       for (const [name, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
     }
-    expect(proxied).toEqual([`POST ${baseUrl}/chat/completions`]);
-    expect(seen).toHaveLength(1);
+    expect(proxied).toEqual([
+      `POST ${baseUrl}/chat/completions`,
+      `POST ${baseUrl}/chat/completions`,
+    ]);
+    expect(seen).toHaveLength(2);
+    expect(proxiedHeaders[1]).toMatchObject({
+      'proxy-connection': 'keep-alive',
+      authorization: `Bearer ${KEY}`,
+    });
   });
 });

@@ -39,6 +39,8 @@ interface UpstreamTarget {
   hostname: string;
   /** As the URL spells it: empty for the scheme's default. */
   port: string;
+  /** The `Host` header's value as Node writes it: the URL's host (IPv6 bracketed, port unless the default). */
+  host: string;
   baseUrl: string;
   /** Per request path below the base URL: the request line's path (with the query) and pathname. */
   paths: Map<string, RequestPath>;
@@ -78,6 +80,10 @@ export class LlmHttpTransport implements OnApplicationShutdown {
     // that a Latin-1 header value goes out as Latin-1 (as with axios), head and body apart.
     const data = allAscii(headers) ? text : Buffer.from(text);
     headers['content-length'] = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    // With the built-in telemetry (the gateway: it alone owns the process's `http.request`), the
+    // headers go to Node as a list, written as they are; an object is for whatever may read or
+    // add to it (an instrumentation, a proxy agent's headers). Same bytes either way.
+    const sent = telemetry && !target.agents.proxied ? headerList(headers, target.host) : headers;
     return new Promise<UpstreamResponse>((resolve, reject) => {
       let req: ClientRequest;
       let response: IncomingMessage | undefined;
@@ -91,7 +97,7 @@ export class LlmHttpTransport implements OnApplicationShutdown {
             // Not read by Node; spares OpenTelemetry's HTTP instrumentation a URL parse per call.
             pathname: path.pathname,
             method: 'POST',
-            headers,
+            headers: sent,
             agent: target.secure ? target.agents.https : target.agents.http,
           },
           (res) => {
@@ -118,7 +124,8 @@ export class LlmHttpTransport implements OnApplicationShutdown {
         req.destroy(error);
       };
       watchAbort(signal, onAbort);
-      req.once('close', () => unwatchAbort(signal, onAbort));
+      // `on`: a request closes once (`once` would wrap the listener, one more allocation per call).
+      req.on('close', () => unwatchAbort(signal, onAbort));
       // Kept after the response too: a later socket error must not go uncaught (the body's reader
       // gets its own).
       req.on('error', reject);
@@ -150,6 +157,7 @@ export class LlmHttpTransport implements OnApplicationShutdown {
         // An IPv6 literal comes bracketed in a URL, and without brackets in a request's options.
         hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
         port: url.port,
+        host: url.host,
         baseUrl: upstream.baseUrl,
         paths: new Map(),
         headers: {
@@ -210,6 +218,44 @@ function upstreamResponse(res: IncomingMessage, target: UpstreamTarget): Upstrea
     headers[name] = upstreamHeaderValue(name, text, target.redact);
   }
   return { status: res.statusCode ?? 0, headers, body };
+}
+
+/**
+ * The request's headers as Node's flat list (`[name, value, ...]`), which `http.request` writes
+ * as given: each header validated once, instead of set (validated, copied into a map) and then
+ * validated again. The bytes are those of the object form: names as spelled, in the object's
+ * order; a name given twice in different cases keeps its first place with its last spelling and
+ * value (as `setHeader` does); `Host` last, unless given, as Node adds it to an object's headers.
+ */
+function headerList(headers: Record<string, string | number>, host: string): string[] {
+  const list: string[] = [];
+  let mixedCase = false;
+  let hasHost = false;
+  for (const name in headers) {
+    const value = String(headers[name]);
+    const lower = name.toLowerCase();
+    if (lower === 'host') hasHost = true;
+    if (lower !== name) mixedCase = true;
+    if (mixedCase) {
+      const at = indexOfName(list, lower);
+      if (at !== -1) {
+        list[at] = name;
+        list[at + 1] = value;
+        continue;
+      }
+    }
+    list.push(name, value);
+  }
+  if (!hasHost) list.push('Host', host);
+  return list;
+}
+
+/** Where a header of that (lower-case) name sits in a header list, or -1. */
+function indexOfName(list: readonly string[], lower: string): number {
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i]!.toLowerCase() === lower) return i;
+  }
+  return -1;
 }
 
 // A header value holds no control but tab (Node refuses them): beyond these, it is not ASCII.
