@@ -25,7 +25,7 @@ export function withinDeadline<T>(call: LlmCall<T>, run: () => Promise<T>): Prom
   try {
     running = run();
   } catch (error) {
-    return Promise.reject(typed(error) as Error);
+    return Promise.reject(typed(error));
   }
   return raceAbort(running, deadline.signal, abortError, typed);
 }
@@ -43,7 +43,7 @@ export function raceAbort<T>(
 ): Promise<T> {
   if (signal.aborted) {
     promise.catch(() => undefined);
-    return Promise.reject(mapError(onAbort()) as Error);
+    return Promise.reject(mapError(onAbort()));
   }
   return new Promise<T>((resolve, reject) => {
     const abort = (): void => reject(mapError(onAbort()));

@@ -41,9 +41,10 @@ function finishReasonsOf(
   if (!choices) return reasons;
   // Not an array (a stream chunk's, from the upstream): read as before.
   if (!Array.isArray(choices)) return choices.flatMap(finishReasonOf);
+  const list: ReadonlyArray<{ finish_reason?: unknown }> = choices;
   // A loop: flatMap costs an array per choice.
-  for (let i = 0; i < choices.length; i++) {
-    const reason = choices[i]!.finish_reason;
+  for (let i = 0; i < list.length; i++) {
+    const reason = list[i]!.finish_reason;
     if (typeof reason === 'string' && reason) reasons.push(reason.slice(0, 64));
   }
   return reasons;
