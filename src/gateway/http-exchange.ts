@@ -4,6 +4,7 @@ import type {
   OutgoingHttpHeaders,
   ServerResponse,
 } from 'node:http';
+import { putHeader } from '../llm/transport/header-list';
 
 /**
  * The gateway runs on Express or Fastify (GATEWAY_HTTP_PLATFORM). Express' request and response
@@ -88,8 +89,8 @@ export function send(
   headers: OutgoingHttpHeaders = {},
 ): void {
   const list = headList(res, headers);
-  put(list, 'content-type', contentType);
-  put(list, 'content-length', Buffer.byteLength(text));
+  putHeader(list, 'content-type', contentType);
+  putHeader(list, 'content-length', Buffer.byteLength(text));
   writeHeadList(res, status, list);
   res.end(text);
 }
@@ -124,7 +125,7 @@ export function holdHeader(res: ServerResponse, name: string, value: string): vo
   const holding = res as Holding;
   const held = holding[HELD];
   if (held === undefined) holding[HELD] = [name, value];
-  else put(held, name, value);
+  else putHeader(held, name, value);
 }
 
 /** The held headers, then `headers`, as a flat list `[name, value, ...]`. */
@@ -133,22 +134,9 @@ function headList(res: ServerResponse, headers: OutgoingHttpHeaders): OutgoingHt
   const list: OutgoingHttpHeader[] = held === undefined ? [] : held.slice();
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined) put(list, name, value);
+    if (value !== undefined) putHeader(list, name, value);
   }
   return list;
-}
-
-/** Adds a header to a list; a name already there (in any case) keeps its place, as with setHeader. */
-function put(list: OutgoingHttpHeader[], name: string, value: OutgoingHttpHeader): void {
-  for (let i = 0; i < list.length; i += 2) {
-    const other = list[i] as string;
-    if (other.length === name.length && other.toLowerCase() === name.toLowerCase()) {
-      list[i] = name;
-      list[i + 1] = value;
-      return;
-    }
-  }
-  list.push(name, value);
 }
 
 /**

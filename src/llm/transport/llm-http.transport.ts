@@ -7,6 +7,7 @@ import { LlmError } from '../resilience/llm.errors';
 import { unwatchAbort, watchAbort } from '../resilience/abort-link';
 import { secretRedactor } from '../resilience/secret-redaction';
 import { createUpstreamAgents } from './connect-timeout.agent';
+import { putHeader } from './header-list';
 import { builtInHttpTelemetry, isInstrumented } from './http-telemetry';
 import { ACCEPT_ENCODING, decodedBody } from './response-decoding';
 
@@ -229,6 +230,8 @@ function upstreamResponse(res: IncomingMessage, target: UpstreamTarget): Upstrea
  */
 function headerList(headers: Record<string, string | number>, host: string): string[] {
   const list: string[] = [];
+  // An object's keys are distinct: only a name not in lower case can repeat another's, so the
+  // list is searched only once one has appeared.
   let mixedCase = false;
   let hasHost = false;
   for (const name in headers) {
@@ -236,26 +239,11 @@ function headerList(headers: Record<string, string | number>, host: string): str
     const lower = name.toLowerCase();
     if (lower === 'host') hasHost = true;
     if (lower !== name) mixedCase = true;
-    if (mixedCase) {
-      const at = indexOfName(list, lower);
-      if (at !== -1) {
-        list[at] = name;
-        list[at + 1] = value;
-        continue;
-      }
-    }
-    list.push(name, value);
+    if (mixedCase) putHeader(list, name, value);
+    else list.push(name, value);
   }
   if (!hasHost) list.push('Host', host);
   return list;
-}
-
-/** Where a header of that (lower-case) name sits in a header list, or -1. */
-function indexOfName(list: readonly string[], lower: string): number {
-  for (let i = 0; i < list.length; i += 2) {
-    if (list[i]!.toLowerCase() === lower) return i;
-  }
-  return -1;
 }
 
 // A header value holds no control but tab (Node refuses them): beyond these, it is not ASCII.
