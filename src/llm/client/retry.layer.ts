@@ -21,6 +21,7 @@ export function withRetry<T>(
     record.upstream.retry,
     new CallRetries(record, deadline, telemetry),
     () => {
+      // The call's where-object only when it is over (not one per try).
       if (deadline.signal.aborted) throw deadline.abortError(whereOf(record));
       return run();
     },

@@ -90,11 +90,6 @@ export class CallDeadline {
     );
   }
 
-  /** Throws the abort error if the call is already over. */
-  throwIfOver(context: { upstream: string; model: string; attempts: number }): void {
-    if (this.signal.aborted) throw this.abortError(context);
-  }
-
   /** Stops the timer and unlinks the caller's signal; call when the call is over. */
   dispose(): void {
     clearTimeout(this.timer);
