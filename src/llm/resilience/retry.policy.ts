@@ -99,29 +99,14 @@ function waitPastDeadline(failure: LlmError, delay: RetryDelay, remainingMs: num
   );
 }
 
-/**
- * The only retry layer: up to `maxRetries` retries of what the classifier calls retryable,
- * waiting per {@link chooseDelay}, for one call (its deadline bounds the waits).
- */
-export function createRetryPolicy(
-  options: LlmRetryOptions,
-  deadline: CallDeadline,
-  onDelay: (delay: RetryDelay, failure: unknown) => void,
-  random: () => number = Math.random,
-): RetryPolicy {
-  return retry(RETRYABLE, {
-    maxAttempts: options.maxRetries,
-    backoff: new ServerHintBackoff(options, random, { deadline, delayed: onDelay }),
-  });
-}
-
 /** One policy per upstream's retry options: cockatiel's policy keeps no state between runs. */
 const sharedPolicies = new WeakMap<LlmRetryOptions, RetryPolicy>();
 
 /**
- * Runs `fn` under the retry policy of `options` (as {@link createRetryPolicy} makes it), built
- * once per upstream rather than per call: the call's deadline and delays reach the policy's
- * backoff through the deadline's signal, which cockatiel passes it.
+ * The only retry layer: runs `fn` with up to `maxRetries` retries of what the classifier calls
+ * retryable, waiting per {@link chooseDelay} within the call's deadline. The policy is built
+ * once per upstream's options rather than per call: the call's deadline and delays reach the
+ * policy's backoff through the deadline's signal, which cockatiel passes it.
  *
  * @example
  * await executeWithRetry(upstream.retry, { deadline, delayed: (delay) => log(delay) }, send);
