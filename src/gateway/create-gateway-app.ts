@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Server } from 'node:http';
 import { AppModule } from '../app.module';
 import type { UpstreamSimulator } from '../simulator/upstream-simulator';
+import { GatewayExpressAdapter } from './express-server.adapter';
 import type { GatewayConfig } from './gateway.config';
 import { GATEWAY_BODY_LIMIT, GATEWAY_BODY_LIMIT_BYTES } from './gateway.constants';
 import { inboundGuard } from './inbound-guard.middleware';
@@ -51,7 +52,12 @@ export async function createGatewayApp(
           new FastifyAdapter({ bodyLimit: GATEWAY_BODY_LIMIT_BYTES }),
           appOptions,
         )
-      : await NestFactory.create<NestExpressApplication>(module, appOptions);
+      : await NestFactory.create<NestExpressApplication>(
+          module,
+          // Requests and responses built with Express' prototypes (see the adapter).
+          new GatewayExpressAdapter(),
+          appOptions,
+        );
   // CORS off unless origins are configured: a browser page of another origin gets no answer.
   if (inbound.corsOrigins.length > 0) {
     app.enableCors({
