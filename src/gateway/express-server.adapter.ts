@@ -50,8 +50,10 @@ function withPrototype<T extends typeof http.IncomingMessage | typeof http.Serve
   if (!(prototype instanceof base)) {
     throw new TypeError(`Express' prototype does not inherit from ${base.name}`);
   }
-  function Built(this: object, ...args: unknown[]): void {
-    Reflect.apply(base, this, args);
+  // Built by `base` itself for this constructor (`new.target`): the object gets `base`'s layout
+  // (the room V8 learnt its instances need), only its prototype differs.
+  function Built(this: object, ...args: unknown[]): object {
+    return Reflect.construct(base, args, new.target) as object;
   }
   Built.prototype = prototype;
   return Built as unknown as T;
