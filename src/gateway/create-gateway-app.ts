@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Server } from 'node:http';
 import { AppModule } from '../app.module';
 import type { UpstreamSimulator } from '../simulator/upstream-simulator';
+import { GatewayExpressAdapter } from './express-server.adapter';
 import type { GatewayConfig } from './gateway.config';
 import { GATEWAY_BODY_LIMIT, GATEWAY_BODY_LIMIT_BYTES } from './gateway.constants';
 import { inboundGuard } from './inbound-guard.middleware';
@@ -51,7 +52,12 @@ export async function createGatewayApp(
           new FastifyAdapter({ bodyLimit: GATEWAY_BODY_LIMIT_BYTES }),
           appOptions,
         )
-      : await NestFactory.create<NestExpressApplication>(module, appOptions);
+      : await NestFactory.create<NestExpressApplication>(
+          module,
+          // Requests and responses built with Express' prototypes (see the adapter).
+          new GatewayExpressAdapter(),
+          appOptions,
+        );
   // CORS off unless origins are configured: a browser page of another origin gets no answer.
   if (inbound.corsOrigins.length > 0) {
     app.enableCors({
@@ -67,13 +73,15 @@ export async function createGatewayApp(
     });
   }
   // Before the parser, so a refused request is never read (Fastify parses after its middleware).
-  app.use(inboundGuard(inbound.apiKeys));
   if (inbound.httpPlatform === 'express') {
     const express = app as NestExpressApplication;
-    // The chat call's body is read by the fast reader; body-parser takes every other one.
-    express.use(jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES));
+    // The chat call's body is read by the fast reader, in the guard's router step (one step less
+    // per request); body-parser takes every other one.
+    express.use(inboundGuard(inbound.apiKeys, jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES)));
     express.useBodyParser('json', { limit: GATEWAY_BODY_LIMIT });
     express.disable('x-powered-by');
+  } else {
+    app.use(inboundGuard(inbound.apiKeys));
   }
   boundSlowClients(app.getHttpServer(), config);
   recordHttpServerMetrics(app.getHttpServer());

@@ -21,13 +21,17 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
  * await llm.chat(body, options);
  */
 export function inboundCallOptions(req: PlatformRequest, res: ServerResponse): InboundCallOptions {
-  const given = header(req, 'x-request-id');
-  // The module's context interceptor already chose the request id (and user and feature).
-  const requestId =
-    currentLlmContext()?.requestId ?? (given && REQUEST_ID.test(given) ? given : randomUUID());
+  // The module's context interceptor already chose the request id (and user and feature); the
+  // header is read only without it.
+  const requestId = currentLlmContext()?.requestId ?? givenOrNewId(req);
   // Written with the answer's other headers (sendJson, writeHead), whichever answer it gets.
   holdHeader(res, 'x-request-id', requestId);
   return { requestId, signal: clientAbortSignal(res) };
+}
+
+function givenOrNewId(req: PlatformRequest): string {
+  const given = header(req, 'x-request-id');
+  return given && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 function header(req: PlatformRequest, name: string): string | undefined {

@@ -6,6 +6,13 @@ import { openAiError, type OpenAiErrorReply } from './openai-error.body';
 /** The API the guard protects; health and metrics stay open to orchestrators and scrapers. */
 const API_PREFIX = '/v1';
 
+/** A middleware on Node's request and response, as Express and Fastify (middie) call it. */
+export type NodeMiddleware = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
+
 /**
  * The gateway's front door for `/v1`, before any body is read: a POST must be
  * `application/json` (415 otherwise: a browser form post needs no CORS preflight, so without
@@ -13,39 +20,46 @@ const API_PREFIX = '/v1';
  * request must carry one as `Authorization: Bearer <key>` (401 otherwise). Keys are compared in
  * constant time and never forwarded: the upstream only ever sees the gateway's own key.
  *
+ * `then`, when given, runs next on every request the guard lets through (any path), as the
+ * middleware registered after it would, in the same router step: on Express the body reader
+ * goes there, which spares every request one step of the router.
+ *
  * @example
  * app.use(inboundGuard(config.inbound.apiKeys)); // before the body parser
+ * express.use(inboundGuard(config.inbound.apiKeys, jsonBodyReader(limit))); // guard, then reader
  *
  * Node's request and response: Express middleware gets them, and so does Fastify's (middie).
  */
-export function inboundGuard(apiKeys: readonly string[]) {
+export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware): NodeMiddleware {
   const digests = apiKeys.map(digest);
-  return (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
-    if (!isApiPath(requestPath(req)) || req.method === 'OPTIONS') return next();
-    if (digests.length > 0 && !knownKey(bearer(req), digests)) {
-      return send(
-        res,
-        openAiError(
-          401,
-          'authentication_error',
-          'Missing or unknown API key for this gateway. Send one of its keys (GATEWAY_API_KEYS) ' +
-            'as Authorization: Bearer <key>.',
-          { code: 'invalid_api_key' },
-        ),
-      );
+  return (req, res, next) => {
+    if (req.method !== 'OPTIONS' && isApiPath(requestPath(req))) {
+      if (digests.length > 0 && !knownKey(bearer(req), digests)) {
+        return send(
+          res,
+          openAiError(
+            401,
+            'authentication_error',
+            'Missing or unknown API key for this gateway. Send one of its keys (GATEWAY_API_KEYS) ' +
+              'as Authorization: Bearer <key>.',
+            { code: 'invalid_api_key' },
+          ),
+        );
+      }
+      if (req.method === 'POST' && !isJson(req)) {
+        return send(
+          res,
+          openAiError(
+            415,
+            'invalid_request_error',
+            'The request body must be JSON sent with Content-Type: application/json.',
+            { code: 'unsupported_media_type' },
+          ),
+        );
+      }
     }
-    if (req.method === 'POST' && mediaType(req) !== 'application/json') {
-      return send(
-        res,
-        openAiError(
-          415,
-          'invalid_request_error',
-          'The request body must be JSON sent with Content-Type: application/json.',
-          { code: 'unsupported_media_type' },
-        ),
-      );
-    }
-    next();
+    if (then) then(req, res, next);
+    else next();
   };
 }
 
@@ -53,8 +67,12 @@ function isApiPath(path: string): boolean {
   return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`);
 }
 
-function mediaType(req: IncomingMessage): string {
-  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+/** Whether the media type is `application/json` (any parameters, any case). */
+function isJson(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  // What every JSON client sends, without a split and two copies per request.
+  if (type === 'application/json') return true;
+  return (type ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
 }
 
 function bearer(req: IncomingMessage): string | undefined {

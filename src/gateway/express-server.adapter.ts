@@ -1,0 +1,60 @@
+import type { NestApplicationOptions } from '@nestjs/common';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import * as http from 'node:http';
+
+/** The parts of an Express app this adapter reads: the prototypes Express gives req and res. */
+interface ExpressPrototypes {
+  request: object;
+  response: object;
+}
+
+/**
+ * Nest's Express adapter, whose HTTP server creates every request and response with Express'
+ * prototypes (`app.request`, `app.response`) from the start. Express sets them on each request
+ * (`Object.setPrototypeOf` in `app.handle`): on an object Node already built, that moves it to
+ * another hidden class, so Node's HTTP code after it sees two shapes of every request and
+ * response, and each request pays the change. Built with the final prototype, the change is a
+ * no-op and the shapes stay one. Requests and responses are the same objects as before (Node's
+ * IncomingMessage and ServerResponse, with Express' methods).
+ *
+ * Only for the options the gateway uses: with `httpsOptions`, `return503OnClosing` or
+ * `forceCloseConnections` it builds Nest's own server.
+ *
+ * @example
+ * const app = await NestFactory.create<NestExpressApplication>(module, new GatewayExpressAdapter());
+ */
+export class GatewayExpressAdapter extends ExpressAdapter {
+  override initHttpServer(options: NestApplicationOptions): void {
+    if (options.httpsOptions || options.return503OnClosing || options.forceCloseConnections) {
+      return super.initHttpServer(options);
+    }
+    const app = this.getInstance<ExpressPrototypes>();
+    this.httpServer = http.createServer(
+      {
+        IncomingMessage: withPrototype(http.IncomingMessage, app.request),
+        ServerResponse: withPrototype(http.ServerResponse, app.response),
+      },
+      this.getInstance(),
+    );
+  }
+}
+
+/**
+ * A constructor that builds `base`'s objects with `prototype` (which inherits from `base`'s own):
+ * Node's HTTP server calls it with `new`, as it would call `base`.
+ */
+function withPrototype<T extends typeof http.IncomingMessage | typeof http.ServerResponse>(
+  base: T,
+  prototype: object,
+): T {
+  if (!(prototype instanceof base)) {
+    throw new TypeError(`Express' prototype does not inherit from ${base.name}`);
+  }
+  // Built by `base` itself for this constructor (`new.target`): the object gets `base`'s layout
+  // (the room V8 learnt its instances need), only its prototype differs.
+  function Built(this: object, ...args: unknown[]): object {
+    return Reflect.construct(base, args, new.target) as object;
+  }
+  Built.prototype = prototype;
+  return Built as unknown as T;
+}

@@ -1,0 +1,76 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { inboundGuard, type NodeMiddleware } from './inbound-guard.middleware';
+
+const KEY = 'gk-guard-spec-0123456789';
+
+/** A plain Node server running the guard, then `then` (which answers 200 with what it saw). */
+async function serve(apiKeys: string[], withThen: boolean) {
+  const passed: string[] = [];
+  const then: NodeMiddleware = (req, _res, next) => {
+    passed.push(`${req.method} ${req.url}`);
+    next();
+  };
+  const guard = inboundGuard(apiKeys, withThen ? then : undefined);
+  const server = http.createServer((req, res) =>
+    guard(req, res, (error) => {
+      if (!withThen) passed.push(`${req.method} ${req.url}`);
+      res.writeHead(error ? 500 : 200).end();
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    passed,
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe.each([true, false])('inboundGuard (then given: %s)', (withThen) => {
+  let server: Awaited<ReturnType<typeof serve>>;
+  beforeEach(async () => {
+    server = await serve([KEY], withThen);
+  });
+  afterEach(() => server.close());
+
+  const post = (path: string, headers: Record<string, string>) =>
+    fetch(`${server.url}${path}`, { method: 'POST', headers, body: '{}' });
+
+  it('lets a keyed JSON POST to /v1 through, whatever the case and parameters of its type', async () => {
+    for (const type of ['application/json', 'Application/JSON; charset=utf-8']) {
+      const res = await post('/v1/chat/completions', {
+        authorization: `Bearer ${KEY}`,
+        'content-type': type,
+      });
+      expect(res.status).toBe(200);
+    }
+    expect(server.passed).toEqual(['POST /v1/chat/completions', 'POST /v1/chat/completions']);
+  });
+
+  it('answers 401 without a known key and 415 for another media type, passing neither on', async () => {
+    const unkeyed = await post('/v1/chat/completions', { 'content-type': 'application/json' });
+    expect(unkeyed.status).toBe(401);
+    expect(unkeyed.headers.get('connection')).toBe('close');
+    expect(((await unkeyed.json()) as { error: { code: string } }).error.code).toBe(
+      'invalid_api_key',
+    );
+    const form = await post('/v1/chat/completions', {
+      authorization: `Bearer ${KEY}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(form.status).toBe(415);
+    expect(((await form.json()) as { error: { code: string } }).error.code).toBe(
+      'unsupported_media_type',
+    );
+    expect(server.passed).toEqual([]);
+  });
+
+  it('passes on every request outside /v1 and every preflight, unchecked', async () => {
+    const health = await post('/health', { 'content-type': 'text/plain' });
+    expect(health.status).toBe(200);
+    const preflight = await fetch(`${server.url}/v1/chat/completions`, { method: 'OPTIONS' });
+    expect(preflight.status).toBe(200);
+    expect(server.passed).toEqual(['POST /health', 'OPTIONS /v1/chat/completions']);
+  });
+});
