@@ -1,6 +1,6 @@
 import { LlmError } from '../resilience/llm.errors';
 import { AttemptTimeout } from './attempt-timeout.layer';
-import { readWholeBody } from '../transport/read-body';
+import { readWholeBody, receivedBody } from '../transport/read-body';
 import { type ChatCompletion } from '../call/chat.types';
 import { type ChatAttemptInput, sendChatRequest } from './send-chat-request';
 import { responseInfo } from './response-info';
@@ -15,8 +15,10 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
   timeout.arm('attempt_timeout', upstream.timeouts.attemptMs);
   try {
     const response = await sendChatRequest(input, timeout.signal, 'text');
+    // A body that came with the headers is taken at once; one still arriving is waited for.
+    const { body } = response;
     const text =
-      typeof response.body === 'string' ? response.body : await readWholeBody(response.body);
+      typeof body === 'string' ? body : (receivedBody(body) ?? (await readWholeBody(body)));
     const completion = parseCompletion(
       text,
       response.headers['x-request-id'],
