@@ -230,6 +230,30 @@ describe('streaming holds its bulkhead slot until it ends', () => {
       await sim.close();
     }
   });
+
+  it('a stream held past its deadline ends as deadline_exceeded and frees its slot', async () => {
+    const sim = await UpstreamSimulator.start();
+    const t = await startLlmApp(sim.baseUrl, { bulkhead: { maxConcurrent: 1, maxQueue: 0 } });
+    const recorder = recordCalls(t.app);
+    try {
+      sim.script([
+        { type: 'stream', chunks: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], delayMs: 100 },
+      ]);
+      const held = t.llm.chatStream({ messages: USER }, { deadlineMs: 400 });
+      await held.ready();
+      // Not read on: the deadline, not the consumer, ends the call.
+      const call = await eventually(() => recorder.calls[0] ?? false);
+      expect(call.error?.kind).toBe('deadline_exceeded');
+      sim.script([{ type: 'ok', content: 'next' }]);
+      const { completion } = await t.llm.chat({ messages: USER });
+      expect(completion.choices[0]?.message.content).toBe('next');
+      // What the consumer reads after its deadline is not a clean end.
+      await expect(collect(held)).rejects.toBeDefined();
+    } finally {
+      await t.close();
+      await sim.close();
+    }
+  });
 });
 
 describe('keep-alive after streams', () => {

@@ -60,11 +60,15 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
 
   /** Starts the call if needed and resolves when content arrived, or rejects with the call's error. */
   async ready(): Promise<LlmCallMetadata> {
-    this.started ??= this.start().then((started) => {
+    return (await this.begin()).metadata;
+  }
+
+  /** The call's start, begun at the first ask: one promise, awaited at once by the iteration. */
+  private begin(): Promise<{ opened: OpenedStream; metadata: LlmCallMetadata }> {
+    return (this.started ??= this.start().then((started) => {
       this.meta = started.metadata;
       return started;
-    });
-    return (await this.started).metadata;
+    }));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ChatCompletionChunk> {
@@ -78,8 +82,9 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     let finishedCleanly = false;
     let failure: LlmError | undefined;
     try {
-      await this.ready();
-      opened = (await this.started!).opened;
+      // One await: not ready()'s, whose own promise and await would be two more turns before the
+      // first chunk.
+      opened = (await this.begin()).opened;
       const headFinished = opened.head.some((chunk) => chunk.choices?.some((c) => c.finish_reason));
       // Taken out one by one: the head is not held for the rest of the stream.
       for (let chunk = opened.head.shift(); chunk; chunk = opened.head.shift()) {
