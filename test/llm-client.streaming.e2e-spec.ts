@@ -290,3 +290,49 @@ describe('keep-alive after streams', () => {
     }
   });
 });
+
+describe('streams whose body ends without [DONE]', () => {
+  let server: http.Server;
+  let t: LlmTestApp;
+  /** Whether the upstream's last chunk says why the choice finished. */
+  let finishes = true;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'm' };
+        for (const content of ['a', 'b']) {
+          const choice = { index: 0, delta: { content }, finish_reason: null };
+          res.write(`data: ${JSON.stringify({ ...chunk, choices: [choice] })}\n\n`);
+        }
+        if (finishes) {
+          const choice = { index: 0, delta: {}, finish_reason: 'stop' };
+          res.write(`data: ${JSON.stringify({ ...chunk, choices: [choice] })}\n\n`);
+        }
+        res.end(); // a clean end of the body, no [DONE]
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    t = await startLlmApp(`http://127.0.0.1:${port}/v1`, { retry: { maxRetries: 0 } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('is complete when every choice said why it finished', async () => {
+    finishes = true;
+    expect(await collect(t.llm.chatStream({ messages: USER }))).toBe('ab');
+  });
+
+  it('is incomplete, with the text so far, when no choice finished', async () => {
+    finishes = false;
+    const error = await failureOf(() => collect(t.llm.chatStream({ messages: USER })));
+    expect(error).toBeInstanceOf(LlmIncompleteStreamError);
+    expect(error.message).toContain('closed the stream before it finished');
+    expect((error as LlmIncompleteStreamError).partialText).toBe('ab');
+  });
+});
