@@ -1,4 +1,7 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { LlmError } from '../resilience/llm.errors';
+import { isInstrumented } from '../transport/http-telemetry';
 import { AttemptTimeout } from './attempt-timeout.layer';
 import { readWholeBody, receivedBody } from '../transport/read-body';
 import { type ChatCompletion } from '../call/chat.types';
@@ -18,7 +21,9 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
     // A body that came with the headers is taken at once; one still arriving is waited for.
     const { body } = response;
     const text =
-      typeof body === 'string' ? body : (receivedBody(body) ?? (await readWholeBody(body)));
+      typeof body === 'string'
+        ? body
+        : ((httpTraced() ? undefined : receivedBody(body)) ?? (await readWholeBody(body)));
     const completion = parseCompletion(
       text,
       response.headers['x-request-id'],
@@ -36,6 +41,16 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
   } finally {
     timeout.dispose();
   }
+}
+
+/**
+ * Whether OpenTelemetry's HTTP instrumentation wraps Node's `request`: its client span ends at the
+ * body's `end`, which a body taken at once ({@link receivedBody}) emits only on the next tick,
+ * after the attempt's and the call's spans ended. With it, the body is read as before, so the
+ * HTTP span still ends inside the attempt's.
+ */
+function httpTraced(): boolean {
+  return isInstrumented(httpRequest) || isInstrumented(httpsRequest);
 }
 
 function parseCompletion(
