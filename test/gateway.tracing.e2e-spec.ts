@@ -1,4 +1,5 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { hrTimeToNanoseconds } from '@opentelemetry/core';
 import type { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import {
   InMemorySpanExporter,
@@ -125,6 +126,12 @@ describe('gateway traces', () => {
     const clients = attempts.map((attempt) => single(childrenOf(attempt)));
     expect(clients.map((c) => c.kind)).toEqual([SpanKind.CLIENT, SpanKind.CLIENT]);
     expect(clients.map((c) => c.attributes['http.response.status_code'])).toEqual([503, 200]);
+    // Each HTTP client span ends within its attempt's: the body's end is not left for later.
+    clients.forEach((client, i) =>
+      expect(hrTimeToNanoseconds(client.endTime)).toBeLessThanOrEqual(
+        hrTimeToNanoseconds(attempts[i]!.endTime),
+      ),
+    );
     // The upstream got the trace context of the HTTP client span of its attempt.
     expect(sim.requests.map((r) => r.headers.traceparent?.split('-')[2])).toEqual(
       clients.map((c) => c.spanContext().spanId),

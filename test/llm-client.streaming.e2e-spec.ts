@@ -230,6 +230,30 @@ describe('streaming holds its bulkhead slot until it ends', () => {
       await sim.close();
     }
   });
+
+  it('a stream held past its deadline ends as deadline_exceeded and frees its slot', async () => {
+    const sim = await UpstreamSimulator.start();
+    const t = await startLlmApp(sim.baseUrl, { bulkhead: { maxConcurrent: 1, maxQueue: 0 } });
+    const recorder = recordCalls(t.app);
+    try {
+      sim.script([
+        { type: 'stream', chunks: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], delayMs: 100 },
+      ]);
+      const held = t.llm.chatStream({ messages: USER }, { deadlineMs: 400 });
+      await held.ready();
+      // Not read on: the deadline, not the consumer, ends the call.
+      const call = await eventually(() => recorder.calls[0] ?? false);
+      expect(call.error?.kind).toBe('deadline_exceeded');
+      sim.script([{ type: 'ok', content: 'next' }]);
+      const { completion } = await t.llm.chat({ messages: USER });
+      expect(completion.choices[0]?.message.content).toBe('next');
+      // What the consumer reads after its deadline is not a clean end.
+      await expect(collect(held)).rejects.toBeDefined();
+    } finally {
+      await t.close();
+      await sim.close();
+    }
+  });
 });
 
 describe('keep-alive after streams', () => {
@@ -264,5 +288,51 @@ describe('keep-alive after streams', () => {
       await t.close();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('streams whose body ends without [DONE]', () => {
+  let server: http.Server;
+  let t: LlmTestApp;
+  /** Whether the upstream's last chunk says why the choice finished. */
+  let finishes = true;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'm' };
+        for (const content of ['a', 'b']) {
+          const choice = { index: 0, delta: { content }, finish_reason: null };
+          res.write(`data: ${JSON.stringify({ ...chunk, choices: [choice] })}\n\n`);
+        }
+        if (finishes) {
+          const choice = { index: 0, delta: {}, finish_reason: 'stop' };
+          res.write(`data: ${JSON.stringify({ ...chunk, choices: [choice] })}\n\n`);
+        }
+        res.end(); // a clean end of the body, no [DONE]
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    t = await startLlmApp(`http://127.0.0.1:${port}/v1`, { retry: { maxRetries: 0 } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('is complete when every choice said why it finished', async () => {
+    finishes = true;
+    expect(await collect(t.llm.chatStream({ messages: USER }))).toBe('ab');
+  });
+
+  it('is incomplete, with the text so far, when no choice finished', async () => {
+    finishes = false;
+    const error = await failureOf(() => collect(t.llm.chatStream({ messages: USER })));
+    expect(error).toBeInstanceOf(LlmIncompleteStreamError);
+    expect(error.message).toContain('closed the stream before it finished');
+    expect((error as LlmIncompleteStreamError).partialText).toBe('ab');
   });
 });

@@ -72,6 +72,15 @@ describe('rate limiter (in memory)', () => {
     expect((histogram?.value as { count: number }).count).toBe(5);
   });
 
+  it('a collection right after a call sees its limiter wait (recorded after the answer)', async () => {
+    const t = await boot({ rpm: 100 });
+    await t.llm.chat({ messages: [{ role: 'user', content: 'hi' }] });
+    // No turn of the event loop since the answer: the wait is still queued, and the collection
+    // hands it on before it reads.
+    const histogram = (await reader.read()).histograms(M.limiterWait, { 'llm.upstream': t.name });
+    expect((histogram[0]?.value as { count: number }).count).toBe(1);
+  });
+
   it('serves calls in order of arrival, not of attempts: a retry goes ahead of calls that came after it', async () => {
     const t = await boot({ rpm: 1, windowMs: 300 });
     // The provider refuses the first attempt; its retry comes back to the limiter after 20 ms.

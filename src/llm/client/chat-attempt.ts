@@ -1,6 +1,9 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { LlmError } from '../resilience/llm.errors';
+import { isInstrumented } from '../transport/http-telemetry';
 import { AttemptTimeout } from './attempt-timeout.layer';
-import { readWholeBody } from '../transport/read-body';
+import { readWholeBody, receivedBody } from '../transport/read-body';
 import { type ChatCompletion } from '../call/chat.types';
 import { type ChatAttemptInput, sendChatRequest } from './send-chat-request';
 import { responseInfo } from './response-info';
@@ -15,8 +18,12 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
   timeout.arm('attempt_timeout', upstream.timeouts.attemptMs);
   try {
     const response = await sendChatRequest(input, timeout.signal, 'text');
+    // A body that came with the headers is taken at once; one still arriving is waited for.
+    const { body } = response;
     const text =
-      typeof response.body === 'string' ? response.body : await readWholeBody(response.body);
+      typeof body === 'string'
+        ? body
+        : ((httpTraced() ? undefined : receivedBody(body)) ?? (await readWholeBody(body)));
     const completion = parseCompletion(
       text,
       response.headers['x-request-id'],
@@ -34,6 +41,16 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
   } finally {
     timeout.dispose();
   }
+}
+
+/**
+ * Whether OpenTelemetry's HTTP instrumentation wraps Node's `request`: its client span ends at the
+ * body's `end`, which a body taken at once ({@link receivedBody}) emits only on the next tick,
+ * after the attempt's and the call's spans ended. With it, the body is read as before, so the
+ * HTTP span still ends inside the attempt's.
+ */
+function httpTraced(): boolean {
+  return isInstrumented(httpRequest) || isInstrumented(httpsRequest);
 }
 
 function parseCompletion(

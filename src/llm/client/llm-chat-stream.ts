@@ -60,11 +60,15 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
 
   /** Starts the call if needed and resolves when content arrived, or rejects with the call's error. */
   async ready(): Promise<LlmCallMetadata> {
-    this.started ??= this.start().then((started) => {
+    return (await this.begin()).metadata;
+  }
+
+  /** The call's start, begun at the first ask: one promise, awaited at once by the iteration. */
+  private begin(): Promise<{ opened: OpenedStream; metadata: LlmCallMetadata }> {
+    return (this.started ??= this.start().then((started) => {
       this.meta = started.metadata;
       return started;
-    });
-    return (await this.started).metadata;
+    }));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ChatCompletionChunk> {
@@ -78,15 +82,51 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     let finishedCleanly = false;
     let failure: LlmError | undefined;
     try {
-      await this.ready();
-      opened = (await this.started!).opened;
+      // One await: not ready()'s, whose own promise and await would be two more turns before the
+      // first chunk.
+      opened = (await this.begin()).opened;
       const headFinished = opened.head.some((chunk) => chunk.choices?.some((c) => c.finish_reason));
       // Taken out one by one: the head is not held for the rest of the stream.
       for (let chunk = opened.head.shift(); chunk; chunk = opened.head.shift()) {
         yield this.track(chunk);
       }
-      finishedCleanly = opened.ended || (yield* this.rest(opened, headFinished));
-      if (finishedCleanly) await drain(opened);
+      if (!opened.ended) {
+        // The rest, read here rather than through a delegated generator (`yield*`), which costs
+        // every later chunk a second generator's promises.
+        const where = { upstream: this.meta?.upstream ?? '', model: this.meta?.model ?? '' };
+        let finished = headFinished;
+        let done = false;
+        try {
+          for (;;) {
+            const next = await opened.items.next();
+            if (next.done) break;
+            const item = next.value;
+            if (item.type === 'keepalive') continue;
+            if (item.type === 'done') {
+              done = true;
+              break;
+            }
+            opened.timeout.arm('idle_timeout', opened.idleMs);
+            const chunk = toChunk(item, where, this.meta?.upstreamRequestId, opened.secret);
+            if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
+            if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
+          }
+        } catch (error) {
+          throw this.incomplete(opened.toError(error));
+        }
+        // The body ended without [DONE]: complete only if every choice said why it finished.
+        if (!done && !finished) {
+          throw this.incomplete(
+            new LlmError(
+              'network',
+              `Upstream '${where.upstream}' closed the stream before it finished.`,
+              where,
+            ),
+          );
+        }
+      }
+      finishedCleanly = true;
+      await drain(opened);
     } catch (error) {
       if (isLlmError(error)) failure = error;
       throw error;
@@ -99,39 +139,6 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
         await this.onFinish({ error: failure ?? early, response: this.response });
       }
     }
-  }
-
-  /** Yields the rest; returns true when the provider ended the stream properly. */
-  private async *rest(
-    opened: OpenedStream,
-    headFinished: boolean,
-  ): AsyncGenerator<ChatCompletionChunk, boolean, undefined> {
-    const where = { upstream: this.meta?.upstream ?? '', model: this.meta?.model ?? '' };
-    let finished = headFinished;
-    try {
-      for (;;) {
-        const next = await opened.items.next();
-        if (next.done) break;
-        const item = next.value;
-        if (item.type === 'keepalive') continue;
-        if (item.type === 'done') return true;
-        opened.timeout.arm('idle_timeout', opened.idleMs);
-        const chunk = toChunk(item, where, this.meta?.upstreamRequestId, opened.secret);
-        if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
-        if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
-      }
-    } catch (error) {
-      throw this.incomplete(opened.toError(error));
-    }
-    // The body ended without [DONE]: complete only if every choice said why it finished.
-    if (finished) return true;
-    throw this.incomplete(
-      new LlmError(
-        'network',
-        `Upstream '${where.upstream}' closed the stream before it finished.`,
-        where,
-      ),
-    );
   }
 
   /** A caller's own abort stays `cancelled`; every other late failure is an incomplete stream. */

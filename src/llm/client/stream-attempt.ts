@@ -119,15 +119,24 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
  */
 export function hasContent(chunk: ChatCompletionChunk): boolean {
   if (chunk.usage) return true;
-  return (chunk.choices ?? []).some((choice) => {
+  const choices = chunk.choices ?? [];
+  // Loops over a fixed list: asked of every chunk before the first content is written (by the
+  // attempt and by the gateway's writer), so no array or closure per chunk and choice.
+  for (let i = 0; i < choices.length; i++) {
+    const choice = choices[i]!;
+    if (choice.finish_reason !== null && choice.finish_reason !== undefined) return true;
     const delta = choice.delta ?? {};
-    const text = typeof delta.content === 'string' && delta.content.length > 0;
-    const other = ['tool_calls', 'function_call', 'refusal', 'reasoning_content'].some(
-      (field) => delta[field] !== undefined && delta[field] !== null && delta[field] !== '',
-    );
-    return text || other || (choice.finish_reason !== null && choice.finish_reason !== undefined);
-  });
+    if (typeof delta.content === 'string' && delta.content.length > 0) return true;
+    for (let j = 0; j < CONTENT_FIELDS.length; j++) {
+      const value = delta[CONTENT_FIELDS[j]!];
+      if (value !== undefined && value !== null && value !== '') return true;
+    }
+  }
+  return false;
 }
+
+/** Delta fields besides `content` that make a chunk content. */
+const CONTENT_FIELDS = ['tool_calls', 'function_call', 'refusal', 'reasoning_content'] as const;
 
 /** Parses a data item into a chunk; an `{error}` payload or garbage is an upstream failure. */
 export function toChunk(

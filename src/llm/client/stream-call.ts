@@ -1,4 +1,5 @@
 import type { ChatCompletionRequest, LlmCallMetadata, LlmCallOptions } from '../call/chat.types';
+import { unwatchAbort, watchAbort } from '../resilience/abort-link';
 import type { LlmError } from '../resilience/llm.errors';
 import type { LlmHttpTransport } from '../transport/llm-http.transport';
 import { callMetadata } from './call-metadata';
@@ -66,15 +67,23 @@ export class StreamCall {
   private holdFor(call: OpenCall): SlotHold<OpenedStream> {
     const { record, deadline } = call;
     return {
+      // Whichever comes first: the consumer's end, or the deadline. One promise, and the deadline
+      // watched through its own link (no AbortSignal listener, unlinked at the consumer's end).
       until: () => {
         this.holdsSlot = true;
-        return Promise.race([
-          this.readingEnded.promise.then(({ error, response }): LlmError | undefined => {
+        const { signal } = deadline;
+        return new Promise<LlmError | undefined>((resolve) => {
+          const onAbort = (): void => resolve(deadline.abortError(whereOf(record)));
+          void this.readingEnded.promise.then(({ error, response }) => {
+            // Also once the deadline won: the record says what the consumer got.
             record.response = response;
-            return error;
-          }),
-          aborted(deadline.signal).then(() => deadline.abortError(whereOf(record))),
-        ]);
+            unwatchAbort(signal, onAbort);
+            resolve(error);
+          });
+          // After a reading that already ended, as when both raced: that one wins.
+          if (signal.aborted) void Promise.resolve().then(onAbort);
+          else watchAbort(signal, onAbort);
+        });
       },
       ended: (error) => this.lifecycle.close(call, error),
       released: () => {
@@ -96,11 +105,4 @@ class Latch<T> {
   settle(value: T): void {
     this.resolve(value);
   }
-}
-
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
 }

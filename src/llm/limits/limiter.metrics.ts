@@ -5,6 +5,7 @@ import {
   type ObservableGauge,
 } from '@opentelemetry/api';
 import { LLM_METER_NAME } from '../observability/llm-metrics';
+import { flushBeforeCollection, recordLater } from '../observability/metric-record.queue';
 import { createInstruments, type LlmInstruments } from '../observability/llm-metric.instruments';
 import {
   ATTR_GEN_AI_REQUEST_MODEL,
@@ -49,10 +50,12 @@ export class LimiterMetrics {
   constructor(private readonly state: LimiterState) {
     this.i = createInstruments(this.meter, INSTRUMENTS);
     this.meter.addBatchObservableCallback(this.observe, this.gauges());
+    flushBeforeCollection(this.meter);
   }
 
   waited(budget: RateBudget, ms: number): void {
-    this.i.limiterWait.record(ms / 1000, this.labelsOf(budget));
+    // Recorded after the answer, like the call's own measurements (every attempt waits, if 0 ms).
+    recordLater(this.i.limiterWait, ms / 1000, this.labelsOf(budget));
   }
 
   rejected(budget: RateBudget, reason: RateLimitRejection): void {

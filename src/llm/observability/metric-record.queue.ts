@@ -6,14 +6,16 @@ import {
   type Histogram,
   type Meter,
 } from '@opentelemetry/api';
+import { afterAnswer } from './after-answer';
 
 /**
- * Measurements taken when a call, attempt or HTTP request ended, handed to the SDK on the next
- * turn of the event loop (`setImmediate`), after the caller got its answer and the gateway wrote
- * its response: each SDK record hashes its attributes (sorted keys, `JSON.stringify`), a few µs
- * and about 1.5 KiB apiece, about 7 per gateway call. Values and attribute objects are fixed when
- * they are queued, so what the SDK holds once they are handed on is what it held when they were
- * recorded at once; only the time a new series starts at can move by that one turn.
+ * Measurements taken when a call, attempt or HTTP request ended, handed to the SDK on the next turn
+ * of the event loop (one `setImmediate`, shared with the call's events: `after-answer.ts`), after
+ * the caller got its answer and the gateway wrote its response: each SDK record hashes its
+ * attributes (sorted keys, `JSON.stringify`), a few µs and about 1.5 KiB apiece, about 7 per
+ * gateway call. Values and attribute objects are fixed when they are queued, so what the SDK holds
+ * once they are handed on is what it held when they were recorded at once; only the time a new
+ * series starts at can move by that one turn.
  *
  * Nothing is late for a reader: every meter recorded into has a flush hook
  * ({@link flushBeforeCollection}), an observable gauge that reports nothing and whose callback
@@ -86,7 +88,7 @@ function queued(): void {
     flushMetricRecords();
   } else if (!scheduled) {
     scheduled = true;
-    setImmediate(flushMetricRecords);
+    afterAnswer(flushMetricRecords);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { finished, type Readable } from 'node:stream';
 
 /**
@@ -30,6 +31,34 @@ export async function readWholeBody(body: Readable, maxBytes = MAX_BODY_BYTES): 
   throw Object.assign(new Error(`maxContentLength size of ${maxBytes} exceeded`), {
     code: BODY_TOO_LARGE,
   });
+}
+
+/**
+ * The whole body as UTF-8 when it has already arrived: the response's message is complete
+ * (`IncomingMessage.complete`) and all of it waits, unread, in the stream's buffer, as it does
+ * when the headers and a short body came in one read. Taken at once with `read()`, which also
+ * ends the stream (its `end`, and the socket's return to the agent, follow on the next tick as
+ * they do for any reader): no promise, no `data` listener, no tick between the body's arrival and
+ * the caller's use of it. Undefined when the body is still arriving, larger than `maxBytes`,
+ * decoded through a pipeline (not an `IncomingMessage`) or already being read: then
+ * {@link readWholeBody} reads it.
+ *
+ * @example
+ * const text = receivedBody(res) ?? (await readWholeBody(res));
+ */
+export function receivedBody(body: Readable, maxBytes = MAX_BODY_BYTES): string | undefined {
+  if (
+    (body as Partial<IncomingMessage>).complete !== true ||
+    body.destroyed ||
+    body.readableFlowing === true ||
+    body.readableObjectMode ||
+    body.readableLength > maxBytes
+  ) {
+    return undefined;
+  }
+  const bytes = body.read() as Buffer | string | null;
+  if (bytes === null) return '';
+  return typeof bytes === 'string' ? bytes : bytes.toString('utf8');
 }
 
 /**

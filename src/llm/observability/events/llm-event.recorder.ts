@@ -4,6 +4,7 @@ import { CallRecord } from '../../call/call-record';
 import { LLM_RESOLVED_OPTIONS } from '../../llm.constants';
 import { ResolvedLlmOptions } from '../../llm-module.options';
 import { LLM_DEFAULTS } from '../../options/llm.defaults';
+import { afterAnswer } from '../after-answer';
 import { LlmCallObserver, LlmRequestEnding } from '../llm-call-observer';
 import { LlmTelemetry } from '../llm-telemetry';
 import { LlmTracing } from '../llm-tracing';
@@ -24,12 +25,12 @@ type PendingEvent =
  * the call path at all.
  *
  * Off the critical path: when a call or request ends, only what must be read at that moment is
- * taken (the span, the request's calls); the document is built and handed to the sink on the
- * next turn of the event loop (`setImmediate`), after the caller got its answer and the gateway
- * wrote its response. Every duration and timestamp comes from the record, fixed when the call
- * ended, so the document is the same as if it were built at once. Events still held are built
- * on Nest's application shutdown (before the sinks flush: Nest shuts a provider down before
- * what it depends on) and by the process's `exit` hook.
+ * taken (the span, the request's calls); the document is built and handed to the sink on the next
+ * turn of the event loop (one `setImmediate`, shared with the metric records: `after-answer.ts`),
+ * after the caller got its answer and the gateway wrote its response. Every duration and timestamp
+ * comes from the record, fixed when the call ended, so the document is the same as if it were built
+ * at once. Events still held are built on Nest's application shutdown (before the sinks flush: Nest
+ * shuts a provider down before what it depends on) and by the process's `exit` hook.
  *
  * A call event's `trace.id` / `span.id` are those of the call's span (`chat {model}`), so a
  * document leads straight to its trace; without tracing, of the span active where the call was
@@ -110,7 +111,7 @@ export class LlmEventRecorder implements LlmCallObserver, OnApplicationShutdown 
     if (this.scheduled) return;
     this.scheduled = true;
     holdUntilExit(this.drainOnNextTurn);
-    setImmediate(this.drainOnNextTurn);
+    afterAnswer(this.drainOnNextTurn);
   }
 }
 
