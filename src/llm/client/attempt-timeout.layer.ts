@@ -1,6 +1,7 @@
 import { LinkedAbortController, unwatchAbort, watchAbort } from '../resilience/abort-link';
 import { type CallDeadline } from '../resilience/call-deadline';
 import { isLlmError, LlmError } from '../resilience/llm.errors';
+import { keepTimerList } from '../resilience/timer-lists';
 import { classifyTransportError } from '../transport/transport-error';
 
 /** Why an attempt's request was aborted. */
@@ -41,6 +42,8 @@ export class AttemptTimeout {
   arm(reason: AttemptAbortReason, ms: number): void {
     clearTimeout(this.timer);
     this.armedMs = ms;
+    // The list of attempts' timers stays between attempts (see timer-lists.ts).
+    keepTimerList(ms);
     this.timer = setTimeout(() => this.abort(reason), ms);
   }
 

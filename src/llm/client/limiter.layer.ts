@@ -1,6 +1,10 @@
 import { BrokenCircuitError, CircuitState } from 'cockatiel';
 import type { BreakerState } from '../call/call-record.types';
-import type { LlmRateLimiter, RateLimitReservation } from '../limits/llm-rate-limiter';
+import {
+  immediateReservation,
+  type LlmRateLimiter,
+  type RateLimitReservation,
+} from '../limits/llm-rate-limiter';
 import type { TrackedBreaker } from '../resilience/tracked-breaker';
 import type { LlmCall } from './llm-call';
 
@@ -9,7 +13,21 @@ import type { LlmCall } from './llm-call';
  * before each attempt (retries spend budget too): reserves a request and its estimated tokens,
  * waiting within the deadline. A reservation no attempt used is given back.
  */
-export async function withinBudget<T>(
+export function withinBudget<T>(
+  call: LlmCall<T>,
+  limiter: LlmRateLimiter,
+  breaker: TrackedBreaker,
+  breakerState: BreakerState,
+  send: (reservation: RateLimitReservation) => Promise<T>,
+): Promise<T> {
+  // No upstream sets a budget (the default): nothing to wait for, nor to give back; the attempt
+  // goes in the same turn, without this layer's promises (each costs most on Node 22, whose
+  // AsyncLocalStorage runs a promise hook for each).
+  const free = immediateReservation(limiter);
+  return free ? send(free) : afterBudget(call, limiter, breaker, breakerState, send);
+}
+
+async function afterBudget<T>(
   call: LlmCall<T>,
   limiter: LlmRateLimiter,
   breaker: TrackedBreaker,

@@ -46,3 +46,12 @@ export class UnlimitedRateLimiter implements LlmRateLimiter {
     return Promise.resolve(FREE);
   }
 }
+
+/**
+ * The reservation every attempt gets at once from `limiter`, when it is the unlimited one (no
+ * upstream sets a budget): the limiter layer then has no promise to wait for. Undefined for any
+ * other limiter.
+ */
+export function immediateReservation(limiter: LlmRateLimiter): RateLimitReservation | undefined {
+  return limiter instanceof UnlimitedRateLimiter ? FREE : undefined;
+}

@@ -33,12 +33,23 @@ export function countsAsBreakerFailure(error: unknown): boolean {
  * probe up to `maxBreakMs` (the seed's 30 s).
  *
  * @param onBreak told the duration of each break as the circuit opens
+ * @param onCounted told each failure the breaker counts, before it counts it (before a transition
+ *   it causes): what cockatiel's `onFailure` would say of a handled error, without the stopwatch
+ *   cockatiel starts on every call of a policy that has an `onFailure` listener
  */
 export function createBreakerPolicy(
   options: LlmBreakerOptions,
   onBreak?: (durationMs: number) => void,
+  onCounted?: (error: unknown) => void,
 ): CircuitBreakerPolicy {
-  return circuitBreaker(handleWhen(countsAsBreakerFailure), {
+  const counts = onCounted
+    ? (error: unknown): boolean => {
+        if (!countsAsBreakerFailure(error)) return false;
+        onCounted(error);
+        return true;
+      }
+    : countsAsBreakerFailure;
+  return circuitBreaker(handleWhen(counts), {
     breaker: new ConsecutiveBreaker(options.consecutiveFailures),
     halfOpenAfter: new BreakDurations(
       options.minBreakMs,

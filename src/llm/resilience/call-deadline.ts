@@ -1,5 +1,6 @@
 import { LinkedAbortController, unwatchAbort, watchAbort } from './abort-link';
 import { LlmError } from './llm.errors';
+import { keepTimerList } from './timer-lists';
 
 /**
  * The total deadline of one logical call: every queue wait, attempt and backoff sleep counts
@@ -26,6 +27,8 @@ export class CallDeadline {
     private readonly callerSignal?: AbortSignal,
   ) {
     this.expiresAt = this.startedAt + totalMs;
+    // The list of calls' deadlines stays between calls (see timer-lists.ts).
+    keepTimerList(totalMs);
     this.timer = setTimeout(() => this.controller.abort('deadline'), totalMs);
     if (callerSignal?.aborted) this.controller.abort('cancelled');
     else if (callerSignal) watchAbort(callerSignal, this.onCallerAbort);

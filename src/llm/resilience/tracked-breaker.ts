@@ -46,20 +46,22 @@ export class TrackedBreaker {
     options: LlmBreakerOptions,
   ) {
     this.breakMs = Math.min(options.minBreakMs, options.maxBreakMs);
-    this.policy = createBreakerPolicy(options, (ms) => (this.breakMs = ms));
+    this.policy = createBreakerPolicy(
+      options,
+      (ms) => (this.breakMs = ms),
+      // Each failure the breaker counts, as it counts it (before the transition it may cause).
+      (error) => {
+        this.lastFailure = {
+          kind: isLlmError(error) ? error.kind : 'unknown',
+          status: isLlmError(error) ? error.status : undefined,
+          message: error instanceof Error ? error.message : String(error),
+          at: new Date().toISOString(),
+        };
+      },
+    );
     this.policy.onStateChange((state) => {
       this.changedAt = Date.now();
       if (state === CircuitState.Open) this.openedAt = this.changedAt;
-    });
-    this.policy.onFailure(({ handled, reason }) => {
-      if (!handled || !('error' in reason)) return;
-      const error = reason.error;
-      this.lastFailure = {
-        kind: isLlmError(error) ? error.kind : 'unknown',
-        status: isLlmError(error) ? error.status : undefined,
-        message: error instanceof Error ? error.message : String(error),
-        at: new Date().toISOString(),
-      };
     });
   }
 

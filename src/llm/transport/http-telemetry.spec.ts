@@ -68,14 +68,20 @@ describe('BuiltInHttpTelemetry', () => {
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
+          timing.response(res);
         },
       );
-      telemetry.clientRequest(req, 'post', {
+      // Told what happens by the request's own listeners, as the transport does.
+      const timing = telemetry.clientRequest('post', {
         hostname: '127.0.0.1',
         port: String(targetPort),
         secure: false,
       });
-      req.on('error', resolve);
+      req.on('close', () => timing.closed());
+      req.on('error', (error) => {
+        timing.failed(error);
+        resolve(error);
+      });
       req.end();
     });
 
@@ -140,8 +146,12 @@ describe('BuiltInHttpTelemetry', () => {
 
   it('uses the default port of the scheme when the URL names none', async () => {
     const req = http.request({ hostname: '127.0.0.1', port, method: 'GET', agent: false });
-    req.on('error', () => undefined);
-    telemetry.clientRequest(req, 'GET', { hostname: 'api.example.com', port: '', secure: true });
+    const timing = telemetry.clientRequest('GET', {
+      hostname: 'api.example.com',
+      port: '',
+      secure: true,
+    });
+    req.on('error', (error) => timing.failed(error));
     const closed = new Promise((resolve) => req.on('close', resolve));
     req.destroy(new Error('not sent'));
     await closed;

@@ -20,12 +20,7 @@ import {
   METRIC_HTTP_CLIENT_REQUEST_DURATION,
   METRIC_HTTP_SERVER_REQUEST_DURATION,
 } from '@opentelemetry/semantic-conventions';
-import type {
-  ClientRequest,
-  IncomingHttpHeaders,
-  IncomingMessage,
-  ServerResponse,
-} from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { errorMonitor } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { flushBeforeCollection, recordLater } from '../observability/metric-record.queue';
@@ -61,6 +56,8 @@ const KNOWN_METHODS = new Set([
 /** `http.request.method` as the semantic conventions (and the instrumentation) spell it. */
 function normalizeMethod(method: string | undefined): string {
   if (method === undefined) return 'GET';
+  // Already spelled so (the transport's POST, most servers' requests): no new string.
+  if (KNOWN_METHODS.has(method)) return method;
   const upper = method.toUpperCase();
   return KNOWN_METHODS.has(upper) ? upper : '_OTHER';
 }
@@ -156,40 +153,76 @@ export class BuiltInHttpTelemetry {
   }
 
   /**
-   * Records `http.client.request.duration` for one upstream request: from now until its response
+   * Starts `http.client.request.duration` for one upstream request: from now until its response
    * body ended (or the request failed or closed), with the instrumentation's attributes: method,
    * server address and port, protocol version, status and, for a 4xx/5xx or an error,
-   * `error.type`.
+   * `error.type`. The request's sender tells the returned timing what happened (its `response`,
+   * `failed` and `closed`) from the listeners it has anyway: no listener of its own on the request.
    */
-  clientRequest(req: ClientRequest, method: string, target: HttpClientTarget): void {
-    const start = performance.now();
-    const attributes: Attributes = {
+  clientRequest(method: string, target: HttpClientTarget): ClientRequestTiming {
+    return new ClientRequestTiming(this.client, method, target);
+  }
+}
+
+/**
+ * One upstream request's `http.client.request.duration`, recorded once, at the first of: the
+ * response body's end, a response error, a request error ({@link failed}) or the request's close
+ * ({@link closed}).
+ */
+export class ClientRequestTiming {
+  private readonly start = performance.now();
+  private readonly attributes: Attributes;
+  private done = false;
+
+  constructor(
+    private readonly histogram: Histogram,
+    method: string,
+    target: HttpClientTarget,
+  ) {
+    this.attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: normalizeMethod(method),
       [ATTR_SERVER_ADDRESS]: target.hostname,
       [ATTR_SERVER_PORT]: Number(target.port || (target.secure ? 443 : 80)),
     };
-    let done = false;
-    const end = (error?: Error): void => {
-      if (done) return;
-      done = true;
-      if (error) attributes[ATTR_ERROR_TYPE] = error.name;
-      recordLater(this.client, (performance.now() - start) / 1000, attributes);
-    };
-    req.on('response', (res: IncomingMessage) => {
-      if (res.httpVersion) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = res.httpVersion;
-      const status = res.statusCode;
-      if (status) {
-        attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
-        if (status >= 400 && status < 600) attributes[ATTR_ERROR_TYPE] = String(status);
-      }
-      // `on`, as for the server's: `end` and `close` pass no argument.
-      res.on('end', end);
-      res.on(errorMonitor, end);
-    });
-    req.on(errorMonitor, end);
-    // A request that closes without an error or a whole body (e.g. its reader stopped early).
-    req.on('close', end);
   }
+
+  /**
+   * The response's headers arrived (call it from the request's `response` callback): its
+   * protocol version and status; the timing then ends with its body (`end`) or its error.
+   */
+  response(res: IncomingMessage): void {
+    const { attributes } = this;
+    if (res.httpVersion) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = res.httpVersion;
+    const status = res.statusCode;
+    if (status) {
+      attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
+      if (status >= 400 && status < 600) attributes[ATTR_ERROR_TYPE] = String(status);
+    }
+    // `on`, as for the server's: `end` and `close` pass no argument.
+    res.on('end', this.end);
+    // A monitor, not a listener: an error nobody else listens to must still be raised.
+    res.on(errorMonitor, this.end);
+  }
+
+  /** The request failed (call it from the request's `error` listener). */
+  failed(error: Error): void {
+    this.end(error);
+  }
+
+  /**
+   * The request closed (call it from its `close` listener): without an error or a whole body
+   * before it (its reader stopped early, say), this ends the timing.
+   */
+  closed(): void {
+    this.end();
+  }
+
+  private readonly end = (error?: Error): void => {
+    if (this.done) return;
+    this.done = true;
+    if (error) this.attributes[ATTR_ERROR_TYPE] = error.name;
+    recordLater(this.histogram, (performance.now() - this.start) / 1000, this.attributes);
+  };
 }
 
 let enabled: BuiltInHttpTelemetry | undefined;

@@ -1,4 +1,10 @@
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  type DataPoint,
+  type Histogram,
+  MeterProvider,
+  MetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -60,6 +66,32 @@ function requestOf(overrides: Partial<UpstreamRequest> = {}): UpstreamRequest {
     responseType: 'text',
     ...overrides,
   };
+}
+
+/** Reads what a meter provider holds, on demand. */
+class TestReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The `http.client.request.duration` points the reader holds now. */
+async function clientDurations(reader: TestReader): Promise<DataPoint<Histogram>[]> {
+  const { resourceMetrics } = await reader.collect();
+  const metric = resourceMetrics.scopeMetrics
+    .flatMap((scope) => scope.metrics)
+    .find((m) => m.descriptor.name === 'http.client.request.duration');
+  return (metric?.dataPoints ?? []) as DataPoint<Histogram>[];
+}
+
+function serverOf(port: number): Record<string, string | number> {
+  return { 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'server.port': port };
 }
 
 describe('LlmHttpTransport', () => {
@@ -305,6 +337,88 @@ describe('LlmHttpTransport', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ECONNREFUSED' });
     expect(classifyTransportError(error, { upstream: 'up', model: 'm' }).kind).toBe('network');
+  });
+
+  it('with the built-in telemetry, records each request once: body read, stopped early, failed', async () => {
+    const reader = new TestReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const disable = enableBuiltInHttpTelemetry({ name: 'test' }, provider);
+    try {
+      const { baseUrl } = await upstreamServer((req, res) => {
+        if (req.headers['x-client-request-id'] === 'early') {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write('data: 1\n\n'); // and never ends
+          return;
+        }
+        res.writeHead(req.headers['x-client-request-id'] === 'bad' ? 503 : 200);
+        res.end('{}');
+      });
+      const whole = await transport.send(upstreamAt(baseUrl), requestOf());
+      expect(await readBody(whole.body as Readable)).toBe('{}');
+      const bad = await transport.send(
+        upstreamAt(baseUrl),
+        requestOf({ headers: { 'x-client-request-id': 'bad' } }),
+      );
+      await readBody(bad.body as Readable);
+      // Its reader stops after the first chunk: the request's close ends the timing.
+      const controller = new AbortController();
+      const early = await transport.send(
+        upstreamAt(baseUrl),
+        requestOf({
+          headers: { 'x-client-request-id': 'early' },
+          signal: controller.signal,
+          responseType: 'stream',
+        }),
+      );
+      const body = early.body as Readable;
+      await body[Symbol.asyncIterator]().next();
+      const closed = new Promise((resolve) => body.once('close', resolve));
+      controller.abort('consumer_done');
+      await closed;
+      const { server: refused, baseUrl: refusedUrl } = await startUpstream(() => undefined);
+      await new Promise((resolve) => refused.close(resolve));
+      // A transport of its own: targets are kept per upstream name.
+      const other = new LlmHttpTransport();
+      await expect(other.send(upstreamAt(refusedUrl), requestOf())).rejects.toMatchObject({
+        code: 'ECONNREFUSED',
+      });
+      other.onApplicationShutdown();
+      const port = Number(new URL(baseUrl).port);
+      const points = await clientDurations(reader);
+      expect(points.map((p) => [p.attributes, p.value.count])).toEqual([
+        [
+          {
+            ...serverOf(port),
+            'network.protocol.version': '1.1',
+            'http.response.status_code': 200,
+          },
+          1,
+        ],
+        [
+          {
+            ...serverOf(port),
+            'network.protocol.version': '1.1',
+            'http.response.status_code': 503,
+            'error.type': '503',
+          },
+          1,
+        ],
+        // The stopped stream: aborted by its reader, after a 200.
+        [
+          {
+            ...serverOf(port),
+            'network.protocol.version': '1.1',
+            'http.response.status_code': 200,
+            'error.type': 'AbortError',
+          },
+          1,
+        ],
+        [{ ...serverOf(Number(new URL(refusedUrl).port)), 'error.type': 'Error' }, 1],
+      ]);
+    } finally {
+      disable();
+      await provider.shutdown();
+    }
   });
 
   (agentsTakeProxyEnv ? it : it.skip)('sends through the proxy HTTP_PROXY names', async () => {

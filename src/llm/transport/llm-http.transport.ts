@@ -8,7 +8,7 @@ import { unwatchAbort, watchAbort } from '../resilience/abort-link';
 import { secretRedactor } from '../resilience/secret-redaction';
 import { createUpstreamAgents } from './connect-timeout.agent';
 import { putHeader } from './header-list';
-import { builtInHttpTelemetry, isInstrumented } from './http-telemetry';
+import { type BuiltInHttpTelemetry, builtInHttpTelemetry, isInstrumented } from './http-telemetry';
 import { ACCEPT_ENCODING, decodedBody } from './response-decoding';
 
 /** One HTTP request to an upstream. */
@@ -30,6 +30,16 @@ export interface UpstreamResponse {
   headers: Record<string, string>;
   /** The body being received; the caller reads it, up to a bound of its own. */
   body: string | Readable;
+}
+
+/** One request as {@link LlmHttpTransport.send} hands it to Node. */
+interface PreparedRequest {
+  target: UpstreamTarget;
+  path: RequestPath;
+  headers: Record<string, string | number> | string[];
+  data: string | Buffer;
+  requestFn: typeof httpRequest;
+  telemetry: BuiltInHttpTelemetry | undefined;
 }
 
 /** What a request to one upstream needs, worked out once per upstream rather than per call. */
@@ -62,7 +72,87 @@ interface UpstreamTarget {
 export class LlmHttpTransport implements OnApplicationShutdown {
   private readonly targets = new Map<string, UpstreamTarget>();
 
-  async send(upstream: ResolvedUpstream, request: UpstreamRequest): Promise<UpstreamResponse> {
+  /**
+   * Sends one request; settles with the response once its headers arrived. Not `async`: the
+   * promise it returns is the request's own, settled by its callbacks (an async function's would
+   * be one more promise, resolved with this one two microtask turns later).
+   */
+  send(upstream: ResolvedUpstream, request: UpstreamRequest): Promise<UpstreamResponse> {
+    let prepared: PreparedRequest;
+    try {
+      prepared = this.prepare(upstream, request);
+    } catch (error) {
+      // A body that cannot be encoded, an aborted signal: a rejection, as from an async function.
+      return Promise.reject(error);
+    }
+    const { target, path, headers, data, requestFn, telemetry } = prepared;
+    const { signal } = request;
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      let req: ClientRequest;
+      let response: IncomingMessage | undefined;
+      try {
+        req = requestFn(
+          {
+            protocol: target.protocol,
+            hostname: target.hostname,
+            port: target.port,
+            path: path.path,
+            // Not read by Node; spares OpenTelemetry's HTTP instrumentation a URL parse per call.
+            pathname: path.pathname,
+            method: 'POST',
+            headers,
+            agent: target.secure ? target.agents.https : target.agents.http,
+          },
+          (res) => {
+            response = res;
+            try {
+              resolve(upstreamResponse(res, target));
+            } catch (error) {
+              res.destroy();
+              reject(error);
+            }
+            // After the caller's own reading is set up, as the instrumentation's listener runs.
+            timing?.response(res);
+          },
+        );
+      } catch (error) {
+        // Node's own checks (a header value it will not send, say): raised before anything is sent.
+        reject(error);
+        return;
+      }
+      // Without the HTTP instrumentation: its metric, from here (as the instrumentation's, once
+      // Node made the request), told what happens by this request's listeners below.
+      const timing = telemetry?.clientRequest('POST', target);
+      // Not Node's `signal` option: aborted while the caller still reads the body, it destroys the
+      // request with an error nobody can listen to. Here the body's reader gets the error.
+      const onAbort = (): void => {
+        const error = abortError(signal);
+        response?.destroy(error);
+        req.destroy(error);
+      };
+      watchAbort(signal, onAbort);
+      // `on`: a request closes once (`once` would wrap the listener, one more allocation per call).
+      req.on('close', () => {
+        timing?.closed();
+        unwatchAbort(signal, onAbort);
+      });
+      // Kept after the response too: a later socket error must not go uncaught (the body's reader
+      // gets its own).
+      req.on(
+        'error',
+        timing
+          ? (error: Error) => {
+              timing.failed(error);
+              reject(error);
+            }
+          : reject,
+      );
+      req.end(data);
+    });
+  }
+
+  /** What {@link send} works out before anything is sent; throws what the send rejects with. */
+  private prepare(upstream: ResolvedUpstream, request: UpstreamRequest): PreparedRequest {
     const target = this.targetFor(upstream);
     const path = pathOf(target, request.path);
     const text = encodeBody(request.body, upstream.name);
@@ -85,53 +175,7 @@ export class LlmHttpTransport implements OnApplicationShutdown {
     // headers go to Node as a list, written as they are; an object is for whatever may read or
     // add to it (an instrumentation, a proxy agent's headers). Same bytes either way.
     const sent = telemetry && !target.agents.proxied ? headerList(headers, target.host) : headers;
-    return new Promise<UpstreamResponse>((resolve, reject) => {
-      let req: ClientRequest;
-      let response: IncomingMessage | undefined;
-      try {
-        req = requestFn(
-          {
-            protocol: target.protocol,
-            hostname: target.hostname,
-            port: target.port,
-            path: path.path,
-            // Not read by Node; spares OpenTelemetry's HTTP instrumentation a URL parse per call.
-            pathname: path.pathname,
-            method: 'POST',
-            headers: sent,
-            agent: target.secure ? target.agents.https : target.agents.http,
-          },
-          (res) => {
-            response = res;
-            try {
-              resolve(upstreamResponse(res, target));
-            } catch (error) {
-              res.destroy();
-              reject(error);
-            }
-          },
-        );
-      } catch (error) {
-        // Node's own checks (a header value it will not send, say): raised before anything is sent.
-        reject(error);
-        return;
-      }
-      telemetry?.clientRequest(req, 'POST', target);
-      // Not Node's `signal` option: aborted while the caller still reads the body, it destroys the
-      // request with an error nobody can listen to. Here the body's reader gets the error.
-      const onAbort = (): void => {
-        const error = abortError(signal);
-        response?.destroy(error);
-        req.destroy(error);
-      };
-      watchAbort(signal, onAbort);
-      // `on`: a request closes once (`once` would wrap the listener, one more allocation per call).
-      req.on('close', () => unwatchAbort(signal, onAbort));
-      // Kept after the response too: a later socket error must not go uncaught (the body's reader
-      // gets its own).
-      req.on('error', reject);
-      req.end(data);
-    });
+    return { target, path, headers: sent, data, requestFn, telemetry };
   }
 
   /**
