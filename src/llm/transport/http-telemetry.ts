@@ -198,6 +198,9 @@ export class ClientRequestTiming {
       attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
       if (status >= 400 && status < 600) attributes[ATTR_ERROR_TYPE] = String(status);
     }
+    // A body taken whole as soon as it arrived ({@link bodyTaken}) ends the timing then, not at
+    // its `end` event, which comes only after the caller's work on it.
+    (res as TimedResponse)[TIMING_END] = this.end;
     // `on`, as for the server's: `end` and `close` pass no argument.
     res.on('end', this.end);
     // A monitor, not a listener: an error nobody else listens to must still be raised.
@@ -223,6 +226,21 @@ export class ClientRequestTiming {
     if (error) this.attributes[ATTR_ERROR_TYPE] = error.name;
     recordLater(this.histogram, (performance.now() - this.start) / 1000, this.attributes);
   };
+}
+
+const TIMING_END = Symbol('nestjs-resilient-llm.httpClientTimingEnd');
+
+interface TimedResponse {
+  [TIMING_END]?: () => void;
+}
+
+/**
+ * The whole body of an upstream response was taken at once (it had arrived with the head): its
+ * `http.client.request.duration` ends now, where a body read to its `end` event would end it.
+ * Nothing happens for a response without the built-in timing.
+ */
+export function bodyTaken(res: object): void {
+  (res as TimedResponse)[TIMING_END]?.();
 }
 
 let enabled: BuiltInHttpTelemetry | undefined;

@@ -14,7 +14,7 @@ import { resolveLlmOptions } from '../options/llm-options.resolver';
 import { isLlmError } from '../resilience/llm.errors';
 import { LlmHttpTransport, type UpstreamRequest } from './llm-http.transport';
 import { enableBuiltInHttpTelemetry } from './http-telemetry';
-import { readBody } from './read-body';
+import { readBody, receivedBody } from './read-body';
 import { classifyTransportError } from './transport-error';
 
 const KEY = 'sk-test-0123456789abcdefghijklmnop';
@@ -337,6 +337,37 @@ describe('LlmHttpTransport', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ECONNREFUSED' });
     expect(classifyTransportError(error, { upstream: 'up', model: 'm' }).kind).toBe('network');
+  });
+
+  it('with the built-in telemetry, a body taken at once ends its timing then, not at its later end event', async () => {
+    const reader = new TestReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const disable = enableBuiltInHttpTelemetry({ name: 'test' }, provider);
+    try {
+      const { baseUrl } = await upstreamServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      });
+      const sent = performance.now();
+      const response = await transport.send(upstreamAt(baseUrl), requestOf());
+      const body = response.body as IncomingMessage;
+      for (let turns = 0; !body.complete && turns < 1_000; turns++) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const ended = new Promise((resolve) => body.once('end', resolve));
+      expect(receivedBody(body)).toBe('{}');
+      const taken = performance.now() - sent;
+      // The caller's work on the body before its `end` event can come: 50 ms of it.
+      const busyUntil = performance.now() + 50;
+      while (performance.now() < busyUntil);
+      await ended;
+      const [point] = await clientDurations(reader);
+      expect(point?.value.count).toBe(1);
+      expect(point!.value.sum * 1000).toBeLessThanOrEqual(taken + 5);
+    } finally {
+      disable();
+      await provider.shutdown();
+    }
   });
 
   it('with the built-in telemetry, records each request once: body read, stopped early, failed', async () => {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { finished, type Readable } from 'node:stream';
+import { bodyTaken } from './http-telemetry';
 
 /**
  * Completions above this are cut (and then fail to parse): generous, since long outputs with
@@ -42,6 +43,8 @@ export async function readWholeBody(body: Readable, maxBytes = MAX_BODY_BYTES): 
  * the caller's use of it. Undefined when the body is still arriving, larger than `maxBytes`,
  * decoded through a pipeline (not an `IncomingMessage`) or already being read: then
  * {@link readWholeBody} reads it.
+ * The response's built-in `http.client.request.duration` ends when the body is taken
+ * ({@link bodyTaken}), as a body read to its end would end it.
  *
  * @example
  * const text = receivedBody(res) ?? (await readWholeBody(res));
@@ -57,6 +60,7 @@ export function receivedBody(body: Readable, maxBytes = MAX_BODY_BYTES): string 
     return undefined;
   }
   const bytes = body.read() as Buffer | string | null;
+  bodyTaken(body);
   if (bytes === null) return '';
   return typeof bytes === 'string' ? bytes : bytes.toString('utf8');
 }
