@@ -162,8 +162,10 @@ describe('LlmClient against upstream faults', () => {
   });
 
   it('a hang past the attempt timeout is a timeout and the next attempt succeeds', async () => {
+    // 250 ms: long enough that the second attempt's answer never runs into it on a loaded machine
+    // (at 80 ms one did, in a full parallel run: a third attempt took the simulator's default).
     const hanging = await startLlmApp(sim.baseUrl, {
-      timeouts: { attemptMs: 80, deadlineMs: 2000 },
+      timeouts: { attemptMs: 250, deadlineMs: 2000 },
     });
     const hung = recordCalls(hanging.app);
     try {
@@ -172,7 +174,7 @@ describe('LlmClient against upstream faults', () => {
       const { completion, metadata } = await hanging.llm.chat({ messages: USER });
       expect(completion.choices[0]?.message.content).toBe('awake');
       expect(metadata.attempts).toBe(2);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(80 - 3);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250 - 3);
       // The attempt timeout ended the hang (not the 2 s total), and the retry followed it.
       expect(hung.last.attempts.map((a) => a.errorKind)).toEqual(['timeout', undefined]);
       expect(hung.last.retries).toMatchObject([{ reason: 'timeout', source: 'backoff' }]);
