@@ -1,7 +1,7 @@
 import { LlmDrain } from '../src/llm/lifecycle/llm-drain';
 import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
-import { failureOf, startLlmApp, USER } from './support/llm-test-app';
+import { FAST_POLICIES, failureOf, startLlmApp, USER } from './support/llm-test-app';
 import { eventually } from './support/eventually';
 
 // The drain without the gateway, as any Nest app (or microservice) gets it from app.close().
@@ -15,7 +15,22 @@ describe('LlmDrain in a plain Nest app', () => {
 
   it('app.close() waits for calls and streams in flight before closing the transport', async () => {
     sim.configure({ latencyMs: 300 });
-    const t = await startLlmApp(sim.baseUrl, {}, { drain: { timeoutMs: 5000 } });
+    // Timeouts well above the 300 ms latency: the drain is under test, not them (with the fast
+    // policies' 500 ms first-chunk timeout, a loaded CI run timed the stream's first attempt out
+    // and retried it).
+    const t = await startLlmApp(
+      sim.baseUrl,
+      {
+        timeouts: {
+          ...FAST_POLICIES.timeouts,
+          attemptMs: 3000,
+          deadlineMs: 5000,
+          firstChunkMs: 3000,
+          idleMs: 3000,
+        },
+      },
+      { drain: { timeoutMs: 5000 } },
+    );
     const plain = t.llm.chat({ messages: USER });
     const stream = t.llm.chatStream({ messages: USER });
     const streamed = (async () => {
