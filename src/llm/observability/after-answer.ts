@@ -6,7 +6,7 @@
  * throws is raised on its own (as a throwing `setImmediate` callback is) and the others still run.
  *
  * @example
- * afterAnswer(flushMetricRecords); // once per turn, however many measurements were queued
+ * afterAnswer(handOnQueued); // once per turn, however many measurements were queued
  */
 let jobs: (() => void)[] = [];
 /** The list the next turn's jobs go into while this turn's run (swapped, not reallocated). */

@@ -12,6 +12,7 @@ import {
   addLater,
   flushBeforeCollection,
   flushMetricRecords,
+  MAX_HELD_SERIES,
   MAX_QUEUED,
   recordLater,
 } from './metric-record.queue';
@@ -51,7 +52,7 @@ describe('metric-record.queue', () => {
     ]);
   });
 
-  it("sums a counter's increments with the same attribute object, in the order series appear", async () => {
+  it("hands a series' first increment on the next turn and sums the later ones until the collection", async () => {
     const counter = noting();
     const success = { outcome: 'success' };
     const failed = { outcome: 'timeout' };
@@ -60,11 +61,41 @@ describe('metric-record.queue', () => {
     addLater(counter, 1, failed);
     addLater(counter, 2, success);
     await nextTurn();
+    // Each series' first increment, in the order the series appeared.
     expect(counter.calls).toEqual([
-      [2, success],
+      [1, success],
       [1, failed],
-      [2, success],
     ]);
+    addLater(counter, 4, failed);
+    await nextTurn();
+    expect(counter.calls).toHaveLength(2);
+    // The collection's hook: one add per series, with what it counted since.
+    flushMetricRecords();
+    expect(counter.calls.slice(2)).toEqual([
+      [3, success],
+      [4, failed],
+    ]);
+    // After a collection, a series' next increment is its first again: on the next turn.
+    addLater(counter, 1, success);
+    addLater(counter, 1, success);
+    await nextTurn();
+    expect(counter.calls.slice(4)).toEqual([[1, success]]);
+    flushMetricRecords();
+    expect(counter.calls.slice(5)).toEqual([[1, success]]);
+  });
+
+  it('holds at most MAX_HELD_SERIES counter series; the others go on the next turn', async () => {
+    const counter = noting();
+    const series = Array.from({ length: MAX_HELD_SERIES + 1 }, (_, i) => ({ n: i }));
+    for (const attributes of series) addLater(counter, 1, attributes);
+    await nextTurn();
+    expect(counter.calls).toHaveLength(MAX_HELD_SERIES + 1);
+    for (const attributes of series) addLater(counter, 2, attributes);
+    await nextTurn();
+    // Only the series past the bound was handed on; the held ones wait for the collection.
+    expect(counter.calls.slice(MAX_HELD_SERIES + 1)).toEqual([[2, series[MAX_HELD_SERIES]]]);
+    flushMetricRecords();
+    expect(counter.calls).toHaveLength(2 * (MAX_HELD_SERIES + 1));
   });
 
   it('hands everything on at once when the queue holds MAX_QUEUED measurements', () => {
@@ -87,8 +118,12 @@ describe('metric-record.queue', () => {
       });
       flushBeforeCollection(provider.getMeter('a'));
       flushBeforeCollection(provider.getMeter('b'));
-      addLater(calls, 1, { outcome: 'success' });
-      addLater(calls, 1, { outcome: 'success' });
+      const success = { outcome: 'success' };
+      addLater(calls, 1, success);
+      await nextTurn();
+      // Held for the collection.
+      addLater(calls, 1, success);
+      addLater(calls, 1, success);
       recordLater(duration, 1.5, { route: '/x' });
 
       const { resourceMetrics } = await reader.collect();
@@ -97,14 +132,14 @@ describe('metric-record.queue', () => {
       // The hooks themselves export nothing: only the two instruments recorded into.
       expect(metrics.map((m) => m.descriptor.name).sort()).toEqual(['calls', 'duration']);
       const counted = metrics.find((m) => m.descriptor.name === 'calls')!.dataPoints;
-      expect(counted.map((p) => [p.attributes, p.value])).toEqual([[{ outcome: 'success' }, 2]]);
+      expect(counted.map((p) => [p.attributes, p.value])).toEqual([[{ outcome: 'success' }, 3]]);
       const [point] = metrics.find((m) => m.descriptor.name === 'duration')!
         .dataPoints as DataPoint<HistogramPoint>[];
       expect(point!.attributes).toEqual({ route: '/x' });
       expect(point!.value).toMatchObject({ count: 1, sum: 1.5, buckets: { counts: [0, 1, 0] } });
     });
 
-    it("the provider's shutdown exports what was still queued", async () => {
+    it("the provider's shutdown exports what was still queued or held", async () => {
       const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
       provider = new MeterProvider({
         readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 })],
@@ -112,7 +147,10 @@ describe('metric-record.queue', () => {
       const meter = provider.getMeter('a');
       flushBeforeCollection(meter);
       const calls = meter.createCounter('calls');
-      addLater(calls, 3, { outcome: 'success' });
+      const success = { outcome: 'success' };
+      addLater(calls, 3, success);
+      await nextTurn();
+      addLater(calls, 2, success);
 
       await provider.shutdown();
       provider = undefined;
@@ -121,7 +159,7 @@ describe('metric-record.queue', () => {
         .getMetrics()
         .flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics))
         .filter((m) => m.descriptor.name === 'calls');
-      expect(exported.flatMap((m) => m.dataPoints.map((p) => p.value))).toEqual([3]);
+      expect(exported.flatMap((m) => m.dataPoints.map((p) => p.value))).toEqual([5]);
     });
   });
 });

@@ -25,10 +25,21 @@ import { afterAnswer } from './after-answer';
  * measurement queued before it. Every meter recorded into has its own hook, so this does not rest
  * on the order in which a collection visits meters. Nothing is dropped: past {@link MAX_QUEUED}
  * measurements in one turn, the queue is handed on at once.
+ *
+ * A counter's increments go further: the first one of a series (counter and attribute object)
+ * since the last collection is handed on on the next turn like any measurement, and the series'
+ * later ones are summed here and handed on, one `add` per series, when the next collection starts.
+ * The sum a collection reads is the same, and so is the time each series, and with delta
+ * temporality each interval of it, starts at; the SDK hashes a busy series' attributes once per
+ * collection instead of once per call. At most {@link MAX_HELD_SERIES} series are held; past them,
+ * increments go on the next turn.
  */
 
 /** Measurements held at most before they are handed on at once (one turn of a busy process). */
 export const MAX_QUEUED = 1024;
+
+/** Counter series whose increments are summed until the next collection, at most. */
+export const MAX_HELD_SERIES = 1024;
 
 // The API's no-op instruments are shared singletons: measurements for them are not even queued.
 const noopMeter = createNoopMeter();
@@ -55,6 +66,13 @@ let queuedCounts = 0;
  */
 const lastCount = new Map<Counter, number>();
 
+/**
+ * The counter series handed on since the last collection, with what they counted since: their
+ * increments wait for the next collection ({@link flushMetricRecords}), which clears this.
+ */
+const held = new Map<Counter, Map<Attributes, number>>();
+let heldSeries = 0;
+
 let scheduled = false;
 
 /** Queues `histogram.record(value, attributes)`. */
@@ -70,6 +88,12 @@ export function recordLater(histogram: Histogram, value: number, attributes: Att
 /** Queues `counter.add(value, attributes)`. */
 export function addLater(counter: Counter, value: number, attributes: Attributes): void {
   if (counter === NOOP_COUNTER) return;
+  const sums = held.get(counter);
+  const sum = sums?.get(attributes);
+  if (sum !== undefined) {
+    sums!.set(attributes, sum + value);
+    return;
+  }
   const last = lastCount.get(counter);
   if (last !== undefined && counterAttributes[last] === attributes) {
     counterValues[last]! += value;
@@ -80,20 +104,48 @@ export function addLater(counter: Counter, value: number, attributes: Attributes
   counterValues[i] = value;
   counterAttributes[i] = attributes;
   lastCount.set(counter, i);
+  if (heldSeries < MAX_HELD_SERIES) {
+    // This series' next increments wait for the collection.
+    if (sums === undefined) held.set(counter, new Map([[attributes, 0]]));
+    else sums.set(attributes, 0);
+    heldSeries++;
+  }
   queued();
 }
 
 function queued(): void {
   if (queuedHistograms + queuedCounts >= MAX_QUEUED) {
-    flushMetricRecords();
+    handOnQueued();
   } else if (!scheduled) {
     scheduled = true;
-    afterAnswer(flushMetricRecords);
+    afterAnswer(handOnQueued);
   }
 }
 
-/** Hands every queued measurement to the SDK now. */
+/**
+ * Hands every measurement to the SDK now: those queued for the next turn, then the counts held
+ * for the collection (a collection's hook runs this).
+ */
 export function flushMetricRecords(): void {
+  handOnQueued();
+  if (heldSeries === 0) return;
+  for (const [counter, sums] of held) {
+    for (const [attributes, sum] of sums) {
+      if (sum === 0) continue;
+      try {
+        counter.add(sum, attributes);
+      } catch (error) {
+        failed(error);
+      }
+    }
+  }
+  // The next increment of each series is its first since this collection: on the next turn.
+  held.clear();
+  heldSeries = 0;
+}
+
+/** Hands the measurements queued for this turn to the SDK. */
+function handOnQueued(): void {
   scheduled = false;
   const n = queuedHistograms;
   queuedHistograms = 0;

@@ -252,6 +252,49 @@ describe('LlmHttpTransport', () => {
     expect(JSON.stringify(response.headers)).not.toContain(KEY.slice(-12));
   });
 
+  it("gives the headers in the order they came, repeated ones joined or dropped by Node's rules", async () => {
+    const lines = [
+      ['X-Request-Id', 'req-9'],
+      ['Content-Type', 'application/json'],
+      ['x-ratelimit-remaining-requests', '99'],
+    ];
+    const repeated = [
+      ...lines,
+      ['Cache-Control', 'no-cache'],
+      ['content-type', 'text/plain'],
+      ['cache-control', 'no-store'],
+      ['Cookie', 'a=1'],
+      ['Cookie', 'b=2'],
+    ];
+    let answered = 0;
+    const { baseUrl } = await upstreamServer((_req, res) => {
+      res.writeHead(200, (answered++ === 0 ? lines : repeated).flat()).end('{}');
+    });
+    for (const sent of [lines, repeated]) {
+      const response = await transport.send(upstreamAt(baseUrl), requestOf());
+      const names = Object.keys(response.headers).filter(
+        (name) => !/^(date|connection|keep-alive|content-length|transfer-encoding)$/.test(name),
+      );
+      if (sent === lines) {
+        expect(names).toEqual(['x-request-id', 'content-type', 'x-ratelimit-remaining-requests']);
+        expect(response.headers['x-request-id']).toBe('req-9');
+      } else {
+        expect(names).toEqual([
+          'x-request-id',
+          'content-type',
+          'x-ratelimit-remaining-requests',
+          'cache-control',
+          'cookie',
+        ]);
+        // Node's rules: content-type keeps its first value, others are joined.
+        expect(response.headers['content-type']).toBe('application/json');
+        expect(response.headers['cache-control']).toBe('no-cache, no-store');
+        expect(response.headers['cookie']).toBe('a=1; b=2');
+      }
+      await readBody(response.body as Readable);
+    }
+  });
+
   it('decodes a gzip body and drops its content-encoding', async () => {
     const { seen, baseUrl } = await upstreamServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });

@@ -250,9 +250,40 @@ function pathOf(target: UpstreamTarget, path: string): RequestPath {
   return found;
 }
 
-/** The response as the caller sees it: bounded, redacted header values and the decoded body. */
+/**
+ * The response as the caller sees it: bounded, redacted header values and the decoded body.
+ * Read from the raw header lines: Node's `res.headers` object is built on first use, a few µs on
+ * every call that nothing else needs. The record is the same: names in lower case, in the order
+ * they came. A name that comes twice, or a `content-encoding` that stays (one not decoded, a 204),
+ * takes Node's object as before (its own rules join or drop repeated headers), in its place.
+ */
 function upstreamResponse(res: IncomingMessage, target: UpstreamTarget): UpstreamResponse {
-  const body = decodedBody(res);
+  const raw = res.rawHeaders;
+  const headers: Record<string, string> = {};
+  let encoding: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'content-encoding' && encoding === undefined) {
+      encoding = raw[i + 1]!;
+      continue;
+    }
+    if (Object.hasOwn(headers, name) || name === '__proto__' || name === 'content-encoding') {
+      return nodeHeadersResponse(res, target, decodedBody(res));
+    }
+    headers[name] = upstreamHeaderValue(name, raw[i + 1]!, target.redact);
+  }
+  if (encoding === undefined) return { status: res.statusCode ?? 0, headers, body: res };
+  const body = decodedBody(res, encoding);
+  if (body === res || res.statusCode === 204) return nodeHeadersResponse(res, target, body);
+  return { status: res.statusCode ?? 0, headers, body };
+}
+
+/** {@link upstreamResponse} from Node's header object. */
+function nodeHeadersResponse(
+  res: IncomingMessage,
+  target: UpstreamTarget,
+  body: UpstreamResponse['body'],
+): UpstreamResponse {
   const headers: Record<string, string> = {};
   for (const name in res.headers) {
     const value = res.headers[name];

@@ -19,9 +19,12 @@ const BROTLI_OPTIONS = {
  * The response body, decompressed when the upstream (or a proxy before it) sent it compressed;
  * the response itself when not, or when its encoding is one this does not know (the caller then
  * sees the `content-encoding` header). A socket error on the response reaches the returned stream.
+ * `encoding` is the response's `content-encoding`, when the caller has read it already.
  */
-export function decodedBody(res: IncomingMessage): Readable {
-  const encoding = res.headers['content-encoding'];
+export function decodedBody(
+  res: IncomingMessage,
+  encoding: string | undefined = res.headers['content-encoding'],
+): Readable {
   if (encoding === undefined || res.statusCode === 204) return res;
   const decoders = decodersFor(encoding.toLowerCase());
   if (decoders === undefined) return res;

@@ -1,6 +1,5 @@
 import { type SpanContext } from '@opentelemetry/api';
-import { ATTR_SERVICE_NAME } from '../llm.semconv';
-import { type LlmEventDocument, type LlmEventField } from './llm-event.fields';
+import { type LlmEventDocument } from './llm-event.fields';
 
 /** What every event carries besides what happened: who wrote it and where it is filed. */
 export interface LlmEventSource {
@@ -32,22 +31,13 @@ export function baseEvent(
     'event.end': end,
     // ECS wants nanoseconds.
     'event.duration': Math.max(0, timing.endedAt - timing.startedAt) * 1_000_000,
-    [ATTR_SERVICE_NAME]: source.serviceName,
+    'service.name': source.serviceName,
   };
   if (span) {
     event['trace.id'] = span.traceId;
     event['span.id'] = span.spanId;
   }
   return event;
-}
-
-/** Sets a field when its value is known: documents hold only what is known. */
-export function put<F extends LlmEventField>(
-  document: LlmEventDocument,
-  field: F,
-  value: LlmEventDocument[F] | undefined,
-): void {
-  if (value !== undefined) document[field] = value;
 }
 
 /** Latest times in years of four digits: `toISOString` writes later (and negative) years longer. */

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type SpanContext } from '@opentelemetry/api';
 import { isLlmError, type LlmError } from '../../resilience/llm.errors';
 import { type LlmRequestEnding } from '../llm-call-observer';
-import * as S from '../llm.semconv';
-import { baseEvent, LLM_EVENT_ACTIONS, type LlmEventSource, put } from './llm-event.base';
+import { baseEvent, LLM_EVENT_ACTIONS, type LlmEventSource } from './llm-event.base';
 import { type LlmEventDocument } from './llm-event.fields';
 
 /** How the user-facing request fared. */
@@ -45,7 +44,8 @@ export function buildRequestEvent(
       ? undefined
       : (llmError?.kind ?? (ending.error instanceof Error ? ending.error.name : undefined));
   const rpc = ending.rpc;
-  // Each field written once, in the documents' order, unset ones left out (see llm-call.event.ts).
+  // Each field written once, in the documents' order, unset ones left out, each under its name
+  // spelled out (see llm-call.event.ts).
   const event = baseEvent(source, ending, span);
   // A message is no web request: no HTTP fields, its transport and pattern instead.
   event['event.category'] = rpc ? ['api'] : ['web'];
@@ -54,26 +54,29 @@ export function buildRequestEvent(
   // ECS knows only success and failure: a degraded request did succeed for the user.
   event['event.outcome'] = outcome === 'failure' ? 'failure' : 'success';
   event['event.id'] = randomUUID();
-  put(event, S.ATTR_ERROR_TYPE, errorType);
-  if (outcome === 'failure') put(event, 'error.message', llmError?.message);
-  const { context } = ending;
-  put(event, S.ATTR_USER_ID, context.userId);
-  if (rpc) {
-    event[S.ATTR_LLM_REQUEST_TRANSPORT] = rpc.transport;
-    put(event, S.ATTR_LLM_REQUEST_PATTERN, rpc.pattern);
-    put(event, S.ATTR_LLM_REQUEST_RPC_OUTCOME, rpc.outcome);
-    put(event, S.ATTR_LLM_REQUEST_REDELIVERED, rpc.redelivered);
-  } else {
-    event[S.ATTR_LLM_REQUEST_TRANSPORT] = 'http';
-    put(event, S.ATTR_HTTP_REQUEST_METHOD, ending.method);
-    event[S.ATTR_HTTP_RESPONSE_STATUS_CODE] = ending.statusCode;
-    put(event, S.ATTR_URL_PATH, ending.path?.split('?')[0]);
+  if (errorType !== undefined) event['error.type'] = errorType;
+  if (outcome === 'failure' && llmError?.message !== undefined) {
+    event['error.message'] = llmError.message;
   }
-  put(event, S.ATTR_LLM_FEATURE, context.featureName);
-  put(event, S.ATTR_LLM_REQUEST_ID, context.requestId);
-  put(event, S.ATTR_LLM_REQUEST_ROUTE, context.route);
-  event[S.ATTR_LLM_REQUEST_OUTCOME] = outcome;
-  event[S.ATTR_LLM_REQUEST_CALLS] = calls.length;
-  event[S.ATTR_LLM_REQUEST_FAILED_CALLS] = failedCalls.length;
+  const { context } = ending;
+  if (context.userId !== undefined) event['user.id'] = context.userId;
+  if (rpc) {
+    event['llm.request.transport'] = rpc.transport;
+    if (rpc.pattern !== undefined) event['llm.request.pattern'] = rpc.pattern;
+    if (rpc.outcome !== undefined) event['llm.request.rpc_outcome'] = rpc.outcome;
+    if (rpc.redelivered !== undefined) event['llm.request.redelivered'] = rpc.redelivered;
+  } else {
+    event['llm.request.transport'] = 'http';
+    if (ending.method !== undefined) event['http.request.method'] = ending.method;
+    event['http.response.status_code'] = ending.statusCode;
+    const path = ending.path?.split('?')[0];
+    if (path !== undefined) event['url.path'] = path;
+  }
+  if (context.featureName !== undefined) event['llm.feature'] = context.featureName;
+  if (context.requestId !== undefined) event['llm.request_id'] = context.requestId;
+  if (context.route !== undefined) event['llm.request.route'] = context.route;
+  event['llm.request.outcome'] = outcome;
+  event['llm.request.calls'] = calls.length;
+  event['llm.request.failed_calls'] = failedCalls.length;
   return event;
 }
