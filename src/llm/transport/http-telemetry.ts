@@ -221,6 +221,30 @@ export class ClientRequestTiming {
     if (this.done) return;
     this.done = true;
     const seconds = (performance.now() - this.start) / 1000;
+    // Without an error (the answer's own path), the attributes the target's earlier requests of
+    // the same method, status and version had: the same object each time, built once.
+    const attributes = error ? this.attributes(error) : this.sharedAttributes();
+    recordLater(this.histogram, seconds, attributes);
+  }
+
+  private sharedAttributes(): Attributes {
+    const { target, method, httpVersion } = this;
+    const status = this.status ?? 0;
+    let byStatus = shared.get(target);
+    if (byStatus === undefined)
+      shared.set(target, (byStatus = new Map<number, SharedAttributes>()));
+    const found = byStatus.get(status);
+    if (found !== undefined && found.method === method && found.httpVersion === httpVersion) {
+      return found.attributes;
+    }
+    const attributes = this.attributes();
+    if (found === undefined && byStatus.size < MAX_SHARED) {
+      byStatus.set(status, { method, httpVersion, attributes });
+    }
+    return attributes;
+  }
+
+  private attributes(error?: Error): Attributes {
     const { target } = this;
     const attributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: normalizeMethod(this.method),
@@ -234,8 +258,23 @@ export class ClientRequestTiming {
       if (status >= 400 && status < 600) attributes[ATTR_ERROR_TYPE] = String(status);
     }
     if (error) attributes[ATTR_ERROR_TYPE] = error.name;
-    recordLater(this.histogram, seconds, attributes);
+    return attributes;
   }
+}
+
+/**
+ * Attribute objects of a target's requests without an error, by status: built once, shared by
+ * every later record of the same status, method and version (never changed once made; the SDK
+ * only reads them). Bounded per target: past {@link MAX_SHARED} statuses (or for another method
+ * or version than the status's first), each is built anew.
+ */
+const shared = new WeakMap<HttpClientTarget, Map<number, SharedAttributes>>();
+const MAX_SHARED = 32;
+
+interface SharedAttributes {
+  method: string;
+  httpVersion: string | undefined;
+  attributes: Attributes;
 }
 
 const TIMING = Symbol('nestjs-resilient-llm.httpClientTiming');
