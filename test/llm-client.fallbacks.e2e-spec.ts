@@ -11,6 +11,7 @@ import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
 import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { recordCalls } from './support/call-recorder';
+import { eventually } from './support/eventually';
 import { failureOf, FAST_POLICIES, USER } from './support/llm-test-app';
 
 const models = (sim: UpstreamSimulator) =>
@@ -121,6 +122,34 @@ describe('fallback chain', () => {
       'llm.degraded': false,
       'event.outcome': 'success',
     });
+  });
+
+  it('moves on when the bulkhead of the upstream is full, as bulkhead_full', async () => {
+    const full = await boot(
+      primary,
+      secondary,
+      {},
+      { bulkhead: { maxConcurrent: 1, maxQueue: 0 } },
+    );
+    try {
+      // The primary's one slot is held by a slow answer while the second call arrives.
+      primary.script([{ type: 'ok', content: 'slow', latencyMs: 300 }]);
+      secondary.script([{ type: 'ok', content: 'from secondary' }]);
+      const holding = full.llm.chat({ messages: USER });
+      await eventually(() => expect(primary.requests).toHaveLength(1));
+      const { completion, metadata } = await full.llm.chat({ messages: USER });
+      expect(completion.choices[0]?.message.content).toBe('from secondary');
+      expect(metadata.upstream).toBe('secondary');
+      expect(metadata.fallbacks.map((h) => h.reason)).toEqual(
+        metadata.fallbacks.map(() => 'bulkhead_full'),
+      );
+      expect(metadata.fallbacks.at(-1)?.toUpstream).toBe('secondary');
+      // The call in the slot was not disturbed, and nothing more reached the full upstream.
+      await expect(holding).resolves.toBeDefined();
+      expect(primary.requests).toHaveLength(1);
+    } finally {
+      await full.app.close();
+    }
   });
 
   it('moves on at once when the breaker of the model is open', async () => {

@@ -4,6 +4,7 @@ import type { CallRecord } from '../call/call-record';
 import type { BreakerState } from '../call/call-record.types';
 import type { LlmTelemetry } from '../observability/llm-telemetry';
 import { circuitOpenError } from '../resilience/breaker.errors';
+import { bulkheadError } from '../resilience/bulkhead.errors';
 import type { TrackedBreaker } from '../resilience/tracked-breaker';
 import { type LlmCall, whereOf } from './llm-call';
 
@@ -33,7 +34,8 @@ export async function throughBreaker<T>(
       }
     } catch (error) {
       if (isIsolatedCircuitError(error)) throw circuitOpenError(breaker, record);
-      if (!isBrokenCircuitError(error)) throw error;
+      // A full bulkhead below (`bulkhead.layer.ts`) as `bulkhead_full`; other errors as they are.
+      if (!isBrokenCircuitError(error)) throw bulkheadError(error, record);
       if (!(await waitForProbe(call, breaker, mayWaitForCircuit))) {
         throw circuitOpenError(breaker, record);
       }

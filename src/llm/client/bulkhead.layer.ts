@@ -6,7 +6,8 @@ import type { LlmCall } from './llm-call';
  * The bulkhead layer, per upstream, innermost before the attempt: only attempts hold slots. A
  * call waiting for budget, for a probe or for its next retry costs a promise, not a connection,
  * and is bounded by `limits.maxQueue`, its deadline and its abort; the bulkhead bounds what is
- * in flight upstream. A full bulkhead rejects at once with `bulkhead_full`. A stream keeps its
+ * in flight upstream. A full bulkhead rejects at once with `bulkhead_full` (typed, for a plain
+ * call, by the breaker layer it runs in: neither the breaker nor the retry counts it). A stream keeps its
  * slot until its last chunk, or until it failed after content (see {@link LlmCall.hold}).
  */
 export function inBulkheadSlot<T>(
@@ -17,9 +18,9 @@ export function inBulkheadSlot<T>(
   const { hold } = call;
   if (!hold) {
     // A plain call: its slot is released when the attempt settles, which is what execute does.
-    return bulkhead.execute(send, call.deadline.signal).catch((error: unknown) => {
-      throw bulkheadError(error, call.record);
-    });
+    // A full bulkhead's rejection is typed by the breaker layer around this one (see
+    // `breaker.layer.ts`), as it passes: no promise of this layer's own on every call.
+    return bulkhead.execute(send, call.deadline.signal);
   }
   return new Promise<T>((resolve, reject) => {
     bulkhead

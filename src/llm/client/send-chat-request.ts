@@ -30,7 +30,8 @@ export function chatAttemptInput(
 ): ChatAttemptInput {
   const { upstream, model } = context.record;
   const body: Record<string, unknown> = { ...request, model, stream };
-  if (!stream) delete body.stream_options;
+  // Only when there is one to drop: `delete` is a call into the runtime even for nothing.
+  if (!stream && 'stream_options' in body) delete body.stream_options;
   return { transport, upstream, model, body, context };
 }
 

@@ -83,7 +83,7 @@ export class LlmTracing implements LlmCallObserver {
    */
   spanContext(call: CallRecord): SpanContext | undefined {
     const spanContext = this.calls.get(call)?.spanContext();
-    return spanContext && trace.isSpanContextValid(spanContext) ? spanContext : undefined;
+    return spanContext && validSpanContext(spanContext) ? spanContext : undefined;
   }
 
   onCallStart(call: CallRecord): void {
@@ -206,7 +206,15 @@ const INVALID_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
  * one. Made here to skip the context that would carry the parent in, the name and the options.
  */
 function noopSpan(parent: SpanContext | undefined): Span {
-  return parent && trace.isSpanContextValid(parent) ? trace.wrapSpanContext(parent) : INVALID_SPAN;
+  return parent && validSpanContext(parent) ? trace.wrapSpanContext(parent) : INVALID_SPAN;
+}
+
+/**
+ * `trace.isSpanContextValid`, told the API's invalid span context (the no-op spans' of a call
+ * without a trace) at once instead of by checking its ids' hex digits once more.
+ */
+function validSpanContext(spanContext: SpanContext): boolean {
+  return spanContext !== INVALID_SPAN_CONTEXT && trace.isSpanContextValid(spanContext);
 }
 
 /**
@@ -221,9 +229,7 @@ function addsNothing(active: Context, span: Span): boolean {
   const current = trace.getSpan(active);
   if (current) return current.spanContext() === spanContext;
   return (
-    !trace.isSpanContextValid(spanContext) &&
-    !isInstrumented(httpRequest) &&
-    !isInstrumented(httpsRequest)
+    !validSpanContext(spanContext) && !isInstrumented(httpRequest) && !isInstrumented(httpsRequest)
   );
 }
 

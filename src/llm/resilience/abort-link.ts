@@ -67,6 +67,13 @@ export function unwatchAbort(signal: AbortSignal, watcher: () => void): void {
     signal.removeEventListener('abort', watcher);
     return;
   }
-  const at = watchers ? watchers.lastIndexOf(watcher) : -1;
-  if (at !== -1) watchers!.splice(at, 1);
+  if (!watchers) return;
+  const last = watchers.length - 1;
+  // Usually the last one linked (links are undone in reverse): no array of removed elements.
+  if (watchers[last] === watcher) {
+    watchers.pop();
+    return;
+  }
+  const at = watchers.lastIndexOf(watcher);
+  if (at !== -1) watchers.splice(at, 1);
 }

@@ -111,6 +111,11 @@ export class BuiltInHttpTelemetry {
     return propagation.extract(parent, headers);
   }
 
+  /** Whether {@link inject} would write anything now: a trace context is active. */
+  injects(): boolean {
+    return otelContext.active() !== ROOT_CONTEXT;
+  }
+
   /** Writes the active trace context into an upstream request's headers. */
   inject(headers: Record<string, string | number>): void {
     const active = otelContext.active();
@@ -167,44 +172,35 @@ export class BuiltInHttpTelemetry {
 /**
  * One upstream request's `http.client.request.duration`, recorded once, at the first of: the
  * response body's end, a response error, a request error ({@link failed}) or the request's close
- * ({@link closed}).
+ * ({@link closed}). Made before the request is written, it only notes the start: its attributes
+ * are built when it is recorded, after the answer, and its listeners are shared functions.
  */
 export class ClientRequestTiming {
   private readonly start = performance.now();
-  private readonly attributes: Attributes;
+  private httpVersion?: string;
+  private status?: number;
   private done = false;
 
   constructor(
     private readonly histogram: Histogram,
-    method: string,
-    target: HttpClientTarget,
-  ) {
-    this.attributes = {
-      [ATTR_HTTP_REQUEST_METHOD]: normalizeMethod(method),
-      [ATTR_SERVER_ADDRESS]: target.hostname,
-      [ATTR_SERVER_PORT]: Number(target.port || (target.secure ? 443 : 80)),
-    };
-  }
+    private readonly method: string,
+    private readonly target: HttpClientTarget,
+  ) {}
 
   /**
    * The response's headers arrived (call it from the request's `response` callback): its
    * protocol version and status; the timing then ends with its body (`end`) or its error.
    */
   response(res: IncomingMessage): void {
-    const { attributes } = this;
-    if (res.httpVersion) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = res.httpVersion;
-    const status = res.statusCode;
-    if (status) {
-      attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
-      if (status >= 400 && status < 600) attributes[ATTR_ERROR_TYPE] = String(status);
-    }
+    this.httpVersion = res.httpVersion;
+    this.status = res.statusCode;
     // A body taken whole as soon as it arrived ({@link bodyTaken}) ends the timing then, not at
     // its `end` event, which comes only after the caller's work on it.
-    (res as TimedResponse)[TIMING_END] = this.end;
-    // `on`, as for the server's: `end` and `close` pass no argument.
-    res.on('end', this.end);
+    (res as TimedResponse)[TIMING] = this;
+    // `on`, as for the server's: `end` passes no argument.
+    res.on('end', responseEnded);
     // A monitor, not a listener: an error nobody else listens to must still be raised.
-    res.on(errorMonitor, this.end);
+    res.on(errorMonitor, responseFailed);
   }
 
   /** The request failed (call it from the request's `error` listener). */
@@ -220,18 +216,80 @@ export class ClientRequestTiming {
     this.end();
   }
 
-  private readonly end = (error?: Error): void => {
+  /** Records the duration, once, with the instrumentation's attributes. */
+  end(error?: Error): void {
     if (this.done) return;
     this.done = true;
-    if (error) this.attributes[ATTR_ERROR_TYPE] = error.name;
-    recordLater(this.histogram, (performance.now() - this.start) / 1000, this.attributes);
-  };
+    const seconds = (performance.now() - this.start) / 1000;
+    // Without an error (the answer's own path), the attributes the target's earlier requests of
+    // the same method, status and version had: the same object each time, built once.
+    const attributes = error ? this.attributes(error) : this.sharedAttributes();
+    recordLater(this.histogram, seconds, attributes);
+  }
+
+  private sharedAttributes(): Attributes {
+    const { target, method, httpVersion } = this;
+    const status = this.status ?? 0;
+    let byStatus = shared.get(target);
+    if (byStatus === undefined)
+      shared.set(target, (byStatus = new Map<number, SharedAttributes>()));
+    const found = byStatus.get(status);
+    if (found !== undefined && found.method === method && found.httpVersion === httpVersion) {
+      return found.attributes;
+    }
+    const attributes = this.attributes();
+    if (found === undefined && byStatus.size < MAX_SHARED) {
+      byStatus.set(status, { method, httpVersion, attributes });
+    }
+    return attributes;
+  }
+
+  private attributes(error?: Error): Attributes {
+    const { target } = this;
+    const attributes: Attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: normalizeMethod(this.method),
+      [ATTR_SERVER_ADDRESS]: target.hostname,
+      [ATTR_SERVER_PORT]: Number(target.port || (target.secure ? 443 : 80)),
+    };
+    if (this.httpVersion) attributes[ATTR_NETWORK_PROTOCOL_VERSION] = this.httpVersion;
+    const status = this.status;
+    if (status) {
+      attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
+      if (status >= 400 && status < 600) attributes[ATTR_ERROR_TYPE] = String(status);
+    }
+    if (error) attributes[ATTR_ERROR_TYPE] = error.name;
+    return attributes;
+  }
 }
 
-const TIMING_END = Symbol('nestjs-resilient-llm.httpClientTimingEnd');
+/**
+ * Attribute objects of a target's requests without an error, by status: built once, shared by
+ * every later record of the same status, method and version (never changed once made; the SDK
+ * only reads them). Bounded per target: past {@link MAX_SHARED} statuses (or for another method
+ * or version than the status's first), each is built anew.
+ */
+const shared = new WeakMap<HttpClientTarget, Map<number, SharedAttributes>>();
+const MAX_SHARED = 32;
+
+interface SharedAttributes {
+  method: string;
+  httpVersion: string | undefined;
+  attributes: Attributes;
+}
+
+const TIMING = Symbol('nestjs-resilient-llm.httpClientTiming');
 
 interface TimedResponse {
-  [TIMING_END]?: () => void;
+  [TIMING]?: ClientRequestTiming;
+}
+
+// Shared by every response (the emitter is `this`): no bound function per request.
+function responseEnded(this: TimedResponse): void {
+  this[TIMING]?.end();
+}
+
+function responseFailed(this: TimedResponse, error: Error): void {
+  this[TIMING]?.end(error);
 }
 
 /**
@@ -240,7 +298,7 @@ interface TimedResponse {
  * Nothing happens for a response without the built-in timing.
  */
 export function bodyTaken(res: object): void {
-  (res as TimedResponse)[TIMING_END]?.();
+  (res as TimedResponse)[TIMING]?.end();
 }
 
 let enabled: BuiltInHttpTelemetry | undefined;

@@ -162,6 +162,9 @@ describe('LlmHttpTransport', () => {
     const { port } = server.address() as AddressInfo;
     const cases: [Record<string, string>, Record<string, string>][] = [
       [{}, { 'x-client-request-id': 'req-1', 'x-llm-attempt': '1' }],
+      // An upstream header of its own, then one the attempt sets again (the list from the object).
+      [{ 'x-team': 'a' }, { 'x-client-request-id': 'req-2', 'x-llm-attempt': '2' }],
+      [{ 'x-team': 'a' }, { 'x-team': 'b', 'x-llm-attempt': '2' }],
       // Names in other cases than ours: the later one takes the earlier's place, as setHeader does.
       [
         { Accept: 'text/plain', 'X-Team': 'a', 'x-team': 'b', Authorization: 'Bearer not-this' },
@@ -200,15 +203,19 @@ describe('LlmHttpTransport', () => {
     }
     expect(asList).toEqual(asObject);
     expect(asList[0]).toContain(`\r\nHost: [::1]:${port}\r\nConnection: keep-alive\r\n\r\n`);
-    // `Accept` and `X-Team` where `accept` and `X-Team` came first, with the last spelling and value.
     expect(asList[1]).toContain(
+      `\r\nx-team: a\r\nx-client-request-id: req-2\r\nx-llm-attempt: 2\r\nauthorization: Bearer ${KEY}\r\n`,
+    );
+    expect(asList[2]).toContain('\r\nx-team: b\r\nx-llm-attempt: 2\r\nauthorization: ');
+    // `Accept` and `X-Team` where `accept` and `X-Team` came first, with the last spelling and value.
+    expect(asList[3]).toContain(
       '\r\ncontent-type: application/json\r\nAccept: text/plain\r\n' +
         'accept-encoding: gzip, compress, deflate, br\r\nuser-agent: nestjs-resilient-llm\r\n' +
         `x-team: c\r\nauthorization: Bearer ${KEY}\r\nx-llm-attempt: 3\r\ncontent-length: `,
     );
-    expect(asList[2]).toContain('\r\nx-team: \xe9\r\n');
-    expect(asList[3]).toContain('\r\nHost: api.example\r\n');
-    expect(asList[3]).not.toContain('\r\nHost: [');
+    expect(asList[4]).toContain('\r\nx-team: \xe9\r\n');
+    expect(asList[5]).toContain('\r\nHost: api.example\r\n');
+    expect(asList[5]).not.toContain('\r\nHost: [');
   });
 
   it('drops the characters a header value cannot carry instead of failing the call', async () => {

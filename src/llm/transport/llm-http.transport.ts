@@ -58,6 +58,14 @@ interface UpstreamTarget {
   /** The headers every request carries, in merge order: ours, then the upstream's. */
   headers: Record<string, string>;
   authorization?: string;
+  /**
+   * The headers every request carries as Node's flat list (`[name, value, ...]`), when a request
+   * may start from it ({@link fastHeaders}): every name in lower case and none that a request
+   * sets itself (`host`, `authorization`, `content-length`), every value (and the key) ASCII.
+   */
+  list?: readonly string[];
+  /** The names of `headers`, for a request's own headers to be told apart from them. */
+  names: ReadonlySet<string>;
   /** Masks the upstream's key (or any part of it) in a response header's value. */
   redact: (text: string) => string;
 }
@@ -156,15 +164,24 @@ export class LlmHttpTransport implements OnApplicationShutdown {
     const target = this.targetFor(upstream);
     const path = pathOf(target, request.path);
     const text = encodeBody(request.body, upstream.name);
+    const requestFn = target.secure ? httpsRequest : httpRequest;
+    // Without the HTTP instrumentation (the gateway exporting no traces), its metric and the
+    // trace context's propagation are done here; with it, they are the instrumentation's.
+    const telemetry = isInstrumented(requestFn) ? undefined : builtInHttpTelemetry();
+    // The gateway's usual request (see {@link fastHeaders}): its list from the target's.
+    const fast =
+      telemetry && !target.agents.proxied && !telemetry.injects()
+        ? fastHeaders(target, request.headers, text)
+        : undefined;
+    if (fast) {
+      if (request.signal.aborted) throw abortError(request.signal);
+      return { target, path, headers: fast, data: text, requestFn, telemetry };
+    }
     const headers: Record<string, string | number> = { ...target.headers };
     for (const name in request.headers) headers[name] = headerValue(request.headers[name]!);
     if (target.authorization !== undefined) headers.authorization = target.authorization;
     const { signal } = request;
     if (signal.aborted) throw abortError(signal);
-    const requestFn = target.secure ? httpsRequest : httpRequest;
-    // Without the HTTP instrumentation (the gateway exporting no traces), its metric and the
-    // trace context's propagation are done here; with it, they are the instrumentation's.
-    const telemetry = isInstrumented(requestFn) ? undefined : builtInHttpTelemetry();
     telemetry?.inject(headers);
     // Text when every header is ASCII: Node then sends the head and the body in one write (a
     // string body is appended to the head and the whole written as UTF-8). Otherwise bytes, so
@@ -195,6 +212,17 @@ export class LlmHttpTransport implements OnApplicationShutdown {
     if (!target) {
       const url = new URL(upstream.baseUrl);
       const hostname = url.hostname;
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'accept-encoding': ACCEPT_ENCODING,
+        // Some front ends turn away requests without one; `headers` may set another.
+        'user-agent': USER_AGENT,
+        ...Object.fromEntries(
+          Object.entries(upstream.headers).map(([name, value]) => [name, headerValue(value)]),
+        ),
+      };
+      const authorization = upstream.apiKey ? `Bearer ${upstream.apiKey}` : undefined;
       target = {
         agents: createUpstreamAgents(upstream.timeouts.connectMs),
         secure: url.protocol === 'https:',
@@ -205,17 +233,10 @@ export class LlmHttpTransport implements OnApplicationShutdown {
         host: url.host,
         baseUrl: upstream.baseUrl,
         paths: new Map(),
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'accept-encoding': ACCEPT_ENCODING,
-          // Some front ends turn away requests without one; `headers` may set another.
-          'user-agent': USER_AGENT,
-          ...Object.fromEntries(
-            Object.entries(upstream.headers).map(([name, value]) => [name, headerValue(value)]),
-          ),
-        },
-        authorization: upstream.apiKey ? `Bearer ${upstream.apiKey}` : undefined,
+        headers,
+        authorization,
+        list: baseHeaderList(headers, authorization),
+        names: new Set(Object.keys(headers)),
         redact: secretRedactor([upstream.apiKey]),
       };
       this.targets.set(upstream.name, target);
@@ -319,6 +340,71 @@ function headerList(headers: Record<string, string | number>, host: string): str
   }
   if (!hasHost) list.push('Host', host);
   return list;
+}
+
+/** Names a request's headers never take from the target's list: Node's, or set per request. */
+const OWN_NAMES = new Set(['host', 'authorization', 'content-length']);
+
+/**
+ * The target's part of {@link fastHeaders}' list, when its headers allow one: every name in
+ * lower case, not an integer (an object puts those first), none of {@link OWN_NAMES}; every value
+ * (and the authorization) ASCII. Otherwise undefined: its requests take the general way.
+ */
+function baseHeaderList(
+  headers: Record<string, string>,
+  authorization: string | undefined,
+): string[] | undefined {
+  const list: string[] = [];
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (!plainName(name) || OWN_NAMES.has(name) || !asciiValue(value)) return undefined;
+    list.push(name, value);
+  }
+  if (authorization !== undefined && !asciiValue(authorization)) return undefined;
+  return list;
+}
+
+/**
+ * The headers of a request as {@link headerList} would give them, built from the target's list
+ * when they can be: the target has one, and each of the request's own headers has a plain name
+ * that is not the target's and an ASCII value (nothing to drop); nothing is injected (the caller
+ * checks). The same names, order and values: the target's, the request's, `authorization`,
+ * `content-length`, `Host`. Undefined when the general way must be taken.
+ */
+function fastHeaders(
+  target: UpstreamTarget,
+  own: Record<string, string>,
+  text: string,
+): string[] | undefined {
+  const base = target.list;
+  if (base === undefined) return undefined;
+  const list = base.slice();
+  for (const name in own) {
+    const value = own[name]!;
+    if (!plainName(name) || OWN_NAMES.has(name) || target.names.has(name)) return undefined;
+    if (!asciiValue(value)) return undefined;
+    list.push(name, value);
+  }
+  if (target.authorization !== undefined) list.push('authorization', target.authorization);
+  // Text that is all ASCII (the head is, here): its length in bytes is its length.
+  list.push('content-length', String(Buffer.byteLength(text)), 'Host', target.host);
+  return list;
+}
+
+/** A header name in lower case that an object keeps in insertion order (not an integer). */
+function plainName(name: string): boolean {
+  if (name.length === 0) return false;
+  const first = name.charCodeAt(0);
+  return !(first >= 0x30 && first <= 0x39) && name.toLowerCase() === name;
+}
+
+/** Whether a header value is ASCII and holds no control but tab (sent as is, as text). */
+function asciiValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code > 0x7e || (code < 0x20 && code !== 0x09)) return false;
+  }
+  return true;
 }
 
 // A header value holds no control but tab (Node refuses them): beyond these, it is not ASCII.
