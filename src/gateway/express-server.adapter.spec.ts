@@ -96,29 +96,6 @@ describe('GatewayExpressAdapter', () => {
     expect(missing.status).toBe(404);
   });
 
-  it("runs Nest's request and response hooks once set, with no router step for them before", async () => {
-    const adapter = new GatewayExpressAdapter();
-    const stack = () => adapter.getInstance<{ router: { stack: unknown[] } }>().router.stack;
-    // Nothing to run: Nest's hooks middleware is out of the router.
-    expect(stack()).toHaveLength(0);
-    const calls: string[] = [];
-    adapter.setOnRequestHook((req, _res, done) => {
-      calls.push(`request ${req.url}`);
-      done();
-    });
-    adapter.setOnResponseHook((req, res) => {
-      calls.push(`response ${req.url} ${res.statusCode}`);
-    });
-    expect(stack()).toHaveLength(1);
-    app = await NestFactory.create<NestExpressApplication>(ShapeModule, adapter, { logger: false });
-    await app.listen(0, '127.0.0.1');
-    const res = await fetch(`${await app.getUrl()}/shape?q=hooked`);
-    expect(res.status).toBe(200);
-    await res.text();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(calls).toEqual(['request /shape?q=hooked', 'response /shape?q=hooked 200']);
-  });
-
   it("leaves Nest's own server to the options it does not build for", async () => {
     const started = await start({ forceCloseConnections: true });
     app = started.app;

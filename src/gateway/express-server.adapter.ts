@@ -27,39 +27,6 @@ interface ExpressPrototypes {
  * const app = await NestFactory.create<NestExpressApplication>(module, new GatewayExpressAdapter());
  */
 export class GatewayExpressAdapter extends ExpressAdapter {
-  /**
-   * Nest's first middleware, which only runs the request and response hooks
-   * (`setOnRequestHook`, `setOnResponseHook`): out of Express' router until one is set, since
-   * without a hook it only passes each request on (one router step per request for nothing).
-   */
-  private readonly hooksLayer: unknown;
-
-  constructor() {
-    super();
-    const stack = routerStack(this.getInstance());
-    // The one middleware Nest's constructor registers; anything else is left as it is.
-    this.hooksLayer =
-      stack.length === 1 && runsNestHooks(stack[0]) ? stack.splice(0, 1)[0] : undefined;
-  }
-
-  override setOnRequestHook(hook: Parameters<ExpressAdapter['setOnRequestHook']>[0]): void {
-    this.restoreHooksLayer();
-    super.setOnRequestHook(hook);
-  }
-
-  override setOnResponseHook(hook: Parameters<ExpressAdapter['setOnResponseHook']>[0]): void {
-    this.restoreHooksLayer();
-    super.setOnResponseHook(hook);
-  }
-
-  /** Puts Nest's hooks middleware back first in line, where Nest registered it. */
-  private restoreHooksLayer(): void {
-    const stack = routerStack(this.getInstance());
-    if (this.hooksLayer !== undefined && !stack.includes(this.hooksLayer)) {
-      stack.unshift(this.hooksLayer);
-    }
-  }
-
   override initHttpServer(options: NestApplicationOptions): void {
     if (options.httpsOptions || options.return503OnClosing || options.forceCloseConnections) {
       return super.initHttpServer(options);
@@ -73,19 +40,6 @@ export class GatewayExpressAdapter extends ExpressAdapter {
       this.getInstance(),
     );
   }
-}
-
-/** Express' router's layers, in order (Express 5 creates its router on first use). */
-function routerStack(app: unknown): unknown[] {
-  return (app as { router: { stack: unknown[] } }).router.stack;
-}
-
-/** Whether a router layer is Nest's middleware that runs its request and response hooks. */
-function runsNestHooks(layer: unknown): boolean {
-  const handle = (layer as { handle?: unknown }).handle;
-  if (typeof handle !== 'function') return false;
-  const source = Function.prototype.toString.call(handle);
-  return source.includes('onRequestHook') && source.includes('onResponseHook');
 }
 
 /**
