@@ -76,7 +76,7 @@ export async function createGatewayApp(
   if (inbound.httpPlatform === 'express') {
     const express = app as NestExpressApplication;
     // The chat call's body is read by the fast reader, body-parser reads every other one, both in
-    // the guard's router step (two steps less per request than a middleware each).
+    // the guard's router step (one router step for the three).
     const parser = expressJsonParser({ limit: GATEWAY_BODY_LIMIT });
     express.use(inboundGuard(inbound.apiKeys, jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES, parser)));
     express.disable('x-powered-by');

@@ -93,6 +93,8 @@ function readBody(req: IncomingMessage, length: number, next: Next): void {
   };
   // Closed before the body was taken: the client left mid-body (or the request was destroyed).
   const onClose = (): void => finish(aborted(length, received + req.readableLength));
+  // Already complete (something before waited for it): taken now, as no `readable` may come.
+  if (req.complete) return onReadable();
   req.on('readable', onReadable);
   req.on('close', onClose);
 }
