@@ -175,6 +175,49 @@ describe('gateway: reading the JSON body of a chat call', () => {
     expect(sim.requests).toHaveLength(1);
   });
 
+  it("ends the request as any reader would: its 'end' and 'close' still come, after the body is taken", async () => {
+    const server = gateway.app.getHttpServer() as http.Server;
+    const seen: string[] = [];
+    const watch = (req: http.IncomingMessage) => {
+      req.once('end', () =>
+        seen.push(`end, body ${(req as { body?: unknown }).body ? 'taken' : 'not taken'}`),
+      );
+      req.once('close', () => seen.push('close'));
+    };
+    server.prependListener('request', watch);
+    try {
+      sim.script([
+        { type: 'ok', content: 'one' },
+        { type: 'ok', content: 'two' },
+      ]);
+      // Whole (one write), and in two parts, the second after a pause.
+      const whole = await send(JSON.stringify({ messages: MESSAGES }), {});
+      const parts = await sendInParts(JSON.stringify({ messages: MESSAGES }));
+      expect([whole.status, parts]).toEqual([200, 200]);
+    } finally {
+      server.off('request', watch);
+    }
+    expect(seen).toEqual(['end, body taken', 'close', 'end, body taken', 'close']);
+    expect(sim.requests).toHaveLength(2);
+  });
+
+  /** A Content-Length body sent in two writes 30 ms apart: the status answered. */
+  function sendInParts(body: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.write(body.slice(0, 10), () => setTimeout(() => req.end(body.slice(10)), 30));
+    });
+  }
+
   it('makes no upstream call for a client that leaves mid-body, and keeps serving', async () => {
     await new Promise<void>((resolve) => {
       const req = http.request(`${gateway.url}/v1/chat/completions`, {

@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Server } from 'node:http';
 import { AppModule } from '../app.module';
 import type { UpstreamSimulator } from '../simulator/upstream-simulator';
-import { GatewayExpressAdapter } from './express-server.adapter';
+import { expressJsonParser, GatewayExpressAdapter } from './express-server.adapter';
 import type { GatewayConfig } from './gateway.config';
 import { GATEWAY_BODY_LIMIT, GATEWAY_BODY_LIMIT_BYTES } from './gateway.constants';
 import { inboundGuard } from './inbound-guard.middleware';
@@ -75,10 +75,10 @@ export async function createGatewayApp(
   // Before the parser, so a refused request is never read (Fastify parses after its middleware).
   if (inbound.httpPlatform === 'express') {
     const express = app as NestExpressApplication;
-    // The chat call's body is read by the fast reader, in the guard's router step (one step less
-    // per request); body-parser takes every other one.
-    express.use(inboundGuard(inbound.apiKeys, jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES)));
-    express.useBodyParser('json', { limit: GATEWAY_BODY_LIMIT });
+    // The chat call's body is read by the fast reader, body-parser reads every other one, both in
+    // the guard's router step (one router step for the three).
+    const parser = expressJsonParser({ limit: GATEWAY_BODY_LIMIT });
+    express.use(inboundGuard(inbound.apiKeys, jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES, parser)));
     express.disable('x-powered-by');
   } else {
     app.use(inboundGuard(inbound.apiKeys));

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NodeMiddleware } from './inbound-guard.middleware';
 
 type Next = (error?: unknown) => void;
 
@@ -12,9 +13,14 @@ const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/;
  * is: a `Content-Type: application/json` body (UTF-8 or no charset), not compressed, with a
  * `Content-Length` within `limit`. That body is read and parsed here, without the per-request
  * work of body-parser (content-type parsing, type-is, raw-body, iconv). Every other request
- * (chunked, compressed, another charset, over the limit, another media type) is left to
- * Express' JSON parser registered after this one, which answers it exactly as before; that
- * parser skips a body already read here.
+ * (chunked, compressed, another charset, over the limit, another media type) goes to `fallback`,
+ * Express' JSON parser, which answers it exactly as before (without one, to the next middleware).
+ *
+ * The fast path takes the body once the request's message is complete, in one `read()` of the
+ * stream's buffer (where a body that came with the headers waits): no `data` and `end` a tick
+ * apart, no flowing mode. The stream still ends as it would for any reader (its `end`, which
+ * Nest, on-finished and the HTTP instrumentation may wait for, follows on the next tick), and a
+ * body that comes in parts is taken as it arrives, so the socket keeps being read.
  *
  * On the fast path the results are body-parser's: an empty body is `{}`, a leading BOM is
  * dropped, a body that does not start with `{` or `[` or is not JSON fails with the same
@@ -23,14 +29,14 @@ const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/;
  * body-parser's `request aborted` 400 (it is gone, so nobody reads it).
  *
  * @example
- * app.use(jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES));
- * app.useBodyParser('json', { limit: GATEWAY_BODY_LIMIT }); // everything else
+ * app.use(jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES, express.json({ limit: GATEWAY_BODY_LIMIT })));
  */
-export function jsonBodyReader(limit: number) {
-  return (req: IncomingMessage, _res: ServerResponse, next: Next): void => {
+export function jsonBodyReader(limit: number, fallback?: NodeMiddleware) {
+  return (req: IncomingMessage, res: ServerResponse, next: Next): void => {
     const length = fastPathLength(req, limit);
-    if (length === undefined) return next();
-    readBody(req, length, next);
+    if (length !== undefined) readBody(req, length, next);
+    else if (fallback) fallback(req, res, next);
+    else next();
   };
 }
 
@@ -44,6 +50,8 @@ function fastPathLength(req: IncomingMessage, limit: number): number | undefined
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return undefined;
   const declared = headers['content-length'];
   if (declared === undefined) return undefined;
+  // A stream someone else reads already (or as text) is left to body-parser, as it was.
+  if (req.readableFlowing !== null || req.readableEncoding !== null) return undefined;
   // Node has checked the header is a decimal number; one over the limit gets body-parser's 413.
   const length = Number(declared);
   return Number.isSafeInteger(length) && length <= limit ? length : undefined;
@@ -51,47 +59,64 @@ function fastPathLength(req: IncomingMessage, limit: number): number | undefined
 
 function readBody(req: IncomingMessage, length: number, next: Next): void {
   const body = req as IncomingMessage & { body?: unknown };
-  const chunks: Buffer[] = [];
+  if (!('body' in body)) body.body = undefined;
+  // The parts taken before the message was complete (a body that came in several reads).
+  let chunks: Buffer[] | undefined;
   let received = 0;
-  let settled = false;
+  const take = (): void => {
+    let chunk: Buffer | null;
+    while ((chunk = req.read() as Buffer | null) !== null) {
+      (chunks ??= []).push(chunk);
+      received += chunk.length;
+    }
+  };
   const finish = (error?: unknown): void => {
-    if (settled) return;
-    settled = true;
-    req.off('data', onData);
-    req.off('end', onEnd);
-    req.off('aborted', onAborted);
+    req.off('readable', onReadable);
     req.off('close', onClose);
-    req.off('error', onError);
     next(error);
   };
-  const onData = (chunk: Buffer): void => {
-    chunks.push(chunk);
-    received += chunk.length;
-  };
-  const onEnd = (): void => {
-    // Node's parser never delivers more than Content-Length, and less only when the client left.
-    if (received !== length) return finish(aborted(length, received));
-    const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
-    const text = decode(raw);
-    try {
-      body.body = parse(text);
-    } catch (error) {
-      return finish(parseFailed(error as SyntaxError, text));
+  const onReadable = (): void => {
+    if (!req.complete) {
+      // A part: taken once the buffer is full, so that the parser keeps reading the socket.
+      if (req.readableLength >= req.readableHighWaterMark) take();
+      return;
     }
-    finish();
+    // Everything still buffered, in one buffer; the read also ends the stream.
+    const rest = req.read() as Buffer | null;
+    if (rest !== null) {
+      if (chunks === undefined) return finish(parseBody(body, rest, rest.length, length));
+      chunks.push(rest);
+      received += rest.length;
+    }
+    const raw = chunks === undefined ? EMPTY : Buffer.concat(chunks, received);
+    finish(parseBody(body, raw, received, length));
   };
-  const onAborted = (): void => finish(aborted(length, received));
-  const onClose = (): void => {
-    if (!req.complete) finish(aborted(length, received));
-  };
-  const onError = (error: Error): void =>
-    finish(httpError(400, error.message, { type: 'request.aborted' }));
-  if (!('body' in body)) body.body = undefined;
-  req.on('data', onData);
-  req.on('end', onEnd);
-  req.on('aborted', onAborted);
+  // Closed before the body was taken: the client left mid-body (or the request was destroyed).
+  const onClose = (): void => finish(aborted(length, received + req.readableLength));
+  // Already complete (something before waited for it): taken now, as no `readable` may come.
+  if (req.complete) return onReadable();
+  req.on('readable', onReadable);
   req.on('close', onClose);
-  req.on('error', onError);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Parses a whole body into `req.body`; the error to pass on, if any. */
+function parseBody(
+  req: { body?: unknown },
+  raw: Buffer,
+  received: number,
+  length: number,
+): Error | undefined {
+  // Node's parser never delivers more than Content-Length, and less only when the client left.
+  if (received !== length) return aborted(length, received);
+  const text = decode(raw);
+  try {
+    req.body = parse(text);
+    return undefined;
+  } catch (error) {
+    return parseFailed(error as SyntaxError, text);
+  }
 }
 
 /** UTF-8 without a leading BOM, as body-parser's decoder gives it. */

@@ -141,7 +141,9 @@ export class LlmContextInterceptor implements NestInterceptor {
    * return this.llmContext.runHttp(new ExecutionContextHost([req, res]), () => this.answer(req, res));
    */
   runHttp<T>(context: ExecutionContext, handle: () => Promise<T>): Promise<T> {
-    const store = this.store(context, undefined);
+    // Read once: the route's span, the caller's context and the check below all start from it.
+    const active = otelContext.active();
+    const store = this.store(context, undefined, active);
     const startedAt = Date.now();
     let error: unknown;
     const reply = context.switchToHttp().getResponse<HttpResponse>();
@@ -157,19 +159,23 @@ export class LlmContextInterceptor implements NestInterceptor {
         throw e;
       });
     // The caller's trace context, when no instrumentation made it the active one already.
-    const parent = this.parentContext(context);
+    const parent = this.parentContext(context, active);
     return runInLlmContext(store, () =>
-      otelContext.active() === parent ? run() : otelContext.with(parent, run),
+      active === parent ? run() : otelContext.with(parent, run),
     );
   }
 
-  private store(context: ExecutionContext, rpc: RpcRequestTracker | undefined): LlmRequestContext {
+  private store(
+    context: ExecutionContext,
+    rpc: RpcRequestTracker | undefined,
+    active: Context = otelContext.active(),
+  ): LlmRequestContext {
     const extractors = this.options.context;
     return {
       userId: extractors.userId(context),
       featureName: this.declaredFeature(context) ?? extractors.featureName(context),
       requestId: extractors.requestId(context) ?? rpc?.fallbackRequestId() ?? randomUUID(),
-      route: this.route(context),
+      route: this.route(context, active),
       calls: [],
     };
   }
@@ -198,8 +204,10 @@ export class LlmContextInterceptor implements NestInterceptor {
    * an HTTP request without an instrumentation, the caller's (when the built-in HTTP telemetry
    * is on, see transport/http-telemetry.ts).
    */
-  private parentContext(context: ExecutionContext): Context {
-    const active = otelContext.active();
+  private parentContext(
+    context: ExecutionContext,
+    active: Context = otelContext.active(),
+  ): Context {
     if (context.getType() === 'http') {
       // No HTTP instrumentation put the caller's context here: the built-in telemetry reads it.
       const http = builtInHttpTelemetry();
@@ -214,13 +222,13 @@ export class LlmContextInterceptor implements NestInterceptor {
   }
 
   /** The route template, also set as `http.route` on the HTTP server span and in its name. */
-  private route(context: ExecutionContext): string | undefined {
+  private route(context: ExecutionContext, active: Context): string | undefined {
     if (context.getType() !== 'http') {
       return `${context.getClass().name}.${context.getHandler().name}`;
     }
     const req = context.switchToHttp().getRequest<HttpRequest>();
     const path = req.route?.path ? `${req.baseUrl ?? ''}${req.route.path}` : req.routeOptions?.url;
-    const span = trace.getActiveSpan();
+    const span = trace.getSpan(active);
     if (span && path) {
       span.setAttribute('http.route', path);
       span.updateName(`${req.method ?? 'HTTP'} ${path}`);
