@@ -4,6 +4,7 @@ import type {
   OutgoingHttpHeaders,
   ServerResponse,
 } from 'node:http';
+import { receivedJson } from '../llm/client/received-json';
 import { putHeader } from '../llm/transport/header-list';
 
 /**
@@ -70,14 +71,17 @@ export function rawResponse(res: PlatformResponse): ServerResponse {
   return res.raw;
 }
 
-/** Answers `body` as JSON (`application/json; charset=utf-8`, with its length). */
+/**
+ * Answers `body` as JSON (`application/json; charset=utf-8`, with its length). A completion as the
+ * upstream sent it goes out as the text it was parsed from ({@link receivedJson}).
+ */
 export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: OutgoingHttpHeaders = {},
 ): void {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers);
+  send(res, status, 'application/json; charset=utf-8', receivedJson(body), headers);
 }
 
 /** Answers `text` with the given content type. */

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { isLlmError, type LlmChatStream } from '../llm/index';
+import { receivedJson } from '../llm/client/received-json';
 import { hasContent } from '../llm/client/stream-attempt';
 import { fromLlmError } from './llm-error.mapping';
 import { openAiError, type OpenAiErrorBody } from './openai-error.body';
@@ -52,7 +53,8 @@ export async function writeSseResponse(
     for await (const chunk of stream) {
       // The client left: leaving the loop aborts the upstream request.
       if (res.destroyed) return;
-      const room = res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      // The chunk's text as the upstream sent it (one line), not serialised again.
+      const room = res.write(`data: ${receivedJson(chunk, true)}\n\n`);
       if (corked && hasContent(chunk)) flush();
       if (!room) {
         flush();

@@ -6,6 +6,7 @@ import { AttemptTimeout } from './attempt-timeout.layer';
 import { readWholeBody, receivedBody } from '../transport/read-body';
 import { type ChatCompletion } from '../call/chat.types';
 import { type ChatAttemptInput, sendChatRequest } from './send-chat-request';
+import { keepReceivedJson } from './received-json';
 import { responseInfo } from './response-info';
 
 /**
@@ -74,5 +75,6 @@ function parseCompletion(
       { upstream, model, status: 200, requestId },
     );
   }
+  keepReceivedJson(json, text);
   return json as ChatCompletion;
 }

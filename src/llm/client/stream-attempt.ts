@@ -4,6 +4,7 @@ import { AttemptTimeout } from './attempt-timeout.layer';
 import { readStreamItems, type StreamItem, type StreamItemReader } from '../transport/sse-chunks';
 import { type ChatCompletionChunk } from '../call/chat.types';
 import { whereOf } from './llm-call';
+import { keepReceivedJson } from './received-json';
 import { type ChatAttemptInput, sendChatRequest } from './send-chat-request';
 
 /**
@@ -178,5 +179,6 @@ export function toChunk(
       { ...where, status: 200, requestId },
     );
   }
+  keepReceivedJson(json, item.raw);
   return json as ChatCompletionChunk;
 }

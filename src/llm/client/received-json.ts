@@ -1,0 +1,44 @@
+/**
+ * The JSON text an upstream's completion or stream chunk was parsed from, kept beside the parsed
+ * object, so that a relay sending the object on unchanged (the gateway) writes the text it got
+ * instead of serialising the object again: one `JSON.stringify` less per answer and per chunk,
+ * on the way to the client. The text is what the upstream sent; a client reading it gets the
+ * same JSON value as from a re-serialisation, in the upstream's own spelling (as a client calling
+ * the upstream directly would).
+ *
+ * Texts are kept in a `WeakMap` (the object's shape and what `Object.keys`, `toEqual` or a spread
+ * see do not change), and only up to {@link MAX_KEPT_CHARS} characters, so a caller that keeps
+ * completions keeps at most that much text more per object (the parsed object itself is larger).
+ */
+const texts = new WeakMap<object, string>();
+
+/** Longest text kept beside its object; a longer one is serialised again when relayed. */
+export const MAX_KEPT_CHARS = 64 * 1024;
+
+/**
+ * Keeps `text` as the JSON of `parsed`, which `JSON.parse(text)` returned and nothing changed.
+ *
+ * @example
+ * const completion = JSON.parse(text);
+ * keepReceivedJson(completion, text);
+ */
+export function keepReceivedJson(parsed: object, text: string): void {
+  if (text.length <= MAX_KEPT_CHARS) texts.set(parsed, text);
+}
+
+/**
+ * The JSON text of `value`: the text it was parsed from when it is a completion or chunk as
+ * received (and, with `oneLine`, that text holds no line break, as an event-stream `data:` line
+ * must not), `JSON.stringify(value)` otherwise. Meant for objects nobody changed since they were
+ * parsed: a relay's own. A degraded answer or any object built here is serialised.
+ *
+ * @example
+ * res.end(receivedJson(completion)); // the upstream's text, or JSON.stringify(completion)
+ */
+export function receivedJson(value: unknown, oneLine = false): string {
+  if (typeof value === 'object' && value !== null) {
+    const text = texts.get(value);
+    if (text !== undefined && !(oneLine && text.includes('\n'))) return text;
+  }
+  return JSON.stringify(value);
+}
