@@ -75,7 +75,7 @@ export function formatGatewayMarkdown(runs: readonly GatewayRun[]): string {
     const o = first.options;
     lines.push(
       '',
-      `Each run: ${o.calls} sequential calls per path interleaved (rotated order, ${o.warmup} warm-up), ` +
+      `Each run: ${o.calls} sequential calls per path interleaved (shuffled order per round, ${o.warmup} warm-up), ` +
         `upstream answering at once; ${o.streams} streams per path for the time to first content; ` +
         `${o.concurrency} calls in flight per path against a ${o.upstreamLatencyMs} ms upstream ` +
         `(alternating blocks, ${o.throughputCalls} calls per path) for throughput; ` +

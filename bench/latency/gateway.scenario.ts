@@ -73,7 +73,7 @@ export interface GatewayRun {
 /**
  * One Node version's run: the simulator, the bare pass-through, this gateway and (when
  * installed) Portkey's gateway in their own processes under this Node; sequential calls
- * interleaved between the paths (rotated order), then streams (time to first content), then
+ * interleaved between the paths (shuffled order per round), then streams (time to first content), then
  * `concurrency` calls in flight per path against an upstream answering in `upstreamLatencyMs`,
  * then memory with `openStreams` streams held open.
  */
@@ -194,7 +194,12 @@ export async function runGatewayScenario(options: GatewayScenarioOptions): Promi
   }
 }
 
-/** Sequential calls, each iteration calling every path once in a rotated order. */
+/**
+ * Sequential calls, each iteration calling every path once in its own shuffled order (a fixed
+ * seed: the same orders on every run). Not a rotation: a rotated order keeps each path right
+ * after the same other one, and a path measured right after another gateway's work read
+ * differently from one after the bare proxy's (the adjacency, not the code).
+ */
 export async function interleaved(
   paths: readonly HttpPath[],
   warmup: number,
@@ -203,9 +208,11 @@ export async function interleaved(
   timed?: (path: HttpPath) => Promise<number>,
 ): Promise<Map<HttpPathId, Float64Array>> {
   const samples = new Map(paths.map((p) => [p.id, new Float64Array(calls)]));
+  const random = seededRandom(0x15);
+  const order = [...paths];
   for (let i = -warmup; i < calls; i++) {
-    for (let k = 0; k < paths.length; k++) {
-      const path = paths[((i % paths.length) + paths.length + k) % paths.length]!;
+    shuffle(order, random);
+    for (const path of order) {
       let us: number;
       if (timed) {
         us = await timed(path);
@@ -336,4 +343,24 @@ function rssBytes(pid: number): number {
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
   if (!kb) throw new Error(`No VmRSS for process ${pid}`);
   return Number(kb) * 1024;
+}
+
+/** Fisher-Yates, in place. */
+function shuffle<T>(items: T[], random: () => number): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}
+
+/** mulberry32: a small seeded generator of numbers in [0, 1). */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
