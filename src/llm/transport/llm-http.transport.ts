@@ -400,11 +400,7 @@ function plainName(name: string): boolean {
 
 /** Whether a header value is ASCII and holds no control but tab (sent as is, as text). */
 function asciiValue(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code > 0x7e || (code < 0x20 && code !== 0x09)) return false;
-  }
-  return true;
+  return !NOT_ASCII.test(value);
 }
 
 // A header value holds no control but tab (Node refuses them): beyond these, it is not ASCII.
