@@ -17,4 +17,7 @@ module.exports = {
   // @nestjs/* 12 and cockatiel 4 ship ESM only: let swc turn them into CommonJS too.
   transformIgnorePatterns: [],
   testTimeout: 15000,
+  // One worker per core: most suites wait on loopback servers and short timers, not the CPU.
+  // Jest's default keeps a core for its main thread, which is a single worker on 2 cores.
+  maxWorkers: '100%',
 };
