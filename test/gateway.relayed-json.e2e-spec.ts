@@ -1,6 +1,6 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type LoopbackUpstream, startLoopbackUpstream } from './support/loopback-upstream';
 
 // The gateway relays a completion and its chunks as the upstream wrote them (their JSON text, not
 // a re-serialisation of the parsed object), as a client calling the upstream directly gets them.
@@ -37,8 +37,8 @@ const SPLIT = [
 ];
 const STOP = chunkText({}, 'stop');
 
-async function startUpstream(): Promise<{ baseUrl: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
+function startUpstream(): Promise<LoopbackUpstream> {
+  return startLoopbackUpstream((req, res) => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (piece: string) => (body += piece));
@@ -55,16 +55,6 @@ async function startUpstream(): Promise<{ baseUrl: string; close(): Promise<void
       );
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 function post(
@@ -94,7 +84,7 @@ function post(
 }
 
 describe('Gateway: completions and chunks relayed as the upstream wrote them (e2e)', () => {
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let upstream: LoopbackUpstream;
   let gateway: GatewayTestApp;
   let url: string;
 

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { type LoopbackUpstream, startLoopbackUpstream } from './support/loopback-upstream';
 import { chunkEvent } from './support/sse-chunk-event';
 
 const PIECES = ['Hello', ' there', ', how', ' are', ' you', ' today?'];
@@ -9,8 +10,8 @@ const event = (delta: object, finish: string | null = null): string =>
   chunkEvent('chatcmpl-first', delta, finish);
 
 /** An upstream that sends its whole answer in one write: the gateway reads it all at once. */
-async function startBunchedUpstream(): Promise<{ baseUrl: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
+function startBunchedUpstream(): Promise<LoopbackUpstream> {
+  return startLoopbackUpstream((req, res) => {
     req.resume();
     req.once('end', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -22,16 +23,6 @@ async function startBunchedUpstream(): Promise<{ baseUrl: string; close(): Promi
       );
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** What the gateway hands its client sockets, one entry per write that reaches the socket. */
@@ -68,7 +59,7 @@ function recordSocketWrites(server: http.Server): string[][] {
 }
 
 describe('Gateway streams: the first content leaves at once (e2e)', () => {
-  let upstream: Awaited<ReturnType<typeof startBunchedUpstream>>;
+  let upstream: LoopbackUpstream;
   let gateway: GatewayTestApp;
   let writes: string[][];
 
