@@ -16,11 +16,14 @@ const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/;
  * (chunked, compressed, another charset, over the limit, another media type) goes to `fallback`,
  * Express' JSON parser, which answers it exactly as before (without one, to the next middleware).
  *
- * The fast path takes the body once the request's message is complete, in one `read()` of the
- * stream's buffer (where a body that came with the headers waits): no `data` and `end` a tick
- * apart, no flowing mode. The stream still ends as it would for any reader (its `end`, which
- * Nest, on-finished and the HTTP instrumentation may wait for, follows on the next tick), and a
- * body that comes in parts is taken as it arrives, so the socket keeps being read.
+ * The fast path takes the body as Node's HTTP parser reads it: the request is read from at once
+ * (`data`, and a `read(0)` so that the first part is handed over as the parser reads it instead
+ * of a turn later), and the part that completes the declared length is the last one, so the body
+ * is parsed and `next` called right there, without waiting for the message's end or a turn of
+ * the event loop (a body that came with the headers is taken in the same read of the socket).
+ * The stream still ends as it would for any reader (its `end`, which Nest, on-finished and the
+ * HTTP instrumentation may wait for, follows), and a body that comes in parts is taken as it
+ * arrives, so the socket keeps being read.
  *
  * On the fast path the results are body-parser's: an empty body is `{}`, a leading BOM is
  * dropped, a body that does not start with `{` or `[` or is not JSON fails with the same
@@ -60,43 +63,39 @@ function fastPathLength(req: IncomingMessage, limit: number): number | undefined
 function readBody(req: IncomingMessage, length: number, next: Next): void {
   const body = req as IncomingMessage & { body?: unknown };
   if (!('body' in body)) body.body = undefined;
-  // The parts taken before the message was complete (a body that came in several reads).
+  // Nothing to wait for: the stream is left to flow to its end on its own.
+  if (length === 0) {
+    req.resume();
+    return next(parseBody(body, EMPTY, 0, 0));
+  }
+  // The parts taken before the last one (a body that came in several reads).
   let chunks: Buffer[] | undefined;
   let received = 0;
-  const take = (): void => {
-    let chunk: Buffer | null;
-    while ((chunk = req.read() as Buffer | null) !== null) {
-      (chunks ??= []).push(chunk);
-      received += chunk.length;
-    }
-  };
   const finish = (error?: unknown): void => {
-    req.off('readable', onReadable);
+    req.off('data', onData);
     req.off('close', onClose);
     next(error);
   };
-  const onReadable = (): void => {
-    if (!req.complete) {
-      // A part: taken once the buffer is full, so that the parser keeps reading the socket.
-      if (req.readableLength >= req.readableHighWaterMark) take();
+  const onData = (chunk: Buffer): void => {
+    // The declared length is the whole body: Node's parser never delivers more, so the part that
+    // reaches it is the last one, whether or not the parser has marked the message complete yet.
+    if (received + chunk.length < length) {
+      (chunks ??= []).push(chunk);
+      received += chunk.length;
       return;
     }
-    // Everything still buffered, in one buffer; the read also ends the stream.
-    const rest = req.read() as Buffer | null;
-    if (rest !== null) {
-      if (chunks === undefined) return finish(parseBody(body, rest, rest.length, length));
-      chunks.push(rest);
-      received += rest.length;
-    }
-    const raw = chunks === undefined ? EMPTY : Buffer.concat(chunks, received);
-    finish(parseBody(body, raw, received, length));
+    if (chunks === undefined) return finish(parseBody(body, chunk, chunk.length, length));
+    chunks.push(chunk);
+    received += chunk.length;
+    finish(parseBody(body, Buffer.concat(chunks, received), received, length));
   };
-  // Closed before the body was taken: the client left mid-body (or the request was destroyed).
+  // Closed before the whole body came: the client left mid-body (or the request was destroyed).
   const onClose = (): void => finish(aborted(length, received + req.readableLength));
-  // Already complete (something before waited for it): taken now, as no `readable` may come.
-  if (req.complete) return onReadable();
-  req.on('readable', onReadable);
+  req.on('data', onData);
   req.on('close', onClose);
+  // Marks the stream as read from: from now on Node hands each part over as the parser reads it
+  // (without it, the first part waits a turn for the stream's flow to start).
+  req.read(0);
 }
 
 const EMPTY = Buffer.alloc(0);
