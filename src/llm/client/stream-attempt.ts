@@ -57,10 +57,15 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
         { ...where, status: response.status, requestId },
       );
     }
-    timeout.arm(
-      'first_chunk_timeout',
-      Math.max(0, timeouts.firstChunkMs - (Date.now() - startedAt)),
-    );
+    const firstChunkLeft = Math.max(0, timeouts.firstChunkMs - (Date.now() - startedAt));
+    // Armed for the first chunk from the start (the attempt timeout being no shorter): the
+    // timer stays, only its reason changes. Otherwise the first-chunk timeout is longer than
+    // the attempt's: armed anew.
+    if (timeouts.firstChunkMs <= timeouts.attemptMs) {
+      timeout.relabel('first_chunk_timeout', firstChunkLeft);
+    } else {
+      timeout.arm('first_chunk_timeout', firstChunkLeft);
+    }
     const items = readStreamItems(body);
     // Up to the first content, the read goes on past what is not content (see readOn).
     items.readOn = isHeadItem;
