@@ -127,3 +127,121 @@ describe('Gateway streams: the first content leaves at once (e2e)', () => {
     expect(socketWrites.slice(1).join('')).toContain(`"content":"${PIECES.at(-1)}"`);
   });
 });
+
+/** Writes each piece in a write of its own, a few ms apart: the gateway reads them one by one. */
+function startPacedUpstream(pieces: string[]): Promise<LoopbackUpstream> {
+  return startLoopbackUpstream((req, res) => {
+    req.resume();
+    req.once('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req-paced' });
+      res.flushHeaders();
+      let next = 0;
+      const write = (): void => {
+        if (res.destroyed) return;
+        if (next === pieces.length) return void res.end();
+        res.write(pieces[next++]);
+        setTimeout(write, 5);
+      };
+      write();
+    });
+  });
+}
+
+/** One streamed call through the gateway: status, headers, the events' data and the socket writes. */
+async function streamThrough(
+  gateway: GatewayTestApp,
+): Promise<{ status?: number; headers: http.IncomingHttpHeaders; data: string[] }> {
+  const body = JSON.stringify({
+    model: 'gpt-4o-mini',
+    stream: true,
+    messages: [{ role: 'user', content: 'Hi' }],
+  });
+  const url = new URL(`${gateway.url}/v1/chat/completions`);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.once('end', () =>
+          resolve({
+            status: res.statusCode,
+            headers: res.headers,
+            data: text
+              .split('\n\n')
+              .filter((block) => block.startsWith('data: '))
+              .map((block) => block.slice('data: '.length)),
+          }),
+        );
+        res.once('error', reject);
+      },
+    );
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+describe('Gateway streams: what comes before the first content (e2e)', () => {
+  let upstream: LoopbackUpstream | undefined;
+  let gateway: GatewayTestApp | undefined;
+
+  afterEach(async () => {
+    await gateway?.close();
+    await upstream?.close();
+    gateway = upstream = undefined;
+  });
+
+  async function start(pieces: string[]): Promise<string[][]> {
+    upstream = await startPacedUpstream(pieces);
+    gateway = await startGatewayApp({ LLM_BASE_URL: upstream.baseUrl, LLM_API_KEY: 'sk-test' });
+    return recordSocketWrites(gateway.app.getHttpServer() as http.Server);
+  }
+
+  it('relays keep-alives, a role chunk and empty deltas read one by one as one write with the first content, headers and all', async () => {
+    const writes = await start([
+      ': keep-alive\n\n',
+      event({ role: 'assistant', content: '' }),
+      ': keep-alive\n\n',
+      event({ content: '' }),
+      event({ content: 'Hi' }) + event({ content: ' you' }),
+      event({}, 'stop') + 'data: [DONE]\n\n',
+    ]);
+    const { status, headers, data } = await streamThrough(gateway!);
+
+    expect(status).toBe(200);
+    expect(headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(headers['cache-control']).toBe('no-cache');
+    expect(headers['x-accel-buffering']).toBe('no');
+    expect(headers['x-llm-attempts']).toBe('1');
+    expect(headers['x-llm-model']).toBe('gpt-4o-mini');
+    expect(headers['x-llm-upstream-request-id']).toBe('req-paced');
+    // Keep-alives are not relayed; every chunk is, in order, then [DONE].
+    expect(data).toEqual([
+      event({ role: 'assistant', content: '' }).slice('data: '.length, -2),
+      event({ content: '' }).slice('data: '.length, -2),
+      event({ content: 'Hi' }).slice('data: '.length, -2),
+      event({ content: ' you' }).slice('data: '.length, -2),
+      event({}, 'stop').slice('data: '.length, -2),
+      '[DONE]',
+    ]);
+    const first = writes.flat()[0]!;
+    expect(first).toMatch(/^HTTP\/1\.1 200 /);
+    expect(first).toContain('"role":"assistant"');
+    expect(first).toContain('"delta":{"content":""}');
+    expect(first).toContain('"content":"Hi"');
+    expect(first).not.toContain('"content":" you"');
+  });
+
+  it('relays a stream that ends before any content: its chunks, then [DONE]', async () => {
+    await start([event({ role: 'assistant', content: '' }), 'data: [DONE]\n\n']);
+    const { status, data } = await streamThrough(gateway!);
+
+    expect(status).toBe(200);
+    expect(data).toEqual([
+      event({ role: 'assistant', content: '' }).slice('data: '.length, -2),
+      '[DONE]',
+    ]);
+  });
+});

@@ -65,13 +65,13 @@ export class ChatCompletionsController {
     const stream = this.llm.chatStream(request, options);
     // Every retry happens inside ready(): until it resolves, a failure is a normal JSON error.
     const metadata = await stream.ready();
-    const headers: Record<string, string> = {
+    // The metadata headers go into this object, after these three: no second object to spread.
+    const headers = metadataHeaders(metadata, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       // Tells nginx-style proxies not to buffer the events.
       'x-accel-buffering': 'no',
-      ...metadataHeaders(metadata),
-    };
+    });
     writeHead(res, 200, headers);
     // No flushHeaders(): the headers leave with the first chunk, in one write (see the writer).
     await writeSseResponse(stream, res, options.signal);
@@ -96,9 +96,13 @@ class ChatCallContext extends ExecutionContextHost {
  * What the call did, for the caller: attempts, the model that answered and, when the call moved
  * along its fallback chain, how often and why it last moved.
  */
-function metadataHeaders(metadata: LlmCallMetadata): Record<string, string> {
+function metadataHeaders(
+  metadata: LlmCallMetadata,
+  /** Headers that go first; the metadata's are added to this object. */
+  headers: Record<string, string> = {},
+): Record<string, string> {
   // Built in place, in this order, without a spread object per optional header.
-  const headers: Record<string, string> = { 'x-llm-attempts': String(metadata.attempts) };
+  headers['x-llm-attempts'] = String(metadata.attempts);
   // The model comes from the client's body: one a header cannot carry is left out rather than
   // failing an answer that already succeeded.
   if (isHeaderValue(metadata.model)) headers['x-llm-model'] = metadata.model;

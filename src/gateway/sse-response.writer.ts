@@ -49,27 +49,33 @@ export async function writeSseResponse(
     socket?.uncork();
   };
   socket?.cork();
+  // The events before the first content (a role chunk, empty deltas: bounded by the stream's
+  // MAX_HEAD_CHARS), written with it in one `res.write`: one chunk of the response, not one each.
+  let head = '';
   try {
     for await (const chunk of stream) {
       // The client left: leaving the loop aborts the upstream request.
       if (res.destroyed) return;
       // The chunk's text as the upstream sent it (one line), not serialised again.
-      const room = res.write(`data: ${receivedJson(chunk, true)}\n\n`);
-      if (corked && hasContent(chunk)) flush();
-      if (!room) {
-        flush();
-        await drained(res, signal);
+      const event = `data: ${receivedJson(chunk, true)}\n\n`;
+      if (corked && !hasContent(chunk)) {
+        head += event;
+        continue;
       }
+      const room = res.write(head === '' ? event : head + event);
+      head = '';
+      flush();
+      if (!room) await drained(res, signal);
     }
   } catch (error) {
     flush();
     if (res.destroyed || signal.aborted) return;
-    res.end(`data: ${JSON.stringify(errorEvent(error))}\n\n`);
+    res.end(`${head}data: ${JSON.stringify(errorEvent(error))}\n\n`);
     return;
   } finally {
     flush();
   }
-  if (!res.destroyed) res.end('data: [DONE]\n\n');
+  if (!res.destroyed) res.end(`${head}data: [DONE]\n\n`);
 }
 
 function errorEvent(error: unknown): OpenAiErrorBody {

@@ -26,8 +26,12 @@ export class AttemptTimeout {
   private readonly controller = new LinkedAbortController();
   private timer?: NodeJS.Timeout;
   private armedMs = 0;
+  /** What the armed timer aborts for. */
+  private armedReason: AttemptAbortReason = 'attempt_timeout';
   reason?: AttemptAbortReason;
   private readonly onParentAbort = (): void => this.abort('call_over');
+  /** The timer's callback: one per attempt, not one per arming. */
+  private readonly fire = (): void => this.abort(this.armedReason);
 
   constructor(private readonly parent: AbortSignal) {
     if (parent.aborted) this.abort('call_over');
@@ -42,9 +46,21 @@ export class AttemptTimeout {
   arm(reason: AttemptAbortReason, ms: number): void {
     clearTimeout(this.timer);
     this.armedMs = ms;
+    this.armedReason = reason;
     // The list of attempts' timers stays between attempts (see timer-lists.ts).
     keepTimerList(ms);
-    this.timer = setTimeout(() => this.abort(reason), ms);
+    this.timer = setTimeout(this.fire, ms);
+  }
+
+  /**
+   * The armed timer, left as it is, now aborts for `reason`; `ms` is what the error then says.
+   * For a new timeout that ends when the armed one does (a stream's first-chunk timeout once its
+   * headers came, when it was armed from the start): no timer is set, so none of an odd duration
+   * (what is left of the timeout) makes and drops a timer list of its own (see timer-lists.ts).
+   */
+  relabel(reason: AttemptAbortReason, ms: number): void {
+    this.armedMs = ms;
+    this.armedReason = reason;
   }
 
   abort(reason: AttemptAbortReason): void {

@@ -34,7 +34,10 @@ export interface StreamEnding {
  * console.log(stream.metadata?.attempts);
  */
 export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
-  private started?: Promise<{ opened: OpenedStream; metadata: LlmCallMetadata }>;
+  /** The call's start, resolved with its metadata once content arrived. */
+  private started?: Promise<LlmCallMetadata>;
+  /** The started call's stream, once {@link started} resolved, until the iteration takes it. */
+  private opened?: OpenedStream;
   private meta?: LlmCallMetadata;
   private iterated = false;
   private text = '';
@@ -59,15 +62,18 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   }
 
   /** Starts the call if needed and resolves when content arrived, or rejects with the call's error. */
-  async ready(): Promise<LlmCallMetadata> {
-    return (await this.begin()).metadata;
+  ready(): Promise<LlmCallMetadata> {
+    // Not `async`: the start's own promise, one turn after the call's start settled rather than
+    // three (an async function's await, then its own promise).
+    return this.begin();
   }
 
   /** The call's start, begun at the first ask: one promise, awaited at once by the iteration. */
-  private begin(): Promise<{ opened: OpenedStream; metadata: LlmCallMetadata }> {
-    return (this.started ??= this.start().then((started) => {
+  private begin(): Promise<LlmCallMetadata> {
+    return (this.started ??= startOf(this.start).then((started) => {
       this.meta = started.metadata;
-      return started;
+      this.opened = started.opened;
+      return started.metadata;
     }));
   }
 
@@ -82,9 +88,12 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     let finishedCleanly = false;
     let failure: LlmError | undefined;
     try {
-      // One await: not ready()'s, whose own promise and await would be two more turns before the
-      // first chunk.
-      opened = (await this.begin()).opened;
+      // After ready() (the gateway), the head is at hand: no await, so the first chunk is yielded
+      // in the first next(). Otherwise one await, of the start's own promise.
+      if (this.opened === undefined) await this.begin();
+      opened = this.opened!;
+      // Held by the iteration from here on, not by the stream object a caller may keep.
+      this.opened = undefined;
       const headFinished = opened.head.some((chunk) => chunk.choices?.some((c) => c.finish_reason));
       // Taken out one by one: the head is not held for the rest of the stream.
       for (let chunk = opened.head.shift(); chunk; chunk = opened.head.shift()) {
@@ -98,9 +107,13 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
         let done = false;
         try {
           for (;;) {
-            const next = await opened.items.next();
-            if (next.done) break;
-            const item = next.value;
+            // An item at hand is taken without a promise's turn (see StreamItemReader.poll).
+            let item = opened.items.poll();
+            if (item === undefined) {
+              const next = await opened.items.next();
+              if (next.done) break;
+              item = next.value;
+            }
             if (item.type === 'keepalive') continue;
             if (item.type === 'done') {
               done = true;
@@ -189,6 +202,15 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
       if (room > 0) this.text += content.length <= room ? content : content.slice(0, room);
     }
     return chunk;
+  }
+}
+
+/** The starter's promise; one that throws at once rejects it, as an async function's would. */
+function startOf(start: StreamStarter): ReturnType<StreamStarter> {
+  try {
+    return start();
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

@@ -57,36 +57,52 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
         { ...where, status: response.status, requestId },
       );
     }
-    timeout.arm(
-      'first_chunk_timeout',
-      Math.max(0, timeouts.firstChunkMs - (Date.now() - startedAt)),
-    );
+    const firstChunkLeft = Math.max(0, timeouts.firstChunkMs - (Date.now() - startedAt));
+    // Armed for the first chunk from the start (the attempt timeout being no shorter): the
+    // timer stays, only its reason changes. Otherwise the first-chunk timeout is longer than
+    // the attempt's: armed anew.
+    if (timeouts.firstChunkMs <= timeouts.attemptMs) {
+      timeout.relabel('first_chunk_timeout', firstChunkLeft);
+    } else {
+      timeout.arm('first_chunk_timeout', firstChunkLeft);
+    }
     const items = readStreamItems(body);
+    // Up to the first content, the read goes on past what is not content (see readOn).
+    items.readOn = isHeadItem;
     const head: ChatCompletionChunk[] = [];
     let headChars = 0;
-    const opened = (ended: boolean): OpenedStream => ({
-      head,
-      items,
-      timeout,
-      ended,
-      idleMs: timeouts.idleMs,
-      secret: upstream.apiKey,
-      toError: (error) => timeout.toError(error, context.deadline, whereOf(context.record)),
-    });
+    const opened = (ended: boolean): OpenedStream => {
+      // From here on every item is the consumer's, read only as it asks.
+      items.readOn = undefined;
+      return {
+        head,
+        items,
+        timeout,
+        ended,
+        idleMs: timeouts.idleMs,
+        secret: upstream.apiKey,
+        toError: (error) => timeout.toError(error, context.deadline, whereOf(context.record)),
+      };
+    };
     for (;;) {
-      const next = await items.next();
-      if (next.done) {
-        throw new LlmError(
-          'network',
-          `Upstream '${upstream.name}' closed the stream before any content.`,
-          {
-            ...where,
-            status: response.status,
-            requestId,
-          },
-        );
+      // An item at hand without a promise's turn: a role chunk and the first content often come
+      // in one read, and the content's turn would follow everything queued after that read.
+      let item = items.poll();
+      if (item === undefined) {
+        const next = await items.next();
+        if (next.done) {
+          throw new LlmError(
+            'network',
+            `Upstream '${upstream.name}' closed the stream before any content.`,
+            {
+              ...where,
+              status: response.status,
+              requestId,
+            },
+          );
+        }
+        item = next.value;
       }
-      const item = next.value;
       if (item.type === 'keepalive') continue;
       if (item.type === 'done') return opened(true);
       const chunk = toChunk(item, where, requestId, upstream.apiKey);
@@ -134,6 +150,23 @@ export function hasContent(chunk: ChatCompletionChunk): boolean {
     }
   }
   return false;
+}
+
+/**
+ * An item the opening reads past: a keep-alive, or a chunk that is not yet content (a role-only
+ * or empty delta). Anything else (content, `[DONE]`, an error event, garbage) stops the read.
+ */
+function isHeadItem(item: StreamItem): boolean {
+  if (item.type === 'keepalive') return true;
+  if (item.type !== 'data') return false;
+  const json = item.json as { error?: unknown; choices?: unknown } | null | undefined;
+  return (
+    typeof json === 'object' &&
+    json !== null &&
+    !json.error &&
+    Array.isArray(json.choices) &&
+    !hasContent(json as ChatCompletionChunk)
+  );
 }
 
 /** Delta fields besides `content` that make a chunk content. */

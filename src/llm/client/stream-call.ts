@@ -93,16 +93,27 @@ export class StreamCall {
   }
 }
 
-/** A promise settled from outside, once. */
+/**
+ * A promise settled from outside, once. The promise is made at the first ask, not up front: a
+ * stream asks for its slot's release only at its end, so an open stream holds no promise and
+ * resolver for it, and a call pays for none before its upstream request.
+ */
 class Latch<T> {
-  readonly promise: Promise<T>;
-  private resolve: (value: T) => void = () => undefined;
+  private made?: Promise<T>;
+  /** Set while the promise waits: settle() resolves it once, then drops it. */
+  private resolve?: (value: T) => void;
 
-  constructor() {
-    this.promise = new Promise<T>((resolve) => (this.resolve = resolve));
+  get promise(): Promise<T> {
+    return (this.made ??= new Promise<T>((resolve) => (this.resolve = resolve)));
   }
 
   settle(value: T): void {
-    this.resolve(value);
+    if (this.made === undefined) {
+      // Settled before anyone asked: the promise is made settled.
+      this.made = Promise.resolve(value);
+      return;
+    }
+    this.resolve?.(value);
+    this.resolve = undefined;
   }
 }

@@ -71,4 +71,79 @@ describe('readStreamItems', () => {
     });
     expect(await items.next()).toEqual({ done: true, value: undefined });
   });
+
+  it('hands out the items of one read without a promise, in order, and nothing before they arrive', async () => {
+    const body = new PassThrough();
+    const items = readStreamItems(body);
+    expect(items.poll()).toBeUndefined();
+    body.write(event('a') + ': keep-alive\n\n' + event('b'));
+    await tick();
+    expect(items.poll()).toMatchObject({
+      type: 'data',
+      raw: expect.stringContaining('"a"') as string,
+    });
+    expect(items.poll()).toEqual({ type: 'keepalive' });
+    expect(items.poll()).toMatchObject({
+      type: 'data',
+      raw: expect.stringContaining('"b"') as string,
+    });
+    expect(items.poll()).toBeUndefined();
+    // next() waits for what poll() could not give, and poll() gives nothing while it waits.
+    const next = items.next();
+    expect(items.poll()).toBeUndefined();
+    body.end(event('c'));
+    expect(await next).toMatchObject({ value: { raw: expect.stringContaining('"c"') as string } });
+    expect(await items.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('joins an event split across reads, in the middle of its JSON', async () => {
+    const body = new PassThrough();
+    const items = readStreamItems(body);
+    const text = event('split');
+    const next = items.next();
+    body.write(text.slice(0, 20));
+    await tick();
+    body.write(text.slice(20, -1));
+    await tick();
+    body.end(text.slice(-1));
+    expect(await next).toMatchObject({
+      value: { type: 'data', json: { choices: [{ delta: { content: 'split' } }] } },
+    });
+    expect(await items.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('with readOn, reads past an item it accepts up to the next one, so that one is at hand', async () => {
+    const body = new PassThrough();
+    const items = readStreamItems(body);
+    items.readOn = (item) => item.type === 'keepalive';
+    const first = items.next();
+    body.write(': keep-alive\n\n');
+    body.write(event('a'));
+    body.write(event('b'));
+    expect(await first).toEqual({ done: false, value: { type: 'keepalive' } });
+    await tick();
+    // Read on past the keep-alive to "a"; "a" is not accepted, so "b" waits in the body.
+    expect(items.poll()).toMatchObject({ raw: expect.stringContaining('"a"') as string });
+    expect(items.poll()).toBeUndefined();
+    expect(body.isPaused()).toBe(true);
+    expect(body.readableLength).toBeGreaterThan(0);
+    expect(await items.next()).toMatchObject({
+      value: { raw: expect.stringContaining('"b"') as string },
+    });
+  });
+
+  it('without readOn, pauses after the item handed to a waiting next()', async () => {
+    const body = new PassThrough();
+    const items = readStreamItems(body);
+    const first = items.next();
+    body.write(': keep-alive\n\n');
+    body.write(event('a'));
+    expect(await first).toEqual({ done: false, value: { type: 'keepalive' } });
+    await tick();
+    expect(items.poll()).toBeUndefined();
+    expect(body.readableLength).toBeGreaterThan(0);
+    expect(await items.next()).toMatchObject({
+      value: { raw: expect.stringContaining('"a"') as string },
+    });
+  });
 });

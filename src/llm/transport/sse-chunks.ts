@@ -13,6 +13,22 @@ export type StreamItem =
 /** The items of a response body, one `next()` at a time, as an async iterator's. */
 export interface StreamItemReader {
   next(): Promise<IteratorResult<StreamItem, void>>;
+  /**
+   * The next item when one is at hand (parsed from what the body already gave), without a
+   * promise; `undefined` when there is none yet, or the body ended or failed: `next()` then says
+   * which. A reader's loop asks this first and awaits `next()` only when it must wait, so the
+   * items of one read are handed out without a promise and a microtask turn each.
+   */
+  poll(): StreamItem | undefined;
+  /**
+   * While set: an item handed to a waiting `next()` that this returns true for, when no other
+   * parsed item waits, does not pause the body, so the rest of the same read is parsed at once,
+   * up to the next item (then it pauses as usual). A stream's opening sets it for what comes
+   * before the first content (role chunk, keep-alives), whose reader asks on at once anyway:
+   * the first content of a read is then at hand for `poll()` when the role chunk is taken,
+   * instead of a tick and a read later.
+   */
+  readOn?: (item: StreamItem) => boolean;
 }
 
 /**
@@ -45,6 +61,7 @@ class SseItemReader implements StreamItemReader {
   private index = 0;
   private ended = false;
   private failure: Error | undefined = undefined;
+  readOn?: (item: StreamItem) => boolean = undefined;
   private waiter?: {
     resolve: (result: IteratorResult<StreamItem, void>) => void;
     reject: (error: Error) => void;
@@ -76,6 +93,10 @@ class SseItemReader implements StreamItemReader {
     });
   }
 
+  poll(): StreamItem | undefined {
+    return this.waiter ? undefined : this.shift();
+  }
+
   /** Parses text into waiting events; false when it failed the stream. */
   private take(text: string): boolean {
     let events: SseEvent[];
@@ -93,20 +114,23 @@ class SseItemReader implements StreamItemReader {
     } else {
       for (const event of events) this.events.push(event);
     }
-    // Read no further until these are asked for.
-    this.body.pause();
-    this.settle();
+    const handed = this.settle();
+    // Read no further until these are asked for (see readOn for the one exception).
+    if (handed === undefined || this.index < this.events.length || !this.readOn?.(handed)) {
+      this.body.pause();
+    }
     return true;
   }
 
-  /** Hands the next item, the end or the failure to a waiting `next()`. */
-  private settle(): void {
+  /** Hands the next item, the end or the failure to a waiting `next()`; returns the item. */
+  private settle(): StreamItem | undefined {
     const waiter = this.waiter;
-    if (!waiter) return;
+    if (!waiter) return undefined;
     const item = this.shift();
     if (item) {
       this.waiter = undefined;
       waiter.resolve({ done: false, value: item });
+      return item;
     } else if (this.failure !== undefined) {
       this.waiter = undefined;
       waiter.reject(this.failure);
@@ -114,6 +138,7 @@ class SseItemReader implements StreamItemReader {
       this.waiter = undefined;
       waiter.resolve(DONE);
     }
+    return undefined;
   }
 
   private fail(error: unknown): void {

@@ -28,6 +28,26 @@ describe('SseParser', () => {
     ]);
   });
 
+  it('reads the same events from a stream with line feeds only as with CRLF, however it is cut', () => {
+    const stream =
+      ': keep-alive\n\nevent: delta\nid: 7\ndata: {"a":1}\ndata: {"b":2}\n\n' +
+      'data: x\n\nid: 8\ndata:y\n\ndata: [DONE]\n\n';
+    const expected: SseEvent[] = [
+      { type: 'comment', text: 'keep-alive' },
+      { type: 'event', event: 'delta', id: '7', data: '{"a":1}\n{"b":2}' },
+      { type: 'event', id: '7', data: 'x' },
+      { type: 'event', id: '8', data: 'y' },
+      { type: 'event', id: '8', data: '[DONE]' },
+    ];
+    const crlf = stream.replaceAll('\n', '\r\n');
+    for (const text of [stream, crlf]) {
+      expect(parse(text)).toEqual(expected);
+      for (let cut = 1; cut < text.length; cut += 7) {
+        expect(parse(text.slice(0, cut), text.slice(cut))).toEqual(expected);
+      }
+    }
+  });
+
   it('treats a \\r\\n split across chunks as one line break', () => {
     expect(parse('data: a\r', '\ndata: b\r', '\n\r', '\n')).toEqual([
       { type: 'event', data: 'a\nb' },

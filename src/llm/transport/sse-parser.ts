@@ -87,11 +87,20 @@ export class SseParser {
     const out: SseEvent[] = [];
     let start = 0;
     // Only the new text is scanned: the pending start of a line has no line break in it.
-    for (const match of text.matchAll(LINE_BREAK)) {
-      // A `\r` at the very end may be the first half of a `\r\n` that the next chunk completes.
-      if (match[0] === '\r' && match.index === text.length - 1) this.afterCr = true;
-      this.processLine(this.takeLine(text.slice(start, match.index)), out);
-      start = match.index + match[0].length;
+    if (!text.includes('\r')) {
+      // Line feeds only (what providers send): found with indexOf, no regular expression, no
+      // match object per line.
+      for (let lf = text.indexOf('\n'); lf !== -1; lf = text.indexOf('\n', start)) {
+        this.processLine(this.takeLine(text.slice(start, lf)), out);
+        start = lf + 1;
+      }
+    } else {
+      for (const match of text.matchAll(LINE_BREAK)) {
+        // A `\r` at the very end may be the first half of a `\r\n` the next chunk completes.
+        if (match[0] === '\r' && match.index === text.length - 1) this.afterCr = true;
+        this.processLine(this.takeLine(text.slice(start, match.index)), out);
+        start = match.index + match[0].length;
+      }
     }
     const rest = text.slice(start);
     if (rest !== '') {
@@ -172,12 +181,11 @@ export class SseParser {
     this.eventType = '';
     // Per spec, a block without any `data:` line (only `event:` or `id:`) dispatches nothing.
     if (data.length === 0) return;
-    out.push({
-      type: 'event',
-      data: data.join('\n'),
-      ...(eventType !== '' && { event: eventType }),
-      ...(lastEventId !== '' && { id: lastEventId }),
-    });
+    // Built in place: no spread objects for the optional fields.
+    const event: SseEvent = { type: 'event', data: data.length === 1 ? data[0]! : data.join('\n') };
+    if (eventType !== '') event.event = eventType;
+    if (lastEventId !== '') event.id = lastEventId;
+    out.push(event);
   }
 }
 
