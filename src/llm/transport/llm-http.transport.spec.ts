@@ -259,6 +259,80 @@ describe('LlmHttpTransport', () => {
     expect(JSON.stringify(response.headers)).not.toContain(KEY.slice(-12));
   });
 
+  it("reads a response that repeats a recent one's header names as it read the first", async () => {
+    // The same names, spelled the same, in the same order: the second record is built from what
+    // was worked out for the first. Values that changed are bounded and masked as new ones.
+    const answers: [string, string][][] = [
+      [
+        ['X-Request-Id', 'req-1'],
+        ['Content-Type', 'application/json'],
+        ['X-Echo', 'constant'],
+      ],
+      [
+        ['X-Request-Id', `id-${KEY}-${'r'.repeat(300)}`],
+        ['Content-Type', 'application/json'],
+        ['X-Echo', `Bearer ${KEY}`],
+      ],
+      [
+        ['X-Request-Id', 'req-3'],
+        ['Content-Type', 'application/json'],
+        ['X-Echo', 'constant'],
+      ],
+      // Other names (one spelled otherwise): read afresh, then known in turn.
+      [
+        ['x-request-id', 'req-4'],
+        ['Content-Type', 'application/json'],
+        ['X-Other', 'o'],
+      ],
+      [
+        ['x-request-id', 'req-5'],
+        ['Content-Type', 'application/json'],
+        ['X-Other', 'o'],
+      ],
+      // The first names again (a plain answer after a stream's head, say): still known.
+      [
+        ['X-Request-Id', 'req-6'],
+        ['Content-Type', 'application/json'],
+        ['X-Echo', `key ${KEY}`],
+      ],
+    ];
+    let answered = 0;
+    const { baseUrl } = await upstreamServer((_req, res) => {
+      res.writeHead(200, answers[answered++]!.flat()).end('{}');
+    });
+    // A fresh transport per answer reads every record the general way: the expected ones.
+    const upstream = upstreamAt(baseUrl);
+    const records: Record<string, string>[] = [];
+    for (let i = 0; i < answers.length; i++) {
+      const response = await transport.send(upstream, requestOf());
+      await readBody(response.body as Readable);
+      records.push(response.headers);
+    }
+    answered = 0;
+    const expected: Record<string, string>[] = [];
+    for (let i = 0; i < answers.length; i++) {
+      const fresh = new LlmHttpTransport();
+      const response = await fresh.send(upstream, requestOf());
+      await readBody(response.body as Readable);
+      expected.push(response.headers);
+      fresh.onApplicationShutdown();
+    }
+    const shown = (record: Record<string, string>) =>
+      Object.entries(record).filter(([name]) => !/^(date|connection|keep-alive)$/.test(name));
+    expect(records.map(shown)).toEqual(expected.map(shown));
+    expect(records[1]!['x-request-id']).toMatch(/^id-\*\*\*-r+$/);
+    expect(records[1]!['x-request-id']!.length).toBeLessThanOrEqual(128);
+    expect(records[1]!['x-echo']).toBe('Bearer ***');
+    expect(records[2]!['x-echo']).toBe('constant');
+    expect(records[5]!['x-echo']).toBe('key ***');
+    expect(Object.keys(records[4]!).slice(0, 3)).toEqual([
+      'x-request-id',
+      'content-type',
+      'x-other',
+    ]);
+    expect(JSON.stringify(records)).not.toContain(KEY.slice(-12));
+  });
+
   it("gives the headers in the order they came, repeated ones joined or dropped by Node's rules", async () => {
     const lines = [
       ['X-Request-Id', 'req-9'],
@@ -307,9 +381,13 @@ describe('LlmHttpTransport', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
       res.end(gzipSync('{"ok":true}'));
     });
-    const response = await transport.send(upstreamAt(baseUrl), requestOf());
-    expect(await readBody(response.body as Readable)).toBe('{"ok":true}');
-    expect(response.headers['content-encoding']).toBeUndefined();
+    // The second answer repeats the first one's header lines: read from what the first left.
+    for (let i = 0; i < 2; i++) {
+      const response = await transport.send(upstreamAt(baseUrl), requestOf());
+      expect(await readBody(response.body as Readable)).toBe('{"ok":true}');
+      expect(response.headers['content-encoding']).toBeUndefined();
+      expect(response.headers['content-type']).toBe('application/json');
+    }
     expect(seen[0]!.headers['accept-encoding']).toBe('gzip, compress, deflate, br');
   });
 

@@ -68,6 +68,8 @@ interface UpstreamTarget {
   names: ReadonlySet<string>;
   /** Masks the upstream's key (or any part of it) in a response header's value. */
   redact: (text: string) => string;
+  /** The header lines of its recent responses, to build the next ones' records from. */
+  known: KnownHeaders[];
 }
 
 /**
@@ -238,6 +240,7 @@ export class LlmHttpTransport implements OnApplicationShutdown {
         list: baseHeaderList(headers, authorization),
         names: new Set(Object.keys(headers)),
         redact: secretRedactor([upstream.apiKey]),
+        known: [],
       };
       this.targets.set(upstream.name, target);
     }
@@ -277,26 +280,118 @@ function pathOf(target: UpstreamTarget, path: string): RequestPath {
  * every call that nothing else needs. The record is the same: names in lower case, in the order
  * they came. A name that comes twice, or a `content-encoding` that stays (one not decoded, a 204),
  * takes Node's object as before (its own rules join or drop repeated headers), in its place.
+ * An upstream's responses usually repeat a recent one's header names, and most of its values:
+ * the record is then built from what was worked out for it ({@link KnownHeaders}).
  */
 function upstreamResponse(res: IncomingMessage, target: UpstreamTarget): UpstreamResponse {
   const raw = res.rawHeaders;
+  const known = knownFor(target, raw);
   const headers: Record<string, string> = {};
   let encoding: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === 'content-encoding' && encoding === undefined) {
-      encoding = raw[i + 1]!;
-      continue;
+  if (known !== undefined) {
+    for (let i = 0, k = 0; i < raw.length; i += 2, k++) {
+      const value = raw[i + 1]!;
+      if (k === known.encodingAt) {
+        encoding = value;
+        continue;
+      }
+      // The same value as last time: its bounded, masked form is the same too.
+      if (value !== known.values[k]) {
+        known.values[k] = value;
+        known.recorded[k] = upstreamHeaderValue(known.names[k]!, value, target.redact);
+      }
+      headers[known.names[k]!] = known.recorded[k]!;
     }
-    if (Object.hasOwn(headers, name) || name === '__proto__' || name === 'content-encoding') {
-      return nodeHeadersResponse(res, target, decodedBody(res));
+  } else {
+    const names: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      names.push(name);
+      if (name === 'content-encoding' && encoding === undefined) {
+        encoding = raw[i + 1]!;
+        continue;
+      }
+      if (Object.hasOwn(headers, name) || name === '__proto__' || name === 'content-encoding') {
+        return nodeHeadersResponse(res, target, decodedBody(res));
+      }
+      headers[name] = upstreamHeaderValue(name, raw[i + 1]!, target.redact);
     }
-    headers[name] = upstreamHeaderValue(name, raw[i + 1]!, target.redact);
+    remember(target, raw, names, headers);
   }
   if (encoding === undefined) return { status: res.statusCode ?? 0, headers, body: res };
   const body = decodedBody(res, encoding);
   if (body === res || res.statusCode === 204) return nodeHeadersResponse(res, target, body);
   return { status: res.statusCode ?? 0, headers, body };
+}
+
+/**
+ * The header lines of an upstream's recent response whose names were distinct, as
+ * {@link upstreamResponse} read them: the raw names, in lower case, where `content-encoding` was,
+ * and each other line's value with its record value (bounded, masked). Each is bounded by the size
+ * of one response's head (Node's `maxHeaderSize`).
+ */
+interface KnownHeaders {
+  raw: string[];
+  names: string[];
+  /** Which line is `content-encoding`; -1 for none. */
+  encodingAt: number;
+  values: string[];
+  recorded: string[];
+}
+
+/**
+ * Sets of header lines kept per upstream, the most recent first: two, so that plain answers and
+ * streams (whose heads differ) each find theirs.
+ */
+const KNOWN_SETS = 2;
+
+/** The known header lines whose names `raw` repeats (same spelling, same order), if any. */
+function knownFor(target: UpstreamTarget, raw: readonly string[]): KnownHeaders | undefined {
+  const { known } = target;
+  for (let at = 0; at < known.length; at++) {
+    const set = known[at]!;
+    if (!sameNames(set, raw)) continue;
+    if (at > 0) {
+      known[at] = known[0]!;
+      known[0] = set;
+    }
+    return set;
+  }
+  return undefined;
+}
+
+/** Keeps what the next response repeating `raw`'s names may reuse (see {@link KnownHeaders}). */
+function remember(
+  target: UpstreamTarget,
+  raw: readonly string[],
+  names: string[],
+  headers: Record<string, string>,
+): void {
+  const set: KnownHeaders = { raw: [], names, encodingAt: -1, values: [], recorded: [] };
+  for (let i = 0, k = 0; i < raw.length; i += 2, k++) {
+    set.raw.push(raw[i]!);
+    set.values.push(raw[i + 1]!);
+    if (names[k] === 'content-encoding') {
+      set.encodingAt = k;
+      set.recorded.push('');
+    } else {
+      set.recorded.push(headers[names[k]!]!);
+    }
+  }
+  const { known } = target;
+  if (known.length < KNOWN_SETS) known.push(set);
+  for (let at = known.length - 1; at > 0; at--) known[at] = known[at - 1]!;
+  known[0] = set;
+}
+
+/** Whether `raw` has the same header names, spelled the same, in the same order as `known`. */
+function sameNames(known: KnownHeaders, raw: readonly string[]): boolean {
+  const names = known.raw;
+  if (raw.length !== names.length * 2) return false;
+  for (let i = 0, k = 0; k < names.length; i += 2, k++) {
+    if (raw[i] !== names[k]) return false;
+  }
+  return true;
 }
 
 /** {@link upstreamResponse} from Node's header object. */
