@@ -1,6 +1,6 @@
-import * as http from 'node:http';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { type LoopbackUpstream, startLoopbackUpstream } from './support/loopback-upstream';
+import { postChat } from './support/post-chat';
 
 // The gateway relays a completion and its chunks as the upstream wrote them (their JSON text, not
 // a re-serialisation of the parsed object), as a client calling the upstream directly gets them.
@@ -57,32 +57,6 @@ function startUpstream(): Promise<LoopbackUpstream> {
   });
 }
 
-function post(
-  url: string,
-  stream: boolean,
-): Promise<{ status?: number; headers: http.IncomingHttpHeaders; text: string }> {
-  const body = JSON.stringify({
-    model: 'gpt-4o-mini',
-    stream,
-    messages: [{ role: 'user', content: 'Hi' }],
-  });
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (piece: string) => (text += piece));
-        res.once('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
-        res.once('error', reject);
-      },
-    );
-    req.once('error', reject);
-    req.end(body);
-  });
-}
-
 describe('Gateway: completions and chunks relayed as the upstream wrote them (e2e)', () => {
   let upstream: LoopbackUpstream;
   let gateway: GatewayTestApp;
@@ -99,7 +73,7 @@ describe('Gateway: completions and chunks relayed as the upstream wrote them (e2
   });
 
   it('answers a completion with the upstream text itself, its length in bytes', async () => {
-    const { status, headers, text } = await post(url, false);
+    const { status, headers, text } = await postChat(url, false);
 
     expect(status).toBe(200);
     expect(text).toBe(COMPLETION_TEXT);
@@ -109,7 +83,7 @@ describe('Gateway: completions and chunks relayed as the upstream wrote them (e2
   });
 
   it('relays each one-line chunk as written, and a chunk whose data spans lines as one line of its JSON', async () => {
-    const { status, text } = await post(url, true);
+    const { status, text } = await postChat(url, true);
 
     expect(status).toBe(200);
     const data = text

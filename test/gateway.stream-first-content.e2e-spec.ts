@@ -1,7 +1,8 @@
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { type LoopbackUpstream, startLoopbackUpstream } from './support/loopback-upstream';
+import { postChat, sseData } from './support/post-chat';
 import { chunkEvent } from './support/sse-chunk-event';
 
 const PIECES = ['Hello', ' there', ', how', ' are', ' you', ' today?'];
@@ -74,36 +75,11 @@ describe('Gateway streams: the first content leaves at once (e2e)', () => {
   });
 
   it('writes the headers, the role chunk and the first content in one write, before the rest of a bunched read, and the client still gets every event', async () => {
-    const url = new URL(`${gateway.url}/v1/chat/completions`);
-    const body = JSON.stringify({
-      model: 'gpt-4o-mini',
-      stream: true,
-      messages: [{ role: 'user', content: 'Hi' }],
-    });
-    const { status, text } = await new Promise<{ status?: number; text: string }>(
-      (resolve, reject) => {
-        const req = http.request(
-          url,
-          { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false },
-          (res) => {
-            let received = '';
-            res.setEncoding('utf8');
-            res.on('data', (chunk: string) => (received += chunk));
-            res.once('end', () => resolve({ status: res.statusCode, text: received }));
-            res.once('error', reject);
-          },
-        );
-        req.once('error', reject);
-        req.end(body);
-      },
-    );
+    const { status, text } = await postChat(`${gateway.url}/v1/chat/completions`, true);
 
     expect(status).toBe(200);
     // Every event, in order, then [DONE]: nothing lost or reordered by the early flush.
-    const data = text
-      .split('\n\n')
-      .filter((block) => block.startsWith('data: '))
-      .map((block) => block.slice('data: '.length));
+    const data = sseData(text);
     expect(data.at(-1)).toBe('[DONE]');
     const chunks = data.slice(0, -1).map(
       (json) =>
@@ -147,40 +123,12 @@ function startPacedUpstream(pieces: string[]): Promise<LoopbackUpstream> {
   });
 }
 
-/** One streamed call through the gateway: status, headers, the events' data and the socket writes. */
+/** One streamed call through the gateway: status, headers and the events' data. */
 async function streamThrough(
   gateway: GatewayTestApp,
 ): Promise<{ status?: number; headers: http.IncomingHttpHeaders; data: string[] }> {
-  const body = JSON.stringify({
-    model: 'gpt-4o-mini',
-    stream: true,
-    messages: [{ role: 'user', content: 'Hi' }],
-  });
-  const url = new URL(`${gateway.url}/v1/chat/completions`);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.once('end', () =>
-          resolve({
-            status: res.statusCode,
-            headers: res.headers,
-            data: text
-              .split('\n\n')
-              .filter((block) => block.startsWith('data: '))
-              .map((block) => block.slice('data: '.length)),
-          }),
-        );
-        res.once('error', reject);
-      },
-    );
-    req.once('error', reject);
-    req.end(body);
-  });
+  const { status, headers, text } = await postChat(`${gateway.url}/v1/chat/completions`, true);
+  return { status, headers, data: sseData(text) };
 }
 
 describe('Gateway streams: what comes before the first content (e2e)', () => {
