@@ -9,6 +9,7 @@ import {
   type LlmJob,
 } from '../../src/llm/index';
 import { LlmJobsRuntime } from '../../src/llm/jobs/llm-jobs.runtime';
+import { TERMINAL_JOB_STATES } from '../../src/llm/jobs/llm-job.types';
 import { RabbitMqServer } from '../support/rabbitmq-server';
 import type { RedisServer } from '../support/redis-server';
 import { BENCH_API_KEY, BENCH_MODEL } from '../support/bench-module.options';
@@ -20,6 +21,9 @@ import { SimulatorControl } from '../support/simulator.control';
 import { startSimulatorProcess } from '../support/simulator-process';
 import type { JobsBenchConfig } from './jobs.config';
 import { startWorkerProcess, type WorkerProcess } from './worker.process';
+
+/** How often the drain reads the jobs it has not seen ending (see trackJobs' readUnended), ms. */
+const SAFETY_READ_MS = 10_000;
 
 /** One synchronous call: when it was offered (ms from the start), how it ended, how long it took. */
 export interface SyncCall {
@@ -170,7 +174,16 @@ export async function runJobsScenario(
       const drainUntil = Date.now() + config.drainLimitS * 1_000;
       const drained: number[] = [];
       for (const track of tracked) {
-        while (track.ended() < track.accepted() && Date.now() < drainUntil) await sleep(500);
+        let readAt = Date.now();
+        while (track.ended() < track.accepted() && Date.now() < drainUntil) {
+          await sleep(500);
+          // The store's change notices come by Redis pub/sub, which keeps none it could not
+          // deliver: the jobs not yet seen ending are read now and then, as LlmJobs.wait does.
+          if (Date.now() - readAt >= SAFETY_READ_MS) {
+            await track.readUnended();
+            readAt = Date.now();
+          }
+        }
         drained.push(elapsed());
       }
       progress.finish();
@@ -218,6 +231,14 @@ function trackJobs(app: INestApplicationContext, name: string) {
     runs,
     accepted: () => runs.filter((r) => r.id).length,
     ended: () => ended.size,
+    /** Reads the jobs not yet seen ending; those that ended count as ended. */
+    readUnended: async (): Promise<void> => {
+      for (const run of runs) {
+        if (!run.id || ended.has(run.id)) continue;
+        const job = await jobs.get(run.id).catch(() => undefined);
+        if (job && TERMINAL_JOB_STATES.has(job.state)) ended.add(run.id);
+      }
+    },
     enqueue: async (atMs: number) => {
       const run: JobRun & { id?: string } = { atMs, completedEvents: 0 };
       runs.push(run);
