@@ -159,13 +159,16 @@ export function hasContent(chunk: ChatCompletionChunk): boolean {
 function isHeadItem(item: StreamItem): boolean {
   if (item.type === 'keepalive') return true;
   if (item.type !== 'data') return false;
-  const json = item.json as { error?: unknown; choices?: unknown } | null | undefined;
+  const json = item.json as { error?: unknown } | undefined;
+  return !json?.error && isChunkShaped(json) && !hasContent(json);
+}
+
+/** Whether a data item's JSON has a chunk's shape: an object with a `choices` array. */
+function isChunkShaped(json: unknown): json is ChatCompletionChunk {
   return (
     typeof json === 'object' &&
     json !== null &&
-    !json.error &&
-    Array.isArray(json.choices) &&
-    !hasContent(json as ChatCompletionChunk)
+    Array.isArray((json as { choices?: unknown }).choices)
   );
 }
 
@@ -204,7 +207,7 @@ export function toChunk(
       },
     );
   }
-  if (typeof json !== 'object' || json === null || !Array.isArray(json.choices)) {
+  if (!isChunkShaped(json)) {
     throw new LlmError(
       'invalid_response',
       `Upstream '${where.upstream}' sent a stream event that is not a chat completion chunk ` +
@@ -213,5 +216,5 @@ export function toChunk(
     );
   }
   keepReceivedJson(json, item.raw);
-  return json as ChatCompletionChunk;
+  return json;
 }
