@@ -60,6 +60,15 @@ export interface PathFigures {
   ttfcP99Us: number;
 }
 
+/**
+ * The peer's own interleaved group: direct and the floor measured again beside the peer alone
+ * (see {@link runGatewayScenario}); the peer's ratios are taken against these.
+ */
+export interface PeerGroupFigures {
+  direct: { p50Us: number; p99Us: number; ttfcP50Us: number };
+  bare: { p50Us: number; p99Us: number; ttfcP50Us: number };
+}
+
 export interface GatewayRun {
   node: string;
   date: string;
@@ -69,6 +78,8 @@ export interface GatewayRun {
   paths: PathFigures[];
   /** Resident memory per open stream (bytes) at `openStreams` streams, per proxying path. */
   bytesPerStream: Partial<Record<HttpPathId, number>>;
+  /** Direct and the floor in the peer's group, when the peer was measured. */
+  peerGroup?: PeerGroupFigures;
 }
 
 /**
@@ -77,6 +88,12 @@ export interface GatewayRun {
  * interleaved between the paths (shuffled order per round), then streams (time to first content), then
  * `concurrency` calls in flight per path against an upstream answering in `upstreamLatencyMs`,
  * then memory with `openStreams` streams held open.
+ *
+ * The peer's sequential calls and streams are interleaved in a group of their own, with direct
+ * and the floor measured again beside it, as the issue's own table measured it ("same method,
+ * other runs"): the peer leaves work running after its answer (28 ms streams, its own timers),
+ * and the path measured right after it read slower by up to 0.6 ms, direct included. In one
+ * group with this gateway, that cost lands on whichever path follows the peer.
  */
 export async function runGatewayScenario(options: GatewayScenarioOptions): Promise<GatewayRun> {
   const loadBefore = loadAverage();
@@ -133,27 +150,65 @@ export async function runGatewayScenario(options: GatewayScenarioOptions): Promi
         httpPath('baseline', 'this gateway, before', `${baseline.origin}/v1/chat/completions`),
       );
     }
+    const main = [...paths];
     let portkey: ServerProcess | undefined;
+    // The peer's group: direct and the floor again (their own agents), and the peer.
+    const peerGroup: HttpPath[] = [];
     if (options.peer && portkeyInstalled()) {
       portkey = await startPortkey();
       servers.push(portkey);
-      paths.push(
-        httpPath('portkey', "Portkey's gateway", `${portkey.origin}/v1/chat/completions`, {
+      const peer = httpPath(
+        'portkey',
+        "Portkey's gateway",
+        `${portkey.origin}/v1/chat/completions`,
+        {
           'x-portkey-provider': 'openai',
           'x-portkey-custom-host': simBase,
-        }),
+        },
       );
+      paths.push(peer);
+      peerGroup.push(
+        httpPath('direct', 'direct', `${simBase}/chat/completions`),
+        httpPath('bare', 'bare pass-through', `${bare.origin}/v1/chat/completions`),
+        peer,
+      );
+      paths.push(...peerGroup.slice(0, 2));
     }
-    const sequential = await interleaved(paths, options.warmup, options.calls, (p) => p.call());
+    const sequential = await interleaved(main, options.warmup, options.calls, (p) => p.call());
     const ttfc = await interleaved(
-      paths,
+      main,
       Math.min(50, options.warmup),
       options.streams,
       undefined,
       (p) => p.stream(),
     );
+    let peerFigures: PeerGroupFigures | undefined;
+    if (peerGroup.length > 0) {
+      const seq = await interleaved(peerGroup, options.warmup, options.calls, (p) => p.call());
+      const first = await interleaved(
+        peerGroup,
+        Math.min(50, options.warmup),
+        options.streams,
+        undefined,
+        (p) => p.stream(),
+      );
+      const figures = (id: HttpPathId) => {
+        const s = new SortedSamples(seq.get(id)!);
+        return {
+          p50Us: s.at(0.5),
+          p99Us: s.at(0.99),
+          ttfcP50Us: new SortedSamples(first.get(id)!).at(0.5),
+        };
+      };
+      peerFigures = { direct: figures('direct'), bare: figures('bare') };
+      sequential.set('portkey', seq.get('portkey')!);
+      ttfc.set('portkey', first.get('portkey')!);
+    }
+    // The throughput phase's alternating blocks are long (hundreds of ms): every path of the
+    // run, the peer included, takes its turn in the same rotation.
+    const inFlightPaths = portkey ? [...main, paths.find((p) => p.id === 'portkey')!] : main;
     await control.configure({ latencyMs: options.upstreamLatencyMs });
-    const throughput = await inFlight(paths, options.concurrency, options.throughputCalls);
+    const throughput = await inFlight(inFlightPaths, options.concurrency, options.throughputCalls);
     await control.configure({ latencyMs: 0 });
     const bytesPerStream: GatewayRun['bytesPerStream'] = {};
     const proxies: Array<[HttpPathId, ServerProcess]> = [
@@ -163,7 +218,7 @@ export async function runGatewayScenario(options: GatewayScenarioOptions): Promi
     if (onFastify) proxies.push(['fastify', onFastify]);
     if (portkey) proxies.push(['portkey', portkey]);
     for (const [id, server] of proxies) {
-      const path = paths.find((p) => p.id === id)!;
+      const path = inFlightPaths.find((p) => p.id === id)!;
       bytesPerStream[id] = await memoryPerStream(control, server, path, options.openStreams);
     }
     return {
@@ -172,7 +227,7 @@ export async function runGatewayScenario(options: GatewayScenarioOptions): Promi
       loadBefore,
       loadAfter: loadAverage(),
       options: { ...options, gatewayEnv: { ...options.gatewayEnv } as Record<string, string> },
-      paths: paths.map((p) => {
+      paths: inFlightPaths.map((p) => {
         const seq = new SortedSamples(sequential.get(p.id)!);
         const first = new SortedSamples(ttfc.get(p.id)!);
         return {
@@ -188,6 +243,7 @@ export async function runGatewayScenario(options: GatewayScenarioOptions): Promi
         };
       }),
       bytesPerStream,
+      ...(peerFigures ? { peerGroup: peerFigures } : {}),
     };
   } finally {
     for (const p of paths) p.close();
