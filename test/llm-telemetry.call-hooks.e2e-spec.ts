@@ -1,6 +1,7 @@
 import { runWithLlmContext } from '../src/llm/observability/llm-context.storage';
 import { LlmTelemetry } from '../src/llm/observability/llm-telemetry';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { inMemoryTracing } from './support/in-memory-tracing';
 import { failureOf, type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 import { CallRecorder } from './support/call-recorder';
 
@@ -112,5 +113,108 @@ describe('call telemetry hooks', () => {
       { userId: 'job-user', featureName: 'digest', requestId: undefined },
       { userId: 'job-user', featureName: 'override', requestId: undefined },
     ]);
+  });
+  describe('a call answered by a relay (chatAnswering)', () => {
+    it('answers before the successful attempt and the call end are reported, then reports both', async () => {
+      sim.script([
+        { type: 'error', status: 503 },
+        { type: 'ok', content: 'second time' },
+      ]);
+      let seen: string[] = [];
+      let answered: { attempts: number; content: unknown } | undefined;
+      await t.llm.chatAnswering(
+        { messages: USER },
+        { userId: 'u-7' },
+        ({ completion, metadata }) => {
+          seen = [...observer.log];
+          answered = {
+            attempts: metadata.attempts,
+            content: completion.choices[0]?.message.content,
+          };
+        },
+      );
+      expect(answered).toEqual({ attempts: 2, content: 'second time' });
+      // The failed attempt and its retry as they happened; the successful one after the answer.
+      expect(seen).toEqual([
+        'start chat',
+        'attempt 1 after nothing',
+        'attempt 1 overloaded 503',
+        'retry 1 overloaded via backoff',
+        'attempt 2 after backoff',
+      ]);
+      expect(observer.log.slice(seen.length)).toEqual(['attempt 2 ok 200', 'end ok']);
+      expect(observer.last.error).toBeUndefined();
+      expect(observer.last.context).toMatchObject({ userId: 'u-7' });
+      expect(observer.last.attempts[1]?.breakerAfter).toBe('closed');
+    });
+
+    it('reports the same call as chat does', async () => {
+      sim.script([
+        { type: 'ok', content: 'one' },
+        { type: 'ok', content: 'one' },
+      ]);
+      const viaChat = await t.llm.chat({ messages: USER }, { featureName: 'f' });
+      const chatLog = [...observer.log];
+      observer.log.length = 0;
+      let metadata: typeof viaChat.metadata | undefined;
+      await t.llm.chatAnswering({ messages: USER }, { featureName: 'f' }, (result) => {
+        metadata = result.metadata;
+      });
+      expect(observer.log).toEqual(chatLog);
+      const [first, second] = observer.calls;
+      expect(second?.context).toEqual(first?.context);
+      expect(second?.response?.finishReasons).toEqual(first?.response?.finishReasons);
+      expect(second?.endedAt).toBeGreaterThanOrEqual(second!.startedAt);
+      expect({ ...metadata, clientRequestId: '', durationMs: 0, upstreamRequestId: '' }).toEqual({
+        ...viaChat.metadata,
+        clientRequestId: '',
+        durationMs: 0,
+        upstreamRequestId: '',
+      });
+    });
+
+    it('throws a failed call as chat does, without answering', async () => {
+      sim.script([{ type: 'error', status: 401 }]);
+      let calls = 0;
+      const error = await failureOf(() =>
+        t.llm.chatAnswering({ messages: USER }, {}, () => {
+          calls++;
+        }),
+      );
+      expect(calls).toBe(0);
+      expect(error.kind).toBe('auth');
+      expect(observer.log.slice(-2)).toEqual(['attempt 1 auth 401', 'end auth']);
+    });
+
+    it('throws what the answer threw, once the call is reported', async () => {
+      sim.script([{ type: 'ok', content: 'x' }]);
+      const error = await failureOf<Error>(() =>
+        t.llm.chatAnswering({ messages: USER }, {}, () => {
+          throw new Error('client went away');
+        }),
+      );
+      expect(error.message).toBe('client went away');
+      expect(observer.log.slice(-2)).toEqual(['attempt 1 ok 200', 'end ok']);
+      expect(observer.last.error).toBeUndefined();
+    });
+
+    it('reports the call before the answer while a tracer provider records spans', async () => {
+      const tracing = inMemoryTracing();
+      tracing.start();
+      try {
+        sim.script([{ type: 'ok', content: 'traced' }]);
+        let seen: string[] = [];
+        let spans = 0;
+        await t.llm.chatAnswering({ messages: USER }, {}, () => {
+          seen = [...observer.log];
+          spans = tracing.spans().length;
+        });
+        expect(seen.slice(-2)).toEqual(['attempt 1 ok 200', 'end ok']);
+        // The attempt's span and the call's ended before the answer, as with chat.
+        expect(spans).toBe(2);
+      } finally {
+        await tracing.stop();
+      }
+    });
   });
 });

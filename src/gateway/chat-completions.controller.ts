@@ -58,8 +58,10 @@ export class ChatCompletionsController {
       return acceptAsync(this.jobs, req, res, request, options);
     }
     if (request.stream !== true) {
-      const { completion, metadata } = await this.llm.chat(request, options);
-      sendJson(res, 200, completion, metadataHeaders(metadata));
+      // Written as soon as the call succeeded; its end is reported after the write.
+      await this.llm.chatAnswering(request, options, ({ completion, metadata }) =>
+        sendJson(res, 200, completion, metadataHeaders(metadata)),
+      );
       return;
     }
     const stream = this.llm.chatStream(request, options);

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isBrokenCircuitError, isIsolatedCircuitError } from 'cockatiel';
-import type { CallRecord } from '../call/call-record';
 import type { BreakerState } from '../call/call-record.types';
 import type { LlmTelemetry } from '../observability/llm-telemetry';
 import { circuitOpenError } from '../resilience/breaker.errors';
@@ -30,7 +29,7 @@ export async function throughBreaker<T>(
       try {
         return await breaker.policy.execute(() => run(breaker.effectiveState()), deadline.signal);
       } finally {
-        reportAttempt(record, attemptsBefore, breaker, telemetry);
+        reportAttempt(call, attemptsBefore, breaker, telemetry);
       }
     } catch (error) {
       if (isIsolatedCircuitError(error)) throw circuitOpenError(breaker, record);
@@ -43,17 +42,23 @@ export async function throughBreaker<T>(
   }
 }
 
-/** Once the breaker counted the pass's attempt (if one started): its end, with the state left. */
-function reportAttempt(
-  record: CallRecord,
+/**
+ * Once the breaker counted the pass's attempt (if one started): its end, with the state left. A
+ * successful attempt of a call answered before its end is reported is held for the call's close
+ * (`CallLifecycle.close`): nothing else is reported between the two.
+ */
+function reportAttempt<T>(
+  call: LlmCall<T>,
   attemptsBefore: number,
   breaker: TrackedBreaker,
   telemetry: LlmTelemetry,
 ): void {
+  const { record } = call;
   const attempt = record.attempts[attemptsBefore];
   if (attempt) {
     attempt.breakerAfter = breaker.effectiveState();
-    telemetry.attemptEnded(record, attempt);
+    if (call.reportsAfterAnswer && attempt.error === undefined) call.heldAttempt = attempt;
+    else telemetry.attemptEnded(record, attempt);
   }
 }
 

@@ -7,6 +7,7 @@ import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import type { ResolvedLlmOptions, ResolvedUpstream } from '../llm-module.options';
 import { currentLlmContext } from '../observability/llm-context.storage';
 import { LlmTelemetry } from '../observability/llm-telemetry';
+import { tracerProviderRegistered } from '../observability/llm-tracing';
 import { CallDeadline } from '../resilience/call-deadline';
 import { isLlmError } from '../resilience/llm.errors';
 import { badDeadlineError, unknownUpstreamError } from './call-options.errors';
@@ -70,14 +71,46 @@ export class CallLifecycle {
     return { record, deadline };
   }
 
-  /** Closes the call once: ends it, successfully or with the error the caller gets. */
+  /**
+   * Closes the call once: ends it, successfully or with the error the caller gets, and reports
+   * its end (a successful attempt held for it first: see `OpenCall.reportsAfterAnswer`).
+   */
   close(call: OpenCall, error?: unknown): void {
     const { record } = call;
     if (record.endedAt === undefined) {
       record.end(isLlmError(error) ? error : undefined);
-      this.telemetry.callEnded(record);
+      this.report(call);
+    } else if (call.reportsAfterAnswer) {
+      // Ended by answered() before the answer: reported now, once.
+      call.reportsAfterAnswer = false;
+      this.report(call);
     }
     call.deadline.dispose();
+  }
+
+  /**
+   * Ends a successful call's record before its caller answers (`LlmClient.chatAnswering`): the
+   * result and its metadata are as `close` would leave them; `close` reports the end afterwards.
+   */
+  answered(call: OpenCall): void {
+    call.record.end(undefined);
+  }
+
+  /**
+   * Whether a call may be reported after its answer: not while a tracer provider is registered,
+   * whose spans record when they end (the call's and its attempt's then end before the answer).
+   */
+  mayReportAfterAnswer(): boolean {
+    return !tracerProviderRegistered();
+  }
+
+  private report(call: OpenCall): void {
+    const { record, heldAttempt } = call;
+    if (heldAttempt !== undefined) {
+      call.heldAttempt = undefined;
+      this.telemetry.attemptEnded(record, heldAttempt);
+    }
+    this.telemetry.callEnded(record);
   }
 
   private upstream(name: string | undefined): ResolvedUpstream {

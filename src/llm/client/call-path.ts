@@ -83,6 +83,7 @@ export class CallPath {
         call.attempt({ attempt, record, deadline, headers }),
       );
       record.endAttempt(attempt);
+      call.succeeded?.(value);
       return value;
     } catch (error) {
       const llmError = isLlmError(error) ? error : unexpectedError(error, call.record);

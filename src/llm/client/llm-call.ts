@@ -7,6 +7,14 @@ import type { LlmError } from '../resilience/llm.errors';
 export interface OpenCall {
   record: CallRecord;
   deadline: CallDeadline;
+  /**
+   * The caller answers before the call's end is reported (`LlmClient.chatAnswering`): the end of
+   * its successful attempt is then held in {@link heldAttempt} and reported by
+   * `CallLifecycle.close`, right before the call's own end.
+   */
+  reportsAfterAnswer?: boolean;
+  /** The successful attempt whose end `CallLifecycle.close` reports (see above). */
+  heldAttempt?: AttemptRecord;
 }
 
 /** What one attempt function gets. */
@@ -39,6 +47,12 @@ export interface LlmCall<T> extends OpenCall {
    */
   attempt: (context: AttemptContext) => Promise<T>;
   hold?: SlotHold<T>;
+  /**
+   * Told a successful attempt's value where the attempt ended, before the layers above it unwind:
+   * nothing above turns a success into a failure, so it is the call's result
+   * (`LlmClient.chatAnswering` answers with it). Must not throw.
+   */
+  succeeded?: (value: T) => void;
 }
 
 /** Where a call is now, as errors say it. */

@@ -46,13 +46,8 @@ export class LlmClient {
    * module has one) takes the application's degraded answer; `metadata` says which.
    */
   async chat(request: ChatCompletionRequest, options: LlmCallOptions = {}): Promise<LlmChatResult> {
-    const { record, deadline } = this.lifecycle.open(request, options, false);
-    const call: LlmCall<ChatCompletion> = {
-      record,
-      deadline,
-      attempt: (context) =>
-        sendChatAttempt(chatAttemptInput(this.transport, request, false, context)),
-    };
+    const call = this.plainCall(request, options);
+    const { record } = call;
     try {
       let completion: ChatCompletion;
       try {
@@ -66,6 +61,89 @@ export class LlmClient {
       this.lifecycle.close(call, error);
       throw error;
     }
+  }
+
+  /**
+   * {@link chat} for a relay that writes the result to its own client (the gateway's chat route):
+   * `answer` gets the result as soon as the call has it (where its successful attempt ended, before
+   * the call path's layers unwind), and the call's end is reported to its observers (the last
+   * attempt's end and the call's: metrics, events, spans) and its deadline disposed after `answer`
+   * returned, in the same turn, instead of before it. The record, the result, the errors and what
+   * the observers get are those of {@link chat}; so is the order while a tracer provider is
+   * registered (spans record when they end). A failed call throws as `chat` does, without calling
+   * `answer`; an error `answer` throws is thrown once the call is reported.
+   *
+   * @example
+   * await this.llm.chatAnswering(request, options, ({ completion, metadata }) =>
+   *   sendJson(res, 200, completion, metadataHeaders(metadata)),
+   * );
+   */
+  async chatAnswering(
+    request: ChatCompletionRequest,
+    options: LlmCallOptions,
+    answer: (result: LlmChatResult) => void,
+  ): Promise<void> {
+    if (!this.lifecycle.mayReportAfterAnswer()) {
+      answer(await this.chat(request, options));
+      return;
+    }
+    let answered = false;
+    let answerFailed = false;
+    let answerError: unknown;
+    const answerWith = (completion: ChatCompletion): void => {
+      answered = true;
+      this.lifecycle.answered(call);
+      try {
+        answer({ completion, metadata: callMetadata(call.record) });
+      } catch (error) {
+        answerFailed = true;
+        answerError = error;
+      }
+    };
+    const { record, deadline } = this.lifecycle.open(request, options, false);
+    // Every field at once: the call keeps one shape down the path.
+    const call: LlmCall<ChatCompletion> = {
+      record,
+      deadline,
+      attempt: (context) =>
+        sendChatAttempt(chatAttemptInput(this.transport, request, false, context)),
+      reportsAfterAnswer: true,
+      heldAttempt: undefined,
+      // The attempt's success is the call's (see LlmCall.succeeded), unless the deadline released
+      // the caller first: then the call fails as in `chat`.
+      succeeded: (completion) => {
+        if (!answered && !deadline.signal.aborted) answerWith(completion);
+      },
+    };
+    try {
+      let completion: ChatCompletion | undefined;
+      try {
+        completion = await this.path.run(call);
+      } catch (error) {
+        // Answered already: the call succeeded, whatever the layers above say after it.
+        if (!answered) completion = await this.fallbackChain.lastResort(call, error);
+      }
+      if (!answered) answerWith(completion!);
+    } catch (error) {
+      this.lifecycle.close(call, error);
+      throw error;
+    }
+    this.lifecycle.close(call);
+    if (answerFailed) throw answerError;
+  }
+
+  /** A plain call, opened. */
+  private plainCall(
+    request: ChatCompletionRequest,
+    options: LlmCallOptions,
+  ): LlmCall<ChatCompletion> {
+    const { record, deadline } = this.lifecycle.open(request, options, false);
+    return {
+      record,
+      deadline,
+      attempt: (context) =>
+        sendChatAttempt(chatAttemptInput(this.transport, request, false, context)),
+    };
   }
 
   /**

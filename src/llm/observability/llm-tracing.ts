@@ -246,6 +246,14 @@ function noTracerProvider(): boolean {
   return provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_TRACER_PROVIDER;
 }
 
+/**
+ * Whether a tracer provider is registered: spans then record when they end, so a call's end is
+ * reported where it happens (see `LlmClient.chatAnswering`). Read on each call, as above.
+ */
+export function tracerProviderRegistered(): boolean {
+  return !noTracerProvider();
+}
+
 /** Error text for a span: provider messages may echo a key, so they are masked once more. */
 function redacted(error: LlmError, call: CallRecord): string {
   return redactSecrets(error.message, [call.upstream.apiKey]);
