@@ -1,4 +1,14 @@
-import { type ArgumentsHost, Controller, Optional, Post, Req, Res } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  type ContextType,
+  Controller,
+  type ExecutionContext,
+  Optional,
+  Post,
+  Req,
+  Res,
+  type Type,
+} from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { LlmCallMetadata, LlmClient, LlmContextInterceptor, LlmJobs } from '../llm/index';
 import { acceptAsync } from './async-chat';
@@ -43,16 +53,20 @@ export class ChatCompletionsController {
   @Post('chat/completions')
   create(@Req() req: PlatformRequest, @Res() reply: PlatformResponse): Promise<void> {
     // The context Nest would give the interceptor: this handler of this controller.
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- the handler as a metadata key
-    const context = new ChatCallContext([req, reply], ChatCompletionsController, this.create);
-    return this.llmContext.runHttp(context, () => this.answer(req, reply));
+    const context = new ChatCallContext(req, reply);
+    // The request id comes from the context runHttp enters (no lookup of it in the storage).
+    return this.llmContext.runHttp(context, (store) => this.answer(req, reply, store.requestId));
   }
 
-  private async answer(req: PlatformRequest, reply: PlatformResponse): Promise<void> {
+  private async answer(
+    req: PlatformRequest,
+    reply: PlatformResponse,
+    requestId: string | undefined,
+  ): Promise<void> {
     // Node's response, written the same way on Express and Fastify.
     const res = rawResponse(reply);
     // First, so that even a rejected body answers with its x-request-id.
-    const options = inboundCallOptions(req, res);
+    const options = inboundCallOptions(req, res, requestId);
     const request = validateChatRequestBody(requestBody(req));
     if (this.jobs && preferences(rawRequest(req)).respondAsync) {
       return acceptAsync(this.jobs, req, res, request, options);
@@ -80,17 +94,59 @@ export class ChatCompletionsController {
   }
 }
 
-/**
- * Nest's execution context of the chat handler, whose HTTP view is built once: Nest's builds it
- * anew (three closures) at every `switchToHttp()`, and the context extractors ask five times.
- */
 type HttpArgumentsHost = ReturnType<ArgumentsHost['switchToHttp']>;
+type RpcArgumentsHost = ReturnType<ArgumentsHost['switchToRpc']>;
+type WsArgumentsHost = ReturnType<ArgumentsHost['switchToWs']>;
 
-class ChatCallContext extends ExecutionContextHost {
-  private http?: HttpArgumentsHost;
+/**
+ * Nest's execution context of the chat handler (an `ExecutionContextHost` of this handler of this
+ * controller, type `http`), kept to what a request needs: it is its own HTTP view, where Nest's
+ * builds one of three closures at every `switchToHttp()` (and the context extractors ask five
+ * times), and it builds the arguments' array, or an RPC or WebSocket view, only when asked.
+ */
+export class ChatCallContext implements ExecutionContext, HttpArgumentsHost {
+  constructor(
+    private readonly req: PlatformRequest,
+    private readonly reply: PlatformResponse,
+  ) {}
 
-  override switchToHttp(): HttpArgumentsHost {
-    return (this.http ??= super.switchToHttp());
+  getType<T extends string = ContextType>(): T {
+    return 'http' as T;
+  }
+  getClass<T>(): Type<T> {
+    return ChatCompletionsController as Type<T>;
+  }
+  getHandler(): (...args: unknown[]) => unknown {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the handler as a metadata key
+    return ChatCompletionsController.prototype.create as (...args: unknown[]) => unknown;
+  }
+  getArgs<T extends unknown[] = unknown[]>(): T {
+    return [this.req, this.reply] as T;
+  }
+  getArgByIndex<T = unknown>(index: number): T {
+    return (index === 0 ? this.req : index === 1 ? this.reply : undefined) as T;
+  }
+  switchToHttp(): HttpArgumentsHost {
+    return this;
+  }
+  switchToRpc(): RpcArgumentsHost {
+    return this.host().switchToRpc();
+  }
+  switchToWs(): WsArgumentsHost {
+    return this.host().switchToWs();
+  }
+  getRequest<T = unknown>(): T {
+    return this.req as T;
+  }
+  getResponse<T = unknown>(): T {
+    return this.reply as T;
+  }
+  getNext<T = unknown>(): T {
+    return undefined as T;
+  }
+
+  private host(): ExecutionContextHost {
+    return new ExecutionContextHost(this.getArgs(), ChatCompletionsController, this.getHandler());
   }
 }
 

@@ -20,10 +20,15 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
  * const options = inboundCallOptions(req, res);
  * await llm.chat(body, options);
  */
-export function inboundCallOptions(req: PlatformRequest, res: ServerResponse): InboundCallOptions {
+export function inboundCallOptions(
+  req: PlatformRequest,
+  res: ServerResponse,
+  /** The request's LLM context's, when the caller has it at hand. */
+  contextRequestId?: string,
+): InboundCallOptions {
   // The module's context interceptor already chose the request id (and user and feature); the
   // header is read only without it.
-  const requestId = currentLlmContext()?.requestId ?? givenOrNewId(req);
+  const requestId = contextRequestId ?? currentLlmContext()?.requestId ?? givenOrNewId(req);
   // Written with the answer's other headers (sendJson, writeHead), whichever answer it gets.
   holdHeader(res, 'x-request-id', requestId);
   return { requestId, signal: clientAbortSignal(res) };

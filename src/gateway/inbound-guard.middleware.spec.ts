@@ -66,6 +66,16 @@ describe.each([true, false])('inboundGuard (then given: %s)', (withThen) => {
     expect(server.passed).toEqual([]);
   });
 
+  it('checks /v1 itself and its query, not a path that only starts with its letters', async () => {
+    const form = { 'content-type': 'text/plain' };
+    expect((await post('/v1', form)).status).toBe(401);
+    expect((await post('/v1?stream=1', form)).status).toBe(401);
+    expect((await post('/v1/', form)).status).toBe(401);
+    expect((await post('/v10/chat/completions', form)).status).toBe(200);
+    expect((await post('/v1x?y=/v1/', form)).status).toBe(200);
+    expect(server.passed).toEqual(['POST /v10/chat/completions', 'POST /v1x?y=/v1/']);
+  });
+
   it('passes on every request outside /v1 and every preflight, unchecked', async () => {
     const health = await post('/health', { 'content-type': 'text/plain' });
     expect(health.status).toBe(200);

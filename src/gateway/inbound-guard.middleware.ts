@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { requestPath, sendJson } from './http-exchange';
+import { sendJson } from './http-exchange';
 import { openAiError, type OpenAiErrorReply } from './openai-error.body';
 
 /** The API the guard protects; health and metrics stay open to orchestrators and scrapers. */
 const API_PREFIX = '/v1';
+const API_PREFIX_LENGTH = API_PREFIX.length;
 
 /** A middleware on Node's request and response, as Express and Fastify (middie) call it. */
 export type NodeMiddleware = (
@@ -33,7 +34,7 @@ export type NodeMiddleware = (
 export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware): NodeMiddleware {
   const digests = apiKeys.map(digest);
   return (req, res, next) => {
-    if (req.method !== 'OPTIONS' && isApiPath(requestPath(req))) {
+    if (req.method !== 'OPTIONS' && isApiPath(req)) {
       if (digests.length > 0 && !knownKey(bearer(req), digests)) {
         return send(
           res,
@@ -63,8 +64,17 @@ export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware):
   };
 }
 
-function isApiPath(path: string): boolean {
-  return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`);
+/**
+ * Whether the request's path (without the query) is `/v1` or under it. Read from the URL as it
+ * came, without cutting the query off first.
+ */
+function isApiPath(req: IncomingMessage & { originalUrl?: string }): boolean {
+  const url = req.originalUrl ?? req.url ?? '/';
+  if (!url.startsWith(API_PREFIX)) return false;
+  if (url.length === API_PREFIX_LENGTH) return true;
+  const next = url.charCodeAt(API_PREFIX_LENGTH);
+  // '/' (under it) or '?' (its query)
+  return next === 0x2f || next === 0x3f;
 }
 
 /** Whether the media type is `application/json` (any parameters, any case). */

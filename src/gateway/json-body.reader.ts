@@ -120,7 +120,8 @@ function parseBody(
 
 /** UTF-8 without a leading BOM, as body-parser's decoder gives it. */
 function decode(raw: Buffer): string {
-  const text = raw.toString('utf8');
+  // UTF-8 is toString's default: without an argument it goes straight to the decoder.
+  const text = raw.toString();
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 

@@ -13,14 +13,28 @@ export const UNTRACED_PATHS = /^\/(?:health|metrics)(?:[/?]|$)/;
  */
 export function recordHttpServerMetrics(server: Server): void {
   const scheme = server instanceof HttpsServer ? 'https' : 'http';
+  // Whether the server's `emit` is the instrumentation's, looked at again only when it changes.
+  let emit: unknown;
+  let instrumented = false;
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     const telemetry = builtInHttpTelemetry();
-    if (
-      !telemetry ||
-      isInstrumented(Reflect.get(server, 'emit')) ||
-      UNTRACED_PATHS.test(req.url ?? '')
-    )
-      return;
+    if (!telemetry) return;
+    const current: unknown = Reflect.get(server, 'emit');
+    if (current !== emit) {
+      emit = current;
+      instrumented = isInstrumented(current);
+    }
+    if (instrumented || isUntracedPath(req.url)) return;
     telemetry.serverRequest(req, res, scheme);
   });
+}
+
+/**
+ * Whether a request's URL is one of {@link UNTRACED_PATHS}; the expression runs only for a path
+ * that starts with their first letters (`/h`, `/m`), not for every chat call.
+ */
+export function isUntracedPath(url: string | undefined): boolean {
+  if (url === undefined) return false;
+  const first = url.charCodeAt(1);
+  return (first === 0x68 || first === 0x6d) && UNTRACED_PATHS.test(url);
 }

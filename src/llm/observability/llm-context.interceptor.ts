@@ -1,7 +1,6 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Context, context as otelContext, trace } from '@opentelemetry/api';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Observable } from 'rxjs';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
@@ -15,7 +14,7 @@ import { cleanContextValue } from './llm-context.extractors';
 import { rpcHeader } from './rpc-message.reader';
 import { endRpcMessageSpan, startRpcMessageSpan } from './rpc-message.span';
 import { RpcRequestTracker } from './rpc-request.info';
-import { LlmRequestContext, runInLlmContext } from './llm-context.storage';
+import { LlmRequestContext, newRequestId, runInLlmContext } from './llm-context.storage';
 import { LLM_FEATURE_KEY } from './llm-feature.decorator';
 import { LlmTelemetry } from './llm-telemetry';
 
@@ -136,11 +135,15 @@ export class LlmContextInterceptor implements NestInterceptor {
    * {@link intercept} for an HTTP handler that enters the context itself, without Nest's
    * interceptor chain around it (an interceptor costs every request an rxjs pipeline): the same
    * context, route naming and request ending. `context` is the handler's, as Nest would give it.
+   * `handle` gets the context it runs in (what `currentLlmContext()` returns inside it).
    *
    * @example
    * return this.llmContext.runHttp(new ExecutionContextHost([req, res]), () => this.answer(req, res));
    */
-  runHttp<T>(context: ExecutionContext, handle: () => Promise<T>): Promise<T> {
+  runHttp<T>(
+    context: ExecutionContext,
+    handle: (store: LlmRequestContext) => Promise<T>,
+  ): Promise<T> {
     // Read once: the route's span, the caller's context and the check below all start from it.
     const active = otelContext.active();
     const store = this.store(context, undefined, active);
@@ -154,7 +157,7 @@ export class LlmContextInterceptor implements NestInterceptor {
       this.telemetry.requestEnded(this.ending(context, store, res.statusCode, startedAt, error));
     });
     const run = (): Promise<T> =>
-      handle().catch((e: unknown) => {
+      handle(store).catch((e: unknown) => {
         error = e;
         throw e;
       });
@@ -174,7 +177,7 @@ export class LlmContextInterceptor implements NestInterceptor {
     return {
       userId: extractors.userId(context),
       featureName: this.declaredFeature(context) ?? extractors.featureName(context),
-      requestId: extractors.requestId(context) ?? rpc?.fallbackRequestId() ?? randomUUID(),
+      requestId: extractors.requestId(context) ?? rpc?.fallbackRequestId() ?? newRequestId(),
       route: this.route(context, active),
       calls: [],
     };
