@@ -32,4 +32,21 @@ describe('AttemptTimeout', () => {
 
     expect(timeout.reason).toBe('idle_timeout');
   });
+
+  it('armAfterSend() sets its timer on the next tick, and none once disposed first', async () => {
+    const timeout = new AttemptTimeout(new AbortController().signal);
+    timeout.armAfterSend('attempt_timeout', 20);
+    await once(timeout.signal, 'abort');
+    timeout.dispose();
+    expect(timeout.reason).toBe('attempt_timeout');
+
+    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const early = new AttemptTimeout(new AbortController().signal);
+    early.armAfterSend('attempt_timeout', 5000);
+    early.dispose();
+    await new Promise((resolve) => process.nextTick(resolve));
+    const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    expect(after).toBe(before);
+    expect(early.signal.aborted).toBe(false);
+  });
 });

@@ -26,6 +26,9 @@ export class AttemptTimeout {
   private readonly controller = new LinkedAbortController();
   private timer?: NodeJS.Timeout;
   private armedMs = 0;
+  /** The duration of a timer {@link armAfterSend} has yet to set (0: none). */
+  private pendingMs = 0;
+  private disposed = false;
   /** What the armed timer aborts for. */
   private armedReason: AttemptAbortReason = 'attempt_timeout';
   reason?: AttemptAbortReason;
@@ -45,8 +48,35 @@ export class AttemptTimeout {
   /** (Re)starts the single timer: after `ms` the request is aborted for `reason`. */
   arm(reason: AttemptAbortReason, ms: number): void {
     clearTimeout(this.timer);
+    this.pendingMs = 0;
     this.armedMs = ms;
     this.armedReason = reason;
+    // The list of attempts' timers stays between attempts (see timer-lists.ts).
+    keepTimerList(ms);
+    this.timer = setTimeout(this.fire, ms);
+  }
+
+  /**
+   * As {@link arm}, with the timer set on the next tick, still in this turn of the event loop
+   * (no timer or I/O callback runs in between; the timer counts from then): called right after
+   * the request was sent, the request's write (a tick Node's agent queued) goes first. `relabel`
+   * and `abort` work meanwhile as on an armed timer; an abort or dispose first leaves no timer.
+   */
+  armAfterSend(reason: AttemptAbortReason, ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedMs = ms;
+    this.armedReason = reason;
+    this.pendingMs = ms;
+    process.nextTick(setPendingTimer, this);
+  }
+
+  /** Sets the timer {@link armAfterSend} left for the next tick, if still wanted. */
+  setPendingTimer(): void {
+    const ms = this.pendingMs;
+    if (ms === 0) return;
+    this.pendingMs = 0;
+    if (this.disposed || this.controller.signal.aborted) return;
     // The list of attempts' timers stays between attempts (see timer-lists.ts).
     keepTimerList(ms);
     this.timer = setTimeout(this.fire, ms);
@@ -71,6 +101,7 @@ export class AttemptTimeout {
   }
 
   dispose(): void {
+    this.disposed = true;
     clearTimeout(this.timer);
     unwatchAbort(this.parent, this.onParentAbort);
   }
@@ -93,4 +124,8 @@ export class AttemptTimeout {
     }
     return classifyTransportError(error, context);
   }
+}
+
+function setPendingTimer(timeout: AttemptTimeout): void {
+  timeout.setPendingTimer();
 }

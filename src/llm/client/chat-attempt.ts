@@ -16,9 +16,11 @@ import { responseInfo } from './response-info';
 export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatCompletion> {
   const { upstream, model, context } = input;
   const timeout = new AttemptTimeout(context.deadline.signal);
-  timeout.arm('attempt_timeout', upstream.timeouts.attemptMs);
   try {
-    const response = await sendChatRequest(input, timeout.signal, 'text');
+    const sending = sendChatRequest(input, timeout.signal, 'text');
+    // Its timer set once the request is written (the same timeout: see armAfterSend).
+    timeout.armAfterSend('attempt_timeout', upstream.timeouts.attemptMs);
+    const response = await sending;
     // A body that came with the headers is taken at once; one still arriving is waited for.
     const { body } = response;
     const text =

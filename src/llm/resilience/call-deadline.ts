@@ -15,7 +15,7 @@ export class CallDeadline {
   private readonly controller = new LinkedAbortController();
   /** Aborts when the deadline passes or the caller aborts. */
   readonly signal: AbortSignal = this.controller.signal;
-  private readonly timer: NodeJS.Timeout;
+  private timer?: NodeJS.Timeout;
   private readonly onCallerAbort = (): void => this.controller.abort('cancelled');
   // The first in a field: the one a call usually has (its tracker) costs no list.
   private disposer?: (deadline: CallDeadline) => void;
@@ -29,9 +29,18 @@ export class CallDeadline {
     this.expiresAt = this.startedAt + totalMs;
     // The list of calls' deadlines stays between calls (see timer-lists.ts).
     keepTimerList(totalMs);
-    this.timer = setTimeout(() => this.controller.abort('deadline'), totalMs);
+    // The timer is set two ticks later, still in this turn of the event loop (no timer or I/O
+    // callback runs in between; the timer counts from then): the call's first attempt is then
+    // usually on the wire already (its request's write is a tick queued in between).
+    process.nextTick(armSoon, this);
     if (callerSignal?.aborted) this.controller.abort('cancelled');
     else if (callerSignal) watchAbort(callerSignal, this.onCallerAbort);
+  }
+
+  /** Sets the deadline's timer (once), unless the call is over already; see the constructor. */
+  armTimer(): void {
+    if (this.disposed || this.timer) return;
+    this.timer = setTimeout(() => this.controller.abort('deadline'), this.totalMs);
   }
 
   /** Milliseconds left, never negative. */
@@ -104,4 +113,13 @@ export class CallDeadline {
     disposer?.(this);
     if (moreDisposers) for (const fn of moreDisposers) fn(this);
   }
+}
+
+/** The constructor's first tick: queues the second, behind what the call queued meanwhile. */
+function armSoon(deadline: CallDeadline): void {
+  process.nextTick(arm, deadline);
+}
+
+function arm(deadline: CallDeadline): void {
+  deadline.armTimer();
 }
