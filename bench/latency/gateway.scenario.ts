@@ -174,39 +174,26 @@ export async function runGatewayScenario(options: GatewayScenarioOptions): Promi
       );
       paths.push(...peerGroup.slice(0, 2));
     }
-    const sequential = await interleaved(main, options.warmup, options.calls, (p) => p.call());
-    const ttfc = await interleaved(
-      main,
-      Math.min(50, options.warmup),
-      options.streams,
-      undefined,
-      (p) => p.stream(),
-    );
+    const { sequential, ttfc } = await callsAndStreams(main, options);
     let peerFigures: PeerGroupFigures | undefined;
-    if (peerGroup.length > 0) {
-      const seq = await interleaved(peerGroup, options.warmup, options.calls, (p) => p.call());
-      const first = await interleaved(
-        peerGroup,
-        Math.min(50, options.warmup),
-        options.streams,
-        undefined,
-        (p) => p.stream(),
-      );
+    const peer = peerGroup[2];
+    if (peer) {
+      const group = await callsAndStreams(peerGroup, options);
       const figures = (id: HttpPathId) => {
-        const s = new SortedSamples(seq.get(id)!);
+        const s = new SortedSamples(group.sequential.get(id)!);
         return {
           p50Us: s.at(0.5),
           p99Us: s.at(0.99),
-          ttfcP50Us: new SortedSamples(first.get(id)!).at(0.5),
+          ttfcP50Us: new SortedSamples(group.ttfc.get(id)!).at(0.5),
         };
       };
       peerFigures = { direct: figures('direct'), bare: figures('bare') };
-      sequential.set('portkey', seq.get('portkey')!);
-      ttfc.set('portkey', first.get('portkey')!);
+      sequential.set(peer.id, group.sequential.get(peer.id)!);
+      ttfc.set(peer.id, group.ttfc.get(peer.id)!);
     }
     // The throughput phase's alternating blocks are long (hundreds of ms): every path of the
     // run, the peer included, takes its turn in the same rotation.
-    const inFlightPaths = portkey ? [...main, paths.find((p) => p.id === 'portkey')!] : main;
+    const inFlightPaths = peer ? [...main, peer] : main;
     await control.configure({ latencyMs: options.upstreamLatencyMs });
     const throughput = await inFlight(inFlightPaths, options.concurrency, options.throughputCalls);
     await control.configure({ latencyMs: 0 });
@@ -282,6 +269,22 @@ export async function interleaved(
     }
   }
   return samples;
+}
+
+/** One interleaved group's sequential calls, then its streams (time to first content). */
+async function callsAndStreams(
+  group: readonly HttpPath[],
+  options: GatewayScenarioOptions,
+): Promise<{ sequential: Map<HttpPathId, Float64Array>; ttfc: Map<HttpPathId, Float64Array> }> {
+  const sequential = await interleaved(group, options.warmup, options.calls, (p) => p.call());
+  const ttfc = await interleaved(
+    group,
+    Math.min(50, options.warmup),
+    options.streams,
+    undefined,
+    (p) => p.stream(),
+  );
+  return { sequential, ttfc };
 }
 
 const ROUNDS = 6;
