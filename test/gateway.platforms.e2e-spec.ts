@@ -111,6 +111,31 @@ describe.each(['express', 'fastify'] as const)('gateway on %s', (platform) => {
     });
     expect(noKey.status).toBe(401);
     expect(((await noKey.json()) as ErrorBody).error.code).toBe('invalid_api_key');
+    // Express routes without regard to case: the guard checks every spelling of /v1 alike.
+    const upperCase = await fetch(`${gateway.url}/V1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: MESSAGES }),
+    });
+    expect(upperCase.status).toBe(401);
+    // A request line in absolute form is routed by its path: checked alike.
+    const absolute = await new Promise<number>((resolve, reject) => {
+      const { hostname, port } = new URL(gateway.url);
+      const req = http.request({
+        host: hostname,
+        port,
+        method: 'POST',
+        path: `${gateway.url}/v1/chat/completions`,
+        headers: { 'content-type': 'application/json' },
+      });
+      req.once('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.once('error', reject);
+      req.end(JSON.stringify({ messages: MESSAGES }));
+    });
+    expect(absolute).toBe(401);
     const form = await post('a=b', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(form.status).toBe(415);
     expect(((await form.json()) as ErrorBody).error.code).toBe('unsupported_media_type');

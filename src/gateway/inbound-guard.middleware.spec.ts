@@ -71,6 +71,9 @@ describe.each([true, false])('inboundGuard (then given: %s)', (withThen) => {
     expect((await post('/v1', form)).status).toBe(401);
     expect((await post('/v1?stream=1', form)).status).toBe(401);
     expect((await post('/v1/', form)).status).toBe(401);
+    // Express routes without regard to case: these reach the same handlers.
+    expect((await post('/V1/chat/completions', form)).status).toBe(401);
+    expect((await post('/V1', form)).status).toBe(401);
     expect((await post('/v10/chat/completions', form)).status).toBe(200);
     expect((await post('/v1x?y=/v1/', form)).status).toBe(200);
     expect(server.passed).toEqual(['POST /v10/chat/completions', 'POST /v1x?y=/v1/']);

@@ -65,16 +65,34 @@ export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware):
 }
 
 /**
- * Whether the request's path (without the query) is `/v1` or under it. Read from the URL as it
+ * Whether the request's path (without the query) is `/v1` or under it, as the router sees it:
+ * in any letter case (Express routes paths without regard to case by default, so
+ * `/V1/chat/completions` reaches the same handler), and in a request line's absolute form too
+ * (`POST http://host/v1/chat/completions`: Express routes it by its path). Read from the URL as it
  * came, without cutting the query off first.
  */
 function isApiPath(req: IncomingMessage & { originalUrl?: string }): boolean {
   const url = req.originalUrl ?? req.url ?? '/';
-  if (!url.startsWith(API_PREFIX)) return false;
-  if (url.length === API_PREFIX_LENGTH) return true;
-  const next = url.charCodeAt(API_PREFIX_LENGTH);
+  const path = url.charCodeAt(0) === 0x2f ? url : absoluteFormPath(url);
+  // '/', 'v' or 'V' (a letter's lower case has bit 0x20 set), '1'
+  if (
+    path.charCodeAt(0) !== 0x2f ||
+    (path.charCodeAt(1) | 0x20) !== 0x76 ||
+    path.charCodeAt(2) !== 0x31
+  ) {
+    return false;
+  }
+  if (path.length === API_PREFIX_LENGTH) return true;
+  const next = path.charCodeAt(API_PREFIX_LENGTH);
   // '/' (under it) or '?' (its query)
   return next === 0x2f || next === 0x3f;
+}
+
+/** The path and query of a request target in absolute form; any other target as it is. */
+function absoluteFormPath(target: string): string {
+  if (!URL.canParse(target)) return target;
+  const { pathname, search } = new URL(target);
+  return pathname + search;
 }
 
 /** Whether the media type is `application/json` (any parameters, any case). */
