@@ -100,21 +100,11 @@ export class LlmClient {
         answerError = error;
       }
     };
-    const { record, deadline } = this.lifecycle.open(request, options, false);
-    // Every field at once: the call keeps one shape down the path.
-    const call: LlmCall<ChatCompletion> = {
-      record,
-      deadline,
-      attempt: (context) =>
-        sendChatAttempt(chatAttemptInput(this.transport, request, false, context)),
-      reportsAfterAnswer: true,
-      heldAttempt: undefined,
-      // The attempt's success is the call's (see LlmCall.succeeded), unless the deadline released
-      // the caller first: then the call fails as in `chat`.
-      succeeded: (completion) => {
-        if (!answered && !deadline.signal.aborted) answerWith(completion);
-      },
-    };
+    // The attempt's success is the call's (see LlmCall.succeeded), unless the deadline released
+    // the caller first: then the call fails as in `chat`.
+    const call = this.plainCall(request, options, (completion) => {
+      if (!answered && !call.deadline.signal.aborted) answerWith(completion);
+    });
     try {
       let completion: ChatCompletion | undefined;
       try {
@@ -132,17 +122,25 @@ export class LlmClient {
     if (answerFailed) throw answerError;
   }
 
-  /** A plain call, opened. */
+  /**
+   * A plain call, opened; `succeeded`, for a caller that answers where the successful attempt
+   * ends (`chatAnswering`), whose call is then reported after its answer.
+   */
   private plainCall(
     request: ChatCompletionRequest,
     options: LlmCallOptions,
+    succeeded?: (completion: ChatCompletion) => void,
   ): LlmCall<ChatCompletion> {
     const { record, deadline } = this.lifecycle.open(request, options, false);
+    // Every field at once, for either caller: the calls keep one shape down the path.
     return {
       record,
       deadline,
       attempt: (context) =>
         sendChatAttempt(chatAttemptInput(this.transport, request, false, context)),
+      reportsAfterAnswer: succeeded !== undefined,
+      heldAttempt: undefined,
+      succeeded,
     };
   }
 
