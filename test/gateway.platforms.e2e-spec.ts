@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { postChat } from './support/post-chat';
 
 const MESSAGES = [{ role: 'user', content: 'Hello' }];
 const KEY = 'gk-platform-test-0123456789';
@@ -119,23 +120,8 @@ describe.each(['express', 'fastify'] as const)('gateway on %s', (platform) => {
     });
     expect(upperCase.status).toBe(401);
     // A request line in absolute form is routed by its path: checked alike.
-    const absolute = await new Promise<number>((resolve, reject) => {
-      const { hostname, port } = new URL(gateway.url);
-      const req = http.request({
-        host: hostname,
-        port,
-        method: 'POST',
-        path: `${gateway.url}/v1/chat/completions`,
-        headers: { 'content-type': 'application/json' },
-      });
-      req.once('response', (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.once('error', reject);
-      req.end(JSON.stringify({ messages: MESSAGES }));
-    });
-    expect(absolute).toBe(401);
+    const absolute = await postChat(gateway.url, false, `${gateway.url}/v1/chat/completions`);
+    expect(absolute.status).toBe(401);
     const form = await post('a=b', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(form.status).toBe(415);
     expect(((await form.json()) as ErrorBody).error.code).toBe('unsupported_media_type');

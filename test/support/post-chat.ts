@@ -9,11 +9,16 @@ export interface PostedChat {
 
 /**
  * One `POST` of a one-message chat request to `url` on a connection of its own, read to its end.
+ * `requestTarget` replaces the request line's target (the URL's path), e.g. with an absolute URL.
  *
  * @example
  * const { status, text } = await postChat(`${gateway.url}/v1/chat/completions`, true);
  */
-export function postChat(url: string | URL, stream: boolean): Promise<PostedChat> {
+export function postChat(
+  url: string | URL,
+  stream: boolean,
+  requestTarget?: string,
+): Promise<PostedChat> {
   const body = JSON.stringify({
     model: 'gpt-4o-mini',
     stream,
@@ -22,7 +27,12 @@ export function postChat(url: string | URL, stream: boolean): Promise<PostedChat
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false },
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        agent: false,
+        ...(requestTarget === undefined ? {} : { path: requestTarget }),
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
