@@ -248,6 +248,32 @@ describe('rate limiter (in memory)', () => {
       expect(b!.at - a!.at).toBeGreaterThanOrEqual(290);
     });
 
+    it('of a call answered where its attempt ended (chatAnswering) hold a call that comes on the next turn', async () => {
+      const t = await boot({ rpm: 100, windowMs: 1000 });
+      const none = { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '300ms' };
+      sim.script([{ type: 'ok', headers: none }]);
+      let started = 0;
+      const next = new Promise((resolve, reject) => {
+        void t.llm.chatAnswering({ messages: say('a') }, {}, () => {
+          // The next request's callback, on the first turn after the answer: the answered call's
+          // headers (recorded after the answer) must be the limiter's by then.
+          setImmediate(() => {
+            started = Date.now();
+            t.llm.chat({ messages: say('b') }).then(resolve, reject);
+          });
+        });
+      });
+      await next;
+      // Held until the reset (300 ms after the provider's answer), not admitted at once.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      const [a, b] = sim.requests;
+      expect(b!.at - a!.at).toBeGreaterThanOrEqual(290);
+      // The answered attempt's record carries the provider's headers as received.
+      expect(t.calls[0]!.attempts[0]!.responseHeaders).toMatchObject(none);
+      expect(t.calls[0]!.attempts[0]!.upstreamRequestId).toMatch(/^req_/);
+      expect(t.calls[1]!.attempts[0]!.limiterWaitMs).toBeGreaterThanOrEqual(250);
+    });
+
     it('leave the budget alone when the provider has more room than the local view', async () => {
       const t = await boot({ rpm: 100, windowMs: 1000 });
       const plenty = { 'x-ratelimit-remaining-requests': '99', 'x-ratelimit-reset-requests': '1s' };

@@ -94,7 +94,8 @@ export function send(
 ): void {
   const list = headList(res, headers);
   putHeader(list, 'content-type', contentType);
-  putHeader(list, 'content-length', Buffer.byteLength(text));
+  // As text: Node validates a number and then writes it, converting it to text twice.
+  putHeader(list, 'content-length', String(Buffer.byteLength(text)));
   writeHeadList(res, status, list);
   res.end(text);
 }

@@ -28,7 +28,12 @@ export interface AttemptRecord {
   errorKind?: LlmErrorKind;
   status?: number;
   upstreamRequestId?: string;
-  /** Lower-case headers of the upstream's answer, when there was one (rate-limit correction). */
+  /**
+   * Lower-case headers of the upstream's answer, when there was one (rate-limit correction). A
+   * plain call's successful attempt gets them once its completion is handed over (with
+   * `chatAnswering`, after the answer), before the attempt is settled with the rate limiter or
+   * its end reported.
+   */
   responseHeaders?: Record<string, string>;
 }
 

@@ -9,7 +9,7 @@ import { throughBreaker } from './breaker.layer';
 import { inBulkheadSlot } from './bulkhead.layer';
 import { withinDeadline } from './deadline.layer';
 import { FallbackChain } from './fallback-chain.layer';
-import type { LlmCall } from './llm-call';
+import type { AttemptContext, LlmCall } from './llm-call';
 import { withinBudget } from './limiter.layer';
 import { withRetry } from './retry.layer';
 
@@ -78,10 +78,9 @@ export class CallPath {
       'x-llm-attempt': String(attempt.number),
     };
     this.telemetry.attemptStarted(record, attempt);
+    const context: AttemptContext = { attempt, record, deadline, headers, afterAnswer: undefined };
     try {
-      const value = await this.telemetry.runAttempt(record, attempt, () =>
-        call.attempt({ attempt, record, deadline, headers }),
-      );
+      const value = await this.telemetry.runAttempt(record, attempt, () => call.attempt(context));
       record.endAttempt(attempt);
       call.succeeded?.(value);
       return value;
@@ -90,6 +89,8 @@ export class CallPath {
       record.endAttempt(attempt, llmError);
       throw llmError;
     } finally {
+      // What a successful attempt left for after its value was handed over (see AttemptContext).
+      context.afterAnswer?.();
       reservation.settle(record, attempt);
     }
   }

@@ -5,6 +5,8 @@ import { isInstrumented } from '../transport/http-telemetry';
 import { AttemptTimeout } from './attempt-timeout.layer';
 import { readWholeBody, receivedBody } from '../transport/read-body';
 import { type ChatCompletion } from '../call/chat.types';
+import type { AttemptRecord } from '../call/call-record.types';
+import type { UpstreamResponse } from '../transport/llm-http.transport';
 import { type ChatAttemptInput, sendChatRequest } from './send-chat-request';
 import { keepReceivedJson } from './received-json';
 import { responseInfo } from './response-info';
@@ -12,38 +14,61 @@ import { responseInfo } from './response-info';
 /**
  * One plain (non-stream) attempt: the attempt timeout covers the whole response, headers and
  * body, because a provider that never finishes the body is as stuck as one that never answers.
+ * A successful answer's headers are recorded (`AttemptRecord.responseHeaders`), and its timeout
+ * disposed, once the call path handed the completion over (`AttemptContext.afterAnswer`), before
+ * the attempt is settled with the limiter or reported; a failed one's before the attempt fails.
  */
 export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatCompletion> {
   const { upstream, model, context } = input;
   const timeout = new AttemptTimeout(context.deadline.signal);
+  let response: UpstreamResponse | undefined;
+  let succeeded = false;
   try {
     const sending = sendChatRequest(input, timeout.signal, 'text');
     // Its timer set once the request is written (the same timeout: see armAfterSend).
     timeout.armAfterSend('attempt_timeout', upstream.timeouts.attemptMs);
-    const response = await sending;
+    response = await sending;
     // A body that came with the headers is taken at once; one still arriving is waited for.
     const { body } = response;
     const text =
       typeof body === 'string'
         ? body
         : ((httpTraced() ? undefined : receivedBody(body)) ?? (await readWholeBody(body)));
-    const completion = parseCompletion(
-      text,
-      response.headers['x-request-id'],
-      upstream.name,
-      model,
-    );
+    const completion = parseCompletion(text, response.requestId, upstream.name, model);
     context.record.response = responseInfo(completion);
+    context.afterAnswer = afterAnswer(timeout, context.attempt, response);
+    succeeded = true;
     return completion;
   } catch (error) {
+    // A 2xx answer that failed here (its body): its headers are recorded before the failure is.
+    if (response !== undefined) context.attempt.responseHeaders ??= response.headers;
     throw timeout.toError(error, context.deadline, {
       upstream: upstream.name,
       model,
       attempts: context.attempt.number,
     });
   } finally {
-    timeout.dispose();
+    // A success's timeout is disposed once its completion is handed over (see afterAnswer).
+    if (!succeeded) timeout.dispose();
   }
+}
+
+/**
+ * What a successful attempt leaves for after its completion is handed over (the caller's answer
+ * written, with `chatAnswering`), in the same turn: its timeout's disposal (its timer and its link
+ * to the call's deadline, which cannot fire or abort before: both come on a later turn) and its
+ * answer's headers on the attempt's record, for the rate limiter's settle and the attempt's end
+ * (the record built then: see `UpstreamResponse.headers`).
+ */
+function afterAnswer(
+  timeout: AttemptTimeout,
+  attempt: AttemptRecord,
+  response: UpstreamResponse,
+): () => void {
+  return () => {
+    timeout.dispose();
+    attempt.responseHeaders = response.headers;
+  };
 }
 
 /**

@@ -24,6 +24,12 @@ export interface AttemptContext {
   deadline: CallDeadline;
   /** Headers every attempt of the call carries: the same client request id, its own number. */
   headers: Record<string, string>;
+  /**
+   * Set by a successful attempt function: what it leaves to record once its value is handed over
+   * (after `LlmCall.succeeded`, so after a `chatAnswering` caller's answer), in the same turn,
+   * before the attempt is settled with the rate limiter and its end reported. Must not throw.
+   */
+  afterAnswer?: () => void;
 }
 
 /**

@@ -36,8 +36,10 @@ export function chatAttemptInput(
 }
 
 /**
- * Sends one attempt's request and records its status and the provider's request id. A non-2xx
- * answer is read and classified here, so plain and streaming attempts fail alike.
+ * Sends one attempt's request and records its status, the provider's request id and its headers
+ * (`AttemptRecord.responseHeaders`): a plain attempt's 2xx answer leaves its headers to the attempt
+ * (`sendChatAttempt` records them once the answer is handed over). A non-2xx answer is read and
+ * classified here, so plain and streaming attempts fail alike.
  */
 export async function sendChatRequest(
   input: ChatAttemptInput,
@@ -53,15 +55,17 @@ export async function sendChatRequest(
     responseType,
   });
   context.attempt.status = response.status;
-  context.attempt.responseHeaders = response.headers;
-  context.attempt.upstreamRequestId = response.headers['x-request-id'];
-  if (response.status < 200 || response.status > 299) {
+  context.attempt.upstreamRequestId = response.requestId;
+  const success = response.status >= 200 && response.status <= 299;
+  if (!success || responseType === 'stream') context.attempt.responseHeaders = response.headers;
+  if (!success) {
     const text =
       typeof response.body === 'string'
         ? response.body.slice(0, MAX_ERROR_BODY_BYTES)
         : await readBody(response.body, MAX_ERROR_BODY_BYTES);
     throw classifyHttpError({
-      ...response,
+      status: response.status,
+      headers: response.headers,
       body: text,
       upstream: upstream.name,
       model,

@@ -8,7 +8,8 @@ import {
 import { once } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BuiltInHttpTelemetry, isInstrumented } from './http-telemetry';
+import { performance } from 'node:perf_hooks';
+import { bodyTaken, BuiltInHttpTelemetry, isInstrumented } from './http-telemetry';
 
 /** Reads what the provider holds, on demand. */
 class TestReader extends MetricReader {
@@ -120,6 +121,54 @@ describe('BuiltInHttpTelemetry', () => {
       'network.protocol.version': '1.1',
       'http.response.status_code': 502,
       'error.type': '502',
+    });
+  });
+
+  it('ends a body taken whole when it is taken, and records it when the response ends after the answer', async () => {
+    const taken = new Promise<{ takenMs: number; endedMs: number }>((resolve, reject) => {
+      const req = http.request(
+        { hostname: '127.0.0.1', port: String(port), path: '/ok', method: 'POST', agent: false },
+        (res) => {
+          timing.response(res);
+          // As the attempt does: the body that came with the head, taken in a later microtask.
+          void Promise.resolve().then(() => {
+            const started = performance.now();
+            const waited = (): void => {
+              if (!res.complete) return void setImmediate(waited);
+              res.read();
+              bodyTaken(res);
+              const takenMs = performance.now() - started;
+              // The caller's answer, 60 ms of it, before the response's `end` (next tick).
+              while (performance.now() - started < takenMs + 60);
+              res.on('end', () => resolve({ takenMs, endedMs: performance.now() - started }));
+            };
+            waited();
+          });
+        },
+      );
+      const timing = telemetry.clientRequest('POST', {
+        hostname: '127.0.0.1',
+        port: String(port),
+        secure: false,
+      });
+      req.on('close', () => timing.closed());
+      req.on('error', reject);
+      req.end();
+    });
+    const { endedMs } = await taken;
+    expect(endedMs).toBeGreaterThanOrEqual(60);
+    // Nothing recorded at once: the record follows the response's end, after the caller's work.
+    await new Promise((resolve) => setImmediate(resolve));
+    const [client] = await points('http.client.request.duration');
+    expect(client!.value.count).toBe(1);
+    // The duration ends where the body was taken: not the 60 ms after it, before its `end`.
+    expect(client!.value.sum).toBeLessThan(0.05);
+    expect(client!.attributes).toEqual({
+      'http.request.method': 'POST',
+      'server.address': '127.0.0.1',
+      'server.port': port,
+      'network.protocol.version': '1.1',
+      'http.response.status_code': 200,
     });
   });
 

@@ -177,6 +177,8 @@ export class BuiltInHttpTelemetry {
  */
 export class ClientRequestTiming {
   private readonly start = performance.now();
+  /** When its body was taken whole ({@link taken}): the timing's end, recorded later. */
+  private takenAt = 0;
   private httpVersion?: string;
   private status?: number;
   private done = false;
@@ -216,14 +218,26 @@ export class ClientRequestTiming {
     this.end();
   }
 
+  /**
+   * The response's whole body was taken at once ({@link bodyTaken}): the timing ends now, as if
+   * the body had been read to its end here. Only the time is taken; the duration is recorded with
+   * it at the first of the events that would end the timing ({@link end}), which come after the
+   * caller's work on the body (the response's `end` on the next tick): whatever comes then is
+   * ignored, as once the timing ended.
+   */
+  taken(): void {
+    if (!this.done && this.takenAt === 0) this.takenAt = performance.now();
+  }
+
   /** Records the duration, once, with the instrumentation's attributes. */
   end(error?: Error): void {
     if (this.done) return;
     this.done = true;
-    const seconds = (performance.now() - this.start) / 1000;
+    const taken = this.takenAt !== 0;
+    const seconds = ((taken ? this.takenAt : performance.now()) - this.start) / 1000;
     // Without an error (the answer's own path), the attributes the target's earlier requests of
     // the same method, status and version had: the same object each time, built once.
-    const attributes = error ? this.attributes(error) : this.sharedAttributes();
+    const attributes = error && !taken ? this.attributes(error) : this.sharedAttributes();
     recordLater(this.histogram, seconds, attributes);
   }
 
@@ -295,10 +309,12 @@ function responseFailed(this: TimedResponse, error: Error): void {
 /**
  * The whole body of an upstream response was taken at once (it had arrived with the head): its
  * `http.client.request.duration` ends now, where a body read to its `end` event would end it.
- * Nothing happens for a response without the built-in timing.
+ * Its end time is taken now and the duration recorded when the response's `end` follows (on the
+ * next tick, after the caller's answer: see {@link ClientRequestTiming.taken}). Nothing happens
+ * for a response without the built-in timing.
  */
 export function bodyTaken(res: object): void {
-  (res as TimedResponse)[TIMING]?.end();
+  (res as TimedResponse)[TIMING]?.taken();
 }
 
 let enabled: BuiltInHttpTelemetry | undefined;

@@ -12,7 +12,11 @@ import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:
 import type { ResolvedUpstream } from '../llm-module.options';
 import { resolveLlmOptions } from '../options/llm-options.resolver';
 import { isLlmError } from '../resilience/llm.errors';
-import { LlmHttpTransport, type UpstreamRequest } from './llm-http.transport';
+import {
+  LlmHttpTransport,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from './llm-http.transport';
 import { enableBuiltInHttpTelemetry } from './http-telemetry';
 import { readBody, receivedBody } from './read-body';
 import { classifyTransportError } from './transport-error';
@@ -331,6 +335,62 @@ describe('LlmHttpTransport', () => {
       'x-other',
     ]);
     expect(JSON.stringify(records)).not.toContain(KEY.slice(-12));
+  });
+
+  it('builds a record from its own header lines when it is read later, after other responses', async () => {
+    // A plain answer's record is built when first read (after the caller's answer): other
+    // responses with the same names, read in between, must not change it.
+    const values = [
+      ['req-1', '99', 'constant'],
+      [`id-${KEY}-${'r'.repeat(300)}`, '98', `Bearer ${KEY}`],
+      ['req-3', '97', 'constant'],
+      ['req-4', '96', 'other'],
+    ];
+    let answered = 0;
+    const { baseUrl } = await upstreamServer((_req, res) => {
+      const [id, remaining, echo] = values[answered++]!;
+      res
+        .writeHead(200, [
+          'X-Request-Id',
+          id!,
+          'x-ratelimit-remaining-requests',
+          remaining!,
+          'X-Echo',
+          echo!,
+        ])
+        .end('{}');
+    });
+    const upstream = upstreamAt(baseUrl);
+    const responses: UpstreamResponse[] = [];
+    for (let i = 0; i < values.length; i++) {
+      const response = await transport.send(upstream, requestOf());
+      await readBody(response.body as Readable);
+      responses.push(response);
+    }
+    // Read last first, the first once more at the end.
+    const records = [3, 1, 2, 0].map((i) => [i, responses[i]!.headers] as const);
+    expect(records.map(([i, record]) => [i, record['x-ratelimit-remaining-requests']])).toEqual([
+      [3, '96'],
+      [1, '98'],
+      [2, '97'],
+      [0, '99'],
+    ]);
+    const second = responses[1]!.headers;
+    expect(second['x-request-id']).toMatch(/^id-\*\*\*-r+$/);
+    expect(second['x-request-id']!.length).toBeLessThanOrEqual(128);
+    expect(second['x-echo']).toBe('Bearer ***');
+    expect(responses[3]!.headers['x-echo']).toBe('other');
+    expect(responses[0]!.headers['x-echo']).toBe('constant');
+    // The request id, read at once, is the record's.
+    expect(responses.map((r) => r.requestId)).toEqual(
+      responses.map((r) => r.headers['x-request-id']),
+    );
+    expect(responses[0]!.headers).toBe(responses[0]!.headers);
+    expect(Object.keys(responses[2]!.headers).slice(0, 3)).toEqual([
+      'x-request-id',
+      'x-ratelimit-remaining-requests',
+      'x-echo',
+    ]);
   });
 
   it("gives the headers in the order they came, repeated ones joined or dropped by Node's rules", async () => {

@@ -26,8 +26,13 @@ export interface UpstreamRequest {
 /** The response as soon as its headers arrived; the body is read by the caller. */
 export interface UpstreamResponse {
   status: number;
-  /** Lower-case header names. */
-  headers: Record<string, string>;
+  /**
+   * Lower-case header names; values bounded and masked. Built when first read (see
+   * {@link ReceivedResponse}): a plain answer's caller reads it once the answer is written.
+   */
+  readonly headers: Record<string, string>;
+  /** The `x-request-id` header as {@link headers} has it, read without building them. */
+  readonly requestId: string | undefined;
   /** The body being received; the caller reads it, up to a bound of its own. */
   body: string | Readable;
 }
@@ -281,47 +286,132 @@ function pathOf(target: UpstreamTarget, path: string): RequestPath {
  * they came. A name that comes twice, or a `content-encoding` that stays (one not decoded, a 204),
  * takes Node's object as before (its own rules join or drop repeated headers), in its place.
  * An upstream's responses usually repeat a recent one's header names, and most of its values:
- * the record is then built from what was worked out for it ({@link KnownHeaders}).
+ * the record is then built from what was worked out for it ({@link KnownHeaders}), and only when
+ * first read ({@link ReceivedResponse}); its `content-encoding` and `x-request-id` are read at once.
  */
 function upstreamResponse(res: IncomingMessage, target: UpstreamTarget): UpstreamResponse {
   const raw = res.rawHeaders;
   const known = knownFor(target, raw);
+  if (known !== undefined) {
+    const { encodingAt, requestIdAt } = known;
+    const requestId =
+      requestIdAt === -1 ? undefined : recordedValue(known, requestIdAt, raw, target.redact);
+    if (encodingAt === -1) {
+      return new ReceivedResponse(
+        res.statusCode ?? 0,
+        res,
+        undefined,
+        requestId,
+        raw,
+        known,
+        target,
+      );
+    }
+    const body = decodedBody(res, raw[encodingAt * 2 + 1]);
+    if (body === res || res.statusCode === 204) return nodeHeadersResponse(res, target, body);
+    return new ReceivedResponse(
+      res.statusCode ?? 0,
+      body,
+      undefined,
+      requestId,
+      raw,
+      known,
+      target,
+    );
+  }
   const headers: Record<string, string> = {};
   let encoding: string | undefined;
-  if (known !== undefined) {
-    for (let i = 0, k = 0; i < raw.length; i += 2, k++) {
-      const value = raw[i + 1]!;
-      if (k === known.encodingAt) {
-        encoding = value;
-        continue;
-      }
-      // The same value as last time: its bounded, masked form is the same too.
-      if (value !== known.values[k]) {
-        known.values[k] = value;
-        known.recorded[k] = upstreamHeaderValue(known.names[k]!, value, target.redact);
-      }
-      headers[known.names[k]!] = known.recorded[k]!;
+  const names: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    names.push(name);
+    if (name === 'content-encoding' && encoding === undefined) {
+      encoding = raw[i + 1]!;
+      continue;
     }
-  } else {
-    const names: string[] = [];
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toLowerCase();
-      names.push(name);
-      if (name === 'content-encoding' && encoding === undefined) {
-        encoding = raw[i + 1]!;
-        continue;
-      }
-      if (Object.hasOwn(headers, name) || name === '__proto__' || name === 'content-encoding') {
-        return nodeHeadersResponse(res, target, decodedBody(res));
-      }
-      headers[name] = upstreamHeaderValue(name, raw[i + 1]!, target.redact);
+    if (Object.hasOwn(headers, name) || name === '__proto__' || name === 'content-encoding') {
+      return nodeHeadersResponse(res, target, decodedBody(res));
     }
-    remember(target, raw, names, headers);
+    headers[name] = upstreamHeaderValue(name, raw[i + 1]!, target.redact);
   }
-  if (encoding === undefined) return { status: res.statusCode ?? 0, headers, body: res };
+  remember(target, raw, names, headers);
+  if (encoding === undefined) return receivedWith(res.statusCode ?? 0, headers, res);
   const body = decodedBody(res, encoding);
   if (body === res || res.statusCode === 204) return nodeHeadersResponse(res, target, body);
-  return { status: res.statusCode ?? 0, headers, body };
+  return receivedWith(res.statusCode ?? 0, headers, body);
+}
+
+/**
+ * {@link UpstreamResponse} whose header record, when it repeats a known set's names, is built
+ * when first read: a plain answer's caller reads only its `x-request-id` ({@link requestId})
+ * before it writes its own answer, and the record (for the rate limiter's correction, say) once
+ * that is written. The record is the one it would have been at once: built from this response's
+ * own header lines, each value bounded and masked (the known set only caches those forms).
+ */
+class ReceivedResponse implements UpstreamResponse {
+  constructor(
+    readonly status: number,
+    public body: string | Readable,
+    private record: Record<string, string> | undefined,
+    readonly requestId: string | undefined,
+    private raw: readonly string[] | undefined,
+    private known: KnownHeaders | undefined,
+    private target: UpstreamTarget | undefined,
+  ) {}
+
+  get headers(): Record<string, string> {
+    if (this.record === undefined) {
+      this.record = knownRecord(this.raw!, this.known!, this.target!.redact);
+      this.raw = this.known = this.target = undefined;
+    }
+    return this.record;
+  }
+}
+
+/** A response whose record is built already. */
+function receivedWith(
+  status: number,
+  headers: Record<string, string>,
+  body: string | Readable,
+): UpstreamResponse {
+  return new ReceivedResponse(
+    status,
+    body,
+    headers,
+    headers['x-request-id'],
+    undefined,
+    undefined,
+    undefined,
+  );
+}
+
+/** The record of header lines repeating `known`'s names (`content-encoding` left out). */
+function knownRecord(
+  raw: readonly string[],
+  known: KnownHeaders,
+  redact: (text: string) => string,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (let k = 0; k < known.names.length; k++) {
+    if (k !== known.encodingAt) headers[known.names[k]!] = recordedValue(known, k, raw, redact);
+  }
+  return headers;
+}
+
+/** The record value of `raw`'s line `k`, a line of `known`'s names. */
+function recordedValue(
+  known: KnownHeaders,
+  k: number,
+  raw: readonly string[],
+  redact: (text: string) => string,
+): string {
+  const value = raw[k * 2 + 1]!;
+  // The same value as last time: its bounded, masked form is the same too.
+  if (value !== known.values[k]) {
+    known.values[k] = value;
+    known.recorded[k] = upstreamHeaderValue(known.names[k]!, value, redact);
+  }
+  return known.recorded[k]!;
 }
 
 /**
@@ -335,6 +425,8 @@ interface KnownHeaders {
   names: string[];
   /** Which line is `content-encoding`; -1 for none. */
   encodingAt: number;
+  /** Which line is `x-request-id`; -1 for none. */
+  requestIdAt: number;
   values: string[];
   recorded: string[];
 }
@@ -367,7 +459,14 @@ function remember(
   names: string[],
   headers: Record<string, string>,
 ): void {
-  const set: KnownHeaders = { raw: [], names, encodingAt: -1, values: [], recorded: [] };
+  const set: KnownHeaders = {
+    raw: [],
+    names,
+    encodingAt: -1,
+    requestIdAt: names.indexOf('x-request-id'),
+    values: [],
+    recorded: [],
+  };
   for (let i = 0, k = 0; i < raw.length; i += 2, k++) {
     set.raw.push(raw[i]!);
     set.values.push(raw[i + 1]!);
@@ -409,7 +508,7 @@ function nodeHeadersResponse(
     const text = typeof value === 'string' ? value : value.join(', ');
     headers[name] = upstreamHeaderValue(name, text, target.redact);
   }
-  return { status: res.statusCode ?? 0, headers, body };
+  return receivedWith(res.statusCode ?? 0, headers, body);
 }
 
 /**
