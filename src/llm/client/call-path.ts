@@ -45,7 +45,7 @@ export class CallPath {
 
   /** Runs one logical call down the path; the record says which target answered. */
   run<T>(call: LlmCall<T>): Promise<T> {
-    return withinDeadline(call, () =>
+    const running = withinDeadline(call, () =>
       this.fallbackChain.run(call, (mayWaitForCircuit) => {
         // The target the chain has the call at now: its own breaker and bulkhead.
         const breaker = this.policies.breaker(call.record.upstream, call.record.model);
@@ -59,6 +59,9 @@ export class CallPath {
         );
       }),
     );
+    // The call's start, when no attempt was sent in this turn (it waits: budget, a slot, a probe).
+    this.telemetry.callRunning(call.record);
+    return running;
   }
 
   /**
@@ -79,9 +82,12 @@ export class CallPath {
     };
     this.telemetry.attemptStarted(record, attempt);
     try {
-      const value = await this.telemetry.runAttempt(record, attempt, () =>
+      const running = this.telemetry.runAttempt(record, attempt, () =>
         call.attempt({ attempt, record, deadline, headers }),
       );
+      // The request is Node's now (its write a tick queued already): the starts follow it.
+      this.telemetry.attemptSent(record);
+      const value = await running;
       record.endAttempt(attempt);
       call.succeeded?.(value);
       return value;

@@ -6,6 +6,42 @@ import { LlmCallObserver, LlmRequestEnding } from './llm-call-observer';
 type Hook = 'onCallStart' | 'onAttemptStart' | 'onAttemptEnd' | 'onCallEnd';
 
 /**
+ * The start reports a call holds back until its request is handed to Node (see
+ * {@link LlmTelemetry.callStarted}): kept on the record under a symbol of this module's.
+ */
+class HeldStarts {
+  /** The call's own start, not reported yet. */
+  call = true;
+  /** An attempt whose start is not reported yet (at most one: the next starts after its end). */
+  attempt: AttemptRecord | undefined = undefined;
+  /** A report of them is queued after an attempt's send (a `process.nextTick`). */
+  queued = false;
+
+  constructor(
+    readonly telemetry: LlmTelemetry,
+    readonly record: CallRecord,
+  ) {}
+
+  get pending(): boolean {
+    return this.call || this.attempt !== undefined;
+  }
+}
+
+const HELD = Symbol('llm.heldStarts');
+type Holding = CallRecord & { [HELD]?: HeldStarts };
+
+/** The tick queued by {@link LlmTelemetry.attemptSent}: reports what is still held. */
+function reportQueued(held: HeldStarts): void {
+  held.queued = false;
+  held.telemetry.reportHeld(held);
+}
+
+/** The tick queued by {@link LlmTelemetry.callRunning}: reports the call's start if still held. */
+function reportCallStart(held: HeldStarts): void {
+  if (held.call) held.telemetry.reportHeld(held, false);
+}
+
+/**
  * Fans each call's lifecycle out to the registered observers (tracing, metrics, events). An
  * observer that throws is logged and skipped: telemetry never fails a call.
  */
@@ -22,35 +58,91 @@ export class LlmTelemetry {
     if (observer.wrapAttempt) this.wrappers.push(observer);
   }
 
-  callStarted(call: CallRecord): void {
-    this.notify('onCallStart', call);
+  /**
+   * The call started. `afterSend` (no tracer provider registered: no span takes its start time
+   * from it): its start, and the start of each of its attempts, is reported once the attempt's
+   * request is handed to Node ({@link attemptSent}, in the same turn), or right before anything else is
+   * reported for the call (an end, a retry, a fallback), whichever comes first. Every observer
+   * then sees the same hooks, in the same order, with the same records: only when the two start
+   * hooks run moves, past the upstream write.
+   */
+  callStarted(call: CallRecord, afterSend = false): void {
+    if (afterSend) (call as Holding)[HELD] = new HeldStarts(this, call);
+    else this.notify('onCallStart', call);
   }
 
+  /** The attempt started: reported now, or held with the call's (see {@link callStarted}). */
   attemptStarted(call: CallRecord, attempt: AttemptRecord): void {
-    this.notify('onAttemptStart', call, attempt);
+    const held = (call as Holding)[HELD];
+    if (held === undefined) return this.notify('onAttemptStart', call, attempt);
+    // Never the case (an attempt starts after the previous one's end was reported); kept in order.
+    if (held.attempt !== undefined) this.reportHeld(held);
+    held.attempt = attempt;
+  }
+
+  /**
+   * The attempt's request is handed to Node (whose write is a tick queued already): the starts
+   * the call holds are reported on a tick queued now, after that write, before any timer or I/O
+   * callback can run.
+   */
+  attemptSent(call: CallRecord): void {
+    const held = (call as Holding)[HELD];
+    if (held === undefined || held.queued || held.attempt === undefined) return;
+    held.queued = true;
+    process.nextTick(reportQueued, held);
+  }
+
+  /**
+   * The call went as far down its path as it could in this turn. Its start is still held when no
+   * attempt was sent (it waits for budget, a slot, a probe): reported on a tick queued now, in
+   * this turn still, without the attempt's.
+   */
+  callRunning(call: CallRecord): void {
+    const held = (call as Holding)[HELD];
+    if (held !== undefined && held.call && !held.queued) process.nextTick(reportCallStart, held);
+  }
+
+  /** Reports the starts `held` still holds, the call's first (its attempt's too, unless told). */
+  reportHeld(held: HeldStarts, withAttempt = true): void {
+    const { record } = held;
+    if (held.call) {
+      held.call = false;
+      this.notify('onCallStart', record);
+    }
+    const { attempt } = held;
+    if (withAttempt && attempt !== undefined) {
+      held.attempt = undefined;
+      this.notify('onAttemptStart', record, attempt);
+    }
   }
 
   attemptEnded(call: CallRecord, attempt: AttemptRecord): void {
+    this.startsFirst(call);
     this.notify('onAttemptEnd', call, attempt);
   }
 
   retryScheduled(call: CallRecord, retry: RetryRecord): void {
+    this.startsFirst(call);
     for (const observer of this.observers) {
       this.guard(() => observer.onRetryScheduled?.(call, retry));
     }
   }
 
   fallback(call: CallRecord, hop: FallbackHop): void {
+    this.startsFirst(call);
     for (const observer of this.observers) {
       this.guard(() => observer.onFallback?.(call, hop));
     }
   }
 
   callEnded(call: CallRecord): void {
+    this.startsFirst(call);
     this.notify('onCallEnd', call);
   }
 
   requestEnded(request: LlmRequestEnding): void {
+    // A call of the request still holding its starts (it began in this very turn) reports them.
+    for (const call of request.context.calls) this.startsFirst(call);
     for (const observer of this.observers) {
       this.guard(() => observer.onRequestEnd?.(request));
     }
@@ -66,6 +158,12 @@ export class LlmTelemetry {
       (inner, observer) => () => observer.wrapAttempt!(call, attempt, inner),
       run,
     )();
+  }
+
+  /** Before anything else is reported for a call: the starts it still holds. */
+  private startsFirst(call: CallRecord): void {
+    const held = (call as Holding)[HELD];
+    if (held !== undefined && held.pending) this.reportHeld(held);
   }
 
   // A loop with its own try, not guard(): no closure per observer on every hook of every call.
