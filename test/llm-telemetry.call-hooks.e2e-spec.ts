@@ -115,14 +115,18 @@ describe('call telemetry hooks', () => {
     ]);
   });
   describe('the starts, reported once the request is handed to Node', () => {
-    /** Resolves on a tick queued now: after the ticks a call queued while it was being sent. */
-    const nextTick = () => new Promise<void>((resolve) => process.nextTick(resolve));
+    /**
+     * Resolves two ticks from now, still in this turn of the event loop (before any timer or I/O
+     * callback): after the ticks a call queued while it was opened and sent, and theirs.
+     */
+    const twoTicks = () =>
+      new Promise<void>((resolve) => process.nextTick(() => process.nextTick(resolve)));
 
     it('reports the call and its attempt after the send, in the same turn, then the ends', async () => {
       sim.script([{ type: 'ok', content: 'x' }]);
       const done = t.llm.chat({ messages: USER });
       const whenSent = [...observer.log];
-      await nextTick();
+      await twoTicks();
       const aTickLater = [...observer.log];
       await done;
       expect(whenSent).toEqual([]);
@@ -182,7 +186,7 @@ describe('call telemetry hooks', () => {
         own.log.length = 0;
         // No budget left: this one waits for the next window.
         const done = limited.llm.chat({ messages: USER });
-        await nextTick();
+        await twoTicks();
         const aTickLater = [...own.log];
         await done;
         expect(aTickLater).toEqual(['start chat']);

@@ -45,7 +45,7 @@ export class CallPath {
 
   /** Runs one logical call down the path; the record says which target answered. */
   run<T>(call: LlmCall<T>): Promise<T> {
-    const running = withinDeadline(call, () =>
+    return withinDeadline(call, () =>
       this.fallbackChain.run(call, (mayWaitForCircuit) => {
         // The target the chain has the call at now: its own breaker and bulkhead.
         const breaker = this.policies.breaker(call.record.upstream, call.record.model);
@@ -59,9 +59,6 @@ export class CallPath {
         );
       }),
     );
-    // The call's start, when no attempt was sent in this turn (it waits: budget, a slot, a probe).
-    this.telemetry.callRunning(call.record);
-    return running;
   }
 
   /**

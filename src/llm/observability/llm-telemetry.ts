@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { CallRecord } from '../call/call-record';
 import { AttemptRecord, FallbackHop, RetryRecord } from '../call/call-record.types';
+import type { CallDeadline } from '../resilience/call-deadline';
 import { LlmCallObserver, LlmRequestEnding } from './llm-call-observer';
 
 type Hook = 'onCallStart' | 'onAttemptStart' | 'onAttemptEnd' | 'onCallEnd';
@@ -14,8 +15,11 @@ class HeldStarts {
   call = true;
   /** An attempt whose start is not reported yet (at most one: the next starts after its end). */
   attempt: AttemptRecord | undefined = undefined;
-  /** A report of them is queued after an attempt's send (a `process.nextTick`). */
-  queued = false;
+  /**
+   * A report of them is queued: the call's first, in its deadline's arming tick (see
+   * {@link LlmTelemetry.callStarted}), then after a later attempt's send (a `process.nextTick`).
+   */
+  queued = true;
 
   constructor(
     readonly telemetry: LlmTelemetry,
@@ -30,15 +34,10 @@ class HeldStarts {
 const HELD = Symbol('llm.heldStarts');
 type Holding = CallRecord & { [HELD]?: HeldStarts };
 
-/** The tick queued by {@link LlmTelemetry.attemptSent}: reports what is still held. */
+/** A report queued by {@link LlmTelemetry.callStarted} or {@link LlmTelemetry.attemptSent}. */
 function reportQueued(held: HeldStarts): void {
   held.queued = false;
   held.telemetry.reportHeld(held);
-}
-
-/** The tick queued by {@link LlmTelemetry.callRunning}: reports the call's start if still held. */
-function reportCallStart(held: HeldStarts): void {
-  if (held.call) held.telemetry.reportHeld(held, false);
 }
 
 /**
@@ -59,16 +58,19 @@ export class LlmTelemetry {
   }
 
   /**
-   * The call started. `afterSend` (no tracer provider registered: no span takes its start time
-   * from it): its start, and the start of each of its attempts, is reported once the attempt's
-   * request is handed to Node ({@link attemptSent}, in the same turn), or right before anything else is
-   * reported for the call (an end, a retry, a fallback), whichever comes first. Every observer
-   * then sees the same hooks, in the same order, with the same records: only when the two start
-   * hooks run moves, past the upstream write.
+   * The call started. With `deadline` (no tracer provider registered: no span takes its start
+   * time from it), its start and its first attempt's are reported in the deadline's arming tick,
+   * queued when the call was opened and running after what the call queued meanwhile (usually its
+   * first request's write, in the same turn); a later attempt's once its request is handed to Node
+   * ({@link attemptSent}); and whatever is held, right before anything else is reported for the
+   * call (an end, a retry, a fallback), when that comes first. Every observer then sees the same
+   * hooks, in the same order, with the same records: only when the two start hooks run moves.
    */
-  callStarted(call: CallRecord, afterSend = false): void {
-    if (afterSend) (call as Holding)[HELD] = new HeldStarts(this, call);
-    else this.notify('onCallStart', call);
+  callStarted(call: CallRecord, deadline?: CallDeadline): void {
+    if (deadline === undefined) return this.notify('onCallStart', call);
+    const held = new HeldStarts(this, call);
+    (call as Holding)[HELD] = held;
+    deadline.inArmingTick(reportQueued, held);
   }
 
   /** The attempt started: reported now, or held with the call's (see {@link callStarted}). */
@@ -83,7 +85,8 @@ export class LlmTelemetry {
   /**
    * The attempt's request is handed to Node (whose write is a tick queued already): the starts
    * the call holds are reported on a tick queued now, after that write, before any timer or I/O
-   * callback can run.
+   * callback can run, unless a report is queued already (the call's first: see
+   * {@link callStarted}).
    */
   attemptSent(call: CallRecord): void {
     const held = (call as Holding)[HELD];
@@ -92,25 +95,15 @@ export class LlmTelemetry {
     process.nextTick(reportQueued, held);
   }
 
-  /**
-   * The call went as far down its path as it could in this turn. Its start is still held when no
-   * attempt was sent (it waits for budget, a slot, a probe): reported on a tick queued now, in
-   * this turn still, without the attempt's.
-   */
-  callRunning(call: CallRecord): void {
-    const held = (call as Holding)[HELD];
-    if (held !== undefined && held.call && !held.queued) process.nextTick(reportCallStart, held);
-  }
-
-  /** Reports the starts `held` still holds, the call's first (its attempt's too, unless told). */
-  reportHeld(held: HeldStarts, withAttempt = true): void {
+  /** Reports the starts `held` still holds, the call's first. */
+  reportHeld(held: HeldStarts): void {
     const { record } = held;
     if (held.call) {
       held.call = false;
       this.notify('onCallStart', record);
     }
     const { attempt } = held;
-    if (withAttempt && attempt !== undefined) {
+    if (attempt !== undefined) {
       held.attempt = undefined;
       this.notify('onAttemptStart', record, attempt);
     }
