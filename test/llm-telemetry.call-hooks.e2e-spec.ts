@@ -114,6 +114,117 @@ describe('call telemetry hooks', () => {
       { userId: 'job-user', featureName: 'override', requestId: undefined },
     ]);
   });
+  describe('the starts, reported once the request is handed to Node', () => {
+    /**
+     * Resolves two ticks from now, still in this turn of the event loop (before any timer or I/O
+     * callback): after the ticks a call queued while it was opened and sent, and theirs.
+     */
+    const twoTicks = () =>
+      new Promise<void>((resolve) => process.nextTick(() => process.nextTick(resolve)));
+
+    it('reports the call and its attempt after the send, in the same turn, then the ends', async () => {
+      sim.script([{ type: 'ok', content: 'x' }]);
+      const done = t.llm.chat({ messages: USER });
+      const whenSent = [...observer.log];
+      await twoTicks();
+      const aTickLater = [...observer.log];
+      await done;
+      expect(whenSent).toEqual([]);
+      expect(aTickLater).toEqual(['start chat', 'attempt 1 after nothing']);
+      expect(observer.log).toEqual([
+        'start chat',
+        'attempt 1 after nothing',
+        'attempt 1 ok 200',
+        'end ok',
+      ]);
+    });
+
+    it('reports the starts before the ends of an attempt that failed before its send', async () => {
+      // A body that cannot be encoded: the attempt fails in the transport, nothing is written.
+      const error = await failureOf(() => t.llm.chat({ messages: USER, extra: 1n }));
+      expect(error.kind).toBe('internal');
+      expect(sim.requests).toHaveLength(0);
+      expect(observer.log).toEqual([
+        'start chat',
+        'attempt 1 after nothing',
+        'attempt 1 internal',
+        'end internal',
+      ]);
+    });
+
+    it('reports the start before the end of a call aborted before anything was sent', async () => {
+      const error = await failureOf(() =>
+        t.llm.chat({ messages: USER }, { signal: AbortSignal.abort() }),
+      );
+      expect(error.kind).toBe('cancelled');
+      expect(observer.log).toEqual(['start chat', 'end cancelled']);
+    });
+
+    it('reports the start before the end of a call the rate limiter refused', async () => {
+      const limited = await startLlmApp(sim.baseUrl, { limits: { rpm: 1, windowMs: 60_000 } });
+      try {
+        const own = new CallRecorder();
+        limited.app.get(LlmTelemetry).register(own);
+        await limited.llm.chat({ messages: USER });
+        own.log.length = 0;
+        const error = await failureOf(() =>
+          limited.llm.chat({ messages: USER }, { deadlineMs: 500 }),
+        );
+        expect(error.kind).toBe('rate_limited');
+        expect(own.log).toEqual(['start chat', 'end rate_limited']);
+      } finally {
+        await limited.close();
+      }
+    });
+
+    it("reports a waiting call's start in the turn it began, its attempt's once sent", async () => {
+      const limited = await startLlmApp(sim.baseUrl, { limits: { rpm: 1, windowMs: 200 } });
+      try {
+        const own = new CallRecorder();
+        limited.app.get(LlmTelemetry).register(own);
+        await limited.llm.chat({ messages: USER });
+        own.log.length = 0;
+        // No budget left: this one waits for the next window.
+        const done = limited.llm.chat({ messages: USER });
+        await twoTicks();
+        const aTickLater = [...own.log];
+        await done;
+        expect(aTickLater).toEqual(['start chat']);
+        expect(own.log).toEqual([
+          'start chat',
+          'attempt 1 after nothing',
+          'attempt 1 ok 200',
+          'end ok',
+        ]);
+      } finally {
+        await limited.close();
+      }
+    });
+
+    it('keeps the order through retries and a stream', async () => {
+      sim.script([
+        { type: 'error', status: 503 },
+        { type: 'stream', chunks: ['a', 'b'] },
+      ]);
+      const stream = t.llm.chatStream({ messages: USER });
+      const ready = stream.ready();
+      const whenSent = [...observer.log];
+      await ready;
+      for await (const chunk of stream) void chunk;
+      expect(whenSent).toEqual([]);
+      expect(observer.log).toEqual([
+        'start stream',
+        'attempt 1 after nothing',
+        'attempt 1 overloaded 503',
+        'retry 1 overloaded via backoff',
+        'attempt 2 after backoff',
+        'attempt 2 ok 200',
+        'end ok',
+      ]);
+    });
+    // While a tracer provider records spans: the last case of this file (see there).
+  });
+
   describe('a call answered by a relay (chatAnswering)', () => {
     it('answers before the successful attempt and the call end are reported, then reports both', async () => {
       sim.script([
@@ -198,18 +309,35 @@ describe('call telemetry hooks', () => {
       expect(observer.last.error).toBeUndefined();
     });
 
-    it('reports the call before the answer while a tracer provider records spans', async () => {
+    it('reports the starts where they happen and the call before the answer while a tracer provider records spans', async () => {
       const tracing = inMemoryTracing();
       tracing.start();
       try {
-        sim.script([{ type: 'ok', content: 'traced' }]);
+        sim.script([
+          { type: 'ok', content: 'traced' },
+          { type: 'ok', content: 'traced' },
+        ]);
+        // The starts where they happen, before the send (a span takes its start time then).
+        const viaChat = t.llm.chat({ messages: USER });
+        const whenSent = [...observer.log];
+        await viaChat;
+        expect(whenSent).toEqual(['start chat', 'attempt 1 after nothing']);
+        tracing.reset();
+        observer.log.length = 0;
         let seen: string[] = [];
         let spans = 0;
-        await t.llm.chatAnswering({ messages: USER }, {}, () => {
+        const answering = t.llm.chatAnswering({ messages: USER }, {}, () => {
           seen = [...observer.log];
           spans = tracing.spans().length;
         });
-        expect(seen.slice(-2)).toEqual(['attempt 1 ok 200', 'end ok']);
+        expect(observer.log).toEqual(['start chat', 'attempt 1 after nothing']);
+        await answering;
+        expect(seen).toEqual([
+          'start chat',
+          'attempt 1 after nothing',
+          'attempt 1 ok 200',
+          'end ok',
+        ]);
         // The attempt's span and the call's ended before the answer, as with chat.
         expect(spans).toBe(2);
       } finally {

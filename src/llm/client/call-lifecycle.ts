@@ -67,7 +67,9 @@ export class CallLifecycle {
     // Until the deadline is disposed (the call, or the stream, is over) shutdown waits for it.
     this.drain.track(deadline, upstream.name);
     ambient?.calls.push(record);
-    this.telemetry.callStarted(record);
+    // Reported after its first request's write (see LlmTelemetry.callStarted), unless spans
+    // record: a span takes its start time when it is started.
+    this.telemetry.callStarted(record, tracerProviderRegistered() ? undefined : deadline);
     return { record, deadline };
   }
 

@@ -80,7 +80,10 @@ export class CallPath {
     this.telemetry.attemptStarted(record, attempt);
     const context: AttemptContext = { attempt, record, deadline, headers, afterAnswer: undefined };
     try {
-      const value = await this.telemetry.runAttempt(record, attempt, () => call.attempt(context));
+      const running = this.telemetry.runAttempt(record, attempt, () => call.attempt(context));
+      // The request is Node's now (its write a tick queued already): the starts follow it.
+      this.telemetry.attemptSent(record);
+      const value = await running;
       record.endAttempt(attempt);
       call.succeeded?.(value);
       return value;

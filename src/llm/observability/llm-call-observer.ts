@@ -31,6 +31,12 @@ export interface LlmRequestEnding {
  * }
  */
 export interface LlmCallObserver {
+  /**
+   * The call started. While no tracer provider is registered this (and `onAttemptStart`) runs
+   * once the attempt's request is handed to Node, in the same turn, or right before the call's
+   * next hook when that comes first (see `LlmTelemetry.callStarted`): always before the other
+   * hooks of the call, in the same order.
+   */
   onCallStart?(call: CallRecord): void;
   onAttemptStart?(call: CallRecord, attempt: AttemptRecord): void;
   onAttemptEnd?(call: CallRecord, attempt: AttemptRecord): void;

@@ -114,9 +114,9 @@ export class LlmTracing implements LlmCallObserver {
   }
 
   wrapAttempt<T>(call: CallRecord, attempt: AttemptRecord, run: () => Promise<T>): Promise<T> {
-    const span = this.attempts.get(attempt) ?? this.noopAttemptSpan(call);
-    if (!span) return run();
     const active = context.active();
+    const span = this.attempts.get(attempt) ?? this.noopAttemptSpan(call, active);
+    if (!span) return run();
     // A context entered is an AsyncLocalStorage frame per attempt: skipped when the span would
     // change nothing the attempt's request sees (no new span context to propagate or parent).
     return addsNothing(active, span) ? run() : context.with(trace.setSpan(active, span), run);
@@ -124,12 +124,14 @@ export class LlmTracing implements LlmCallObserver {
 
   /**
    * The attempt span the API's no-op tracer would start under the call span (see
-   * {@link noopSpan}), while no tracer provider is registered; else undefined.
+   * {@link noopSpan}), while no tracer provider is registered; else undefined. Before the call
+   * span is made (its start is reported after the send: `LlmTelemetry.callStarted`), under the
+   * span the call span would carry: the one active where the call runs, `active`.
    */
-  private noopAttemptSpan(call: CallRecord): Span | undefined {
+  private noopAttemptSpan(call: CallRecord, active: Context): Span | undefined {
     if (!noTracerProvider()) return undefined;
     const parent = this.calls.get(call);
-    return noopSpan(parent ? parent.spanContext() : trace.getSpanContext(context.active()));
+    return noopSpan(parent ? parent.spanContext() : trace.getSpanContext(active));
   }
 
   onAttemptEnd(call: CallRecord, attempt: AttemptRecord): void {

@@ -21,6 +21,9 @@ export class CallDeadline {
   private disposer?: (deadline: CallDeadline) => void;
   private moreDisposers?: ((deadline: CallDeadline) => void)[];
   private disposed = false;
+  /** Run once in the tick that sets the timer (see {@link inArmingTick}). */
+  private armingFn?: (arg: never) => void = undefined;
+  private armingArg: unknown = undefined;
 
   constructor(
     readonly totalMs: number,
@@ -37,10 +40,29 @@ export class CallDeadline {
     else if (callerSignal) watchAbort(callerSignal, this.onCallerAbort);
   }
 
+  /**
+   * Runs `fn(arg)` once, in the tick that sets the timer (see the constructor): after what the
+   * call queued meanwhile, usually its first request's write, in the same turn; whether or not
+   * the call is over by then. One per deadline (a later one replaces it).
+   */
+  inArmingTick<A>(fn: (arg: A) => void, arg: A): void {
+    this.armingFn = fn;
+    this.armingArg = arg;
+  }
+
   /** Sets the deadline's timer (once), unless the call is over already; see the constructor. */
   armTimer(): void {
     if (this.disposed || this.timer) return;
     this.timer = setTimeout(() => this.controller.abort('deadline'), this.totalMs);
+  }
+
+  /** What {@link inArmingTick} asked for, once (the constructor's second tick). */
+  armingTick(): void {
+    const fn = this.armingFn;
+    if (fn === undefined) return;
+    const arg = this.armingArg;
+    this.armingFn = this.armingArg = undefined;
+    (fn as (arg: unknown) => void)(arg);
   }
 
   /** Milliseconds left, never negative. */
@@ -122,4 +144,5 @@ function armSoon(deadline: CallDeadline): void {
 
 function arm(deadline: CallDeadline): void {
   deadline.armTimer();
+  deadline.armingTick();
 }
