@@ -8,7 +8,7 @@ import { type ChatCompletion } from '../call/chat.types';
 import type { AttemptRecord } from '../call/call-record.types';
 import type { UpstreamResponse } from '../transport/llm-http.transport';
 import { type ChatAttemptInput, sendChatRequest } from './send-chat-request';
-import { keepReceivedJson } from './received-json';
+import { holdReceivedJson, keepHeldJson } from './received-json';
 import { responseInfo } from './response-info';
 
 /**
@@ -40,6 +40,8 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
     succeeded = true;
     return completion;
   } catch (error) {
+    // A completion held for the relay and then failed (its response info): into the map.
+    keepHeldJson();
     // A 2xx answer that failed here (its body): its headers are recorded before the failure is.
     if (response !== undefined) context.attempt.responseHeaders ??= response.headers;
     throw timeout.toError(error, context.deadline, {
@@ -66,6 +68,7 @@ function afterAnswer(
   response: UpstreamResponse,
 ): () => void {
   return () => {
+    keepHeldJson();
     timeout.dispose();
     attempt.responseHeaders = response.headers;
   };
@@ -102,6 +105,7 @@ function parseCompletion(
       { upstream, model, status: 200, requestId },
     );
   }
-  keepReceivedJson(json, text);
+  // Kept for the relay (`receivedJson`); moved into its map after the answer (afterAnswer).
+  holdReceivedJson(json, text);
   return json as ChatCompletion;
 }

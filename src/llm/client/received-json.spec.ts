@@ -1,4 +1,10 @@
-import { keepReceivedJson, MAX_KEPT_CHARS, receivedJson } from './received-json';
+import {
+  holdReceivedJson,
+  keepHeldJson,
+  keepReceivedJson,
+  MAX_KEPT_CHARS,
+  receivedJson,
+} from './received-json';
 
 describe('receivedJson', () => {
   it('gives the text an object was parsed from, and leaves the object as parsed', () => {
@@ -41,5 +47,37 @@ describe('receivedJson', () => {
     expect(atMost).toHaveLength(MAX_KEPT_CHARS);
     expect(receivedJson(first)).toBe(atMost);
     expect(receivedJson(second)).toBe(atMost);
+  });
+
+  it('gives a held text, before and after it is moved into the map, and after the next hold', () => {
+    const texts = ['{ "n": 1.0 }', '{ "n": 2.0 }', '{ "n": 3.0 }'];
+    const [first, second, third] = texts.map((text) => JSON.parse(text) as object);
+    holdReceivedJson(first!, texts[0]!);
+    expect(receivedJson(first)).toBe(texts[0]);
+    keepHeldJson();
+    expect(receivedJson(first)).toBe(texts[0]);
+    // Held, then another held before it was moved: both still found.
+    holdReceivedJson(second!, texts[1]!);
+    holdReceivedJson(third!, texts[2]!);
+    expect([first, second, third].map((parsed) => receivedJson(parsed))).toEqual(texts);
+    expect(receivedJson(third, true)).toBe(texts[2]);
+    keepHeldJson();
+    keepHeldJson();
+    expect([first, second, third].map((parsed) => receivedJson(parsed))).toEqual(texts);
+    expect(receivedJson({ n: 3 })).toBe('{"n":3}');
+    expect(Object.getOwnPropertySymbols(third)).toEqual([]);
+  });
+
+  it(`holds no text longer than ${MAX_KEPT_CHARS} characters, and a held one with a line break is one line when asked`, () => {
+    const over = ` {"s":"${'x'.repeat(MAX_KEPT_CHARS)}"} `;
+    const parsed = JSON.parse(over) as object;
+    holdReceivedJson(parsed, over);
+    expect(receivedJson(parsed)).toBe(JSON.stringify(parsed));
+    const broken = '{"a":\n1}';
+    const held = JSON.parse(broken) as object;
+    holdReceivedJson(held, broken);
+    expect(receivedJson(held)).toBe(broken);
+    expect(receivedJson(held, true)).toBe('{"a":1}');
+    keepHeldJson();
   });
 });

@@ -27,6 +27,34 @@ export function keepReceivedJson(parsed: object, text: string): void {
 }
 
 /**
+ * The one completion held by {@link holdReceivedJson} (with its text) until {@link keepHeldJson}
+ * or the next hold moves it into {@link texts}: a `WeakMap` entry costs a few µs on the way to a
+ * plain answer, and a field this one.
+ */
+let heldObject: object | undefined;
+let heldText = '';
+
+/**
+ * {@link keepReceivedJson} for a completion about to be relayed: held aside (see
+ * {@link heldObject}) and moved into the `WeakMap` by {@link keepHeldJson} (once the answer is
+ * written) or by the next hold, whichever comes first. {@link receivedJson} finds it either way.
+ */
+export function holdReceivedJson(parsed: object, text: string): void {
+  if (text.length > MAX_KEPT_CHARS) return;
+  keepHeldJson();
+  heldObject = parsed;
+  heldText = text;
+}
+
+/** Moves the held completion's text (if any) into the `WeakMap`, where it is kept as usual. */
+export function keepHeldJson(): void {
+  if (heldObject === undefined) return;
+  texts.set(heldObject, heldText);
+  heldObject = undefined;
+  heldText = '';
+}
+
+/**
  * The JSON text of `value`: the text it was parsed from when it is a completion or chunk as
  * received (and, with `oneLine`, that text holds no line break, as an event-stream `data:` line
  * must not), `JSON.stringify(value)` otherwise. Meant for objects nobody changed since they were
@@ -37,7 +65,7 @@ export function keepReceivedJson(parsed: object, text: string): void {
  */
 export function receivedJson(value: unknown, oneLine = false): string {
   if (typeof value === 'object' && value !== null) {
-    const text = texts.get(value);
+    const text = value === heldObject ? heldText : texts.get(value);
     if (text !== undefined && !(oneLine && text.includes('\n'))) return text;
   }
   return JSON.stringify(value);

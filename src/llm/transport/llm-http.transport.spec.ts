@@ -222,6 +222,77 @@ describe('LlmHttpTransport', () => {
     expect(asList[5]).not.toContain('\r\nHost: [');
   });
 
+  it('sends the same bytes as a list as with an object when one upstream gets requests whose own headers change', async () => {
+    const requests: string[] = [];
+    const server = createTcpServer((socket) => {
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        const head = text.indexOf('\r\n\r\n');
+        const length = /\r\ncontent-length: (\d+)\r\n/i.exec(text);
+        if (head === -1 || !length || text.length < head + 4 + Number(length[1])) return;
+        requests.push(text);
+        text = '';
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => server.close(resolve)));
+    const { port } = server.address() as AddressInfo;
+    // In this order, to one upstream: names that passed at a place, then others at that place.
+    const sequence: Record<string, string>[] = [
+      { 'x-client-request-id': 'req-1', 'x-llm-attempt': '1' },
+      { 'x-client-request-id': 'req-2', 'x-llm-attempt': '2' },
+      { 'x-team': 'b', 'x-llm-attempt': '3' },
+      { 'x-client-request-id': 'req-4', 'X-LLM-Attempt': '4' },
+      { 'x-client-request-id': 'req-5', authorization: 'Bearer mine' },
+      { 'x-client-request-id': 'id\r\n-6', 'x-llm-attempt': '6' },
+      { 'x-client-request-id': 'req-7\u00e9', 'x-llm-attempt': '7' },
+      { 'x-client-request-id': 'req-8', 'x-llm-attempt': '8' },
+      { 'x-llm-attempt': '9', 'x-client-request-id': 'req-9' },
+      { '0': 'zero', 'x-llm-attempt': '10' },
+      { 'x-client-request-id': 'req-11', 'x-llm-attempt': '11', 'x-extra': 'e' },
+      { 'x-client-request-id': 'req-12', 'x-llm-attempt': '12' },
+    ];
+    const sendAll = async (): Promise<string[]> => {
+      const own = new LlmHttpTransport();
+      const upstream = upstreamAt(`http://127.0.0.1:${port}/v1`, { 'x-team': 'a' });
+      const sent: string[] = [];
+      try {
+        for (const headers of sequence) {
+          const response = await own.send(upstream, requestOf({ headers }));
+          expect(await readBody(response.body as Readable)).toBe('{}');
+          sent.push(requests.at(-1)!);
+        }
+      } finally {
+        own.onApplicationShutdown();
+      }
+      return sent;
+    };
+    const asObject = await sendAll();
+    const disable = enableBuiltInHttpTelemetry({ name: 'test' }, new MeterProvider());
+    let asList: string[];
+    try {
+      asList = await sendAll();
+    } finally {
+      disable();
+    }
+    expect(asList).toEqual(asObject);
+    expect(asList[1]).toContain(
+      `\r\nx-team: a\r\nx-client-request-id: req-2\r\nx-llm-attempt: 2\r\nauthorization: Bearer ${KEY}\r\n`,
+    );
+    expect(asList[2]).toContain('\r\nx-team: b\r\nx-llm-attempt: 3\r\n');
+    expect(asList[2]).not.toContain('x-team: a');
+    expect(asList[3]).toContain('\r\nX-LLM-Attempt: 4\r\n');
+    expect(asList[4]).toContain(`\r\nauthorization: Bearer ${KEY}\r\n`);
+    expect(asList[4]).not.toContain('Bearer mine');
+    expect(asList[5]).toContain('\r\nx-client-request-id: id-6\r\n');
+    expect(asList[6]).toContain('\r\nx-client-request-id: req-7\xe9\r\n');
+    expect(asList[8]).toContain('\r\nx-llm-attempt: 9\r\nx-client-request-id: req-9\r\n');
+    expect(asList[9]).toContain('\r\n0: zero\r\n');
+    expect(asList[10]).toContain('\r\nx-llm-attempt: 11\r\nx-extra: e\r\n');
+  });
+
   it('drops the characters a header value cannot carry instead of failing the call', async () => {
     const { seen, baseUrl } = await upstreamServer((_req, res) => res.end('{}'));
     const response = await transport.send(
@@ -245,6 +316,62 @@ describe('LlmHttpTransport', () => {
     expect(response.headers.location).toBe('/elsewhere');
     expect(await readBody(response.body as Readable)).toBe('moved');
     expect(seen).toHaveLength(1);
+  });
+
+  it('gives hostile request ids bounded and masked, the same on the first response and on later ones', async () => {
+    // [bytes the upstream sends (Latin-1), what the caller gets]
+    const cases: [string, string][] = [
+      [`req_${'a'.repeat(300)}`, `req_${'a'.repeat(124)}`],
+      [`${'a'.repeat(130)}${KEY}`, 'a'.repeat(128)],
+      [`${'r'.repeat(100)}${KEY}`, `${'r'.repeat(100)}***`],
+      ['req\t1', 'req\t1'],
+      ['req-\xe9\xff', 'req-\u00e9\u00ff'],
+      [`id-${KEY}`, 'id-***'],
+      [`x${KEY.slice(10, 22)}y`, 'x***y'],
+      [`req-${KEY.slice(-5)}`, 'req-***'],
+      ['sk-proj-AbCdEfGh12', 'sk-***'],
+      ['Bearer abc', 'Bearer ***'],
+      ['api_key=zz9', 'api_key=***'],
+      ['x-api-key:q1', 'x-api-key:***'],
+      // Token-shaped: no space, `:` or `=`, nothing to mask.
+      ['Bearer.abc_api_key-zz9', 'Bearer.abc_api_key-zz9'],
+      ['chatcmpl-9f8e7d6c5b4a', 'chatcmpl-9f8e7d6c5b4a'],
+    ];
+    let next = 0;
+    const server = createTcpServer((socket) => {
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        const head = text.indexOf('\r\n\r\n');
+        const length = /\r\ncontent-length: (\d+)\r\n/i.exec(text);
+        if (head === -1 || !length || text.length < head + 4 + Number(length[1])) return;
+        text = '';
+        const id = cases[Math.floor(next++ / 2) % cases.length]![0];
+        socket.write(
+          Buffer.from(
+            `HTTP/1.1 200 OK\r\nx-request-id: ${id}\r\ncontent-length: 2\r\n\r\n{}`,
+            'latin1',
+          ),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => server.close(resolve)));
+    const { port } = server.address() as AddressInfo;
+    const upstream = upstreamAt(`http://127.0.0.1:${port}/v1`);
+    const got: [string | undefined, string | undefined][] = [];
+    // Each id twice: a new value, then the same one again (the known lines' cached form).
+    for (let i = 0; i < cases.length * 2; i++) {
+      const response = await transport.send(upstream, requestOf());
+      await readBody(response.body as Readable);
+      got.push([response.requestId, response.headers['x-request-id']]);
+    }
+    expect(got).toEqual(
+      cases.flatMap(([, want]) => [
+        [want, want],
+        [want, want],
+      ]),
+    );
   });
 
   it('gives lower-case header names, bounded values and the key masked in them', async () => {
