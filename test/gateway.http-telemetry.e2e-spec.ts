@@ -1,3 +1,4 @@
+import { propagation } from '@opentelemetry/api';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { type GatewayTelemetry, startTelemetry } from '../src/gateway/telemetry.sdk';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
@@ -102,6 +103,21 @@ describe('gateway HTTP telemetry without a trace exporter (built in)', () => {
     }
   });
 
+  it("propagates with W3C trace context and baggage, sdk-node's default", () => {
+    expect(propagation.fields()).toEqual(['traceparent', 'tracestate', 'baggage']);
+  });
+
+  it("carries the caller's traceparent alone, and its baggage alone, to the upstream", async () => {
+    // The W3C propagator skips extraction only when both headers are absent.
+    expect((await chat(gateway.url, { traceparent: CALLER.traceparent })).status).toBe(200);
+    expect((await chat(gateway.url, { baggage: CALLER.baggage })).status).toBe(200);
+    expect(sim.requests).toHaveLength(2);
+    expect(sim.requests[0]!.headers.traceparent).toBe(CALLER.traceparent);
+    expect(sim.requests[0]!.headers.baggage).toBeUndefined();
+    expect(sim.requests[1]!.headers.traceparent).toBeUndefined();
+    expect(sim.requests[1]!.headers.baggage).toBe(CALLER.baggage);
+  });
+
   it('sends no trace context to the upstream when the caller sent none', async () => {
     expect((await chat(gateway.url)).status).toBe(200);
     expect(sim.requests).toHaveLength(1);
@@ -196,4 +212,33 @@ describe('gateway HTTP telemetry from its real entry point, nothing configured',
       await sim.close();
     }
   });
+});
+
+describe('gateway trace context with OTEL_PROPAGATORS set, from its real entry point', () => {
+  const B3 = '0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1';
+
+  it.each([
+    // b3: the caller's B3 context is extracted and sent on; W3C headers are not read.
+    ['b3', { b3: B3 }, 'b3', B3],
+    // none: nothing is extracted nor sent.
+    ['none', CALLER, 'traceparent', undefined],
+  ])(
+    'OTEL_PROPAGATORS=%s, caller headers %j: the upstream gets %s = %s',
+    async (propagators, headers, name, expected) => {
+      const sim = await UpstreamSimulator.start();
+      const gateway = await startGatewayProcess({
+        PATH: process.env.PATH,
+        LLM_BASE_URL: sim.baseUrl,
+        OTEL_PROPAGATORS: propagators,
+      });
+      try {
+        expect((await chat(gateway.url, headers)).status).toBe(200);
+        expect(sim.requests).toHaveLength(1);
+        expect(sim.requests[0]!.headers[name]).toBe(expected);
+      } finally {
+        await gateway.stop();
+        await sim.close();
+      }
+    },
+  );
 });

@@ -1,3 +1,6 @@
+import { Agent, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
@@ -160,6 +163,90 @@ describe('gateway GET /metrics', () => {
       expect(prom.text).not.toContain('u-gw-secret-7');
       const labelNames = prom.samples.flatMap((sample) => Object.keys(sample.labels));
       expect(labelNames.filter((name) => /user/i.test(name))).toEqual([]);
+    });
+
+    it('a client that hangs up mid-call aborts the upstream request at once and counts it cancelled', async () => {
+      // An upstream that never answers and notes when the gateway gives its request up.
+      let upstreamClosed!: () => void;
+      const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+      let arrived = 0;
+      const upstream = createServer((_req, res) => {
+        arrived += 1;
+        res.on('close', () => {
+          if (!res.writableFinished) upstreamClosed();
+        });
+      });
+      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+      const { port } = upstream.address() as AddressInfo;
+      try {
+        gateway = await startGatewayApp({
+          LLM_BASE_URL: `http://127.0.0.1:${port}/v1`,
+          LLM_API_KEY: KEY,
+          // Far away: only the client's hang-up can end the call.
+          LLM_TOTAL_TIMEOUT_MS: '60000',
+          LLM_ATTEMPT_TIMEOUT_MS: '60000',
+        });
+        url = gateway.url;
+        const chat = { llm_upstream: 'primary', gen_ai_request_model: 'gpt-4o-mini' };
+        // The provider is shared by this file's tests: counted from here.
+        const before = await scrape();
+        const leaving = new AbortController();
+        const call = fetch(`${url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ messages: MESSAGES }),
+          signal: leaving.signal,
+        }).catch(() => undefined);
+        while (arrived === 0) await sleep(5);
+        const left = Date.now();
+        leaving.abort();
+        await call;
+        await closed;
+        // At once: not at a deadline or timeout (a minute away).
+        expect(Date.now() - left).toBeLessThan(2000);
+        expect(arrived).toBe(1);
+        await sleep(20);
+        const prom = await scrape();
+        const cancelled = { ...chat, llm_outcome: 'cancelled' };
+        expect(prom.value('llm_client_calls_total', cancelled)).toBe(
+          (before.value('llm_client_calls_total', cancelled) ?? 0) + 1,
+        );
+        expect(prom.sum('llm_client_calls_total')).toBe(before.sum('llm_client_calls_total') + 1);
+        expect(prom.value('llm_bulkhead_in_use', { llm_upstream: 'primary' })).toBe(0);
+      } finally {
+        upstream.closeAllConnections();
+        await new Promise((resolve) => upstream.close(resolve));
+      }
+    });
+
+    it('a client that hangs up after its answer cancels nothing', async () => {
+      await boot();
+      const before = await scrape();
+      // One connection, closed by the client once the answer is read.
+      const agent = new Agent({ keepAlive: true });
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          `${url}/v1/chat/completions`,
+          { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (body += chunk));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ messages: MESSAGES }));
+      });
+      expect(answer.status).toBe(200);
+      agent.destroy();
+      await sleep(50);
+      const prom = await scrape();
+      const outcomes = prom
+        .find('llm_client_calls_total')
+        .filter((s) => s.value !== before.value('llm_client_calls_total', s.labels))
+        .map((s) => s.labels.llm_outcome);
+      expect(outcomes).toEqual(['success']);
     });
   });
 });

@@ -7,6 +7,7 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { maskUrlPasswords } from '../llm/resilience/secret-redaction';
 import { enableBuiltInHttpTelemetry } from '../llm/transport/http-telemetry';
 import { prometheusExporter } from './prometheus-exporter';
+import { gatewayPropagator } from './telemetry.propagator';
 import { UNTRACED_PATHS } from './telemetry.http-server';
 
 /** What the environment asks of telemetry, decided before the SDK starts. */
@@ -130,6 +131,9 @@ export function startTelemetry(
     spanProcessors,
     logRecordProcessors: plan.exportLogs ? undefined : [],
     resourceDetectors: overrides.resourceDetectors,
+    // The SDK's default propagator, skipping extraction from a request with nothing to extract;
+    // undefined (the SDK reads OTEL_PROPAGATORS) when the environment names propagators.
+    textMapPropagator: gatewayPropagator(),
   });
   sdk.start();
   // After start: the metrics go to the meter provider the SDK registered.
