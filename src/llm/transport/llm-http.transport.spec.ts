@@ -117,6 +117,32 @@ describe('LlmHttpTransport', () => {
     return started;
   }
 
+  /**
+   * A loopback upstream over raw TCP that keeps each request's bytes as they came (`requests`)
+   * and answers each whole request (head and `content-length` body) with `answer()`'s bytes.
+   */
+  async function rawUpstream(
+    host: string,
+    answer: () => string | Buffer = () => 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}',
+  ): Promise<{ port: number; requests: string[] }> {
+    const requests: string[] = [];
+    const server = createTcpServer((socket) => {
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        const head = text.indexOf('\r\n\r\n');
+        const length = /\r\ncontent-length: (\d+)\r\n/i.exec(text);
+        if (head === -1 || !length || text.length < head + 4 + Number(length[1])) return;
+        requests.push(text);
+        text = '';
+        socket.write(answer());
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    closers.push(() => new Promise((resolve) => server.close(resolve)));
+    return { port: (server.address() as AddressInfo).port, requests };
+  }
+
   it('POSTs the JSON body with its byte length, and merges headers: ours, the upstream’s, the attempt’s, the key', async () => {
     const { seen, baseUrl } = await upstreamServer((_req, res) => res.end('{}'));
     const upstream = upstreamAt(baseUrl, {
@@ -147,23 +173,7 @@ describe('LlmHttpTransport', () => {
   });
 
   it('with the built-in HTTP telemetry (headers handed to Node as a list) sends the same bytes', async () => {
-    // A loopback upstream that keeps each request's bytes as they came.
-    const requests: string[] = [];
-    const server = createTcpServer((socket) => {
-      let text = '';
-      socket.on('data', (chunk: Buffer) => {
-        text += chunk.toString('latin1');
-        const head = text.indexOf('\r\n\r\n');
-        const length = /\r\ncontent-length: (\d+)\r\n/i.exec(text);
-        if (head === -1 || !length || text.length < head + 4 + Number(length[1])) return;
-        requests.push(text);
-        text = '';
-        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
-    closers.push(() => new Promise((resolve) => server.close(resolve)));
-    const { port } = server.address() as AddressInfo;
+    const { port, requests } = await rawUpstream('::1');
     const cases: [Record<string, string>, Record<string, string>][] = [
       [{}, { 'x-client-request-id': 'req-1', 'x-llm-attempt': '1' }],
       // An upstream header of its own, then one the attempt sets again (the list from the object).
@@ -223,22 +233,7 @@ describe('LlmHttpTransport', () => {
   });
 
   it('sends the same bytes as a list as with an object when one upstream gets requests whose own headers change', async () => {
-    const requests: string[] = [];
-    const server = createTcpServer((socket) => {
-      let text = '';
-      socket.on('data', (chunk: Buffer) => {
-        text += chunk.toString('latin1');
-        const head = text.indexOf('\r\n\r\n');
-        const length = /\r\ncontent-length: (\d+)\r\n/i.exec(text);
-        if (head === -1 || !length || text.length < head + 4 + Number(length[1])) return;
-        requests.push(text);
-        text = '';
-        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    closers.push(() => new Promise((resolve) => server.close(resolve)));
-    const { port } = server.address() as AddressInfo;
+    const { port, requests } = await rawUpstream('127.0.0.1');
     // In this order, to one upstream: names that passed at a place, then others at that place.
     const sequence: Record<string, string>[] = [
       { 'x-client-request-id': 'req-1', 'x-llm-attempt': '1' },
@@ -338,26 +333,13 @@ describe('LlmHttpTransport', () => {
       ['chatcmpl-9f8e7d6c5b4a', 'chatcmpl-9f8e7d6c5b4a'],
     ];
     let next = 0;
-    const server = createTcpServer((socket) => {
-      let text = '';
-      socket.on('data', (chunk: Buffer) => {
-        text += chunk.toString('latin1');
-        const head = text.indexOf('\r\n\r\n');
-        const length = /\r\ncontent-length: (\d+)\r\n/i.exec(text);
-        if (head === -1 || !length || text.length < head + 4 + Number(length[1])) return;
-        text = '';
-        const id = cases[Math.floor(next++ / 2) % cases.length]![0];
-        socket.write(
-          Buffer.from(
-            `HTTP/1.1 200 OK\r\nx-request-id: ${id}\r\ncontent-length: 2\r\n\r\n{}`,
-            'latin1',
-          ),
-        );
-      });
+    const { port } = await rawUpstream('127.0.0.1', () => {
+      const id = cases[Math.floor(next++ / 2) % cases.length]![0];
+      return Buffer.from(
+        `HTTP/1.1 200 OK\r\nx-request-id: ${id}\r\ncontent-length: 2\r\n\r\n{}`,
+        'latin1',
+      );
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    closers.push(() => new Promise((resolve) => server.close(resolve)));
-    const { port } = server.address() as AddressInfo;
     const upstream = upstreamAt(`http://127.0.0.1:${port}/v1`);
     const got: [string | undefined, string | undefined][] = [];
     // Each id twice: a new value, then the same one again (the known lines' cached form).
