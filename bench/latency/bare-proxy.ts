@@ -6,15 +6,30 @@ import * as http from 'node:http';
  * Streams (`"stream": true`) are piped through chunk by chunk. Run as a child process:
  * `UPSTREAM=http://127.0.0.1:4010/v1 node -r @swc-node/register bench/latency/bare-proxy.ts`;
  * prints `bare proxy listening on <url>`.
+ *
+ * `BARE_BUSY_US` (default 0: the floor as it is) makes it spend that much more CPU per plain call,
+ * in a busy loop: two thirds before the upstream request, one third before the answer, about as
+ * this gateway's extra work falls (`throughput-by-cpu.ts` uses it to ask what CPU per call a
+ * proxy can spend and still keep a given throughput).
  */
 const upstream = new URL(process.env.UPSTREAM ?? 'http://127.0.0.1:4010/v1');
 const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+const busyNs = Math.round(Number(process.env.BARE_BUSY_US ?? 0) * 1000);
+const busyInNs = BigInt(Math.round((busyNs * 2) / 3));
+const busyOutNs = BigInt(busyNs) - busyInNs;
+
+/** Spends `ns` nanoseconds of CPU in a busy loop. */
+function spin(ns: bigint): void {
+  const until = process.hrtime.bigint() + ns;
+  while (process.hrtime.bigint() < until);
+}
 
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { stream?: boolean };
+    if (busyNs > 0 && body.stream !== true) spin(busyInNs);
     const payload = JSON.stringify(body);
     const out = http.request(
       {
@@ -41,6 +56,7 @@ const server = http.createServer((req, res) => {
         answer.on('data', (chunk: Buffer) => parts.push(chunk));
         answer.on('end', () => {
           const text = JSON.stringify(JSON.parse(Buffer.concat(parts).toString('utf8')));
+          if (busyNs > 0) spin(busyOutNs);
           res.writeHead(answer.statusCode ?? 502, {
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(text),

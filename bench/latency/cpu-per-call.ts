@@ -1,25 +1,25 @@
-import * as fs from 'node:fs';
 import { httpPath } from './http-paths';
-import { startBareProxy, startGateway, startSimulator, type ServerProcess } from './servers';
+import {
+  cpuMsOf,
+  startBareProxy,
+  startGateway,
+  startSimulator,
+  type ServerProcess,
+} from './servers';
 
 /**
  * CPU time a proxy spends per call (user + system, from /proc), for sequential calls:
  * `node -r @swc-node/register bench/latency/cpu-per-call.ts [calls]`. GATEWAY_* / OTEL_* / LLM_*
  * variables reach the gateway. The figure that bounds throughput on one event loop.
  */
-function cpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
 async function measure(name: string, server: ServerProcess, calls: number): Promise<void> {
   const client = httpPath('gateway', name, `${server.origin}/v1/chat/completions`);
   for (let i = 0; i < 500; i++) await client.call();
-  const before = cpuMs(server.pid);
+  const before = cpuMsOf(server.pid);
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < calls; i++) await client.call();
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
-  const cpu = cpuMs(server.pid) - before;
+  const cpu = cpuMsOf(server.pid) - before;
   client.close();
   console.log(
     `${name.padEnd(10)} cpu ${((cpu / calls) * 1e3).toFixed(0).padStart(5)} µs/call   wall ${((wall / calls) * 1e3).toFixed(0).padStart(5)} µs/call`,

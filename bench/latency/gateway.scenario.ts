@@ -313,7 +313,8 @@ async function inFlight(
   );
 }
 
-async function block(path: HttpPath, calls: number, concurrency: number): Promise<void> {
+/** `calls` calls through `path`, `concurrency` at a time (a closed loop: each ends, the next starts). */
+export async function block(path: HttpPath, calls: number, concurrency: number): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < calls) {

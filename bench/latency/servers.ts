@@ -16,6 +16,12 @@ export interface ServerProcess {
 
 const SWC = ['-r', '@swc-node/register'];
 
+/** CPU time (user + system, ms) a process has used so far, from `/proc/<pid>/stat`. */
+export function cpuMsOf(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 /** The zero-latency simulator (`src/simulator/main.ts`) under this Node. */
 export function startSimulator(): Promise<ServerProcess> {
   return launch(
@@ -25,11 +31,14 @@ export function startSimulator(): Promise<ServerProcess> {
   );
 }
 
-/** The floor: {@link ./bare-proxy.ts} in front of the simulator. */
-export function startBareProxy(upstreamBaseUrl: string): Promise<ServerProcess> {
+/**
+ * The floor: {@link ./bare-proxy.ts} in front of the simulator; `busyUs` makes it spend that much
+ * more CPU per plain call (`BARE_BUSY_US`).
+ */
+export function startBareProxy(upstreamBaseUrl: string, busyUs = 0): Promise<ServerProcess> {
   return launch(
     [...SWC, 'bench/latency/bare-proxy.ts'],
-    { UPSTREAM: upstreamBaseUrl },
+    { UPSTREAM: upstreamBaseUrl, BARE_BUSY_US: String(busyUs) },
     /bare proxy listening on (http:\/\/\S+)/,
   );
 }
