@@ -9,8 +9,8 @@ import * as http from 'node:http';
  *
  * `BARE_BUSY_US` (default 0: the floor as it is) makes it spend that much more CPU per plain call,
  * in a busy loop: two thirds before the upstream request, one third before the answer, about as
- * this gateway's extra work falls (`throughput-by-cpu.ts` uses it to ask what CPU per call a
- * proxy can spend and still keep a given throughput).
+ * this gateway's extra work falls (`throughput-by-cpu.ts` uses it to ask whether CPU per call
+ * alone explains a proxy's throughput at 64 in flight).
  */
 const upstream = new URL(process.env.UPSTREAM ?? 'http://127.0.0.1:4010/v1');
 const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
