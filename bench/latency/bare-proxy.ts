@@ -8,14 +8,16 @@ import * as http from 'node:http';
  * prints `bare proxy listening on <url>`.
  *
  * `BARE_BUSY_US` (default 0: the floor as it is) makes it spend that much more CPU per plain call,
- * in a busy loop: two thirds before the upstream request, one third before the answer, about as
- * this gateway's extra work falls (`throughput-by-cpu.ts` uses it to ask whether CPU per call
- * alone explains a proxy's throughput at 64 in flight).
+ * in a busy loop: by default two thirds before the upstream request and one third before the
+ * answer, about as this gateway's extra work falls; `BARE_BUSY_IN_SHARE` (0 to 1) sets the share
+ * spent before the upstream request. `throughput-by-cpu.ts` uses them to ask whether CPU per call
+ * alone explains a proxy's throughput at 64 in flight, and whether it matters where it falls.
  */
 const upstream = new URL(process.env.UPSTREAM ?? 'http://127.0.0.1:4010/v1');
 const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
 const busyNs = Math.round(Number(process.env.BARE_BUSY_US ?? 0) * 1000);
-const busyInNs = BigInt(Math.round((busyNs * 2) / 3));
+const inShare = Number(process.env.BARE_BUSY_IN_SHARE ?? 2 / 3);
+const busyInNs = BigInt(Math.round(busyNs * inShare));
 const busyOutNs = BigInt(busyNs) - busyInNs;
 
 /** Spends `ns` nanoseconds of CPU in a busy loop. */
@@ -29,7 +31,7 @@ const server = http.createServer((req, res) => {
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { stream?: boolean };
-    if (busyNs > 0 && body.stream !== true) spin(busyInNs);
+    if (busyInNs > 0n && body.stream !== true) spin(busyInNs);
     const payload = JSON.stringify(body);
     const out = http.request(
       {
@@ -56,7 +58,7 @@ const server = http.createServer((req, res) => {
         answer.on('data', (chunk: Buffer) => parts.push(chunk));
         answer.on('end', () => {
           const text = JSON.stringify(JSON.parse(Buffer.concat(parts).toString('utf8')));
-          if (busyNs > 0) spin(busyOutNs);
+          if (busyOutNs > 0n) spin(busyOutNs);
           res.writeHead(answer.statusCode ?? 502, {
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(text),

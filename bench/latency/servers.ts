@@ -33,12 +33,21 @@ export function startSimulator(): Promise<ServerProcess> {
 
 /**
  * The floor: {@link ./bare-proxy.ts} in front of the simulator; `busyUs` makes it spend that much
- * more CPU per plain call (`BARE_BUSY_US`).
+ * more CPU per plain call (`BARE_BUSY_US`), `inShare` of it before the upstream request
+ * (`BARE_BUSY_IN_SHARE`, the rest before the answer).
  */
-export function startBareProxy(upstreamBaseUrl: string, busyUs = 0): Promise<ServerProcess> {
+export function startBareProxy(
+  upstreamBaseUrl: string,
+  busyUs = 0,
+  inShare = 2 / 3,
+): Promise<ServerProcess> {
   return launch(
     [...SWC, 'bench/latency/bare-proxy.ts'],
-    { UPSTREAM: upstreamBaseUrl, BARE_BUSY_US: String(busyUs) },
+    {
+      UPSTREAM: upstreamBaseUrl,
+      BARE_BUSY_US: String(busyUs),
+      BARE_BUSY_IN_SHARE: String(inShare),
+    },
     /bare proxy listening on (http:\/\/\S+)/,
   );
 }

@@ -19,15 +19,17 @@ import {
  * simulator answering in 50 ms, in alternating blocks as `npm run bench -- gateway` measures
  * throughput. Per path: the proxy's CPU per call at that load (user + system, from /proc) and
  * its throughput against direct's, with the simulator's and this client's CPU per call on that
- * path. Then the line fitted through the floor's points, and what it
- * expects at this gateway's CPU per call: a gateway below the line loses throughput to something
- * other than the CPU it spends.
+ * path. Then the line fitted through the floor's points, and what it expects at this gateway's
+ * CPU per call: a gateway below the line loses throughput to something other than the CPU it
+ * spends. One more floor spends `BACK_US` µs more per call all on the way back, between the
+ * upstream's answer and its own (`BARE_BUSY_IN_SHARE=0`), outside the line: the same CPU, placed
+ * where this gateway's answer path is.
  *
  * Run: `node -r @swc-node/register bench/latency/throughput-by-cpu.ts`. `RUNS` (3) runs, each
- * with its own servers; `BUSY_US` (`0,150,300`) the floor's extra CPU per call; `BLOCKS` (10)
- * rounds of 640 calls per path; `GATEWAY_B_NODE_ARGS` adds a second gateway started with those
- * Node options (an A/B, e.g. `--max-semi-space-size=64`). Writes
- * bench/results/throughput-by-cpu.json.
+ * with its own servers; `BUSY_US` (`0,150,300`) the floor's extra CPU per call; `BACK_US` (300;
+ * 0 for none) the one spent on the way back; `BLOCKS` (10) rounds of 640 calls per path;
+ * `GATEWAY_B_NODE_ARGS` adds a second gateway started with those Node options (an A/B, e.g.
+ * `--max-semi-space-size=64`). Writes bench/results/throughput-by-cpu.json.
  */
 const CONCURRENCY = 64;
 const UPSTREAM_MS = 50;
@@ -35,6 +37,7 @@ const PER_BLOCK = 640;
 
 interface Row {
   label: string;
+  /** The floor's extra CPU per call, split as by default (the line's points). */
   busyUs?: number;
   /** The proxy's CPU per call (direct: none). */
   cpuUsPerCall: number;
@@ -77,7 +80,12 @@ interface MeasuredPath {
   calls: number;
 }
 
-async function run(busyLevels: number[], rounds: number, argsB?: string): Promise<RunResult> {
+async function run(
+  busyLevels: number[],
+  backUs: number,
+  rounds: number,
+  argsB?: string,
+): Promise<RunResult> {
   const servers: ServerProcess[] = [];
   const paths: MeasuredPath[] = [];
   const add = (label: string, origin: string, server?: ServerProcess, busyUs?: number) =>
@@ -101,6 +109,11 @@ async function run(busyLevels: number[], rounds: number, argsB?: string): Promis
       const proxy = await startBareProxy(simBase, busyUs);
       servers.push(proxy);
       add(busyUs === 0 ? 'bare pass-through' : `bare + ${busyUs} µs`, proxy.origin, proxy, busyUs);
+    }
+    if (backUs > 0) {
+      const proxy = await startBareProxy(simBase, backUs, 0);
+      servers.push(proxy);
+      add(`bare + ${backUs} µs back`, proxy.origin, proxy);
     }
     // As the gateway benchmark runs it: the bulkhead's default (32) would cap 64 in flight.
     const env = { LLM_MAX_CONCURRENCY: '1008' };
@@ -186,10 +199,11 @@ function print(r: RunResult, index: number): void {
 async function main(): Promise<void> {
   const runs = Number(process.env.RUNS ?? 3);
   const busyLevels = (process.env.BUSY_US ?? '0,150,300').split(',').map(Number);
+  const backUs = Number(process.env.BACK_US ?? 300);
   const rounds = Number(process.env.BLOCKS ?? 10);
   const results: RunResult[] = [];
   for (let i = 0; i < runs; i++) {
-    results.push(await run(busyLevels, rounds, process.env.GATEWAY_B_NODE_ARGS));
+    results.push(await run(busyLevels, backUs, rounds, process.env.GATEWAY_B_NODE_ARGS));
     print(results[i]!, i);
   }
   const out = path.join(__dirname, '..', 'results', 'throughput-by-cpu.json');
