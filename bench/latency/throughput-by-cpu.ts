@@ -29,7 +29,8 @@ import {
  * with its own servers; `BUSY_US` (`0,150,300`) the floor's extra CPU per call; `BACK_US` (300;
  * 0 for none) the one spent on the way back; `BLOCKS` (10) rounds of 640 calls per path;
  * `GATEWAY_B_NODE_ARGS` adds a second gateway started with those Node options (an A/B, e.g.
- * `--max-semi-space-size=64`). Writes bench/results/throughput-by-cpu.json.
+ * `--max-semi-space-size=64`), `GATEWAY_B_ROOT` one from another checkout (its `src/` and a
+ * `node_modules` link, as `BENCH_GATEWAY_BASELINE`). Writes bench/results/throughput-by-cpu.json.
  */
 const CONCURRENCY = 64;
 const UPSTREAM_MS = 50;
@@ -85,6 +86,7 @@ async function run(
   backUs: number,
   rounds: number,
   argsB?: string,
+  rootB?: string,
 ): Promise<RunResult> {
   const servers: ServerProcess[] = [];
   const paths: MeasuredPath[] = [];
@@ -120,10 +122,10 @@ async function run(
     const gateway = await startGateway(simBase, env);
     servers.push(gateway);
     add('this gateway', gateway.origin, gateway);
-    if (argsB) {
-      const b = await startGateway(simBase, env, argsB.split(' '));
+    if (argsB || rootB) {
+      const b = await startGateway(simBase, env, argsB ? argsB.split(' ') : [], rootB);
       servers.push(b);
-      add(`gateway ${argsB}`, b.origin, b);
+      add(rootB ? `gateway at ${path.basename(rootB)}` : `gateway ${argsB}`, b.origin, b);
     }
     const control = new SimulatorControl(simBase);
     const loadBefore = loadAverage();
@@ -203,7 +205,15 @@ async function main(): Promise<void> {
   const rounds = Number(process.env.BLOCKS ?? 10);
   const results: RunResult[] = [];
   for (let i = 0; i < runs; i++) {
-    results.push(await run(busyLevels, backUs, rounds, process.env.GATEWAY_B_NODE_ARGS));
+    results.push(
+      await run(
+        busyLevels,
+        backUs,
+        rounds,
+        process.env.GATEWAY_B_NODE_ARGS,
+        process.env.GATEWAY_B_ROOT,
+      ),
+    );
     print(results[i]!, i);
   }
   const out = path.join(__dirname, '..', 'results', 'throughput-by-cpu.json');
