@@ -298,23 +298,40 @@ async function inFlight(
   const perBlock = Math.max(concurrency, Math.ceil(calls / ROUNDS));
   const wallNs = new Map(paths.map((p) => [p.id, 0n]));
   const done = new Map(paths.map((p) => [p.id, 0]));
-  for (const path of paths) await block(path, concurrency * 4, concurrency);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < paths.length; k++) {
-      const path = paths[(round + k) % paths.length]!;
-      const startedAt = process.hrtime.bigint();
-      await block(path, perBlock, concurrency);
-      wallNs.set(path.id, wallNs.get(path.id)! + process.hrtime.bigint() - startedAt);
-      done.set(path.id, done.get(path.id)! + perBlock);
-    }
-  }
+  await alternatingBlocks(paths, concurrency, perBlock, ROUNDS, async (path, runBlock) => {
+    const startedAt = process.hrtime.bigint();
+    await runBlock();
+    wallNs.set(path.id, wallNs.get(path.id)! + process.hrtime.bigint() - startedAt);
+    done.set(path.id, done.get(path.id)! + perBlock);
+  });
   return new Map(
     paths.map((p) => [p.id, done.get(p.id)! / (Number(wallNs.get(p.id)!) / 1e9)] as const),
   );
 }
 
+/**
+ * The throughput phase's order: every path warmed up with `concurrency` × 4 calls, then `rounds`
+ * rounds of one block of `perBlock` calls per path (`concurrency` in flight), each round starting
+ * one path further. `measure` is handed each block to run, and reads what it wants around it.
+ */
+export async function alternatingBlocks<P extends HttpPath>(
+  paths: readonly P[],
+  concurrency: number,
+  perBlock: number,
+  rounds: number,
+  measure: (path: P, runBlock: () => Promise<void>) => Promise<void>,
+): Promise<void> {
+  for (const path of paths) await block(path, concurrency * 4, concurrency);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < paths.length; k++) {
+      const path = paths[(round + k) % paths.length]!;
+      await measure(path, () => block(path, perBlock, concurrency));
+    }
+  }
+}
+
 /** `calls` calls through `path`, `concurrency` at a time (a closed loop: each ends, the next starts). */
-export async function block(path: HttpPath, calls: number, concurrency: number): Promise<void> {
+async function block(path: HttpPath, calls: number, concurrency: number): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < calls) {

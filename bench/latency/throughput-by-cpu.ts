@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadAverage } from '../report/run-info';
 import { SimulatorControl } from '../support/simulator.control';
-import { block } from './gateway.scenario';
+import { alternatingBlocks } from './gateway.scenario';
 import { httpPath, type HttpPath } from './http-paths';
 import {
   cpuMsOf,
@@ -130,23 +130,27 @@ async function run(
     const control = new SimulatorControl(simBase);
     const loadBefore = loadAverage();
     await control.configure({ latencyMs: UPSTREAM_MS });
-    for (const p of paths) await block(p.path, CONCURRENCY * 4, CONCURRENCY);
-    for (let round = 0; round < rounds; round++) {
-      for (let k = 0; k < paths.length; k++) {
-        const p = paths[(round + k) % paths.length]!;
+    const byPath = new Map(paths.map((p) => [p.path, p]));
+    await alternatingBlocks(
+      [...byPath.keys()],
+      CONCURRENCY,
+      PER_BLOCK,
+      rounds,
+      async (hp, runBlock) => {
+        const p = byPath.get(hp)!;
         const cpuBefore = p.pid === undefined ? 0 : cpuMsOf(p.pid);
         const upstreamBefore = cpuMsOf(sim.pid);
         const clientBefore = process.cpuUsage();
         const startedAt = process.hrtime.bigint();
-        await block(p.path, PER_BLOCK, CONCURRENCY);
+        await runBlock();
         p.wallNs += process.hrtime.bigint() - startedAt;
         const client = process.cpuUsage(clientBefore);
         p.clientCpuMs += (client.user + client.system) / 1000;
         p.upstreamCpuMs += cpuMsOf(sim.pid) - upstreamBefore;
         if (p.pid !== undefined) p.cpuMs += cpuMsOf(p.pid) - cpuBefore;
         p.calls += PER_BLOCK;
-      }
-    }
+      },
+    );
     await control.configure({ latencyMs: 0 });
     const rate = (p: MeasuredPath) => p.calls / Number(p.wallNs);
     const rows: Row[] = paths.map((p) => ({
