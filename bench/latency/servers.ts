@@ -34,12 +34,14 @@ export function startSimulator(): Promise<ServerProcess> {
 /**
  * The floor: {@link ./bare-proxy.ts} in front of the simulator; `busyUs` makes it spend that much
  * more CPU per plain call (`BARE_BUSY_US`), `inShare` of it before the upstream request
- * (`BARE_BUSY_IN_SHARE`, the rest before the answer).
+ * (`BARE_BUSY_IN_SHARE`), `afterShare` after the answer, on the next turn
+ * (`BARE_BUSY_AFTER_SHARE`), the rest before the answer.
  */
 export function startBareProxy(
   upstreamBaseUrl: string,
   busyUs = 0,
   inShare = 2 / 3,
+  afterShare = 0,
 ): Promise<ServerProcess> {
   return launch(
     [...SWC, 'bench/latency/bare-proxy.ts'],
@@ -47,6 +49,7 @@ export function startBareProxy(
       UPSTREAM: upstreamBaseUrl,
       BARE_BUSY_US: String(busyUs),
       BARE_BUSY_IN_SHARE: String(inShare),
+      BARE_BUSY_AFTER_SHARE: String(afterShare),
     },
     /bare proxy listening on (http:\/\/\S+)/,
   );

@@ -21,13 +21,14 @@ import {
  * its throughput against direct's, with the simulator's and this client's CPU per call on that
  * path. Then the line fitted through the floor's points, and what it expects at this gateway's
  * CPU per call: a gateway below the line loses throughput to something other than the CPU it
- * spends. One more floor spends `BACK_US` µs more per call all on the way back, between the
- * upstream's answer and its own (`BARE_BUSY_IN_SHARE=0`), outside the line: the same CPU, placed
- * where this gateway's answer path is.
+ * spends. Three more floors spend `PLACED_US` µs more per call all in one place, outside the
+ * line: before the upstream request ("in"), between the upstream's answer and its own ("back",
+ * where this gateway's answer path is), and after its own answer, on the next turn of the event
+ * loop ("after", where this gateway's metric records and events go: `after-answer.ts`).
  *
  * Run: `node -r @swc-node/register bench/latency/throughput-by-cpu.ts`. `RUNS` (3) runs, each
- * with its own servers; `BUSY_US` (`0,150,300`) the floor's extra CPU per call; `BACK_US` (300;
- * 0 for none) the one spent on the way back; `BLOCKS` (10) rounds of 640 calls per path;
+ * with its own servers; `BUSY_US` (`0,150,300`) the floor's extra CPU per call; `PLACED_US` (300;
+ * 0 for none) the one spent in one place; `BLOCKS` (10) rounds of 640 calls per path;
  * `GATEWAY_B_NODE_ARGS` adds a second gateway started with those Node options (an A/B, e.g.
  * `--max-semi-space-size=64`), `GATEWAY_B_ROOT` one from another checkout (its `src/` and a
  * `node_modules` link, as `BENCH_GATEWAY_BASELINE`). Writes bench/results/throughput-by-cpu.json.
@@ -81,9 +82,16 @@ interface MeasuredPath {
   calls: number;
 }
 
+/** Where a placed floor spends its extra CPU: its share before the upstream request, after the answer. */
+const PLACES = [
+  { place: 'in', inShare: 1, afterShare: 0 },
+  { place: 'back', inShare: 0, afterShare: 0 },
+  { place: 'after', inShare: 0, afterShare: 1 },
+] as const;
+
 async function run(
   busyLevels: number[],
-  backUs: number,
+  placedUs: number,
   rounds: number,
   argsB?: string,
   rootB?: string,
@@ -112,10 +120,10 @@ async function run(
       servers.push(proxy);
       add(busyUs === 0 ? 'bare pass-through' : `bare + ${busyUs} µs`, proxy.origin, proxy, busyUs);
     }
-    if (backUs > 0) {
-      const proxy = await startBareProxy(simBase, backUs, 0);
+    for (const { place, inShare, afterShare } of placedUs > 0 ? PLACES : []) {
+      const proxy = await startBareProxy(simBase, placedUs, inShare, afterShare);
       servers.push(proxy);
-      add(`bare + ${backUs} µs back`, proxy.origin, proxy);
+      add(`bare + ${placedUs} µs ${place}`, proxy.origin, proxy);
     }
     // As the gateway benchmark runs it: the bulkhead's default (32) would cap 64 in flight.
     const env = { LLM_MAX_CONCURRENCY: '1008' };
@@ -187,7 +195,7 @@ function print(r: RunResult, index: number): void {
   for (const row of r.rows) {
     const cpu = row.label === 'direct' ? '–' : row.cpuUsPerCall.toFixed(0);
     console.log(
-      `  ${row.label.padEnd(20)} CPU ${cpu.padStart(5)} µs per call ` +
+      `  ${row.label.padEnd(21)} CPU ${cpu.padStart(5)} µs per call ` +
         `(upstream ${row.upstreamCpuUsPerCall.toFixed(0).padStart(4)}, ` +
         `client ${row.clientCpuUsPerCall.toFixed(0).padStart(4)})   ` +
         `throughput ${row.throughputVsDirect.toFixed(3)} × direct`,
@@ -205,14 +213,14 @@ function print(r: RunResult, index: number): void {
 async function main(): Promise<void> {
   const runs = Number(process.env.RUNS ?? 3);
   const busyLevels = (process.env.BUSY_US ?? '0,150,300').split(',').map(Number);
-  const backUs = Number(process.env.BACK_US ?? 300);
+  const placedUs = Number(process.env.PLACED_US ?? 300);
   const rounds = Number(process.env.BLOCKS ?? 10);
   const results: RunResult[] = [];
   for (let i = 0; i < runs; i++) {
     results.push(
       await run(
         busyLevels,
-        backUs,
+        placedUs,
         rounds,
         process.env.GATEWAY_B_NODE_ARGS,
         process.env.GATEWAY_B_ROOT,
