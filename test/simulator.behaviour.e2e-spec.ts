@@ -152,6 +152,57 @@ describe('UpstreamSimulator', () => {
       expect(body.error.type).toBe('invalid_request_error');
     });
 
+    it.each([
+      [
+        'an unknown role',
+        [
+          { role: 'user', content: 'Hi' },
+          { role: 'bogus', content: 'x' },
+        ],
+        'messages[1].role',
+        'invalid_value',
+        "Invalid value: 'bogus'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.",
+      ],
+      [
+        'no role',
+        [{ content: 'Hi' }],
+        'messages[0].role',
+        'missing_required_parameter',
+        "Missing required parameter: 'messages[0].role'.",
+      ],
+      [
+        'a string for a message',
+        ['Hi'],
+        'messages[0]',
+        'invalid_type',
+        "Invalid type for 'messages[0]': expected an object, but got a string instead.",
+      ],
+      [
+        'a 5,000-character role, not echoed',
+        [{ role: 'x'.repeat(5000), content: 'Hi' }],
+        'messages[0].role',
+        'invalid_value',
+        "Invalid value: the given value. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.",
+      ],
+    ])(
+      'answers 400 as OpenAI does to a message that is not an object with a known role: %s',
+      async (_case, messages, param, code, message) => {
+        const res = await chat(sim, { model: 'gpt-4o', messages });
+        expect(res.status).toBe(400);
+        expect(await res.json()).toEqual({
+          error: { message, type: 'invalid_request_error', param, code },
+        });
+      },
+    );
+
+    it('accepts every role OpenAI accepts', async () => {
+      const messages = ['developer', 'system', 'user', 'assistant', 'tool', 'function'].map(
+        (role) => ({ role, content: role }),
+      );
+      const res = await chat(sim, { messages });
+      expect(res.status).toBe(200);
+    });
+
     it('answers 404 in OpenAI shape to an unknown path', async () => {
       const res = await fetch(`${sim.baseUrl}/embeddings-nope`);
       const body = (await res.json()) as ErrorBody;

@@ -16,7 +16,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 /**
  * Validates a request body the way OpenAI does before any work: JSON object, non-empty
- * `messages`. Returns the error to answer with a 400 otherwise.
+ * `messages`, each an object with one of OpenAI's roles. Returns the error to answer with a 400
+ * otherwise.
  *
  * @example
  * parseChatRequest({ model: 'gpt-4o', messages: [] }); // { message: "Invalid 'messages': ...", ... }
@@ -45,6 +46,8 @@ export function parseChatRequest(body: unknown): ChatRequest | OpenAiErrorInit {
     const message = "Invalid 'messages': expected a non-empty array of messages.";
     return { message, type: 'invalid_request_error', param: 'messages', code: 'invalid_value' };
   }
+  const messageProblem = findMessageProblem(messages);
+  if (messageProblem) return messageProblem;
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   return {
     model: typeof model === 'string' && model !== '' ? model : undefined,
@@ -53,6 +56,53 @@ export function parseChatRequest(body: unknown): ChatRequest | OpenAiErrorInit {
     includeUsage: stream === true && isRecord(options) && options.include_usage === true,
     maxTokens: typeof maxTokens === 'number' && maxTokens >= 0 ? maxTokens : undefined,
   };
+}
+
+/** The roles OpenAI's chat completions accept, in the order its error message lists them. */
+const ROLES = ['system', 'assistant', 'user', 'function', 'tool', 'developer'];
+const ROLE_LIST = `${ROLES.slice(0, -1)
+  .map((r) => `'${r}'`)
+  .join(', ')}, and '${ROLES.at(-1)}'`;
+
+/** OpenAI's 400 for the first message that is not an object with a known role, if any. */
+function findMessageProblem(messages: readonly unknown[]): OpenAiErrorInit | undefined {
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i];
+    if (!isRecord(message)) {
+      const got =
+        message === null ? 'null' : Array.isArray(message) ? 'an array' : `a ${typeof message}`;
+      return {
+        message: `Invalid type for 'messages[${i}]': expected an object, but got ${got} instead.`,
+        type: 'invalid_request_error',
+        param: `messages[${i}]`,
+        code: 'invalid_type',
+      };
+    }
+    const param = `messages[${i}].role`;
+    if (message.role === undefined) {
+      const text = `Missing required parameter: '${param}'.`;
+      return {
+        message: text,
+        type: 'invalid_request_error',
+        param,
+        code: 'missing_required_parameter',
+      };
+    }
+    if (typeof message.role !== 'string' || !ROLES.includes(message.role)) {
+      // Only a short, printable role is echoed: the error body stays small whatever was sent.
+      const shown =
+        typeof message.role === 'string' && /^[\w-]{1,32}$/.test(message.role)
+          ? `'${message.role}'`
+          : 'the given value';
+      return {
+        message: `Invalid value: ${shown}. Supported values are: ${ROLE_LIST}.`,
+        type: 'invalid_request_error',
+        param,
+        code: 'invalid_value',
+      };
+    }
+  }
+  return undefined;
 }
 
 /** Tells a parsed request from the error `parseChatRequest` returns. */
