@@ -89,6 +89,21 @@ describe('the official OpenAI SDK against the gateway', () => {
     expect(sim.requests).toHaveLength(0);
   });
 
+  it("relays the provider's 400 for a request it judges, with the field it names, once", async () => {
+    const error = await openai.chat.completions
+      .create({
+        model: 'gpt-4o-mini',
+        // A role the gateway leaves to the provider to judge (it checks only that it is a string).
+        messages: [{ role: 'narrator' as 'user', content: 'Hi' }],
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).param).toBe('messages[0].role');
+    expect((error as BadRequestError).message).toContain("Invalid value: 'narrator'");
+    // Neither the gateway nor the SDK tried again.
+    expect(sim.requests).toHaveLength(1);
+  });
+
   it('a stream cut after content ends in an SDK error, not a silent clean end', async () => {
     sim.script([{ type: 'stream', chunks: ['one ', 'two ', 'three'], cutAfter: 2 }]);
     const stream = await openai.chat.completions.create({

@@ -136,6 +136,24 @@ describe('classifyHttpError: details', () => {
     });
   });
 
+  it("keeps the provider's param for a mistake in the request, when it is a field path", () => {
+    const body = (param: unknown, status = 400) =>
+      classify(
+        status,
+        JSON.stringify({
+          error: { message: 'Invalid value', type: 'invalid_request_error', param, code: 'x' },
+        }),
+      );
+    expect(body('messages[0].role').param).toBe('messages[0].role');
+    expect(body('max_tokens').param).toBe('max_tokens');
+    // Not a field path: provider text, maybe a key, is not carried.
+    expect(body('Bearer sk-abc def').param).toBeUndefined();
+    expect(body('a'.repeat(200)).param).toBeUndefined();
+    expect(body(42).param).toBeUndefined();
+    // Not a mistake in the request: a 429's param says nothing about the caller's fields.
+    expect(body('requests', 429).param).toBeUndefined();
+  });
+
   it('takes the server hint, uncapped', () => {
     const error = classify(429, rateLimitBody, { 'retry-after-ms': '1200' });
     expect(error.retryAfterMs).toBe(1200);

@@ -40,11 +40,22 @@ export function describeStatus(status: number): string {
   return status === 529 ? 'Overloaded' : (STATUS_CODES[status] ?? `HTTP ${status}`);
 }
 
+/** The kinds that are a mistake in the request: the provider's `param` is kept for them. */
+const CLIENT_ERROR_KINDS = new Set<LlmErrorKind>([
+  'bad_request',
+  'context_length_exceeded',
+  'content_filtered',
+]);
+
+/** A request field path as providers name it: `messages[0].content[1].text`, `max_tokens`. */
+const FIELD_PATH = /^[A-Za-z_][\w.[\]-]{0,127}$/;
+
 /**
  * Turns an error response into the {@link LlmError} the rest of the call path acts on: the
  * kind, whether another attempt may succeed, the server's wait hint (uncapped), the request id
  * and a message that says what happened and what to do. The provider's text is redacted with
- * `secrets` and cut to 300 characters.
+ * `secrets` and cut to 300 characters. For a mistake in the request, the field the provider names
+ * (`error.param`, when it is a field path) becomes the error's `param`.
  *
  * @example
  * const error = classifyHttpError({ status: 429, headers, body, upstream: 'openai', model: 'gpt-4o' });
@@ -60,6 +71,12 @@ export function classifyHttpError(response: HttpErrorResponse): LlmError {
   // The code is the provider's text too: bounded and redacted like its message.
   const providerCode = found ? redactSecrets(found.slice(0, 64), response.secrets) : undefined;
   const kind = kindOf(status, parsed);
+  // The request field the provider names (`messages[0].role`), for a mistake in the request; only
+  // a field path, so no provider text (nor a key) rides along.
+  const param =
+    CLIENT_ERROR_KINDS.has(kind) && parsed?.param && FIELD_PATH.test(parsed.param)
+      ? parsed.param
+      : undefined;
   const shouldRetry = parseShouldRetry(headers);
   const retryable =
     shouldRetry === false || (shouldRetry === true && !NEVER_RETRIED_KINDS.has(kind))
@@ -84,11 +101,12 @@ export function classifyHttpError(response: HttpErrorResponse): LlmError {
       upstream,
       model,
       providerCode,
+      param,
     },
   );
 }
 
-type ProviderError = Partial<Record<'message' | 'code' | 'type' | 'innerCode', string>>;
+type ProviderError = Partial<Record<'message' | 'code' | 'type' | 'param' | 'innerCode', string>>;
 
 /** OpenAI's `{error:{message,type,code}}`, Ollama's `{error:"..."}`, vLLM's top-level fields. */
 function parseProviderError(body: string): ProviderError | undefined {
@@ -106,6 +124,7 @@ function parseProviderError(body: string): ProviderError | undefined {
     message: asText(source.message) ?? asText(json.detail),
     code: asText(source.code),
     type: asText(source.type),
+    param: asText(source.param),
     innerCode: asText(inner.code),
   };
 }
