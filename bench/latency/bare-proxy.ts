@@ -10,9 +10,10 @@ import * as http from 'node:http';
  * `BARE_BUSY_US` (default 0: the floor as it is) makes it spend that much more CPU per plain call,
  * in a busy loop: by default two thirds before the upstream request and one third before the
  * answer, about as this gateway's extra work falls; `BARE_BUSY_IN_SHARE` (0 to 1) sets the share
- * spent before the upstream request, and `BARE_BUSY_AFTER_SHARE` (default 0) the share spent after
- * the answer is written, on the next turn of the event loop (`setImmediate`). `throughput-by-cpu.ts` uses them to ask whether CPU per call
- * alone explains a proxy's throughput at 64 in flight, and whether it matters where it falls.
+ * spent before the upstream request, and `BARE_BUSY_AFTER_SHARE` (default 0) the share spent
+ * after the answer is written, on the next turn of the event loop (`setImmediate`).
+ * `throughput-by-cpu.ts` uses them to ask whether CPU per call alone explains a proxy's throughput
+ * at 64 in flight, and whether it matters where it falls.
  */
 const upstream = new URL(process.env.UPSTREAM ?? 'http://127.0.0.1:4010/v1');
 const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });

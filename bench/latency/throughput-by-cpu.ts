@@ -82,7 +82,10 @@ interface MeasuredPath {
   calls: number;
 }
 
-/** Where a placed floor spends its extra CPU: its share before the upstream request, after the answer. */
+/**
+ * Where a placed floor spends its extra CPU: its shares before the upstream request and after its
+ * own answer (the rest between the upstream's answer and its own).
+ */
 const PLACES = [
   { place: 'in', inShare: 1, afterShare: 0 },
   { place: 'back', inShare: 0, afterShare: 0 },

@@ -1,4 +1,5 @@
 import type { LlmError, LlmErrorKind } from '../llm/index';
+import { REQUEST_ERROR_KINDS } from '../llm/resilience/llm-error.kinds';
 import { openAiError, type OpenAiErrorReply } from './openai-error.body';
 
 /** 499 is nginx's "client closed request": nobody reads it, but logs and metrics tell it apart. */
@@ -32,12 +33,6 @@ const BY_KIND: Readonly<Record<LlmErrorKind, { status: number; type: string }>> 
   shutting_down: { status: 503, type: 'service_unavailable_error' },
 };
 
-const CLIENT_ERROR_KINDS = new Set<LlmErrorKind>([
-  'bad_request',
-  'context_length_exceeded',
-  'content_filtered',
-]);
-
 /**
  * The gateway's answer to a failed call. `code` is the stable kind; `Retry-After` (whole
  * seconds) and `retry-after-ms` are sent whenever the wait is known (rate limit, open circuit,
@@ -51,7 +46,7 @@ export function fromLlmError(error: LlmError): OpenAiErrorReply {
   let message = error.message;
   const upstreamStatus = error.status;
   if (
-    CLIENT_ERROR_KINDS.has(error.kind) &&
+    REQUEST_ERROR_KINDS.has(error.kind) &&
     upstreamStatus &&
     upstreamStatus >= 400 &&
     upstreamStatus < 500

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { LlmError, RETRYABLE_KINDS, type LlmErrorKind } from './llm.errors';
+import { REQUEST_ERROR_KINDS } from './llm-error.kinds';
 import { headerValue, parseServerHint, parseShouldRetry, type HeaderBag } from './retry-after';
 import { redactSecrets } from './secret-redaction';
 
@@ -40,13 +41,6 @@ export function describeStatus(status: number): string {
   return status === 529 ? 'Overloaded' : (STATUS_CODES[status] ?? `HTTP ${status}`);
 }
 
-/** The kinds that are a mistake in the request: the provider's `param` is kept for them. */
-const CLIENT_ERROR_KINDS = new Set<LlmErrorKind>([
-  'bad_request',
-  'context_length_exceeded',
-  'content_filtered',
-]);
-
 /** A request field path as providers name it: `messages[0].content[1].text`, `max_tokens`. */
 const FIELD_PATH = /^[A-Za-z_][\w.[\]-]{0,127}$/;
 
@@ -74,7 +68,7 @@ export function classifyHttpError(response: HttpErrorResponse): LlmError {
   // The request field the provider names (`messages[0].role`), for a mistake in the request; only
   // a field path, so no provider text (nor a key) rides along.
   const param =
-    CLIENT_ERROR_KINDS.has(kind) && parsed?.param && FIELD_PATH.test(parsed.param)
+    REQUEST_ERROR_KINDS.has(kind) && parsed?.param && FIELD_PATH.test(parsed.param)
       ? parsed.param
       : undefined;
   const shouldRetry = parseShouldRetry(headers);

@@ -61,6 +61,16 @@ export const RETRYABLE_KINDS: ReadonlySet<LlmErrorKind> = new Set<LlmErrorKind>(
   'invalid_response',
 ]);
 
+/**
+ * Kinds that are a mistake in the request: the caller must change it. The provider's `param` is
+ * kept for them, and the gateway answers them with the upstream's own 4xx.
+ */
+export const REQUEST_ERROR_KINDS: ReadonlySet<LlmErrorKind> = new Set<LlmErrorKind>([
+  'bad_request',
+  'context_length_exceeded',
+  'content_filtered',
+]);
+
 /** Where the wait before a retry came from. */
 export type DelaySource =
   | 'backoff'
