@@ -31,17 +31,24 @@ export function startSimulator(): Promise<ServerProcess> {
   );
 }
 
+/** How the floor is made to spend more CPU per plain call (none by default: the floor as it is). */
+export interface BareBusy {
+  /** µs of busy loop per plain call (`BARE_BUSY_US`). */
+  busyUs: number;
+  /** Share of it before the upstream request (`BARE_BUSY_IN_SHARE`; 2/3 by default). */
+  inShare?: number;
+  /** Share after the answer, on the next turn (`BARE_BUSY_AFTER_SHARE`; 0 by default). */
+  afterShare?: number;
+}
+
 /**
- * The floor: {@link ./bare-proxy.ts} in front of the simulator; `busyUs` makes it spend that much
- * more CPU per plain call (`BARE_BUSY_US`), `inShare` of it before the upstream request
- * (`BARE_BUSY_IN_SHARE`), `afterShare` after the answer, on the next turn
- * (`BARE_BUSY_AFTER_SHARE`), the rest before the answer.
+ * The floor: {@link ./bare-proxy.ts} in front of the simulator, spending `busy` more CPU per plain
+ * call when given (the share neither before the request nor after the answer falls before the
+ * answer).
  */
 export function startBareProxy(
   upstreamBaseUrl: string,
-  busyUs = 0,
-  inShare = 2 / 3,
-  afterShare = 0,
+  { busyUs, inShare = 2 / 3, afterShare = 0 }: BareBusy = { busyUs: 0 },
 ): Promise<ServerProcess> {
   return launch(
     [...SWC, 'bench/latency/bare-proxy.ts'],

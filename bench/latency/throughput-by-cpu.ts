@@ -119,12 +119,12 @@ async function run(
     const simBase = `${sim.origin}/v1`;
     add('direct', sim.origin);
     for (const busyUs of busyLevels) {
-      const proxy = await startBareProxy(simBase, busyUs);
+      const proxy = await startBareProxy(simBase, { busyUs });
       servers.push(proxy);
       add(busyUs === 0 ? 'bare pass-through' : `bare + ${busyUs} µs`, proxy.origin, proxy, busyUs);
     }
     for (const { place, inShare, afterShare } of placedUs > 0 ? PLACES : []) {
-      const proxy = await startBareProxy(simBase, placedUs, inShare, afterShare);
+      const proxy = await startBareProxy(simBase, { busyUs: placedUs, inShare, afterShare });
       servers.push(proxy);
       add(`bare + ${placedUs} µs ${place}`, proxy.origin, proxy);
     }
