@@ -59,6 +59,61 @@ describe('the official OpenAI SDK against the gateway', () => {
     expect(usage).toMatchObject({ total_tokens: expect.any(Number) as number });
   });
 
+  const WEATHER = {
+    type: 'function' as const,
+    function: {
+      name: 'get_weather',
+      strict: true,
+      parameters: {
+        type: 'object',
+        properties: { city: { type: 'string' } },
+        required: ['city'],
+        additionalProperties: false,
+      },
+    },
+  };
+
+  it('relays a streamed tool call with n = 2 that the SDK assembles, and the upstream got the tools', async () => {
+    const stream = openai.chat.completions.stream({
+      model: 'gpt-4o-mini',
+      n: 2,
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools: [WEATHER],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    });
+    const done = await stream.finalChatCompletion();
+
+    expect(done.choices.map((c) => c.finish_reason)).toEqual(['tool_calls', 'tool_calls']);
+    for (const choice of done.choices) {
+      expect(choice.message.tool_calls).toEqual([
+        expect.objectContaining({
+          type: 'function',
+          function: expect.objectContaining({
+            name: 'get_weather',
+            arguments: '{"city":"example"}',
+            parsed_arguments: { city: 'example' },
+          }) as unknown,
+        }),
+      ]);
+    }
+    expect(sim.requests.at(-1)?.body).toMatchObject({
+      n: 2,
+      tools: [WEATHER],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    });
+  });
+
+  it('relays n choices of a plain completion', async () => {
+    const done = await openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      n: 3,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(done.choices.map((c) => [c.index, c.message.content])).toEqual(
+      [0, 1, 2].map((i) => [i, 'Simulated reply to: Hi']),
+    );
+  });
+
   it('does not multiply attempts: the SDK obeys x-should-retry and stops after the gateway gave up', async () => {
     sim.script([{ type: 'error', status: 503, repeat: 20 }]);
     const error = await openai.chat.completions

@@ -18,8 +18,29 @@ interface ErrorBody {
 interface Chunk {
   id: string;
   object: string;
-  choices: { delta: { role?: string; content?: string }; finish_reason: string | null }[];
+  choices: {
+    index?: number;
+    delta: { role?: string; content?: string };
+    finish_reason: string | null;
+  }[];
   usage?: Completion['usage'] | null;
+}
+
+interface ToolCall {
+  index?: number;
+  id?: string;
+  type?: string;
+  function: { name?: string; arguments: string };
+}
+interface ToolCompletion {
+  choices: {
+    index: number;
+    message: { content: string | null; tool_calls?: ToolCall[] };
+    finish_reason: string;
+  }[];
+}
+interface ToolChunk {
+  choices: { delta: { tool_calls?: ToolCall[] }; finish_reason: string | null }[];
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -201,6 +222,203 @@ describe('UpstreamSimulator', () => {
       );
       const res = await chat(sim, { messages });
       expect(res.status).toBe(200);
+    });
+
+    it('answers n choices, with n times the completion tokens', async () => {
+      const one = (await (await chat(sim)).json()) as Completion;
+      const res = await chat(sim, { messages: MESSAGES, n: 3 });
+      const body = (await res.json()) as Completion;
+      expect(res.status).toBe(200);
+      expect(body.choices.map((c) => [c.index, c.message.content, c.finish_reason])).toEqual(
+        [0, 1, 2].map((i) => [i, 'Simulated reply to: Hello there', 'stop']),
+      );
+      expect(body.usage.completion_tokens).toBe(3 * one.usage.completion_tokens);
+    });
+
+    it('streams n choices, one chunk per choice at each step', async () => {
+      const events = await readSseEvents(
+        await chat(sim, { messages: MESSAGES, n: 2, stream: true }),
+      );
+      const byChoice = [0, 1].map((i) =>
+        chunks(events)
+          .map((c) => (c.choices[0]?.index === i ? c.choices[0] : undefined))
+          .filter((c) => c !== undefined),
+      );
+      for (const choice of byChoice) {
+        expect(choice.map((c) => c.delta.content ?? '').join('')).toBe(
+          'Simulated reply to: Hello there',
+        );
+        expect(choice.at(-1)?.finish_reason).toBe('stop');
+      }
+      expect(chunks(events).every((c) => c.choices.length === 1)).toBe(true);
+    });
+
+    const WEATHER = {
+      type: 'function',
+      function: {
+        name: 'get_weather',
+        parameters: {
+          type: 'object',
+          properties: {
+            city: { type: 'string' },
+            days: { type: 'integer' },
+            hot: { type: 'boolean' },
+          },
+          required: ['city', 'days'],
+        },
+      },
+    };
+    const NOTE = { type: 'function', function: { name: 'take_note' } };
+
+    it('calls the tool that tool_choice asks for, with placeholder required arguments', async () => {
+      const required = (await (
+        await chat(sim, {
+          messages: MESSAGES,
+          n: 2,
+          tools: [WEATHER, NOTE],
+          tool_choice: 'required',
+        })
+      ).json()) as ToolCompletion;
+      const named = (await (
+        await chat(sim, {
+          messages: MESSAGES,
+          tools: [WEATHER, NOTE],
+          tool_choice: { type: 'function', function: { name: 'take_note' } },
+        })
+      ).json()) as ToolCompletion;
+
+      expect(required.choices).toHaveLength(2);
+      for (const choice of required.choices) {
+        expect(choice.finish_reason).toBe('tool_calls');
+        expect(choice.message.content).toBeNull();
+        expect(choice.message.tool_calls).toEqual([
+          {
+            id: expect.stringMatching(/^call_/) as string,
+            type: 'function',
+            function: { name: 'get_weather', arguments: '{"city":"example","days":1}' },
+          },
+        ]);
+      }
+      const ids = required.choices.map((c) => c.message.tool_calls?.[0]?.id);
+      expect(new Set(ids).size).toBe(2);
+      expect(named.choices[0]?.message.tool_calls?.[0]?.function).toEqual({
+        name: 'take_note',
+        arguments: '{}',
+      });
+    });
+
+    it('answers with text when tool_choice is auto, none or absent', async () => {
+      for (const tool_choice of ['auto', 'none', undefined]) {
+        const body = (await (
+          await chat(sim, { messages: MESSAGES, tools: [WEATHER], tool_choice })
+        ).json()) as ToolCompletion;
+        expect(body.choices[0]?.finish_reason).toBe('stop');
+        expect(body.choices[0]?.message.tool_calls).toBeUndefined();
+      }
+    });
+
+    it('streams a tool call as OpenAI does: id and name first, then argument pieces', async () => {
+      const res = await chat(sim, {
+        messages: MESSAGES,
+        stream: true,
+        tools: [WEATHER],
+        tool_choice: 'required',
+      });
+      const all = chunks(await readSseEvents(res)) as unknown as ToolChunk[];
+      const calls = all.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+
+      expect(all[0]?.choices[0]?.delta).toMatchObject({ role: 'assistant', content: null });
+      expect(calls[0]).toMatchObject({
+        index: 0,
+        type: 'function',
+        function: { name: 'get_weather', arguments: '' },
+      });
+      expect(calls[0]?.id).toMatch(/^call_/);
+      expect(calls.length).toBeGreaterThan(2);
+      expect(calls.map((c) => c.function.arguments).join('')).toBe('{"city":"example","days":1}');
+      expect(calls.slice(1).every((c) => c.id === undefined && c.function.name === undefined)).toBe(
+        true,
+      );
+      expect(all.at(-1)?.choices[0]?.finish_reason).toBe('tool_calls');
+    });
+
+    it.each([
+      [
+        'n: 0',
+        { n: 0 },
+        'n',
+        'integer_below_min_value',
+        "Invalid 'n': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+      ],
+      [
+        'n: 129',
+        { n: 129 },
+        'n',
+        'integer_above_max_value',
+        "Invalid 'n': integer above maximum value. Expected a value <= 128, but got 129 instead.",
+      ],
+      [
+        'n: "2"',
+        { n: '2' },
+        'n',
+        'invalid_type',
+        "Invalid type for 'n': expected an integer, but got a string instead.",
+      ],
+      [
+        'n: 1.5',
+        { n: 1.5 },
+        'n',
+        'invalid_type',
+        "Invalid type for 'n': expected an integer, but got a decimal instead.",
+      ],
+      [
+        'tools: {}',
+        { tools: {} },
+        'tools',
+        'invalid_type',
+        "Invalid type for 'tools': expected an array, but got an object instead.",
+      ],
+      [
+        'tools: []',
+        { tools: [] },
+        'tools',
+        'empty_array',
+        "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+      ],
+      [
+        '129 tools',
+        { tools: Array(129).fill(NOTE) },
+        'tools',
+        'array_above_max_length',
+        "Invalid 'tools': array too long. Expected an array with maximum length 128, but got an array with length 129 instead.",
+      ],
+      [
+        'a tool with no name',
+        { tools: [{ type: 'function', function: {} }] },
+        'tools[0].function.name',
+        'missing_required_parameter',
+        "Missing required parameter: 'tools[0].function.name'.",
+      ],
+      [
+        'tool_choice with no tools',
+        { tool_choice: 'required' },
+        'tool_choice',
+        null,
+        "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+      ],
+      [
+        'tool_choice naming no tool',
+        { tools: [NOTE], tool_choice: { type: 'function', function: { name: 'x'.repeat(5000) } } },
+        'tool_choice.function.name',
+        'invalid_value',
+        "Invalid value for 'tool_choice': the function it names is not one of 'tools'.",
+      ],
+    ])('answers 400 as OpenAI does to %s', async (_case, fields, param, code, message) => {
+      const res = await chat(sim, { messages: MESSAGES, ...fields });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        error: { message, type: 'invalid_request_error', param, code },
+      });
     });
 
     it('answers 404 in OpenAI shape to an unknown path', async () => {
@@ -430,6 +648,17 @@ describe('UpstreamSimulator', () => {
       expect(body.error).toMatchObject({ type: 'tokens', code: 'rate_limit_exceeded' });
       expect(limited.headers.get('x-ratelimit-remaining-tokens')).toBe('0');
       expect(Number(limited.headers.get('retry-after-ms'))).toBeLessThanOrEqual(150);
+    });
+
+    it('counts max_tokens once per choice against the tpm, as OpenAI does', async () => {
+      sim.configure({ tpm: 100 });
+      const one = await chat(sim, { messages: MESSAGES, max_tokens: 40 });
+      sim.reset();
+      sim.configure({ tpm: 100 });
+      const three = await chat(sim, { messages: MESSAGES, max_tokens: 40, n: 3 });
+      expect(one.status).toBe(200);
+      expect(three.status).toBe(429);
+      expect(((await three.json()) as ErrorBody).error.message).toMatch(/^Request too large/);
     });
 
     it('refuses a request larger than the whole tpm without a retry hint', async () => {

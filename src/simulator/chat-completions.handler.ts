@@ -72,7 +72,9 @@ async function answerNormally(target: ReplyTarget, state: SimulatorState): Promi
   // Without limits there is nothing to count: the benchmarks' zero-cost upstream stays zero-cost.
   const limits = state.limits;
   const enforcer = limits && state.rateEnforcer(limits);
-  const estimate = promptTokens(request) + (request.maxTokens ?? DEFAULT_COMPLETION_TOKENS);
+  // As at OpenAI, each of the `n` choices may use up to the maximum.
+  const completion = (request.maxTokens ?? DEFAULT_COMPLETION_TOKENS) * request.choices;
+  const estimate = promptTokens(request) + completion;
   const rejection = limits && enforcer?.check(limits, estimate);
   const azure = config.provider === 'azure';
   if (rejection) {

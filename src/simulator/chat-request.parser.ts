@@ -1,3 +1,4 @@
+import { parseChatOptions, type SimToolChoice } from './chat-options.parser';
 import type { OpenAiErrorInit } from './openai-error.body';
 
 /** The parts of a chat-completions request the simulator acts on. */
@@ -9,6 +10,10 @@ export interface ChatRequest {
   includeUsage: boolean;
   /** `max_completion_tokens` or `max_tokens`, counted by the TPM check. */
   maxTokens?: number;
+  /** `n`: how many choices the reply has (1 to 128). */
+  choices: number;
+  /** The function every choice calls, when `tool_choice` asks for one. */
+  toolCall?: SimToolChoice;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -16,8 +21,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 /**
  * Validates a request body the way OpenAI does before any work: JSON object, non-empty
- * `messages`, each an object with one of OpenAI's roles. Returns the error to answer with a 400
- * otherwise.
+ * `messages`, each an object with one of OpenAI's roles, then `n`, `tools` and `tool_choice`
+ * (`chat-options.parser.ts`). Returns the error to answer with a 400 otherwise.
  *
  * @example
  * parseChatRequest({ model: 'gpt-4o', messages: [] }); // { message: "Invalid 'messages': ...", ... }
@@ -32,7 +37,7 @@ export function parseChatRequest(body: unknown): ChatRequest | OpenAiErrorInit {
       code: null,
     };
   }
-  const { messages, model, stream, stream_options: options } = body;
+  const { messages, model, stream, stream_options: streamOptions } = body;
   if (messages === undefined) {
     const message = "Missing required parameter: 'messages'.";
     return {
@@ -48,13 +53,18 @@ export function parseChatRequest(body: unknown): ChatRequest | OpenAiErrorInit {
   }
   const messageProblem = findMessageProblem(messages);
   if (messageProblem) return messageProblem;
+  const options = parseChatOptions(body);
+  if (!('choices' in options)) return options;
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   return {
     model: typeof model === 'string' && model !== '' ? model : undefined,
     messages,
     stream: stream === true,
-    includeUsage: stream === true && isRecord(options) && options.include_usage === true,
+    includeUsage:
+      stream === true && isRecord(streamOptions) && streamOptions.include_usage === true,
     maxTokens: typeof maxTokens === 'number' && maxTokens >= 0 ? maxTokens : undefined,
+    choices: options.choices,
+    ...(options.toolCall ? { toolCall: options.toolCall } : {}),
   };
 }
 

@@ -2,12 +2,25 @@ import { randomBytes } from 'node:crypto';
 import { lastUserText, messageText, type ChatRequest } from './chat-request.parser';
 import type { SimUsage } from './simulator.types';
 
+/** A function call the reply makes instead of text (`finish_reason: 'tool_calls'`). */
+export interface SimToolCall {
+  name: string;
+  /** The call's arguments, a JSON object text. */
+  arguments: string;
+  /** One call id per choice, as OpenAI gives each its own. */
+  ids: string[];
+}
+
 /** Everything needed to answer one request, as JSON or as SSE chunks. */
 export interface SimReply {
   id: string;
   created: number;
   model: string;
+  /** The text of every choice ('' when they call a function). */
   content: string;
+  /** How many choices (`n`); each has the same content or call. */
+  choices: number;
+  toolCall?: SimToolCall;
   usage: SimUsage;
 }
 
@@ -39,15 +52,24 @@ export function buildReply(
   models: readonly string[],
   overrides: ReplyOverrides = {},
 ): SimReply {
-  const content =
-    overrides.content ?? `Simulated reply to: ${lastUserText(request.messages).slice(0, 60)}`;
+  // A scripted step's content wins over a tool call the request asked for.
+  const toolCall =
+    overrides.content === undefined && request.toolCall
+      ? buildToolCall(request.toolCall, request.choices)
+      : undefined;
+  const content = toolCall
+    ? ''
+    : (overrides.content ?? `Simulated reply to: ${lastUserText(request.messages).slice(0, 60)}`);
   const prompt = overrides.usage?.prompt_tokens ?? promptTokens(request);
-  const completion = overrides.usage?.completion_tokens ?? estimateTokens(content);
+  const perChoice = estimateTokens(toolCall ? toolCall.name + toolCall.arguments : content);
+  const completion = overrides.usage?.completion_tokens ?? perChoice * request.choices;
   return {
     id: `chatcmpl-${randomBytes(12).toString('base64url')}`,
     created: Math.floor(Date.now() / 1000),
     model: overrides.model ?? request.model ?? models[0] ?? 'gpt-4o-mini',
     content,
+    choices: request.choices,
+    ...(toolCall ? { toolCall } : {}),
     usage: {
       prompt_tokens: prompt,
       completion_tokens: completion,
@@ -56,41 +78,105 @@ export function buildReply(
   };
 }
 
-/** The non-stream `chat.completion` body. */
+/** Properties of a function's schema that a simulated call fills in, at most. */
+const MAX_ARGUMENTS = 16;
+
+/**
+ * A call of the chosen function whose arguments fill each required property of its schema with a
+ * placeholder of its type (`"example"`, `1`, `true`, `[]`, `{}`), so strict schemas parse.
+ */
+function buildToolCall(tool: NonNullable<ChatRequest['toolCall']>, choices: number): SimToolCall {
+  const args: Record<string, unknown> = {};
+  const schema = isRecord(tool.parameters) ? tool.parameters : {};
+  const properties = isRecord(schema.properties) ? schema.properties : {};
+  const required = Array.isArray(schema.required) ? schema.required.slice(0, MAX_ARGUMENTS) : [];
+  for (const key of required) {
+    if (typeof key !== 'string' || key.length > 64) continue;
+    const property = properties[key];
+    args[key] = placeholder(isRecord(property) ? property.type : undefined);
+  }
+  const ids = Array.from(
+    { length: choices },
+    () => `call_${randomBytes(12).toString('base64url')}`,
+  );
+  return { name: tool.name, arguments: JSON.stringify(args), ids };
+}
+
+function placeholder(type: unknown): unknown {
+  switch (Array.isArray(type) ? type[0] : type) {
+    case 'number':
+    case 'integer':
+      return 1;
+    case 'boolean':
+      return true;
+    case 'array':
+      return [];
+    case 'object':
+      return {};
+    case 'null':
+      return null;
+    default:
+      return 'example';
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Why every choice of the reply ended. */
+export function finishReasonOf(reply: SimReply): 'stop' | 'tool_calls' {
+  return reply.toolCall ? 'tool_calls' : 'stop';
+}
+
+/** The non-stream `chat.completion` body: `n` choices with the same text or function call. */
 export function completionBody(reply: SimReply): object {
+  const { toolCall } = reply;
   return {
     id: reply.id,
     object: 'chat.completion',
     created: reply.created,
     model: reply.model,
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: reply.content, refusal: null },
-        finish_reason: 'stop',
-        logprobs: null,
-      },
-    ],
+    choices: Array.from({ length: reply.choices }, (_, index) => ({
+      index,
+      message: toolCall
+        ? {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: toolCall.ids[index],
+                type: 'function',
+                function: { name: toolCall.name, arguments: toolCall.arguments },
+              },
+            ],
+            refusal: null,
+          }
+        : { role: 'assistant', content: reply.content, refusal: null },
+      finish_reason: finishReasonOf(reply),
+      logprobs: null,
+    })),
     usage: reply.usage,
   };
 }
 
 /**
- * One `chat.completion.chunk`. With `include_usage`, OpenAI adds `usage: null` to every chunk
- * and sends the totals in a last chunk whose `choices` is empty (see `usageChunk`).
+ * One `chat.completion.chunk` for the choice `index`. With `include_usage`, OpenAI adds
+ * `usage: null` to every chunk and sends the totals in a last chunk whose `choices` is empty (see
+ * `usageChunk`).
  */
 export function chunkBody(
   reply: SimReply,
-  delta: Record<string, string>,
-  finishReason: 'stop' | null,
+  delta: Record<string, unknown>,
+  finishReason: 'stop' | 'tool_calls' | null,
   includeUsage: boolean,
+  index = 0,
 ): object {
   return {
     id: reply.id,
     object: 'chat.completion.chunk',
     created: reply.created,
     model: reply.model,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    choices: [{ index, delta, logprobs: null, finish_reason: finishReason }],
     ...(includeUsage ? { usage: null } : {}),
   };
 }
@@ -104,4 +190,9 @@ export function usageChunk(reply: SimReply): object {
 /** Splits content into word-sized pieces that join back to it exactly: `['Hello ', 'world']`. */
 export function splitContent(content: string): string[] {
   return content === '' ? [] : content.split(/(?<=\s)(?=\S)/);
+}
+
+/** Splits a call's arguments into pieces of up to 8 characters, as models stream them. */
+export function splitArguments(text: string): string[] {
+  return text.match(/[\s\S]{1,8}/g) ?? [];
 }

@@ -1,5 +1,12 @@
 import type { ServerResponse } from 'node:http';
-import { chunkBody, splitContent, usageChunk, type SimReply } from './completion.factory';
+import {
+  chunkBody,
+  finishReasonOf,
+  splitArguments,
+  splitContent,
+  usageChunk,
+  type SimReply,
+} from './completion.factory';
 import { sleep, type HeaderMap } from './http.io';
 import type { SimStreamStep } from './simulator.types';
 
@@ -11,8 +18,11 @@ const KEEP_ALIVE_ONLY_EVERY_MS = 1000;
 
 /**
  * Writes an OpenAI-style SSE answer: a role chunk, content chunks, a `finish_reason: 'stop'`
- * chunk, the usage chunk when asked for, then `data: [DONE]`. The plan can slow, stall or cut it
- * to reproduce what real providers and proxies do to long streams.
+ * chunk, the usage chunk when asked for, then `data: [DONE]`. A reply that calls a function
+ * streams it as OpenAI does: the role chunk opens the call (`delta.tool_calls[0]` with its id and
+ * name), the next chunks carry pieces of its arguments, and it ends with `'tool_calls'`. With
+ * `n` > 1, each step sends one chunk per choice (`choices[0].index`). The plan can slow, stall or
+ * cut it to reproduce what real providers and proxies do to long streams; its counts are steps.
  *
  * @example
  * await writeSseStream(res, reply, { delayMs: 20, stallAfter: 2 }, false, signal);
@@ -42,21 +52,43 @@ export async function writeSseStream(
   };
   const send = (body: object): void => write(`data: ${JSON.stringify(body)}\n\n`);
   const wait = (ms: number): Promise<boolean> => pause(ms, keepAliveEveryMs, write, signal);
-  const chunk = (delta: Record<string, string>): object =>
-    chunkBody(reply, delta, null, includeUsage);
+  // One chunk per choice: what `delta(choice)` gives, with no finish reason until the last step.
+  const sendEach = (delta: (choice: number) => Record<string, unknown>): void => {
+    for (let choice = 0; choice < reply.choices; choice++) {
+      send(chunkBody(reply, delta(choice), null, includeUsage, choice));
+    }
+  };
+  const { toolCall } = reply;
 
   if (plan.keepAliveOnly) {
     await wait(Infinity);
     return;
   }
   if (!(await wait(plan.firstChunkDelayMs ?? 0))) return;
-  send(chunk({ role: 'assistant', content: '' }));
+  sendEach((choice) =>
+    toolCall
+      ? {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            {
+              index: 0,
+              id: toolCall.ids[choice],
+              type: 'function',
+              function: { name: toolCall.name, arguments: '' },
+            },
+          ],
+          refusal: null,
+        }
+      : { role: 'assistant', content: '' },
+  );
   const gap = plan.delayMs ?? 0;
   for (let i = 0; i < (plan.emptyDeltas ?? 0); i++) {
     if (!(await wait(gap))) return;
-    send(chunk({ content: '' }));
+    sendEach(() => ({ content: '' }));
   }
-  const pieces = plan.chunks ?? splitContent(reply.content);
+  const pieces =
+    plan.chunks ?? (toolCall ? splitArguments(toolCall.arguments) : splitContent(reply.content));
   for (let sent = 0; sent <= pieces.length; sent++) {
     // Checked before each piece and before the end, so a limit past the content still applies.
     if (plan.cutAfter !== undefined && sent >= plan.cutAfter) {
@@ -72,10 +104,16 @@ export async function writeSseStream(
     const piece = pieces[sent];
     if (piece === undefined) break;
     if (!(await wait(gap))) return;
-    send(chunk({ content: piece }));
+    sendEach(() =>
+      toolCall
+        ? { tool_calls: [{ index: 0, function: { arguments: piece } }] }
+        : { content: piece },
+    );
   }
   if (!(await wait(gap))) return;
-  send(chunkBody(reply, {}, 'stop', includeUsage));
+  for (let choice = 0; choice < reply.choices; choice++) {
+    send(chunkBody(reply, {}, finishReasonOf(reply), includeUsage, choice));
+  }
   if (includeUsage) send(usageChunk(reply));
   write('data: [DONE]\n\n');
   res.end();

@@ -1,0 +1,127 @@
+import type { OpenAiErrorInit } from './openai-error.body';
+
+/** The function a reply calls, chosen by `tool_choice` from `tools`. */
+export interface SimToolChoice {
+  name: string;
+  /** The function's JSON Schema `parameters`, as sent (read for its required properties). */
+  parameters?: unknown;
+}
+
+/** `n` and the tool to call, once validated. */
+export interface ChatOptions {
+  choices: number;
+  toolCall?: SimToolChoice;
+}
+
+/** OpenAI's limits on `n` and on the length of `tools`. */
+export const MAX_CHOICES = 128;
+export const MAX_TOOLS = 128;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Validates `n`, `tools` and `tool_choice` as OpenAI does, and picks the function to call: one is
+ * called only when `tool_choice` asks for it (`'required'`: the first tool; `{ type: 'function',
+ * function: { name } }`: that one). With `'auto'` (the default) or `'none'` the reply is text, so
+ * a test decides, not chance.
+ *
+ * @example
+ * parseChatOptions({ n: 2 }); // { choices: 2 }
+ */
+export function parseChatOptions(body: Record<string, unknown>): ChatOptions | OpenAiErrorInit {
+  const choices = parseChoices(body.n);
+  if (typeof choices !== 'number') return choices;
+  const tools = parseTools(body.tools);
+  if (!Array.isArray(tools)) return tools;
+  const choice = body.tool_choice;
+  if (choice === undefined || choice === null || choice === 'auto' || choice === 'none') {
+    return { choices };
+  }
+  if (tools.length === 0) {
+    const message =
+      "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.";
+    return invalid(message, 'tool_choice', null);
+  }
+  if (choice === 'required') return { choices, toolCall: tools[0] };
+  const named = isRecord(choice) && isRecord(choice.function) ? choice.function.name : undefined;
+  if (typeof named !== 'string') {
+    const message =
+      "Invalid value for 'tool_choice': expected 'none', 'auto', 'required' or " +
+      "{ type: 'function', function: { name } }.";
+    return invalid(message, 'tool_choice', 'invalid_value');
+  }
+  const toolCall = tools.find((tool) => tool.name === named);
+  if (!toolCall) {
+    const message = "Invalid value for 'tool_choice': the function it names is not one of 'tools'.";
+    return invalid(message, 'tool_choice.function.name', 'invalid_value');
+  }
+  return { choices, toolCall };
+}
+
+function parseChoices(n: unknown): number | OpenAiErrorInit {
+  if (n === undefined || n === null) return 1;
+  if (typeof n !== 'number' || !Number.isInteger(n)) {
+    const message = `Invalid type for 'n': expected an integer, but got ${typeName(n)} instead.`;
+    return invalid(message, 'n', 'invalid_type');
+  }
+  if (n < 1) {
+    const message = `Invalid 'n': integer below minimum value. Expected a value >= 1, but got ${n} instead.`;
+    return invalid(message, 'n', 'integer_below_min_value');
+  }
+  if (n > MAX_CHOICES) {
+    const message = `Invalid 'n': integer above maximum value. Expected a value <= ${MAX_CHOICES}, but got ${n} instead.`;
+    return invalid(message, 'n', 'integer_above_max_value');
+  }
+  return n;
+}
+
+function parseTools(tools: unknown): SimToolChoice[] | OpenAiErrorInit {
+  if (tools === undefined || tools === null) return [];
+  if (!Array.isArray(tools)) {
+    const message = `Invalid type for 'tools': expected an array, but got ${typeName(tools)} instead.`;
+    return invalid(message, 'tools', 'invalid_type');
+  }
+  if (tools.length === 0) {
+    const message =
+      "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.";
+    return invalid(message, 'tools', 'empty_array');
+  }
+  if (tools.length > MAX_TOOLS) {
+    const message = `Invalid 'tools': array too long. Expected an array with maximum length ${MAX_TOOLS}, but got an array with length ${tools.length} instead.`;
+    return invalid(message, 'tools', 'array_above_max_length');
+  }
+  const parsed: SimToolChoice[] = [];
+  for (let i = 0; i < tools.length; i++) {
+    const tool: unknown = tools[i];
+    const fn = isRecord(tool) ? tool.function : undefined;
+    const name = isRecord(fn) ? fn.name : undefined;
+    if (typeof name !== 'string' || !/^[\w-]{1,64}$/.test(name)) {
+      const param = `tools[${i}].function.name`;
+      if (name === undefined) {
+        return invalid(
+          `Missing required parameter: '${param}'.`,
+          param,
+          'missing_required_parameter',
+        );
+      }
+      const message = `Invalid '${param}': expected a string of letters, digits, '_' and '-', at most 64 long.`;
+      return invalid(message, param, 'invalid_value');
+    }
+    parsed.push({ name, parameters: isRecord(fn) ? fn.parameters : undefined });
+  }
+  return parsed;
+}
+
+function invalid(message: string, param: string, code: string | null): OpenAiErrorInit {
+  return { message, type: 'invalid_request_error', param, code };
+}
+
+/** How OpenAI names a JSON value's type in its errors: 'a string', 'a decimal', 'null'. */
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a decimal';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}
