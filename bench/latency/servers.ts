@@ -44,14 +44,15 @@ export interface BareBusy {
 /**
  * The floor: {@link ./bare-proxy.ts} in front of the simulator, spending `busy` more CPU per plain
  * call when given (the share neither before the request nor after the answer falls before the
- * answer).
+ * answer); `nodeArgs` go to its Node (a preload).
  */
 export function startBareProxy(
   upstreamBaseUrl: string,
   { busyUs, inShare = 2 / 3, afterShare = 0 }: BareBusy = { busyUs: 0 },
+  nodeArgs: string[] = [],
 ): Promise<ServerProcess> {
   return launch(
-    [...SWC, 'bench/latency/bare-proxy.ts'],
+    [...SWC, ...nodeArgs, 'bench/latency/bare-proxy.ts'],
     {
       UPSTREAM: upstreamBaseUrl,
       BARE_BUSY_US: String(busyUs),
