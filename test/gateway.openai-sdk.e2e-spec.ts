@@ -103,6 +103,18 @@ describe('the official OpenAI SDK against the gateway', () => {
     });
   });
 
+  it('relays structured output that the SDK parses (response_format json_schema)', async () => {
+    const done = await openai.chat.completions.parse({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'weather', strict: true, schema: WEATHER.function.parameters },
+      },
+    });
+    expect(done.choices[0]?.message.parsed).toEqual({ city: 'example' });
+  });
+
   it('relays n choices of a plain completion', async () => {
     const done = await openai.chat.completions.create({
       model: 'gpt-4o-mini',

@@ -421,6 +421,95 @@ describe('UpstreamSimulator', () => {
       });
     });
 
+    const jsonSchema = (schema: object) => ({
+      type: 'json_schema',
+      json_schema: { name: 'answer', strict: true, schema },
+    });
+
+    it('answers response_format json_schema with an example the schema accepts', async () => {
+      const schema = {
+        type: 'object',
+        properties: {
+          city: { type: 'string' },
+          temps: { type: 'array', items: { type: 'number', minimum: 5 }, minItems: 2 },
+          unit: { enum: ['C', 'F'] },
+          loc: { $ref: '#/$defs/Loc' },
+          note: { type: ['string', 'null'] },
+          kind: { anyOf: [{ const: 'city' }, { type: 'integer' }] },
+          ['__proto__']: { type: 'boolean' },
+        },
+        required: ['city', 'temps', 'unit', 'loc', 'note', 'kind', '__proto__'],
+        additionalProperties: false,
+        $defs: {
+          Loc: { type: 'object', properties: { lat: { type: 'number' } }, required: ['lat'] },
+        },
+      };
+      const body = (await (
+        await chat(sim, { messages: MESSAGES, response_format: jsonSchema(schema) })
+      ).json()) as Completion;
+
+      expect(JSON.parse(body.choices[0]!.message.content)).toEqual(
+        JSON.parse(
+          '{"city":"example","temps":[5,5],"unit":"C","loc":{"lat":1},"note":"example","kind":"city","__proto__":true}',
+        ),
+      );
+    });
+
+    it('bounds the example of a schema nested past 8 levels', async () => {
+      let schema: object = { type: 'string' };
+      for (let i = 0; i < 200; i++) {
+        schema = { type: 'object', properties: { a: schema }, required: ['a'] };
+      }
+      const res = await chat(sim, { messages: MESSAGES, response_format: jsonSchema(schema) });
+      const content = ((await res.json()) as Completion).choices[0]!.message.content;
+      expect(content).toBe('{"a":'.repeat(9) + '{}' + '}'.repeat(9));
+    });
+
+    it('answers response_format json_object with a JSON object, streamed in pieces', async () => {
+      const messages = [{ role: 'user', content: 'Answer in JSON' }];
+      const res = await chat(sim, {
+        messages,
+        stream: true,
+        response_format: { type: 'json_object' },
+      });
+      const pieces = contentOf(await readSseEvents(res));
+      expect(pieces.length).toBeGreaterThan(2);
+      expect(JSON.parse(pieces.join(''))).toEqual({ reply: 'Simulated reply to: Answer in JSON' });
+    });
+
+    it.each([
+      [
+        'json_object without the word json',
+        { type: 'json_object' },
+        'messages',
+        null,
+        "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+      ],
+      [
+        'an unknown type',
+        { type: 'xml' },
+        'response_format.type',
+        'invalid_value',
+        "Invalid value: 'xml'. Supported values are: 'json_object', 'json_schema', and 'text'.",
+      ],
+      [
+        'json_schema without its schema object',
+        { type: 'json_schema' },
+        'response_format.json_schema',
+        'missing_required_parameter',
+        "Missing required parameter: 'response_format.json_schema'.",
+      ],
+    ])(
+      'answers 400 as OpenAI does to response_format with %s',
+      async (_case, format, param, code, message) => {
+        const res = await chat(sim, { messages: MESSAGES, response_format: format });
+        expect(res.status).toBe(400);
+        expect(await res.json()).toEqual({
+          error: { message, type: 'invalid_request_error', param, code },
+        });
+      },
+    );
+
     it('answers 404 in OpenAI shape to an unknown path', async () => {
       const res = await fetch(`${sim.baseUrl}/embeddings-nope`);
       const body = (await res.json()) as ErrorBody;

@@ -7,10 +7,14 @@ export interface SimToolChoice {
   parameters?: unknown;
 }
 
-/** `n` and the tool to call, once validated. */
+/** `response_format` asking for JSON: any object, or one that fits `schema`. */
+export type SimResponseFormat = { type: 'json_object' } | { type: 'json_schema'; schema: unknown };
+
+/** `n`, the tool to call and the response format, once validated. */
 export interface ChatOptions {
   choices: number;
   toolCall?: SimToolChoice;
+  responseFormat?: SimResponseFormat;
 }
 
 /** OpenAI's limits on `n` and on the length of `tools`. */
@@ -32,18 +36,21 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 export function parseChatOptions(body: Record<string, unknown>): ChatOptions | OpenAiErrorInit {
   const choices = parseChoices(body.n);
   if (typeof choices !== 'number') return choices;
+  const format = parseResponseFormat(body.response_format, body.messages);
+  if (format !== undefined && !isFormat(format)) return format;
+  const options: ChatOptions = { choices, ...(format ? { responseFormat: format } : {}) };
   const tools = parseTools(body.tools);
   if (!Array.isArray(tools)) return tools;
   const choice = body.tool_choice;
   if (choice === undefined || choice === null || choice === 'auto' || choice === 'none') {
-    return { choices };
+    return options;
   }
   if (tools.length === 0) {
     const message =
       "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.";
     return invalid(message, 'tool_choice', null);
   }
-  if (choice === 'required') return { choices, toolCall: tools[0] };
+  if (choice === 'required') return { ...options, toolCall: tools[0] };
   const named = isRecord(choice) && isRecord(choice.function) ? choice.function.name : undefined;
   if (typeof named !== 'string') {
     const message =
@@ -56,7 +63,66 @@ export function parseChatOptions(body: Record<string, unknown>): ChatOptions | O
     const message = "Invalid value for 'tool_choice': the function it names is not one of 'tools'.";
     return invalid(message, 'tool_choice.function.name', 'invalid_value');
   }
-  return { choices, toolCall };
+  return { ...options, toolCall };
+}
+
+const isFormat = (value: SimResponseFormat | OpenAiErrorInit): value is SimResponseFormat =>
+  value.type === 'json_object' || value.type === 'json_schema';
+
+const FORMATS = "'json_object', 'json_schema', and 'text'";
+
+/**
+ * `response_format`, as OpenAI checks it: `text` (the default), `json_object` (whose messages
+ * must say "json" somewhere), or `json_schema` with its `json_schema.schema`.
+ */
+function parseResponseFormat(
+  format: unknown,
+  messages: unknown,
+): SimResponseFormat | OpenAiErrorInit | undefined {
+  if (format === undefined || format === null) return undefined;
+  if (!isRecord(format)) {
+    const message = `Invalid type for 'response_format': expected an object, but got ${typeName(format)} instead.`;
+    return invalid(message, 'response_format', 'invalid_type');
+  }
+  switch (format.type) {
+    case 'text':
+      return undefined;
+    case 'json_object':
+      if (!/json/i.test(JSON.stringify(messages))) {
+        const message =
+          "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.";
+        return invalid(message, 'messages', null);
+      }
+      return { type: 'json_object' };
+    case 'json_schema': {
+      const spec = format.json_schema;
+      if (!isRecord(spec)) {
+        const param = 'response_format.json_schema';
+        return invalid(
+          `Missing required parameter: '${param}'.`,
+          param,
+          'missing_required_parameter',
+        );
+      }
+      if (typeof spec.name !== 'string') {
+        const param = 'response_format.json_schema.name';
+        return invalid(
+          `Missing required parameter: '${param}'.`,
+          param,
+          'missing_required_parameter',
+        );
+      }
+      return { type: 'json_schema', schema: spec.schema ?? { type: 'object' } };
+    }
+    default: {
+      const shown =
+        typeof format.type === 'string' && /^[\w-]{1,32}$/.test(format.type)
+          ? `'${format.type}'`
+          : 'the given value';
+      const message = `Invalid value: ${shown}. Supported values are: ${FORMATS}.`;
+      return invalid(message, 'response_format.type', 'invalid_value');
+    }
+  }
 }
 
 function parseChoices(n: unknown): number | OpenAiErrorInit {

@@ -1,4 +1,8 @@
-import { parseChatOptions, type SimToolChoice } from './chat-options.parser';
+import {
+  parseChatOptions,
+  type SimResponseFormat,
+  type SimToolChoice,
+} from './chat-options.parser';
 import type { OpenAiErrorInit } from './openai-error.body';
 
 /** The parts of a chat-completions request the simulator acts on. */
@@ -14,6 +18,8 @@ export interface ChatRequest {
   choices: number;
   /** The function every choice calls, when `tool_choice` asks for one. */
   toolCall?: SimToolChoice;
+  /** `response_format` asking for JSON content. */
+  responseFormat?: SimResponseFormat;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -21,7 +27,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 /**
  * Validates a request body the way OpenAI does before any work: JSON object, non-empty
- * `messages`, each an object with one of OpenAI's roles, then `n`, `tools` and `tool_choice`
+ * `messages`, each an object with one of OpenAI's roles, then `n`, `response_format`, `tools` and
+ * `tool_choice`
  * (`chat-options.parser.ts`). Returns the error to answer with a 400 otherwise.
  *
  * @example
@@ -65,6 +72,7 @@ export function parseChatRequest(body: unknown): ChatRequest | OpenAiErrorInit {
     maxTokens: typeof maxTokens === 'number' && maxTokens >= 0 ? maxTokens : undefined,
     choices: options.choices,
     ...(options.toolCall ? { toolCall: options.toolCall } : {}),
+    ...(options.responseFormat ? { responseFormat: options.responseFormat } : {}),
   };
 }
 

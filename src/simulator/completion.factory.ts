@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { lastUserText, messageText, type ChatRequest } from './chat-request.parser';
+import { exampleOf } from './schema-example';
 import type { SimUsage } from './simulator.types';
 
 /** A function call the reply makes instead of text (`finish_reason: 'tool_calls'`). */
@@ -18,6 +19,8 @@ export interface SimReply {
   model: string;
   /** The text of every choice ('' when they call a function). */
   content: string;
+  /** The content is JSON (`response_format`): streamed in pieces of 8 characters. */
+  structured?: boolean;
   /** How many choices (`n`); each has the same content or call. */
   choices: number;
   toolCall?: SimToolCall;
@@ -57,9 +60,16 @@ export function buildReply(
     overrides.content === undefined && request.toolCall
       ? buildToolCall(request.toolCall, request.choices)
       : undefined;
+  const text = `Simulated reply to: ${lastUserText(request.messages).slice(0, 60)}`;
+  const format = overrides.content === undefined && !toolCall ? request.responseFormat : undefined;
   const content = toolCall
     ? ''
-    : (overrides.content ?? `Simulated reply to: ${lastUserText(request.messages).slice(0, 60)}`);
+    : (overrides.content ??
+      (format?.type === 'json_schema'
+        ? JSON.stringify(exampleOf(format.schema))
+        : format
+          ? JSON.stringify({ reply: text })
+          : text));
   const prompt = overrides.usage?.prompt_tokens ?? promptTokens(request);
   const perChoice = estimateTokens(toolCall ? toolCall.name + toolCall.arguments : content);
   const completion = overrides.usage?.completion_tokens ?? perChoice * request.choices;
@@ -68,6 +78,7 @@ export function buildReply(
     created: Math.floor(Date.now() / 1000),
     model: overrides.model ?? request.model ?? models[0] ?? 'gpt-4o-mini',
     content,
+    ...(format ? { structured: true } : {}),
     choices: request.choices,
     ...(toolCall ? { toolCall } : {}),
     usage: {
@@ -78,50 +89,18 @@ export function buildReply(
   };
 }
 
-/** Properties of a function's schema that a simulated call fills in, at most. */
-const MAX_ARGUMENTS = 16;
-
 /**
- * A call of the chosen function whose arguments fill each required property of its schema with a
- * placeholder of its type (`"example"`, `1`, `true`, `[]`, `{}`), so strict schemas parse.
+ * A call of the chosen function whose arguments are an example its `parameters` schema accepts
+ * (`schema-example.ts`): each required property gets a value of its type, so strict schemas parse.
  */
 function buildToolCall(tool: NonNullable<ChatRequest['toolCall']>, choices: number): SimToolCall {
-  const args: Record<string, unknown> = {};
-  const schema = isRecord(tool.parameters) ? tool.parameters : {};
-  const properties = isRecord(schema.properties) ? schema.properties : {};
-  const required = Array.isArray(schema.required) ? schema.required.slice(0, MAX_ARGUMENTS) : [];
-  for (const key of required) {
-    if (typeof key !== 'string' || key.length > 64) continue;
-    const property = properties[key];
-    args[key] = placeholder(isRecord(property) ? property.type : undefined);
-  }
+  const args = exampleOf(tool.parameters ?? { type: 'object' });
   const ids = Array.from(
     { length: choices },
     () => `call_${randomBytes(12).toString('base64url')}`,
   );
   return { name: tool.name, arguments: JSON.stringify(args), ids };
 }
-
-function placeholder(type: unknown): unknown {
-  switch (Array.isArray(type) ? type[0] : type) {
-    case 'number':
-    case 'integer':
-      return 1;
-    case 'boolean':
-      return true;
-    case 'array':
-      return [];
-    case 'object':
-      return {};
-    case 'null':
-      return null;
-    default:
-      return 'example';
-  }
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Why every choice of the reply ended. */
 export function finishReasonOf(reply: SimReply): 'stop' | 'tool_calls' {

@@ -88,7 +88,12 @@ export async function writeSseStream(
     sendEach(() => ({ content: '' }));
   }
   const pieces =
-    plan.chunks ?? (toolCall ? splitArguments(toolCall.arguments) : splitContent(reply.content));
+    plan.chunks ??
+    (toolCall
+      ? splitArguments(toolCall.arguments)
+      : reply.structured
+        ? splitArguments(reply.content)
+        : splitContent(reply.content));
   for (let sent = 0; sent <= pieces.length; sent++) {
     // Checked before each piece and before the end, so a limit past the content still applies.
     if (plan.cutAfter !== undefined && sent >= plan.cutAfter) {
