@@ -1,9 +1,10 @@
 import type { OpenAiErrorInit } from './openai-error.body';
+import { isRecord } from './sim-input.validation';
 
 /** The function a reply calls, chosen by `tool_choice` from `tools`. */
 export interface SimToolChoice {
   name: string;
-  /** The function's JSON Schema `parameters`, as sent (read for its required properties). */
+  /** The function's JSON Schema `parameters`, as sent (the call's arguments are an example of it). */
   parameters?: unknown;
 }
 
@@ -21,12 +22,9 @@ export interface ChatOptions {
 export const MAX_CHOICES = 128;
 export const MAX_TOOLS = 128;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
- * Validates `n`, `tools` and `tool_choice` as OpenAI does, and picks the function to call: one is
- * called only when `tool_choice` asks for it (`'required'`: the first tool; `{ type: 'function',
+ * Validates `n`, `response_format`, `tools` and `tool_choice` as OpenAI does, and picks the
+ * function to call: one is called only when `tool_choice` asks for it (`'required'`: the first tool; `{ type: 'function',
  * function: { name } }`: that one). With `'auto'` (the default) or `'none'` the reply is text, so
  * a test decides, not chance.
  *

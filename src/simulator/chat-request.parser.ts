@@ -4,6 +4,7 @@ import {
   type SimToolChoice,
 } from './chat-options.parser';
 import type { OpenAiErrorInit } from './openai-error.body';
+import { isRecord } from './sim-input.validation';
 
 /** The parts of a chat-completions request the simulator acts on. */
 export interface ChatRequest {
@@ -22,14 +23,10 @@ export interface ChatRequest {
   responseFormat?: SimResponseFormat;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * Validates a request body the way OpenAI does before any work: JSON object, non-empty
  * `messages`, each an object with one of OpenAI's roles, then `n`, `response_format`, `tools` and
- * `tool_choice`
- * (`chat-options.parser.ts`). Returns the error to answer with a 400 otherwise.
+ * `tool_choice` (`chat-options.parser.ts`). Returns the error to answer with a 400 otherwise.
  *
  * @example
  * parseChatRequest({ model: 'gpt-4o', messages: [] }); // { message: "Invalid 'messages': ...", ... }

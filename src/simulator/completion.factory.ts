@@ -55,21 +55,12 @@ export function buildReply(
   models: readonly string[],
   overrides: ReplyOverrides = {},
 ): SimReply {
-  // A scripted step's content wins over a tool call the request asked for.
+  // A scripted step's content wins over a tool call or a JSON format the request asked for.
+  const scripted = overrides.content !== undefined;
   const toolCall =
-    overrides.content === undefined && request.toolCall
-      ? buildToolCall(request.toolCall, request.choices)
-      : undefined;
-  const text = `Simulated reply to: ${lastUserText(request.messages).slice(0, 60)}`;
-  const format = overrides.content === undefined && !toolCall ? request.responseFormat : undefined;
-  const content = toolCall
-    ? ''
-    : (overrides.content ??
-      (format?.type === 'json_schema'
-        ? JSON.stringify(exampleOf(format.schema))
-        : format
-          ? JSON.stringify({ reply: text })
-          : text));
+    !scripted && request.toolCall ? buildToolCall(request.toolCall, request.choices) : undefined;
+  const format = scripted || toolCall ? undefined : request.responseFormat;
+  const content = toolCall ? '' : (overrides.content ?? defaultContent(request, format));
   const prompt = overrides.usage?.prompt_tokens ?? promptTokens(request);
   const perChoice = estimateTokens(toolCall ? toolCall.name + toolCall.arguments : content);
   const completion = overrides.usage?.completion_tokens ?? perChoice * request.choices;
@@ -89,6 +80,13 @@ export function buildReply(
   };
 }
 
+/** The text of a normal answer, or JSON when `response_format` asks for it. */
+function defaultContent(request: ChatRequest, format: ChatRequest['responseFormat']): string {
+  const text = `Simulated reply to: ${lastUserText(request.messages).slice(0, 60)}`;
+  if (format?.type === 'json_schema') return JSON.stringify(exampleOf(format.schema));
+  return format ? JSON.stringify({ reply: text }) : text;
+}
+
 /**
  * A call of the chosen function whose arguments are an example its `parameters` schema accepts
  * (`schema-example.ts`): each required property gets a value of its type, so strict schemas parse.
@@ -100,6 +98,15 @@ function buildToolCall(tool: NonNullable<ChatRequest['toolCall']>, choices: numb
     () => `call_${randomBytes(12).toString('base64url')}`,
   );
   return { name: tool.name, arguments: JSON.stringify(args), ids };
+}
+
+/** The call of choice `index`, with `args` (all of them, or '' in the first streamed chunk). */
+export function callOf(toolCall: SimToolCall, index: number, args: string): object {
+  return {
+    id: toolCall.ids[index],
+    type: 'function',
+    function: { name: toolCall.name, arguments: args },
+  };
 }
 
 /** Why every choice of the reply ended. */
@@ -121,13 +128,7 @@ export function completionBody(reply: SimReply): object {
         ? {
             role: 'assistant',
             content: null,
-            tool_calls: [
-              {
-                id: toolCall.ids[index],
-                type: 'function',
-                function: { name: toolCall.name, arguments: toolCall.arguments },
-              },
-            ],
+            tool_calls: [callOf(toolCall, index, toolCall.arguments)],
             refusal: null,
           }
         : { role: 'assistant', content: reply.content, refusal: null },
@@ -174,4 +175,10 @@ export function splitContent(content: string): string[] {
 /** Splits a call's arguments into pieces of up to 8 characters, as models stream them. */
 export function splitArguments(text: string): string[] {
   return text.match(/[\s\S]{1,8}/g) ?? [];
+}
+
+/** The pieces a stream sends: the call's arguments, JSON content in 8 characters, or words. */
+export function streamPieces(reply: SimReply): string[] {
+  if (reply.toolCall) return splitArguments(reply.toolCall.arguments);
+  return reply.structured ? splitArguments(reply.content) : splitContent(reply.content);
 }

@@ -1,12 +1,11 @@
+import { isRecord } from './sim-input.validation';
+
 /** Nesting followed at most when building an example; deeper objects are `{}`, arrays `[]`. */
 const MAX_DEPTH = 8;
 /** Required properties of one object filled in, at most. */
 const MAX_PROPERTIES = 16;
 /** Items put in an array that sets `minItems`, at most. */
 const MAX_ITEMS = 4;
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * A value that a JSON Schema accepts, as a model's structured output or function arguments would

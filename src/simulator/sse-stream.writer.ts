@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import {
+  callOf,
   chunkBody,
   finishReasonOf,
-  splitArguments,
-  splitContent,
+  streamPieces,
   usageChunk,
   type SimReply,
 } from './completion.factory';
@@ -52,10 +52,13 @@ export async function writeSseStream(
   };
   const send = (body: object): void => write(`data: ${JSON.stringify(body)}\n\n`);
   const wait = (ms: number): Promise<boolean> => pause(ms, keepAliveEveryMs, write, signal);
-  // One chunk per choice: what `delta(choice)` gives, with no finish reason until the last step.
-  const sendEach = (delta: (choice: number) => Record<string, unknown>): void => {
+  // One chunk per choice: what `delta(choice)` gives; a finish reason only at the last step.
+  const sendEach = (
+    delta: (choice: number) => Record<string, unknown>,
+    finish: 'stop' | 'tool_calls' | null = null,
+  ): void => {
     for (let choice = 0; choice < reply.choices; choice++) {
-      send(chunkBody(reply, delta(choice), null, includeUsage, choice));
+      send(chunkBody(reply, delta(choice), finish, includeUsage, choice));
     }
   };
   const { toolCall } = reply;
@@ -70,14 +73,7 @@ export async function writeSseStream(
       ? {
           role: 'assistant',
           content: null,
-          tool_calls: [
-            {
-              index: 0,
-              id: toolCall.ids[choice],
-              type: 'function',
-              function: { name: toolCall.name, arguments: '' },
-            },
-          ],
+          tool_calls: [{ index: 0, ...callOf(toolCall, choice, '') }],
           refusal: null,
         }
       : { role: 'assistant', content: '' },
@@ -87,13 +83,7 @@ export async function writeSseStream(
     if (!(await wait(gap))) return;
     sendEach(() => ({ content: '' }));
   }
-  const pieces =
-    plan.chunks ??
-    (toolCall
-      ? splitArguments(toolCall.arguments)
-      : reply.structured
-        ? splitArguments(reply.content)
-        : splitContent(reply.content));
+  const pieces = plan.chunks ?? streamPieces(reply);
   for (let sent = 0; sent <= pieces.length; sent++) {
     // Checked before each piece and before the end, so a limit past the content still applies.
     if (plan.cutAfter !== undefined && sent >= plan.cutAfter) {
@@ -116,9 +106,7 @@ export async function writeSseStream(
     );
   }
   if (!(await wait(gap))) return;
-  for (let choice = 0; choice < reply.choices; choice++) {
-    send(chunkBody(reply, {}, finishReasonOf(reply), includeUsage, choice));
-  }
+  sendEach(() => ({}), finishReasonOf(reply));
   if (includeUsage) send(usageChunk(reply));
   write('data: [DONE]\n\n');
   res.end();
