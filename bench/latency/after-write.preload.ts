@@ -1,9 +1,8 @@
 import * as diagnostics_channel from 'node:diagnostics_channel';
 import * as fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { afterWriteFile } from './after-write.file';
 
 /**
  * Preloaded (`-r`) into a proxy by `after-write.ts`: splits the event loop's active time of
@@ -14,10 +13,6 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
  * with the next request's parsing. SIGUSR1 starts counting afresh; SIGUSR2 writes
  * `{ calls, workUs, afterUs }` (µs per call) to {@link afterWriteFile} of this process.
  */
-export function afterWriteFile(pid: number): string {
-  return path.join(os.tmpdir(), `after-write-${pid}.json`);
-}
-
 let calls = 0;
 let gaps = 0;
 let workMs = 0;

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterWriteFile } from './after-write.preload';
+import { afterWriteFile } from './after-write.file';
 import { httpPath, type HttpPath } from './http-paths';
 import { startBareProxy, startGateway, startSimulator, type ServerProcess } from './servers';
 
