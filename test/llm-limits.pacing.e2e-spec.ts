@@ -154,10 +154,11 @@ describe('the burst allowance, in memory and in Redis alike', () => {
       const tookMs = performance.now() - startedAt;
       const admitted = results.filter((r) => r.admitted).length;
       // 1 + 100 / 10.15 = 10 at once, maybe one more for the time the asking took, plus one per
-      // 10.15 ms the asking took (far below the 30 asked: the rest is still told its turn).
+      // 10.15 ms the asking took. That bound stays under the 30 asked unless the asking took
+      // 180 ms, so the rest, checked below, is told its turn; no fixed bound that a loaded
+      // machine could break legitimately.
       expect(admitted).toBeGreaterThanOrEqual(10);
       expect(admitted).toBeLessThanOrEqual(12 + Math.floor(tookMs / 10.15));
-      expect(admitted).toBeLessThan(30);
       for (const result of results.filter((r) => !r.admitted)) {
         expect(result).toMatchObject({ admitted: false, dimension: 'requests' });
         expect((result as { waitMs: number }).waitMs).toBeGreaterThan(0);
