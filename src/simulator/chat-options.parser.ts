@@ -19,8 +19,8 @@ export interface ChatOptions {
 }
 
 /** OpenAI's limits on `n` and on the length of `tools`. */
-export const MAX_CHOICES = 128;
-export const MAX_TOOLS = 128;
+const MAX_CHOICES = 128;
+const MAX_TOOLS = 128;
 
 /**
  * Validates `n`, `response_format`, `tools` and `tool_choice` as OpenAI does, and picks the

@@ -168,12 +168,12 @@ export function usageChunk(reply: SimReply): object {
 }
 
 /** Splits content into word-sized pieces that join back to it exactly: `['Hello ', 'world']`. */
-export function splitContent(content: string): string[] {
+function splitContent(content: string): string[] {
   return content === '' ? [] : content.split(/(?<=\s)(?=\S)/);
 }
 
 /** Splits a call's arguments into pieces of up to 8 characters, as models stream them. */
-export function splitArguments(text: string): string[] {
+function splitArguments(text: string): string[] {
   return text.match(/[\s\S]{1,8}/g) ?? [];
 }
 
