@@ -1,14 +1,15 @@
-import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
+import { type INestApplication, Logger, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Server } from 'node:http';
 import { AppModule } from '../app.module';
 import type { UpstreamSimulator } from '../simulator/upstream-simulator';
+import { answerChatDirectly } from './direct-chat-route';
 import { expressJsonParser, GatewayExpressAdapter } from './express-server.adapter';
 import type { GatewayConfig } from './gateway.config';
 import { GATEWAY_BODY_LIMIT, GATEWAY_BODY_LIMIT_BYTES } from './gateway.constants';
-import { inboundGuard } from './inbound-guard.middleware';
+import { inboundGuard, type NodeMiddleware } from './inbound-guard.middleware';
 import { jsonBodyReader } from './json-body.reader';
 import { SafeConsoleLogger } from './safe-console.logger';
 import { recordHttpServerMetrics } from './telemetry.http-server';
@@ -19,6 +20,11 @@ export interface GatewayAppOptions {
   logger?: NestApplicationOptions['logger'];
   /** A built-in simulator serving as upstream, closed with the app. */
   simulator?: UpstreamSimulator;
+  /**
+   * Called with the app before it is initialised, after the gateway's own setup: global guards,
+   * pipes, interceptors or filters added here apply to every route, the chat route included.
+   */
+  configure?: (app: INestApplication) => void;
 }
 
 /**
@@ -44,20 +50,21 @@ export async function createGatewayApp(
     logger: options.logger === undefined ? new SafeConsoleLogger() : options.logger,
   };
   const { inbound } = config;
-  const app =
-    inbound.httpPlatform === 'fastify'
-      ? await NestFactory.create<NestFastifyApplication>(
-          module,
-          // Fastify's own JSON parser (no form parser), with the gateway's body limit.
-          new FastifyAdapter({ bodyLimit: GATEWAY_BODY_LIMIT_BYTES }),
-          appOptions,
-        )
-      : await NestFactory.create<NestExpressApplication>(
-          module,
-          // Requests and responses built with Express' prototypes (see the adapter).
-          new GatewayExpressAdapter(),
-          appOptions,
-        );
+  const expressAdapter =
+    inbound.httpPlatform === 'fastify' ? undefined : new GatewayExpressAdapter();
+  const app = expressAdapter
+    ? await NestFactory.create<NestExpressApplication>(
+        module,
+        // Requests and responses built with Express' prototypes (see the adapter).
+        expressAdapter,
+        appOptions,
+      )
+    : await NestFactory.create<NestFastifyApplication>(
+        module,
+        // Fastify's own JSON parser (no form parser), with the gateway's body limit.
+        new FastifyAdapter({ bodyLimit: GATEWAY_BODY_LIMIT_BYTES }),
+        appOptions,
+      );
   // CORS off unless origins are configured: a browser page of another origin gets no answer.
   if (inbound.corsOrigins.length > 0) {
     app.enableCors({
@@ -73,19 +80,32 @@ export async function createGatewayApp(
     });
   }
   // Before the parser, so a refused request is never read (Fastify parses after its middleware).
-  if (inbound.httpPlatform === 'express') {
+  let guard: NodeMiddleware | undefined;
+  if (expressAdapter) {
     const express = app as NestExpressApplication;
     // The chat call's body is read by the fast reader, body-parser reads every other one, both in
     // the guard's router step (one router step for the three).
     const parser = expressJsonParser({ limit: GATEWAY_BODY_LIMIT });
-    express.use(inboundGuard(inbound.apiKeys, jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES, parser)));
+    guard = inboundGuard(inbound.apiKeys, jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES, parser));
+    express.use(guard);
     express.disable('x-powered-by');
   } else {
     app.use(inboundGuard(inbound.apiKeys));
   }
   boundSlowClients(app.getHttpServer(), config);
   recordHttpServerMetrics(app.getHttpServer());
+  options.configure?.(app);
   await app.init();
+  // Once Nest has registered its routes and enhancers: the chat route skips Express' router when
+  // nothing but the guard and the handler would run for it (see answerChatDirectly).
+  if (expressAdapter && guard) {
+    const chat = answerChatDirectly(app, expressAdapter, guard);
+    if (!chat.direct) {
+      new Logger('Gateway').log(
+        `POST /v1/chat/completions goes through Express' router: ${chat.reason}`,
+      );
+    }
+  }
   return app;
 }
 

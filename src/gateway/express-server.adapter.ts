@@ -5,6 +5,17 @@ import * as http from 'node:http';
 import { createRequire } from 'node:module';
 import type { NodeMiddleware } from './inbound-guard.middleware';
 
+/**
+ * A route the gateway's HTTP server answers itself, before Express' router: requests of `method`
+ * to exactly `path`, with or without a query string. Any other spelling of the path (another
+ * case, a trailing slash) still goes through Express, which answers it as before.
+ */
+export interface DirectRoute {
+  method: string;
+  path: string;
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+}
+
 /** The parts of an Express app this adapter reads: the prototypes Express gives req and res. */
 interface ExpressPrototypes {
   request: object;
@@ -27,19 +38,53 @@ interface ExpressPrototypes {
  * const app = await NestFactory.create<NestExpressApplication>(module, new GatewayExpressAdapter());
  */
 export class GatewayExpressAdapter extends ExpressAdapter {
+  /** Whether the server is this adapter's own, which can answer a {@link DirectRoute}. */
+  private ownServer = false;
+  private direct: DirectRoute | undefined;
+
   override initHttpServer(options: NestApplicationOptions): void {
     if (options.httpsOptions || options.return503OnClosing || options.forceCloseConnections) {
       return super.initHttpServer(options);
     }
-    const app = this.getInstance<ExpressPrototypes>();
+    const app = this.getInstance<ExpressPrototypes & http.RequestListener>();
     this.httpServer = http.createServer(
       {
         IncomingMessage: withPrototype(http.IncomingMessage, app.request),
         ServerResponse: withPrototype(http.ServerResponse, app.response),
       },
-      this.getInstance(),
+      (req, res) => {
+        const direct = this.direct;
+        if (direct !== undefined && req.method === direct.method && isPath(req.url, direct.path)) {
+          direct.handle(req, res);
+        } else {
+          app(req, res);
+        }
+      },
     );
+    this.ownServer = true;
   }
+
+  /** The route answered before Express' router, if any. */
+  get directRoute(): DirectRoute | undefined {
+    return this.direct;
+  }
+
+  /**
+   * Answers `route` before Express' router (see {@link DirectRoute}); false, and nothing
+   * changes, when the server is Nest's own (HTTPS and the other options this adapter leaves to
+   * Nest).
+   */
+  setDirectRoute(route: DirectRoute): boolean {
+    if (!this.ownServer) return false;
+    this.direct = route;
+    return true;
+  }
+}
+
+/** Whether a request target is `path`, alone or followed by a query string. */
+function isPath(url: string | undefined, path: string): boolean {
+  if (url === undefined || !url.startsWith(path)) return false;
+  return url.length === path.length || url.charCodeAt(path.length) === 0x3f; // '?'
 }
 
 /**
