@@ -55,7 +55,8 @@ export type DirectChatRoute = { direct: true } | { direct: false; reason: string
  * (those of the guard and the body to Nest's own error handler, as through Express). That is
  * what Express and Nest do for this route, without the work they do for every route: the walk
  * through the router's layers, and Nest's promise chain around a handler that has no guard, pipe,
- * interceptor or filter of its own (about 35 µs of every chat call; bench/README.md §5).
+ * interceptor or filter of its own (11–45 µs of every chat call in stop 29's runs:
+ * bench/README.md §5).
  *
  * Taken only when Nest would do nothing more, checked once at startup: the layers before the
  * route are Nest's request hooks (none set) and the guard; the route has only Nest's handler; the
@@ -79,7 +80,7 @@ export function answerChatDirectly(
   if (!route) return { direct: false, reason: `no POST ${CHAT_PATH} route` };
   // Nest's request-hook layer, then the guard: any other layer (CORS, an app's middleware) runs.
   if (at !== 2 || stack[1]!.handle !== guard) {
-    return { direct: false, reason: `middleware before ${CHAT_PATH} other than the guard` };
+    return { direct: false, reason: `middleware before ${CHAT_PATH} (CORS, an app's own)` };
   }
   const hooks = adapter as unknown as { onRequestHook?: unknown; onResponseHook?: unknown };
   if (hooks.onRequestHook || hooks.onResponseHook) {
