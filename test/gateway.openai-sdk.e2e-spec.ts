@@ -1,4 +1,5 @@
 import OpenAI, { APIError, AuthenticationError, BadRequestError } from 'openai';
+import { LengthFinishReasonError } from 'openai/core/error';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 
@@ -124,6 +125,43 @@ describe('the official OpenAI SDK against the gateway', () => {
     expect(done.choices.map((c) => [c.index, c.message.content])).toEqual(
       [0, 1, 2].map((i) => [i, 'Simulated reply to: Hi']),
     );
+  });
+
+  it('relays a completion cut at max_completion_tokens with its logprobs, and the SDK parse() refuses it', async () => {
+    const done = await openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Hi there' }],
+      max_completion_tokens: 3,
+      logprobs: true,
+      top_logprobs: 1,
+    });
+    const choice = done.choices[0]!;
+    expect(choice.finish_reason).toBe('length');
+    expect(choice.message.content).toBe('Simulated re');
+    expect(choice.logprobs?.content?.map((t) => t.token).join('')).toBe('Simulated re');
+    expect(choice.logprobs?.content?.[0]?.top_logprobs).toHaveLength(1);
+    const cut = await openai.chat.completions
+      .parse({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'Weather in Paris?' }],
+        max_tokens: 2,
+        response_format: {
+          type: 'json_schema',
+          json_schema: { name: 'weather', strict: true, schema: WEATHER.function.parameters },
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(cut).toBeInstanceOf(LengthFinishReasonError);
+  });
+
+  it("relays the provider's 400 for a sampling parameter out of range, naming it", async () => {
+    const error = await openai.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }], temperature: 3 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).param).toBe('temperature');
+    expect((error as BadRequestError).message).toContain('Expected a value <= 2, but got 3');
+    expect(sim.requests).toHaveLength(1);
   });
 
   it('does not multiply attempts: the SDK obeys x-should-retry and stops after the gateway gave up', async () => {

@@ -510,6 +510,194 @@ describe('UpstreamSimulator', () => {
       },
     );
 
+    it('cuts each choice at max_tokens with finish_reason length, plainly and streamed', async () => {
+      // "Simulated reply to: Hello there" is 31 characters, 8 tokens at 4 characters a token.
+      for (const limit of [{ max_tokens: 3 }, { max_completion_tokens: 3 }]) {
+        const res = await chat(sim, { messages: MESSAGES, n: 2, ...limit });
+        const body = (await res.json()) as Completion;
+        expect(body.choices.map((c) => [c.message.content, c.finish_reason])).toEqual([
+          ['Simulated re', 'length'],
+          ['Simulated re', 'length'],
+        ]);
+        expect(body.usage.completion_tokens).toBe(6);
+      }
+      const events = await readSseEvents(
+        await chat(sim, { messages: MESSAGES, stream: true, max_tokens: 3 }),
+      );
+      expect(contentOf(events).join('')).toBe('Simulated re');
+      expect(chunks(events).at(-1)?.choices[0]?.finish_reason).toBe('length');
+      // A limit above the reply changes nothing.
+      const whole = (await (
+        await chat(sim, { messages: MESSAGES, max_tokens: 8 })
+      ).json()) as Completion;
+      expect(whole.choices[0]).toMatchObject({
+        message: { content: 'Simulated reply to: Hello there' },
+        finish_reason: 'stop',
+      });
+    });
+
+    it("cuts a function call's arguments at max_tokens with finish_reason length", async () => {
+      const res = await chat(sim, {
+        messages: MESSAGES,
+        tools: [WEATHER],
+        tool_choice: 'required',
+        max_tokens: 2,
+      });
+      const choice = ((await res.json()) as ToolCompletion).choices[0]!;
+      expect(choice.finish_reason).toBe('length');
+      expect(choice.message.tool_calls?.[0]?.function.arguments).toHaveLength(8);
+    });
+
+    it('ends the text before the first stop sequence, which is left out', async () => {
+      const answer = async (stop: unknown) =>
+        ((await (await chat(sim, { messages: MESSAGES, stop })).json()) as Completion).choices[0];
+      expect(await answer('reply')).toMatchObject({
+        message: { content: 'Simulated ' },
+        finish_reason: 'stop',
+      });
+      expect((await answer(['there', 'to:']))?.message.content).toBe('Simulated reply ');
+      expect((await answer(['absent', '']))?.message.content).toBe(
+        'Simulated reply to: Hello there',
+      );
+      expect((await answer(null))?.message.content).toBe('Simulated reply to: Hello there');
+    });
+
+    it('gives each content token its logprobs when asked, plainly and streamed', async () => {
+      interface Logprob {
+        token: string;
+        logprob: number;
+        bytes: number[];
+        top_logprobs: { token: string; logprob: number }[];
+      }
+      type WithLogprobs = { choices: { logprobs: { content: Logprob[] } | null }[] };
+      const plain = (await (
+        await chat(sim, { messages: MESSAGES, logprobs: true, top_logprobs: 2 })
+      ).json()) as WithLogprobs;
+      const tokens = plain.choices[0]!.logprobs!.content;
+      expect(tokens.map((t) => t.token).join('')).toBe('Simulated reply to: Hello there');
+      for (const t of tokens) {
+        expect(t.logprob).toBeLessThan(0);
+        expect(Buffer.from(t.bytes).toString('utf8')).toBe(t.token);
+        expect(t.top_logprobs).toHaveLength(2);
+        expect(t.top_logprobs[0]).toMatchObject({ token: t.token, logprob: t.logprob });
+      }
+      const off = (await (await chat(sim)).json()) as WithLogprobs;
+      expect(off.choices[0]!.logprobs).toBeNull();
+      const events = await readSseEvents(
+        await chat(sim, { messages: MESSAGES, stream: true, logprobs: true }),
+      );
+      const streamed = chunks(events)
+        .map((c) => (c.choices[0] as unknown as WithLogprobs['choices'][0]).logprobs)
+        .filter((l) => l !== null);
+      expect(streamed.map((l) => l.content.map((t) => t.token).join('')).join('')).toBe(
+        'Simulated reply to: Hello there',
+      );
+      expect(
+        streamed.every((l) => l.content.length === 1 && l.content[0]!.top_logprobs.length === 0),
+      ).toBe(true);
+    });
+
+    it.each([
+      [
+        'temperature',
+        { temperature: 3 },
+        'temperature',
+        'decimal_above_max_value',
+        "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 3 instead.",
+      ],
+      [
+        'top_p',
+        { top_p: -0.5 },
+        'top_p',
+        'decimal_below_min_value',
+        "Invalid 'top_p': decimal below minimum value. Expected a value >= 0, but got -0.5 instead.",
+      ],
+      [
+        'presence_penalty',
+        { presence_penalty: 'high' },
+        'presence_penalty',
+        'invalid_type',
+        "Invalid type for 'presence_penalty': expected a decimal, but got a string instead.",
+      ],
+      [
+        'frequency_penalty',
+        { frequency_penalty: 2.5 },
+        'frequency_penalty',
+        'decimal_above_max_value',
+        "Invalid 'frequency_penalty': decimal above maximum value. Expected a value <= 2, but got 2.5 instead.",
+      ],
+      [
+        'max_tokens',
+        { max_tokens: 0 },
+        'max_tokens',
+        'integer_below_min_value',
+        "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+      ],
+      [
+        'max_completion_tokens',
+        { max_completion_tokens: 1.5 },
+        'max_completion_tokens',
+        'invalid_type',
+        "Invalid type for 'max_completion_tokens': expected an integer, but got a decimal instead.",
+      ],
+      [
+        'stop',
+        { stop: ['a', 'b', 'c', 'd', 'e'] },
+        'stop',
+        'array_above_max_length',
+        "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length 5 instead.",
+      ],
+      [
+        'a stop sequence',
+        { stop: ['a', 7] },
+        'stop[1]',
+        'invalid_type',
+        "Invalid type for 'stop[1]': expected a string, but got an integer instead.",
+      ],
+      [
+        'logprobs',
+        { logprobs: 'yes' },
+        'logprobs',
+        'invalid_type',
+        "Invalid type for 'logprobs': expected a boolean, but got a string instead.",
+      ],
+      [
+        'top_logprobs',
+        { logprobs: true, top_logprobs: 21 },
+        'top_logprobs',
+        'integer_above_max_value',
+        "Invalid 'top_logprobs': integer above maximum value. Expected a value <= 20, but got 21 instead.",
+      ],
+      [
+        'top_logprobs without logprobs',
+        { top_logprobs: 2 },
+        'top_logprobs',
+        'invalid_value',
+        "Invalid value for 'top_logprobs': 'logprobs' must be true to use 'top_logprobs'.",
+      ],
+    ])('answers 400 as OpenAI does to a bad %s', async (_case, params, param, code, message) => {
+      const res = await chat(sim, { messages: MESSAGES, ...params });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        error: { message, type: 'invalid_request_error', param, code },
+      });
+      expect(sim.requests).toHaveLength(1);
+    });
+
+    it('takes null sampling parameters as left out', async () => {
+      const res = await chat(sim, {
+        messages: MESSAGES,
+        temperature: null,
+        top_p: null,
+        max_tokens: null,
+        stop: null,
+        logprobs: null,
+        top_logprobs: null,
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as Completion).choices[0]?.finish_reason).toBe('stop');
+    });
+
     it('answers 404 in OpenAI shape to an unknown path', async () => {
       const res = await fetch(`${sim.baseUrl}/embeddings-nope`);
       const body = (await res.json()) as ErrorBody;

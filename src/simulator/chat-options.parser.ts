@@ -1,4 +1,4 @@
-import type { OpenAiErrorInit } from './openai-error.body';
+import { invalidParam, type OpenAiErrorInit, typeName } from './openai-error.body';
 import { isRecord } from './sim-input.validation';
 
 /** The function a reply calls, chosen by `tool_choice` from `tools`. */
@@ -46,7 +46,7 @@ export function parseChatOptions(body: Record<string, unknown>): ChatOptions | O
   if (tools.length === 0) {
     const message =
       "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.";
-    return invalid(message, 'tool_choice', null);
+    return invalidParam(message, 'tool_choice', null);
   }
   if (choice === 'required') return { ...options, toolCall: tools[0] };
   const named = isRecord(choice) && isRecord(choice.function) ? choice.function.name : undefined;
@@ -54,12 +54,12 @@ export function parseChatOptions(body: Record<string, unknown>): ChatOptions | O
     const message =
       "Invalid value for 'tool_choice': expected 'none', 'auto', 'required' or " +
       "{ type: 'function', function: { name } }.";
-    return invalid(message, 'tool_choice', 'invalid_value');
+    return invalidParam(message, 'tool_choice', 'invalid_value');
   }
   const toolCall = tools.find((tool) => tool.name === named);
   if (!toolCall) {
     const message = "Invalid value for 'tool_choice': the function it names is not one of 'tools'.";
-    return invalid(message, 'tool_choice.function.name', 'invalid_value');
+    return invalidParam(message, 'tool_choice.function.name', 'invalid_value');
   }
   return { ...options, toolCall };
 }
@@ -80,7 +80,7 @@ function parseResponseFormat(
   if (format === undefined || format === null) return undefined;
   if (!isRecord(format)) {
     const message = `Invalid type for 'response_format': expected an object, but got ${typeName(format)} instead.`;
-    return invalid(message, 'response_format', 'invalid_type');
+    return invalidParam(message, 'response_format', 'invalid_type');
   }
   switch (format.type) {
     case 'text':
@@ -89,14 +89,14 @@ function parseResponseFormat(
       if (!/json/i.test(JSON.stringify(messages))) {
         const message =
           "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.";
-        return invalid(message, 'messages', null);
+        return invalidParam(message, 'messages', null);
       }
       return { type: 'json_object' };
     case 'json_schema': {
       const spec = format.json_schema;
       if (!isRecord(spec)) {
         const param = 'response_format.json_schema';
-        return invalid(
+        return invalidParam(
           `Missing required parameter: '${param}'.`,
           param,
           'missing_required_parameter',
@@ -104,7 +104,7 @@ function parseResponseFormat(
       }
       if (typeof spec.name !== 'string') {
         const param = 'response_format.json_schema.name';
-        return invalid(
+        return invalidParam(
           `Missing required parameter: '${param}'.`,
           param,
           'missing_required_parameter',
@@ -118,7 +118,7 @@ function parseResponseFormat(
           ? `'${format.type}'`
           : 'the given value';
       const message = `Invalid value: ${shown}. Supported values are: ${FORMATS}.`;
-      return invalid(message, 'response_format.type', 'invalid_value');
+      return invalidParam(message, 'response_format.type', 'invalid_value');
     }
   }
 }
@@ -127,15 +127,15 @@ function parseChoices(n: unknown): number | OpenAiErrorInit {
   if (n === undefined || n === null) return 1;
   if (typeof n !== 'number' || !Number.isInteger(n)) {
     const message = `Invalid type for 'n': expected an integer, but got ${typeName(n)} instead.`;
-    return invalid(message, 'n', 'invalid_type');
+    return invalidParam(message, 'n', 'invalid_type');
   }
   if (n < 1) {
     const message = `Invalid 'n': integer below minimum value. Expected a value >= 1, but got ${n} instead.`;
-    return invalid(message, 'n', 'integer_below_min_value');
+    return invalidParam(message, 'n', 'integer_below_min_value');
   }
   if (n > MAX_CHOICES) {
     const message = `Invalid 'n': integer above maximum value. Expected a value <= ${MAX_CHOICES}, but got ${n} instead.`;
-    return invalid(message, 'n', 'integer_above_max_value');
+    return invalidParam(message, 'n', 'integer_above_max_value');
   }
   return n;
 }
@@ -144,16 +144,16 @@ function parseTools(tools: unknown): SimToolChoice[] | OpenAiErrorInit {
   if (tools === undefined || tools === null) return [];
   if (!Array.isArray(tools)) {
     const message = `Invalid type for 'tools': expected an array, but got ${typeName(tools)} instead.`;
-    return invalid(message, 'tools', 'invalid_type');
+    return invalidParam(message, 'tools', 'invalid_type');
   }
   if (tools.length === 0) {
     const message =
       "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.";
-    return invalid(message, 'tools', 'empty_array');
+    return invalidParam(message, 'tools', 'empty_array');
   }
   if (tools.length > MAX_TOOLS) {
     const message = `Invalid 'tools': array too long. Expected an array with maximum length ${MAX_TOOLS}, but got an array with length ${tools.length} instead.`;
-    return invalid(message, 'tools', 'array_above_max_length');
+    return invalidParam(message, 'tools', 'array_above_max_length');
   }
   const parsed: SimToolChoice[] = [];
   for (let i = 0; i < tools.length; i++) {
@@ -163,29 +163,16 @@ function parseTools(tools: unknown): SimToolChoice[] | OpenAiErrorInit {
     if (typeof name !== 'string' || !/^[\w-]{1,64}$/.test(name)) {
       const param = `tools[${i}].function.name`;
       if (name === undefined) {
-        return invalid(
+        return invalidParam(
           `Missing required parameter: '${param}'.`,
           param,
           'missing_required_parameter',
         );
       }
       const message = `Invalid '${param}': expected a string of letters, digits, '_' and '-', at most 64 long.`;
-      return invalid(message, param, 'invalid_value');
+      return invalidParam(message, param, 'invalid_value');
     }
     parsed.push({ name, parameters: isRecord(fn) ? fn.parameters : undefined });
   }
   return parsed;
-}
-
-function invalid(message: string, param: string, code: string | null): OpenAiErrorInit {
-  return { message, type: 'invalid_request_error', param, code };
-}
-
-/** How OpenAI names a JSON value's type in its errors: 'a string', 'a decimal', 'null'. */
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a decimal';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
 }

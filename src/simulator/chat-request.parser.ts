@@ -4,6 +4,7 @@ import {
   type SimToolChoice,
 } from './chat-options.parser';
 import type { OpenAiErrorInit } from './openai-error.body';
+import { parseSampling } from './sampling.parser';
 import { isRecord } from './sim-input.validation';
 
 /** The parts of a chat-completions request the simulator acts on. */
@@ -13,8 +14,15 @@ export interface ChatRequest {
   stream: boolean;
   /** `stream_options.include_usage`: a last chunk with `choices: []` and `usage`. */
   includeUsage: boolean;
-  /** `max_completion_tokens` or `max_tokens`, counted by the TPM check. */
+  /**
+   * `max_completion_tokens` or `max_tokens`: counted by the TPM check, and each choice is cut
+   * there (`finish_reason: 'length'`).
+   */
   maxTokens?: number;
+  /** `stop`: the text of each choice ends before the first of these. */
+  stop: string[];
+  /** `logprobs: true`: each content token's log probability, with this many `top_logprobs`. */
+  topLogprobs?: number;
   /** `n`: how many choices the reply has (1 to 128). */
   choices: number;
   /** The function every choice calls, when `tool_choice` asks for one. */
@@ -59,14 +67,18 @@ export function parseChatRequest(body: unknown): ChatRequest | OpenAiErrorInit {
   if (messageProblem) return messageProblem;
   const options = parseChatOptions(body);
   if (!('choices' in options)) return options;
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  const sampling = parseSampling(body);
+  if (!('stop' in sampling)) return sampling;
+  const { maxTokens, stop, topLogprobs } = sampling;
   return {
     model: typeof model === 'string' && model !== '' ? model : undefined,
     messages,
     stream: stream === true,
     includeUsage:
       stream === true && isRecord(streamOptions) && streamOptions.include_usage === true,
-    maxTokens: typeof maxTokens === 'number' && maxTokens >= 0 ? maxTokens : undefined,
+    maxTokens,
+    stop,
+    ...(topLogprobs !== undefined ? { topLogprobs } : {}),
     choices: options.choices,
     ...(options.toolCall ? { toolCall: options.toolCall } : {}),
     ...(options.responseFormat ? { responseFormat: options.responseFormat } : {}),

@@ -12,6 +12,9 @@ export interface SimToolCall {
   ids: string[];
 }
 
+/** Why every choice of a reply ended. */
+export type SimFinishReason = 'stop' | 'length' | 'tool_calls';
+
 /** Everything needed to answer one request, as JSON or as SSE chunks. */
 export interface SimReply {
   id: string;
@@ -24,6 +27,10 @@ export interface SimReply {
   /** How many choices (`n`); each has the same content or call. */
   choices: number;
   toolCall?: SimToolCall;
+  /** `length` when `max_tokens` cut the content or the call's arguments. */
+  finishReason: SimFinishReason;
+  /** `logprobs: true`: how many `top_logprobs` each content token has. */
+  topLogprobs?: number;
   usage: SimUsage;
 }
 
@@ -36,7 +43,7 @@ export interface ReplyOverrides {
 
 /** The usual rough estimate of four characters per token; good enough to exercise budgets. */
 export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+  return Math.ceil(text.length / CHARS_PER_TOKEN);
 }
 
 /** Estimated prompt tokens of a request (at least 1, as a real prompt always costs some). */
@@ -57,12 +64,26 @@ export function buildReply(
 ): SimReply {
   // A scripted step's content wins over a tool call or a JSON format the request asked for.
   const scripted = overrides.content !== undefined;
-  const toolCall =
+  let toolCall =
     !scripted && request.toolCall ? buildToolCall(request.toolCall, request.choices) : undefined;
   const format = scripted || toolCall ? undefined : request.responseFormat;
-  const content = toolCall ? '' : (overrides.content ?? defaultContent(request, format));
+  let content = toolCall
+    ? ''
+    : stopAt(overrides.content ?? defaultContent(request, format), request.stop);
+  // `max_tokens` cuts what the model writes, text or a call's arguments, as OpenAI does.
+  const limit = request.maxTokens === undefined ? undefined : request.maxTokens * CHARS_PER_TOKEN;
+  let finishReason: SimFinishReason = toolCall ? 'tool_calls' : 'stop';
+  if (limit !== undefined && toolCall && toolCall.arguments.length > limit) {
+    toolCall = { ...toolCall, arguments: toolCall.arguments.slice(0, limit) };
+    finishReason = 'length';
+  } else if (limit !== undefined && content.length > limit) {
+    content = content.slice(0, limit);
+    finishReason = 'length';
+  }
   const prompt = overrides.usage?.prompt_tokens ?? promptTokens(request);
-  const perChoice = estimateTokens(toolCall ? toolCall.name + toolCall.arguments : content);
+  const perChoice = toolCall
+    ? Math.min(estimateTokens(toolCall.name + toolCall.arguments), request.maxTokens ?? Infinity)
+    : estimateTokens(content);
   const completion = overrides.usage?.completion_tokens ?? perChoice * request.choices;
   return {
     id: `chatcmpl-${randomBytes(12).toString('base64url')}`,
@@ -72,12 +93,27 @@ export function buildReply(
     ...(format ? { structured: true } : {}),
     choices: request.choices,
     ...(toolCall ? { toolCall } : {}),
+    finishReason,
+    ...(request.topLogprobs !== undefined && !toolCall ? { topLogprobs: request.topLogprobs } : {}),
     usage: {
       prompt_tokens: prompt,
       completion_tokens: completion,
       total_tokens: overrides.usage?.total_tokens ?? prompt + completion,
     },
   };
+}
+
+/** The characters per token of {@link estimateTokens}. */
+const CHARS_PER_TOKEN = 4;
+
+/** The text before the first of the `stop` sequences (OpenAI leaves the sequence out). */
+function stopAt(text: string, stop: readonly string[]): string {
+  let end = text.length;
+  for (const sequence of stop) {
+    const at = text.indexOf(sequence);
+    if (at !== -1 && at < end) end = at;
+  }
+  return text.slice(0, end);
 }
 
 /** The text of a normal answer, or JSON when `response_format` asks for it. */
@@ -109,9 +145,19 @@ export function callOf(toolCall: SimToolCall, index: number, args: string): obje
   };
 }
 
-/** Why every choice of the reply ended. */
-export function finishReasonOf(reply: SimReply): 'stop' | 'tool_calls' {
-  return reply.toolCall ? 'tool_calls' : 'stop';
+/**
+ * One content token's `logprobs` entry, with `top` alternatives (the token itself first): made-up
+ * but well-formed values, so clients that read log probabilities have something to read.
+ */
+export function logprobOf(token: string, index: number, top: number): object {
+  const logprob = -Math.round((0.01 + (index % 5) * 0.05) * 1e4) / 1e4;
+  const bytes = [...Buffer.from(token, 'utf8')];
+  const alternatives = Array.from({ length: top }, (_, k) =>
+    k === 0
+      ? { token, logprob, bytes }
+      : { token: `alt${k}`, logprob: logprob - k, bytes: [...Buffer.from(`alt${k}`, 'utf8')] },
+  );
+  return { token, logprob, bytes, top_logprobs: alternatives };
 }
 
 /** The non-stream `chat.completion` body: `n` choices with the same text or function call. */
@@ -132,8 +178,16 @@ export function completionBody(reply: SimReply): object {
             refusal: null,
           }
         : { role: 'assistant', content: reply.content, refusal: null },
-      finish_reason: finishReasonOf(reply),
-      logprobs: null,
+      finish_reason: reply.finishReason,
+      logprobs:
+        reply.topLogprobs === undefined
+          ? null
+          : {
+              content: streamPieces(reply).map((token, i) =>
+                logprobOf(token, i, reply.topLogprobs!),
+              ),
+              refusal: null,
+            },
     })),
     usage: reply.usage,
   };
@@ -147,16 +201,17 @@ export function completionBody(reply: SimReply): object {
 export function chunkBody(
   reply: SimReply,
   delta: Record<string, unknown>,
-  finishReason: 'stop' | 'tool_calls' | null,
+  finishReason: SimFinishReason | null,
   includeUsage: boolean,
   index = 0,
+  logprobs: object | null = null,
 ): object {
   return {
     id: reply.id,
     object: 'chat.completion.chunk',
     created: reply.created,
     model: reply.model,
-    choices: [{ index, delta, logprobs: null, finish_reason: finishReason }],
+    choices: [{ index, delta, logprobs, finish_reason: finishReason }],
     ...(includeUsage ? { usage: null } : {}),
   };
 }

@@ -2,9 +2,10 @@ import type { ServerResponse } from 'node:http';
 import {
   callOf,
   chunkBody,
-  finishReasonOf,
+  logprobOf,
   streamPieces,
   usageChunk,
+  type SimFinishReason,
   type SimReply,
 } from './completion.factory';
 import { sleep, type HeaderMap } from './http.io';
@@ -55,10 +56,11 @@ export async function writeSseStream(
   // One chunk per choice: what `delta(choice)` gives; a finish reason only at the last step.
   const sendEach = (
     delta: (choice: number) => Record<string, unknown>,
-    finish: 'stop' | 'tool_calls' | null = null,
+    finish: SimFinishReason | null = null,
+    logprobs: object | null = null,
   ): void => {
     for (let choice = 0; choice < reply.choices; choice++) {
-      send(chunkBody(reply, delta(choice), finish, includeUsage, choice));
+      send(chunkBody(reply, delta(choice), finish, includeUsage, choice, logprobs));
     }
   };
   const { toolCall } = reply;
@@ -99,14 +101,20 @@ export async function writeSseStream(
     const piece = pieces[sent];
     if (piece === undefined) break;
     if (!(await wait(gap))) return;
-    sendEach(() =>
-      toolCall
-        ? { tool_calls: [{ index: 0, function: { arguments: piece } }] }
-        : { content: piece },
+    const { topLogprobs } = reply;
+    sendEach(
+      () =>
+        toolCall
+          ? { tool_calls: [{ index: 0, function: { arguments: piece } }] }
+          : { content: piece },
+      null,
+      topLogprobs === undefined
+        ? null
+        : { content: [logprobOf(piece, sent, topLogprobs)], refusal: null },
     );
   }
   if (!(await wait(gap))) return;
-  sendEach(() => ({}), finishReasonOf(reply));
+  sendEach(() => ({}), reply.finishReason);
   if (includeUsage) send(usageChunk(reply));
   write('data: [DONE]\n\n');
   res.end();
