@@ -1,4 +1,5 @@
-import { invalidParam, type OpenAiErrorInit, typeName } from './openai-error.body';
+import type { OpenAiErrorInit } from './openai-error.body';
+import { invalidParam, numberProblem, typeName } from './param-errors';
 import { isRecord } from './sim-input.validation';
 
 /** The function a reply calls, chosen by `tool_choice` from `tools`. */
@@ -125,19 +126,7 @@ function parseResponseFormat(
 
 function parseChoices(n: unknown): number | OpenAiErrorInit {
   if (n === undefined || n === null) return 1;
-  if (typeof n !== 'number' || !Number.isInteger(n)) {
-    const message = `Invalid type for 'n': expected an integer, but got ${typeName(n)} instead.`;
-    return invalidParam(message, 'n', 'invalid_type');
-  }
-  if (n < 1) {
-    const message = `Invalid 'n': integer below minimum value. Expected a value >= 1, but got ${n} instead.`;
-    return invalidParam(message, 'n', 'integer_below_min_value');
-  }
-  if (n > MAX_CHOICES) {
-    const message = `Invalid 'n': integer above maximum value. Expected a value <= ${MAX_CHOICES}, but got ${n} instead.`;
-    return invalidParam(message, 'n', 'integer_above_max_value');
-  }
-  return n;
+  return numberProblem('n', n, 'integer', 1, MAX_CHOICES) ?? (n as number);
 }
 
 function parseTools(tools: unknown): SimToolChoice[] | OpenAiErrorInit {

@@ -6,20 +6,6 @@ export interface OpenAiErrorInit {
   param?: string | null;
 }
 
-/** OpenAI's 400 for a request parameter: `invalid_request_error` naming `param`. */
-export function invalidParam(message: string, param: string, code: string | null): OpenAiErrorInit {
-  return { message, type: 'invalid_request_error', param, code };
-}
-
-/** How OpenAI names a JSON value's type in its errors: 'a string', 'a decimal', 'null'. */
-export function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a decimal';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
-}
-
 /** The JSON body OpenAI sends with every error. */
 export interface OpenAiErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };

@@ -1,4 +1,5 @@
-import { invalidParam, type OpenAiErrorInit, typeName } from './openai-error.body';
+import type { OpenAiErrorInit } from './openai-error.body';
+import { invalidParam, numberProblem, typeName } from './param-errors';
 
 /** What the sampling parameters change in a reply, once validated. */
 export interface SimSampling {
@@ -30,23 +31,21 @@ const MAX_TOP_LOGPROBS = 20;
  */
 export function parseSampling(body: Record<string, unknown>): SimSampling | OpenAiErrorInit {
   for (const [param, min, max] of DECIMAL_RANGES) {
-    const problem = decimalProblem(param, body[param], min, max);
+    const value = body[param];
+    const problem =
+      value === undefined || value === null
+        ? undefined
+        : numberProblem(param, value, 'decimal', min, max);
     if (problem) return problem;
   }
   let maxTokens: number | undefined;
   for (const param of ['max_tokens', 'max_completion_tokens']) {
     const value = body[param];
     if (value === undefined || value === null) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value)) {
-      const message = `Invalid type for '${param}': expected an integer, but got ${typeName(value)} instead.`;
-      return invalidParam(message, param, 'invalid_type');
-    }
-    if (value < 1) {
-      const message = `Invalid '${param}': integer below minimum value. Expected a value >= 1, but got ${value} instead.`;
-      return invalidParam(message, param, 'integer_below_min_value');
-    }
+    const problem = numberProblem(param, value, 'integer', 1);
+    if (problem) return problem;
     // `max_completion_tokens` wins when both are given: it is the one OpenAI documents now.
-    maxTokens = value;
+    maxTokens = value as number;
   }
   const stop = parseStop(body.stop);
   if (!Array.isArray(stop)) return stop;
@@ -57,28 +56,6 @@ export function parseSampling(body: Record<string, unknown>): SimSampling | Open
     stop,
     ...(topLogprobs !== undefined ? { topLogprobs } : {}),
   };
-}
-
-function decimalProblem(
-  param: string,
-  value: unknown,
-  min: number,
-  max: number,
-): OpenAiErrorInit | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    const message = `Invalid type for '${param}': expected a decimal, but got ${typeName(value)} instead.`;
-    return invalidParam(message, param, 'invalid_type');
-  }
-  if (value < min) {
-    const message = `Invalid '${param}': decimal below minimum value. Expected a value >= ${min}, but got ${value} instead.`;
-    return invalidParam(message, param, 'decimal_below_min_value');
-  }
-  if (value > max) {
-    const message = `Invalid '${param}': decimal above maximum value. Expected a value <= ${max}, but got ${value} instead.`;
-    return invalidParam(message, param, 'decimal_above_max_value');
-  }
-  return undefined;
 }
 
 /** `stop`: a string or up to 4 of them; empty strings stop nothing and are left out. */
@@ -112,21 +89,12 @@ function parseLogprobs(logprobs: unknown, top: unknown): number | undefined | Op
     return invalidParam(message, 'logprobs', 'invalid_type');
   }
   if (top === undefined || top === null) return logprobs === true ? 0 : undefined;
-  if (typeof top !== 'number' || !Number.isInteger(top)) {
-    const message = `Invalid type for 'top_logprobs': expected an integer, but got ${typeName(top)} instead.`;
-    return invalidParam(message, 'top_logprobs', 'invalid_type');
-  }
-  if (top < 0 || top > MAX_TOP_LOGPROBS) {
-    const code = top < 0 ? 'integer_below_min_value' : 'integer_above_max_value';
-    const bound = top < 0 ? 'below minimum' : 'above maximum';
-    const expected = top < 0 ? '>= 0' : `<= ${MAX_TOP_LOGPROBS}`;
-    const message = `Invalid 'top_logprobs': integer ${bound} value. Expected a value ${expected}, but got ${top} instead.`;
-    return invalidParam(message, 'top_logprobs', code);
-  }
+  const problem = numberProblem('top_logprobs', top, 'integer', 0, MAX_TOP_LOGPROBS);
+  if (problem) return problem;
   if (logprobs !== true) {
     const message =
       "Invalid value for 'top_logprobs': 'logprobs' must be true to use 'top_logprobs'.";
     return invalidParam(message, 'top_logprobs', 'invalid_value');
   }
-  return top;
+  return top as number;
 }
