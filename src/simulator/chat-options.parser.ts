@@ -1,5 +1,5 @@
 import type { OpenAiErrorInit } from './openai-error.body';
-import { invalidParam, numberProblem, typeName } from './param-errors';
+import { arrayTooLong, invalidParam, numberProblem, typeName } from './param-errors';
 import { isRecord } from './sim-input.validation';
 
 /** The function a reply calls, chosen by `tool_choice` from `tools`. */
@@ -140,10 +140,7 @@ function parseTools(tools: unknown): SimToolChoice[] | OpenAiErrorInit {
       "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.";
     return invalidParam(message, 'tools', 'empty_array');
   }
-  if (tools.length > MAX_TOOLS) {
-    const message = `Invalid 'tools': array too long. Expected an array with maximum length ${MAX_TOOLS}, but got an array with length ${tools.length} instead.`;
-    return invalidParam(message, 'tools', 'array_above_max_length');
-  }
+  if (tools.length > MAX_TOOLS) return arrayTooLong('tools', MAX_TOOLS, tools.length);
   const parsed: SimToolChoice[] = [];
   for (let i = 0; i < tools.length; i++) {
     const tool: unknown = tools[i];

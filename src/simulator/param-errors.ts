@@ -45,3 +45,9 @@ export function numberProblem(
   }
   return undefined;
 }
+
+/** OpenAI's 400 for an array parameter longer than `max`. */
+export function arrayTooLong(param: string, max: number, length: number): OpenAiErrorInit {
+  const message = `Invalid '${param}': array too long. Expected an array with maximum length ${max}, but got an array with length ${length} instead.`;
+  return invalidParam(message, param, 'array_above_max_length');
+}

@@ -1,5 +1,5 @@
 import type { OpenAiErrorInit } from './openai-error.body';
-import { invalidParam, numberProblem, typeName } from './param-errors';
+import { arrayTooLong, invalidParam, numberProblem, typeName } from './param-errors';
 
 /** What the sampling parameters change in a reply, once validated. */
 export interface SimSampling {
@@ -66,10 +66,7 @@ function parseStop(stop: unknown): string[] | OpenAiErrorInit {
     const message = `Invalid type for 'stop': expected a string or an array of strings, but got ${typeName(stop)} instead.`;
     return invalidParam(message, 'stop', 'invalid_type');
   }
-  if (stop.length > MAX_STOP) {
-    const message = `Invalid 'stop': array too long. Expected an array with maximum length ${MAX_STOP}, but got an array with length ${stop.length} instead.`;
-    return invalidParam(message, 'stop', 'array_above_max_length');
-  }
+  if (stop.length > MAX_STOP) return arrayTooLong('stop', MAX_STOP, stop.length);
   const sequences: string[] = [];
   for (let i = 0; i < stop.length; i++) {
     const sequence: unknown = stop[i];
