@@ -162,7 +162,15 @@ export function logprobOf(token: string, index: number, top: number): object {
 
 /** The non-stream `chat.completion` body: `n` choices with the same text or function call. */
 export function completionBody(reply: SimReply): object {
-  const { toolCall } = reply;
+  const { toolCall, topLogprobs } = reply;
+  // Every choice has the same content: its tokens' entries are made once and shared.
+  const logprobs =
+    topLogprobs === undefined
+      ? null
+      : {
+          content: streamPieces(reply).map((token, i) => logprobOf(token, i, topLogprobs)),
+          refusal: null,
+        };
   return {
     id: reply.id,
     object: 'chat.completion',
@@ -179,15 +187,7 @@ export function completionBody(reply: SimReply): object {
           }
         : { role: 'assistant', content: reply.content, refusal: null },
       finish_reason: reply.finishReason,
-      logprobs:
-        reply.topLogprobs === undefined
-          ? null
-          : {
-              content: streamPieces(reply).map((token, i) =>
-                logprobOf(token, i, reply.topLogprobs!),
-              ),
-              refusal: null,
-            },
+      logprobs,
     })),
     usage: reply.usage,
   };
