@@ -22,10 +22,10 @@ export function cpuMsOf(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
-/** The zero-latency simulator (`src/simulator/main.ts`) under this Node. */
-export function startSimulator(): Promise<ServerProcess> {
+/** The zero-latency simulator (`src/simulator/main.ts`) under this Node; `nodeArgs` go to its Node. */
+export function startSimulator(nodeArgs: string[] = []): Promise<ServerProcess> {
   return launch(
-    [...SWC, 'src/simulator/main.ts'],
+    [...SWC, ...nodeArgs, 'src/simulator/main.ts'],
     { SIM_PORT: '0', SIM_HOST: '127.0.0.1' },
     /listening on (http:\/\/[\d.:]+)\/v1/,
   );
