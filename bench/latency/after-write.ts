@@ -1,7 +1,7 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterWriteFile } from './after-write.file';
 import { httpPath, type HttpPath } from './http-paths';
+import { readSignalledJson } from './signalled-file';
 import { startBareProxy, startGateway, startSimulator, type ServerProcess } from './servers';
 
 /**
@@ -22,14 +22,8 @@ interface Split {
 
 const PRELOAD = ['-r', path.join(__dirname, 'after-write.preload.ts')];
 
-async function readSplit(server: ServerProcess): Promise<Split> {
-  const out = afterWriteFile(server.pid);
-  fs.rmSync(out, { force: true });
-  process.kill(server.pid, 'SIGUSR2');
-  for (let i = 0; i < 50 && !fs.existsSync(out); i++) await new Promise((r) => setTimeout(r, 20));
-  const split = JSON.parse(fs.readFileSync(out, 'utf8')) as Split;
-  fs.rmSync(out, { force: true });
-  return split;
+function readSplit(server: ServerProcess): Promise<Split> {
+  return readSignalledJson<Split>(server.pid, afterWriteFile(server.pid));
 }
 
 async function main(): Promise<void> {

@@ -314,7 +314,7 @@ async function inFlight(
  * rounds of one block of `perBlock` calls per path (`concurrency` in flight), each round starting
  * one path further. `measure` is handed each block to run, and reads what it wants around it.
  */
-export async function alternatingBlocks<P extends HttpPath>(
+export async function alternatingBlocks<P extends Pick<HttpPath, 'call'>>(
   paths: readonly P[],
   concurrency: number,
   perBlock: number,
@@ -331,7 +331,11 @@ export async function alternatingBlocks<P extends HttpPath>(
 }
 
 /** `calls` calls through `path`, `concurrency` at a time (a closed loop: each ends, the next starts). */
-async function block(path: HttpPath, calls: number, concurrency: number): Promise<void> {
+async function block(
+  path: Pick<HttpPath, 'call'>,
+  calls: number,
+  concurrency: number,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < calls) {

@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { loadAverage } from '../report/run-info';
 import { SimulatorControl } from '../support/simulator.control';
+import { alternatingBlocks } from './gateway.scenario';
 import { BENCH_MODEL } from './http-paths';
 import { nowUs, type ProxySplit, QUEUE_SPLIT_HEADERS, queueSplitFile } from './queue-split.clock';
 import {
@@ -12,6 +13,7 @@ import {
   startSimulator,
   type ServerProcess,
 } from './servers';
+import { readSignalledJson } from './signalled-file';
 
 /**
  * Where a call's time goes at 64 in flight, the load of the gateway benchmark's throughput point:
@@ -109,27 +111,6 @@ function stampingClient(url: string): Client {
   return client;
 }
 
-async function block(client: Client, calls: number): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < calls) {
-      next++;
-      await client.call();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, calls) }, worker));
-}
-
-async function readSplit(server: ServerProcess): Promise<ProxySplit> {
-  const file = queueSplitFile(server.pid);
-  fs.rmSync(file, { force: true });
-  process.kill(server.pid, 'SIGUSR2');
-  for (let i = 0; i < 100 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 20));
-  const split = JSON.parse(fs.readFileSync(file, 'utf8')) as ProxySplit;
-  fs.rmSync(file, { force: true });
-  return split;
-}
-
 interface PathRow {
   path: string;
   throughputVsDirect: number;
@@ -177,23 +158,25 @@ async function oneRun(): Promise<{ node: string; loadBefore: string; rows: PathR
     );
     for (const p of paths) for (let i = 0; i < SEQUENTIAL; i++) await p.client.call();
     await new SimulatorControl(`${sim.origin}/v1`).configure({ latencyMs: UPSTREAM_MS });
-    for (const p of paths) await block(p.client, CONCURRENCY * 4);
-    for (const p of paths) {
-      p.client.reset();
-      if (p.server) process.kill(p.server.pid, 'SIGUSR1');
-    }
     const wallMs = new Map(paths.map((p) => [p.name, 0]));
     const cpuMs = new Map(paths.map((p) => [p.name, 0]));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (let k = 0; k < paths.length; k++) {
-        const p = paths[(round + k) % paths.length]!;
-        const startedAt = performance.now();
-        const cpuBefore = p.server ? cpuMsOf(p.server.pid) : 0;
-        await block(p.client, PER_BLOCK);
-        wallMs.set(p.name, wallMs.get(p.name)! + performance.now() - startedAt);
-        if (p.server) cpuMs.set(p.name, cpuMs.get(p.name)! + cpuMsOf(p.server.pid) - cpuBefore);
+    const blocks = paths.map((p) => ({ ...p, call: () => p.client.call() }));
+    let started = false;
+    await alternatingBlocks(blocks, CONCURRENCY, PER_BLOCK, ROUNDS, async (p, runBlock) => {
+      // The warm-up blocks (every path's) are over: start counting.
+      if (!started) {
+        started = true;
+        for (const q of paths) {
+          q.client.reset();
+          if (q.server) process.kill(q.server.pid, 'SIGUSR1');
+        }
       }
-    }
+      const startedAt = performance.now();
+      const cpuBefore = p.server ? cpuMsOf(p.server.pid) : 0;
+      await runBlock();
+      wallMs.set(p.name, wallMs.get(p.name)! + performance.now() - startedAt);
+      if (p.server) cpuMs.set(p.name, cpuMs.get(p.name)! + cpuMsOf(p.server.pid) - cpuBefore);
+    });
     const perSecond = (name: string) => (PER_BLOCK * ROUNDS) / wallMs.get(name)!;
     const rows: PathRow[] = [];
     for (const p of paths) {
@@ -203,7 +186,9 @@ async function oneRun(): Promise<{ node: string; loadBefore: string; rows: PathR
         latencyMs: p.client.latencyUs / 1e3,
         toClientUs: p.client.toClientUs,
         proxyCpuUs: p.server ? (cpuMs.get(p.name)! * 1e3) / (PER_BLOCK * ROUNDS) : undefined,
-        proxy: p.server ? await readSplit(p.server) : undefined,
+        proxy: p.server
+          ? await readSignalledJson<ProxySplit>(p.server.pid, queueSplitFile(p.server.pid))
+          : undefined,
       });
     }
     return { node: process.version, loadBefore, rows };
