@@ -43,9 +43,9 @@ interface Client {
   call(): Promise<void>;
   close(): void;
   /** Means over the calls since the last reset (µs). */
-  latencyUs: number;
+  readonly latencyUs: number;
   /** From the last writer's stamp (the proxy's, or the upstream's when direct) to the answer's head. */
-  toClientUs: number;
+  readonly toClientUs: number;
   reset(): void;
 }
 
@@ -56,9 +56,13 @@ function stampingClient(url: string): Client {
   let calls = 0;
   let latency = 0;
   let toClient = 0;
-  const client: Client = {
-    latencyUs: 0,
-    toClientUs: 0,
+  return {
+    get latencyUs() {
+      return calls === 0 ? 0 : latency / calls;
+    },
+    get toClientUs() {
+      return calls === 0 ? 0 : toClient / calls;
+    },
     call: () =>
       new Promise<void>((resolve, reject) => {
         const sentAt = nowUs();
@@ -84,18 +88,19 @@ function stampingClient(url: string): Client {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.once('end', () => {
-            const data = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-              choices?: unknown;
-            };
-            if (res.statusCode !== 200 || !Array.isArray(data.choices)) {
+            let data: { choices?: unknown } | undefined;
+            try {
+              data = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { choices?: unknown };
+            } catch {
+              data = undefined;
+            }
+            if (res.statusCode !== 200 || !Array.isArray(data?.choices)) {
               reject(new Error(`${url}: ${res.statusCode}`));
               return;
             }
             calls++;
             latency += nowUs() - sentAt;
             toClient += headAt - written;
-            client.latencyUs = latency / calls;
-            client.toClientUs = toClient / calls;
             resolve();
           });
           res.once('error', reject);
@@ -108,7 +113,6 @@ function stampingClient(url: string): Client {
       calls = latency = toClient = 0;
     },
   };
-  return client;
 }
 
 interface PathRow {
