@@ -193,3 +193,80 @@ describe('Gateway streams: what comes before the first content (e2e)', () => {
     ]);
   });
 });
+
+describe('Gateway streams: reasoning and audio are content (e2e)', () => {
+  let upstream: LoopbackUpstream | undefined;
+  let gateway: GatewayTestApp | undefined;
+  let requests = 0;
+
+  afterEach(async () => {
+    await gateway?.close();
+    await upstream?.close();
+    gateway = upstream = undefined;
+  });
+
+  /**
+   * An upstream that sends `opening` at once, then nothing for 400 ms (past the gateway's 150 ms
+   * first-chunk timeout), then text and the end.
+   */
+  async function start(opening: object[]): Promise<void> {
+    requests = 0;
+    upstream = await startLoopbackUpstream((req, res) => {
+      requests++;
+      req.resume();
+      req.once('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(opening.map((delta) => event(delta)).join(''));
+        setTimeout(() => {
+          if (res.destroyed) return;
+          res.end(event({ content: 'Hi' }) + event({}, 'stop') + 'data: [DONE]\n\n');
+        }, 400);
+      });
+    });
+    gateway = await startGatewayApp({
+      LLM_BASE_URL: upstream.baseUrl,
+      LLM_API_KEY: 'sk-test',
+      LLM_FIRST_CHUNK_TIMEOUT_MS: '150',
+    });
+  }
+
+  it.each([
+    [
+      'reasoning (OpenRouter, vLLM, Ollama)',
+      [{ role: 'assistant' }, { reasoning: 'Let me think' }],
+    ],
+    [
+      'audio output',
+      [
+        { role: 'assistant', audio: { id: 'audio_1', transcript: '' } },
+        { audio: { data: 'AAAA' } },
+      ],
+    ],
+  ])(
+    'relays a stream whose first deltas are %s without a first-chunk timeout, in one attempt',
+    async (_name, opening) => {
+      await start(opening);
+      const { status, headers, data } = await streamThrough(gateway!);
+
+      expect(status).toBe(200);
+      expect(requests).toBe(1);
+      expect(headers['x-llm-attempts']).toBe('1');
+      expect(data).toEqual([
+        ...opening.map((delta) => event(delta).slice('data: '.length, -2)),
+        event({ content: 'Hi' }).slice('data: '.length, -2),
+        event({}, 'stop').slice('data: '.length, -2),
+        '[DONE]',
+      ]);
+    },
+  );
+
+  it('still times out a stream whose opening is only a role and an empty audio id', async () => {
+    await start([{ role: 'assistant', audio: { id: 'audio_1', transcript: '' } }]);
+    const { status, text } = await postChat(`${gateway!.url}/v1/chat/completions`, true);
+
+    // The attempt timed out before content (retried, then failed): the client gets the error.
+    expect(requests).toBeGreaterThan(1);
+    expect(status).toBe(504);
+    expect(text).toContain('first-chunk timeout');
+  });
+});

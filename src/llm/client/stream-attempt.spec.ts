@@ -23,10 +23,17 @@ describe('hasContent', () => {
       false,
     );
     expect(hasContent(chunk([{ index: 0 }]))).toBe(false);
+    expect(hasContent(chunk([{ index: 0, delta: { tool_calls: [], reasoning: '' } }]))).toBe(false);
+    // Audio output opens with its id and an empty transcript.
+    expect(
+      hasContent(
+        chunk([{ index: 0, delta: { role: 'assistant', audio: { id: 'a', transcript: '' } } }]),
+      ),
+    ).toBe(false);
     expect(hasContent(chunk([]))).toBe(false);
   });
 
-  it('is true for text, a tool call, a function call, a refusal, reasoning, a finish reason or usage', () => {
+  it('is true for text, a tool call, a function call, a refusal, reasoning, audio, a provider field, a finish reason or usage', () => {
     expect(hasContent(chunk([{ index: 0, delta: { content: 'Hi' } }]))).toBe(true);
     for (const field of ['tool_calls', 'function_call', 'refusal', 'reasoning_content']) {
       expect(
@@ -34,6 +41,15 @@ describe('hasContent', () => {
       ).toBe(true);
     }
     expect(hasContent(chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]))).toBe(true);
+    // Reasoning as OpenRouter, vLLM and Ollama send it, audio output, a field a provider adds.
+    expect(hasContent(chunk([{ index: 0, delta: { reasoning: 'Let me think' } }]))).toBe(true);
+    expect(hasContent(chunk([{ index: 0, delta: { audio: { transcript: 'Hi' } } }]))).toBe(true);
+    expect(hasContent(chunk([{ index: 0, delta: { audio: { id: 'a', data: 'AAAA' } } }]))).toBe(
+      true,
+    );
+    expect(hasContent(chunk([{ index: 0, delta: { images: [{ type: 'image_url' }] } }]))).toBe(
+      true,
+    );
     expect(hasContent(chunk([], { prompt_tokens: 1, completion_tokens: 1 }))).toBe(true);
     // Any choice counts, not only the first.
     expect(

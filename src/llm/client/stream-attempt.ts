@@ -131,24 +131,40 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
 }
 
 /**
- * A chunk counts as content when it carries text, a tool call, a refusal, a finish reason or
- * usage: a role-only first delta or an empty delta is not yet an answer.
+ * A chunk counts as content when it carries a finish reason, usage, or anything in a delta besides
+ * its `role`: text, a tool call, a refusal, reasoning (`reasoning_content`, `reasoning`), audio
+ * (`audio.data`, `audio.transcript`) or a field a provider adds. A role-only first delta, or a
+ * delta whose fields are all null, empty strings, empty arrays or objects holding no more than an
+ * `id` (audio's opening `{ id, transcript: '' }`), is not yet an answer.
  */
 export function hasContent(chunk: ChatCompletionChunk): boolean {
   if (chunk.usage) return true;
   const choices = chunk.choices ?? [];
-  // Loops over a fixed list: asked of every chunk before the first content is written (by the
-  // attempt and by the gateway's writer), so no array or closure per chunk and choice.
+  // No array or closure per chunk and choice: asked of every chunk before the first content is
+  // written (by the attempt and by the gateway's writer).
   for (let i = 0; i < choices.length; i++) {
     const choice = choices[i]!;
     if (choice.finish_reason !== null && choice.finish_reason !== undefined) return true;
-    const delta = choice.delta ?? {};
-    if (typeof delta.content === 'string' && delta.content.length > 0) return true;
-    for (let j = 0; j < CONTENT_FIELDS.length; j++) {
-      const value = delta[CONTENT_FIELDS[j]!];
-      if (value !== undefined && value !== null && value !== '') return true;
+    const delta = choice.delta as Record<string, unknown> | undefined;
+    if (delta === undefined || delta === null) continue;
+    for (const field in delta) {
+      if (field !== 'role' && isFilled(delta[field], true)) return true;
     }
   }
+  return false;
+}
+
+/**
+ * Whether a delta field holds something: not null, `''` or `[]`; an object when a field of it
+ * besides `id` does (one level down only: a delta's fields are shallow).
+ */
+function isFilled(value: unknown, lookInside: boolean): boolean {
+  if (value === undefined || value === null || value === '') return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value !== 'object') return true;
+  if (!lookInside) return true;
+  const fields = value as Record<string, unknown>;
+  for (const key in fields) if (key !== 'id' && isFilled(fields[key], false)) return true;
   return false;
 }
 
@@ -171,9 +187,6 @@ function isChunkShaped(json: unknown): json is ChatCompletionChunk {
     Array.isArray((json as { choices?: unknown }).choices)
   );
 }
-
-/** Delta fields besides `content` that make a chunk content. */
-const CONTENT_FIELDS = ['tool_calls', 'function_call', 'refusal', 'reasoning_content'] as const;
 
 /** Parses a data item into a chunk; an `{error}` payload or garbage is an upstream failure. */
 export function toChunk(
