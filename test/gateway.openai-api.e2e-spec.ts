@@ -70,6 +70,16 @@ describe('gateway: OpenAI-compatible API over the simulator', () => {
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello!');
   });
 
+  it('answers a plain completion for "stream": null (OpenAI\'s default)', async () => {
+    sim.script([{ type: 'ok', content: 'Not streamed' }]);
+    const res = await post({ messages: MESSAGES, stream: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = (await res.json()) as { object: string; choices: Array<{ message: unknown }> };
+    expect(body.object).toBe('chat.completion');
+    expect(body.choices[0]?.message).toMatchObject({ content: 'Not streamed' });
+  });
+
   it.each([
     ['messages missing', { model: 'gpt-4o' }, 'messages'],
     ['messages empty', { messages: [] }, 'messages'],

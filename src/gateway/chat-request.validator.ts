@@ -3,7 +3,7 @@ import { InvalidRequestError } from './invalid-request.error';
 
 /**
  * Checks what is specific to the HTTP body of `POST /v1/chat/completions` (a JSON object, a
- * boolean `stream`); LlmClient checks the request itself (messages, model, max_tokens) and names
+ * boolean or null `stream`: null is OpenAI's default, no stream); LlmClient checks the request itself (messages, model, max_tokens) and names
  * the field the same way. The content stays the provider's to judge.
  *
  * @throws InvalidRequestError with `param` set to the field, e.g. `messages[2].role`
@@ -19,8 +19,8 @@ export function validateChatRequestBody(body: unknown): ChatCompletionRequest {
   }
   const request = body as Record<string, unknown>;
   const { stream } = request;
-  if (stream !== undefined && typeof stream !== 'boolean') {
-    const text = `'stream' must be true or false when given; got ${describe(stream)}.`;
+  if (stream !== undefined && stream !== null && typeof stream !== 'boolean') {
+    const text = `'stream' must be true, false or null when given; got ${describe(stream)}.`;
     throw new InvalidRequestError(text, 'stream');
   }
   return request as ChatCompletionRequest;
