@@ -84,8 +84,6 @@ describe('gateway: reading the JSON body of a chat call', () => {
 
   it.each([
     ['truncated JSON', '{"messages": ['],
-    ['a string at the top', '"Hello"'],
-    ['a number after whitespace', ' \n 42'],
     ['a bare word', 'nope'],
     ['only whitespace', '   '],
   ])(
@@ -109,6 +107,24 @@ describe('gateway: reading the JSON body of a chat call', () => {
     expect((JSON.parse(answer.body) as ErrorBody).error.param).toBe(param);
     expect(sim.requests).toHaveLength(0);
   });
+
+  it.each([
+    ['null', 'null'],
+    ['a string at the top', '"Hello"'],
+    ['a number after whitespace', ' \n 42'],
+    ['an array', '[1]'],
+  ])(
+    'answers JSON that is not an object (%s) with a 400 saying so, not as invalid JSON',
+    async (_case, body) => {
+      const answer = await bothAlike(body);
+      expect(answer.status).toBe(400);
+      const { error } = JSON.parse(answer.body) as ErrorBody;
+      expect(error).toMatchObject({ type: 'invalid_request_error', param: null });
+      expect(error.code).not.toBe('invalid_json');
+      expect(error.message).toMatch(/^The request body must be a JSON object/);
+      expect(sim.requests).toHaveLength(0);
+    },
+  );
 
   it('passes the body on unchanged, multi-byte text and a leading BOM included', async () => {
     sim.script([

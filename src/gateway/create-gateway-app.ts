@@ -85,7 +85,7 @@ export async function createGatewayApp(
     const express = app as NestExpressApplication;
     // The chat call's body is read by the fast reader, body-parser reads every other one, both in
     // the guard's router step (one router step for the three).
-    const parser = expressJsonParser({ limit: GATEWAY_BODY_LIMIT });
+    const parser = expressJsonParser({ limit: GATEWAY_BODY_LIMIT, strict: false });
     guard = inboundGuard(inbound.apiKeys, jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES, parser));
     express.use(guard);
     express.disable('x-powered-by');

@@ -4,9 +4,6 @@ import type { NodeMiddleware } from './inbound-guard.middleware';
 type Next = (error?: unknown) => void;
 
 const JSON_MEDIA_TYPE = /^application\/json[ \t]*(?:;[ \t]*charset=(?:utf-8|"utf-8")[ \t]*)?$/i;
-// JSON's whitespace, as body-parser skips it before the first character.
-// eslint-disable-next-line no-control-regex
-const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/;
 
 /**
  * Express' JSON body parsing for the gateway, with a fast path for the request every chat call
@@ -25,14 +22,15 @@ const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/;
  * HTTP instrumentation may wait for, follows), and a body that comes in parts is taken as it
  * arrives, so the socket keeps being read.
  *
- * On the fast path the results are body-parser's: an empty body is `{}`, a leading BOM is
- * dropped, a body that does not start with `{` or `[` or is not JSON fails with the same
- * SyntaxError (status 400, `type: 'entity.parse.failed'`, the same message), which Nest maps to
- * a 400 and the OpenAiErrorFilter answers as `invalid_json`. A client that leaves mid-body gets
+ * On the fast path the results are body-parser's (with `strict: false`, as the gateway sets it):
+ * an empty body is `{}`, a leading BOM is dropped, any JSON value is the body (the route says
+ * when it is not an object), and a body that is not JSON fails with the same SyntaxError (status
+ * 400, `type: 'entity.parse.failed'`, the same message), which Nest maps to a 400 and the
+ * OpenAiErrorFilter answers as `invalid_json`. A client that leaves mid-body gets
  * body-parser's `request aborted` 400 (it is gone, so nobody reads it).
  *
  * @example
- * app.use(jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES, express.json({ limit: GATEWAY_BODY_LIMIT })));
+ * app.use(jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES, express.json({ limit: GATEWAY_BODY_LIMIT, strict: false })));
  */
 export function jsonBodyReader(limit: number, fallback?: NodeMiddleware) {
   return (req: IncomingMessage, res: ServerResponse, next: Next): void => {
@@ -125,35 +123,13 @@ function decode(raw: Buffer): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** body-parser's strict JSON parse: `{}` for nothing, only an object or an array at the top. */
+/**
+ * body-parser's JSON parse with `strict: false`: `{}` for nothing, else any JSON value (a valid
+ * `null`, string or number is the chat route's 400 "must be a JSON object", not a parse error).
+ */
 function parse(text: string): unknown {
   if (text.length === 0) return {};
-  if (text[0] !== '{' && text[0] !== '[') {
-    const first = FIRST_NON_WHITESPACE.exec(text)?.[1] || undefined;
-    if (first !== '{' && first !== '[') throw strictSyntaxError(text, first);
-  }
   return JSON.parse(text) as unknown;
-}
-
-/**
- * body-parser's error for a body that starts with something else than `{` or `[`: the message
- * JSON.parse gives for the first character, as if the rest were valid.
- */
-function strictSyntaxError(text: string, first: string | undefined): SyntaxError {
-  const index = first === undefined ? -1 : text.indexOf(first);
-  const partial = index === -1 ? '' : text.slice(0, index) + '#'.repeat(text.length - index);
-  try {
-    JSON.parse(partial);
-    return new SyntaxError('strict violation');
-  } catch (error) {
-    const syntax = error as SyntaxError;
-    const message = syntax.message.replace(/#+/g, (placeholder) =>
-      text.slice(index, index + placeholder.length),
-    );
-    syntax.stack = syntax.stack?.replace(syntax.message, message);
-    syntax.message = message;
-    return syntax;
-  }
 }
 
 /** As body-parser passes a parse failure on: the SyntaxError, marked as an http error. */
