@@ -154,6 +154,23 @@ describe('classifyHttpError: details', () => {
     expect(body('requests', 429).param).toBeUndefined();
   });
 
+  it("never carries the upstream's key as the param, though it has a field path's shape", () => {
+    const key = 'sk-probe-SECRET-123';
+    const error = classifyHttpError({
+      status: 400,
+      headers: {},
+      body: JSON.stringify({
+        error: { message: 'x', type: 'invalid_request_error', param: key, code: 'x' },
+      }),
+      upstream: 'openai',
+      model: 'gpt-4o',
+      now: NOW,
+      secrets: [key],
+    });
+    expect(error.param).toBeUndefined();
+    expect(JSON.stringify({ ...error, message: error.message })).not.toContain('SECRET');
+  });
+
   it('takes the server hint, uncapped', () => {
     const error = classify(429, rateLimitBody, { 'retry-after-ms': '1200' });
     expect(error.retryAfterMs).toBe(1200);

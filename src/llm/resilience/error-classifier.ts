@@ -66,11 +66,13 @@ export function classifyHttpError(response: HttpErrorResponse): LlmError {
   const providerCode = found ? redactSecrets(found.slice(0, 64), response.secrets) : undefined;
   const kind = kindOf(status, parsed);
   // The request field the provider names (`messages[0].role`), for a mistake in the request; only
-  // a field path, so no provider text (nor a key) rides along.
-  const param =
-    REQUEST_ERROR_KINDS.has(kind) && parsed?.param && FIELD_PATH.test(parsed.param)
-      ? parsed.param
+  // a field path, so no provider text rides along, and redacted first: a key (`sk-...`) has a
+  // field path's shape.
+  const named =
+    REQUEST_ERROR_KINDS.has(kind) && parsed?.param
+      ? redactSecrets(parsed.param, response.secrets)
       : undefined;
+  const param = named && FIELD_PATH.test(named) ? named : undefined;
   const shouldRetry = parseShouldRetry(headers);
   const retryable =
     shouldRetry === false || (shouldRetry === true && !NEVER_RETRIED_KINDS.has(kind))
