@@ -143,6 +143,27 @@ describe('gateway: OpenAI-compatible API over the simulator', () => {
     expect((await fetch(`${url}/v1/models/o3-mini`)).status).toBe(200);
     expect((await fetch(`${url}/v1/models/nope`)).status).toBe(404);
   });
+
+  it('answers every response with one x-request-id, the caller’s when well-formed', async () => {
+    const given = { 'x-request-id': 'req-given-7' };
+    for (const path of ['/v1/models', '/v1/models/o3-mini', '/v1/models/nope', '/v1/nothing']) {
+      const res = await fetch(`${url}${path}`, { headers: given });
+      expect([path, res.headers.get('x-request-id')]).toEqual([path, 'req-given-7']);
+      const fresh = await fetch(`${url}${path}`);
+      expect([path, fresh.headers.get('x-request-id')]).toEqual([
+        path,
+        expect.stringMatching(/^[\w-]{36}$/),
+      ]);
+    }
+  });
+
+  it('answers a model named like an Object.prototype member as any other model', async () => {
+    for (const model of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      sim.script([{ type: 'ok', content: 'fine' }]);
+      const res = await post({ model, messages: MESSAGES });
+      expect([model, res.status]).toEqual([model, 200]);
+    }
+  });
 });
 
 interface Chunk {

@@ -1,4 +1,4 @@
-import OpenAI, { APIError, AuthenticationError, BadRequestError } from 'openai';
+import OpenAI, { APIError, AuthenticationError, BadRequestError, NotFoundError } from 'openai';
 import { LengthFinishReasonError } from 'openai/core/error';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
@@ -222,5 +222,56 @@ describe('the official OpenAI SDK against the gateway', () => {
     })().catch((e: unknown) => e);
     expect(text).toBe('one two ');
     expect(error).toBeInstanceOf(Error);
+  });
+});
+
+describe('the official OpenAI SDK against a gateway with inbound keys', () => {
+  let sim: UpstreamSimulator;
+  let gateway: GatewayTestApp;
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start();
+    gateway = await startGatewayApp({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: 'sk-gateway-upstream-key',
+      GATEWAY_API_KEYS: 'gk-known-0123456789abcdef',
+    });
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await sim.close();
+  });
+
+  it('gets AuthenticationError with a request id for a wrong key, large bodies included (no broken pipe, no re-upload)', async () => {
+    const openai = new OpenAI({
+      baseURL: `${gateway.url}/v1`,
+      apiKey: 'sk-wrong',
+      maxRetries: 0,
+      timeout: 10_000,
+    });
+    // 8 MB: a large base64 image's size. Closing before reading it broke the SDK's upload.
+    for (const size of [1_000, 8_000_000, 8_000_000]) {
+      const error = await openai.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(size) }] })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuthenticationError);
+      expect((error as AuthenticationError).requestID).toBeTruthy();
+    }
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('gets NotFoundError with a request id for a route the gateway does not serve, even with a multipart body', async () => {
+    const openai = new OpenAI({
+      baseURL: `${gateway.url}/v1`,
+      apiKey: 'gk-known-0123456789abcdef',
+      maxRetries: 0,
+    });
+    const error = await openai.audio.transcriptions
+      .create({ model: 'whisper-1', file: new File([Buffer.alloc(64 * 1024)], 'a.wav') })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect((error as NotFoundError).requestID).toBeTruthy();
+    const models = await openai.models.list().withResponse();
+    expect(models.response.headers.get('x-request-id')).toBeTruthy();
   });
 });

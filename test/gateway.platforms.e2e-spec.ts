@@ -175,17 +175,37 @@ describe.each(['express', 'fastify'] as const)('gateway on %s', (platform) => {
     expect(sim.requests).toHaveLength(2);
   });
 
-  it('keeps the connection of a refused request from being reused', async () => {
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request(`${gateway.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
+  it("reads a refused request's body to its end: the next request on the connection is parsed as one", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (headers: http.OutgoingHttpHeaders, body: string) =>
+      new Promise<{ status?: number; text: string; socket: unknown }>((resolve, reject) => {
+        const req = http.request(`${gateway.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          agent,
+        });
+        req.once('response', (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (piece: string) => (text += piece));
+          res.once('end', () => resolve({ status: res.statusCode, text, socket: req.socket }));
+        });
+        req.once('error', reject);
+        req.end(body);
       });
-      req.once('response', resolve).once('error', reject);
-      req.end('{}');
-    });
-    res.resume();
-    expect(res.statusCode).toBe(401);
-    expect(res.headers.connection).toBe('close');
+    sim.script([{ type: 'ok', content: 'second' }]);
+    // A refused body that holds a whole request of its own: read as body, never run.
+    const smuggled =
+      'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\r\n{}';
+    const refused = await send({}, smuggled);
+    expect(refused.status).toBe(401);
+    const next = await send(
+      { authorization: `Bearer ${KEY}` },
+      JSON.stringify({ messages: MESSAGES }),
+    );
+    expect(next.status).toBe(200);
+    expect(next.text).toContain('second');
+    expect(next.socket).toBe(refused.socket);
+    expect(sim.requests).toHaveLength(1);
+    agent.destroy();
   });
 });

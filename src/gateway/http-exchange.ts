@@ -133,6 +133,16 @@ export function holdHeader(res: ServerResponse, name: string, value: string): vo
   else putHeader(held, name, value);
 }
 
+/** The value of a header {@link holdHeader} holds for `res`, if any. */
+export function heldHeader(res: ServerResponse, name: string): string | undefined {
+  const held = (res as Holding)[HELD];
+  if (held === undefined) return undefined;
+  for (let i = 0; i < held.length; i += 2) {
+    if ((held[i] as string).toLowerCase() === name) return String(held[i + 1]);
+  }
+  return undefined;
+}
+
 /** The held headers, then `headers`, as a flat list `[name, value, ...]`. */
 function headList(res: ServerResponse, headers: OutgoingHttpHeaders): OutgoingHttpHeader[] {
   const held = (res as Holding)[HELD];

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { clientAbortSignal, currentLlmContext, type LlmCallOptions } from '../llm/index';
-import { holdHeader, rawRequest, type PlatformRequest } from './http-exchange';
+import { heldHeader, holdHeader, rawRequest, type PlatformRequest } from './http-exchange';
 
 /** Call options that always carry a request id and the client's abort signal. */
 export type InboundCallOptions = LlmCallOptions & { requestId: string; signal: AbortSignal };
@@ -32,6 +32,28 @@ export function inboundCallOptions(
   // Written with the answer's other headers (sendJson, writeHead), whichever answer it gets.
   holdHeader(res, 'x-request-id', requestId);
   return { requestId, signal: clientAbortSignal(res) };
+}
+
+/**
+ * Holds an `x-request-id` for an answer that did not get one from a call (an error the guard or
+ * the exception filter sends, the model list): the one already held, else the context's, else
+ * the caller's well-formed one, else a new one. OpenAI sends one on every answer, and SDKs read
+ * it into their errors (`requestID`).
+ *
+ * @example
+ * requestIdFor(req, res); // then sendJson(res, ...) carries it
+ */
+export function requestIdFor(req: PlatformRequest, res: ServerResponse): string {
+  const held = heldHeader(res, 'x-request-id');
+  if (held !== undefined) return held;
+  const requestId = requestIdOf(req);
+  holdHeader(res, 'x-request-id', requestId);
+  return requestId;
+}
+
+/** The request's id: its LLM context's, else the caller's well-formed one, else a new one. */
+export function requestIdOf(req: PlatformRequest): string {
+  return currentLlmContext()?.requestId ?? givenOrNewId(req);
 }
 
 function givenOrNewId(req: PlatformRequest): string {

@@ -51,7 +51,8 @@ describe.each([true, false])('inboundGuard (then given: %s)', (withThen) => {
   it('answers 401 without a known key and 415 for another media type, passing neither on', async () => {
     const unkeyed = await post('/v1/chat/completions', { 'content-type': 'application/json' });
     expect(unkeyed.status).toBe(401);
-    expect(unkeyed.headers.get('connection')).toBe('close');
+    // OpenAI's SDKs read the request id into their errors.
+    expect(unkeyed.headers.get('x-request-id')).toMatch(/^[\w-]{36}$/);
     expect(((await unkeyed.json()) as { error: { code: string } }).error.code).toBe(
       'invalid_api_key',
     );
@@ -63,6 +64,52 @@ describe.each([true, false])('inboundGuard (then given: %s)', (withThen) => {
     expect(((await form.json()) as { error: { code: string } }).error.code).toBe(
       'unsupported_media_type',
     );
+    expect(form.headers.get('x-request-id')).toBeTruthy();
+    expect(server.passed).toEqual([]);
+  });
+
+  it("answers 415 only on the chat route: another /v1 path's form post is passed on (to its 404)", async () => {
+    const form = { authorization: `Bearer ${KEY}`, 'content-type': 'multipart/form-data; b=x' };
+    expect((await post('/V1/Chat/Completions/?x=1', form)).status).toBe(415);
+    expect((await post('/v1/audio/transcriptions', form)).status).toBe(200);
+    expect((await post('/v1/embeddings', { authorization: `Bearer ${KEY}` })).status).toBe(200);
+    expect(server.passed).toEqual(['POST /v1/audio/transcriptions', 'POST /v1/embeddings']);
+  });
+
+  it('checks a request target in absolute form that WHATWG cannot parse (a port out of range)', async () => {
+    for (const target of [
+      'http://x:99999/v1/chat/completions',
+      'http://x:65536/v1/models',
+      'http://127.0.0.1/v1/chat/completions',
+    ]) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request(server.url, {
+          method: 'POST',
+          path: target,
+          headers: { 'content-type': 'application/json' },
+          agent: false,
+        });
+        req.once('response', (res) => (res.resume(), resolve(res.statusCode!)));
+        req.once('error', reject);
+        req.end('{}');
+      });
+      expect(status).toBe(401);
+    }
+    expect(server.passed).toEqual([]);
+  });
+
+  it('reads and drops the body of a refused request, so a client still sending gets the answer', async () => {
+    // fetch, as OpenAI's SDK sends: with the connection closed at once, the upload fails (EPIPE)
+    // and the SDK retries it.
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.alloc(8 * 1024 * 1024, 0x61),
+      });
+      expect(res.status).toBe(401);
+      expect(await res.text()).toContain('invalid_api_key');
+    }
     expect(server.passed).toEqual([]);
   });
 

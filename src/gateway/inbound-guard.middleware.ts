@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { GATEWAY_BODY_LIMIT_BYTES } from './gateway.constants';
 import { sendJson } from './http-exchange';
+import { requestIdFor } from './inbound-call.options';
 import { openAiError, type OpenAiErrorReply } from './openai-error.body';
 
 /** The API the guard protects; health and metrics stay open to orchestrators and scrapers. */
@@ -15,10 +17,13 @@ export type NodeMiddleware = (
 ) => void;
 
 /**
- * The gateway's front door for `/v1`, before any body is read: a POST must be
- * `application/json` (415 otherwise: a browser form post needs no CORS preflight, so without
- * this any web page could spend the gateway's upstream key), and with inbound keys configured a
- * request must carry one as `Authorization: Bearer <key>` (401 otherwise). Keys are compared in
+ * The gateway's front door for `/v1`, before any body is read: with inbound keys configured a
+ * request must carry one as `Authorization: Bearer <key>` (401 otherwise), and a POST to the chat
+ * route must be `application/json` (415 otherwise: a browser form post needs no CORS preflight,
+ * so without this any web page could spend the gateway's upstream key; other paths get their
+ * 404 as usual). Both answers carry an `x-request-id`, and the body the client is still sending
+ * is read and dropped (up to the gateway's body limit), so the client gets the answer instead of
+ * a broken pipe. Keys are compared in
  * constant time and never forwarded: the upstream only ever sees the gateway's own key.
  *
  * `then`, when given, runs next on every request the guard lets through (any path), as the
@@ -37,6 +42,7 @@ export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware):
     if (req.method !== 'OPTIONS' && isApiPath(req)) {
       if (digests.length > 0 && !knownKey(bearer(req), digests)) {
         return send(
+          req,
           res,
           openAiError(
             401,
@@ -47,8 +53,10 @@ export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware):
           ),
         );
       }
-      if (req.method === 'POST' && !isJson(req)) {
+      // Only the route that calls the upstream: any other path answers 404 as it would.
+      if (req.method === 'POST' && !isJson(req) && isChatPath(req)) {
         return send(
+          req,
           res,
           openAiError(
             415,
@@ -88,9 +96,29 @@ function isApiPath(req: IncomingMessage & { originalUrl?: string }): boolean {
   return next === 0x2f || next === 0x3f;
 }
 
-/** The path and query of a request target in absolute form; any other target as it is. */
+const CHAT_PATH = '/chat/completions';
+
+/**
+ * Whether an API path (see {@link isApiPath}) is the chat route's, `/v1/chat/completions`, as the
+ * router matches it: any letter case, a trailing slash, a query.
+ */
+function isChatPath(req: IncomingMessage & { originalUrl?: string }): boolean {
+  const url = req.originalUrl ?? req.url ?? '/';
+  const path = url.charCodeAt(0) === 0x2f ? url : absoluteFormPath(url);
+  const query = path.indexOf('?');
+  let rest = path.slice(API_PREFIX_LENGTH, query === -1 ? undefined : query);
+  if (rest.endsWith('/')) rest = rest.slice(0, -1);
+  return rest.length === CHAT_PATH.length && rest.toLowerCase() === CHAT_PATH;
+}
+
+/**
+ * The path and query of a request target in absolute form. A target WHATWG's parser refuses
+ * (`http://x:99999/v1/...`: a port out of range) may still reach a route, since Express parses
+ * with the older, laxer `url.parse`: it is taken as the chat route's, so the key and media type
+ * checks apply to it.
+ */
 function absoluteFormPath(target: string): string {
-  if (!URL.canParse(target)) return target;
+  if (!URL.canParse(target)) return API_PREFIX + CHAT_PATH;
   const { pathname, search } = new URL(target);
   return pathname + search;
 }
@@ -122,7 +150,23 @@ function knownKey(given: string | undefined, digests: readonly Buffer[]): boolea
   return found;
 }
 
-function send(res: ServerResponse, reply: OpenAiErrorReply): void {
-  // The body is not read: the connection cannot be reused for the next request.
-  sendJson(res, reply.status, reply.body, { ...reply.headers, connection: 'close' });
+function send(req: IncomingMessage, res: ServerResponse, reply: OpenAiErrorReply): void {
+  requestIdFor(req, res);
+  sendJson(res, reply.status, reply.body, reply.headers);
+  if (!req.complete) dropBody(req);
+}
+
+/**
+ * Reads the rest of a refused request's body and drops it, so the client can finish sending and
+ * read the answer (closing at once would break its pipe while it still writes, and OpenAI's SDKs
+ * retry a broken connection, so the body would be sent again). A body over the gateway's limit is
+ * not read to its end: the connection is closed at the limit.
+ */
+function dropBody(req: IncomingMessage): void {
+  let left = GATEWAY_BODY_LIMIT_BYTES;
+  req.on('data', (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0) req.socket.destroy();
+  });
+  req.resume();
 }

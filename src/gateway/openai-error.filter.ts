@@ -10,6 +10,7 @@ import {
   requestPath,
   sendJson,
 } from './http-exchange';
+import { requestIdFor } from './inbound-call.options';
 import { fromLlmError } from './llm-error.mapping';
 import { RejectionLogSummary } from './rejection-log.summary';
 import { errorTypeFor, openAiError, OpenAiErrorReply } from './openai-error.body';
@@ -43,6 +44,7 @@ export class OpenAiErrorFilter implements ExceptionFilter {
       return;
     }
     if (res.destroyed) return;
+    requestIdFor(req, res);
     sendJson(res, reply.status, reply.body, reply.headers);
   }
 

@@ -88,7 +88,11 @@ export class FallbackChain {
 
   private chainOf(record: CallRecord): readonly FallbackHop[] {
     const { fallbacks } = record.requestedUpstream;
-    return fallbacks[record.requestedModel] ?? fallbacks['*'] ?? NO_CHAIN;
+    // Own keys only: the model is the caller's, and `constructor` or `toString` must not find
+    // Object.prototype's.
+    const chain = (model: string) =>
+      Object.hasOwn(fallbacks, model) ? fallbacks[model] : undefined;
+    return chain(record.requestedModel) ?? chain('*') ?? NO_CHAIN;
   }
 }
 
