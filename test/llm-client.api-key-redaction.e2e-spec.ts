@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { inspect } from 'node:util';
+import { currentLlmContext, runWithLlmContext } from '../src/llm/observability/llm-context.storage';
 import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, startLlmApp, TEST_API_KEY, USER } from './support/llm-test-app';
@@ -106,6 +107,51 @@ describe('the API key never appears in errors or output', () => {
     for (const text of [output, ...errors.map(renderings)]) {
       expect(text).not.toContain(TEST_API_KEY);
       expect(text).not.toContain(TEST_API_KEY.slice(-12));
+    }
+  });
+
+  it('holds for the call objects handed to application code: lastResort and the request context', async () => {
+    const sim = await UpstreamSimulator.start();
+    const seen: string[] = [];
+    const t = await startLlmApp(
+      sim.baseUrl,
+      {
+        retry: { maxRetries: 0 },
+        headers: { 'api-key': 'azure-style-secret-0123456789' },
+        fallbacks: {},
+      },
+      {
+        lastResort: ({ call }) => {
+          seen.push(
+            JSON.stringify(call),
+            inspect(call, { depth: 10 }),
+            JSON.stringify({ ...call.upstream }),
+          );
+          return {
+            id: 'x',
+            object: 'chat.completion',
+            created: 0,
+            model: 'm',
+            choices: [],
+          } as never;
+        },
+      },
+    );
+    try {
+      sim.script([{ type: 'error', status: 503 }]);
+      await runWithLlmContext({ requestId: 'r1' }, async () => {
+        await t.llm.chat({ messages: USER });
+        seen.push(JSON.stringify(currentLlmContext()), inspect(currentLlmContext(), { depth: 10 }));
+      });
+    } finally {
+      await t.close();
+      await sim.close();
+    }
+    expect(seen).toHaveLength(5);
+    expect(seen[0]).toContain('"upstream"');
+    for (const text of seen) {
+      expect(text).not.toContain(TEST_API_KEY);
+      expect(text).not.toContain('azure-style-secret');
     }
   });
 });

@@ -102,7 +102,7 @@ export function readUpstream(
   }
   const policy = mergePolicy(shared.policy, readPolicyLayer(u, at, checks), at, checks);
   const own = readLimitsLayer(u.limits, `${at}.limits`, checks);
-  return {
+  return withSecretsHidden({
     name: name ?? '',
     baseUrl: (baseUrl ?? '').replace(/\/+$/, ''),
     ...(apiKey === undefined ? {} : { apiKey }),
@@ -116,7 +116,22 @@ export function readUpstream(
     timeouts: policy.timeouts,
     limits: mergeLimits(shared.limits, own),
     adjusted: policy.adjusted,
-  };
+  });
+}
+
+/**
+ * Makes `apiKey` and `headers` (credentials too: Azure's `api-key`) non-enumerable: the resolved
+ * upstream reaches application code (a call's `upstream` in `lastResort`, the request context's
+ * `calls`), where `console.log`, `JSON.stringify` or a spread must not print the key. The
+ * transport reads them by name, as before.
+ */
+function withSecretsHidden(upstream: ResolvedUpstream): ResolvedUpstream {
+  for (const field of ['apiKey', 'headers'] as const) {
+    if (field in upstream) {
+      Object.defineProperty(upstream, field, { value: upstream[field], enumerable: false });
+    }
+  }
+  return upstream;
 }
 
 /** Stands in for an upstream that is not an object, so the rest can still be checked. */
