@@ -19,6 +19,14 @@ import {
 /** Distinct feature or model values kept as labels; later ones are recorded as `other`. */
 export const MAX_LABEL_VALUES = 64;
 
+/**
+ * Distinct (model, feature) pairs kept per upstream: each label is bounded alone, but their
+ * product (64 × 64) would still be thousands of series per instrument. Past it, a new pair is
+ * recorded with feature `other` (its model kept when that pair exists), else as model and feature
+ * `other`.
+ */
+export const MAX_LABEL_PAIRS = 128;
+
 /** Longest label value; longer ones are cut and end in `…`. */
 export const MAX_LABEL_LENGTH = 64;
 
@@ -137,8 +145,9 @@ export function failedOperation(labels: ResponseLabels, kind: string): Attribute
 export class CallMetricAttributes {
   private readonly features = new BoundedLabel();
   private readonly models = new BoundedLabel();
-  /** Upstream → model → feature; models and features are bounded, so this is too. */
+  /** Upstream → model → feature; at most {@link MAX_LABEL_PAIRS} pairs per upstream, plus `other`s. */
   private readonly labels = new WeakMap<ResolvedUpstream, Map<string, Map<string, CallLabels>>>();
+  private readonly pairs = new WeakMap<ResolvedUpstream, { count: number }>();
 
   /** The model label of a breaker: the same bounded set of values as the calls' models. */
   model(model: string): string {
@@ -152,10 +161,33 @@ export class CallMetricAttributes {
     let byModel = this.labels.get(call.upstream);
     if (!byModel)
       this.labels.set(call.upstream, (byModel = new Map<string, Map<string, CallLabels>>()));
+    const labels = byModel.get(model)?.get(feature);
+    if (labels) return labels;
+    let pairs = this.pairs.get(call.upstream);
+    if (!pairs) this.pairs.set(call.upstream, (pairs = { count: 0 }));
+    if (pairs.count < MAX_LABEL_PAIRS) {
+      pairs.count++;
+      return this.create(byModel, call.upstream, model, feature);
+    }
+    // Past the bound: the model's `other` feature when it has one, else `other` for both. The
+    // `other` pairs are not counted: at most one per model, and the models are bounded.
+    return (
+      byModel.get(model)?.get('other') ??
+      byModel.get('other')?.get('other') ??
+      this.create(byModel, call.upstream, 'other', 'other')
+    );
+  }
+
+  private create(
+    byModel: Map<string, Map<string, CallLabels>>,
+    upstream: ResolvedUpstream,
+    model: string,
+    feature: string,
+  ): CallLabels {
     let byFeature = byModel.get(model);
     if (!byFeature) byModel.set(model, (byFeature = new Map<string, CallLabels>()));
-    let labels = byFeature.get(feature);
-    if (!labels) byFeature.set(feature, (labels = new CallLabels(call.upstream, model, feature)));
+    const labels = new CallLabels(upstream, model, feature);
+    byFeature.set(feature, labels);
     return labels;
   }
 
