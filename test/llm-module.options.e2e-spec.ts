@@ -146,6 +146,11 @@ describe('LlmModule options', () => {
       /upstreams\[0\]\.timeouts\.attemptMs must be a number greater than 0, got '60s', not a number/,
     ],
     [
+      'a timeout longer than Node can time (it would fire after 1 ms)',
+      { upstreams: [{ ...valid, timeouts: { attemptMs: 3_000_000_000, deadlineMs: 2 ** 31 } }] },
+      /upstreams\[0\]\.timeouts\.attemptMs must be at most 2147483647 \(Node's longest timer, about 24\.8 days\), got 3000000000/,
+    ],
+    [
       'an unknown option',
       { upstreams: [{ ...valid, breaker: { threshold: 5 } }] },
       /upstreams\[0\]\.breaker\.threshold is not an option \(known: consecutiveFailures, maxBreakMs, minBreakMs, maxProbeWaitMs\)/,

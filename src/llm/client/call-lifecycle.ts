@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../options/option-checks';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { CallRecord } from '../call/call-record';
@@ -10,7 +11,7 @@ import { LlmTelemetry } from '../observability/llm-telemetry';
 import { tracerProviderRegistered } from '../observability/llm-tracing';
 import { CallDeadline } from '../resilience/call-deadline';
 import { isLlmError } from '../resilience/llm.errors';
-import { badDeadlineError, unknownUpstreamError } from './call-options.errors';
+import { badCallOptionsError, badDeadlineError, unknownUpstreamError } from './call-options.errors';
 import type { OpenCall } from './llm-call';
 import { validateChatRequest } from './validate-chat-request';
 
@@ -37,12 +38,18 @@ export class CallLifecycle {
    * context) and its deadline, which shutdown waits for until the call is closed.
    */
   open(request: ChatCompletionRequest, options: LlmCallOptions, stream: boolean): OpenCall {
+    // `null` is no options, as `undefined` is; anything else not an object is a mistake.
+    options ??= {};
+    if (typeof options !== 'object') throw badCallOptionsError('options', 'an object', options);
+    if (options.signal !== undefined && !isAbortSignal(options.signal)) {
+      throw badCallOptionsError('signal', 'an AbortSignal', options.signal);
+    }
     const upstream = this.upstream(options.upstream);
     validateChatRequest(request, upstream.name);
     const model =
       typeof request.model === 'string' && request.model ? request.model : upstream.defaultModel;
     const deadlineMs = options.deadlineMs ?? upstream.timeouts.deadlineMs;
-    if (!(Number.isFinite(deadlineMs) && deadlineMs > 0)) {
+    if (!(Number.isFinite(deadlineMs) && deadlineMs > 0 && deadlineMs <= MAX_TIMER_MS)) {
       throw badDeadlineError(deadlineMs, upstream.name);
     }
     // Explicit options win over the request's context (a job may act for another user).
@@ -120,4 +127,15 @@ export class CallLifecycle {
     if (!upstream) throw unknownUpstreamError(name, this.upstreamNames);
     return upstream;
   }
+}
+
+/** An AbortSignal by its shape (one from another realm fails `instanceof`). */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  const signal = value as Partial<AbortSignal> | null;
+  return (
+    typeof signal === 'object' &&
+    signal !== null &&
+    typeof signal.aborted === 'boolean' &&
+    typeof signal.addEventListener === 'function'
+  );
 }

@@ -9,7 +9,8 @@ import { LlmError } from '../resilience/llm.errors';
 export function badDeadlineError(deadlineMs: unknown, upstream: string): LlmError {
   return new LlmError(
     'bad_request',
-    `The call option deadlineMs must be a positive number of milliseconds, got ${String(deadlineMs)}.`,
+    `The call option deadlineMs must be a positive number of milliseconds, at most 2147483647 ` +
+      `(Node's longest timer), got ${String(deadlineMs)}.`,
     { upstream, param: 'deadlineMs', retryable: false },
   );
 }
@@ -25,5 +26,21 @@ export function unknownUpstreamError(name: string | undefined, configured: strin
     'bad_request',
     `Unknown upstream '${name}'. Configured upstreams: ${configured.join(', ')}.`,
     { retryable: false },
+  );
+}
+
+/**
+ * Call options that are not an object, or a `signal` that is not an AbortSignal (from JavaScript
+ * or `any` callers: TypeScript's types rule both out).
+ *
+ * @example
+ * throw badCallOptionsError('signal', 'an AbortSignal', {});
+ */
+export function badCallOptionsError(param: string, expected: string, got: unknown): LlmError {
+  const shape = got === null ? 'null' : Array.isArray(got) ? 'an array' : typeof got;
+  return new LlmError(
+    'bad_request',
+    `The call option${param === 'options' ? 's' : ` ${param}`} must be ${expected}, got ${shape}.`,
+    { param, retryable: false },
   );
 }

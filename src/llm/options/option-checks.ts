@@ -8,7 +8,15 @@ export interface NumberRule {
   aboveMin?: boolean;
   /** The value counts things (retries, slots, calls), so it must be an integer. */
   whole?: boolean;
+  /** Largest accepted value; an option named `...Ms` is at most {@link MAX_TIMER_MS} without it. */
+  max?: number;
 }
+
+/**
+ * Node's longest timer (about 24.8 days): a longer `setTimeout` fires after 1 ms instead, so a
+ * duration past it would end every call at once.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How a section's keys are checked. */
 export interface KeyRules {
@@ -72,8 +80,14 @@ export class OptionChecks {
   number(value: unknown, path: string, rule: NumberRule): number | undefined {
     if (value === undefined) return undefined;
     const number = toNumber(value);
+    const max = rule.max ?? (path.endsWith('Ms') ? MAX_TIMER_MS : Infinity);
     const inRange =
       number !== undefined && (rule.aboveMin ? number > rule.min : number >= rule.min);
+    if (inRange && number > max) {
+      const why = max === MAX_TIMER_MS ? " (Node's longest timer, about 24.8 days)" : '';
+      this.report(path, `must be at most ${max}${why}, got ${describe(value)}`);
+      return undefined;
+    }
     if (inRange && (!rule.whole || Number.isInteger(number))) return number;
     const what = rule.whole ? 'a whole number' : 'a number';
     const bound = rule.aboveMin ? `greater than ${rule.min}` : `≥ ${rule.min}`;
