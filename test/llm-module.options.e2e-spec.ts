@@ -151,6 +151,16 @@ describe('LlmModule options', () => {
       /upstreams\[0\]\.timeouts\.attemptMs must be at most 2147483647 \(Node's longest timer, about 24\.8 days\), got 3000000000/,
     ],
     [
+      'a key read from a file with its newline',
+      { upstreams: [{ ...valid, apiKey: 'sk-from-a-secret-file\n' }] },
+      /upstreams\[0\]\.apiKey holds a line break or another character a header cannot carry \(value not shown; a key read from a file often ends in a newline: trim it\)/,
+    ],
+    [
+      'a header value with a line break',
+      { upstreams: [{ ...valid, headers: { 'x-team': 'a\r\nb' } }] },
+      /upstreams\[0\]\.headers\['x-team'\] holds a line break/,
+    ],
+    [
       'an unknown option',
       { upstreams: [{ ...valid, breaker: { threshold: 5 } }] },
       /upstreams\[0\]\.breaker\.threshold is not an option \(known: consecutiveFailures, maxBreakMs, minBreakMs, maxProbeWaitMs\)/,

@@ -1,3 +1,4 @@
+import { validateHeaderValue } from 'node:http';
 import type { ResolvedUpstream } from '../llm-module.options';
 import { type LimitsLayer, mergeLimits, readLimitsLayer } from './limits-options.resolver';
 import { LLM_DEFAULTS } from './llm.defaults';
@@ -81,6 +82,13 @@ export function readUpstream(
   if (baseUrl !== undefined) checkUrl(baseUrl, `${at}.baseUrl`, checks);
   // Never echo the key itself, not even in a startup error.
   const apiKey = checks.text(u.apiKey, `${at}.apiKey`, { secret: true });
+  if (apiKey !== undefined && !isHeaderValue(apiKey)) {
+    checks.report(
+      `${at}.apiKey`,
+      'holds a line break or another character a header cannot carry (value not shown; a key read ' +
+        'from a file often ends in a newline: trim it)',
+    );
+  }
   const provider = checks.text(u.provider, `${at}.provider`) ?? LLM_DEFAULTS.upstream.provider;
   const headers = checks.section(
     u.headers,
@@ -98,6 +106,11 @@ export function readUpstream(
       );
     } else if (typeof value !== 'string') {
       checks.report(`${at}.headers['${header}']`, 'must be a string (value not shown)');
+    } else if (!isHeaderValue(value)) {
+      checks.report(
+        `${at}.headers['${header}']`,
+        'holds a line break or another character a header cannot carry (value not shown)',
+      );
     }
   }
   const policy = mergePolicy(shared.policy, readPolicyLayer(u, at, checks), at, checks);
@@ -226,5 +239,15 @@ function checkUrl(value: string, path: string, checks: OptionChecks): void {
       path,
       `must be an absolute URL such as https://api.openai.com/v1; got a ${value.length}-character value that is not one`,
     );
+  }
+}
+
+/** Whether Node sends `value` as a header value (no line break, no control character but tab). */
+function isHeaderValue(value: string): boolean {
+  try {
+    validateHeaderValue('x', value);
+    return true;
+  } catch {
+    return false;
   }
 }
