@@ -1,4 +1,5 @@
 import type { CallRecord } from '../call/call-record';
+import { durationText } from './duration-text';
 import { LlmError } from './llm.errors';
 import type { TrackedBreaker } from './tracked-breaker';
 
@@ -15,7 +16,7 @@ export function circuitOpenError(breaker: TrackedBreaker, record: CallRecord): L
   return new LlmError(
     'circuit_open',
     `Circuit for upstream '${upstream.name}' model '${model}' is open; calls are rejected ` +
-      `for ${Math.ceil(waitMs / 1000)} s.` +
+      `for ${durationText(waitMs)}.` +
       (last ? ` The last failure was ${last.status ?? last.kind} from the upstream.` : ''),
     { upstream: upstream.name, model, retryAfterMs: waitMs, retryable: false },
   );

@@ -1,3 +1,4 @@
+import { durationText } from './duration-text';
 import { type CircuitBreakerPolicy, CircuitState } from 'cockatiel';
 import type { BreakerState } from '../call/call-record.types';
 import { type LlmBreakerOptions } from '../llm-module.options';
@@ -77,7 +78,7 @@ export class TrackedBreaker {
     switch (state) {
       case 'open':
         return (
-          `${where} opened; calls are rejected for ${Math.ceil(this.breakMs / 1000)} s.` +
+          `${where} opened; calls are rejected for ${durationText(this.breakMs)}.` +
           (last ? ` Last failure: ${last.status ?? last.kind} (${last.message.slice(0, 200)})` : '')
         );
       case 'half_open':
