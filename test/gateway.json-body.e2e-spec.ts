@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
@@ -179,6 +180,47 @@ describe('gateway: reading the JSON body of a chat call', () => {
     expect(answer.status).toBe(413);
     expect((JSON.parse(answer.body) as ErrorBody).error.code).toBe('payload_too_large');
     expect(sim.requests).toHaveLength(0);
+  });
+
+  it('answers a declared 1 GB body with 413 at once, without waiting for it, and closes', async () => {
+    const startedAt = Date.now();
+    const answer = await new Promise<{ status: string; connection?: string }>((resolve, reject) => {
+      const socket = net.connect(Number(new URL(gateway.url).port), '127.0.0.1');
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (piece: string) => {
+        text += piece;
+        const head = text.split('\r\n\r\n')[0]!;
+        if (text.includes('\r\n\r\n')) {
+          resolve({
+            status: head.split(' ')[1]!,
+            connection: /\r\nconnection: (\S+)/i.exec(head)?.[1],
+          });
+          socket.destroy();
+        }
+      });
+      socket.once('error', reject);
+      socket.write(
+        'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n' +
+          'content-length: 1000000000\r\n\r\n{"messages":[',
+      );
+      // Then nothing more: the answer must not wait for the rest.
+    });
+    expect(answer).toEqual({ status: '413', connection: 'close' });
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it('reads a declared body a little over the limit to its end, so a client still sending gets the 413', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.alloc(12 * 1024 * 1024, 0x20),
+      });
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as ErrorBody).error.code).toBe('payload_too_large');
+    }
   });
 
   it('accepts a body of exactly 10 MiB', async () => {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { holdHeader } from './http-exchange';
 import type { NodeMiddleware } from './inbound-guard.middleware';
 
 type Next = (error?: unknown) => void;
@@ -36,9 +37,46 @@ export function jsonBodyReader(limit: number, fallback?: NodeMiddleware) {
   return (req: IncomingMessage, res: ServerResponse, next: Next): void => {
     const length = fastPathLength(req, limit);
     if (length !== undefined) readBody(req, length, next);
+    else if (declaredOver(req, limit)) tooLarge(req, res, limit, next);
     else if (fallback) fallback(req, res, next);
     else next();
   };
+}
+
+/** Whether a JSON request declares a `Content-Length` over `limit`. */
+function declaredOver(req: IncomingMessage, limit: number): boolean {
+  const declared = req.headers['content-length'];
+  if (declared === undefined || !isJson(req.headers['content-type'])) return false;
+  return Number(declared) > limit;
+}
+
+/**
+ * body-parser's 413 for a declared length over the limit, without reading the body to its end
+ * first (body-parser does, however long it is: the answer waited for a client that declared 1 GB
+ * to send it all). A body up to twice the limit is read and dropped before the answer, so a client
+ * still sending gets it (closing at once breaks its pipe, and OpenAI's SDKs send it again); a
+ * longer one is answered at once and its connection closed.
+ */
+function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number, next: Next): void {
+  const length = Number(req.headers['content-length']);
+  const error = httpError(413, 'request entity too large', {
+    expected: length,
+    length,
+    limit,
+    type: 'entity.too.large',
+  });
+  if (length > 2 * limit) {
+    holdHeader(res, 'connection', 'close');
+    req.resume();
+    return next(error);
+  }
+  req.once('end', () => next(error));
+  req.once('close', () => req.complete || next(error));
+  req.resume();
+}
+
+function isJson(type: string | undefined): boolean {
+  return type !== undefined && (type === 'application/json' || JSON_MEDIA_TYPE.test(type));
 }
 
 /** The declared length when the fast path takes the request, else undefined. */
