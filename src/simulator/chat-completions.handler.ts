@@ -44,7 +44,7 @@ export async function handleChatCompletions(
     body: body ?? raw,
     hadAuthorization: req.headers.authorization !== undefined,
   };
-  state.record(recorded);
+  state.record(recorded, raw.length);
   // The status is known once the headers go out, whatever answered (outage, step, limit, reply).
   res.once('finish', () => (recorded.status = res.statusCode));
   res.once('close', () => (recorded.status ??= res.headersSent ? res.statusCode : undefined));

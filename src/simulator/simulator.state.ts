@@ -34,6 +34,12 @@ export type PublicConfig = Omit<ResolvedConfig, 'apiKey'> & {
 export const MAX_RECORDED_REQUESTS = 10_000;
 
 /**
+ * Bytes of recorded bodies kept (the most recent requests'; the newest is always kept): ten
+ * thousand 9 MB prompts would otherwise hold 90 GB, and `GET /_sim/requests` serialise it all.
+ */
+export const MAX_RECORDED_BODY_BYTES = 64 * 1024 * 1024;
+
+/**
  * Everything a simulator remembers between requests: config, script, rate-limit window,
  * outage and the requests received. Inputs are validated before they get here.
  */
@@ -42,6 +48,9 @@ export class SimulatorState {
   private enforcer: { key: string; enforcer: RateEnforcer } | undefined;
   private current: ResolvedConfig;
   private recorded: RecordedRequest[] = [];
+  /** The body size of each recorded request, in the same order, and their sum. */
+  private sizes: number[] = [];
+  private recordedBytes = 0;
   private outage: { status: number; until: number } | undefined;
 
   constructor(private readonly initial: ResolvedConfig) {
@@ -73,10 +82,19 @@ export class SimulatorState {
     return this.recorded;
   }
 
-  record(request: RecordedRequest): void {
+  /** Keeps `request` (whose body was `bodyBytes` long), dropping the oldest past the bounds. */
+  record(request: RecordedRequest, bodyBytes = 0): void {
     // Bounded: a simulator left running for a demo or a benchmark must not grow without end.
-    if (this.recorded.length >= MAX_RECORDED_REQUESTS) this.recorded.shift();
     this.recorded.push(request);
+    this.sizes.push(bodyBytes);
+    this.recordedBytes += bodyBytes;
+    while (
+      this.recorded.length > 1 &&
+      (this.recorded.length > MAX_RECORDED_REQUESTS || this.recordedBytes > MAX_RECORDED_BODY_BYTES)
+    ) {
+      this.recorded.shift();
+      this.recordedBytes -= this.sizes.shift()!;
+    }
   }
 
   /** Applies a validated patch; `outage` starts or (when `undefined`) ends an outage. */
@@ -110,6 +128,8 @@ export class SimulatorState {
     this.outage = undefined;
     // A new array, so a caller still holding the old list keeps its history.
     this.recorded = [];
+    this.sizes = [];
+    this.recordedBytes = 0;
   }
 
   publicConfig(): PublicConfig {
