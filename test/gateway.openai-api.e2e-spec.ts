@@ -97,6 +97,23 @@ describe('gateway: OpenAI-compatible API over the simulator', () => {
     expect(sim.requests).toHaveLength(0);
   });
 
+  it.each([
+    ['temperature', '"temperature": 1e400'],
+    ['top_p', '"top_p": -1e999'],
+    ['logit_bias.50256', '"logit_bias": {"50256": 1e400}'],
+    ['max_tokens', '"max_tokens": 1e400'],
+  ])(
+    '400 naming %s when it is a number JSON cannot carry (Infinity), not sent upstream as null',
+    async (param, field) => {
+      const res = await post(`{"messages": [{"role": "user", "content": "Hi"}], ${field}}`);
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as ErrorBody;
+      expect(error).toMatchObject({ type: 'invalid_request_error', param });
+      expect(error.message).toContain(`'${param}' must be a finite number`);
+      expect(sim.requests).toHaveLength(0);
+    },
+  );
+
   it('400 in OpenAI shape for malformed JSON', async () => {
     const res = await post('{"messages": [');
     expect(res.status).toBe(400);

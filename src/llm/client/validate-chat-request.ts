@@ -71,6 +71,15 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
   }
   const modelProblem = typeof model === 'string' ? modelNameProblem(model) : undefined;
   if (modelProblem) return { param: 'model', text: modelProblem };
+  const unsendable = nonFiniteField(request as Record<string, unknown>);
+  if (unsendable) {
+    return {
+      param: unsendable,
+      text:
+        `'${unsendable}' must be a finite number; got one JSON cannot carry (a literal such as ` +
+        '1e400 reads as Infinity, which would reach the provider as null)',
+    };
+  }
   for (const field of COUNT_FIELDS) {
     const value: unknown = request[field];
     if (
@@ -87,6 +96,32 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
   return undefined;
 }
 
+/**
+ * The first field, at the top or one object down (`logit_bias`), holding Infinity or NaN: JSON
+ * has no such number, so it would be sent as `null` and the provider would use its default.
+ */
+function nonFiniteField(request: Record<string, unknown>): string | undefined {
+  for (const key in request) {
+    if (!Object.hasOwn(request, key)) continue;
+    const value = request[key];
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return key;
+    } else if (
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      key !== 'messages'
+    ) {
+      for (const inner in value) {
+        const innerValue = (value as Record<string, unknown>)[inner];
+        if (typeof innerValue === 'number' && !Number.isFinite(innerValue))
+          return `${key}.${inner}`;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Fields that hold a count: a positive integer when given. */
 const COUNT_FIELDS = ['max_tokens', 'max_completion_tokens', 'n'] as const;
 
@@ -96,6 +131,7 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
   if (typeof value === 'object') return 'an object';
+  if (typeof value === 'number') return `number ${String(value)}`;
   // Cut before encoding: the value may be megabytes long.
   const text =
     JSON.stringify(typeof value === 'string' ? value.slice(0, 41) : value) ?? typeof value;
