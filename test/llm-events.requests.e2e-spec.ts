@@ -187,4 +187,32 @@ describe('the gateway with ELASTICSEARCH_URL', () => {
     ]);
     expect(es.indexTemplates.has('logs-llm.calls')).toBe(true);
   });
+
+  it('says 499 for a request whose client left before its answer, not the 201 Nest had set', async () => {
+    const sim = await UpstreamSimulator.start();
+    const es = await ElasticsearchStandIn.start();
+    const gateway = await startGatewayApp({ LLM_BASE_URL: sim.baseUrl, ELASTICSEARCH_URL: es.url });
+    try {
+      sim.configure({ latencyMs: 400 });
+      const leaving = new AbortController();
+      const sent = fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-feature-name': 'left' },
+        body: JSON.stringify({ messages: USER }),
+        signal: leaving.signal,
+      });
+      setTimeout(() => leaving.abort(), 100);
+      await expect(sent).rejects.toThrow();
+      await es.waitForDocs(CALLS_STREAM, 2);
+    } finally {
+      await gateway.close();
+      await es.close();
+      await sim.close();
+    }
+    const [call] = byAction(es.docs(CALLS_STREAM), 'llm-call');
+    const [request] = byAction(es.docs(CALLS_STREAM), 'llm-request');
+    expect(call).toMatchObject({ 'error.type': 'cancelled' });
+    expect(request).toMatchObject({ 'llm.feature': 'left', 'http.response.status_code': 499 });
+    expect(request!['event.outcome']).not.toBe('success');
+  });
 });

@@ -104,7 +104,7 @@ export class LlmContextInterceptor implements NestInterceptor {
         // The status is final only once the response is sent (exception filters set it late).
         const reply = context.switchToHttp().getResponse<HttpResponse>();
         const res = 'raw' in reply ? reply.raw : reply;
-        res.once('close', () => report(res.statusCode));
+        res.once('close', () => report(answeredStatus(res)));
       }
       const handle = () =>
         next.handle().subscribe({
@@ -154,7 +154,9 @@ export class LlmContextInterceptor implements NestInterceptor {
     // `on`, not `once`: a response closes once, and `once` wraps every listener in two objects.
     res.on('close', () => {
       if (store.calls.length === 0) return;
-      this.telemetry.requestEnded(this.ending(context, store, res.statusCode, startedAt, error));
+      this.telemetry.requestEnded(
+        this.ending(context, store, answeredStatus(res), startedAt, error),
+      );
     });
     const run = (): Promise<T> =>
       handle(store).catch((e: unknown) => {
@@ -261,3 +263,14 @@ export class LlmContextInterceptor implements NestInterceptor {
     };
   }
 }
+
+/**
+ * The status a closed response ended with: its own once sent to its end, else 499 (nginx's
+ * "client closed request"): the client left before the answer was complete, so the status Nest
+ * had set (201 for a POST) was never what it got.
+ */
+function answeredStatus(res: { statusCode: number; writableFinished?: boolean }): number {
+  return res.writableFinished === false ? CLIENT_CLOSED_REQUEST : res.statusCode;
+}
+
+const CLIENT_CLOSED_REQUEST = 499;
