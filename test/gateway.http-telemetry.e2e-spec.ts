@@ -207,6 +207,13 @@ describe('gateway HTTP telemetry from its real entry point, nothing configured',
       const labels = { http_request_method: 'POST', http_response_status_code: '200', ...SCOPE };
       expect(prom.value('http_server_request_duration_count', labels)).toBe(1);
       expect(prom.value('http_client_request_duration_count', labels)).toBe(1);
+      // target_info, on the unauthenticated /metrics: the service and host, not the process's
+      // command line, executable or owner.
+      const targetInfo = prom.text.split('\n').find((line) => line.startsWith('target_info{'));
+      expect(targetInfo).toContain('service_name="llm-gateway"');
+      expect(targetInfo).not.toMatch(
+        /process_command|process_executable|process_owner|process_pid/,
+      );
     } finally {
       await gateway.stop();
       await sim.close();

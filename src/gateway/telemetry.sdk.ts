@@ -1,6 +1,12 @@
 import { metrics } from '@opentelemetry/api';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import type { ResourceDetector } from '@opentelemetry/resources';
+import {
+  envDetector,
+  hostDetector,
+  osDetector,
+  type ResourceDetector,
+  serviceInstanceIdDetector,
+} from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 // The file itself, not the barrel: this runs before Nest and the HTTP transport may be loaded.
@@ -130,7 +136,7 @@ export function startTelemetry(
     // Undefined lets the SDK read the environment; an empty list turns the signal off.
     spanProcessors,
     logRecordProcessors: plan.exportLogs ? undefined : [],
-    resourceDetectors: overrides.resourceDetectors,
+    resourceDetectors: overrides.resourceDetectors ?? defaultDetectors(env),
     // The SDK's default propagator, skipping extraction from a request with nothing to extract;
     // undefined (the SDK reads OTEL_PROPAGATORS) when the environment names propagators.
     textMapPropagator: gatewayPropagator(),
@@ -168,4 +174,14 @@ function httpInstrumentationScope(): { name: string; version: string } {
     enabled: false,
   });
   return { name: instrumentationName, version: instrumentationVersion };
+}
+
+/**
+ * The SDK's resource detectors without its process detector, unless OTEL_NODE_RESOURCE_DETECTORS
+ * names them: the resource is `target_info` on the unauthenticated `/metrics`, where the process's
+ * command line (secrets passed as arguments), executable path and owner have no place.
+ */
+function defaultDetectors(env: NodeJS.ProcessEnv): ResourceDetector[] | undefined {
+  if (env.OTEL_NODE_RESOURCE_DETECTORS) return undefined;
+  return [envDetector, hostDetector, osDetector, serviceInstanceIdDetector];
 }
