@@ -1,6 +1,7 @@
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Server } from 'node:http';
+import * as net from 'node:net';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
@@ -127,6 +128,39 @@ describe('gateway under hostile input', () => {
     const after = await (await fetch(`${url}/metrics`)).text();
     expect(after.length).toBeLessThan(text.length * 1.05);
   });
+
+  it.each([
+    ['headers over Node’s limit', `x-big: ${'a'.repeat(20_000)}\r\n`, '431', 'headers_too_large'],
+    ['a control character in a header', 'x-bad: a\u0001b\r\n', '400', 'malformed_request'],
+    [
+      'both Content-Length and Transfer-Encoding',
+      'content-length: 2\r\ntransfer-encoding: chunked\r\n',
+      '400',
+      'malformed_request',
+    ],
+  ])(
+    'answers a request Node’s parser refuses (%s) in OpenAI’s shape, then serves the next',
+    async (_case, headers, status, code) => {
+      const url = await boot();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (piece: string) => (text += piece));
+        socket.once('close', () => resolve(text));
+        socket.once('error', reject);
+        socket.write(
+          `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${headers}\r\n{}`,
+        );
+      });
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head!.split(' ')[1]).toBe(status);
+      expect(head).toMatch(/\r\ncontent-type: application\/json/i);
+      expect(JSON.parse(body!)).toMatchObject({ error: { type: 'invalid_request_error', code } });
+      expect(sim.requests).toHaveLength(0);
+      expect((await fetch(`${url}/health/live`)).status).toBe(200);
+    },
+  );
 
   it('answers a form post with 415 and forwards nothing', async () => {
     const url = await boot();

@@ -164,6 +164,34 @@ describe('gateway: reading the JSON body of a chat call', () => {
     expect(answer.status).toBe(status);
   });
 
+  it.each([
+    [
+      'another charset',
+      { 'content-type': 'application/json; charset=latin1' },
+      'x',
+      415,
+      'unsupported_charset',
+    ],
+    [
+      'an unknown content encoding',
+      { 'content-encoding': 'gzip, gzip' },
+      'x',
+      415,
+      'unsupported_content_encoding',
+    ],
+    ['gzip that is not', { 'content-encoding': 'gzip' }, 'not gzip at all', 400, 'invalid_body'],
+  ])(
+    'answers %s with a code and what to send instead, not only the parser’s words',
+    async (_case, headers, body, status, code) => {
+      const answer = await send(body, { headers });
+      expect(answer.status).toBe(status);
+      const { error } = JSON.parse(answer.body) as ErrorBody;
+      expect(error).toMatchObject({ type: 'invalid_request_error', code });
+      expect(error.message).toMatch(/^The request body (must|could not)/);
+      expect(sim.requests).toHaveLength(0);
+    },
+  );
+
   it('inflates a gzip body as before (body-parser reads it)', async () => {
     sim.script([{ type: 'ok', content: 'zipped' }]);
     const body = gzipSync(JSON.stringify({ messages: MESSAGES }));

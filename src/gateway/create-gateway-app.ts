@@ -1,3 +1,4 @@
+import { answerClientErrors } from './client-error.handler';
 import { type INestApplication, Logger, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -93,6 +94,7 @@ export async function createGatewayApp(
     app.use(inboundGuard(inbound.apiKeys));
   }
   boundSlowClients(app.getHttpServer(), config);
+  answerClientErrors(app.getHttpServer());
   recordHttpServerMetrics(app.getHttpServer());
   options.configure?.(app);
   await app.init();

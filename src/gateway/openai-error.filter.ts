@@ -99,8 +99,40 @@ function fromHttpException(exception: HttpException, route: string): OpenAiError
   if (status === 404 && exception.message.startsWith('Cannot ')) {
     return openAiError(404, type, `Invalid URL (${route})`, { code: 'unknown_url' });
   }
+  const body = typeof parserError === 'string' ? BODY_ERRORS[parserError] : undefined;
+  if (body) {
+    const message = `${body.message} (${exception.message.slice(0, 100)}).`;
+    return openAiError(status, type, message, { code: body.code });
+  }
   return openAiError(status, type, messageOf(exception), { code: exception.errorCode ?? null });
 }
+
+/**
+ * body-parser's and Fastify's other refusals of a body, by their `type` or `code`: each gets a
+ * code and a sentence saying what to send instead, not only the parser's own words.
+ */
+const BODY_ERRORS: Record<string, { code: string; message: string }> = {
+  'charset.unsupported': {
+    code: 'unsupported_charset',
+    message: 'The request body must be UTF-8 (Content-Type: application/json; charset=utf-8)',
+  },
+  'encoding.unsupported': {
+    code: 'unsupported_content_encoding',
+    message: 'The request body must be sent as is, or with Content-Encoding gzip, deflate or br',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'unsupported_media_type',
+    message: 'The request body must be JSON sent with Content-Type: application/json',
+  },
+  'request.aborted': { code: 'request_aborted', message: 'The request body ended early' },
+  'request.size.invalid': {
+    code: 'invalid_body_length',
+    message: 'The request body is not as long as its Content-Length says',
+  },
+  // A compressed body that does not decompress: zlib's error, under body-parser's 400.
+  Z_DATA_ERROR: { code: 'invalid_body', message: 'The request body could not be decompressed' },
+  Z_BUF_ERROR: { code: 'invalid_body', message: 'The request body could not be decompressed' },
+};
 
 function messageOf(exception: HttpException): string {
   const response = exception.getResponse();
