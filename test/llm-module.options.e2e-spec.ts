@@ -153,7 +153,7 @@ describe('LlmModule options', () => {
     [
       'a key read from a file with its newline',
       { upstreams: [{ ...valid, apiKey: 'sk-from-a-secret-file\n' }] },
-      /upstreams\[0\]\.apiKey holds a line break or another character a header cannot carry \(value not shown; a key read from a file often ends in a newline: trim it\)/,
+      /upstreams\[0\]\.apiKey holds a line break or another control character, which a header cannot carry \(value not shown; a key read from a file often ends in a newline: trim it\)/,
     ],
     [
       'a header value with a line break',
