@@ -1,4 +1,4 @@
-import { isLlmError, type LlmError } from '../src/llm/resilience/llm.errors';
+import { isLlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 
@@ -25,7 +25,7 @@ describe('LlmClient call options: a mistake is a bad_request LlmError naming the
   ])('%s', async (_case, options, param) => {
     const error = await failureOf(() => t.llm.chat({ messages: USER }, options as never));
     expect(isLlmError(error)).toBe(true);
-    expect(error as LlmError).toMatchObject({ kind: 'bad_request', param, retryable: false });
+    expect(error).toMatchObject({ kind: 'bad_request', param, retryable: false });
     expect(sim.requests).toHaveLength(0);
   });
 

@@ -35,7 +35,7 @@ describe('CallMetricAttributes', () => {
     expect(attributes.of(call('m0', 'f5')).common[ATTR_LLM_FEATURE]).toBe('f5');
     expect(attributes.of(call('m31', 'f63')).common[ATTR_GEN_AI_REQUEST_MODEL]).toBe('other');
     // Another upstream has its own bound.
-    const other = { ...upstream, name: 'azure' } as ResolvedUpstream;
+    const other = { ...upstream, name: 'azure' };
     expect(attributes.of(call('m31', 'f63', other)).common[ATTR_LLM_FEATURE]).toBe('f63');
   });
 });
