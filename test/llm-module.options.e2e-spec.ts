@@ -176,6 +176,22 @@ describe('LlmModule options', () => {
       /upstreams\[0\]\.timeouts\.attemptMs \(5000\) must not exceed timeouts\.deadlineMs \(1000\)/,
     ],
     [
+      'attempt longer than total, both in defaults (named there, once for every upstream)',
+      {
+        defaults: { timeouts: { attemptMs: 5000, deadlineMs: 1000 } },
+        upstreams: [valid, { ...valid, name: 'second' }],
+      },
+      /\(1\):\n\s+- defaults\.timeouts\.attemptMs \(5000\) must not exceed timeouts\.deadlineMs \(1000\)$/,
+    ],
+    [
+      'attempt on the upstream longer than the total in defaults',
+      {
+        defaults: { timeouts: { deadlineMs: 1000 } },
+        upstreams: [{ ...valid, timeouts: { attemptMs: 5000 } }],
+      },
+      /upstreams\[0\]\.timeouts\.attemptMs \(5000\) must not exceed defaults\.timeouts\.deadlineMs \(1000\)/,
+    ],
+    [
       'a first break longer than the longest, both set',
       { upstreams: [{ ...valid, breaker: { minBreakMs: 5000, maxBreakMs: 1000 } }] },
       /upstreams\[0\]\.breaker\.minBreakMs \(5000\) must not exceed breaker\.maxBreakMs \(1000\)/,

@@ -48,7 +48,9 @@ export class OptionChecks {
 
   /** Records a problem; `path` leads it, so every message names its field. */
   report(path: string, problem: string): void {
-    this.problems.push(`${path} ${problem}`);
+    const line = `${path} ${problem}`;
+    // Once: a problem in `defaults` is found again for every upstream that takes it.
+    if (!this.problems.includes(line)) this.problems.push(line);
   }
 
   /**

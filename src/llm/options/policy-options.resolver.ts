@@ -137,6 +137,9 @@ export function mergePolicy(
   };
   const userSet = (section: PolicySection, field: string): boolean =>
     field in shared[section] || field in own[section];
+  // Where the user set a field: the upstream's own options, else `defaults`.
+  const setAt = (section: PolicySection, field: string): string =>
+    field in own[section] ? `${at}.${section}.${field}` : `defaults.${section}.${field}`;
   for (const [section, lowKey, highKey] of ORDERED) {
     const values = merged[section] as Record<string, number>;
     const low = values[lowKey]!;
@@ -144,9 +147,13 @@ export function mergePolicy(
     if (low <= high) continue;
     const lowSet = userSet(section, lowKey);
     if (lowSet === userSet(section, highKey)) {
+      const lowAt = setAt(section, lowKey);
+      const highAt = setAt(section, highKey);
+      // The other field by its section alone when both sit in the same options object.
+      const sameObject = lowAt.slice(0, -lowKey.length) === highAt.slice(0, -highKey.length);
       checks.report(
-        `${at}.${section}.${lowKey}`,
-        `(${low}) must not exceed ${section}.${highKey} (${high})`,
+        lowAt,
+        `(${low}) must not exceed ${sameObject ? `${section}.${highKey}` : highAt} (${high})`,
       );
     } else if (lowSet) {
       values[highKey] = low;
