@@ -128,6 +128,17 @@ describe.each(['express', 'fastify'] as const)('gateway on %s', (platform) => {
     expect(sim.requests).toHaveLength(0);
   });
 
+  it('serves the chat route with a trailing slash too, as both platforms route it', async () => {
+    sim.script([{ type: 'ok', content: 'slash' }]);
+    const res = await fetch(`${gateway.url}/v1/chat/completions/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: MESSAGES }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('slash');
+  });
+
   it('answers an unknown route with an OpenAI-shaped 404', async () => {
     const res = await fetch(`${gateway.url}/v1/nothing?x=1`, {
       headers: { authorization: `Bearer ${KEY}` },

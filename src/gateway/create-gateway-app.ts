@@ -63,7 +63,11 @@ export async function createGatewayApp(
     : await NestFactory.create<NestFastifyApplication>(
         module,
         // Fastify's own JSON parser (no form parser), with the gateway's body limit.
-        new FastifyAdapter({ bodyLimit: GATEWAY_BODY_LIMIT_BYTES }),
+        // A trailing slash reaches the route, as on Express (non-strict routing).
+        new FastifyAdapter({
+          bodyLimit: GATEWAY_BODY_LIMIT_BYTES,
+          routerOptions: { ignoreTrailingSlash: true },
+        }),
         appOptions,
       );
   // CORS off unless origins are configured: a browser page of another origin gets no answer.
