@@ -62,7 +62,13 @@ describe('gateway: upstream failures, breaker and health', () => {
     expect(res.headers.get('retry-after-ms')).toBe('5');
     expect(res.headers.get('x-llm-attempts')).toBe('4');
     const { error } = (await res.json()) as ErrorBody;
-    expect(error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited', param: null });
+    // The provider's code, as a client of the provider checks it; the kind in its header.
+    expect(error).toMatchObject({
+      type: 'rate_limit_error',
+      code: 'rate_limit_exceeded',
+      param: null,
+    });
+    expect(res.headers.get('x-llm-error-kind')).toBe('rate_limited');
   });
 
   it('429 at once when the server hint waits past the deadline', async () => {

@@ -209,6 +209,24 @@ describe('the official OpenAI SDK against the gateway', () => {
     expect(sim.requests).toHaveLength(1);
   });
 
+  it.each([
+    [429, 'insufficient_quota', 'quota_exceeded'],
+    [400, 'content_filter', 'content_filtered'],
+    [404, 'model_not_found', 'not_found'],
+  ])(
+    'relays the provider’s own code for its %d %s, as code written against the provider checks it',
+    async (status, code, kind) => {
+      sim.script([{ type: 'error', status, code, message: 'Refused.' }]);
+      const error = await openai.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(APIError);
+      expect((error as APIError).status).toBe(status);
+      expect((error as APIError).code).toBe(code);
+      expect((error as APIError).headers?.get('x-llm-error-kind')).toBe(kind);
+    },
+  );
+
   it('a stream cut after content ends in an SDK error, not a silent clean end', async () => {
     sim.script([{ type: 'stream', chunks: ['one ', 'two ', 'three'], cutAfter: 2 }]);
     const stream = await openai.chat.completions.create({

@@ -81,7 +81,13 @@ export async function createGatewayApp(
         'x-user-id',
         'x-feature-name',
       ],
-      exposedHeaders: ['x-request-id', 'x-llm-attempts', 'retry-after', 'retry-after-ms'],
+      exposedHeaders: [
+        'x-request-id',
+        'x-llm-attempts',
+        'x-llm-error-kind',
+        'retry-after',
+        'retry-after-ms',
+      ],
     });
   }
   // Before the parser, so a refused request is never read (Fastify parses after its middleware).

@@ -33,8 +33,20 @@ const BY_KIND: Readonly<Record<LlmErrorKind, { status: number; type: string }>> 
   shutting_down: { status: 503, type: 'service_unavailable_error' },
 };
 
+/** The kinds of a provider refusing the caller's request: its own `code` says more than the kind. */
+const PROVIDER_REFUSALS: ReadonlySet<LlmErrorKind> = new Set<LlmErrorKind>([
+  ...REQUEST_ERROR_KINDS,
+  'not_found',
+  'conflict',
+  'rate_limited',
+  'quota_exceeded',
+]);
+
 /**
- * The gateway's answer to a failed call. `code` is the stable kind; `Retry-After` (whole
+ * The gateway's answer to a failed call. `code` is the provider's own code when the upstream
+ * refused the request with one (a 4xx or 429: `insufficient_quota`, `rate_limit_exceeded`,
+ * `content_filter`, ...), as a client of the provider checks it, else the stable kind; the kind is
+ * always in `x-llm-error-kind`. `Retry-After` (whole
  * seconds) and `retry-after-ms` are sent whenever the wait is known (rate limit, open circuit,
  * a server hint past the deadline), `x-llm-attempts` always.
  *
@@ -63,15 +75,22 @@ export function fromLlmError(error: LlmError): OpenAiErrorReply {
     // A rate-limit wait longer than the deadline: still a 429 for the client, with the wait.
     ({ status, type } = BY_KIND.rate_limited);
   }
+  // The provider's code as it sent it, for what the provider refused the caller's request for;
+  // the kind otherwise: the gateway's own refusals and decisions (a wait past the deadline), the
+  // upstream's failures (502/503/504), and its refusal of the gateway's own key (not the caller's).
+  const providers = error.providerCode !== undefined && PROVIDER_REFUSALS.has(error.kind);
   return openAiError(status, type, message, {
-    code: error.kind,
+    code: providers ? error.providerCode : error.kind,
     param: error.param ?? null,
     headers: headersOf(error),
   });
 }
 
 function headersOf(error: LlmError): Record<string, string> {
-  const headers: Record<string, string> = { 'x-llm-attempts': String(error.attempts) };
+  const headers: Record<string, string> = {
+    'x-llm-attempts': String(error.attempts),
+    'x-llm-error-kind': error.kind,
+  };
   // The gateway is the retry layer: once it has tried the upstream, a client SDK retrying on its
   // own (OpenAI's retries 2 more times by default) would multiply every attempt. OpenAI and
   // Anthropic SDKs obey this header over their status rules.
