@@ -78,7 +78,11 @@ export function fromLlmError(error: LlmError): OpenAiErrorReply {
   // The provider's code as it sent it, for what the provider refused the caller's request for;
   // the kind otherwise: the gateway's own refusals and decisions (a wait past the deadline), the
   // upstream's failures (502/503/504), and its refusal of the gateway's own key (not the caller's).
-  const providers = error.providerCode !== undefined && PROVIDER_REFUSALS.has(error.kind);
+  // Only an upstream's answer (it has a status): the local limiter names its refusals too.
+  const providers =
+    error.providerCode !== undefined &&
+    upstreamStatus !== undefined &&
+    PROVIDER_REFUSALS.has(error.kind);
   return openAiError(status, type, message, {
     code: providers ? error.providerCode : error.kind,
     param: error.param ?? null,
