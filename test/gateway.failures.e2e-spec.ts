@@ -144,6 +144,22 @@ describe('gateway: upstream failures, breaker and health', () => {
     expect(await getJson('/health/live')).toMatchObject({ status: 200, body: { status: 'ok' } });
   });
 
+  it('a break over without a probe: /health stays 503 (half-open, not recovered), readiness lets the probe in', async () => {
+    await boot({ LLM_BREAKER_FAILURES: '2', LLM_MAX_RETRIES: '1', LLM_BREAKER_MAX_WAIT_MS: '0' });
+    sim.script([{ type: 'error', status: 500, repeat: 2 }]);
+    expect((await post({ messages: MESSAGES })).status).toBe(502);
+    // Past the 200 ms break, no call: nothing has shown the upstream back.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const health = await getJson<HealthBody>('/health');
+    expect(health.status).toBe(503);
+    expect(health.body.details.llm.breakers[0]).toMatchObject({ state: 'half_open' });
+    const ready = await getJson<HealthBody>('/health/ready');
+    expect(ready).toMatchObject({ status: 200, body: { status: 'ok' } });
+    // The probe passes: recovered.
+    expect((await post({ messages: MESSAGES })).status).toBe(200);
+    expect(await getJson('/health')).toMatchObject({ status: 200 });
+  });
+
   it('readiness fails while open with LLM_READY_FAIL_WHEN_OPEN=true', async () => {
     await boot({
       LLM_BREAKER_FAILURES: '1',

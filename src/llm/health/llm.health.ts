@@ -36,25 +36,38 @@ export class LlmHealthIndicator {
         .check(key)
         .down({ draining: true, callsInFlight: this.drain.inFlight });
     }
-    return this.check(key, this.options.health.failReadinessWhenOpen ? 'down' : 'degraded');
+    // A half-open breaker lets the replica take the call that probes the upstream.
+    return this.check(
+      key,
+      this.options.health.failReadinessWhenOpen ? 'down' : 'degraded',
+      NOT_PASSING,
+    );
   }
 
-  /** For monitors and dashboards: `down` (HTTP 503) while any breaker is open. */
+  /**
+   * For monitors and dashboards: `down` (HTTP 503) while any breaker is open, or half-open: its
+   * break is over but no probe has come through yet, so the upstream has not been seen to recover
+   * (without traffic, a breaker stays half-open through a whole outage).
+   */
   checkBreakers<const Key extends string>(key: Key): HealthIndicatorResult<Key> {
-    return this.check(key, 'down');
+    return this.check(key, 'down', NOT_RECOVERED);
   }
 
   private check<const Key extends string>(
     key: Key,
     whenOpen: 'down' | 'degraded',
+    counted: ReadonlySet<string>,
   ): HealthIndicatorResult<Key> {
     const breakers = this.policies.snapshots();
-    const open = breakers.filter(
-      (breaker) => breaker.state === 'open' || breaker.state === 'isolated',
-    );
+    const open = breakers.filter((breaker) => counted.has(breaker.state));
     const data = { openBreakers: open.length, breakers };
     const session = this.indicators.check(key);
     if (open.length === 0) return session.up(data);
     return whenOpen === 'down' ? session.down(data) : session.degraded(data);
   }
 }
+
+/** Breakers that let no call through. */
+const NOT_PASSING: ReadonlySet<string> = new Set(['open', 'isolated']);
+/** Breakers whose upstream has not answered a probe since they opened. */
+const NOT_RECOVERED: ReadonlySet<string> = new Set(['open', 'isolated', 'half_open']);
