@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { drainGateway } from '../src/gateway/graceful-shutdown';
 import { UpstreamPoliciesRegistry } from '../src/llm/resilience/upstream-policies.registry';
@@ -12,6 +13,7 @@ const silent = { log: () => undefined, error: () => undefined, warn: () => undef
 interface Answer {
   status: number;
   text: string;
+  shouldRetry: string | null;
 }
 
 /** A plain or streaming call whose answer is read to its end. */
@@ -21,7 +23,11 @@ async function call(url: string, stream: boolean): Promise<Answer> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ messages: MESSAGES, stream }),
   });
-  return { status: res.status, text: await res.text() };
+  return {
+    status: res.status,
+    text: await res.text(),
+    shouldRetry: res.headers.get('x-should-retry'),
+  };
 }
 
 describe('graceful drain on shutdown', () => {
@@ -74,10 +80,73 @@ describe('graceful drain on shutdown', () => {
     for (const answer of answers) {
       expect(answer.status).toBe(503);
       expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'shutting_down' } });
+      // Cut by this replica, not given up: the client's SDK sends it again (to another one).
+      expect(answer.shouldRetry).toBe('true');
     }
     await sleep(100);
     expect(sim.requests).toHaveLength(6);
     expect(app.get(UpstreamPoliciesRegistry).snapshots()).toEqual(breakersBefore);
+  });
+
+  it('closes every connection after its answer once draining, and refuses a call on a kept one once it stops accepting', async () => {
+    sim.script([
+      { type: 'ok', content: 'first' },
+      { type: 'stream', chunks: Array.from({ length: 12 }, (_, i) => `s${i} `), delayMs: 100 },
+    ]);
+    sim.configure({ latencyMs: 300 });
+    gateway = await startGatewayApp({ LLM_BASE_URL: sim.baseUrl, LLM_DRAIN_TIMEOUT_MS: '5000' });
+    const { url, app } = gateway;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = () =>
+      new Promise<{ status?: number; headers: http.IncomingHttpHeaders; text: string }>(
+        (resolve, reject) => {
+          const req = http.request(`${url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            agent,
+          });
+          req.once('response', (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (piece: string) => (text += piece));
+            res.once('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
+          });
+          req.once('error', reject);
+          req.end(JSON.stringify({ messages: MESSAGES }));
+        },
+      );
+    // In flight when the drain starts: answered on its kept connection, which stays open; a
+    // stream keeps the drain going meanwhile.
+    const first = send();
+    await eventually(() => sim.requests.length === 1);
+    const stream = call(url, true);
+    await eventually(() => sim.requests.length === 2);
+    const drained = drainGateway(app, { delayMs: 100, logger: silent });
+    expect((await first).status).toBe(200);
+    // Past the delay, on the kept connection: refused at once, sent elsewhere, nothing upstream.
+    const late = await send();
+    expect(late.status).toBe(503);
+    expect(late.headers.connection).toBe('close');
+    expect(late.headers['x-should-retry']).toBe('true');
+    expect(JSON.parse(late.text)).toMatchObject({ error: { code: 'shutting_down' } });
+    expect(sim.requests).toHaveLength(2);
+    expect((await stream).status).toBe(200);
+    await drained;
+    agent.destroy();
+  });
+
+  it('answers calls during the delay with Connection: close, so clients reconnect elsewhere', async () => {
+    gateway = await startGatewayApp({ LLM_BASE_URL: sim.baseUrl, LLM_DRAIN_TIMEOUT_MS: '2000' });
+    const { url, app } = gateway;
+    const drained = drainGateway(app, { delayMs: 300, logger: silent });
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: MESSAGES }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('connection')).toBe('close');
+    await res.text();
+    await drained;
   });
 
   it('SIGTERM with a hanging upstream: the process exits within the drain timeout plus 1 s', async () => {

@@ -1,9 +1,11 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LlmDrain, type LlmDrainResult } from '../llm/index';
 import { LLM_RESOLVED_OPTIONS } from '../llm/llm.constants';
 import type { ResolvedLlmOptions } from '../llm/llm-module.options';
+import { sendJson } from './http-exchange';
+import { openAiError } from './openai-error.body';
 
 /** How long answers of calls ended by the drain may take to be written before sockets are cut. */
 const WRITE_GRACE_MS = 1000;
@@ -11,7 +13,10 @@ const WRITE_GRACE_MS = 1000;
 /**
  * The gateway's SIGTERM sequence, before `app.close()`:
  * 1. readiness fails at once (`LlmDrain.begin()`), liveness still answers;
- * 2. after `delayMs` (so load balancers notice), the server stops accepting connections;
+ *    From then on every answer closes its connection, so pooled clients and proxies reconnect
+ *    (to another replica once readiness has propagated) instead of reusing this one;
+ * 2. after `delayMs` (so load balancers notice), the server stops accepting connections, and a
+ *    new `/v1` request on a connection kept from before gets 503 `shutting_down` at once;
  * 3. calls and streams in flight finish, within the module's drain timeout counted from step 1;
  *    the rest end with `shutting_down` (never retried, never a breaker failure);
  * 4. idle connections are closed. `app.close()` then closes the upstream transports and
@@ -29,12 +34,14 @@ export async function drainGateway(
   const server = app.getHttpServer() as Server;
   const started = Date.now();
   drain.begin();
+  const requests = closeEveryConnectionAfterItsAnswer(server);
   const delayMs = Math.min(options.delayMs, timeoutMs);
   options.logger.log(
     `Shutting down: readiness fails now; the server stops accepting in ${delayMs} ms; ` +
       `${drain.inFlight} LLM call(s) in flight have up to ${timeoutMs} ms to finish`,
   );
   await sleep(delayMs);
+  requests.stopAccepting();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const result = await drain.drain(Math.max(0, timeoutMs - (Date.now() - started)));
@@ -52,4 +59,36 @@ export async function drainGateway(
       `when the drain started, ${result.ended} ended by the drain timeout`,
   );
   return result;
+}
+
+/**
+ * Puts itself in front of the server's request listeners for the drain: every answer from now
+ * closes its connection (`Connection: close`), and once {@link stopAccepting} is called a `/v1`
+ * request that still arrives on a kept connection is answered 503 `shutting_down` (retry
+ * elsewhere) without reaching the app; probes and scrapes are still served. Node's `server.close()`
+ * stops new connections only: without this a client keeping its connection open went on feeding
+ * calls to the replica that was going away.
+ */
+function closeEveryConnectionAfterItsAnswer(server: Server): { stopAccepting(): void } {
+  const listeners = server.listeners('request') as Array<
+    (req: IncomingMessage, res: ServerResponse) => void
+  >;
+  let accepting = true;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    res.shouldKeepAlive = false;
+    if (!accepting && /^\/v1(?:[/?]|$)/i.test(req.url ?? '')) {
+      req.resume();
+      const reply = openAiError(
+        503,
+        'service_unavailable_error',
+        'This gateway replica is shutting down: send the request again (another replica takes it).',
+        { code: 'shutting_down' },
+      );
+      sendJson(res, reply.status, reply.body, { 'x-should-retry': 'true' });
+      return;
+    }
+    for (const listener of listeners) listener.call(server, req, res);
+  });
+  return { stopAccepting: () => (accepting = false) };
 }

@@ -98,7 +98,14 @@ function headersOf(error: LlmError): Record<string, string> {
   // The gateway is the retry layer: once it has tried the upstream, a client SDK retrying on its
   // own (OpenAI's retries 2 more times by default) would multiply every attempt. OpenAI and
   // Anthropic SDKs obey this header over their status rules.
-  if (error.attempts > 0) headers['x-should-retry'] = 'false';
+  if (error.kind === 'shutting_down') {
+    // This replica cut the call, it did not spend its retries: the client should send it again,
+    // on a new connection, which the load balancer gives to another replica.
+    headers['x-should-retry'] = 'true';
+    headers.connection = 'close';
+  } else if (error.attempts > 0) {
+    headers['x-should-retry'] = 'false';
+  }
   if (error.requestId) headers['x-llm-upstream-request-id'] = error.requestId;
   if (error.retryAfterMs !== undefined) {
     const ms = Math.max(0, Math.ceil(error.retryAfterMs));
