@@ -139,6 +139,23 @@ describe('server hints', () => {
     }
   });
 
+  it('tells the caller the provider’s whole wait past the deadline, though maxServerHintMs caps its own sleep', async () => {
+    sim.script([
+      { type: 'error', status: 429, headers: { 'x-ratelimit-reset-requests': '6m0s' } },
+      { type: 'ok' },
+    ]);
+    // maxServerHintMs is 150 ms here: the retry would sleep 150 ms, past a 100 ms deadline.
+    const error: LlmError = await failureOf(() =>
+      t.llm.chat({ messages: USER }, { deadlineMs: 100 }),
+    );
+    expect(error).toMatchObject({
+      kind: 'deadline_exceeded',
+      retryAfterMs: 360_000,
+      retryAfterSource: 'x-ratelimit-reset-requests',
+    });
+    expect(error.message).toContain('Retry after 360.0 s');
+  });
+
   it.each([0, -5, Number.NaN])(
     'a deadlineMs of %s is refused before any attempt',
     async (deadlineMs) => {

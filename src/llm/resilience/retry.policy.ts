@@ -79,12 +79,18 @@ export function chooseDelay(
 
 function waitPastDeadline(failure: LlmError, delay: RetryDelay, remainingMs: number): LlmError {
   const waitS = (delay.delayMs / 1000).toFixed(1);
+  // What the caller is told: the provider's own wait, uncapped (maxServerHintMs caps only how
+  // long this process would sleep), else the backoff's.
+  const callerWaitMs =
+    delay.source !== 'backoff' && failure.retryAfterMs !== undefined
+      ? Math.max(failure.retryAfterMs, delay.delayMs)
+      : delay.delayMs;
   return new LlmError(
     'deadline_exceeded',
     `Upstream '${failure.upstream}' model '${failure.model}' failed (${failure.kind}` +
       `${failure.status ? ` ${failure.status}` : ''}) and the next retry would wait ${waitS} s ` +
       `(${delay.source}), but only ${(remainingMs / 1000).toFixed(1)} s remain of the deadline; ` +
-      `failing now instead of sleeping into it. Retry after ${waitS} s.`,
+      `failing now instead of sleeping into it. Retry after ${(callerWaitMs / 1000).toFixed(1)} s.`,
     {
       retryable: false,
       status: failure.status,
@@ -92,7 +98,7 @@ function waitPastDeadline(failure: LlmError, delay: RetryDelay, remainingMs: num
       upstream: failure.upstream,
       model: failure.model,
       providerCode: failure.providerCode,
-      retryAfterMs: delay.delayMs,
+      retryAfterMs: callerWaitMs,
       retryAfterSource: delay.source,
       cause: failure,
     },
