@@ -29,8 +29,9 @@ async function bootstrap(): Promise<void> {
     simulator = await startBuiltInSimulator(config.simPort);
     effective = { ...config, llm: { ...config.llm, baseUrl: simulator.baseUrl } };
   }
+  let app: INestApplication | undefined;
   try {
-    const app = await createGatewayApp(effective, { simulator });
+    app = await createGatewayApp(effective, { simulator });
     closeOnSignals(app, config, logger);
     await app.listen(config.port, config.host);
     const url = await app.getUrl();
@@ -42,6 +43,9 @@ async function bootstrap(): Promise<void> {
         : 'Inbound authentication off (no GATEWAY_API_KEYS): anyone who reaches this address can spend the upstream key',
     );
   } catch (error) {
+    // The app may hold connections (a jobs worker consuming, Redis): a gateway that cannot listen
+    // (EADDRINUSE) must not keep running without its port.
+    await app?.close().catch(() => undefined);
     await simulator?.close();
     throw error;
   }

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { drainGateway } from '../src/gateway/graceful-shutdown';
 import { UpstreamPoliciesRegistry } from '../src/llm/resilience/upstream-policies.registry';
@@ -6,6 +9,7 @@ import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { startGatewayProcess } from './support/gateway.process';
 import { eventually } from './support/eventually';
+import { RedisServer } from './support/redis-server';
 
 const MESSAGES = [{ role: 'user', content: 'Hello' }];
 const silent = { log: () => undefined, error: () => undefined, warn: () => undefined };
@@ -167,5 +171,37 @@ describe('graceful drain on shutdown', () => {
     expect(tookMs).toBeLessThan(1000 + 1000);
     expect(sim.requests).toHaveLength(3);
     expect(child.output()).toMatch(/ended by the drain timeout/);
+  });
+
+  it('a gateway that cannot listen (port taken) exits, though it holds connections (Redis)', async () => {
+    const redis = await RedisServer.start();
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as net.AddressInfo;
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
+      cwd: path.join(__dirname, '..'),
+      env: {
+        PATH: process.env.PATH,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LLM_BASE_URL: sim.baseUrl,
+        LLM_RPM: '600',
+        REDIS_URL: redis.url,
+        LLM_EVENTS_LOG: 'false',
+        SWC_NODE_IGNORE_DYNAMIC: '1',
+      },
+      stdio: 'ignore',
+    });
+    try {
+      const code = await new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), 10_000);
+        child.once('exit', (exitCode) => (clearTimeout(timer), resolve(exitCode)));
+      });
+      expect(code).toBe(1);
+    } finally {
+      child.kill('SIGKILL');
+      taken.close();
+      await redis.close();
+    }
   });
 });
