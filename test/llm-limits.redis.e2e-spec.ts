@@ -450,6 +450,29 @@ describe('rate limiter shared through Redis', () => {
     ]);
   });
 
+  it('gives a fallback the shared use without its own provider corrections, which last only to the reset', async () => {
+    await probeReady();
+    const store = new RedisBudgetStore(probe, `held${++upstreams}:`);
+    const take = (id: string): BudgetTake => ({
+      limits: { rpm: 10 },
+      windowMs: 60_000,
+      intervalMs: 0,
+      replicas: 1,
+      id,
+      need: { requests: 1, tokens: 0 },
+    });
+    expect(await store.take('k', take('a'))).toEqual({ admitted: true });
+    // The provider says no room until its reset in 300 ms: the window counts 9 more until then.
+    await store.correct(
+      'k',
+      { dimension: 'requests', remaining: 0, resetMs: 300, limit: 10 },
+      60_000,
+    );
+    expect((await store.take('k', take('b'))).admitted).toBe(false);
+    // What a fallback would hold for a whole minute: the one admission, not the 300 ms hold.
+    expect(store.sharedUsage('k')).toMatchObject({ requests: 1, tokens: 0 });
+  });
+
   it('closes its Redis connection when the module is destroyed', async () => {
     await probeReady();
     const clients = async () => {

@@ -26,6 +26,15 @@ const COMMANDS: Record<keyof BudgetCommands, string> = {
   llmBudgetImport: IMPORT_SCRIPT,
 };
 
+/** A provider correction added to a shared window, counted there until `until`. */
+interface ProviderHold {
+  requests: number;
+  tokens: number;
+  until: number;
+}
+
+const MAX_KEPT_HOLDS = 64;
+
 /**
  * Budgets in Redis, shared by every replica that uses the same Redis, key prefix and upstream
  * names. One script call per operation, atomic per budget.
@@ -33,6 +42,11 @@ const COMMANDS: Record<keyof BudgetCommands, string> = {
 export class RedisBudgetStore implements BudgetStore {
   private readonly commands: BudgetCommands;
   private readonly lastUsage = new Map<string, SharedUsage>();
+  /**
+   * The provider corrections this process added per budget, each counted only until the
+   * provider's reset: {@link sharedUsage} leaves them out of what a fallback holds for a window.
+   */
+  private readonly corrections = new Map<string, ProviderHold[]>();
 
   constructor(
     client: Redis,
@@ -48,9 +62,23 @@ export class RedisBudgetStore implements BudgetStore {
     return this.takeOrPeek(key, take, true);
   }
 
-  /** What the shared window held at the last take or peek of `key` that Redis answered. */
+  /**
+   * What the shared window held at the last take or peek of `key` that Redis answered, without
+   * the provider corrections this process added that were still counted then: those last until
+   * the provider's reset (often under a second), and a fallback holds what it is given for a whole
+   * window (it refused most calls for a minute after Redis went away).
+   */
   sharedUsage(key: string): SharedUsage | undefined {
-    return this.lastUsage.get(key);
+    const usage = this.lastUsage.get(key);
+    if (!usage) return undefined;
+    let requests = usage.requests;
+    let tokens = usage.tokens;
+    for (const hold of this.corrections.get(key) ?? []) {
+      if (hold.until <= usage.at) continue;
+      requests -= hold.requests;
+      tokens -= hold.tokens;
+    }
+    return { requests: Math.max(0, requests), tokens: Math.max(0, tokens), at: usage.at };
   }
 
   async peek(key: string, take: BudgetTake): Promise<TakeResult> {
@@ -65,7 +93,7 @@ export class RedisBudgetStore implements BudgetStore {
     const { dimension, remaining, resetMs, limit } = correction;
     const id = `provider:${Date.now()}:${Math.random().toString(36).slice(2)}`;
     const dim = dimension === 'requests' ? 'r' : 't';
-    await this.commands.llmBudgetCorrect(
+    const added = await this.commands.llmBudgetCorrect(
       ...this.keys(key),
       id,
       dim,
@@ -74,6 +102,18 @@ export class RedisBudgetStore implements BudgetStore {
       limit,
       ttl(windowMs),
     );
+    const now = Date.now();
+    const holds = (this.corrections.get(key) ?? []).filter((hold) => hold.until > now);
+    if (Number(added) > 0) {
+      const amount = Number(added);
+      holds.push({
+        requests: dim === 'r' ? amount : 0,
+        tokens: dim === 't' ? amount : 0,
+        until: now + resetMs,
+      });
+    }
+    // Bounded: only the live ones are kept, and at most the latest few.
+    this.corrections.set(key, holds.slice(-MAX_KEPT_HOLDS));
   }
 
   /**
