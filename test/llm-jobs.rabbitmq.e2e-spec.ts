@@ -1,4 +1,6 @@
 import { trace } from '@opentelemetry/api';
+import { connect } from 'amqplib';
+import { randomUUID } from 'node:crypto';
 import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import {
@@ -105,6 +107,46 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(sim.requests).toHaveLength(2);
     expect(t.worker.inFlight).toBe(2);
+  });
+
+  it('runs a job published twice (a duplicate, or a redelivery while it runs) once: the second copy waits for the first', async () => {
+    sim.configure({ latencyMs: 400 });
+    const queue = freshQueue();
+    const t = await start(target(queue), { jobs: { concurrency: 2 } });
+    // The job as a producer sends it, twice, as a broker redelivers it after losing the channel
+    // of the worker still running the first copy.
+    const now = Date.now();
+    const id = randomUUID();
+    const job = {
+      id,
+      request: { messages: USER },
+      context: {},
+      enqueuedAt: now,
+      deadlineAt: now + 60_000,
+    };
+    const connection = await connect(broker.url);
+    try {
+      const channel = await connection.createConfirmChannel();
+      for (let i = 0; i < 2; i++) {
+        channel.sendToQueue(queue, Buffer.from(JSON.stringify(job)), {
+          persistent: true,
+          messageId: id,
+        });
+      }
+      await channel.waitForConfirms();
+    } finally {
+      await connection.close();
+    }
+    const [done] = await settled(t.jobs, [id]);
+    expect(done).toMatchObject({ state: 'completed' });
+    await eventually(
+      async () => (await t.runtime.broker.depth()) === 0 && t.worker.inFlight === 0,
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    expect(requestsOf(id)).toHaveLength(1);
+    sim.configure({ latencyMs: 0 });
   });
 
   it('links the enqueue span to the worker span, and the call span is its child', async () => {

@@ -37,6 +37,8 @@ export class LlmJobWorker implements OnApplicationBootstrap, BeforeApplicationSh
   private readonly logger = new Logger('LlmJobs');
   private readonly tracer = trace.getTracer(LLM_TRACER_NAME);
   private readonly running = new Map<string, AbortController>();
+  /** Per job being handled here: settles once the handling of its latest copy ended. */
+  private readonly settled = new Map<string, Promise<void>>();
   private readonly writer: JobOutcomeWriter;
   private stopping = false;
   private unsubscribe?: () => void;
@@ -103,6 +105,30 @@ export class LlmJobWorker implements OnApplicationBootstrap, BeforeApplicationSh
       await this.writer.deadLetterRaw(message, 'The message is not a job (unreadable JSON body).');
       return ack();
     }
+    // A second copy of a job being handled here (the broker redelivered it after losing the
+    // channel, or a duplicate was published) waits for the first copy to end, then finds its
+    // stored outcome, instead of sending the same call to the provider twice at once. Registered
+    // before any await, so two copies delivered together are ordered too.
+    const earlier = this.settled.get(job.id);
+    let markSettled = (): void => undefined;
+    const mine = new Promise<void>((resolve) => (markSettled = resolve));
+    const chain = earlier ? earlier.then(() => mine) : mine;
+    this.settled.set(job.id, chain);
+    try {
+      if (earlier) await earlier;
+      await this.handle(job, message, ack);
+    } finally {
+      if (this.settled.get(job.id) === chain) this.settled.delete(job.id);
+      markSettled();
+    }
+  }
+
+  /** One delivery of a parsed job, its earlier copies here ended. */
+  private async handle(
+    job: LlmJobMessage,
+    message: ConsumeMessage,
+    ack: () => void,
+  ): Promise<void> {
     const headers = readJobHeaders(message.properties.headers);
     if (await this.writer.handledBefore(job, headers, message)) return ack();
     const now = Date.now();
