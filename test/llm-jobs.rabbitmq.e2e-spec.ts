@@ -149,6 +149,22 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     sim.configure({ latencyMs: 0 });
   });
 
+  it('keeps enqueueing and consuming after the broker closes a channel on its own (a channel error)', async () => {
+    const t = await start(target());
+    const broker = t.runtime.broker as unknown as {
+      publisher?: { checkQueue(queue: string): Promise<unknown> };
+      consumer?: { channel?: { checkQueue(queue: string): Promise<unknown> } };
+    };
+    // A 404 on a passive declare closes the channel it was sent on, as a message over the
+    // broker's max_message_size does; the connection stays up.
+    await broker.publisher!.checkQueue('no-such-queue').catch(() => undefined);
+    await broker.consumer!.channel!.checkQueue('no-such-queue').catch(() => undefined);
+    await eventually(() => t.runtime.broker.ready, { timeoutMs: 5_000 });
+    const queued = await t.jobs.enqueue({ messages: USER });
+    const [job] = await settled(t.jobs, [queued.id]);
+    expect(job).toMatchObject({ state: 'completed' });
+  });
+
   it('links the enqueue span to the worker span, and the call span is its child', async () => {
     const t = await start(target());
     const tracer = trace.getTracer('test');

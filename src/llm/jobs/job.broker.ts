@@ -158,17 +158,32 @@ export class JobBroker {
   private publisherModel?: ChannelModel;
 
   private async setup(model: ChannelModel): Promise<void> {
+    await this.openPublisher(model, true);
+    if (this.consumer) await this.startConsumer(model);
+  }
+
+  /**
+   * The confirm channel publishes go through. A channel the broker closes on its own while the
+   * connection stays up (a channel error: a message over the broker's `max_message_size`) is
+   * reopened at once: amqplib's recovery acts only when the whole connection drops, and without
+   * this every later enqueue failed until the process restarted.
+   */
+  private async openPublisher(model: ChannelModel, declare: boolean): Promise<void> {
     const channel = await model.createConfirmChannel();
     channel.on('error', () => undefined);
-    const { topology } = this;
-    await channel.assertQueue(topology.queue, topology.workQueueOptions());
-    await channel.assertQueue(topology.deadLetterQueue, topology.deadLetterQueueOptions());
+    if (declare) {
+      const { topology } = this;
+      await channel.assertQueue(topology.queue, topology.workQueueOptions());
+      await channel.assertQueue(topology.deadLetterQueue, topology.deadLetterQueueOptions());
+    }
     this.publisherModel = model;
     this.publisher = channel;
     channel.on('close', () => {
-      if (this.publisher === channel) this.publisher = undefined;
+      if (this.publisher !== channel) return;
+      this.publisher = undefined;
+      // The connection lost: its recovery sets everything up again. Else only this channel.
+      if (!this.closing) void this.openPublisher(model, false).catch(() => undefined);
     });
-    if (this.consumer) await this.startConsumer(model);
   }
 
   private async startConsumer(model: ChannelModel): Promise<void> {
@@ -179,6 +194,12 @@ export class JobBroker {
     // Per consumer: at most `prefetch` unacked jobs in this worker at once.
     await channel.prefetch(consumer.prefetch, false);
     consumer.channel = channel;
+    channel.on('close', () => {
+      // Closed by the broker on its own (a channel error) while still consuming: consume again.
+      if (this.consumer !== consumer || consumer.channel !== channel || this.closing) return;
+      consumer.channel = undefined;
+      void this.startConsumer(model).catch(() => undefined);
+    });
     await channel.consume(
       this.topology.queue,
       (message) => {
