@@ -152,6 +152,12 @@ describe('gateway: Prefer: respond-async, /v1/jobs', () => {
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe(
       'job_not_found',
     );
+    // A hostile id is not echoed whole, nor its control characters.
+    const hostile = await get(`/v1/jobs/${'x'.repeat(5_000)}%0D%0Aforged%E2%80%AE`);
+    expect(hostile.status).toBe(404);
+    const { message } = ((await hostile.json()) as { error: { message: string } }).error;
+    expect(message.length).toBeLessThan(300);
+    expect(message).not.toMatch(/[\r\n\u202e]/);
   });
 
   it('with Redis down: enqueue still works, GET says the state is unknown, the state is written once Redis is back', async () => {

@@ -58,9 +58,12 @@ export function stateUnavailable(id: string, cause?: unknown): LlmJobsError {
 }
 
 export function jobNotFound(id: string): LlmJobsError {
+  // The id is the caller's: shown only cut and printable, as no job id is longer than 64.
+   
+  const shown = id.slice(0, 64).replace(/[^\x20-\x7e]/g, '?') + (id.length > 64 ? '…' : '');
   return new LlmJobsError(
     'LLM_JOB_NOT_FOUND',
-    `No job '${id}' for this caller: the id is wrong, the job belongs to another caller, or its state expired.`,
+    `No job '${shown}' for this caller: the id is wrong, the job belongs to another caller, or its state expired.`,
   );
 }
 
