@@ -32,7 +32,7 @@ export interface RabbitMqServerOptions {
  *
  * @example
  * const broker = await RabbitMqServer.start();
- * // ... LlmJobsModule.forRoot({ rabbitmq: { url: broker.url }, ... }) ...
+ * // ... LlmJobsModule.forRoot({ rabbitmqUrl: broker.url, ... }) ...
  * await broker.restart(); // stopped hard and started again on the same port, same data
  * await broker.close();
  */
