@@ -59,7 +59,7 @@ export function stateUnavailable(id: string, cause?: unknown): LlmJobsError {
 
 export function jobNotFound(id: string): LlmJobsError {
   // The id is the caller's: shown only cut and printable, as no job id is longer than 64.
-   
+
   const shown = id.slice(0, 64).replace(/[^\x20-\x7e]/g, '?') + (id.length > 64 ? '…' : '');
   return new LlmJobsError(
     'LLM_JOB_NOT_FOUND',
