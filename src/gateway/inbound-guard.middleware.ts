@@ -79,9 +79,8 @@ export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware):
  * (`POST http://host/v1/chat/completions`: Express routes it by its path). Read from the URL as it
  * came, without cutting the query off first.
  */
-function isApiPath(req: IncomingMessage & { originalUrl?: string }): boolean {
-  const url = req.originalUrl ?? req.url ?? '/';
-  const path = url.charCodeAt(0) === 0x2f ? url : absoluteFormPath(url);
+function isApiPath(req: RoutedRequest): boolean {
+  const path = targetPath(req);
   // '/', 'v' or 'V' (a letter's lower case has bit 0x20 set), '1'
   if (
     path.charCodeAt(0) !== 0x2f ||
@@ -102,13 +101,20 @@ const CHAT_PATH = '/chat/completions';
  * Whether an API path (see {@link isApiPath}) is the chat route's, `/v1/chat/completions`, as the
  * router matches it: any letter case, a trailing slash, a query.
  */
-function isChatPath(req: IncomingMessage & { originalUrl?: string }): boolean {
-  const url = req.originalUrl ?? req.url ?? '/';
-  const path = url.charCodeAt(0) === 0x2f ? url : absoluteFormPath(url);
+function isChatPath(req: RoutedRequest): boolean {
+  const path = targetPath(req);
   const query = path.indexOf('?');
   let rest = path.slice(API_PREFIX_LENGTH, query === -1 ? undefined : query);
   if (rest.endsWith('/')) rest = rest.slice(0, -1);
   return rest.length === CHAT_PATH.length && rest.toLowerCase() === CHAT_PATH;
+}
+
+type RoutedRequest = IncomingMessage & { originalUrl?: string };
+
+/** The request target's path and query, as the router reads it (origin or absolute form). */
+function targetPath(req: RoutedRequest): string {
+  const url = req.originalUrl ?? req.url ?? '/';
+  return url.charCodeAt(0) === 0x2f ? url : absoluteFormPath(url);
 }
 
 /**
