@@ -1,8 +1,10 @@
+import OpenAI, { APIError } from 'openai';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import * as http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
+import { startGatewayProcess } from './support/gateway.process';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { postChat } from './support/post-chat';
@@ -219,4 +221,37 @@ describe.each(['express', 'fastify'] as const)('gateway on %s', (platform) => {
     expect(sim.requests).toHaveLength(1);
     agent.destroy();
   });
+});
+
+describe('a body over the limit, the gateway in a process of its own', () => {
+  it.each(['express', 'fastify'])(
+    'on %s: the official SDK gets 413 payload_too_large every time, never a broken pipe',
+    async (platform) => {
+      const sim = await UpstreamSimulator.start();
+      const gateway = await startGatewayProcess({
+        PATH: process.env.PATH,
+        LLM_BASE_URL: sim.baseUrl,
+        LLM_EVENTS_LOG: 'false',
+        GATEWAY_HTTP_PLATFORM: platform,
+      });
+      try {
+        const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'sk-x', maxRetries: 0 });
+        const seen: unknown[] = [];
+        for (let i = 0; i < 5; i++) {
+          const error = await openai.chat.completions
+            .create({
+              model: 'gpt-4o-mini',
+              messages: [{ role: 'user', content: 'x'.repeat(12e6) }],
+            })
+            .catch((e: unknown) => e);
+          seen.push(error instanceof APIError ? error.status : String(error));
+        }
+        expect(seen).toEqual([413, 413, 413, 413, 413]);
+        expect(sim.requests).toHaveLength(0);
+      } finally {
+        await gateway.stop();
+        await sim.close();
+      }
+    },
+  );
 });

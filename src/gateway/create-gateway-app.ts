@@ -11,7 +11,7 @@ import { expressJsonParser, GatewayExpressAdapter } from './express-server.adapt
 import type { GatewayConfig } from './gateway.config';
 import { GATEWAY_BODY_LIMIT, GATEWAY_BODY_LIMIT_BYTES } from './gateway.constants';
 import { inboundGuard, type NodeMiddleware } from './inbound-guard.middleware';
-import { jsonBodyReader } from './json-body.reader';
+import { jsonBodyReader, refuseDeclaredOverLimit } from './json-body.reader';
 import { SafeConsoleLogger } from './safe-console.logger';
 import { recordHttpServerMetrics } from './telemetry.http-server';
 
@@ -101,7 +101,7 @@ export async function createGatewayApp(
     express.use(guard);
     express.disable('x-powered-by');
   } else {
-    app.use(inboundGuard(inbound.apiKeys));
+    app.use(inboundGuard(inbound.apiKeys, refuseDeclaredOverLimit(GATEWAY_BODY_LIMIT_BYTES)));
   }
   boundSlowClients(app.getHttpServer(), config);
   answerClientErrors(app.getHttpServer());
