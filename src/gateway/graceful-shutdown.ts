@@ -5,6 +5,7 @@ import { LlmDrain, type LlmDrainResult } from '../llm/index';
 import { LLM_RESOLVED_OPTIONS } from '../llm/llm.constants';
 import type { ResolvedLlmOptions } from '../llm/llm-module.options';
 import { sendJson } from './http-exchange';
+import { isApiPath } from './inbound-guard.middleware';
 import { openAiError } from './openai-error.body';
 
 /** How long answers of calls ended by the drain may take to be written before sockets are cut. */
@@ -77,7 +78,7 @@ function closeEveryConnectionAfterItsAnswer(server: Server): { stopAccepting(): 
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     res.shouldKeepAlive = false;
-    if (!accepting && /^\/v1(?:[/?]|$)/i.test(req.url ?? '')) {
+    if (!accepting && isApiPath(req)) {
       req.resume();
       const reply = openAiError(
         503,

@@ -28,7 +28,7 @@ export function inboundCallOptions(
 ): InboundCallOptions {
   // The module's context interceptor already chose the request id (and user and feature); the
   // header is read only without it.
-  const requestId = contextRequestId ?? currentLlmContext()?.requestId ?? givenOrNewId(req);
+  const requestId = contextRequestId ?? requestIdOf(req);
   // Written with the answer's other headers (sendJson, writeHead), whichever answer it gets.
   holdHeader(res, 'x-request-id', requestId);
   return { requestId, signal: clientAbortSignal(res) };

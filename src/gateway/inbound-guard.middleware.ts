@@ -79,7 +79,7 @@ export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware):
  * (`POST http://host/v1/chat/completions`: Express routes it by its path). Read from the URL as it
  * came, without cutting the query off first.
  */
-function isApiPath(req: RoutedRequest): boolean {
+export function isApiPath(req: RoutedRequest): boolean {
   const path = targetPath(req);
   // '/', 'v' or 'V' (a letter's lower case has bit 0x20 set), '1'
   if (

@@ -112,7 +112,7 @@ function fastPathLength(req: IncomingMessage, limit: number): number | undefined
   const { headers } = req;
   const type = headers['content-type'];
   if (type === undefined || headers['transfer-encoding'] !== undefined) return undefined;
-  if (type !== 'application/json' && !JSON_MEDIA_TYPE.test(type)) return undefined;
+  if (!isJson(type)) return undefined;
   const encoding = headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return undefined;
   const declared = headers['content-length'];

@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS } from '../options/option-checks';
+import { MAX_TIMER_MS } from '../resilience/timer-lists';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { CallRecord } from '../call/call-record';

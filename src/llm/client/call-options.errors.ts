@@ -1,4 +1,5 @@
 import { LlmError } from '../resilience/llm.errors';
+import { MAX_TIMER_MS } from '../resilience/timer-lists';
 
 /**
  * A call option `deadlineMs` that is not a positive number of milliseconds.
@@ -9,7 +10,7 @@ import { LlmError } from '../resilience/llm.errors';
 export function badDeadlineError(deadlineMs: unknown, upstream: string): LlmError {
   return new LlmError(
     'bad_request',
-    `The call option deadlineMs must be a positive number of milliseconds, at most 2147483647 ` +
+    `The call option deadlineMs must be a positive number of milliseconds, at most ${MAX_TIMER_MS} ` +
       `(Node's longest timer), got ${String(deadlineMs)}.`,
     { upstream, param: 'deadlineMs', retryable: false },
   );

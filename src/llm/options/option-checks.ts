@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../resilience/timer-lists';
 import { suggestKey } from './option-suggestions';
 
 /** The rule of one number option: its lower bound, and whether it counts whole things. */
@@ -11,12 +12,6 @@ export interface NumberRule {
   /** Largest accepted value; an option named `...Ms` is at most {@link MAX_TIMER_MS} without it. */
   max?: number;
 }
-
-/**
- * Node's longest timer (about 24.8 days): a longer `setTimeout` fires after 1 ms instead, so a
- * duration past it would end every call at once.
- */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How a section's keys are checked. */
 export interface KeyRules {

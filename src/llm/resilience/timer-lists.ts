@@ -19,8 +19,11 @@ export const MAX_KEPT = 8;
 /** Shortest duration kept, in ms. */
 export const MIN_KEPT_MS = 1_000;
 
-/** Node's longest timer: a longer one fires after 1 ms, in a list of its own. */
-const TIMEOUT_MAX = 2 ** 31 - 1;
+/**
+ * Node's longest timer (about 24.8 days): a longer `setTimeout` fires after 1 ms instead, in a
+ * list of its own. Durations the user sets are bounded by it (option-checks.ts, call-lifecycle.ts).
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function keep(): void {
   // The interval's only job is to be in the list.
@@ -34,7 +37,7 @@ function keep(): void {
  * const timer = setTimeout(onDeadline, deadlineMs); // appended to a live list
  */
 export function keepTimerList(ms: number): void {
-  if (!(ms >= MIN_KEPT_MS && ms <= TIMEOUT_MAX)) return;
+  if (!(ms >= MIN_KEPT_MS && ms <= MAX_TIMER_MS)) return;
   const list = Math.trunc(ms);
   if (kept.size >= MAX_KEPT || kept.has(list)) return;
   kept.set(list, setInterval(keep, list).unref());
