@@ -2,6 +2,7 @@ import { type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { LlmClient } from '../src/llm/client/llm-client';
+import type { LlmError } from '../src/llm/resilience/llm.errors';
 import type { BudgetStore, BudgetTake } from '../src/llm/limits/budget.store';
 import { type LlmLimitOptions } from '../src/llm/limits/llm-limits.options';
 import { MemoryBudgetStore } from '../src/llm/limits/memory-budget.store';
@@ -112,6 +113,32 @@ describe.each(['memory', 'redis'] as const)('pacing (%s)', (store) => {
     const burstStarted = Math.min(...t.calls.map((c) => c.startedAt));
     expect(starts[6]! - burstStarted).toBeGreaterThanOrEqual(2000);
     for (let k = 1; k < 6; k++) expect(starts[k]! - starts[k - 1]!).toBeGreaterThanOrEqual(300);
+  });
+
+  it('refuses at once the calls of a burst that the deadline cannot let through, not after waiting', async () => {
+    // 60 per minute per 1 s: one per interval, 1015 ms apart. Eight at once with 2.5 s each: the
+    // first goes, the second and third wait their turn (about 1 and 2 s), and the five after them
+    // would be admitted 3 s or more in, past their deadline. All eight reach the limiter before
+    // any is queued, so each must count the ones refused just before it, not only the queue.
+    const t = await boot({ rpm: 60 });
+    const startedAt = performance.now();
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        t.llm.chat({ messages: say(`burst ${i}`) }, { deadlineMs: 2500 }).then(
+          () => ({ ok: true, afterMs: performance.now() - startedAt, error: undefined }),
+          (error: LlmError) => ({ ok: false, afterMs: performance.now() - startedAt, error }),
+        ),
+      ),
+    );
+    const refused = outcomes.filter((o) => !o.ok);
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(3);
+    expect(refused).toHaveLength(5);
+    for (const { error, afterMs } of refused) {
+      expect(error).toMatchObject({ kind: 'rate_limited' });
+      // Told at once (before: each waited about 2 s, then was refused all the same).
+      expect(afterMs).toBeLessThan(700);
+    }
+    expect(sim.requests).toHaveLength(3);
   });
 });
 

@@ -30,13 +30,19 @@ export class PacedWindow {
 
   /**
    * The wait before `total` (the calls ahead in the queue and this one) would be admitted: the
-   * window's room for all of them, and one emission interval per request ahead.
+   * window's room for all of them, and one emission interval per request ahead. Behind others the
+   * burst allowance is not counted: a backlog drains at the schedule's pace, and where the
+   * interval admits one request (a limit under 120 per minute) the allowance never applies.
    */
   peek(now: number, total: BudgetNeed, limits: BudgetLimits, pacing?: Pacing): TakeResult {
     const result = this.window.peek(now, total, limits);
     if (!pacing) return result;
     const ahead = { requests: Math.max(0, total.requests - 1), tokens: 0 };
-    const pace = this.pacer.wait(now, pacing, ahead);
+    const pace = this.pacer.wait(
+      now,
+      ahead.requests > 0 ? { ...pacing, burstMs: 0 } : pacing,
+      ahead,
+    );
     return combine(result, [], pace);
   }
 

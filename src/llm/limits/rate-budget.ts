@@ -42,6 +42,8 @@ type Short = Exclude<TakeResult, { admitted: true }>;
 export class RateBudget {
   readonly rate: AdaptiveRate;
   private readonly queue: BudgetWaitQueue;
+  /** The needs of calls refused and now asking the store how long they would wait, in order. */
+  private readonly joining: BudgetNeed[] = [];
 
   /**
    * @param replicasNow the replicas sharing the quota now (learned through Redis), else
@@ -80,13 +82,23 @@ export class RateBudget {
     const { key, windowMs, intervalMs } = this.config;
     const replicas = this.replicas();
     const take: BudgetTake = { id, need, limits: this.limits(), windowMs, intervalMs, replicas };
-    const first = !this.queue.busy;
-    // Behind others, the wait is until room frees for everyone ahead too.
-    const total = first ? need : this.queue.totalAhead(need, deadline.startedAt);
-    const result = first
-      ? await this.store.take(key, take)
-      : await this.store.peek(key, { ...take, need: total });
-    if (first && result.admitted) return;
+    let total = need;
+    let result: TakeResult | undefined;
+    if (!this.behindOthers()) {
+      result = await this.store.take(key, take);
+      if (result.admitted) return;
+    }
+    if (!result || this.behindOthers()) {
+      // Behind others, the wait is until room frees for everyone ahead too: the calls queued,
+      // and those refused just before this one that are still on their way to the queue.
+      total = this.joining.reduce(add, this.queue.totalAhead(need, deadline.startedAt));
+      this.joining.push(need);
+      try {
+        result = await this.store.peek(key, { ...take, need: total });
+      } finally {
+        this.joining.splice(this.joining.indexOf(need), 1);
+      }
+    }
     const waitMs = result.admitted ? 0 : this.waitOf(result, total);
     if (this.queue.length >= this.config.maxWaiting) {
       this.onRejected(this, 'queue_full');
@@ -96,6 +108,11 @@ export class RateBudget {
       throw this.pastDeadline(result, waitMs, deadline, context);
     }
     return this.queue.wait({ take, deadline, context });
+  }
+
+  /** Whether a newcomer waits behind others: calls queued, or refused and about to queue. */
+  private behindOthers(): boolean {
+    return this.queue.busy || this.joining.length > 0;
   }
 
   /** Replaces what a reservation counts, e.g. with the real token usage. */
@@ -175,4 +192,8 @@ export class RateBudget {
     const windows = Math.max(rpm ? need.requests / rpm : 0, tpm ? need.tokens / tpm : 0);
     return result.drainMs + Math.max(0, Math.ceil(windows) - 1) * this.config.windowMs;
   }
+}
+
+function add(sum: BudgetNeed, need: BudgetNeed): BudgetNeed {
+  return { requests: sum.requests + need.requests, tokens: sum.tokens + need.tokens };
 }

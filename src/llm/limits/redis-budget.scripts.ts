@@ -74,7 +74,8 @@ end
  * ARGV: id, requests, tokens, rpm (0: none), tpm (0: none), hold ms (window + guard), ttl ms,
  * reserve (1) or only peek (0), then the pacing: interval hold ms (0: not paced), interval caps of
  * requests and tokens (0: none), emission ms per request and per token, burst ms. A peek's need is
- * the total of the calls queued ahead and this one: it waits one emission per request ahead.
+ * the total of the calls queued ahead and this one: it waits one emission per request ahead, with
+ * no burst allowance behind others (as paced-window.ts).
  * Returns {1, requests used, tokens used} when admitted (the window's use, this reservation
  * included), else {0, wait ms (-1: not within one window), 1 requests | 2 tokens short, drain ms,
  * requests used, tokens used}.
@@ -101,7 +102,7 @@ if paced then
   tatR, tatT = num(tat[1]), num(tat[2])
   local aheadR = reserve and 0 or math.max(0, needR - 1)
   if emR > 0 then
-    local w = math.max(tatR, now) + aheadR * emR - burst - now
+    local w = math.max(tatR, now) + aheadR * emR - (aheadR > 0 and 0 or burst) - now
     if w > wait then wait, pdim = w, 1 end
   end
   if emT > 0 then
