@@ -66,7 +66,8 @@ describe('gateway under hostile input', () => {
       expect(res.status).toBe(400);
       const { error } = (await res.json()) as ErrorBody;
       expect(error).toMatchObject({ type: 'invalid_request_error', code: 'bad_request' });
-      expect(error.message).toMatch(/more than 64 levels deep/);
+      expect(error.message).toMatch(/'messages' nests arrays and objects more than 64 levels deep/);
+      expect(error.param).toBe('messages');
     }
     expect(sim.requests).toHaveLength(0);
     const normal = await Promise.all(

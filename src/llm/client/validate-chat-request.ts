@@ -32,8 +32,13 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
   }
   // First: every later check, and the encoder, walks the request.
   if (exceedsDepth(request, LLM_REQUEST_BOUNDS.maxDepth)) {
+    // The field at fault, as OpenAI's 400s name it: the top-level one whose value nests too deep.
+    const param = Object.keys(request).find((key) =>
+      exceedsDepth((request as Record<string, unknown>)[key], LLM_REQUEST_BOUNDS.maxDepth - 1),
+    );
     return {
-      text: `the request nests arrays and objects more than ${LLM_REQUEST_BOUNDS.maxDepth} levels deep`,
+      param,
+      text: `${param ? `'${param}'` : 'the request'} nests arrays and objects more than ${LLM_REQUEST_BOUNDS.maxDepth} levels deep`,
     };
   }
   const { messages, model } = request as Record<string, unknown>;
