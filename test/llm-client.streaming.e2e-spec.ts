@@ -291,11 +291,67 @@ describe('keep-alive after streams', () => {
   });
 });
 
+describe("the consumer's own pace", () => {
+  let server: http.Server;
+  let t: LlmTestApp;
+  /** How long the upstream keeps the body open after [DONE]. */
+  let endAfterMs = 0;
+
+  beforeAll(async () => {
+    // The whole answer at once, then [DONE].
+    server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'm' };
+        for (const content of ['a', 'b', 'c']) {
+          const choice = { index: 0, delta: { content }, finish_reason: null };
+          res.write(`data: ${JSON.stringify({ ...chunk, choices: [choice] })}\n\n`);
+        }
+        const last = { index: 0, delta: {}, finish_reason: 'stop' };
+        res.write(`data: ${JSON.stringify({ ...chunk, choices: [last] })}\n\ndata: [DONE]\n\n`);
+        const end = setTimeout(() => res.end(), endAfterMs);
+        res.on('close', () => clearTimeout(end));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    t = await startLlmApp(`http://127.0.0.1:${port}/v1`, {
+      retry: { maxRetries: 0 },
+      timeouts: { attemptMs: 5000, deadlineMs: 10_000, firstChunkMs: 2000, idleMs: 100 },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('a consumer slower than the idle timeout still gets the whole answer: the upstream was not silent', async () => {
+    endAfterMs = 0;
+    let text = '';
+    for await (const chunk of t.llm.chatStream({ messages: USER })) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      await sleep(250); // 2.5 × the idle timeout per chunk
+    }
+    expect(text).toBe('abc');
+  });
+
+  it('the end comes at [DONE], not after the drain of a body the server keeps open', async () => {
+    endAfterMs = 3000;
+    const startedAt = performance.now();
+    expect(await collect(t.llm.chatStream({ messages: USER }))).toBe('abc');
+    // Before: the drain's whole second (1,000 ms) after [DONE].
+    expect(performance.now() - startedAt).toBeLessThan(600);
+  });
+});
+
 describe('streams whose body ends without [DONE]', () => {
   let server: http.Server;
   let t: LlmTestApp;
   /** Whether the upstream's last chunk says why the choice finished. */
   let finishes = true;
+  /** A second choice (`n: 2`) that never says why it finished. */
+  let secondChoice = false;
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
@@ -305,6 +361,10 @@ describe('streams whose body ends without [DONE]', () => {
         const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'm' };
         for (const content of ['a', 'b']) {
           const choice = { index: 0, delta: { content }, finish_reason: null };
+          res.write(`data: ${JSON.stringify({ ...chunk, choices: [choice] })}\n\n`);
+        }
+        if (secondChoice) {
+          const choice = { index: 1, delta: { content: 'B' }, finish_reason: null };
           res.write(`data: ${JSON.stringify({ ...chunk, choices: [choice] })}\n\n`);
         }
         if (finishes) {
@@ -326,6 +386,18 @@ describe('streams whose body ends without [DONE]', () => {
   it('is complete when every choice said why it finished', async () => {
     finishes = true;
     expect(await collect(t.llm.chatStream({ messages: USER }))).toBe('ab');
+  });
+
+  it('is incomplete when one of two choices finished and the other did not', async () => {
+    finishes = true;
+    secondChoice = true;
+    try {
+      const error = await failureOf(() => collect(t.llm.chatStream({ messages: USER, n: 2 })));
+      expect(error).toBeInstanceOf(LlmIncompleteStreamError);
+      expect(error.message).toContain('closed the stream before it finished');
+    } finally {
+      secondChoice = false;
+    }
   });
 
   it('is incomplete, with the text so far, when no choice finished', async () => {

@@ -56,6 +56,13 @@ export class AttemptTimeout {
     this.timer = setTimeout(this.fire, ms);
   }
 
+  /** Stops the armed timer (one set later by {@link armAfterSend} too); the reason stays. */
+  disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pendingMs = 0;
+  }
+
   /**
    * As {@link arm}, with the timer set on the next tick, still in this turn of the event loop
    * (no timer or I/O callback runs in between; the timer counts from then): called right after

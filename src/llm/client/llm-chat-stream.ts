@@ -94,7 +94,12 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
       opened = this.opened!;
       // Held by the iteration from here on, not by the stream object a caller may keep.
       this.opened = undefined;
-      const headFinished = opened.head.some((chunk) => chunk.choices?.some((c) => c.finish_reason));
+      // The idle timeout measures the upstream's silence: it runs only while the iteration waits
+      // for the upstream's next item, never while the consumer holds a chunk (a slow consumer,
+      // or a gateway client reading slowly, is not an upstream gone silent).
+      opened.timeout.disarm();
+      const finishing = new FinishedChoices();
+      for (const chunk of opened.head) finishing.see(chunk);
       // Taken out one by one: the head is not held for the rest of the stream.
       for (let chunk = opened.head.shift(); chunk; chunk = opened.head.shift()) {
         yield this.track(chunk);
@@ -103,14 +108,15 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
         // The rest, read here rather than through a delegated generator (`yield*`), which costs
         // every later chunk a second generator's promises.
         const where = { upstream: this.meta?.upstream ?? '', model: this.meta?.model ?? '' };
-        let finished = headFinished;
         let done = false;
         try {
           for (;;) {
             // An item at hand is taken without a promise's turn (see StreamItemReader.poll).
             let item = opened.items.poll();
             if (item === undefined) {
+              opened.timeout.arm('idle_timeout', opened.idleMs);
               const next = await opened.items.next();
+              opened.timeout.disarm();
               if (next.done) break;
               item = next.value;
             }
@@ -119,16 +125,15 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
               done = true;
               break;
             }
-            opened.timeout.arm('idle_timeout', opened.idleMs);
             const chunk = toChunk(item, where, this.meta?.upstreamRequestId, opened.secret);
-            if (chunk.choices?.some((c) => c.finish_reason)) finished = true;
+            finishing.see(chunk);
             if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
           }
         } catch (error) {
           throw this.incomplete(opened.toError(error));
         }
         // The body ended without [DONE]: complete only if every choice said why it finished.
-        if (!done && !finished) {
+        if (!done && !finishing.all()) {
           throw this.incomplete(
             new LlmError(
               'network',
@@ -139,13 +144,18 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
         }
       }
       finishedCleanly = true;
-      await drain(opened);
+      // The end of the body, read so the keep-alive socket goes back to the pool for the next
+      // call: waited for here a short while (it usually follows [DONE] at once), then read on
+      // after the consumer has its end, so a server that keeps the response open after [DONE]
+      // does not hold the consumer's last step for the drain's whole second.
+      await settledWithin(drain(opened), INLINE_DRAIN_MS);
     } catch (error) {
       if (isLlmError(error)) failure = error;
       throw error;
     } finally {
       if (opened && !finishedCleanly) opened.timeout.abort('consumer_done');
-      opened?.timeout.dispose();
+      // A drain still going disposes of the timeout itself.
+      if (!finishedCleanly) opened?.timeout.dispose();
       // A consumer that stops early ends the call as cancelled: it did not get the whole answer.
       if (this.started) {
         const early = !finishedCleanly && !failure && opened ? this.stoppedEarly() : undefined;
@@ -216,6 +226,19 @@ function startOf(start: StreamStarter): ReturnType<StreamStarter> {
 
 /** How long the end of a finished stream may take to arrive before its socket is dropped. */
 const DRAIN_MS = 1000;
+/** How long of that the consumer's last step waits for it (see {@link settledWithin}). */
+const INLINE_DRAIN_MS = 50;
+
+/** Resolves when `work` settles or after `ms`, whichever is first; `work` goes on either way. */
+function settledWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Reads what follows `[DONE]` (the end of the chunked body) so the keep-alive socket goes back to
@@ -228,5 +251,40 @@ async function drain(opened: OpenedStream): Promise<void> {
     for (let next = await opened.items.next(); !next.done; next = await opened.items.next());
   } catch {
     opened.timeout.abort('consumer_done');
+  } finally {
+    opened.timeout.dispose();
   }
 }
+
+/**
+ * Which choices said why they finished. A stream of `n` choices is complete when each did: one
+ * choice's `finish_reason` says nothing of the others'. Choices are counted by their `index`
+ * (bounded: a choice index past {@link MAX_TRACKED_CHOICES} is counted as one).
+ */
+class FinishedChoices {
+  private readonly seen = new Set<number>();
+  private readonly finished = new Set<number>();
+
+  see(chunk: ChatCompletionChunk): void {
+    const choices = chunk.choices;
+    if (!choices) return;
+    for (let i = 0; i < choices.length; i++) {
+      const choice = choices[i]!;
+      const index = Number.isInteger(choice.index)
+        ? Math.min(Math.max(0, choice.index), MAX_TRACKED_CHOICES)
+        : i;
+      this.seen.add(index);
+      if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
+        this.finished.add(index);
+      }
+    }
+  }
+
+  /** Whether some choice finished and every choice seen did. */
+  all(): boolean {
+    return this.finished.size > 0 && this.finished.size === this.seen.size;
+  }
+}
+
+/** Choice indexes told apart when checking that each finished (OpenAI allows `n` up to 128). */
+const MAX_TRACKED_CHOICES = 128;
