@@ -121,6 +121,20 @@ describe.each(['express', 'fastify'] as const)('gateway on %s', (platform) => {
       body: JSON.stringify({ messages: MESSAGES }),
     });
     expect(upperCase.status).toBe(401);
+    // Fastify's router decodes escapes before matching: '/v%31/...' and '/%76%31/models' are its
+    // routes; checked alike on both platforms (Express answers them 404 once keyed).
+    for (const [method, path] of [
+      ['POST', '/v%31/chat/completions'],
+      ['POST', '/%76%31/chat/%63ompletions'],
+      ['GET', '/%76%31/models'],
+    ] as const) {
+      const escaped = await fetch(`${gateway.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: method === 'POST' ? JSON.stringify({ messages: MESSAGES }) : undefined,
+      });
+      expect([path, escaped.status]).toEqual([path, 401]);
+    }
     // A request line in absolute form is routed by its path: checked alike.
     const absolute = await postChat(gateway.url, false, `${gateway.url}/v1/chat/completions`);
     expect(absolute.status).toBe(401);

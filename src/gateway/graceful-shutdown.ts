@@ -5,7 +5,7 @@ import { LlmDrain, type LlmDrainResult } from '../llm/index';
 import { LLM_RESOLVED_OPTIONS } from '../llm/llm.constants';
 import type { ResolvedLlmOptions } from '../llm/llm-module.options';
 import { sendJson } from './http-exchange';
-import { isApiPath } from './inbound-guard.middleware';
+import { isOpenPath } from './inbound-guard.middleware';
 import { openAiError } from './openai-error.body';
 
 /** How long answers of calls ended by the drain may take to be written before sockets are cut. */
@@ -17,7 +17,7 @@ const WRITE_GRACE_MS = 1000;
  *    From then on every answer closes its connection, so pooled clients and proxies reconnect
  *    (to another replica once readiness has propagated) instead of reusing this one;
  * 2. after `delayMs` (so load balancers notice), the server stops accepting connections, and a
- *    new `/v1` request on a connection kept from before gets 503 `shutting_down` at once;
+ *    new request (but health and metrics) on a connection kept from before gets 503 `shutting_down` at once;
  * 3. calls and streams in flight finish, within the module's drain timeout counted from step 1;
  *    the rest end with `shutting_down` (never retried, never a breaker failure);
  * 4. idle connections are closed. `app.close()` then closes the upstream transports and
@@ -64,8 +64,8 @@ export async function drainGateway(
 
 /**
  * Puts itself in front of the server's request listeners for the drain: every answer from now
- * closes its connection (`Connection: close`), and once {@link stopAccepting} is called a `/v1`
- * request that still arrives on a kept connection is answered 503 `shutting_down` (retry
+ * closes its connection (`Connection: close`), and once {@link stopAccepting} is called a request
+ * (but health and metrics) that still arrives on a kept connection is answered 503 `shutting_down` (retry
  * elsewhere) without reaching the app; probes and scrapes are still served. Node's `server.close()`
  * stops new connections only: without this a client keeping its connection open went on feeding
  * calls to the replica that was going away.
@@ -78,7 +78,7 @@ function closeEveryConnectionAfterItsAnswer(server: Server): { stopAccepting(): 
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     res.shouldKeepAlive = false;
-    if (!accepting && isApiPath(req)) {
+    if (!accepting && !isOpenPath(req)) {
       req.resume();
       const reply = openAiError(
         503,

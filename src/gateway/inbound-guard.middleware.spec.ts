@@ -113,7 +113,7 @@ describe.each([true, false])('inboundGuard (then given: %s)', (withThen) => {
     expect(server.passed).toEqual([]);
   });
 
-  it('checks /v1 itself and its query, not a path that only starts with its letters', async () => {
+  it('checks every path but health and metrics: /v1 in any spelling a router may route, and paths outside it', async () => {
     const form = { 'content-type': 'text/plain' };
     expect((await post('/v1', form)).status).toBe(401);
     expect((await post('/v1?stream=1', form)).status).toBe(401);
@@ -121,12 +121,27 @@ describe.each([true, false])('inboundGuard (then given: %s)', (withThen) => {
     // Express routes without regard to case: these reach the same handlers.
     expect((await post('/V1/chat/completions', form)).status).toBe(401);
     expect((await post('/V1', form)).status).toBe(401);
-    expect((await post('/v10/chat/completions', form)).status).toBe(200);
-    expect((await post('/v1x?y=/v1/', form)).status).toBe(200);
-    expect(server.passed).toEqual(['POST /v10/chat/completions', 'POST /v1x?y=/v1/']);
+    // Fastify's router decodes escapes before matching: '/v%31/...' is its chat route.
+    expect((await post('/v%31/chat/completions', form)).status).toBe(401);
+    expect((await post('/%76%31/chat/completions', form)).status).toBe(401);
+    expect((await post('/v10/chat/completions', form)).status).toBe(401);
+    expect((await post('/v1x?y=/v1/', form)).status).toBe(401);
+    // Health and metrics exactly, escaped or not, are open; a path that only starts like them not.
+    expect((await post('/%68ealth/live', form)).status).toBe(200);
+    expect((await post('/healthz', form)).status).toBe(401);
+    expect((await post('/metrics/x', form)).status).toBe(401);
+    expect(server.passed).toEqual(['POST /%68ealth/live']);
   });
 
-  it('passes on every request outside /v1 and every preflight, unchecked', async () => {
+  it('answers 415 to a form post on the chat route spelt with escapes too', async () => {
+    const res = await post('/v1/chat/%63ompletions', {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Bearer ${KEY}`,
+    });
+    expect(res.status).toBe(415);
+  });
+
+  it('passes on health and metrics and every preflight, unchecked', async () => {
     const health = await post('/health', { 'content-type': 'text/plain' });
     expect(health.status).toBe(200);
     const preflight = await fetch(`${server.url}/v1/chat/completions`, { method: 'OPTIONS' });

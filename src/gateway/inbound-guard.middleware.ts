@@ -5,9 +5,19 @@ import { sendJson } from './http-exchange';
 import { requestIdFor } from './inbound-call.options';
 import { openAiError, type OpenAiErrorReply } from './openai-error.body';
 
-/** The API the guard protects; health and metrics stay open to orchestrators and scrapers. */
+/**
+ * The paths open without a key, exactly (any letter case, a trailing slash, a query): health and
+ * metrics, for orchestrators and scrapers. Every other path needs a key, whatever the router
+ * makes of it: a router that decodes `%76%31` into `v1` (Fastify's) or folds letter case
+ * (Express's) cannot route a path the guard did not check to the chat handler.
+ */
+const OPEN_PATHS: ReadonlySet<string> = new Set([
+  '/health',
+  '/health/live',
+  '/health/ready',
+  '/metrics',
+]);
 const API_PREFIX = '/v1';
-const API_PREFIX_LENGTH = API_PREFIX.length;
 
 /** A middleware on Node's request and response, as Express and Fastify (middie) call it. */
 export type NodeMiddleware = (
@@ -17,8 +27,8 @@ export type NodeMiddleware = (
 ) => void;
 
 /**
- * The gateway's front door for `/v1`, before any body is read: with inbound keys configured a
- * request must carry one as `Authorization: Bearer <key>` (401 otherwise), and a POST to the chat
+ * The gateway's front door, before any body is read: with inbound keys configured a
+ * request to any path but health and metrics ({@link isOpenPath}) must carry one as `Authorization: Bearer <key>` (401 otherwise), and a POST to the chat
  * route must be `application/json` (415 otherwise: a browser form post needs no CORS preflight,
  * so without this any web page could spend the gateway's upstream key; other paths get their
  * 404 as usual). Both answers carry an `x-request-id`, and the body the client is still sending
@@ -39,7 +49,7 @@ export type NodeMiddleware = (
 export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware): NodeMiddleware {
   const digests = apiKeys.map(digest);
   return (req, res, next) => {
-    if (req.method !== 'OPTIONS' && isApiPath(req)) {
+    if (req.method !== 'OPTIONS' && !isOpenPath(req)) {
       if (digests.length > 0 && !knownKey(bearer(req), digests)) {
         return send(
           req,
@@ -73,40 +83,45 @@ export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware):
 }
 
 /**
- * Whether the request's path (without the query) is `/v1` or under it, as the router sees it:
- * in any letter case (Express routes paths without regard to case by default, so
- * `/V1/chat/completions` reaches the same handler), and in a request line's absolute form too
- * (`POST http://host/v1/chat/completions`: Express routes it by its path). Read from the URL as it
- * came, without cutting the query off first.
+ * Whether the request's path is one of the {@link OPEN_PATHS} (health, metrics): open without a
+ * key, and served while the gateway drains. Read from the target as it came (origin or absolute
+ * form), its query cut off, percent-decoded, in any letter case, with a trailing slash or not.
  */
-export function isApiPath(req: RoutedRequest): boolean {
-  const path = targetPath(req);
-  // '/', 'v' or 'V' (a letter's lower case has bit 0x20 set), '1'
-  if (
-    path.charCodeAt(0) !== 0x2f ||
-    (path.charCodeAt(1) | 0x20) !== 0x76 ||
-    path.charCodeAt(2) !== 0x31
-  ) {
-    return false;
-  }
-  if (path.length === API_PREFIX_LENGTH) return true;
-  const next = path.charCodeAt(API_PREFIX_LENGTH);
-  // '/' (under it) or '?' (its query)
-  return next === 0x2f || next === 0x3f;
+export function isOpenPath(req: RoutedRequest): boolean {
+  const target = targetPath(req);
+  // Most requests are the API's: '/' then neither 'h', 'm' (any case) nor an escape ('%').
+  const second = target.charCodeAt(1) | 0x20;
+  if (second !== 0x68 && second !== 0x6d && target.charCodeAt(1) !== 0x25) return false;
+  let path = routePath(target).toLowerCase();
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  return OPEN_PATHS.has(path);
 }
 
 const CHAT_PATH = '/chat/completions';
 
 /**
- * Whether an API path (see {@link isApiPath}) is the chat route's, `/v1/chat/completions`, as the
- * router matches it: any letter case, a trailing slash, a query.
+ * Whether the request is for the chat route, `/v1/chat/completions`, as a router may match it:
+ * any letter case, percent-escapes, a trailing slash, a query.
  */
 function isChatPath(req: RoutedRequest): boolean {
-  const path = targetPath(req);
-  const query = path.indexOf('?');
-  let rest = path.slice(API_PREFIX_LENGTH, query === -1 ? undefined : query);
-  if (rest.endsWith('/')) rest = rest.slice(0, -1);
-  return rest.length === CHAT_PATH.length && rest.toLowerCase() === CHAT_PATH;
+  let path = routePath(targetPath(req)).toLowerCase();
+  if (path.endsWith('/')) path = path.slice(0, -1);
+  return path === API_PREFIX + CHAT_PATH;
+}
+
+/**
+ * A target's path without its query, percent-decoded as a router decodes it before matching
+ * (Fastify's does); a malformed escape leaves it as it came.
+ */
+function routePath(target: string): string {
+  const query = target.indexOf('?');
+  const path = query === -1 ? target : target.slice(0, query);
+  if (!path.includes('%')) return path;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 type RoutedRequest = IncomingMessage & { originalUrl?: string };
