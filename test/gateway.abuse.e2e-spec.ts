@@ -66,9 +66,15 @@ describe('gateway under hostile input', () => {
       expect(res.status).toBe(400);
       const { error } = (await res.json()) as ErrorBody;
       expect(error).toMatchObject({ type: 'invalid_request_error', code: 'bad_request' });
-      expect(error.message).toMatch(/'messages' nests arrays and objects more than 64 levels deep/);
-      expect(error.param).toBe('messages');
+      // Refused before it was parsed (past twice the module's 64 levels).
+      expect(error.message).toMatch(/nests arrays and objects more than 128 levels deep/);
     }
+    // Between the two, the module's own check answers, naming the field.
+    const res = await post(url, nestedBody(100));
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as ErrorBody;
+    expect(error.message).toMatch(/'messages' nests arrays and objects more than 64 levels deep/);
+    expect(error.param).toBe('messages');
     expect(sim.requests).toHaveLength(0);
     const normal = await Promise.all(
       Array.from({ length: 10 }, () => post(url, JSON.stringify({ messages: MESSAGES }))),
@@ -77,6 +83,33 @@ describe('gateway under hostile input', () => {
     const health = (await (await fetch(`${url}/health`)).json()) as HealthBody;
     expect(health.details.llm.openBreakers).toBe(0);
   });
+
+  it.each(['express', 'fastify'])(
+    '%s: a 9 MB body nested all the way is refused in milliseconds, on the chat route and elsewhere',
+    async (platform) => {
+      const url = await boot({
+        GATEWAY_API_KEYS: 'gk-abuse-spec-0123456789',
+        GATEWAY_HTTP_PLATFORM: platform,
+      });
+      const deep = `${'['.repeat(4_500_000)}${']'.repeat(4_500_000)}`;
+      const auth = { authorization: 'Bearer gk-abuse-spec-0123456789' };
+      // Parsed, it held the event loop 4–12 s: nothing else was served meanwhile.
+      for (const path of ['/v1/chat/completions', '/health/live', '/metrics']) {
+        const startedAt = performance.now();
+        const res = await fetch(`${url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...auth },
+          body: deep,
+        });
+        // Elsewhere Express leaves the body unparsed (404); Fastify's 404 route refuses it (400).
+        if (path.startsWith('/v1')) expect(res.status).toBe(400);
+        else expect([path, [400, 404].includes(res.status)]).toEqual([path, true]);
+        await res.arrayBuffer();
+        expect(performance.now() - startedAt).toBeLessThan(1500);
+      }
+      expect(sim.requests).toHaveLength(0);
+    },
+  );
 
   it('refuses 2 MB model names with 400 before any upstream work; /metrics stays small', async () => {
     const url = await boot();

@@ -10,8 +10,9 @@ import { answerChatDirectly } from './direct-chat-route';
 import { expressJsonParser, GatewayExpressAdapter } from './express-server.adapter';
 import type { GatewayConfig } from './gateway.config';
 import { GATEWAY_BODY_LIMIT, GATEWAY_BODY_LIMIT_BYTES } from './gateway.constants';
-import { inboundGuard, type NodeMiddleware } from './inbound-guard.middleware';
+import { inboundGuard, isChatRoute, type NodeMiddleware } from './inbound-guard.middleware';
 import { jsonBodyReader, refuseDeclaredOverLimit } from './json-body.reader';
+import { depthCheckedStream, refuseTooDeep } from './json-depth.scan';
 import { SafeConsoleLogger } from './safe-console.logger';
 import { recordHttpServerMetrics } from './telemetry.http-server';
 
@@ -96,12 +97,26 @@ export async function createGatewayApp(
     const express = app as NestExpressApplication;
     // The chat call's body is read by the fast reader, body-parser reads every other one, both in
     // the guard's router step (one router step for the three).
-    const parser = expressJsonParser({ limit: GATEWAY_BODY_LIMIT, strict: false });
-    guard = inboundGuard(inbound.apiKeys, jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES, parser));
+    const parser = expressJsonParser({
+      limit: GATEWAY_BODY_LIMIT,
+      strict: false,
+      verify: refuseTooDeep,
+    });
+    const reader = jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES, parser);
+    // Only the chat route takes a body: any other request's is left unparsed (Node drops it), so
+    // a body sent to /health or /metrics costs no parse.
+    guard = inboundGuard(inbound.apiKeys, (req, res, next) =>
+      isChatRoute(req) ? reader(req, res, next) : next(),
+    );
     express.use(guard);
     express.disable('x-powered-by');
   } else {
     app.use(inboundGuard(inbound.apiKeys, refuseDeclaredOverLimit(GATEWAY_BODY_LIMIT_BYTES)));
+    // A body nested too deep is refused as it arrives, before Fastify's JSON parser sees it.
+    const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
+    fastify.addHook('preParsing', (_request, _reply, payload, done) =>
+      done(null, depthCheckedStream(payload)),
+    );
   }
   boundSlowClients(app.getHttpServer(), config);
   answerClientErrors(app.getHttpServer());

@@ -99,6 +99,11 @@ export function isOpenPath(req: RoutedRequest): boolean {
 
 const CHAT_PATH = '/chat/completions';
 
+/** Whether the request is a POST to the chat route (see {@link isChatPath}): the one taking a body. */
+export function isChatRoute(req: RoutedRequest): boolean {
+  return req.method === 'POST' && isChatPath(req);
+}
+
 /**
  * Whether the request is for the chat route, `/v1/chat/completions`, as a router may match it:
  * any letter case, percent-escapes, a trailing slash, a query.

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { isLlmError } from '../llm/index';
 import { InvalidRequestError } from './invalid-request.error';
+import { MAX_BODY_DEPTH } from './json-depth.scan';
 import { GATEWAY_BODY_LIMIT } from './gateway.constants';
 import {
   PlatformRequest,
@@ -125,6 +126,10 @@ const BODY_ERRORS: Record<string, { code: string; message: string }> = {
     message: 'The request body must be JSON sent with Content-Type: application/json',
   },
   'request.aborted': { code: 'request_aborted', message: 'The request body ended early' },
+  'entity.too.deep': {
+    code: 'bad_request',
+    message: `The request body nests arrays and objects more than ${MAX_BODY_DEPTH} levels deep`,
+  },
   'request.size.invalid': {
     code: 'invalid_body_length',
     message: 'The request body is not as long as its Content-Length says',

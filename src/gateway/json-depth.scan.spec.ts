@@ -1,0 +1,40 @@
+import { JsonDepthScan } from './json-depth.scan';
+
+/** Pushes `text` to a new scan in parts of `size` bytes; whether it stayed within `max`. */
+function within(text: string, max: number, size = Infinity): boolean {
+  const scan = new JsonDepthScan(max);
+  const bytes = Buffer.from(text);
+  for (let i = 0; i < bytes.length; i += size) {
+    if (!scan.push(bytes.subarray(i, Math.min(bytes.length, i + size)))) return false;
+  }
+  return true;
+}
+
+describe('JsonDepthScan', () => {
+  it('counts arrays and objects, not the brackets in strings', () => {
+    expect(within('{"a":[[1]]}', 3)).toBe(true);
+    expect(within('{"a":[[[1]]]}', 3)).toBe(false);
+    expect(within('{"a":"[[[[{{{{"}', 1)).toBe(true);
+    expect(within('[{}, {}, [], []]', 2)).toBe(true);
+  });
+
+  it('follows escapes: an escaped quote does not end the string, an escaped backslash does not escape it', () => {
+    expect(within('["\\"[[[[", "x"]', 1)).toBe(true);
+    expect(within('["\\\\", [[1]]]', 2)).toBe(false);
+    expect(within('["a\\\\"]', 1)).toBe(true);
+  });
+
+  it('reads the same in parts of any size, escapes and strings split between parts', () => {
+    const texts = [
+      '{"messages":[{"role":"user","content":"say \\"[[[\\" and \\\\"}]}',
+      '{"a":"\\u005b\\u005b","b":[[["x"]]]}',
+    ];
+    for (const text of texts) {
+      for (const max of [2, 3, 4]) {
+        const whole = within(text, max);
+        for (const size of [1, 2, 3, 7])
+          expect([text, max, size, within(text, max, size)]).toEqual([text, max, size, whole]);
+      }
+    }
+  });
+});
