@@ -31,7 +31,7 @@ export class JsonDepthScan {
   constructor(private readonly maxDepth: number = MAX_BODY_DEPTH) {}
 
   /** Takes the next part; false once the text has nested deeper than the maximum. */
-  push(part: Uint8Array): boolean {
+  push(part: Buffer): boolean {
     let i = 0;
     const length = part.length;
     if (this.escaped) {
@@ -40,8 +40,8 @@ export class JsonDepthScan {
     }
     while (i < length) {
       if (this.inString) {
-        const quote = indexOf(part, QUOTE, i);
-        const backslash = indexOf(part, BACKSLASH, i);
+        const quote = part.indexOf(QUOTE, i);
+        const backslash = part.indexOf(BACKSLASH, i);
         if (backslash !== -1 && (quote === -1 || backslash < quote)) {
           // An escape: its next byte (perhaps in the next part) is not the string's end.
           if (backslash + 1 >= length) {
@@ -65,10 +65,6 @@ export class JsonDepthScan {
     }
     return true;
   }
-}
-
-function indexOf(part: Uint8Array, byte: number, from: number): number {
-  return Buffer.prototype.indexOf.call(part, byte, from);
 }
 
 /** The parser's error for a body nested too deep: a 400 that the error filter names. */
