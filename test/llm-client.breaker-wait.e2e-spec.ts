@@ -4,6 +4,7 @@ import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
 import { callEndAttributes } from '../src/llm/observability/llm-span.attributes';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { recordCalls } from './support/call-recorder';
+import { eventually } from './support/eventually';
 import {
   failureOf,
   FAST_POLICIES,
@@ -157,6 +158,37 @@ describe('breaker.maxProbeWaitMs: calls wait for an open circuit instead of fail
     expect(t.policies.snapshots()[0]?.state).toBe('open');
     expect(sim.requests).toHaveLength(2);
   });
+
+  it.each([
+    ['its caller aborts it', 'cancelled'],
+    ['its deadline passes while the upstream hangs', 'deadline_exceeded'],
+  ] as const)(
+    'a half-open probe that ends without an answer because %s leaves the circuit open',
+    async (_, kind) => {
+      const t = await boot(0);
+      await openTheCircuit(t);
+      await new Promise((resolve) => setTimeout(resolve, HALF_OPEN_MS + 20));
+      // The upstream is still down: it takes the probe and never answers.
+      sim.script([{ type: 'hang' }]);
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 50);
+      const probe: LlmError = await failureOf(() =>
+        t.llm.chat(
+          { messages: USER },
+          kind === 'cancelled' ? { signal: controller.signal } : { deadlineMs: 50 },
+        ),
+      );
+      expect(probe.kind).toBe(kind);
+      expect(sim.requests).toHaveLength(3);
+      // Before: cockatiel took the probe's error as a success and closed the circuit, and every
+      // call went through to the upstream still down.
+      // (Once the attempt below the released caller has ended.)
+      await eventually(() => expect(t.policies.snapshots()[0]?.state).toBe('open'));
+      const next: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+      expect(next.kind).toBe('circuit_open');
+      expect(sim.requests).toHaveLength(3);
+    },
+  );
 
   it('with a fallback left, the call moves on at once instead of waiting', async () => {
     const t = await boot(1_000, { fallbacks: { 'gpt-4o-mini': [{ model: 'gpt-4o' }] } });

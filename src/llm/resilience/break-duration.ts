@@ -25,6 +25,8 @@ export class BreakDurations implements IBackoffFactory<Context> {
     private readonly steadyMs: number,
     /** Told the duration of each break when cockatiel opens the circuit. */
     private readonly onBreak: (durationMs: number) => void = () => undefined,
+    /** Whether a probe's error proved nothing (see breaker.policy.ts): the next break is the first's. */
+    private readonly inconclusive: (error: unknown) => boolean = () => false,
   ) {}
 
   next(): IBackoff<Context> {
@@ -35,7 +37,11 @@ export class BreakDurations implements IBackoffFactory<Context> {
     this.onBreak(durationMs);
     return {
       duration: durationMs,
-      next: () => {
+      next: (context) => {
+        const result = context.result;
+        if ('error' in result && this.inconclusive(result.error)) {
+          return this.breakOf(Math.min(this.firstMs, this.maxMs), openedAt);
+        }
         const young = Date.now() - openedAt < this.steadyMs;
         return this.breakOf(young ? durationMs : Math.min(this.maxMs, durationMs * 2), openedAt);
       },

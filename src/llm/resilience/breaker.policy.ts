@@ -1,6 +1,7 @@
 import {
   circuitBreaker,
   type CircuitBreakerPolicy,
+  CircuitState,
   ConsecutiveBreaker,
   handleWhen,
 } from 'cockatiel';
@@ -27,6 +28,15 @@ export function countsAsBreakerFailure(error: unknown): boolean {
 }
 
 /**
+ * Whether an error says nothing of the upstream's health: not a failure the breaker counts, and
+ * no answer from the upstream either (the caller left, its deadline passed while the attempt
+ * waited, the limiter or the bulkhead refused it). A half-open probe ending so proves no recovery.
+ */
+export function isInconclusiveProbe(error: unknown): boolean {
+  return isLlmError(error) && !BREAKER_FAILURE_KINDS.has(error.kind) && error.status === undefined;
+}
+
+/**
  * The seed's breaker: `consecutiveFailures` in a row open the circuit; it half-opens after a break
  * and lets one probe through; a good probe closes it, a bad one reopens it. Breaks last
  * `minBreakMs` while the outage is younger than `maxProbeWaitMs`, then double with each failed
@@ -49,13 +59,25 @@ export function createBreakerPolicy(
         return true;
       }
     : countsAsBreakerFailure;
-  return circuitBreaker(handleWhen(counts), {
-    breaker: new ConsecutiveBreaker(options.consecutiveFailures),
-    halfOpenAfter: new BreakDurations(
-      options.minBreakMs,
-      options.maxBreakMs,
-      options.maxProbeWaitMs,
-      onBreak,
+  // A half-open probe that ends without the upstream's answer reopens the circuit, for a break as
+  // short as the first (BreakDurations): cockatiel takes an error its filter leaves out as a
+  // success, and a caller's abort or a local refusal of the probe closed the circuit on an
+  // upstream still down, letting every call through to it.
+  const policy: CircuitBreakerPolicy = circuitBreaker(
+    handleWhen(
+      (error) =>
+        counts(error) || (policy.state === CircuitState.HalfOpen && isInconclusiveProbe(error)),
     ),
-  });
+    {
+      breaker: new ConsecutiveBreaker(options.consecutiveFailures),
+      halfOpenAfter: new BreakDurations(
+        options.minBreakMs,
+        options.maxBreakMs,
+        options.maxProbeWaitMs,
+        onBreak,
+        isInconclusiveProbe,
+      ),
+    },
+  );
+  return policy;
 }
