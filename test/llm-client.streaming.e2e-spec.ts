@@ -345,6 +345,73 @@ describe("the consumer's own pace", () => {
   });
 });
 
+describe('an error event in the stream, before any content', () => {
+  let server: http.Server;
+  let t: LlmTestApp;
+  let event = '';
+  let requests = 0;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      requests++;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(`data: ${event}\n\n`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    t = await startLlmApp(`http://127.0.0.1:${port}/v1`, {
+      retry: { maxRetries: 2, baseDelayMs: 5, maxDelayMs: 10 },
+    });
+  });
+  beforeEach(() => (requests = 0));
+  afterAll(async () => {
+    await t.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it.each([
+    [
+      'context_length_exceeded',
+      {
+        message: 'This model maximum context length is 8192 tokens.',
+        type: 'invalid_request_error',
+        code: 'context_length_exceeded',
+      },
+      'context_length_exceeded',
+      1,
+    ],
+    [
+      'an invalid request',
+      { message: 'bad', type: 'invalid_request_error', param: 'messages' },
+      'bad_request',
+      1,
+    ],
+    [
+      "vLLM's numeric code 400",
+      { object: 'error', message: 'nope', type: 'BadRequestError', code: 400 },
+      'bad_request',
+      1,
+    ],
+    [
+      'insufficient_quota',
+      { message: 'quota', type: 'insufficient_quota', code: 'insufficient_quota' },
+      'quota_exceeded',
+      1,
+    ],
+    ['a server error', { message: 'oops', type: 'server_error' }, 'server_error', 3],
+  ] as const)('%s is classified as its response would be', async (_, error, kind, attempts) => {
+    event = JSON.stringify({ error });
+    const failure = await failureOf(() => collect(t.llm.chatStream({ messages: USER })));
+    expect(failure).toMatchObject({ kind });
+    expect(failure.message).toContain('sent an error event in the stream');
+    // Before: every error event was a server error, retried and counted by the breaker.
+    expect(requests).toBe(attempts);
+  });
+});
+
 describe('streams whose body ends without [DONE]', () => {
   let server: http.Server;
   let t: LlmTestApp;

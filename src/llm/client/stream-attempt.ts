@@ -1,4 +1,5 @@
 import { LlmError } from '../resilience/llm.errors';
+import { classifyStreamErrorEvent } from '../resilience/error-classifier';
 import { redactSecrets } from '../resilience/secret-redaction';
 import { AttemptTimeout } from './attempt-timeout.layer';
 import { readStreamItems, type StreamItem, type StreamItemReader } from '../transport/sse-chunks';
@@ -199,26 +200,9 @@ export function toChunk(
   const json = item.json as
     { error?: { message?: unknown; code?: unknown }; choices?: unknown } | undefined;
   if (json?.error) {
-    throw new LlmError(
-      'server_error',
-      `Upstream '${where.upstream}' sent an error event in the stream: ` +
-        redactSecrets(
-          typeof json.error.message === 'string' ? json.error.message.slice(0, 4096) : 'no message',
-          [secret],
-        )
-          // One line: the message reaches logs, where a line break would start a forged line.
-          .replace(/\s+/g, ' ')
-          .slice(0, 300),
-      {
-        ...where,
-        status: 200,
-        requestId,
-        providerCode:
-          typeof json.error.code === 'string'
-            ? redactSecrets(json.error.code.slice(0, 64), [secret])
-            : undefined,
-      },
-    );
+    // Classified as the error response it stands for: a streamed context_length_exceeded is the
+    // caller's mistake, not a server error to retry and count against the breaker.
+    throw classifyStreamErrorEvent(item.raw, where.upstream, where.model, [secret], requestId);
   }
   if (!isChunkShaped(json)) {
     throw new LlmError(

@@ -102,6 +102,78 @@ export function classifyHttpError(response: HttpErrorResponse): LlmError {
   );
 }
 
+/**
+ * An `{"error": ...}` event in a stream (HTTP 200), classified as the error response it stands for:
+ * the status the event names (`code` 400–599, as vLLM sends it), else the one its code or type
+ * means (`rate_limit_exceeded` 429, `invalid_request_error` 400, `overloaded_error` 529, ...), else
+ * 500. So a streamed `context_length_exceeded` is the caller's mistake (not retried, not a breaker
+ * failure), as it is when the provider answers it with a 400.
+ *
+ * @example
+ * classifyStreamErrorEvent('{"error":{"code":"context_length_exceeded"}}', 'openai', 'gpt-4o').kind;
+ * // 'context_length_exceeded'
+ */
+export function classifyStreamErrorEvent(
+  raw: string,
+  upstream: string,
+  model: string,
+  secrets?: readonly (string | undefined)[],
+  requestId?: string,
+): LlmError {
+  const parsed = parseProviderError(raw);
+  const classified = classifyHttpError({
+    status: statusOfEvent(raw, parsed),
+    headers: {},
+    body: raw,
+    upstream,
+    model,
+    secrets,
+  });
+  const text = providerText(200, raw, parsed?.message, secrets);
+  return new LlmError(
+    classified.kind,
+    `Upstream '${upstream}' sent an error event in the stream` +
+      `${classified.providerCode ? ` (${classified.providerCode})` : ''}: ${text}`,
+    {
+      retryable: classified.retryable,
+      status: 200,
+      requestId,
+      upstream,
+      model,
+      providerCode: classified.providerCode,
+      param: classified.param,
+    },
+  );
+}
+
+/** The codes and types of error events, by the status the same error has as a response. */
+const EVENT_STATUS: Readonly<Record<string, number>> = {
+  invalid_request_error: 400,
+  context_length_exceeded: 400,
+  content_filter: 400,
+  content_policy_violation: 400,
+  authentication_error: 401,
+  invalid_api_key: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  model_not_found: 404,
+  rate_limit_exceeded: 429,
+  rate_limit_error: 429,
+  insufficient_quota: 429,
+  overloaded_error: 529,
+};
+
+function statusOfEvent(raw: string, parsed: ProviderError | undefined): number {
+  const numeric = /"(?:code|status)"\s*:\s*([45]\d\d)\b/.exec(raw.slice(0, 4096));
+  if (numeric) return Number(numeric[1]);
+  for (const name of [parsed?.code, parsed?.type]) {
+    const status = name === undefined ? undefined : EVENT_STATUS[name];
+    if (status !== undefined) return status;
+  }
+  if (/maximum context length/i.test(parsed?.message ?? '')) return 400;
+  return 500;
+}
+
 type ProviderError = Partial<Record<'message' | 'code' | 'type' | 'param' | 'innerCode', string>>;
 
 /** OpenAI's `{error:{message,type,code}}`, Ollama's `{error:"..."}`, vLLM's top-level fields. */
