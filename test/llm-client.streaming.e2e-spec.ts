@@ -350,14 +350,16 @@ describe('an error event in the stream, before any content', () => {
   let t: LlmTestApp;
   let event = '';
   let requests = 0;
+  /** How the upstream answers: an SSE event, or the event's JSON as a plain 200 JSON body. */
+  let contentType = 'text/event-stream';
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       requests++;
       req.resume();
       req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.end(`data: ${event}\n\n`);
+        res.writeHead(200, { 'content-type': contentType });
+        res.end(contentType.includes('json') ? event : `data: ${event}\n\n`);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -409,6 +411,37 @@ describe('an error event in the stream, before any content', () => {
     expect(failure.message).toContain('sent an error event in the stream');
     // Before: every error event was a server error, retried and counted by the breaker.
     expect(requests).toBe(attempts);
+  });
+
+  it("a 200 with a JSON error, to a stream request or a plain one, carries the provider's words", async () => {
+    contentType = 'application/json';
+    event = JSON.stringify({
+      error: { message: 'Model overloaded, try later', code: 'invalid_request_error' },
+    });
+    try {
+      const streamed = await failureOf(() => collect(t.llm.chatStream({ messages: USER })));
+      expect(streamed).toMatchObject({ kind: 'bad_request' });
+      expect(streamed.message).toContain('Model overloaded, try later');
+      const plain = await failureOf(() => t.llm.chat({ messages: USER }));
+      expect(plain).toMatchObject({ kind: 'bad_request' });
+      expect(plain.message).toContain('answered 200 with an error');
+      expect(plain.message).toContain('Model overloaded, try later');
+      expect(requests).toBe(2);
+    } finally {
+      contentType = 'text/event-stream';
+    }
+  });
+
+  it('reads a media type in any letter case (Text/Event-Stream)', async () => {
+    contentType = 'Text/Event-Stream; charset=utf-8';
+    event = JSON.stringify({ error: { message: 'bad', type: 'invalid_request_error' } });
+    try {
+      const failure = await failureOf(() => collect(t.llm.chatStream({ messages: USER })));
+      // Read as a stream (its error event), not refused as another media type.
+      expect(failure.message).toContain('sent an error event in the stream');
+    } finally {
+      contentType = 'text/event-stream';
+    }
   });
 });
 

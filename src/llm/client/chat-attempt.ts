@@ -3,7 +3,8 @@ import { request as httpsRequest } from 'node:https';
 import { LlmError } from '../resilience/llm.errors';
 import { isInstrumented } from '../transport/http-telemetry';
 import { AttemptTimeout } from './attempt-timeout.layer';
-import { readWholeBody, receivedBody } from '../transport/read-body';
+import { MAX_ERROR_BODY_BYTES, readWholeBody, receivedBody } from '../transport/read-body';
+import { classifyStreamErrorEvent } from '../resilience/error-classifier';
 import { type ChatCompletion } from '../call/chat.types';
 import type { AttemptRecord } from '../call/call-record.types';
 import type { UpstreamResponse } from '../transport/llm-http.transport';
@@ -34,7 +35,9 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
       typeof body === 'string'
         ? body
         : ((httpTraced() ? undefined : receivedBody(body)) ?? (await readWholeBody(body)));
-    const completion = parseCompletion(text, response.requestId, upstream.name, model);
+    const completion = parseCompletion(text, response.requestId, upstream.name, model, [
+      upstream.apiKey,
+    ]);
     context.record.response = responseInfo(completion);
     context.afterAnswer = afterAnswer(timeout, context.attempt, response);
     succeeded = true;
@@ -89,6 +92,7 @@ function parseCompletion(
   requestId: string | undefined,
   upstream: string,
   model: string,
+  secrets: readonly (string | undefined)[],
 ): ChatCompletion {
   let json: unknown;
   try {
@@ -97,6 +101,18 @@ function parseCompletion(
     json = undefined;
   }
   const choices = (json as { choices?: unknown } | undefined)?.choices;
+  if (typeof json === 'object' && json !== null && (json as { error?: unknown }).error) {
+    // A 200 carrying an error (some proxies and gateways answer so): the provider's own words,
+    // classified as the error response it stands for.
+    throw classifyStreamErrorEvent(
+      text.slice(0, MAX_ERROR_BODY_BYTES),
+      upstream,
+      model,
+      secrets,
+      requestId,
+      'answered 200 with an error',
+    );
+  }
   if (typeof json !== 'object' || json === null || !Array.isArray(choices)) {
     throw new LlmError(
       'invalid_response',

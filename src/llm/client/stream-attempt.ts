@@ -2,6 +2,7 @@ import { LlmError } from '../resilience/llm.errors';
 import { classifyStreamErrorEvent } from '../resilience/error-classifier';
 import { redactSecrets } from '../resilience/secret-redaction';
 import { AttemptTimeout } from './attempt-timeout.layer';
+import { MAX_ERROR_BODY_BYTES, readBody } from '../transport/read-body';
 import { readStreamItems, type StreamItem, type StreamItemReader } from '../transport/sse-chunks';
 import { type ChatCompletionChunk } from '../call/chat.types';
 import { whereOf } from './llm-call';
@@ -50,7 +51,22 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
     const body = response.body;
     if (typeof body === 'string') throw new Error('a stream request was answered as text');
     const requestId = response.headers['x-request-id'];
-    if (!(response.headers['content-type'] ?? '').includes('text/event-stream')) {
+    const type = (response.headers['content-type'] ?? '').toLowerCase();
+    if (!type.includes('text/event-stream')) {
+      // A JSON error with a 200 (some proxies answer a stream request so): the provider's words.
+      if (type.includes('json')) {
+        const text = await readBody(body, MAX_ERROR_BODY_BYTES);
+        if (/^\s*\{\s*"error"\s*:/.test(text)) {
+          throw classifyStreamErrorEvent(
+            text,
+            upstream.name,
+            model,
+            [upstream.apiKey],
+            requestId,
+            'answered a stream request with an error',
+          );
+        }
+      }
       body.destroy();
       throw new LlmError(
         'invalid_response',

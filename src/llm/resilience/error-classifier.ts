@@ -103,7 +103,7 @@ export function classifyHttpError(response: HttpErrorResponse): LlmError {
 }
 
 /**
- * An `{"error": ...}` event in a stream (HTTP 200), classified as the error response it stands for:
+ * An `{"error": ...}` event in a stream (HTTP 200), or a 200 answer whose body is one, classified as the error response it stands for:
  * the status the event names (`code` 400–599, as vLLM sends it), else the one its code or type
  * means (`rate_limit_exceeded` 429, `invalid_request_error` 400, `overloaded_error` 529, ...), else
  * 500. So a streamed `context_length_exceeded` is the caller's mistake (not retried, not a breaker
@@ -119,6 +119,8 @@ export function classifyStreamErrorEvent(
   model: string,
   secrets?: readonly (string | undefined)[],
   requestId?: string,
+  /** Where the error came: an event of the stream (the default), or a 200 answer's whole body. */
+  came = 'sent an error event in the stream',
 ): LlmError {
   const parsed = parseProviderError(raw);
   const classified = classifyHttpError({
@@ -132,7 +134,7 @@ export function classifyStreamErrorEvent(
   const text = providerText(200, raw, parsed?.message, secrets);
   return new LlmError(
     classified.kind,
-    `Upstream '${upstream}' sent an error event in the stream` +
+    `Upstream '${upstream}' ${came}` +
       `${classified.providerCode ? ` (${classified.providerCode})` : ''}: ${text}`,
     {
       retryable: classified.retryable,

@@ -41,10 +41,11 @@ export function classifyTransportError(
   }
   if (code === BODY_TOO_LARGE || code === SSE_LINE_TOO_LONG) {
     // The verdict on the body itself (`readWholeBody`): larger than a completion may be.
+    // Not retried: the same request brings an answer of the same size, read again each time.
     return new LlmError(
       'invalid_response',
       `Upstream '${context.upstream}' sent a response that could not be read: ${message}.`,
-      { ...context, cause },
+      { ...context, cause, retryable: false },
     );
   }
   const known = code !== undefined && NETWORK_CODES.has(code);
