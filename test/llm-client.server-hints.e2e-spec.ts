@@ -10,6 +10,12 @@ function gapBetweenAttempts(sim: UpstreamSimulator): number {
   return second.at - first.at;
 }
 
+/** A wait taken from a hint: never sooner, spread after it by a tenth of it at most. */
+function expectSpreadAfter(delayMs: number, hintMs: number): void {
+  expect(delayMs).toBeGreaterThanOrEqual(hintMs);
+  expect(delayMs).toBeLessThanOrEqual(Math.round(hintMs * 1.1));
+}
+
 // A server hint replaces the computed backoff (10..40 ms here): the retry the call recorded says
 // which wait was used and where it came from, and the gap between attempts shows it was waited.
 describe('server hints', () => {
@@ -57,11 +63,13 @@ describe('server hints', () => {
     sim.script([{ type: 'error', status: 429, headers }, { type: 'ok' }]);
     const { metadata } = await t.llm.chat({ messages: USER });
     expect(metadata.attempts).toBe(2);
-    expect(recorder.last.retries).toEqual([
-      { number: 1, reason: 'rate_limited', delayMs: expectedMs, source },
+    const { retries } = recorder.last;
+    expect(retries).toEqual([
+      { number: 1, reason: 'rate_limited', delayMs: expect.any(Number) as unknown, source },
     ]);
+    expectSpreadAfter(retries[0]!.delayMs, expectedMs);
     expect(recorder.last.attempts[1]).toMatchObject({
-      delayBeforeMs: expectedMs,
+      delayBeforeMs: retries[0]!.delayMs,
       delaySource: source,
     });
     expect(gapBetweenAttempts(sim)).toBeGreaterThanOrEqual(expectedMs - 5);
@@ -70,8 +78,19 @@ describe('server hints', () => {
   it('Retry-After in seconds is obeyed, capped at maxServerHintMs (150 ms)', async () => {
     sim.script([{ type: 'error', status: 429, headers: { 'retry-after': '1' } }, { type: 'ok' }]);
     await t.llm.chat({ messages: USER });
-    expect(recorder.last.retries[0]).toMatchObject({ delayMs: 150, source: 'retry-after' });
+    expect(recorder.last.retries[0]).toMatchObject({ source: 'retry-after' });
+    expectSpreadAfter(recorder.last.retries[0]!.delayMs, 150);
     expect(gapBetweenAttempts(sim)).toBeGreaterThanOrEqual(145);
+  });
+
+  it.each([
+    ['Retry-After: 0', { 'retry-after': '0' }],
+    ['retry-after-ms: 0', { 'retry-after-ms': '0' }],
+    ['a date already past', { 'retry-after': new Date(Date.now() - 60_000).toUTCString() }],
+  ])('%s is no hint: the backoff applies, not an immediate retry', async (_, headers) => {
+    sim.script([{ type: 'error', status: 503, headers }, { type: 'ok' }]);
+    await t.llm.chat({ messages: USER });
+    expect(recorder.last.retries[0]).toMatchObject({ source: 'backoff' });
   });
 
   it('Retry-After as an HTTP date is obeyed', async () => {
@@ -82,7 +101,8 @@ describe('server hints', () => {
     ]);
     await t.llm.chat({ messages: USER });
     // The date is whole seconds ahead (1-2 s), so the capped 150 ms wait applies.
-    expect(recorder.last.retries[0]).toMatchObject({ delayMs: 150, source: 'retry-after' });
+    expect(recorder.last.retries[0]).toMatchObject({ source: 'retry-after' });
+    expectSpreadAfter(recorder.last.retries[0]!.delayMs, 150);
     expect(gapBetweenAttempts(sim)).toBeGreaterThanOrEqual(145);
   });
 

@@ -58,6 +58,10 @@ class ServerHintBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
   }
 }
 
+/** The spread added after a server's hint, as a share of it, and at most. */
+const HINT_SPREAD = 0.1;
+const MAX_HINT_SPREAD_MS = 1000;
+
 /** The wait before retry number `retry` (1-based) after `failure`. */
 export function chooseDelay(
   failure: unknown,
@@ -65,11 +69,19 @@ export function chooseDelay(
   options: LlmRetryOptions,
   random: () => number = Math.random,
 ): RetryDelay {
-  if (isLlmError(failure) && failure.retryAfterMs !== undefined && failure.retryAfterSource) {
-    return {
-      delayMs: Math.min(failure.retryAfterMs, options.maxServerHintMs),
-      source: failure.retryAfterSource,
-    };
+  // A hint of 0 (`Retry-After: 0`, a date already past) is no hint, as OpenAI's SDK reads it:
+  // taken as is, every retry went at once into an upstream that had just refused.
+  if (
+    isLlmError(failure) &&
+    failure.retryAfterMs !== undefined &&
+    failure.retryAfterMs > 0 &&
+    failure.retryAfterSource
+  ) {
+    const hintMs = Math.min(failure.retryAfterMs, options.maxServerHintMs);
+    // Never sooner than the hint; spread a little after it (a tenth of it, 1 s at most), so the
+    // callers one window's reset sent back do not all come at the same instant.
+    const spreadMs = Math.min(hintMs * HINT_SPREAD, MAX_HINT_SPREAD_MS) * random();
+    return { delayMs: Math.round(hintMs + spreadMs), source: failure.retryAfterSource };
   }
   return {
     delayMs: fullJitterDelay(retry, options.baseDelayMs, options.maxDelayMs, random),
@@ -83,7 +95,7 @@ function waitPastDeadline(failure: LlmError, delay: RetryDelay, remainingMs: num
   // long this process would sleep), else the backoff's.
   const callerWaitMs =
     delay.source !== 'backoff' && failure.retryAfterMs !== undefined
-      ? Math.max(failure.retryAfterMs, delay.delayMs)
+      ? failure.retryAfterMs
       : delay.delayMs;
   return new LlmError(
     'deadline_exceeded',
