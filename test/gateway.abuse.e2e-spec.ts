@@ -254,6 +254,29 @@ describe('gateway under hostile input', () => {
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
     const other = await preflight('https://evil.example');
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // OpenAI's SDK in a browser: its own headers pass the preflight, and the page reads the
+    // gateway's answer headers (x-should-retry first: without it the SDK retries on its own).
+    const sdk = await fetch(`${url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers':
+          'authorization,content-type,x-stainless-retry-count,x-stainless-timeout,x-stainless-lang',
+      },
+    });
+    const allowedHeaders = sdk.headers.get('access-control-allow-headers') ?? '';
+    expect(allowedHeaders).toContain('x-stainless-retry-count');
+    expect(allowedHeaders).toContain('x-stainless-timeout');
+    const answer = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { origin: 'https://app.example', 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: MESSAGES }),
+    });
+    const exposed = answer.headers.get('access-control-expose-headers') ?? '';
+    for (const header of ['x-should-retry', 'x-llm-model', 'x-llm-upstream-request-id']) {
+      expect(exposed).toContain(header);
+    }
   });
 
   it('sets the server-side limits for slow clients', async () => {

@@ -75,19 +75,24 @@ export async function createGatewayApp(
   if (inbound.corsOrigins.length > 0) {
     app.enableCors({
       origin: inbound.corsOrigins.includes('*') ? '*' : inbound.corsOrigins,
-      allowedHeaders: [
-        'authorization',
-        'content-type',
-        'x-request-id',
-        'x-user-id',
-        'x-feature-name',
-      ],
+      // No list of request headers: a preflight's are allowed as it asks (the origin is what is
+      // checked). OpenAI's SDKs send headers of their own on every call (`x-stainless-*`, which
+      // vary by version and runtime), and a fixed list made browsers refuse the call.
+      // Every header the gateway answers with is readable by the page: without `x-should-retry`
+      // an SDK in a browser retried what the gateway said not to.
       exposedHeaders: [
         'x-request-id',
-        'x-llm-attempts',
-        'x-llm-error-kind',
+        'x-should-retry',
         'retry-after',
         'retry-after-ms',
+        'x-llm-attempts',
+        'x-llm-error-kind',
+        'x-llm-model',
+        'x-llm-fallbacks',
+        'x-llm-fallback-reason',
+        'x-llm-upstream-request-id',
+        'location',
+        'preference-applied',
       ],
     });
   }
