@@ -26,6 +26,11 @@ const RATE = '$__rate_interval';
 const CALLER_ERRORS = 'bad_request|context_length_exceeded|content_filtered|cancelled';
 // Failures raised by this service's own protections, before or instead of asking the upstream.
 const OUR_KINDS = 'circuit_open|bulkhead_full|deadline_exceeded';
+/**
+ * Attempt outcomes that are not the upstream's answer: the caller hung up ("stop generating"),
+ * or this replica was shutting down. Left out of "returned by the upstream".
+ */
+const NOT_ANSWERED = 'success|cancelled|shutting_down';
 
 /** One PromQL target; refIds follow the order of the targets in a panel. */
 const query = (expr, legend, refId = 'A') =>
@@ -114,7 +119,7 @@ const usOrThem = timeseries(
   'reqps',
   [
     [
-      `sum(rate(llm_client_attempts_total{${U},llm_outcome!="success"}[${RATE}])) or vector(0)`,
+      `sum(rate(llm_client_attempts_total{${U},llm_outcome!~"${NOT_ANSWERED}"}[${RATE}])) or vector(0)`,
       'returned by the upstream (attempts)',
     ],
     [
@@ -133,7 +138,7 @@ const attemptErrors = timeseries(
   'reqps',
   [
     [
-      `sum by (llm_outcome) (rate(llm_client_attempts_total{${U},llm_outcome!="success"}[${RATE}]))`,
+      `sum by (llm_outcome) (rate(llm_client_attempts_total{${U},llm_outcome!~"${NOT_ANSWERED}"}[${RATE}]))`,
       '{{llm_outcome}}',
     ],
   ],

@@ -1,5 +1,11 @@
 import { metrics } from '@opentelemetry/api';
+import { type DataPoint, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { EventDeliveryReporter } from './event-delivery.reporter';
+
+class PullReader extends MetricReader {
+  protected onForceFlush = (): Promise<void> => Promise.resolve();
+  protected onShutdown = (): Promise<void> => Promise.resolve();
+}
 
 describe('EventDeliveryReporter', () => {
   const lines: string[] = [];
@@ -22,6 +28,29 @@ describe('EventDeliveryReporter', () => {
       'Dropped 6 business event(s) (buffer_full: 4, rejected (document_parsing_exception): 2)',
     );
     expect(lines[1]).toContain('llm.events.dropped');
+  });
+
+  it('has every drop reason at 0 from the start: a first burst of drops is an increase to Prometheus', async () => {
+    const reader = new PullReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    new EventDeliveryReporter(logger, 30_000, provider.getMeter('test'));
+    const { resourceMetrics } = await reader.collect();
+    const points = resourceMetrics.scopeMetrics
+      .flatMap((scope) => scope.metrics)
+      .filter((metric) => metric.descriptor.name === 'llm.events.dropped')
+      .flatMap((metric) => metric.dataPoints as DataPoint<number>[]);
+    const reasons = points.map((point) => [
+      String(point.attributes['llm.drop.reason']),
+      point.value,
+    ]);
+    expect(reasons.sort()).toEqual([
+      ['buffer_full', 0],
+      ['rejected', 0],
+      ['shutdown', 0],
+      ['unserializable', 0],
+      ['write_failed', 0],
+    ]);
+    await provider.shutdown();
   });
 
   it('says nothing when nothing was dropped, even when forced', () => {

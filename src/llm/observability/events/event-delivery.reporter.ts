@@ -17,6 +17,14 @@ export type LlmEventDropReason =
   /** The stdout sink's write threw (stdout closed or broken): its lines are lost. */
   | 'write_failed';
 
+const DROP_REASONS: readonly LlmEventDropReason[] = [
+  'buffer_full',
+  'rejected',
+  'shutdown',
+  'unserializable',
+  'write_failed',
+];
+
 /** @default one warn line per 30 s at most */
 export const DROP_WARNING_INTERVAL_MS = 30_000;
 
@@ -36,6 +44,13 @@ export class EventDeliveryReporter {
     meter: Meter = metrics.getMeter(LLM_METER_NAME),
   ) {
     this.i = createInstruments(meter, ['eventsExported', 'eventsDropped']);
+    // Every series exists from the start, at 0: a counter first seen already above 0 is no
+    // increase to Prometheus (`increase()` needs two samples), so the first burst of drops (a
+    // mapping error, a full buffer) never fired LlmBusinessEventsDropped.
+    this.i.eventsExported.add(0);
+    for (const reason of DROP_REASONS) {
+      this.i.eventsDropped.add(0, { [ATTR_LLM_DROP_REASON]: reason });
+    }
   }
 
   exported(count: number): void {
