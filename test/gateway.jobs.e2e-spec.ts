@@ -152,6 +152,8 @@ describe('gateway: Prefer: respond-async, /v1/jobs', () => {
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe(
       'job_not_found',
     );
+    // Every answer carries a request id, these too.
+    expect(missing.headers.get('x-request-id')).toMatch(/^[\w-]{8,}$/);
     // A hostile id is not echoed whole, nor its control characters.
     const hostile = await get(`/v1/jobs/${'x'.repeat(5_000)}%0D%0Aforged%E2%80%AE`);
     expect(hostile.status).toBe(404);

@@ -55,6 +55,8 @@ describe('gateway: LLM_RPM, LLM_TPM and REDIS_URL', () => {
     const rejected = await post(a);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(rejected.status).toBe(429);
+    // A wait cures this one: the client may send it again after Retry-After.
+    expect(rejected.headers.get('x-should-retry')).toBeNull();
     // About the 2 s window, held 1 % longer for jitter: 2 s, or 3 once rounded up past 2000 ms.
     const retryAfter = Number(rejected.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(2);
@@ -93,6 +95,9 @@ describe('gateway: LLM_RPM, LLM_TPM and REDIS_URL', () => {
     });
     const tooLarge = await post(url);
     expect(tooLarge.status).toBe(429);
+    // Never fits, whatever the wait: an SDK must not send it again (OpenAI's retries a 429 twice).
+    expect(tooLarge.headers.get('x-should-retry')).toBe('false');
+    expect(tooLarge.headers.get('retry-after')).toBeNull();
     expect(((await tooLarge.json()) as ErrorBody).error.message).toContain('Lower max_tokens');
     expect(sim.requests).toHaveLength(0);
   });

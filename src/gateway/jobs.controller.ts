@@ -15,6 +15,7 @@ import {
   rawResponse,
   sendJson,
 } from './http-exchange';
+import { requestIdFor } from './inbound-call.options';
 import { jobResource, retryAfterSeconds } from './job.resource';
 import { sendJobsError } from './jobs-error.reply';
 import { preferences } from './prefer.header';
@@ -51,6 +52,7 @@ export class JobsController {
     @Res() reply: PlatformResponse,
   ): Promise<void> {
     const res = rawResponse(reply);
+    requestIdFor(req, res); // every answer carries one, as the chat route's do
     const owner = callerIdentity(req);
     const preferred = preferences(rawRequest(req)).waitS;
     // Each long poll holds a connection and a listener: bounded, as any caller-driven resource.
@@ -80,6 +82,7 @@ export class JobsController {
     @Res() reply: PlatformResponse,
   ): Promise<void> {
     const res = rawResponse(reply);
+    requestIdFor(req, res);
     try {
       this.send(res, await this.jobs.cancel(id, { owner: callerIdentity(req) }));
     } catch (error) {

@@ -90,6 +90,19 @@ export function fromLlmError(error: LlmError): OpenAiErrorReply {
   });
 }
 
+/**
+ * A local refusal no wait can cure: a request larger than the whole token budget (no
+ * `retryAfterMs`, unlike a full queue or a wait past the deadline). Sent again, it is refused again.
+ */
+function neverFits(error: LlmError): boolean {
+  return (
+    error.kind === 'rate_limited' &&
+    !error.retryable &&
+    error.retryAfterMs === undefined &&
+    error.status === undefined
+  );
+}
+
 function headersOf(error: LlmError): Record<string, string> {
   const headers: Record<string, string> = {
     'x-llm-attempts': String(error.attempts),
@@ -103,7 +116,7 @@ function headersOf(error: LlmError): Record<string, string> {
     // on a new connection, which the load balancer gives to another replica.
     headers['x-should-retry'] = 'true';
     headers.connection = 'close';
-  } else if (error.attempts > 0) {
+  } else if (error.attempts > 0 || neverFits(error)) {
     headers['x-should-retry'] = 'false';
   }
   if (error.requestId) headers['x-llm-upstream-request-id'] = error.requestId;

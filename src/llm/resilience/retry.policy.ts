@@ -92,17 +92,18 @@ export function chooseDelay(
 function waitPastDeadline(failure: LlmError, delay: RetryDelay, remainingMs: number): LlmError {
   const waitS = (delay.delayMs / 1000).toFixed(1);
   // What the caller is told: the provider's own wait, uncapped (maxServerHintMs caps only how
-  // long this process would sleep), else the backoff's.
+  // long this process would sleep). A backoff's wait is no advice: nothing said when to come back.
   const callerWaitMs =
     delay.source !== 'backoff' && failure.retryAfterMs !== undefined
       ? failure.retryAfterMs
-      : delay.delayMs;
+      : undefined;
   return new LlmError(
     'deadline_exceeded',
     `Upstream '${failure.upstream}' model '${failure.model}' failed (${failure.kind}` +
       `${failure.status ? ` ${failure.status}` : ''}) and the next retry would wait ${waitS} s ` +
       `(${delay.source}), but only ${(remainingMs / 1000).toFixed(1)} s remain of the deadline; ` +
-      `failing now instead of sleeping into it. Retry after ${(callerWaitMs / 1000).toFixed(1)} s.`,
+      `failing now instead of sleeping into it.` +
+      (callerWaitMs === undefined ? '' : ` Retry after ${(callerWaitMs / 1000).toFixed(1)} s.`),
     {
       retryable: false,
       status: failure.status,
@@ -111,7 +112,7 @@ function waitPastDeadline(failure: LlmError, delay: RetryDelay, remainingMs: num
       model: failure.model,
       providerCode: failure.providerCode,
       retryAfterMs: callerWaitMs,
-      retryAfterSource: delay.source,
+      retryAfterSource: callerWaitMs === undefined ? undefined : delay.source,
       cause: failure,
     },
   );
