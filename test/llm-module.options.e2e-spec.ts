@@ -389,6 +389,20 @@ describe('LlmModule options from the environment (forRootAsync + a ConfigService
     ]);
   });
 
+  it('asks the same of an empty number or switch (NAME= in an .env file), not "not a number"', async () => {
+    const problems = await problemsFromEnv({
+      ...BASE_ENV,
+      LLM_RPM: '',
+      LLM_MAX_RETRIES: ' ',
+      LLM_CAPTURE_CONTENT: '',
+    });
+    expect(problems).toEqual([
+      'upstreams[0].retry.maxRetries is empty — is the environment variable that feeds it unset?',
+      'upstreams[0].limits.rpm is empty — is the environment variable that feeds it unset?',
+      'tracing.captureContent is empty — is the environment variable that feeds it unset?',
+    ]);
+  });
+
   it('refuses unknown keys with a "did you mean", at the top level and nested', async () => {
     const problems = await problemsFromEnv(BASE_ENV, (config) => {
       const options = optionsFrom(config);

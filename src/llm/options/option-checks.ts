@@ -41,6 +41,12 @@ export interface KeyRules {
 export class OptionChecks {
   readonly problems: string[] = [];
 
+  /** An empty string where a value was expected: most often an unset variable (`NAME=`). */
+  private empty(path: string): undefined {
+    this.report(path, 'is empty — is the environment variable that feeds it unset?');
+    return undefined;
+  }
+
   /** Records a problem; `path` leads it, so every message names its field. */
   report(path: string, problem: string): void {
     const line = `${path} ${problem}`;
@@ -76,6 +82,7 @@ export class OptionChecks {
   /** A number (or numeric string) that follows `rule`; `undefined` when not set or wrong. */
   number(value: unknown, path: string, rule: NumberRule): number | undefined {
     if (value === undefined) return undefined;
+    if (isEmptyText(value)) return this.empty(path);
     const number = toNumber(value);
     const max = rule.max ?? (path.endsWith('Ms') ? MAX_TIMER_MS : Infinity);
     const inRange =
@@ -96,6 +103,7 @@ export class OptionChecks {
   /** `true`/`false`, or the strings `'true'`/`'false'`; `undefined` when not set or wrong. */
   boolean(value: unknown, path: string): boolean | undefined {
     if (value === undefined || typeof value === 'boolean') return value;
+    if (isEmptyText(value)) return this.empty(path);
     const text = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
     if (text === 'true' || text === 'false') return text === 'true';
     this.report(
@@ -125,7 +133,7 @@ export class OptionChecks {
       return undefined;
     }
     if (value.trim() === '') {
-      this.report(path, 'is empty — is the environment variable that feeds it unset?');
+      this.empty(path);
       return undefined;
     }
     return value;
@@ -186,4 +194,8 @@ function shapeOf(value: unknown): string {
   if (typeof value === 'string') return `a ${value.length}-character string`;
   if (typeof value === 'object') return 'an object';
   return `a ${typeof value}`;
+}
+
+function isEmptyText(value: unknown): boolean {
+  return typeof value === 'string' && value.trim() === '';
 }
