@@ -5,7 +5,7 @@
  * @nestjs/microservices. The error names the package and how to install it.
  *
  * @example
- * const { Redis } = loadOptionalPeer<typeof import('ioredis')>('ioredis', 'limits.redis');
+ * const { Redis } = loadOptionalPeer<typeof import('ioredis')>('ioredis', 'redis');
  */
 export function loadOptionalPeer<T>(name: OptionalPeer, feature: string): T {
   try {

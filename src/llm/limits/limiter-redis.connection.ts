@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import { loadOptionalPeer } from '../optional-peer';
 import type { ResolvedRedisOptions } from './llm-limits.options';
 
-/** ioredis, an optional peer: loaded only when `limits.redis` is configured. */
-const ioredis = () => loadOptionalPeer<typeof import('ioredis')>('ioredis', 'limits.redis');
+/** ioredis, an optional peer: loaded only when `redis` is configured. */
+const ioredis = () => loadOptionalPeer<typeof import('ioredis')>('ioredis', 'redis');
 
 /** How long the boot waits for Redis before it goes on with local budgets. */
 const CONNECT_TIMEOUT_MS = 1000;
