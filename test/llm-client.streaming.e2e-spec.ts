@@ -254,6 +254,34 @@ describe('streaming holds its bulkhead slot until it ends', () => {
       await sim.close();
     }
   });
+
+  it('a stream started (ready()) and never read frees its slot at its idle timeout, not its deadline', async () => {
+    const sim = await UpstreamSimulator.start();
+    const t = await startLlmApp(sim.baseUrl, {
+      bulkhead: { maxConcurrent: 1, maxQueue: 0 },
+      timeouts: { attemptMs: 5000, deadlineMs: 10_000, firstChunkMs: 2000, idleMs: 150 },
+    });
+    const recorder = recordCalls(t.app);
+    try {
+      sim.script([{ type: 'stream', chunks: ['a', 'b'] }]);
+      const abandoned = t.llm.chatStream({ messages: USER });
+      await abandoned.ready(); // then an exception, say, before the loop: never read
+      const call = await eventually(() => recorder.calls[0] ?? false);
+      // Before: held until the 10 s deadline, every other call refused with bulkhead_full.
+      expect(call.error?.kind).toBe('cancelled');
+      expect(call.endedAt! - call.startedAt).toBeLessThan(2000);
+      sim.script([{ type: 'ok', content: 'next' }]);
+      const { completion } = await t.llm.chat({ messages: USER });
+      expect(completion.choices[0]?.message.content).toBe('next');
+      // Read late, it says why it ended; the call is not reported twice.
+      const late = await failureOf(() => collect(abandoned));
+      expect(late.message).toContain('not read within the idle timeout');
+      expect(recorder.calls).toHaveLength(2);
+    } finally {
+      await t.close();
+      await sim.close();
+    }
+  });
 });
 
 describe('keep-alive after streams', () => {

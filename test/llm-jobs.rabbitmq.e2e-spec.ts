@@ -342,6 +342,10 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
       const { id } = await producer.jobs.enqueue({ messages: USER });
       await eventually(() => requestsOf(id).length === 1, { timeoutMs: 30_000 });
       expect((await producer.jobs.get(id)).state).toBe('running');
+      // The standalone worker has no HTTP server: its metrics are served on a port of their own.
+      const scrape = await fetch(doomed.metricsUrl);
+      expect(scrape.status).toBe(200);
+      expect(await scrape.text()).toMatch(/^llm_bulkhead_in_use\{/m);
       doomed.kill();
 
       const worker = await start(target(queue));

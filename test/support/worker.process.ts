@@ -2,13 +2,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
+const METRICS_LINE = /Metrics on (http:\/\/\S+\/metrics)/;
 
 /**
  * `npm run worker` (src/worker/main.ts) as a real child process, compiled on the fly by
  * @swc-node/register, so a test can kill it with SIGKILL mid-call, as a crash would.
  */
 export class WorkerProcess {
-  private constructor(private readonly child: ChildProcess) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    /** Its `GET /metrics` (WORKER_METRICS_PORT, a free port here). */
+    readonly metricsUrl: string,
+  ) {}
 
   /** Starts the worker and resolves once it consumes the queue. */
   static async start(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
@@ -21,6 +26,7 @@ export class WorkerProcess {
         OTEL_TRACES_EXPORTER: 'none',
         OTEL_METRICS_EXPORTER: 'none',
         OTEL_LOGS_EXPORTER: 'none',
+        WORKER_METRICS_PORT: '0',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -30,7 +36,7 @@ export class WorkerProcess {
       const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 45_000);
       const collect = (text: string) => {
         output = (output + text).slice(-8000);
-        if (output.includes('Job worker consuming')) {
+        if (output.includes('Job worker consuming') && METRICS_LINE.test(output)) {
           clearTimeout(timer);
           resolve();
         }
@@ -44,7 +50,7 @@ export class WorkerProcess {
     });
     child.stdout.removeAllListeners('data').resume();
     child.stderr.removeAllListeners('data').resume();
-    return new WorkerProcess(child);
+    return new WorkerProcess(child, METRICS_LINE.exec(output)![1]!);
   }
 
   /** SIGKILL: no shutdown hook runs, nothing is acked or nacked. */

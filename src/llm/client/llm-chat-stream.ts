@@ -44,6 +44,8 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   /** Characters of content received, kept or not (see {@link MAX_RECEIVED_TEXT}). */
   private textLength = 0;
   private response: CallResponseInfo = { finishReasons: [] };
+  /** Why a stream started and never read was ended (see {@link onAbortBeforeReading}). */
+  private unread?: LlmError;
 
   constructor(
     private readonly start: StreamStarter,
@@ -73,9 +75,32 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     return (this.started ??= startOf(this.start).then((started) => {
       this.meta = started.metadata;
       this.opened = started.opened;
+      // Started (ready()) and never read: when its idle timeout (or the deadline) aborts the
+      // request, the call ends there, and frees its bulkhead slot, instead of at its deadline.
+      started.opened.timeout.signal.addEventListener('abort', this.onAbortBeforeReading, {
+        once: true,
+      });
       return started.metadata;
     }));
   }
+
+  private readonly onAbortBeforeReading = (): void => {
+    const opened = this.opened;
+    if (opened === undefined || this.iterated) return;
+    this.opened = undefined;
+    const { upstream, model } = this.meta ?? { upstream: '', model: '' };
+    this.unread =
+      opened.timeout.reason === 'idle_timeout'
+        ? new LlmError(
+            'cancelled',
+            `The stream was started (ready()) and not read within the idle timeout ` +
+              `(${opened.idleMs} ms); its upstream request was closed and its slot freed.`,
+            { upstream, model, attempts: this.meta?.attempts },
+          )
+        : opened.toError(new Error('aborted before the stream was read'));
+    opened.timeout.dispose();
+    void this.onFinish({ error: this.unread, response: this.response });
+  };
 
   [Symbol.asyncIterator](): AsyncIterator<ChatCompletionChunk> {
     if (this.iterated) throw new Error('An LlmChatStream can be iterated only once.');
@@ -90,8 +115,15 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     try {
       // After ready() (the gateway), the head is at hand: no await, so the first chunk is yielded
       // in the first next(). Otherwise one await, of the start's own promise.
-      if (this.opened === undefined) await this.begin();
+      if (this.opened === undefined && this.unread === undefined) await this.begin();
+      // Ended before it was read: that call is over (its end reported), so nothing more here.
+      if (this.unread !== undefined) {
+        const unread = this.unread;
+        this.started = undefined;
+        throw unread;
+      }
       opened = this.opened!;
+      opened.timeout.signal.removeEventListener('abort', this.onAbortBeforeReading);
       // Held by the iteration from here on, not by the stream object a caller may keep.
       this.opened = undefined;
       // The idle timeout measures the upstream's silence: it runs only while the iteration waits
