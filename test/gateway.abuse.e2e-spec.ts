@@ -163,19 +163,30 @@ describe('gateway under hostile input', () => {
     expect(after.length).toBeLessThan(text.length * 1.05);
   });
 
-  it.each([
-    ['headers over Node’s limit', `x-big: ${'a'.repeat(20_000)}\r\n`, '431', 'headers_too_large'],
-    ['a control character in a header', 'x-bad: a\u0001b\r\n', '400', 'malformed_request'],
-    [
-      'both Content-Length and Transfer-Encoding',
-      'content-length: 2\r\ntransfer-encoding: chunked\r\n',
-      '400',
-      'malformed_request',
-    ],
-  ])(
-    'answers a request Node’s parser refuses (%s) in OpenAI’s shape, then serves the next',
-    async (_case, headers, status, code) => {
-      const url = await boot();
+  it.each(
+    (['express', 'fastify'] as const).flatMap((platform) =>
+      (
+        [
+          [
+            'headers over Node’s limit',
+            `x-big: ${'a'.repeat(20_000)}\r\n`,
+            '431',
+            'headers_too_large',
+          ],
+          ['a control character in a header', 'x-bad: a\u0001b\r\n', '400', 'malformed_request'],
+          [
+            'both Content-Length and Transfer-Encoding',
+            'content-length: 2\r\ntransfer-encoding: chunked\r\n',
+            '400',
+            'malformed_request',
+          ],
+        ] as const
+      ).map((row) => [platform, ...row] as const),
+    ),
+  )(
+    '%s: answers a request Node’s parser refuses (%s) in OpenAI’s shape, then serves the next',
+    async (platform, _case, headers, status, code) => {
+      const url = await boot({ GATEWAY_HTTP_PLATFORM: platform });
       const answer = await new Promise<string>((resolve, reject) => {
         const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
         let text = '';
@@ -191,6 +202,7 @@ describe('gateway under hostile input', () => {
       expect(head!.split(' ')[1]).toBe(status);
       expect(head).toMatch(/\r\ncontent-type: application\/json/i);
       expect(JSON.parse(body!)).toMatchObject({ error: { type: 'invalid_request_error', code } });
+      expect(head).toMatch(/\r\nx-request-id: [\w-]{36}/i);
       expect(sim.requests).toHaveLength(0);
       expect((await fetch(`${url}/health/live`)).status).toBe(200);
     },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type Server, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { openAiError } from './openai-error.body';
@@ -35,23 +36,29 @@ const MALFORMED = {
  * answerClientErrors(app.getHttpServer());
  */
 export function answerClientErrors(server: Server): void {
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    const response = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    // Nothing can be said on a socket that is gone, or within an answer already begun.
-    if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent) {
-      socket.destroy();
-      return;
-    }
-    const { status, code, message } = ANSWERS[error.code ?? ''] ?? MALFORMED;
-    const body = JSON.stringify(
-      openAiError(status, 'invalid_request_error', message, { code }).body,
-    );
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-        'Content-Type: application/json; charset=utf-8\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        'Connection: close\r\n\r\n' +
-        body,
-    );
-  });
+  server.on('clientError', answerClientError);
+}
+
+/**
+ * One refusal of Node's parser, answered (see {@link answerClientErrors}); Fastify takes it as its
+ * `clientErrorHandler`, since its own listener, registered first, would answer in its shape.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  const response = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  // Nothing can be said on a socket that is gone, or within an answer already begun.
+  if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const { status, code, message } = ANSWERS[error.code ?? ''] ?? MALFORMED;
+  const body = JSON.stringify(openAiError(status, 'invalid_request_error', message, { code }).body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      // Every answer carries one; nothing of the request could be read, so a new one.
+      `x-request-id: ${randomUUID()}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }

@@ -1,4 +1,4 @@
-import { answerClientErrors } from './client-error.handler';
+import { answerClientError, answerClientErrors } from './client-error.handler';
 import { type INestApplication, Logger, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -68,6 +68,8 @@ export async function createGatewayApp(
         new FastifyAdapter({
           bodyLimit: GATEWAY_BODY_LIMIT_BYTES,
           routerOptions: { ignoreTrailingSlash: true },
+          // What Node's parser refuses, in OpenAI's shape (Fastify's own listener answers first).
+          clientErrorHandler: answerClientError,
         }),
         appOptions,
       );
@@ -124,7 +126,7 @@ export async function createGatewayApp(
     );
   }
   boundSlowClients(app.getHttpServer(), config);
-  answerClientErrors(app.getHttpServer());
+  if (expressAdapter) answerClientErrors(app.getHttpServer());
   recordHttpServerMetrics(app.getHttpServer());
   options.configure?.(app);
   await app.init();
