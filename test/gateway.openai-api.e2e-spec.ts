@@ -102,6 +102,17 @@ describe('gateway: OpenAI-compatible API over the simulator', () => {
     ['top_p', '"top_p": -1e999'],
     ['logit_bias.50256', '"logit_bias": {"50256": 1e400}'],
     ['max_tokens', '"max_tokens": 1e400'],
+    // Anywhere in the request, not only one level down.
+    ['metadata.a.b', '"metadata": {"a": {"b": -1e999}}'],
+    ['stop[1]', '"stop": ["x", 1e400]'],
+    [
+      'messages[1].content',
+      '"messages": [{"role": "user", "content": "Hi"}, {"role": "user", "content": 1e400}]',
+    ],
+    [
+      'tools[0].function.parameters.properties.n.maximum',
+      '"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"n": {"type": "number", "maximum": 1e400}}}}}]',
+    ],
   ])(
     '400 naming %s when it is a number JSON cannot carry (Infinity), not sent upstream as null',
     async (param, field) => {

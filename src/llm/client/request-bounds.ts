@@ -40,8 +40,21 @@ export function modelNameProblem(model: string): string | undefined {
  * exceedsDepth({ a: [[1]] }, 2); // true: object > array > array
  */
 export function exceedsDepth(value: unknown, maxDepth: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (maxDepth < 1) return true;
+  return inspectRequest(value, maxDepth) === 'too_deep';
+}
+
+/**
+ * One walk of a request (as {@link exceedsDepth}): `'too_deep'` when it nests deeper than
+ * `maxDepth`, else `'non_finite'` when a number anywhere in it is not finite (`1e400` parses as
+ * Infinity, which JSON then sends as `null`), else `undefined`.
+ */
+export function inspectRequest(
+  value: unknown,
+  maxDepth: number,
+): 'too_deep' | 'non_finite' | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (maxDepth < 1) return 'too_deep';
+  let nonFinite = false;
   // Objects still to look into, and their depths, in two stacks kept between walks (with their
   // room): a walk allocates nothing, no pair per object and no array of each object's values.
   // A getter or proxy of the request that starts another walk meanwhile gets stacks of its own.
@@ -61,10 +74,10 @@ export function exceedsDepth(value: unknown, maxDepth: number): boolean {
         for (let i = 0; i < current.length; i++) {
           const child: unknown = current[i];
           if (typeof child === 'object' && child !== null) {
-            if (depth >= maxDepth) return true;
+            if (depth >= maxDepth) return 'too_deep';
             objects[top] = child;
             depths[top++] = depth + 1;
-          }
+          } else if (typeof child === 'number' && !Number.isFinite(child)) nonFinite = true;
         }
       } else {
         for (const key in current) {
@@ -72,14 +85,14 @@ export function exceedsDepth(value: unknown, maxDepth: number): boolean {
           if (!Object.hasOwn(current, key)) continue;
           const child: unknown = (current as Record<string, unknown>)[key];
           if (typeof child === 'object' && child !== null) {
-            if (depth >= maxDepth) return true;
+            if (depth >= maxDepth) return 'too_deep';
             objects[top] = child;
             depths[top++] = depth + 1;
-          }
+          } else if (typeof child === 'number' && !Number.isFinite(child)) nonFinite = true;
         }
       }
     }
-    return false;
+    return nonFinite ? 'non_finite' : undefined;
   } finally {
     // Nothing of the request is held after the walk.
     while (top > 0) objects[--top] = undefined;

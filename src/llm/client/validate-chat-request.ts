@@ -1,6 +1,11 @@
 import { LlmError } from '../resilience/llm.errors';
 import { type ChatCompletionRequest } from '../call/chat.types';
-import { exceedsDepth, LLM_REQUEST_BOUNDS, modelNameProblem } from './request-bounds';
+import {
+  exceedsDepth,
+  inspectRequest,
+  LLM_REQUEST_BOUNDS,
+  modelNameProblem,
+} from './request-bounds';
 
 interface Problem {
   param?: string;
@@ -31,7 +36,8 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
     return { text: `the request must be an object; got ${describe(request)}` };
   }
   // First: every later check, and the encoder, walks the request.
-  if (exceedsDepth(request, LLM_REQUEST_BOUNDS.maxDepth)) {
+  const found = inspectRequest(request, LLM_REQUEST_BOUNDS.maxDepth);
+  if (found === 'too_deep') {
     // The field at fault, as OpenAI's 400s name it: the top-level one whose value nests too deep.
     const param = Object.keys(request).find((key) =>
       exceedsDepth((request as Record<string, unknown>)[key], LLM_REQUEST_BOUNDS.maxDepth - 1),
@@ -76,7 +82,7 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
   }
   const modelProblem = typeof model === 'string' ? modelNameProblem(model) : undefined;
   if (modelProblem) return { param: 'model', text: modelProblem };
-  const unsendable = nonFiniteField(request as Record<string, unknown>);
+  const unsendable = found === 'non_finite' ? nonFinitePath(request) : undefined;
   if (unsendable) {
     return {
       param: unsendable,
@@ -102,25 +108,22 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
 }
 
 /**
- * The first field, at the top or one object down (`logit_bias`), holding Infinity or NaN: JSON
- * has no such number, so it would be sent as `null` and the provider would use its default.
+ * The path of the first number in the request that is not finite, as providers name fields
+ * (`messages[0].content`, `tools[0].function.parameters.maximum`). Walked only once one was found
+ * (see inspectRequest), within the depth already checked.
  */
-function nonFiniteField(request: Record<string, unknown>): string | undefined {
-  for (const key in request) {
-    if (!Object.hasOwn(request, key)) continue;
-    const value = request[key];
+function nonFinitePath(request: object): string | undefined {
+  const pending: [unknown, string][] = [[request, '']];
+  while (pending.length > 0) {
+    const [value, path] = pending.pop()!;
     if (typeof value === 'number') {
-      if (!Number.isFinite(value)) return key;
-    } else if (
-      typeof value === 'object' &&
-      value !== null &&
-      !Array.isArray(value) &&
-      key !== 'messages'
-    ) {
-      for (const inner in value) {
-        const innerValue = (value as Record<string, unknown>)[inner];
-        if (typeof innerValue === 'number' && !Number.isFinite(innerValue))
-          return `${key}.${inner}`;
+      if (!Number.isFinite(value)) return path;
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) pending.push([value[i], `${path}[${i}]`]);
+    } else if (typeof value === 'object' && value !== null) {
+      const keys = Object.keys(value).reverse();
+      for (const key of keys) {
+        pending.push([(value as Record<string, unknown>)[key], path ? `${path}.${key}` : key]);
       }
     }
   }
