@@ -151,6 +151,26 @@ describe('rate limiter (in memory)', () => {
     expect(sim.requests.map((r) => textOf(r.body))).toEqual(['a', 'c']);
   });
 
+  it("holds the budget for a 429's Retry-After when the provider sends no remaining/reset pair (Azure), for every call", async () => {
+    // A budget set above what the provider grants: its 429 says only how long to wait (past the
+    // window's guard, 500 ms: a shorter hint is taken for the window's edge, see atWindowEdge).
+    const t = await boot(
+      { rpm: 6000 },
+      { retry: { maxRetries: 1, baseDelayMs: 5, maxDelayMs: 10, maxServerHintMs: 2000 } },
+    );
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '700' } }]);
+    const first = t.llm.chat({ messages: say('a') });
+    await eventually(() => sim.requests.length === 1);
+    // Another caller, after the 429: it waits for the provider's reset too, not only the 429's
+    // own retry (before: sent at once, into the provider's next 429).
+    await sleep(50);
+    await t.llm.chat({ messages: say('b') });
+    await first;
+    const [refused, ...after] = sim.requests;
+    expect(after).toHaveLength(2);
+    for (const request of after) expect(request.at - refused!.at).toBeGreaterThanOrEqual(680);
+  });
+
   it('spends budget on retries too', async () => {
     const t = await boot({ rpm: 2, windowMs: 1000 });
     sim.script([{ type: 'error', status: 503 }]);

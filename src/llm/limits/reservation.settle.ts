@@ -33,12 +33,25 @@ export class ReservationSettler {
   settle(reservation: Reservation, call: CallRecord, attempt: AttemptRecord): void {
     const { budget } = reservation;
     try {
-      for (const view of providerBudgetViews(attempt.responseHeaders ?? {})) {
+      const views = providerBudgetViews(attempt.responseHeaders ?? {});
+      for (const view of views) {
         budget.correct(view).catch(this.onError);
       }
       const now = Date.now();
       if (attempt.errorKind === 'rate_limited' && attempt.status === 429) {
-        if (!atWindowEdge(attempt, budget.config.windowMs)) budget.rate.throttled(now);
+        if (!atWindowEdge(attempt, budget.config.windowMs)) {
+          budget.rate.throttled(now);
+          // A 429 with a wait (Retry-After, retry-after-ms) and no remaining/reset pair, as Azure
+          // OpenAI sends it: the budget holds for that wait, for every call, not only this one's
+          // retry. Without it a budget set above what the provider grants met 429s in every
+          // window, the adaptive rate rising again between them.
+          const holdMs = attempt.error?.retryAfterMs;
+          if (views.length === 0 && holdMs !== undefined && holdMs > 0) {
+            const { rpm } = budget.limits();
+            const dimension = rpm !== undefined ? 'requests' : 'tokens';
+            budget.correct({ dimension, remaining: 0, resetMs: holdMs }).catch(this.onError);
+          }
+        }
       } else if (!attempt.error && budget.rate.succeeded(now)) {
         budget.rateChanged();
       }
