@@ -144,6 +144,18 @@ describe('LlmClient against upstream faults', () => {
     expect(error).toMatchObject({ kind: 'invalid_response', status: 200, attempts: 4 });
   });
 
+  it('https to a plain http port fails once as a TLS network error, not retried', async () => {
+    // The simulator speaks plain HTTP: TLS to it cannot succeed on any attempt.
+    const tls = await startLlmApp(sim.baseUrl.replace('http://', 'https://'));
+    try {
+      const error: LlmError = await failureOf(() => tls.llm.chat({ messages: USER }));
+      expect(error).toMatchObject({ kind: 'network', retryable: false, attempts: 1 });
+      expect(error.message).toContain('TLS with upstream');
+    } finally {
+      await tls.close();
+    }
+  });
+
   it('a body larger than 32 MiB is invalid_response, not read into memory whole', async () => {
     // A retry allowed, and not taken. The size is under test, not the speed: on a loaded machine
     // 33 MiB can take longer than FAST_POLICIES' 1 s.

@@ -19,6 +19,18 @@ const NETWORK_CODES = new Set([
   'ECONNABORTED',
 ]);
 
+/** Node's codes of a TLS handshake that cannot succeed as configured (certificates, protocol). */
+function isTlsSetupFailure(code: string): boolean {
+  return (
+    code === 'EPROTO' ||
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('ERR_SSL_') ||
+    code.includes('CERT') ||
+    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
+    code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'
+  );
+}
+
 /**
  * Turns a transport failure (a socket or HTTP client error of Node's, or a body that could not be
  * read) into an {@link LlmError}. The original error is not kept as `cause`: it may reference the
@@ -45,6 +57,17 @@ export function classifyTransportError(
     return new LlmError(
       'invalid_response',
       `Upstream '${context.upstream}' sent a response that could not be read: ${message}.`,
+      { ...context, cause, retryable: false },
+    );
+  }
+  if (code !== undefined && isTlsSetupFailure(code)) {
+    // A certificate the process does not trust, or TLS spoken to a plain port: the same on every
+    // attempt, so not retried (still a breaker failure: the upstream is unusable as configured).
+    return new LlmError(
+      'network',
+      `TLS with upstream '${context.upstream}' failed: ${code} ${message}. Check its baseUrl ` +
+        '(https to a plain http port?) and the certificates this process trusts ' +
+        '(NODE_EXTRA_CA_CERTS); not retried.',
       { ...context, cause, retryable: false },
     );
   }
