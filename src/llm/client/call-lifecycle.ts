@@ -11,7 +11,12 @@ import { LlmTelemetry } from '../observability/llm-telemetry';
 import { tracerProviderRegistered } from '../observability/llm-tracing';
 import { CallDeadline } from '../resilience/call-deadline';
 import { isLlmError } from '../resilience/llm.errors';
-import { badCallOptionsError, badDeadlineError, unknownUpstreamError } from './call-options.errors';
+import {
+  badCallOptionsError,
+  badDeadlineError,
+  callOptionsProblem,
+  unknownUpstreamError,
+} from './call-options.errors';
 import type { OpenCall } from './llm-call';
 import { validateChatRequest } from './validate-chat-request';
 
@@ -44,6 +49,8 @@ export class CallLifecycle {
     if (options.signal !== undefined && !isAbortSignal(options.signal)) {
       throw badCallOptionsError('signal', 'an AbortSignal', options.signal);
     }
+    const optionsProblem = callOptionsProblem(options);
+    if (optionsProblem) throw optionsProblem;
     const upstream = this.upstream(options.upstream);
     validateChatRequest(request, upstream.name);
     const model =
