@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { ElasticsearchStandIn } from './support/elasticsearch-stand-in';
+import { eventually } from './support/eventually';
 import { CALLS_STREAM, FAST_SHIPPING, startEventsApp } from './support/llm-events-app';
 import { USER } from './support/llm-test-app';
 
@@ -29,6 +30,36 @@ describe('the event shipper after partial progress', () => {
       expect(docs).toHaveLength(24);
       es.itemStatus = undefined;
       await es.waitForDocs(CALLS_STREAM, 25);
+    } finally {
+      await t.close();
+      await es.close();
+      await sim.close();
+    }
+  });
+
+  it('drains a backlog bulk after bulk once the cluster is back, not one bulk per interval', async () => {
+    const sim = await UpstreamSimulator.start();
+    const es = await ElasticsearchStandIn.start();
+    // A 1 s interval: one bulk per tick would take 6 s for the backlog below.
+    const t = await startEventsApp(sim.baseUrl, {
+      elasticsearch: { node: es.url, ...FAST_SHIPPING, flushIntervalMs: 1000, maxBulkEvents: 10 },
+    });
+    try {
+      await t.llm.chat({ messages: USER });
+      // Once the templates are in, the first event goes (flushed by hand: the interval is long).
+      await eventually(
+        async () => {
+          await t.sink!.flush();
+          return es.docs(CALLS_STREAM).length === 1;
+        },
+        { what: 'the first event, once the templates are in' },
+      );
+      await es.setDown(true);
+      for (let i = 0; i < 60; i++) await t.llm.chat({ messages: USER });
+      await es.setDown(false);
+      // 60 events are 6 bulks: the first at the next tick (or the backoff's end), the others each
+      // right after the one before; before, one bulk per tick.
+      await es.waitForDocs(CALLS_STREAM, 61, 3000);
     } finally {
       await t.close();
       await es.close();

@@ -39,6 +39,11 @@ export class BulkShipper {
   ) {}
 
   /** Sends the oldest events unless a bulk is in flight (its promise) or a backoff runs. */
+  /** Whether a bulk may be sent now: none in flight, no backoff running. */
+  get ready(): boolean {
+    return this.inFlight === undefined && Date.now() >= this.retryAt;
+  }
+
   flush(): Promise<void> {
     if (this.inFlight) return this.inFlight;
     if (this.buffer.queued === 0 || Date.now() < this.retryAt) return Promise.resolve();

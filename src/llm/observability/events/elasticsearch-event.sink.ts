@@ -90,7 +90,23 @@ export class ElasticsearchEventSink implements LlmEventSink, OnModuleInit, OnApp
    */
   flush(): Promise<void> {
     if (!this.installer.settled) return Promise.resolve();
-    return this.shipper.flush();
+    return this.shipper.flush().then(() => this.flushOnIfBacklog());
+  }
+
+  /**
+   * After a bulk, the next one at once while a whole bulk's worth waits (a backlog left by an
+   * outage, with no new events to start a flush): it drained one bulk per `flushIntervalMs`.
+   */
+  private flushOnIfBacklog(): void {
+    if (
+      !this.closed &&
+      !this.flushScheduled &&
+      this.shipper.ready &&
+      this.buffer.queued >= this.options.maxBulkEvents
+    ) {
+      this.flushScheduled = true;
+      this.flushDetached();
+    }
   }
 
   /** Events held in memory (waiting or in flight). */
