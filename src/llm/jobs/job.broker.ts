@@ -81,9 +81,12 @@ export class JobBroker {
   }
 
   /** Starts consuming the work queue, now and after every reconnect. */
-  async consume(handler: JobDeliveryHandler, prefetch: number): Promise<void> {
+  /** Consumes from now on, or once the broker is reachable; true when consuming already. */
+  async consume(handler: JobDeliveryHandler, prefetch: number): Promise<boolean> {
     this.consumer = { handler, prefetch };
-    if (this.connection && this.publisher) await this.startConsumer(this.publisherModel!);
+    if (!(this.connection && this.publisher)) return false;
+    await this.startConsumer(this.publisherModel!);
+    return true;
   }
 
   /** Stops taking new jobs; unacked ones go back to the queue when the channel closes. */
@@ -210,5 +213,7 @@ export class JobBroker {
       },
       { noAck: false },
     );
+    // Said each time consuming starts: at boot, and after RabbitMQ came back.
+    this.logger.log(`Job worker consuming '${this.topology.queue}', ${consumer.prefetch} at once`);
   }
 }

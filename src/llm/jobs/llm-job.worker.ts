@@ -74,13 +74,17 @@ export class LlmJobWorker implements OnApplicationBootstrap, BeforeApplicationSh
     this.unsubscribe ??= this.runtime.store.onChange((id, state) => {
       if (state === 'cancelled') this.running.get(id)?.abort();
     });
-    await this.runtime.broker.consume(
+    const consuming = await this.runtime.broker.consume(
       (message, channel) => this.deliver(message, channel),
       this.concurrency,
     );
-    this.logger.log(
-      `Job worker consuming '${this.runtime.options.queue}', ${this.concurrency} at once`,
-    );
+    // Consuming is said by the broker when it starts; until RabbitMQ answers, this says why not.
+    if (!consuming) {
+      this.logger.log(
+        `Job worker waits for RabbitMQ to consume '${this.runtime.options.queue}' ` +
+          `(${this.concurrency} at once)`,
+      );
+    }
   }
 
   /** Stops taking jobs; jobs in flight are aborted and go back to the queue, unacked. */
