@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { chunkEvent } from './support/sse-chunk-event';
+import { eventually } from './support/eventually';
 
 /** Characters of content per event: the stream is large in few events. */
 const PIECE = 'x'.repeat(4096);
@@ -17,6 +18,8 @@ interface EndlessUpstream {
   baseUrl: string;
   /** Content events written so far. */
   readonly written: number;
+  /** Connections the gateway holds open to it now. */
+  readonly connections: number;
   /** True while the last write was refused and the upstream waits for `drain`. */
   readonly waiting: boolean;
   /** Ends the stream once `total` content events were written. */
@@ -64,6 +67,9 @@ async function startEndlessUpstream(): Promise<EndlessUpstream> {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     get written() {
       return state.written;
+    },
+    get connections() {
+      return sockets.size;
     },
     get waiting() {
       return state.waiting;
@@ -208,5 +214,43 @@ describe('gateway: a stream to a client that does not read', () => {
     expect(contents).toHaveLength(writtenAtStall + 20);
     expect(contents.every((c) => c === `"content":"${PIECE}"`)).toBe(true);
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('cuts off a client that takes nothing for GATEWAY_SEND_TIMEOUT_MS, and the upstream request with it', async () => {
+    const strict = await startGatewayApp({
+      LLM_BASE_URL: upstream.baseUrl,
+      LLM_API_KEY: 'sk-test',
+      GATEWAY_SEND_TIMEOUT_MS: '500',
+    });
+    const served: http.ServerResponse[] = [];
+    (strict.app.getHttpServer() as http.Server).on('request', (_req, res: http.ServerResponse) =>
+      served.push(res),
+    );
+    try {
+      const url = new URL(`${strict.url}/v1/chat/completions`);
+      const body = JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'Go.' }] });
+      const req = (client = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+        },
+        // The client reads the head and stops reading for good.
+        (res) => res.pause(),
+      ));
+      req.once('error', () => undefined);
+      req.end(body);
+      // Cut off once the buffers on both sides are full and 500 ms pass with nothing taken.
+      // Before: held as long as the client liked (the stream below it until its deadline).
+      await eventually(() => served[0]?.destroyed === true, {
+        timeoutMs: 8000,
+        what: 'the gateway closing the connection',
+      });
+      await eventually(() => upstream.connections === 0, { what: 'the upstream request closed' });
+    } finally {
+      await strict.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import {
   type ContextType,
   Controller,
   type ExecutionContext,
+  Inject,
   Optional,
   Post,
   Req,
@@ -25,6 +26,8 @@ import { preferences } from './prefer.header';
 import { validateChatRequestBody } from './chat-request.validator';
 import { inboundCallOptions } from './inbound-call.options';
 import { writeSseResponse } from './sse-response.writer';
+import { GATEWAY_CONFIG } from './gateway.constants';
+import type { GatewayConfig } from './gateway.config';
 
 /**
  * OpenAI's `POST /v1/chat/completions`, plain and streaming, through {@link LlmClient}: clients
@@ -41,6 +44,7 @@ export class ChatCompletionsController {
   constructor(
     private readonly llm: LlmClient,
     private readonly llmContext: LlmContextInterceptor,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     // Present when jobs are on (RABBITMQ_URL); without it `Prefer: respond-async` is ignored.
     @Optional() private readonly jobs?: LlmJobs,
   ) {}
@@ -90,7 +94,7 @@ export class ChatCompletionsController {
     });
     writeHead(res, 200, headers);
     // No flushHeaders(): the headers leave with the first chunk, in one write (see the writer).
-    await writeSseResponse(stream, res, options.signal);
+    await writeSseResponse(stream, res, options.signal, this.config.inbound.sendTimeoutMs);
   }
 }
 

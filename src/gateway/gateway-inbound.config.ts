@@ -20,6 +20,11 @@ export interface GatewayInboundConfig {
   requestTimeoutMs: number;
   /** GATEWAY_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after this. @default 5000 */
   keepAliveTimeoutMs: number;
+  /**
+   * GATEWAY_SEND_TIMEOUT_MS: a stream's client that takes none of what waits for it for this long
+   * has its connection closed, and the stream ends (as nginx's `send_timeout`). @default 60000
+   */
+  sendTimeoutMs: number;
   /** GATEWAY_HTTP_PLATFORM: Nest's HTTP platform, `express` or `fastify`. @default 'express' */
   httpPlatform: GatewayHttpPlatform;
 }
@@ -70,6 +75,8 @@ export function readInboundConfig(read: EnvReader): GatewayInboundConfig {
     headersTimeoutMs: read.wholeNumber('GATEWAY_HEADERS_TIMEOUT_MS', { min: 100 }) ?? 10_000,
     requestTimeoutMs: read.wholeNumber('GATEWAY_REQUEST_TIMEOUT_MS', { min: 100 }) ?? 30_000,
     keepAliveTimeoutMs: read.wholeNumber('GATEWAY_KEEP_ALIVE_TIMEOUT_MS', { min: 100 }) ?? 5_000,
+    sendTimeoutMs:
+      read.wholeNumber('GATEWAY_SEND_TIMEOUT_MS', { min: 100, max: 2 ** 31 - 1 }) ?? 60_000,
   };
 }
 

@@ -37,6 +37,8 @@ export async function writeSseResponse(
   stream: LlmChatStream,
   res: ServerResponse,
   signal: AbortSignal,
+  /** A client that drains nothing for this long is cut off (GATEWAY_SEND_TIMEOUT_MS). */
+  sendTimeoutMs = 60_000,
 ): Promise<void> {
   // The socket, not the response, is corked up to the first content chunk (see above): a corked
   // response on Node 24 keeps its chunks aside and sends them after the socket's uncork, in four
@@ -65,7 +67,7 @@ export async function writeSseResponse(
       const room = res.write(head === '' ? event : head + event);
       head = '';
       flush();
-      if (!room) await drained(res, signal);
+      if (!room) await drained(res, signal, sendTimeoutMs);
     }
   } catch (error) {
     flush();
@@ -89,16 +91,26 @@ function errorEvent(error: unknown): OpenAiErrorBody {
   }).body;
 }
 
-/** Resolves when the socket buffer drained, or at once when the client has gone. */
-function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves when the socket buffer drained, or at once when the client has gone. A client that
+ * drains nothing within `timeoutMs` is cut off (its connection destroyed): without it, one that
+ * stopped reading held its connection, and the stream below it, as long as it liked.
+ */
+function drained(res: ServerResponse, signal: AbortSignal, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
+      clearTimeout(timer);
       res.off('drain', done);
       res.off('close', done);
       signal.removeEventListener('abort', done);
       resolve();
     };
     if (signal.aborted || res.destroyed) return resolve();
+    const timer = setTimeout(() => {
+      logger.warn(`A stream's client took nothing for ${timeoutMs} ms; its connection is closed.`);
+      res.destroy();
+      done();
+    }, timeoutMs);
     res.once('drain', done);
     res.once('close', done);
     signal.addEventListener('abort', done, { once: true });
