@@ -42,6 +42,7 @@ describe('loadGatewayConfig', () => {
         headersTimeoutMs: 10_000,
         requestTimeoutMs: 30_000,
         keepAliveTimeoutMs: 5000,
+        sendTimeoutMs: 60_000,
         httpPlatform: 'express',
       },
     });
