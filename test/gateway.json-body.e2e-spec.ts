@@ -150,8 +150,8 @@ describe('gateway: reading the JSON body of a chat call', () => {
     ['application/json; charset=utf-8', 200],
     ['Application/JSON; charset="UTF-8"', 200],
     ['application/json ; charset=utf-8', 200],
-    // UTF-8 bytes read as UTF-16 are not JSON.
-    ['application/json; charset=utf-16', 400],
+    // JSON is UTF-8 only: in UTF-16 the nesting scan could not see brackets for quotes.
+    ['application/json; charset=utf-16', 415],
     ['application/json;charset=latin1', 415],
   ])('reads the media type %s as body-parser does (%d)', async (type, status) => {
     sim.script([
@@ -191,6 +191,17 @@ describe('gateway: reading the JSON body of a chat call', () => {
       expect(sim.requests).toHaveLength(0);
     },
   );
+
+  it('refuses a UTF-16 body, which the nesting scan cannot read, before it is parsed', async () => {
+    // U+2200 is the bytes 00 22: read as UTF-8, a quote, and every bracket after it uncounted.
+    const deep = `{"a":"\u2200","b":${'['.repeat(200)}${']'.repeat(200)}}`;
+    const answer = await send(Buffer.from(deep, 'utf16le'), {
+      headers: { 'content-type': 'application/json; charset=utf-16le' },
+    });
+    expect(answer.status).toBe(415);
+    expect((JSON.parse(answer.body) as ErrorBody).error.code).toBe('unsupported_charset');
+    expect(sim.requests).toHaveLength(0);
+  });
 
   it('inflates a gzip body as before (body-parser reads it)', async () => {
     sim.script([{ type: 'ok', content: 'zipped' }]);
