@@ -255,6 +255,39 @@ describe('streaming holds its bulkhead slot until it ends', () => {
     }
   });
 
+  it.each([
+    [
+      'iterated by an iterator never stepped',
+      (stream: LlmChatStream) => void stream[Symbol.asyncIterator](),
+    ],
+    [
+      'returned before its first step',
+      (stream: LlmChatStream) => void stream[Symbol.asyncIterator]().return?.(undefined),
+    ],
+  ])('a stream started (ready()) and %s frees its slot at its idle timeout', async (_, use) => {
+    // Readable.from(stream) makes the iterator at once; a return() before any next() runs no finally.
+    const sim = await UpstreamSimulator.start();
+    const t = await startLlmApp(sim.baseUrl, {
+      bulkhead: { maxConcurrent: 1, maxQueue: 0 },
+      timeouts: { attemptMs: 5000, deadlineMs: 10_000, firstChunkMs: 2000, idleMs: 150 },
+    });
+    const recorder = recordCalls(t.app);
+    try {
+      sim.script([{ type: 'stream', chunks: ['a', 'b'] }]);
+      const abandoned = t.llm.chatStream({ messages: USER });
+      await abandoned.ready();
+      use(abandoned);
+      const call = await eventually(() => recorder.calls[0] ?? false);
+      expect(call.error?.kind).toBe('cancelled');
+      expect(call.endedAt! - call.startedAt).toBeLessThan(2000);
+      sim.script([{ type: 'ok', content: 'next' }]);
+      await expect(t.llm.chat({ messages: USER })).resolves.toBeDefined();
+    } finally {
+      await t.close();
+      await sim.close();
+    }
+  });
+
   it('a stream started (ready()) and never read frees its slot at its idle timeout, not its deadline', async () => {
     const sim = await UpstreamSimulator.start();
     const t = await startLlmApp(sim.baseUrl, {
@@ -312,6 +345,39 @@ describe('keep-alive after streams', () => {
       for (let i = 0; i < 3; i++)
         expect(await collect(t.llm.chatStream({ messages: USER }))).toBe('hi');
       expect(connections).toBe(1);
+    } finally {
+      await t.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('keep-alive comments after content', () => {
+  it('do not hold off the idle timeout: a stream that only pings after content ends as idle', async () => {
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'm' };
+        res.write(
+          `data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }] })}\n\n`,
+        );
+        const ping = setInterval(() => res.write(': ping\n\n'), 50);
+        res.on('close', () => clearInterval(ping));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const t = await startLlmApp(`http://127.0.0.1:${port}/v1`, {
+      retry: { maxRetries: 0 },
+      timeouts: { attemptMs: 5000, deadlineMs: 5000, firstChunkMs: 2000, idleMs: 300 },
+    });
+    try {
+      const startedAt = performance.now();
+      const error = await failureOf(() => collect(t.llm.chatStream({ messages: USER })));
+      expect(error.message).toContain('idle timeout');
+      // Before: each ping restarted the timer, and the 5 s deadline ended it.
+      expect(performance.now() - startedAt).toBeLessThan(2000);
     } finally {
       await t.close();
       await new Promise((resolve) => server.close(resolve));
@@ -431,6 +497,13 @@ describe('an error event in the stream, before any content', () => {
       'quota_exceeded',
       1,
     ],
+    [
+      "LiteLLM's string code '400'",
+      { message: 'litellm.BadRequestError', code: '400' },
+      'bad_request',
+      1,
+    ],
+    ["a string code '401'", { message: 'AuthenticationError', code: '401' }, 'auth', 1],
     ['a server error', { message: 'oops', type: 'server_error' }, 'server_error', 3],
   ] as const)('%s is classified as its response would be', async (_, error, kind, attempts) => {
     event = JSON.stringify({ error });

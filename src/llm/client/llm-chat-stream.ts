@@ -40,6 +40,8 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   private opened?: OpenedStream;
   private meta?: LlmCallMetadata;
   private iterated = false;
+  /** Set when the iteration's body first runs (its first `next()`), not when it is made. */
+  private reading = false;
   private text = '';
   /** Characters of content received, kept or not (see {@link MAX_RECEIVED_TEXT}). */
   private textLength = 0;
@@ -86,7 +88,9 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
 
   private readonly onAbortBeforeReading = (): void => {
     const opened = this.opened;
-    if (opened === undefined || this.iterated) return;
+    // Made but never stepped (`Readable.from(stream)`, a `return()` before the first `next()`)
+    // counts as never read: a generator that never ran has no `finally` to end the call.
+    if (opened === undefined || this.reading) return;
     this.opened = undefined;
     const { upstream, model } = this.meta ?? { upstream: '', model: '' };
     this.unread =
@@ -109,6 +113,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   }
 
   private async *iterate(): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    this.reading = true;
     let opened: OpenedStream | undefined;
     let finishedCleanly = false;
     let failure: LlmError | undefined;
@@ -141,18 +146,23 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
         // every later chunk a second generator's promises.
         const where = { upstream: this.meta?.upstream ?? '', model: this.meta?.model ?? '' };
         let done = false;
+        /** Whether the idle timer runs: from a wait for the upstream to its next data item. */
+        let idle = false;
         try {
           for (;;) {
             // An item at hand is taken without a promise's turn (see StreamItemReader.poll).
             let item = opened.items.poll();
             if (item === undefined) {
-              opened.timeout.arm('idle_timeout', opened.idleMs);
+              if (!idle) opened.timeout.arm('idle_timeout', opened.idleMs);
+              idle = true;
               const next = await opened.items.next();
-              opened.timeout.disarm();
               if (next.done) break;
               item = next.value;
             }
+            // Keep-alive comments are not the upstream's answer: the idle timer runs on.
             if (item.type === 'keepalive') continue;
+            if (idle) opened.timeout.disarm();
+            idle = false;
             if (item.type === 'done') {
               done = true;
               break;

@@ -121,7 +121,12 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
         item = next.value;
       }
       if (item.type === 'keepalive') continue;
-      if (item.type === 'done') return opened(true);
+      // Ended before any content: the first-chunk timer gives way to the idle one, as after
+      // content (a stream read later is not "no content in time"; one never read still ends).
+      if (item.type === 'done') {
+        timeout.arm('idle_timeout', timeouts.idleMs);
+        return opened(true);
+      }
       const chunk = toChunk(item, where, requestId, upstream.apiKey);
       headChars += item.raw.length;
       if (headChars > MAX_HEAD_CHARS) {

@@ -40,17 +40,18 @@ export class ReservationSettler {
       const now = Date.now();
       if (attempt.errorKind === 'rate_limited' && attempt.status === 429) {
         if (!atWindowEdge(attempt, budget.config.windowMs)) {
-          budget.rate.throttled(now);
           // A 429 with a wait (Retry-After, retry-after-ms) and no remaining/reset pair, as Azure
           // OpenAI sends it: the budget holds for that wait, for every call, not only this one's
           // retry. Without it a budget set above what the provider grants met 429s in every
-          // window, the adaptive rate rising again between them.
+          // window, the adaptive rate rising again between them. Held before the rate is
+          // lowered: the hold fills the window to the limit every replica counts against.
           const holdMs = attempt.error?.retryAfterMs;
           if (views.length === 0 && holdMs !== undefined && holdMs > 0) {
             const { rpm } = budget.limits();
             const dimension = rpm !== undefined ? 'requests' : 'tokens';
             budget.correct({ dimension, remaining: 0, resetMs: holdMs }).catch(this.onError);
           }
+          budget.rate.throttled(now);
         }
       } else if (!attempt.error && budget.rate.succeeded(now)) {
         budget.rateChanged();

@@ -166,7 +166,8 @@ const EVENT_STATUS: Readonly<Record<string, number>> = {
 };
 
 function statusOfEvent(raw: string, parsed: ProviderError | undefined): number {
-  const numeric = /"(?:code|status)"\s*:\s*([45]\d\d)\b/.exec(raw.slice(0, 4096));
+  // A number, or a string of one (LiteLLM's and Azure's `"code": "429"`).
+  const numeric = /"(?:code|status)"\s*:\s*"?([45]\d\d)\b/.exec(raw.slice(0, 4096));
   if (numeric) return Number(numeric[1]);
   for (const name of [parsed?.code, parsed?.type]) {
     const status = name === undefined ? undefined : EVENT_STATUS[name];
