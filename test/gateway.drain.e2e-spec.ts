@@ -131,6 +131,7 @@ describe('graceful drain on shutdown', () => {
     expect(late.status).toBe(503);
     expect(late.headers.connection).toBe('close');
     expect(late.headers['x-should-retry']).toBe('true');
+    expect(late.headers['x-request-id']).toMatch(/^[\w.:@/+=-]{8,}$/);
     expect(JSON.parse(late.text)).toMatchObject({ error: { code: 'shutting_down' } });
     expect(sim.requests).toHaveLength(2);
     expect((await stream).status).toBe(200);

@@ -93,6 +93,27 @@ describe('server hints', () => {
     expect(recorder.last.retries[0]).toMatchObject({ source: 'backoff' });
   });
 
+  it('a hint that fits the deadline is waited, alone when its spread would not fit', async () => {
+    const patient = await startLlmApp(sim.baseUrl, {
+      retry: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 40, maxServerHintMs: 5000 },
+    });
+    try {
+      sim.script([
+        { type: 'error', status: 503, headers: { 'retry-after-ms': '1000' }, repeat: 10 },
+        { type: 'ok', repeat: 10 },
+      ]);
+      // 1,060 ms each: the 1 s hint fits; its spread (up to 100 ms) would not, about half the time.
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 10 }, () =>
+          patient.llm.chat({ messages: USER }, { deadlineMs: 1060 }),
+        ),
+      );
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(10);
+    } finally {
+      await patient.close();
+    }
+  });
+
   it('Retry-After as an HTTP date is obeyed', async () => {
     const inTwoSeconds = new Date(Date.now() + 2000).toUTCString();
     sim.script([

@@ -601,6 +601,12 @@ describe('streams whose body ends without [DONE]', () => {
     }
   });
 
+  it('is incomplete when a choice asked for (n: 2) never came', async () => {
+    finishes = true;
+    const error = await failureOf(() => collect(t.llm.chatStream({ messages: USER, n: 2 })));
+    expect(error).toBeInstanceOf(LlmIncompleteStreamError);
+  });
+
   it('is incomplete, with the text so far, when no choice finished', async () => {
     finishes = false;
     const error = await failureOf(() => collect(t.llm.chatStream({ messages: USER })));

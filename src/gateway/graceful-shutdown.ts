@@ -5,6 +5,7 @@ import { LlmDrain, type LlmDrainResult } from '../llm/index';
 import { LLM_RESOLVED_OPTIONS } from '../llm/llm.constants';
 import type { ResolvedLlmOptions } from '../llm/llm-module.options';
 import { sendJson } from './http-exchange';
+import { requestIdOf } from './inbound-call.options';
 import { isOpenPath } from './inbound-guard.middleware';
 import { openAiError } from './openai-error.body';
 
@@ -86,7 +87,11 @@ function closeEveryConnectionAfterItsAnswer(server: Server): { stopAccepting(): 
         'This gateway replica is shutting down: send the request again (another replica takes it).',
         { code: 'shutting_down' },
       );
-      sendJson(res, reply.status, reply.body, { 'x-should-retry': 'true' });
+      sendJson(res, reply.status, reply.body, {
+        'x-should-retry': 'true',
+        // Every answer carries one: the caller's well-formed id, else a new one.
+        'x-request-id': requestIdOf(req),
+      });
       return;
     }
     for (const listener of listeners) listener.call(server, req, res);

@@ -53,6 +53,8 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     private readonly start: StreamStarter,
     /** Ends the call; resolves once its bulkhead slot is free. */
     private readonly onFinish: (ending: StreamEnding) => Promise<void>,
+    /** Choices the request asked for (`n`): a stream without `[DONE]` is complete when each finished. */
+    private readonly choices = 1,
   ) {}
 
   /** Call metadata; set once the first content chunk arrived. */
@@ -135,7 +137,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
       // for the upstream's next item, never while the consumer holds a chunk (a slow consumer,
       // or a gateway client reading slowly, is not an upstream gone silent).
       opened.timeout.disarm();
-      const finishing = new FinishedChoices();
+      const finishing = new FinishedChoices(this.choices);
       for (const chunk of opened.head) finishing.see(chunk);
       // Taken out one by one: the head is not held for the rest of the stream.
       for (let chunk = opened.head.shift(); chunk; chunk = opened.head.shift()) {
@@ -307,6 +309,9 @@ class FinishedChoices {
   private readonly seen = new Set<number>();
   private readonly finished = new Set<number>();
 
+  /** @param expected the choices asked for (`n`): one that never came is not finished either */
+  constructor(private readonly expected: number) {}
+
   see(chunk: ChatCompletionChunk): void {
     const choices = chunk.choices;
     if (!choices) return;
@@ -322,9 +327,10 @@ class FinishedChoices {
     }
   }
 
-  /** Whether some choice finished and every choice seen did. */
+  /** Whether every choice asked for, and every choice seen, finished. */
   all(): boolean {
-    return this.finished.size > 0 && this.finished.size === this.seen.size;
+    const wanted = Math.max(1, Math.min(this.expected, MAX_TRACKED_CHOICES), this.seen.size);
+    return this.finished.size >= wanted;
   }
 }
 

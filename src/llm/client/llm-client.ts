@@ -151,9 +151,11 @@ export class LlmClient {
    */
   chatStream(request: ChatCompletionRequest, options: LlmCallOptions = {}): LlmChatStream {
     const call = new StreamCall(this.lifecycle, this.path, this.transport, request, options);
+    const n = (request as { n?: unknown } | undefined)?.n;
     return new LlmChatStream(
       () => call.start(),
       (ending) => call.finish(ending),
+      typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 1,
     );
   }
 }

@@ -48,8 +48,13 @@ class ServerHintBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
     const call = this.call ?? (context.signal as RetryingSignal)[RETRYING];
     if (!call) throw new Error('A shared retry policy ran without its call (see executeWithRetry)');
     const failure = 'error' in context.result ? context.result.error : undefined;
-    const delay = chooseDelay(failure, context.attempt, this.options, this.random);
+    const { hintMs, ...delay } = chooseDelay(failure, context.attempt, this.options, this.random);
     const remainingMs = call.deadline.remainingMs();
+    // The spread after a hint never costs the retry: a hint that fits the deadline with its
+    // spread is waited with it, one that fits only alone is waited alone, as before the spread.
+    if (hintMs !== undefined && delay.delayMs >= remainingMs && hintMs < remainingMs) {
+      delay.delayMs = hintMs;
+    }
     if (delay.delayMs >= remainingMs && isLlmError(failure)) {
       throw waitPastDeadline(failure, delay, remainingMs);
     }
@@ -68,7 +73,7 @@ export function chooseDelay(
   retry: number,
   options: LlmRetryOptions,
   random: () => number = Math.random,
-): RetryDelay {
+): RetryDelay & { hintMs?: number } {
   // A hint of 0 (`Retry-After: 0`, a date already past) is no hint, as OpenAI's SDK reads it:
   // taken as is, every retry went at once into an upstream that had just refused.
   if (
@@ -81,7 +86,7 @@ export function chooseDelay(
     // Never sooner than the hint; spread a little after it (a tenth of it, 1 s at most), so the
     // callers one window's reset sent back do not all come at the same instant.
     const spreadMs = Math.min(hintMs * HINT_SPREAD, MAX_HINT_SPREAD_MS) * random();
-    return { delayMs: Math.round(hintMs + spreadMs), source: failure.retryAfterSource };
+    return { delayMs: Math.round(hintMs + spreadMs), source: failure.retryAfterSource, hintMs };
   }
   return {
     delayMs: fullJitterDelay(retry, options.baseDelayMs, options.maxDelayMs, random),
