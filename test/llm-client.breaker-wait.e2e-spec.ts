@@ -190,6 +190,29 @@ describe('breaker.maxProbeWaitMs: calls wait for an open circuit instead of fail
     },
   );
 
+  it('a call that entered while closed and is cancelled during a good probe does not reopen the circuit', async () => {
+    const t = await boot(0);
+    sim.script([
+      { type: 'hang' }, // the call below, started while the circuit is closed
+      { type: 'error', status: 500, repeat: 2 }, // two failures open the circuit
+      { type: 'ok', content: 'probe', latencyMs: 300 }, // the probe, slow and good
+    ]);
+    const controller = new AbortController();
+    const early = failureOf(() => t.llm.chat({ messages: USER }, { signal: controller.signal }));
+    await eventually(() => sim.requests.length === 1);
+    for (let i = 0; i < 2; i++) await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(t.policies.snapshots()[0]?.state).toBe('open');
+    await new Promise((resolve) => setTimeout(resolve, HALF_OPEN_MS + 20));
+    const probe = t.llm.chat({ messages: USER });
+    await eventually(() => sim.requests.length === 4);
+    controller.abort(); // while the probe is in flight
+    expect((await early).kind).toBe('cancelled');
+    expect((await probe).completion.choices[0]?.message.content).toBe('probe');
+    // Before: the cancelled call was counted on cockatiel's closed path, whose count was still
+    // at the threshold, and the circuit reopened over the probe's success.
+    await eventually(() => expect(t.policies.snapshots()[0]?.state).toBe('closed'));
+  });
+
   it('with a fallback left, the call moves on at once instead of waiting', async () => {
     const t = await boot(1_000, { fallbacks: { 'gpt-4o-mini': [{ model: 'gpt-4o' }] } });
     // Each call fails on gpt-4o-mini, then gpt-4o answers: the second failure opens the circuit.

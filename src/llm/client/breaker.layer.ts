@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isBrokenCircuitError, isIsolatedCircuitError } from 'cockatiel';
+import { CircuitState, isBrokenCircuitError, isIsolatedCircuitError } from 'cockatiel';
 import type { BreakerState } from '../call/call-record.types';
 import type { LlmTelemetry } from '../observability/llm-telemetry';
 import { circuitOpenError } from '../resilience/breaker.errors';
+import { failedAsProbe } from '../resilience/breaker.policy';
 import { bulkheadError } from '../resilience/bulkhead.errors';
 import type { TrackedBreaker } from '../resilience/tracked-breaker';
 import { type LlmCall, whereOf } from './llm-call';
@@ -27,7 +28,14 @@ export async function throughBreaker<T>(
       // starts in it, reported before the failure is looked at.
       const attemptsBefore = record.attemptCount;
       try {
-        return await breaker.policy.execute(() => run(breaker.effectiveState()), deadline.signal);
+        return await breaker.policy.execute(() => {
+          // The half-open probe's failure is marked as the probe's (see failedAsProbe); other
+          // calls pay for no promise of this.
+          if (breaker.policy.state !== CircuitState.HalfOpen) return run(breaker.effectiveState());
+          return run('half_open').catch((error: unknown) => {
+            throw failedAsProbe(error);
+          });
+        }, deadline.signal);
       } finally {
         reportAttempt(call, attemptsBefore, breaker, telemetry);
       }

@@ -36,6 +36,20 @@ export function isInconclusiveProbe(error: unknown): boolean {
   return isLlmError(error) && !BREAKER_FAILURE_KINDS.has(error.kind) && error.status === undefined;
 }
 
+/** Errors of half-open probes (see {@link failedAsProbe}). */
+const probeErrors = new WeakSet<object>();
+
+/**
+ * Marks the failure of a call that ran as the half-open probe: only a probe's inconclusive end
+ * reopens the circuit. A call that entered while the circuit was closed and was cancelled while
+ * a probe ran must not: cockatiel counts it on its closed path, and its count, still at the
+ * threshold, reopened the circuit over the probe's success.
+ */
+export function failedAsProbe(error: unknown): unknown {
+  if (typeof error === 'object' && error !== null) probeErrors.add(error);
+  return error;
+}
+
 /**
  * The seed's breaker: `consecutiveFailures` in a row open the circuit; it half-opens after a break
  * and lets one probe through; a good probe closes it, a bad one reopens it. Breaks last
@@ -66,7 +80,10 @@ export function createBreakerPolicy(
   const policy: CircuitBreakerPolicy = circuitBreaker(
     handleWhen(
       (error) =>
-        counts(error) || (policy.state === CircuitState.HalfOpen && isInconclusiveProbe(error)),
+        counts(error) ||
+        (policy.state === CircuitState.HalfOpen &&
+          probeErrors.has(error as object) &&
+          isInconclusiveProbe(error)),
     ),
     {
       breaker: new ConsecutiveBreaker(options.consecutiveFailures),
