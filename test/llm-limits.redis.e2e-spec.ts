@@ -15,6 +15,7 @@ import { LlmModule } from '../src/llm/llm.module';
 import { LLM_METRICS as M } from '../src/llm/observability/llm-metric.instruments';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { recordCalls } from './support/call-recorder';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from './support/eventually';
 import { FAST_POLICIES, TEST_API_KEY } from './support/llm-test-app';
 import {
@@ -233,6 +234,23 @@ describe('rate limiter shared through Redis', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(270);
     const [first, second] = sim.requests;
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(280);
+  });
+
+  it("holds every replica for a 429's Retry-After without a remaining/reset pair (Azure), with the adaptive rate on", async () => {
+    const name = `held${++upstreams}`;
+    // The adaptive rate (on by default) lowers the refused replica's limit: the hold must still
+    // fill the shared window to what the other replica counts against.
+    const limits = { rpm: 6000 };
+    const [a, b] = await Promise.all([replica(name, limits), replica(name, limits)]);
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '700' } }]);
+    const first = a.chat({ messages: say('a') });
+    await eventually(() => sim.requests.length === 1);
+    await sleep(50);
+    await b.chat({ messages: say('b') });
+    await first;
+    const [refused, ...after] = sim.requests;
+    expect(after).toHaveLength(2);
+    for (const request of after) expect(request.at - refused!.at).toBeGreaterThanOrEqual(680);
   });
 
   it('learns the replica count through Redis, falls back to that share while Redis is down, says so once, and returns when it is back', async () => {
