@@ -85,6 +85,24 @@ async function startEndlessUpstream(): Promise<EndlessUpstream> {
   };
 }
 
+/** A JSON POST of `body` to `url`, its answer handed to `onResponse`; ended by the caller. */
+function postJson(
+  url: URL,
+  body: string,
+  onResponse: (res: http.IncomingMessage) => void,
+): http.ClientRequest {
+  return http.request(
+    {
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': body.length },
+    },
+    onResponse,
+  );
+}
+
 /**
  * Events past which the gateway is taken to read without end: about 160 MB, several times what
  * loopback's socket buffers hold on either side (Linux autotunes them up to tcp_rmem's 32 MiB).
@@ -151,28 +169,19 @@ describe('gateway: a stream to a client that does not read', () => {
     const received: string[] = [];
     let resume: () => void = () => undefined;
     const done = new Promise<number>((resolve, reject) => {
-      const req = (client = http.request(
-        {
-          host: url.hostname,
-          port: url.port,
-          path: url.pathname,
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': body.length },
-        },
-        (res) => {
-          res.setEncoding('utf8');
-          res.on('data', (text: string) => {
-            received.push(text);
-            receivedChars += text.length;
-            // The client stops reading: its socket buffer fills, then the gateway's, then the
-            // gateway must stop reading the upstream.
-            if (receivedChars >= pauseAt) res.pause();
-          });
-          resume = () => res.resume();
-          res.once('end', () => resolve(res.statusCode ?? 0));
-          res.once('error', reject);
-        },
-      ));
+      const req = (client = postJson(url, body, (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => {
+          received.push(text);
+          receivedChars += text.length;
+          // The client stops reading: its socket buffer fills, then the gateway's, then the
+          // gateway must stop reading the upstream.
+          if (receivedChars >= pauseAt) res.pause();
+        });
+        resume = () => res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+        res.once('error', reject);
+      }));
       req.once('error', reject);
       req.end(body);
     });
@@ -229,17 +238,8 @@ describe('gateway: a stream to a client that does not read', () => {
     try {
       const url = new URL(`${strict.url}/v1/chat/completions`);
       const body = JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'Go.' }] });
-      const req = (client = http.request(
-        {
-          host: url.hostname,
-          port: url.port,
-          path: url.pathname,
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': body.length },
-        },
-        // The client reads the head and stops reading for good.
-        (res) => res.pause(),
-      ));
+      // The client reads the head and stops reading for good.
+      const req = (client = postJson(url, body, (res) => res.pause()));
       req.once('error', () => undefined);
       req.end(body);
       // Cut off once the buffers on both sides are full and 500 ms pass with nothing taken.
