@@ -93,22 +93,35 @@ describe('server hints', () => {
     expect(recorder.last.retries[0]).toMatchObject({ source: 'backoff' });
   });
 
-  it('a hint that fits the deadline is waited, alone when its spread would not fit', async () => {
+  it('the spread after a hint leaves the retry half of what the deadline leaves', async () => {
     const patient = await startLlmApp(sim.baseUrl, {
       retry: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 40, maxServerHintMs: 5000 },
     });
     try {
+      await patient.llm.chat({ messages: USER }); // warm: the first attempts below take less
+      const calls = 16;
       sim.script([
-        { type: 'error', status: 503, headers: { 'retry-after-ms': '1000' }, repeat: 10 },
-        { type: 'ok', repeat: 10 },
+        { type: 'error', status: 503, headers: { 'retry-after-ms': '2000' }, repeat: calls },
+        { type: 'ok', repeat: calls },
       ]);
-      // 1,060 ms each: the 1 s hint fits; its spread (up to 100 ms) would not, about half the time.
+      // 2,250 ms each: the 2 s hint fits, with under 250 ms after it. A spread of up to 200 ms
+      // would leave the retry as little as 50 ms, and take more than half of what is left in
+      // about half of the calls; capped at half, it leaves the retry 100 ms or more.
+      const deadlineMs = 2250;
+      const recorded = recordCalls(patient.app);
       const outcomes = await Promise.allSettled(
-        Array.from({ length: 10 }, () =>
-          patient.llm.chat({ messages: USER }, { deadlineMs: 1060 }),
-        ),
+        Array.from({ length: calls }, () => patient.llm.chat({ messages: USER }, { deadlineMs })),
       );
-      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(10);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(calls);
+      expect(recorded.calls).toHaveLength(calls);
+      for (const call of recorded.calls) {
+        const delayMs = call.retries[0]!.delayMs;
+        // What the deadline left when the first attempt ended (the deadline starts just before
+        // the record, so this is an upper bound), and half of that after the hint.
+        const leftMs = deadlineMs - (call.attempts[0]!.endedAt! - call.startedAt);
+        expect(delayMs).toBeGreaterThanOrEqual(2000);
+        expect(delayMs).toBeLessThanOrEqual(2000 + Math.ceil((leftMs - 2000) / 2));
+      }
     } finally {
       await patient.close();
     }

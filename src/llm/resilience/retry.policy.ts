@@ -50,10 +50,11 @@ class ServerHintBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
     const failure = 'error' in context.result ? context.result.error : undefined;
     const { hintMs, ...delay } = chooseDelay(failure, context.attempt, this.options, this.random);
     const remainingMs = call.deadline.remainingMs();
-    // The spread after a hint never costs the retry: a hint that fits the deadline with its
-    // spread is waited with it, one that fits only alone is waited alone, as before the spread.
-    if (hintMs !== undefined && delay.delayMs >= remainingMs && hintMs < remainingMs) {
-      delay.delayMs = hintMs;
+    // The spread after a hint never costs the retry: it takes at most half of what the deadline
+    // leaves after the hint, the other half being the retry's own. Spread to the deadline's edge,
+    // the retry went with a few milliseconds to answer in, and timed out after the whole wait.
+    if (hintMs !== undefined && hintMs < remainingMs) {
+      delay.delayMs = Math.min(delay.delayMs, hintMs + Math.floor((remainingMs - hintMs) / 2));
     }
     if (delay.delayMs >= remainingMs && isLlmError(failure)) {
       throw waitPastDeadline(failure, delay, remainingMs);
