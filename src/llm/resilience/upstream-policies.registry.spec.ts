@@ -8,7 +8,7 @@ const options = resolveLlmOptions({
       name: 'openai',
       baseUrl: 'https://api.openai.com/v1',
       defaultModel: 'gpt-4o-mini',
-      breaker: { consecutiveFailures: 1 },
+      breaker: { consecutiveFailures: 1, minBreakMs: 60_000, maxBreakMs: 60_000 },
     },
   ],
 });
