@@ -175,6 +175,46 @@ describe('the official OpenAI SDK against the gateway', () => {
     expect(sim.requests).toHaveLength(4); // the gateway's 1 + 3, and no SDK retry on top
   });
 
+  it('fails at once on an open circuit: the SDK does not sleep out the break to retry', async () => {
+    const breaking = await startGatewayApp({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: 'sk-gateway-upstream-key',
+      LLM_MAX_RETRIES: '0',
+      LLM_BREAKER_FAILURES: '1',
+      LLM_BREAKER_MIN_HALF_OPEN_MS: '1500',
+      LLM_BREAKER_HALF_OPEN_MS: '1500',
+      LLM_BREAKER_MAX_WAIT_MS: '0',
+    });
+    try {
+      const sent: number[] = [];
+      const client = new OpenAI({
+        baseURL: `${breaking.url}/v1`,
+        apiKey: 'sk-client-key',
+        fetch: async (url, init) => {
+          const response = await fetch(url, init);
+          sent.push(response.status);
+          return response;
+        },
+      });
+      sim.script([{ type: 'error', status: 500, repeat: 5 }]);
+      const call = () =>
+        client.chat.completions
+          .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] })
+          .catch((e: unknown) => e);
+      expect(((await call()) as APIError).status).toBe(502); // opens the circuit
+      const rejected = (await call()) as APIError;
+      expect(rejected.status).toBe(503);
+      expect(rejected.code).toBe('circuit_open');
+      expect(rejected.headers?.get('x-should-retry')).toBe('false');
+      expect(Number(rejected.headers?.get('retry-after-ms'))).toBeGreaterThan(0);
+      // One request each: the SDK neither retried the 502 nor slept 1.5 s to retry the 503.
+      expect(sent).toEqual([502, 503]);
+      expect(sim.requests).toHaveLength(1);
+    } finally {
+      await breaking.close();
+    }
+  });
+
   it('raises the SDK’s own AuthenticationError when the upstream rejects the gateway key', async () => {
     sim.script([{ type: 'error', status: 401 }]);
     const error = await openai.chat.completions
