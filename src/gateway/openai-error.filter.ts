@@ -102,7 +102,9 @@ function fromHttpException(exception: HttpException, route: string): OpenAiError
   }
   const body = typeof parserError === 'string' ? BODY_ERRORS[parserError] : undefined;
   if (body) {
-    const message = `${body.message} (${exception.message.slice(0, 100)}).`;
+    // The parser's words in brackets, unless they are ours (the nesting scan's) already.
+    const detail = exception.message.slice(0, 100);
+    const message = body.whole ? `${body.message}.` : `${body.message} (${detail}).`;
     return openAiError(status, type, message, { code: body.code });
   }
   return openAiError(status, type, messageOf(exception), { code: exception.errorCode ?? null });
@@ -112,7 +114,7 @@ function fromHttpException(exception: HttpException, route: string): OpenAiError
  * body-parser's and Fastify's other refusals of a body, by their `type` or `code`: each gets a
  * code and a sentence saying what to send instead, not only the parser's own words.
  */
-const BODY_ERRORS: Record<string, { code: string; message: string }> = {
+const BODY_ERRORS: Record<string, { code: string; message: string; whole?: true }> = {
   'charset.unsupported': {
     code: 'unsupported_charset',
     message: 'The request body must be UTF-8 (Content-Type: application/json; charset=utf-8)',
@@ -129,6 +131,7 @@ const BODY_ERRORS: Record<string, { code: string; message: string }> = {
   'entity.too.deep': {
     code: 'bad_request',
     message: `The request body nests arrays and objects more than ${MAX_BODY_DEPTH} levels deep`,
+    whole: true,
   },
   'request.size.invalid': {
     code: 'invalid_body_length',
