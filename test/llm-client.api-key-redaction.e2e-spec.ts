@@ -154,4 +154,41 @@ describe('the API key never appears in errors or output', () => {
       expect(text).not.toContain('azure-style-secret');
     }
   });
+
+  it('holds for credentials given in headers, echoed by the upstream, and for a deep inspect of the client', async () => {
+    const sim = await UpstreamSimulator.start();
+    const token = 'Tok7f3a9b2c4d5e6f7a8b9cQ';
+    const errors: unknown[] = [];
+    const t = await startLlmApp(
+      sim.baseUrl,
+      { retry: { maxRetries: 0 }, headers: { 'x-custom-auth': token, 'x-tenant': 'acme' } },
+      { events: { log: true } },
+    );
+    const output = await captureOutput(async () => {
+      try {
+        sim.script([
+          { type: 'error', status: 400, message: `header x-custom-auth=${token} not allowed` },
+          { type: 'stream', chunks: ['a', 'b'], cutAfter: 1 },
+        ]);
+        errors.push(await failureOf(() => t.llm.chat({ messages: USER })));
+        errors.push(
+          await failureOf(async () => {
+            for await (const chunk of t.llm.chatStream({ messages: USER })) void chunk;
+          }),
+        );
+        process.stdout.write(inspect(t.llm, { depth: Infinity }) + '\n');
+        await new Promise((resolve) => setTimeout(resolve, 20)); // the event lines of the turn
+      } finally {
+        await t.close();
+        await sim.close();
+      }
+    });
+    expect((errors[0] as LlmError).message).toContain('header x-custom-auth=*** not allowed');
+    expect(sim.requests[0]?.headers['x-tenant']).toBe('acme');
+    expect(output).toContain('LlmHttpTransport'); // the client was inspected all the way down
+    for (const text of [output, ...errors.map(renderings)]) {
+      expect(text).not.toContain(token);
+      expect(text).not.toContain(TEST_API_KEY);
+    }
+  });
 });

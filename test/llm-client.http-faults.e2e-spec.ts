@@ -1,6 +1,7 @@
 import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type CallRecorder, recordCalls } from './support/call-recorder';
+import { startLoopbackUpstream } from './support/loopback-upstream';
 import { failureOf, type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 
 /** The retries' waits and sources: jittered backoff under its ceilings of 10, 20 and 40 ms. */
@@ -206,6 +207,35 @@ describe('LlmClient against upstream faults', () => {
       expect(error).toMatchObject({ kind: 'timeout', retryable: true, attempts: 4 });
     } finally {
       await hanging.close();
+    }
+  });
+
+  it("keeps a base URL's query after the request path (Azure's ?api-version=...)", async () => {
+    const seen: string[] = [];
+    const upstream = await startLoopbackUpstream((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify({
+          id: 'c1',
+          object: 'chat.completion',
+          created: 0,
+          model: 'gpt-4o-mini',
+          choices: [
+            { index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' },
+          ],
+        }),
+      );
+    });
+    const azure = await startLlmApp(`${upstream.baseUrl}/?api-version=2024-10-21`);
+    try {
+      const { completion } = await azure.llm.chat({ messages: USER });
+      expect(completion.choices[0]?.message.content).toBe('ok');
+      expect(seen).toEqual(['POST /v1/chat/completions?api-version=2024-10-21']);
+    } finally {
+      await azure.close();
+      await upstream.close();
     }
   });
 

@@ -207,6 +207,30 @@ describe('LlmModule options', () => {
       /defaultUpstream 'azure' is not the name of any upstream/,
     ],
     [
+      'a baseUrl with a fragment',
+      { upstreams: [{ ...valid, baseUrl: 'https://api.openai.com/v1#chat' }] },
+      /upstreams\[0\]\.baseUrl must not contain a fragment/,
+    ],
+    [
+      "an apiKey given with its 'Bearer ' scheme",
+      { upstreams: [{ ...valid, apiKey: `Bearer ${TEST_API_KEY}` }] },
+      /upstreams\[0\]\.apiKey starts with 'Bearer ' \(value not shown\): give the key alone/,
+    ],
+    [
+      'an apiKey with spaces around it',
+      { upstreams: [{ ...valid, apiKey: ` ${TEST_API_KEY} ` }] },
+      /upstreams\[0\]\.apiKey has spaces or line breaks around it \(value not shown\)/,
+    ],
+    [
+      'an Authorization header beside an apiKey',
+      {
+        upstreams: [
+          { ...valid, apiKey: TEST_API_KEY, headers: { Authorization: `Bearer ${TEST_API_KEY}x` } },
+        ],
+      },
+      /upstreams\[0\]\.headers\['Authorization'\] conflicts with upstreams\[0\]\.apiKey/,
+    ],
+    [
       'a bad shared default',
       { upstreams: [valid], defaults: { retry: { baseDelayMs: -5 } } },
       /defaults\.retry\.baseDelayMs must be a number ≥ 0, got -5/,
@@ -215,6 +239,7 @@ describe('LlmModule options', () => {
     const error = await bootError(options);
     expect(error).toBeInstanceOf(LlmOptionsError);
     expect(error.message).toMatch(message);
+    expect(error.message).not.toContain(TEST_API_KEY);
   });
 
   it('refuses at startup an upstream header name Node would refuse on every request', async () => {

@@ -216,6 +216,12 @@ export interface ResolvedUpstream {
   defaultModel: string;
   provider: string;
   headers: Record<string, string>;
+  /**
+   * What error messages, events and spans must never show: the key, and the values of the
+   * `headers` whose names say they carry credentials (`api-key`, `x-custom-auth`, a token...).
+   * Not enumerable, as `apiKey` and `headers`.
+   */
+  secrets: readonly string[];
   fallbacks: Record<string, Array<{ upstream: string; model?: string }>>;
   retry: LlmRetryOptions;
   breaker: LlmBreakerOptions;

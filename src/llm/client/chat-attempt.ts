@@ -35,9 +35,13 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
       typeof body === 'string'
         ? body
         : ((httpTraced() ? undefined : receivedBody(body)) ?? (await readWholeBody(body)));
-    const completion = parseCompletion(text, response.requestId, upstream.name, model, [
-      upstream.apiKey,
-    ]);
+    const completion = parseCompletion(
+      text,
+      response.requestId,
+      upstream.name,
+      model,
+      upstream.secrets,
+    );
     context.record.response = responseInfo(completion);
     context.afterAnswer = afterAnswer(timeout, context.attempt, response);
     succeeded = true;

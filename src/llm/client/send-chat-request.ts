@@ -69,7 +69,7 @@ export async function sendChatRequest(
       body: text,
       upstream: upstream.name,
       model,
-      secrets: [upstream.apiKey],
+      secrets: upstream.secrets,
     });
   }
   return response;

@@ -61,7 +61,7 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
             text,
             upstream.name,
             model,
-            [upstream.apiKey],
+            upstream.secrets,
             requestId,
             'answered a stream request with an error',
           );

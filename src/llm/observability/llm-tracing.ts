@@ -258,7 +258,7 @@ export function tracerProviderRegistered(): boolean {
 
 /** Error text for a span: provider messages may echo a key, so they are masked once more. */
 function redacted(error: LlmError, call: CallRecord): string {
-  return redactSecrets(error.message, [call.upstream.apiKey]);
+  return redactSecrets(error.message, call.upstream.secrets);
 }
 
 /** This package's version for the instrumentation scope; undefined when it cannot be read. */

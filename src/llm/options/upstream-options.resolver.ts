@@ -88,6 +88,18 @@ export function readUpstream(
         'a key read from a file often ends in a newline: trim it)',
     );
   }
+  if (apiKey !== undefined && apiKey.trim() !== apiKey) {
+    checks.report(
+      `${at}.apiKey`,
+      'has spaces or line breaks around it (value not shown); a key read from a file often does: trim it',
+    );
+  } else if (apiKey !== undefined && /^bearer\s/i.test(apiKey)) {
+    checks.report(
+      `${at}.apiKey`,
+      "starts with 'Bearer ' (value not shown): give the key alone, the module sends it as " +
+        "'Authorization: Bearer <apiKey>'",
+    );
+  }
   const provider = checks.text(u.provider, `${at}.provider`) ?? LLM_DEFAULTS.upstream.provider;
   const headers = checks.section(
     u.headers,
@@ -110,17 +122,24 @@ export function readUpstream(
         `${at}.headers['${header}']`,
         'holds a line break or another control character, which a header cannot carry (value not shown)',
       );
+    } else if (apiKey !== undefined && header.toLowerCase() === 'authorization') {
+      // One of the two would be dropped without a word: the key is sent as Authorization.
+      checks.report(
+        `${at}.headers['${header}']`,
+        `conflicts with ${at}.apiKey, which is sent as 'Authorization: Bearer <apiKey>': set one of them`,
+      );
     }
   }
   const policy = mergePolicy(shared.policy, readPolicyLayer(u, at, checks), at, checks);
   const own = readLimitsLayer(u.limits, `${at}.limits`, checks);
   return withSecretsHidden({
     name: name ?? '',
-    baseUrl: (baseUrl ?? '').replace(/\/+$/, ''),
+    baseUrl: withoutTrailingSlash(baseUrl ?? ''),
     ...(apiKey === undefined ? {} : { apiKey }),
     defaultModel: defaultModel ?? '',
     provider,
     headers: { ...(headers as Record<string, string> | undefined) },
+    secrets: secretsOf(apiKey, headers as Record<string, unknown> | undefined),
     fallbacks: readFallbacks(u.fallbacks, name ?? '', `${at}.fallbacks`, checks),
     retry: policy.retry,
     breaker: policy.breaker,
@@ -138,12 +157,27 @@ export function readUpstream(
  * transport reads them by name, as before.
  */
 function withSecretsHidden(upstream: ResolvedUpstream): ResolvedUpstream {
-  for (const field of ['apiKey', 'headers'] as const) {
+  for (const field of ['apiKey', 'headers', 'secrets'] as const) {
     if (field in upstream) {
       Object.defineProperty(upstream, field, { value: upstream[field], enumerable: false });
     }
   }
   return upstream;
+}
+
+/** Header names that say their value is a credential (Azure's `api-key`, `x-custom-auth`, ...). */
+const CREDENTIAL_HEADER = /auth|key|token|secret|passw|signature|cookie|session|credential/i;
+
+/** The key and the credential headers' values, which the module masks wherever it writes text. */
+function secretsOf(
+  apiKey: string | undefined,
+  headers: Record<string, unknown> | undefined,
+): string[] {
+  const secrets = apiKey === undefined ? [] : [apiKey];
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (typeof value === 'string' && CREDENTIAL_HEADER.test(name)) secrets.push(value);
+  }
+  return secrets;
 }
 
 /** Stands in for an upstream that is not an object, so the rest can still be checked. */
@@ -160,6 +194,7 @@ function placeholder(shared: SharedLayer): ResolvedUpstream {
     defaultModel: '',
     provider: LLM_DEFAULTS.upstream.provider,
     headers: {},
+    secrets: [],
     fallbacks: {},
     retry: policy.retry,
     breaker: policy.breaker,
@@ -225,6 +260,10 @@ function checkUrl(value: string, path: string, checks: OptionChecks): void {
     }
     // A password in the URL would be sent as Basic auth instead of the key, and printed wherever
     // the URL is: refused, so credentials only ever travel as apiKey or headers.
+    // Everything after a '#' stays on the client: the request's path would be lost with it.
+    if (url.hash !== '') {
+      checks.report(path, "must not contain a fragment ('#...'), which is never sent");
+    }
     if (url.username !== '' || url.password !== '') {
       checks.report(
         path,
@@ -239,6 +278,16 @@ function checkUrl(value: string, path: string, checks: OptionChecks): void {
       `must be an absolute URL such as https://api.openai.com/v1; got a ${value.length}-character value that is not one`,
     );
   }
+}
+
+/**
+ * The base URL without trailing slashes on its path; a query (Azure's `?api-version=...`) is kept
+ * after it, and the transport puts each request's path before it.
+ */
+function withoutTrailingSlash(value: string): string {
+  if (!value.includes('?')) return value.replace(/\/+$/, '');
+  const query = value.indexOf('?');
+  return value.slice(0, query).replace(/\/+$/, '') + value.slice(query);
 }
 
 /**

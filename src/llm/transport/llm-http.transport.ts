@@ -90,7 +90,11 @@ interface UpstreamTarget {
  */
 @Injectable()
 export class LlmHttpTransport implements OnApplicationShutdown {
-  private readonly targets = new Map<string, UpstreamTarget>();
+  /**
+   * Per upstream: its agents, and its headers with the key. A private field (`#`): a deep
+   * `util.inspect` or `console.dir` of the client, which reaches this transport, does not show it.
+   */
+  readonly #targets = new Map<string, UpstreamTarget>();
 
   /**
    * Sends one request; settles with the response once its headers arrived. Not `async`: the
@@ -212,15 +216,15 @@ export class LlmHttpTransport implements OnApplicationShutdown {
    * modules before the HTTP server stops, and calls still in flight must finish first.
    */
   onApplicationShutdown(): void {
-    for (const { agents } of this.targets.values()) {
+    for (const { agents } of this.#targets.values()) {
       agents.http.destroy();
       agents.https.destroy();
     }
-    this.targets.clear();
+    this.#targets.clear();
   }
 
   private targetFor(upstream: ResolvedUpstream): UpstreamTarget {
-    let target = this.targets.get(upstream.name);
+    let target = this.#targets.get(upstream.name);
     if (!target) {
       const url = new URL(upstream.baseUrl);
       const hostname = url.hostname;
@@ -250,10 +254,10 @@ export class LlmHttpTransport implements OnApplicationShutdown {
         list: baseHeaderList(headers, authorization),
         names: new Set(Object.keys(headers)),
         ownNames: [],
-        redact: secretRedactor([upstream.apiKey]),
+        redact: secretRedactor(upstream.secrets),
         known: [],
       };
-      this.targets.set(upstream.name, target);
+      this.#targets.set(upstream.name, target);
     }
     return target;
   }
@@ -273,11 +277,18 @@ interface RequestPath {
   pathname: string;
 }
 
-/** The request line's path for `path` below the upstream's base URL, as `new URL` spells it. */
+/**
+ * The request line's path for `path` below the upstream's base URL, as `new URL` spells it, and
+ * the base URL's query after it (Azure's `?api-version=...`).
+ */
 function pathOf(target: UpstreamTarget, path: string): RequestPath {
   let found = target.paths.get(path);
   if (found === undefined) {
-    const url = new URL(target.baseUrl + path);
+    const query = target.baseUrl.indexOf('?');
+    const url =
+      query === -1
+        ? new URL(target.baseUrl + path)
+        : new URL(target.baseUrl.slice(0, query) + path + target.baseUrl.slice(query));
     found = { path: url.pathname + url.search, pathname: url.pathname };
     // Bounded: the module sends to a handful of fixed paths.
     if (target.paths.size < 16) target.paths.set(path, found);
