@@ -139,7 +139,7 @@ export function readUpstream(
     defaultModel: defaultModel ?? '',
     provider,
     headers: { ...(headers as Record<string, string> | undefined) },
-    secrets: secretsOf(apiKey, headers as Record<string, unknown> | undefined),
+    secrets: secretsOf(apiKey, headers),
     fallbacks: readFallbacks(u.fallbacks, name ?? '', `${at}.fallbacks`, checks),
     retry: policy.retry,
     breaker: policy.breaker,
