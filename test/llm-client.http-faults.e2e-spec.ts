@@ -1,7 +1,8 @@
 import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type CallRecorder, recordCalls } from './support/call-recorder';
-import { startLoopbackUpstream } from './support/loopback-upstream';
+import type { ServerResponse } from 'node:http';
+import { type LoopbackUpstream, startLoopbackUpstream } from './support/loopback-upstream';
 import { failureOf, type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 
 /** The retries' waits and sources: jittered backoff under its ceilings of 10, 20 and 40 ms. */
@@ -137,6 +138,76 @@ describe('LlmClient against upstream faults', () => {
     const { completion, metadata } = await t.llm.chat({ messages: USER });
     expect(completion.choices[0]?.message.content).toBe('well-formed');
     expect(metadata.attempts).toBe(2);
+  });
+
+  describe('an answer nested deeper than any completion (128 levels)', () => {
+    const completionWith = (extra: string) =>
+      '{"id":"c1","object":"chat.completion","created":0,"model":"gpt-4o-mini","choices":[' +
+      '{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],' +
+      `"extra":${extra}}`;
+    const chunk = (delta: object | string) =>
+      `data: {"id":"c1","object":"chat.completion.chunk","created":0,"model":"m","choices":` +
+      `[{"index":0,"delta":${typeof delta === 'string' ? delta : JSON.stringify(delta)}}]}\n\n`;
+    let upstream: LoopbackUpstream;
+    let answer: (res: ServerResponse) => void;
+    let deep: LlmTestApp;
+    beforeAll(async () => {
+      upstream = await startLoopbackUpstream((req, res) => {
+        req.resume();
+        answer(res);
+      });
+      deep = await startLlmApp(upstream.baseUrl, { retry: { maxRetries: 0 } });
+    });
+    afterAll(async () => {
+      await deep.close();
+      await upstream.close();
+    });
+
+    it('is invalid_response, refused before it is parsed, with the event loop free meanwhile', async () => {
+      for (const levels of [129, 1_000_000]) {
+        answer = (res) => {
+          res.setHeader('content-type', 'application/json');
+          res.end(completionWith('['.repeat(levels) + ']'.repeat(levels)));
+        };
+        let longestTurnMs = 0;
+        let last = performance.now();
+        const ticker = setInterval(() => {
+          longestTurnMs = Math.max(longestTurnMs, performance.now() - last);
+          last = performance.now();
+        }, 5);
+        const error: LlmError = await failureOf(() => deep.llm.chat({ messages: USER })).finally(
+          () => clearInterval(ticker),
+        );
+        expect(error.kind).toBe('invalid_response');
+        expect(error.message).toContain('nests arrays and objects more than 128 levels deep');
+        // JSON.parse of the 2 MB of brackets alone held the loop 1-2 s.
+        expect(longestTurnMs).toBeLessThan(1000);
+      }
+      answer = (res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(completionWith('['.repeat(127) + ']'.repeat(127))); // 128 with the object
+      };
+      const { completion } = await deep.llm.chat({ messages: USER });
+      expect(completion.choices[0]?.message.content).toBe('hi');
+    });
+
+    it('in a stream chunk after content, ends the stream as incomplete', async () => {
+      answer = (res) => {
+        res.setHeader('content-type', 'text/event-stream');
+        res.write(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'partial' }));
+        const levels = 200_000;
+        res.end(chunk(`{"content":"x","extra":${'['.repeat(levels)}${']'.repeat(levels)}}`));
+      };
+      const received: string[] = [];
+      const error: LlmError = await failureOf(async () => {
+        for await (const part of deep.llm.chatStream({ messages: USER })) {
+          received.push(part.choices[0]?.delta.content ?? '');
+        }
+      });
+      expect(received.join('')).toBe('partial');
+      expect(error).toMatchObject({ kind: 'incomplete_stream', partialText: 'partial' });
+      expect(error.message).toMatch(/not a chat completion chunk/);
+    });
   });
 
   it('malformed JSON on every attempt fails as invalid_response', async () => {

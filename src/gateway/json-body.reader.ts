@@ -4,7 +4,7 @@ import { holdHeader, sendJson } from './http-exchange';
 import { requestIdFor } from './inbound-call.options';
 import { openAiError } from './openai-error.body';
 import type { NodeMiddleware } from './inbound-guard.middleware';
-import { JsonDepthScan, tooDeepError } from './json-depth.scan';
+import { JsonDepthScan, MAX_BODY_DEPTH, tooDeepError } from './json-depth.scan';
 
 type Next = (error?: unknown) => void;
 
@@ -174,7 +174,7 @@ function parseBody(
 ): Error | undefined {
   // Node's parser never delivers more than Content-Length, and less only when the client left.
   if (received !== length) return aborted(length, received);
-  if (!new JsonDepthScan().push(raw)) return tooDeepError();
+  if (!new JsonDepthScan(MAX_BODY_DEPTH).push(raw)) return tooDeepError();
   const text = decode(raw);
   try {
     req.body = parse(text);

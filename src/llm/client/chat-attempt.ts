@@ -11,6 +11,7 @@ import type { UpstreamResponse } from '../transport/llm-http.transport';
 import { type ChatAttemptInput, sendChatRequest } from './send-chat-request';
 import { holdReceivedJson, keepHeldJson } from './received-json';
 import { responseInfo } from './response-info';
+import { MAX_ANSWER_DEPTH, nestsDeeperThan } from '../transport/json-depth.scan';
 
 /**
  * One plain (non-stream) attempt: the attempt timeout covers the whole response, headers and
@@ -98,6 +99,15 @@ function parseCompletion(
   model: string,
   secrets: readonly (string | undefined)[],
 ): ChatCompletion {
+  if (nestsDeeperThan(text, MAX_ANSWER_DEPTH)) {
+    // Refused before `JSON.parse`, which spent seconds of the event loop on 30 MB of brackets.
+    throw new LlmError(
+      'invalid_response',
+      `Upstream '${upstream}' model '${model}' answered 200 with a body that nests arrays and ` +
+        `objects more than ${MAX_ANSWER_DEPTH} levels deep (${text.length} bytes); not parsed.`,
+      { upstream, model, status: 200, requestId },
+    );
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);

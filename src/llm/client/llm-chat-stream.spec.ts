@@ -31,6 +31,7 @@ function openedStream(): { opened: OpenedStream; body: PassThrough } {
     toError: (error) => error as never,
     ended: false,
     idleMs: 60_000,
+    secrets: [],
   };
   return { opened, body };
 }

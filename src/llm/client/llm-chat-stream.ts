@@ -169,7 +169,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
               done = true;
               break;
             }
-            const chunk = toChunk(item, where, this.meta?.upstreamRequestId, opened.secret);
+            const chunk = toChunk(item, where, this.meta?.upstreamRequestId, opened.secrets);
             finishing.see(chunk);
             if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
           }

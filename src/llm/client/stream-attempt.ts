@@ -30,8 +30,8 @@ export interface OpenedStream {
   ended: boolean;
   /** The idle timeout to re-arm after every chunk. */
   idleMs: number;
-  /** The upstream's key, masked in what later stream errors say. */
-  secret?: string;
+  /** The upstream's key and credential headers, masked in what later stream errors say. */
+  secrets: readonly string[];
 }
 
 /**
@@ -97,7 +97,7 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
         timeout,
         ended,
         idleMs: timeouts.idleMs,
-        secret: upstream.apiKey,
+        secrets: upstream.secrets,
         toError: (error) => timeout.toError(error, context.deadline, whereOf(context.record)),
       };
     };
@@ -127,7 +127,7 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
         timeout.arm('idle_timeout', timeouts.idleMs);
         return opened(true);
       }
-      const chunk = toChunk(item, where, requestId, upstream.apiKey);
+      const chunk = toChunk(item, where, requestId, upstream.secrets);
       headChars += item.raw.length;
       if (headChars > MAX_HEAD_CHARS) {
         throw new LlmError(
@@ -215,21 +215,21 @@ export function toChunk(
   item: Extract<StreamItem, { type: 'data' }>,
   where: { upstream: string; model: string },
   requestId: string | undefined,
-  /** The upstream's key: masked in the error message, with any part of it. */
-  secret?: string,
+  /** The upstream's key and credential headers: masked in the error message, with any part. */
+  secrets: readonly string[],
 ): ChatCompletionChunk {
   const json = item.json as
     { error?: { message?: unknown; code?: unknown }; choices?: unknown } | undefined;
   if (json?.error) {
     // Classified as the error response it stands for: a streamed context_length_exceeded is the
     // caller's mistake, not a server error to retry and count against the breaker.
-    throw classifyStreamErrorEvent(item.raw, where.upstream, where.model, [secret], requestId);
+    throw classifyStreamErrorEvent(item.raw, where.upstream, where.model, secrets, requestId);
   }
   if (!isChunkShaped(json)) {
     throw new LlmError(
       'invalid_response',
       `Upstream '${where.upstream}' sent a stream event that is not a chat completion chunk ` +
-        `(${redactSecrets(item.raw.slice(0, 200), [secret]).slice(0, 80)}).`,
+        `(${redactSecrets(item.raw.slice(0, 200), secrets).slice(0, 80)}).`,
       { ...where, status: 200, requestId },
     );
   }

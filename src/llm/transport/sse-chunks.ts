@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { type SseEvent, SseParser } from './sse-parser';
+import { MAX_ANSWER_DEPTH, nestsDeeperThan } from './json-depth.scan';
 
 /** One thing read from an OpenAI-style SSE stream. */
 export type StreamItem =
@@ -169,10 +170,14 @@ function toItem(event: SseEvent): StreamItem {
   if (event.type === 'comment') return { type: 'keepalive' };
   if (event.data.trim() === '[DONE]') return { type: 'done' };
   let json: unknown;
-  try {
-    json = JSON.parse(event.data);
-  } catch {
-    json = undefined;
+  // A chunk nested deeper than any chunk is left unparsed, as garbage: the stream's reader fails
+  // it as an invalid response (JSON.parse of such a line held the event loop).
+  if (!nestsDeeperThan(event.data, MAX_ANSWER_DEPTH)) {
+    try {
+      json = JSON.parse(event.data);
+    } catch {
+      json = undefined;
+    }
   }
   return { type: 'data', raw: event.data, json };
 }

@@ -1,4 +1,4 @@
-import { JsonDepthScan } from './json-depth.scan';
+import { JsonDepthScan, nestsDeeperThan } from './json-depth.scan';
 
 /** Pushes `text` to a new scan in parts of `size` bytes; whether it stayed within `max`. */
 function within(text: string, max: number, size = Infinity): boolean {
@@ -38,6 +38,21 @@ describe('JsonDepthScan', () => {
     }
   });
 
+  it('reads a string as it reads its UTF-8 bytes', () => {
+    for (const text of [
+      '{"a":[[1]]}',
+      '{"a":"[[[[{{{{"}',
+      '["\\"[[[[", "x"]',
+      '["\\\\", [[1]]]',
+      '{"é":"😀[[","b":[[["漢"]]]}',
+      '[[[[',
+    ]) {
+      for (const max of [1, 2, 3]) {
+        expect([text, max, !nestsDeeperThan(text, max)]).toEqual([text, max, within(text, max)]);
+      }
+    }
+  });
+
   it('is linear in the body: 3 MB of short strings, or of escapes, in well under a second', () => {
     // Searching for both the next quote and backslash afresh at every string read to the end of
     // the body each time: the first of these took 19 s.
@@ -47,6 +62,7 @@ describe('JsonDepthScan', () => {
     ]) {
       const startedAt = performance.now();
       expect(within(text, 128)).toBe(true);
+      expect(nestsDeeperThan(text, 128)).toBe(false);
       expect(performance.now() - startedAt).toBeLessThan(1000);
     }
   });
