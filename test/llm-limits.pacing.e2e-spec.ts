@@ -140,6 +140,29 @@ describe.each(['memory', 'redis'] as const)('pacing (%s)', (store) => {
     }
     expect(sim.requests).toHaveLength(3);
   });
+
+  it('lets a burst past one window wait for a later window within its deadline, each told its own wait', async () => {
+    // 10 per second, paced two per 200 ms: thirty at once with 1.7 s each. The first ten go in
+    // the first second, ten more a second after them (1.0–1.8 s in), so eight of those fit their
+    // deadline. Counted from the whole log's drain, each call past the first ten was told 2 s or
+    // more (a window too long) and refused at once: ten went, not eighteen.
+    const t = await boot({ rpm: 10, windowMs: 1000, intervalMs: 200 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        t.llm.chat({ messages: say(`burst ${i}`) }, { deadlineMs: 1700 }).then(
+          () => undefined,
+          (error: LlmError) => error,
+        ),
+      ),
+    );
+    const refused = outcomes.filter((o): o is LlmError => o !== undefined);
+    expect(30 - refused.length).toBeGreaterThanOrEqual(15);
+    expect(sim.requests).toHaveLength(30 - refused.length);
+    for (const error of refused) expect(error.kind).toBe('rate_limited');
+    // Told their own waits, later for the calls further back: not one time for all.
+    const waits = refused.map((e) => e.retryAfterMs ?? 0);
+    expect(Math.max(...waits) - Math.min(...waits)).toBeGreaterThanOrEqual(500);
+  });
 });
 
 describe('the burst allowance, in memory and in Redis alike', () => {

@@ -99,7 +99,10 @@ export class RateBudget {
         this.joining.splice(this.joining.indexOf(need), 1);
       }
     }
-    const waitMs = result.admitted ? 0 : this.waitOf(result, total);
+    let waitMs = result.admitted ? 0 : this.waitOf(result, total);
+    if (!result.admitted && result.waitMs === undefined) {
+      waitMs = (await this.waitPastWindows(take, total)) ?? waitMs;
+    }
     if (this.queue.length >= this.config.maxWaiting) {
       this.onRejected(this, 'queue_full');
       throw queueFullError(this.config, context.model, { waiting: this.queue.length, waitMs });
@@ -183,6 +186,29 @@ export class RateBudget {
       remainingMs: deadline.remainingMs(),
       dimension: result.dimension,
     });
+  }
+
+  /**
+   * The wait for a need beyond one window's room (the calls ahead and this one): the last
+   * `limit` of it go a window after the same number went in the window before, so it is the wait
+   * for what is left past whole windows, plus those windows. Counting from the drain of the whole
+   * log instead told every call of a burst past the first window the same wait, a window too
+   * long: at 30 RPM with 120 s deadlines, 69 of 100 calls were refused at once, told to come back
+   * in 121 s, though 29 of them would have gone within their deadline.
+   */
+  private async waitPastWindows(take: BudgetTake, total: BudgetNeed): Promise<number | undefined> {
+    const { rpm, tpm } = take.limits;
+    const windows =
+      Math.ceil(Math.max(rpm ? total.requests / rpm : 0, tpm ? total.tokens / tpm : 0)) - 1;
+    if (windows < 1) return undefined;
+    const rest: BudgetNeed = {
+      requests: Math.max(take.need.requests, total.requests - windows * (rpm ?? 0)),
+      tokens: Math.max(take.need.tokens, total.tokens - windows * (tpm ?? 0)),
+    };
+    const result = await this.store.peek(this.config.key, { ...take, need: rest });
+    if (result.admitted) return windows * this.config.windowMs;
+    if (result.waitMs === undefined) return undefined;
+    return Math.max(1, result.waitMs) + windows * this.config.windowMs;
   }
 
   /** The store's wait, or for a need beyond one window's room, whole windows after the drain. */
