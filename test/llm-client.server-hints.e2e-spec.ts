@@ -75,12 +75,46 @@ describe('server hints', () => {
     expect(gapBetweenAttempts(sim)).toBeGreaterThanOrEqual(expectedMs - 5);
   });
 
-  it('Retry-After in seconds is obeyed, capped at maxServerHintMs (150 ms)', async () => {
-    sim.script([{ type: 'error', status: 429, headers: { 'retry-after': '1' } }, { type: 'ok' }]);
+  it.each([
+    ['Retry-After in seconds', { 'retry-after': '1' }, 'retry-after', 1000],
+    ['retry-after-ms', { 'retry-after-ms': '400' }, 'retry-after-ms', 400],
+  ])(
+    '%s longer than maxServerHintMs (150 ms) ends the call at once with the provider’s wait, not retried',
+    async (_name, headers, source, waitMs) => {
+      sim.script([{ type: 'error', status: 429, headers }, { type: 'ok' }]);
+      const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+      expect(error).toMatchObject({
+        kind: 'rate_limited',
+        attempts: 1,
+        retryAfterMs: waitMs,
+        retryAfterSource: source,
+      });
+      expect(error.message).toMatch(/longer than retry\.maxServerHintMs \(0\.1 s\): not retried/);
+      expect(sim.requests).toHaveLength(1);
+    },
+  );
+
+  it('an x-ratelimit-reset-* past maxServerHintMs is waited up to it (the whole budget’s return, not the next room)', async () => {
+    sim.script([
+      {
+        type: 'error',
+        status: 429,
+        headers: { 'x-ratelimit-reset-requests': '1s', 'x-ratelimit-remaining-requests': '0' },
+      },
+      { type: 'ok' },
+    ]);
     await t.llm.chat({ messages: USER });
-    expect(recorder.last.retries[0]).toMatchObject({ source: 'retry-after' });
+    expect(recorder.last.retries[0]).toMatchObject({ source: 'x-ratelimit-reset-requests' });
     expectSpreadAfter(recorder.last.retries[0]!.delayMs, 150);
     expect(gapBetweenAttempts(sim)).toBeGreaterThanOrEqual(145);
+  });
+
+  it('a hint past a day reads as a day (a date in 2099 told clients 2.3 billion seconds)', async () => {
+    sim.script([
+      { type: 'error', status: 429, headers: { 'retry-after': 'Wed, 21 Oct 2099 07:28:00 GMT' } },
+    ]);
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error).toMatchObject({ kind: 'rate_limited', retryAfterMs: 86_400_000 });
   });
 
   it.each([
@@ -127,17 +161,17 @@ describe('server hints', () => {
     }
   });
 
-  it('Retry-After as an HTTP date is obeyed', async () => {
+  it('Retry-After as an HTTP date is read', async () => {
     const inTwoSeconds = new Date(Date.now() + 2000).toUTCString();
     sim.script([
       { type: 'error', status: 503, headers: { 'retry-after': inTwoSeconds } },
       { type: 'ok' },
     ]);
-    await t.llm.chat({ messages: USER });
-    // The date is whole seconds ahead (1-2 s), so the capped 150 ms wait applies.
-    expect(recorder.last.retries[0]).toMatchObject({ source: 'retry-after' });
-    expectSpreadAfter(recorder.last.retries[0]!.delayMs, 150);
-    expect(gapBetweenAttempts(sim)).toBeGreaterThanOrEqual(145);
+    // The date is whole seconds ahead (1-2 s), past the 150 ms this app waits for.
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(error).toMatchObject({ kind: 'overloaded', retryAfterSource: 'retry-after' });
+    expect(error.retryAfterMs).toBeGreaterThan(900);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(2000);
   });
 
   it('429 without any hint falls back to jittered backoff below its 10 ms ceiling', async () => {

@@ -22,8 +22,10 @@ export interface LlmRetryOptions {
   /** Cap of the backoff ceiling. @default 32000 */
   maxDelayMs: number;
   /**
-   * The longest wait a server's hint (`Retry-After`, `retry-after-ms`, `x-ratelimit-reset-*`) may
-   * impose before a retry; a longer hint is cut to this. @default 60000
+   * The longest wait a server's hint may impose before a retry. A longer `Retry-After` or
+   * `retry-after-ms` ends the call at once, not retried, with the provider's wait in
+   * `retryAfterMs`; a longer `x-ratelimit-reset-*` (when the whole budget is back) is cut to this.
+   * @default 60000
    */
   maxServerHintMs: number;
 }

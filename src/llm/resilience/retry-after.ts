@@ -88,6 +88,20 @@ export function parseServerHint(
   status: number | undefined,
   now: number = Date.now(),
 ): ServerHint | undefined {
+  const hint = readServerHint(headers, status, now);
+  // A day at most: a date in 2099 became `Retry-After: 2300408472`, past what int32 parsers read.
+  if (hint !== undefined && hint.delayMs > MAX_HINT_MS) hint.delayMs = MAX_HINT_MS;
+  return hint;
+}
+
+/** The longest wait a hint is taken for (a day); a longer one reads as a day. */
+export const MAX_HINT_MS = 86_400_000;
+
+function readServerHint(
+  headers: HeaderBag,
+  status: number | undefined,
+  now: number,
+): ServerHint | undefined {
   const retryAfterMs = parseDecimal(headerValue(headers, 'retry-after-ms'));
   if (retryAfterMs !== undefined) return { delayMs: retryAfterMs, source: 'retry-after-ms' };
   const retryAfter = parseRetryAfter(headerValue(headers, 'retry-after'), now);

@@ -48,6 +48,9 @@ class ServerHintBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
     const call = this.call ?? (context.signal as RetryingSignal)[RETRYING];
     if (!call) throw new Error('A shared retry policy ran without its call (see executeWithRetry)');
     const failure = 'error' in context.result ? context.result.error : undefined;
+    if (isLlmError(failure) && hintPastCap(failure, this.options)) {
+      throw notWaitedFor(failure, this.options.maxServerHintMs);
+    }
     const { hintMs, ...delay } = chooseDelay(failure, context.attempt, this.options, this.random);
     const remainingMs = call.deadline.remainingMs();
     // The spread after a hint never costs the retry: it takes at most half of what the deadline
@@ -93,6 +96,43 @@ export function chooseDelay(
     delayMs: fullJitterDelay(retry, options.baseDelayMs, options.maxDelayMs, random),
     source: 'backoff',
   };
+}
+
+/**
+ * Whether the provider said in so many words when to come back (`retry-after-ms`, `Retry-After`)
+ * and that is later than `maxServerHintMs`: a retry sooner is one it said it would refuse (a 429
+ * with `Retry-After: 3600` was waited 60 s, then sent into the window still closed). The reset
+ * of an `x-ratelimit-*` budget is not such a wait (it is when the whole budget is back; room
+ * for one request may come sooner): it stays capped.
+ */
+function hintPastCap(failure: LlmError, options: LlmRetryOptions): boolean {
+  return (
+    (failure.retryAfterSource === 'retry-after-ms' || failure.retryAfterSource === 'retry-after') &&
+    failure.retryAfterMs !== undefined &&
+    failure.retryAfterMs > options.maxServerHintMs
+  );
+}
+
+/** The failure as it came, not retried, saying why: its hint is past what the call waits for. */
+function notWaitedFor(failure: LlmError, maxServerHintMs: number): LlmError {
+  const hintS = ((failure.retryAfterMs ?? 0) / 1000).toFixed(1);
+  return new LlmError(
+    failure.kind,
+    `${failure.message} The provider asked to wait ${hintS} s (${failure.retryAfterSource}), ` +
+      `longer than retry.maxServerHintMs (${(maxServerHintMs / 1000).toFixed(1)} s): not retried.`,
+    {
+      retryable: failure.retryable,
+      status: failure.status,
+      requestId: failure.requestId,
+      upstream: failure.upstream,
+      model: failure.model,
+      providerCode: failure.providerCode,
+      param: failure.param,
+      retryAfterMs: failure.retryAfterMs,
+      retryAfterSource: failure.retryAfterSource,
+      cause: failure,
+    },
+  );
 }
 
 function waitPastDeadline(failure: LlmError, delay: RetryDelay, remainingMs: number): LlmError {
