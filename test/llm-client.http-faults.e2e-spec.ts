@@ -240,7 +240,7 @@ describe('LlmClient against upstream faults', () => {
       const error: LlmError = await failureOf(() => once.llm.chat({ messages: USER }));
       // Not retried: the same request brings an answer as large, downloaded again each time.
       expect(error).toMatchObject({ kind: 'invalid_response', retryable: false, attempts: 1 });
-      expect(error.message).toContain('maxContentLength');
+      expect(error.message).toContain('could not be read: the body is larger than 33554432 bytes.');
     } finally {
       await once.close();
     }
@@ -309,6 +309,26 @@ describe('LlmClient against upstream faults', () => {
       await upstream.close();
     }
   });
+
+  it.each([301, 307, 308])(
+    'a redirect (%s) is not followed nor retried: the base URL is wrong on every attempt',
+    async (status) => {
+      sim.script([
+        {
+          type: 'error',
+          status,
+          headers: { location: 'https://elsewhere.example/v1/chat/completions' },
+          body: '',
+        },
+        { type: 'ok' },
+      ]);
+      const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+      expect(error).toMatchObject({ kind: 'invalid_response', status, retryable: false });
+      expect(error.attempts).toBe(1);
+      expect(error.message).toContain('A redirect is not followed');
+      expect(sim.requests).toHaveLength(1);
+    },
+  );
 
   it('every attempt carries the same X-Client-Request-Id and its own attempt number', async () => {
     sim.script([{ type: 'error', status: 500, repeat: 2 }, { type: 'ok' }]);

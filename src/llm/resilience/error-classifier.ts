@@ -74,14 +74,20 @@ export function classifyHttpError(response: HttpErrorResponse): LlmError {
       : undefined;
   const param = named && FIELD_PATH.test(named) ? named : undefined;
   const shouldRetry = parseShouldRetry(headers);
-  const retryable =
-    shouldRetry === false || (shouldRetry === true && !NEVER_RETRIED_KINDS.has(kind))
+  // A redirect is not followed (the key would go with it), and says the same on every attempt:
+  // the base URL is not where the API is. Retried, it cost three more requests and seconds.
+  const redirect = status >= 300 && status < 400;
+  const retryable = redirect
+    ? false
+    : shouldRetry === false || (shouldRetry === true && !NEVER_RETRIED_KINDS.has(kind))
       ? shouldRetry
       : RETRYABLE_KINDS.has(kind);
   const hint = parseServerHint(headers, status, response.now);
   const text = providerText(status, response.body, parsed?.message, response.secrets);
   const what = [
-    ADVICE[kind]?.replaceAll('{u}', upstream),
+    redirect
+      ? REDIRECT_ADVICE.replaceAll('{u}', upstream)
+      : ADVICE[kind]?.replaceAll('{u}', upstream),
     retryAdvice(retryable, shouldRetry, hint?.delayMs),
   ];
   return new LlmError(
@@ -221,6 +227,9 @@ function kindOf(status: number, error: ProviderError | undefined): LlmErrorKind 
   if (error?.innerCode === 'ResponsibleAIPolicyViolation') return 'content_filtered';
   return 'bad_request';
 }
+
+const REDIRECT_ADVICE =
+  "A redirect is not followed: set the base URL of upstream '{u}' to the address it points to.";
 
 /** What happened in the reader's terms, and what to do when it is theirs to fix. */
 const ADVICE: Partial<Record<LlmErrorKind, string>> = {

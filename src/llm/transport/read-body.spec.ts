@@ -22,7 +22,7 @@ describe('readBody / readWholeBody', () => {
   it('fails past maxBytes when the whole body is needed', async () => {
     await expect(readWholeBody(Readable.from([Buffer.from('12345')]), 4)).rejects.toMatchObject({
       code: 'ERR_BODY_TOO_LARGE',
-      message: 'maxContentLength size of 4 exceeded',
+      message: 'the body is larger than 4 bytes',
     });
     expect(await readWholeBody(Readable.from([Buffer.from('1234')]), 4)).toBe('1234');
   });

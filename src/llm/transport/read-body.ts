@@ -29,7 +29,7 @@ export async function readBody(body: Readable, maxBytes = MAX_BODY_BYTES): Promi
 export async function readWholeBody(body: Readable, maxBytes = MAX_BODY_BYTES): Promise<string> {
   const bytes = await readBytes(body, maxBytes + 1);
   if (bytes.length <= maxBytes) return bytes.toString('utf8');
-  throw Object.assign(new Error(`maxContentLength size of ${maxBytes} exceeded`), {
+  throw Object.assign(new Error(`the body is larger than ${maxBytes} bytes`), {
     code: BODY_TOO_LARGE,
   });
 }

@@ -110,7 +110,7 @@ export class SseParser {
     if (this.pendingLength > this.maxLineLength) {
       this.pending = [];
       this.pendingLength = 0;
-      throw tooLong(`An event-stream line is longer than ${this.maxLineLength} characters.`);
+      throw tooLong(`An event-stream line is longer than ${this.maxLineLength} characters`);
     }
     return out;
   }
@@ -168,7 +168,7 @@ export class SseParser {
       this.data = [];
       this.dataLength = 0;
       throw tooLong(
-        `The data of an event-stream event is longer than ${this.maxLineLength} characters.`,
+        `The data of an event-stream event is longer than ${this.maxLineLength} characters`,
       );
     }
     this.data.push(value);
