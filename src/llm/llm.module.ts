@@ -2,6 +2,7 @@ import { Logger, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CallLifecycle } from './client/call-lifecycle';
 import { CallPath } from './client/call-path';
+import { ProviderHolds } from './limits/provider-holds';
 import { FallbackChain } from './client/fallback-chain.layer';
 import { LlmClient } from './client/llm-client';
 import { LlmHealthIndicator } from './health/llm.health';
@@ -47,6 +48,7 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
     LlmDrain,
     CallLifecycle,
     FallbackChain,
+    ProviderHolds,
     CallPath,
     LlmClient,
     LlmHealthIndicator,
