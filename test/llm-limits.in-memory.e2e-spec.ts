@@ -213,6 +213,24 @@ describe('rate limiter (in memory)', () => {
       expect(sim.requests).toHaveLength(3);
     });
 
+    it.each<[string, LlmLimitOptions, Partial<LlmUpstreamOptions>]>([
+      ['an Azure provider keeps it', {}, { provider: 'azure.ai.openai' }],
+      ['refundUnusedTokens: false keeps it', { refundUnusedTokens: false }, {}],
+    ])(
+      'the estimate is what the provider counts when %s: the unused part is not refunded',
+      async (_case, limits, overrides) => {
+        const t = await boot({ tpm: 1000, windowMs: 2000, ...limits }, overrides);
+        const usage = { prompt_tokens: 5, completion_tokens: 5 };
+        sim.script([{ type: 'ok', usage, repeat: 3 }]);
+        await t.llm.chat(request);
+        await t.llm.chat(request);
+        // Two estimates of about 408 stay counted: a third does not fit 1000 before the window.
+        const error = await failureOf<LlmError>(() => t.llm.chat(request, { deadlineMs: 200 }));
+        expect(error).toMatchObject({ kind: 'rate_limited', providerCode: 'local_rate_limit' });
+        expect(sim.requests).toHaveLength(2);
+      },
+    );
+
     it('charges the real usage beyond the estimate', async () => {
       const t = await boot({ tpm: 1000, windowMs: 2000 });
       sim.script([{ type: 'ok', usage: { prompt_tokens: 10, completion_tokens: 690 } }]);

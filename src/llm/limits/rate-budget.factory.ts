@@ -59,5 +59,6 @@ function config(upstream: string, limits: ResolvedLimits, numbers: BudgetNumbers
     replicas: limits.replicas,
     adaptive: limits.adaptive,
     completionTokens: limits.completionTokens,
+    refundUnusedTokens: limits.refundUnusedTokens,
   };
 }

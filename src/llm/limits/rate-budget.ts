@@ -27,6 +27,8 @@ export interface BudgetConfig extends BudgetIdentity {
   adaptive: boolean;
   /** Tokens reserved for a completion when the request sets no maximum. */
   completionTokens: number;
+  /** Whether a call's unused estimate goes back once its usage is known (not on Azure). */
+  refundUnusedTokens: boolean;
 }
 
 /** Told about every rejection (metrics). */

@@ -80,6 +80,8 @@ export class ReservationSettler {
   private reconcile(reservation: Reservation, response: CallResponseInfo | undefined): void {
     const real = totalTokens(response);
     if (real === undefined || real === reservation.estimate) return;
+    // A provider that counts the estimate (Azure) keeps it: only a usage above it is charged.
+    if (real < reservation.estimate && !reservation.budget.config.refundUnusedTokens) return;
     const need = { requests: 1, tokens: real };
     reservation.budget
       .adjust(reservation.id, need, real < reservation.estimate)

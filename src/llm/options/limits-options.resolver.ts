@@ -18,7 +18,7 @@ const LIMIT_RULES = {
   intervalMs: { min: 0, whole: true },
   completionTokens: { min: 0, whole: true },
 } as const satisfies Record<string, NumberRule>;
-const LIMIT_KEYS = [...Object.keys(LIMIT_RULES), 'models', 'adaptive'];
+const LIMIT_KEYS = [...Object.keys(LIMIT_RULES), 'models', 'adaptive', 'refundUnusedTokens'];
 const MODEL_RULE: NumberRule = { min: 1, whole: true };
 
 /** The budget values one layer (`defaults.limits` or an upstream's `limits`) sets. */
@@ -43,6 +43,8 @@ export function readLimitsLayer(
   }
   const adaptive = checks.boolean(limits.adaptive, `${at}.adaptive`);
   if (adaptive !== undefined) layer.adaptive = adaptive;
+  const refund = checks.boolean(limits.refundUnusedTokens, `${at}.refundUnusedTokens`);
+  if (refund !== undefined) layer.refundUnusedTokens = refund;
   // Keys are model names here, not options: any key goes.
   const models = checks.section(limits.models, `${at}.models`, 'any', '{ "gpt-4o": { rpm: 100 } }');
   for (const [model, numbers] of Object.entries(models ?? {})) {
@@ -64,6 +66,8 @@ export function readLimitsLayer(
 export function mergeLimits(
   shared: LimitsLayer | undefined,
   own: LimitsLayer | undefined,
+  /** The upstream's `provider`: Azure counts reserved tokens, used or not. */
+  provider = '',
 ): ResolvedLimits | undefined {
   const pick = <K extends keyof LimitsLayer>(key: K) => own?.[key] ?? shared?.[key];
   const d = LLM_DEFAULTS.limits;
@@ -76,6 +80,7 @@ export function mergeLimits(
     windowMs: pick('windowMs') ?? d.windowMs,
     intervalMs: pick('intervalMs') ?? d.intervalMs,
     completionTokens: pick('completionTokens') ?? d.completionTokens,
+    refundUnusedTokens: pick('refundUnusedTokens') ?? !/azure/i.test(provider),
     adaptive: pick('adaptive') ?? d.adaptive,
   };
   const models = { ...shared?.models, ...own?.models };

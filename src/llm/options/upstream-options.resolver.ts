@@ -145,7 +145,7 @@ export function readUpstream(
     breaker: policy.breaker,
     bulkhead: policy.bulkhead,
     timeouts: policy.timeouts,
-    limits: mergeLimits(shared.limits, own),
+    limits: mergeLimits(shared.limits, own, provider),
     adjusted: policy.adjusted,
   });
 }
