@@ -30,6 +30,7 @@ describe('limits and redis options', () => {
       windowMs: 60_000,
       intervalMs: 1000,
       completionTokens: 256,
+      refundUnusedTokens: true,
       adaptive: true,
     });
     expect(resolved.redis).toBeUndefined();
