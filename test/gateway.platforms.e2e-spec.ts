@@ -8,6 +8,7 @@ import { startGatewayProcess } from './support/gateway.process';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { postChat } from './support/post-chat';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 
 const MESSAGES = [{ role: 'user', content: 'Hello' }];
 const KEY = 'gk-platform-test-0123456789';
@@ -102,6 +103,62 @@ describe.each(['express', 'fastify'] as const)('gateway on %s', (platform) => {
       expect(error.type).toBe('invalid_request_error');
       if (code) expect(error.code).toBe(code);
       else expect(error.param).toBe('messages');
+      expect(sim.requests).toHaveLength(0);
+    },
+  );
+
+  it.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ] as const)('reads a body sent with Content-Encoding %s', async (encoding, compress) => {
+    sim.script([{ type: 'ok', content: 'decoded' }]);
+    const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${KEY}`,
+        'content-type': 'application/json',
+        'content-encoding': encoding,
+      },
+      body: compress(Buffer.from(JSON.stringify({ messages: MESSAGES }))),
+    });
+    expect(res.status).toBe(200);
+    expect(sim.requests[0]?.body).toMatchObject({ messages: MESSAGES });
+  });
+
+  it.each([
+    ['a gzip body that is not gzip', 'gzip', Buffer.from('not gzip at all'), 400, 'invalid_body'],
+    [
+      'an encoding it does not decode',
+      'compress',
+      Buffer.from('x'),
+      415,
+      'unsupported_content_encoding',
+    ],
+    [
+      'a small gzip body past 10 MB decoded',
+      'gzip',
+      gzipSync(Buffer.from(`{"messages":[{"role":"user","content":"${'x'.repeat(12e6)}"}]}`)),
+      413,
+      'payload_too_large',
+    ],
+  ] as const)(
+    'answers %s with an OpenAI-shaped 4xx',
+    async (_case, encoding, body, status, code) => {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${KEY}`,
+          'content-type': 'application/json',
+          'content-encoding': encoding,
+        },
+        body,
+      });
+      expect(res.status).toBe(status);
+      expect(((await res.json()) as ErrorBody).error).toMatchObject({
+        type: 'invalid_request_error',
+        code,
+      });
       expect(sim.requests).toHaveLength(0);
     },
   );

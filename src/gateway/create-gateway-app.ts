@@ -12,7 +12,8 @@ import type { GatewayConfig } from './gateway.config';
 import { GATEWAY_BODY_LIMIT, GATEWAY_BODY_LIMIT_BYTES } from './gateway.constants';
 import { inboundGuard, isChatRoute, type NodeMiddleware } from './inbound-guard.middleware';
 import { jsonBodyReader, refuseDeclaredOverLimit } from './json-body.reader';
-import { depthCheckedStream, refuseTooDeep } from './json-depth.scan';
+import { refuseTooDeep } from './json-depth.scan';
+import { decodedRequestBody } from './content-encoding';
 import { SafeConsoleLogger } from './safe-console.logger';
 import { recordHttpServerMetrics } from './telemetry.http-server';
 
@@ -67,7 +68,10 @@ export async function createGatewayApp(
         // A trailing slash reaches the route, as on Express (non-strict routing).
         new FastifyAdapter({
           bodyLimit: GATEWAY_BODY_LIMIT_BYTES,
-          routerOptions: { ignoreTrailingSlash: true },
+          // A long path parameter (a job id) reaches the route, which bounds it and answers in
+          // OpenAI's shape, as on Express; past Fastify's default of 100 it answered its own 414.
+          // Node's header limit (16 KiB) bounds the whole URL.
+          routerOptions: { ignoreTrailingSlash: true, maxParamLength: 16_384 },
           // What Node's parser refuses, in OpenAI's shape (Fastify's own listener answers first).
           clientErrorHandler: answerClientError,
         }),
@@ -119,11 +123,14 @@ export async function createGatewayApp(
     express.disable('x-powered-by');
   } else {
     app.use(inboundGuard(inbound.apiKeys, refuseDeclaredOverLimit(GATEWAY_BODY_LIMIT_BYTES)));
-    // A body nested too deep is refused as it arrives, before Fastify's JSON parser sees it.
+    // A compressed body is decoded, as Express' parser does, and a body nested too deep is
+    // refused as it arrives, before Fastify's JSON parser sees it.
     const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
-    fastify.addHook('preParsing', (_request, _reply, payload, done) =>
-      done(null, depthCheckedStream(payload)),
-    );
+    fastify.addHook('preParsing', (request, _reply, payload, done) => {
+      const body = decodedRequestBody(payload, request.headers['content-encoding']);
+      if (body instanceof Error) done(body);
+      else done(null, body);
+    });
   }
   boundSlowClients(app.getHttpServer(), config);
   if (expressAdapter) answerClientErrors(app.getHttpServer());

@@ -1,0 +1,65 @@
+import { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { depthCheckedStream } from './json-depth.scan';
+
+/**
+ * A request body as Fastify's parser should read it (its `preParsing` hook): decoded when it came
+ * with `Content-Encoding` gzip, deflate or br, as Express' body parser decodes it, then scanned for
+ * its nesting. Fastify's body limit counts the decoded bytes, so a small bomb is refused at the
+ * limit; the encoded length it compares with `Content-Length` is counted here
+ * (`receivedEncodedLength`, Fastify's contract for a hook that transforms the body).
+ *
+ * @returns the stream to parse, or the 415 for an encoding the gateway does not decode
+ */
+export function decodedRequestBody(
+  body: NodeJS.ReadableStream,
+  contentEncoding: string | string[] | undefined,
+): Transform | Error {
+  const encoding = String(contentEncoding ?? 'identity')
+    .trim()
+    .toLowerCase();
+  if (encoding === 'identity' || encoding === '') return depthCheckedStream(body);
+  const decoder = decoderFor(encoding);
+  if (decoder === undefined) return unsupportedEncodingError(encoding);
+  const checked = depthCheckedStream(body.pipe(decoder)) as Transform & {
+    receivedEncodedLength: number;
+  };
+  checked.receivedEncodedLength = 0;
+  body.on('data', (part: Buffer) => (checked.receivedEncodedLength += part.length));
+  // A body that does not decompress: zlib's error (Z_DATA_ERROR), a 400 the error filter names.
+  decoder.on('error', (error: Error & { code?: string }) => {
+    body.unpipe(decoder);
+    body.resume(); // the rest is read and dropped: the client gets the answer, not a broken pipe
+    checked.destroy(undecodableError(error));
+  });
+  return checked;
+}
+
+function decoderFor(encoding: string): Transform | undefined {
+  if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip();
+  if (encoding === 'deflate') return createInflate();
+  if (encoding === 'br') return createBrotliDecompress();
+  return undefined;
+}
+
+/** zlib's refusal of a body, as body-parser reports it (a 400 the error filter names). */
+function undecodableError(error: Error & { code?: string }): Error {
+  return Object.assign(new Error(error.message), {
+    status: 400,
+    statusCode: 400,
+    expose: true,
+    type: error.code ?? 'Z_DATA_ERROR',
+    code: error.code ?? 'Z_DATA_ERROR',
+  });
+}
+
+/** body-parser's refusal of an encoding, as the error filter answers it (415). */
+function unsupportedEncodingError(encoding: string): Error {
+  return Object.assign(new Error(`unsupported content encoding "${encoding.slice(0, 40)}"`), {
+    status: 415,
+    statusCode: 415,
+    expose: true,
+    type: 'encoding.unsupported',
+    code: 'encoding.unsupported',
+  });
+}
