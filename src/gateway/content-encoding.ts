@@ -1,4 +1,4 @@
-import { Transform } from 'node:stream';
+import { type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { depthCheckedStream } from './json-depth.scan';
 
