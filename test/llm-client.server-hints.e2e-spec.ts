@@ -1,7 +1,6 @@
 import { type LlmError } from '../src/llm/resilience/llm.errors';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type CallRecorder, recordCalls } from './support/call-recorder';
-import { eventually } from './support/eventually';
 import { failureOf, type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
 
 /** Milliseconds between the first and second request the simulator received. */
@@ -276,48 +275,5 @@ describe('server hints', () => {
     } finally {
       await slow.close();
     }
-  });
-});
-
-// With no budget set (the default), a provider's 429 still holds every call to the target until
-// the wait it named: they go into the window when it opens, not into the closed one.
-describe("a 429's wait, without a budget", () => {
-  let sim: UpstreamSimulator;
-  let t: LlmTestApp;
-
-  beforeAll(async () => {
-    sim = await UpstreamSimulator.start();
-    t = await startLlmApp(sim.baseUrl, {
-      retry: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 40, maxServerHintMs: 5000 },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await sim.close();
-  });
-
-  it('holds the other calls to the model until it ends, and refuses at once those whose deadline ends first', async () => {
-    sim.script([
-      { type: 'error', status: 429, headers: { 'retry-after-ms': '400' } },
-      { type: 'ok', repeat: 10 },
-    ]);
-    const first = t.llm.chat({ messages: USER });
-    const refusedAt = await eventually(() => sim.requests[0]?.status === 429 && sim.requests[0].at);
-    const others = Array.from({ length: 4 }, () => t.llm.chat({ messages: USER }));
-    const hurried: LlmError = await failureOf(() =>
-      t.llm.chat({ messages: USER }, { deadlineMs: 200 }),
-    );
-    expect(hurried).toMatchObject({ kind: 'rate_limited', attempts: 0, retryable: false });
-    expect(hurried.retryAfterMs).toBeGreaterThan(200);
-    expect(hurried.retryAfterMs).toBeLessThanOrEqual(440);
-    await Promise.all([first, ...others]);
-    // Five answered: the first's retry and the four held; none went in before the wait ended.
-    expect(sim.requests).toHaveLength(6);
-    for (const request of sim.requests.slice(1)) {
-      expect(request.at - refusedAt).toBeGreaterThanOrEqual(395);
-    }
-    // Another model of the same upstream is not held.
-    const other = await t.llm.chat({ model: 'gpt-4o', messages: USER });
-    expect(other.metadata.attempts).toBe(1);
   });
 });

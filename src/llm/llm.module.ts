@@ -2,7 +2,6 @@ import { Logger, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CallLifecycle } from './client/call-lifecycle';
 import { CallPath } from './client/call-path';
-import { ProviderHolds } from './limits/provider-holds';
 import { FallbackChain } from './client/fallback-chain.layer';
 import { LlmClient } from './client/llm-client';
 import { LlmHealthIndicator } from './health/llm.health';
@@ -48,7 +47,6 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
     LlmDrain,
     CallLifecycle,
     FallbackChain,
-    ProviderHolds,
     CallPath,
     LlmClient,
     LlmHealthIndicator,

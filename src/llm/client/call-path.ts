@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BreakerState } from '../call/call-record.types';
 import { LlmRateLimiter, type RateLimitReservation } from '../limits/llm-rate-limiter';
-import { ProviderHolds } from '../limits/provider-holds';
 import { LlmTelemetry } from '../observability/llm-telemetry';
 import { isLlmError } from '../resilience/llm.errors';
 import { UpstreamPoliciesRegistry } from '../resilience/upstream-policies.registry';
@@ -42,7 +41,6 @@ export class CallPath {
     private readonly policies: UpstreamPoliciesRegistry,
     private readonly telemetry: LlmTelemetry,
     @Inject(LlmRateLimiter) private readonly limiter: LlmRateLimiter,
-    private readonly holds: ProviderHolds,
   ) {}
 
   /** Runs one logical call down the path; the record says which target answered. */
@@ -54,7 +52,7 @@ export class CallPath {
         const bulkhead = this.policies.bulkhead(call.record.upstream);
         return withRetry(call, this.telemetry, () =>
           throughBreaker(call, breaker, mayWaitForCircuit, this.telemetry, (breakerState) =>
-            withinBudget(call, this.limiter, this.holds, breaker, breakerState, (reservation) =>
+            withinBudget(call, this.limiter, breaker, breakerState, (reservation) =>
               inBulkheadSlot(call, bulkhead, () => this.attempt(call, breakerState, reservation)),
             ),
           ),
@@ -92,10 +90,6 @@ export class CallPath {
     } catch (error) {
       const llmError = isLlmError(error) ? error : unexpectedError(error, call.record);
       record.endAttempt(attempt, llmError);
-      if (llmError.status === 429 && llmError.retryAfterMs !== undefined) {
-        // The provider's wait holds every call to this target, not only this one's retry.
-        this.holds.hold(record.upstream, record.model, llmError.retryAfterMs);
-      }
       throw llmError;
     } finally {
       // What a successful attempt left for after its value was handed over (see AttemptContext).

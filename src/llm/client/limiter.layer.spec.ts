@@ -4,7 +4,6 @@ import {
   type RateLimitReservation,
   UnlimitedRateLimiter,
 } from '../limits/llm-rate-limiter';
-import { ProviderHolds } from '../limits/provider-holds';
 import type { TrackedBreaker } from '../resilience/tracked-breaker';
 import { withinBudget } from './limiter.layer';
 import type { LlmCall } from './llm-call';
@@ -12,13 +11,11 @@ import type { LlmCall } from './llm-call';
 /** What the layer reads of a call and a breaker: the attempt count, a closed circuit. */
 const call = { record: { attemptCount: 0 }, deadline: {} } as unknown as LlmCall<string>;
 const closed = { policy: { state: CircuitState.Closed } } as unknown as TrackedBreaker;
-/** Nothing held: no provider answered 429. */
-const holds = new ProviderHolds();
 
 describe('the limiter layer', () => {
   it('with the unlimited limiter sends in the same turn, with a free reservation', async () => {
     const seen: RateLimitReservation[] = [];
-    const result = withinBudget(call, new UnlimitedRateLimiter(), holds, closed, 'closed', (r) => {
+    const result = withinBudget(call, new UnlimitedRateLimiter(), closed, 'closed', (r) => {
       seen.push(r);
       return Promise.resolve('sent');
     });
@@ -40,7 +37,7 @@ describe('the limiter layer', () => {
         }),
     };
     const seen: number[] = [];
-    const result = withinBudget(call, limiter, holds, closed, 'closed', (r) => {
+    const result = withinBudget(call, limiter, closed, 'closed', (r) => {
       seen.push(r.waitedMs);
       return Promise.reject(new Error('no slot'));
     });

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokenCircuitError, CircuitState } from 'cockatiel';
 import type { BreakerState } from '../call/call-record.types';
 import {
@@ -6,9 +5,8 @@ import {
   type LlmRateLimiter,
   type RateLimitReservation,
 } from '../limits/llm-rate-limiter';
-import { heldPastDeadlineError, type ProviderHolds } from '../limits/provider-holds';
 import type { TrackedBreaker } from '../resilience/tracked-breaker';
-import { type LlmCall, whereOf } from './llm-call';
+import type { LlmCall } from './llm-call';
 
 /**
  * The rate limiter layer, inside the breaker (a budget wait is never a breaker failure) and
@@ -18,42 +16,15 @@ import { type LlmCall, whereOf } from './llm-call';
 export function withinBudget<T>(
   call: LlmCall<T>,
   limiter: LlmRateLimiter,
-  holds: ProviderHolds,
   breaker: TrackedBreaker,
   breakerState: BreakerState,
   send: (reservation: RateLimitReservation) => Promise<T>,
 ): Promise<T> {
-  // A provider's 429 asked to wait: every call to the target waits for it, or is refused.
-  const heldMs = holds.waitMs(call.record.upstream, call.record.model);
-  if (heldMs > 0) return afterHold(call, heldMs, limiter, breaker, breakerState, send);
   // No upstream sets a budget (the default): nothing to wait for, nor to give back; the attempt
   // goes in the same turn, without this layer's promises (each costs most on Node 22, whose
   // AsyncLocalStorage runs a promise hook for each).
   const free = immediateReservation(limiter);
   return free ? send(free) : afterBudget(call, limiter, breaker, breakerState, send);
-}
-
-async function afterHold<T>(
-  call: LlmCall<T>,
-  heldMs: number,
-  limiter: LlmRateLimiter,
-  breaker: TrackedBreaker,
-  breakerState: BreakerState,
-  send: (reservation: RateLimitReservation) => Promise<T>,
-): Promise<T> {
-  const { record, deadline } = call;
-  const remainingMs = deadline.remainingMs();
-  if (heldMs >= remainingMs) {
-    throw heldPastDeadlineError(record.upstream.name, record.model, heldMs, remainingMs);
-  }
-  try {
-    await sleep(heldMs, undefined, { signal: deadline.signal });
-  } catch {
-    throw deadline.abortError(whereOf(record));
-  }
-  const free = immediateReservation(limiter);
-  if (free) return send({ ...free, waitedMs: heldMs });
-  return afterBudget(call, limiter, breaker, breakerState, send);
 }
 
 async function afterBudget<T>(
