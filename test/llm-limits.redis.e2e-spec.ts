@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import type { CallRecord } from '../src/llm/call/call-record';
 import { LlmClient } from '../src/llm/client/llm-client';
 import { type LlmLimitOptions, type LlmRedisOptions } from '../src/llm/limits/llm-limits.options';
+import type { LlmUpstreamOptions } from '../src/llm/llm-module.options';
 import { type BudgetStore, type BudgetTake, type TakeResult } from '../src/llm/limits/budget.store';
 import { FailoverBudgetStore } from '../src/llm/limits/failover-budget.store';
 import { LimiterRedisConnection } from '../src/llm/limits/limiter-redis.connection';
@@ -55,8 +56,9 @@ describe('rate limiter shared through Redis', () => {
     name: string,
     limits: LlmLimitOptions,
     redisOptions: LlmRedisOptions = { url: redis.url },
+    upstream: Partial<LlmUpstreamOptions> = {},
   ): Promise<LlmClient> {
-    return (await recordedReplica(name, limits, redisOptions)).llm;
+    return (await recordedReplica(name, limits, redisOptions, upstream)).llm;
   }
 
   /** A replica that also records every call it ends, to read the limiter's wait per attempt. */
@@ -64,6 +66,7 @@ describe('rate limiter shared through Redis', () => {
     name: string,
     limits: LlmLimitOptions,
     redisOptions: LlmRedisOptions = { url: redis.url },
+    upstream: Partial<LlmUpstreamOptions> = {},
   ): Promise<{ llm: LlmClient; calls: CallRecord[] }> {
     const moduleRef = await Test.createTestingModule({
       imports: [
@@ -75,6 +78,7 @@ describe('rate limiter shared through Redis', () => {
               apiKey: TEST_API_KEY,
               defaultModel: 'gpt-4o-mini',
               ...FAST_POLICIES,
+              ...upstream,
               limits,
             },
           ],
@@ -241,7 +245,12 @@ describe('rate limiter shared through Redis', () => {
     // The adaptive rate (on by default) lowers the refused replica's limit: the hold must still
     // fill the shared window to what the other replica counts against.
     const limits = { rpm: 6000 };
-    const [a, b] = await Promise.all([replica(name, limits), replica(name, limits)]);
+    // A hint past the window's guard (a hold, not a window's edge), and one the call waits for.
+    const retry = { ...FAST_POLICIES.retry, maxServerHintMs: 5000 };
+    const [a, b] = await Promise.all([
+      replica(name, limits, { url: redis.url }, { retry }),
+      replica(name, limits, { url: redis.url }, { retry }),
+    ]);
     sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '700' } }]);
     const first = a.chat({ messages: say('a') });
     await eventually(() => sim.requests.length === 1);
