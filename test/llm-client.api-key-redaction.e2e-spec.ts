@@ -161,13 +161,20 @@ describe('the API key never appears in errors or output', () => {
     const errors: unknown[] = [];
     const t = await startLlmApp(
       sim.baseUrl,
-      { retry: { maxRetries: 0 }, headers: { 'x-custom-auth': token, 'x-tenant': 'acme' } },
+      {
+        retry: { maxRetries: 0 },
+        headers: { 'x-custom-auth': token, 'x-tenant': 'acme', 'x-portkey-provider': 'openai' },
+      },
       { events: { log: true } },
     );
     const output = await captureOutput(async () => {
       try {
         sim.script([
-          { type: 'error', status: 400, message: `header x-custom-auth=${token} not allowed` },
+          {
+            type: 'error',
+            status: 400,
+            message: `header x-custom-auth=${token} not allowed, see platform.openai.com`,
+          },
           { type: 'stream', chunks: ['a', 'b'], cutAfter: 1 },
         ]);
         errors.push(await failureOf(() => t.llm.chat({ messages: USER })));
@@ -184,6 +191,8 @@ describe('the API key never appears in errors or output', () => {
       }
     });
     expect((errors[0] as LlmError).message).toContain('header x-custom-auth=*** not allowed');
+    // A routing header whose name holds "key" inside a word is no credential: not masked.
+    expect((errors[0] as LlmError).message).toContain('see platform.openai.com');
     expect(sim.requests[0]?.headers['x-tenant']).toBe('acme');
     expect(output).toContain('LlmHttpTransport'); // the client was inspected all the way down
     for (const text of [output, ...errors.map(renderings)]) {

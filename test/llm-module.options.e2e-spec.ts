@@ -212,6 +212,11 @@ describe('LlmModule options', () => {
       /upstreams\[0\]\.baseUrl must not contain a fragment/,
     ],
     [
+      'a baseUrl ending in an empty fragment',
+      { upstreams: [{ ...valid, baseUrl: 'https://api.openai.com/v1#' }] },
+      /upstreams\[0\]\.baseUrl must not contain a fragment/,
+    ],
+    [
       "an apiKey given with its 'Bearer ' scheme",
       { upstreams: [{ ...valid, apiKey: `Bearer ${TEST_API_KEY}` }] },
       /upstreams\[0\]\.apiKey starts with 'Bearer ' \(value not shown\): give the key alone/,

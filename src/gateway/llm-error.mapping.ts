@@ -118,7 +118,7 @@ function headersOf(error: LlmError): Record<string, string> {
     headers.connection = 'close';
   } else if (error.attempts > 0 || neverFits(error) || error.kind === 'circuit_open') {
     // An open circuit too: its Retry-After says when the break ends, and an SDK obeying it slept
-    // the whole break (up to 30 s, OpenAI's SDK takes waits under 60 s), to fail on the probe.
+    // the whole break (up to 30 s), to fail on the probe.
     headers['x-should-retry'] = 'false';
   }
   if (error.requestId) headers['x-llm-upstream-request-id'] = error.requestId;

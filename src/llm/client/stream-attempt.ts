@@ -8,6 +8,7 @@ import { type ChatCompletionChunk } from '../call/chat.types';
 import { whereOf } from './llm-call';
 import { keepReceivedJson } from './received-json';
 import { type ChatAttemptInput, sendChatRequest } from './send-chat-request';
+import { MAX_ANSWER_DEPTH } from '../transport/json-depth.scan';
 
 /**
  * Most characters of chunks (their JSON as received) held before the first content chunk: role
@@ -226,10 +227,13 @@ export function toChunk(
     throw classifyStreamErrorEvent(item.raw, where.upstream, where.model, secrets, requestId);
   }
   if (!isChunkShaped(json)) {
+    const what = item.tooDeep
+      ? `nests arrays and objects more than ${MAX_ANSWER_DEPTH} levels deep; not parsed`
+      : redactSecrets(item.raw.slice(0, 200), secrets).slice(0, 80);
     throw new LlmError(
       'invalid_response',
       `Upstream '${where.upstream}' sent a stream event that is not a chat completion chunk ` +
-        `(${redactSecrets(item.raw.slice(0, 200), secrets).slice(0, 80)}).`,
+        `(${what}).`,
       { ...where, status: 200, requestId },
     );
   }

@@ -88,7 +88,7 @@ export function readUpstream(
         'a key read from a file often ends in a newline: trim it)',
     );
   }
-  if (apiKey !== undefined && apiKey.trim() !== apiKey) {
+  if (apiKey !== undefined && isHeaderValue(apiKey) && apiKey.trim() !== apiKey) {
     checks.report(
       `${at}.apiKey`,
       'has spaces or line breaks around it (value not shown); a key read from a file often does: trim it',
@@ -165,8 +165,13 @@ function withSecretsHidden(upstream: ResolvedUpstream): ResolvedUpstream {
   return upstream;
 }
 
-/** Header names that say their value is a credential (Azure's `api-key`, `x-custom-auth`, ...). */
-const CREDENTIAL_HEADER = /auth|key|token|secret|passw|signature|cookie|session|credential/i;
+/**
+ * Header names that say their value is a credential (Azure's `api-key`, `x-custom-auth`, ...):
+ * a word of the name, between dashes or underscores, so `x-portkey-provider` (a routing value) is
+ * not one while `x-api-key` and `authorization` are.
+ */
+const CREDENTIAL_HEADER =
+  /(^|[-_])(auth|authorization|key|apikey|token|secret|password|passwd|signature|cookie|session|credentials?)($|[-_])/i;
 
 /** The key and the credential headers' values, which the module masks wherever it writes text. */
 function secretsOf(
@@ -261,7 +266,7 @@ function checkUrl(value: string, path: string, checks: OptionChecks): void {
     // A password in the URL would be sent as Basic auth instead of the key, and printed wherever
     // the URL is: refused, so credentials only ever travel as apiKey or headers.
     // Everything after a '#' stays on the client: the request's path would be lost with it.
-    if (url.hash !== '') {
+    if (url.hash !== '' || value.includes('#')) {
       checks.report(path, "must not contain a fragment ('#...'), which is never sent");
     }
     if (url.username !== '' || url.password !== '') {

@@ -8,8 +8,11 @@ export type StreamItem =
   | { type: 'keepalive' }
   /** `data: [DONE]`: the provider finished the stream. */
   | { type: 'done' }
-  /** Any other `data:` payload, parsed; `json` is undefined when it was not JSON. */
-  | { type: 'data'; raw: string; json: unknown };
+  /**
+   * Any other `data:` payload, parsed; `json` is undefined when it was not JSON, or nested too
+   * deep to be parsed (`tooDeep`).
+   */
+  | { type: 'data'; raw: string; json: unknown; tooDeep?: true };
 
 /** The items of a response body, one `next()` at a time, as an async iterator's. */
 export interface StreamItemReader {
@@ -169,15 +172,16 @@ function prematureClose(): Error {
 function toItem(event: SseEvent): StreamItem {
   if (event.type === 'comment') return { type: 'keepalive' };
   if (event.data.trim() === '[DONE]') return { type: 'done' };
+  // A chunk nested deeper than any chunk is left unparsed: the stream's reader fails it as an
+  // invalid response (JSON.parse of such a line held the event loop).
+  if (nestsDeeperThan(event.data, MAX_ANSWER_DEPTH)) {
+    return { type: 'data', raw: event.data, json: undefined, tooDeep: true };
+  }
   let json: unknown;
-  // A chunk nested deeper than any chunk is left unparsed, as garbage: the stream's reader fails
-  // it as an invalid response (JSON.parse of such a line held the event loop).
-  if (!nestsDeeperThan(event.data, MAX_ANSWER_DEPTH)) {
-    try {
-      json = JSON.parse(event.data);
-    } catch {
-      json = undefined;
-    }
+  try {
+    json = JSON.parse(event.data);
+  } catch {
+    json = undefined;
   }
   return { type: 'data', raw: event.data, json };
 }
