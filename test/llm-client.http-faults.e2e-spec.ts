@@ -4,6 +4,7 @@ import { type CallRecorder, recordCalls } from './support/call-recorder';
 import type { ServerResponse } from 'node:http';
 import { type LoopbackUpstream, startLoopbackUpstream } from './support/loopback-upstream';
 import { failureOf, type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+import { chunkEvent } from './support/sse-chunk-event';
 
 /** The retries' waits and sources: jittered backoff under its ceilings of 10, 20 and 40 ms. */
 function expectBackoffRetries(recorder: CallRecorder, reason: string): void {
@@ -145,9 +146,6 @@ describe('LlmClient against upstream faults', () => {
       '{"id":"c1","object":"chat.completion","created":0,"model":"gpt-4o-mini","choices":[' +
       '{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],' +
       `"extra":${extra}}`;
-    const chunk = (delta: object | string) =>
-      `data: {"id":"c1","object":"chat.completion.chunk","created":0,"model":"m","choices":` +
-      `[{"index":0,"delta":${typeof delta === 'string' ? delta : JSON.stringify(delta)}}]}\n\n`;
     let upstream: LoopbackUpstream;
     let answer: (res: ServerResponse) => void;
     let deep: LlmTestApp;
@@ -194,9 +192,14 @@ describe('LlmClient against upstream faults', () => {
     it('in a stream chunk after content, ends the stream as incomplete', async () => {
       answer = (res) => {
         res.setHeader('content-type', 'text/event-stream');
-        res.write(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'partial' }));
+        res.write(
+          chunkEvent('c1', { role: 'assistant', content: '' }) +
+            chunkEvent('c1', { content: 'partial' }),
+        );
+        // Written by hand: nested 200,000 deep, JSON.stringify would overflow its stack.
         const levels = 200_000;
-        res.end(chunk(`{"content":"x","extra":${'['.repeat(levels)}${']'.repeat(levels)}}`));
+        const deepDelta = `{"content":"x","extra":${'['.repeat(levels)}${']'.repeat(levels)}}`;
+        res.end(`data: {"id":"c1","choices":[{"index":0,"delta":${deepDelta}}]}\n\n`);
       };
       const received: string[] = [];
       const error: LlmError = await failureOf(async () => {

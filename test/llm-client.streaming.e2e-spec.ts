@@ -8,6 +8,7 @@ import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type CallRecorder, recordCalls } from './support/call-recorder';
 import { eventually } from './support/eventually';
 import { failureOf, type LlmTestApp, startLlmApp, USER } from './support/llm-test-app';
+import { chunkEvent } from './support/sse-chunk-event';
 
 async function collect(stream: LlmChatStream): Promise<string> {
   let text = '';
@@ -320,13 +321,7 @@ describe('keep-alive after streams', () => {
       req.resume();
       req.on('end', () => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'm' };
-        res.write(
-          `data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }] })}\n\n`,
-        );
-        res.write(
-          `data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
-        );
+        res.write(chunkEvent('c1', { content: 'hi' }) + chunkEvent('c1', {}, 'stop'));
         res.write('data: [DONE]\n\n');
         // The end of the chunked body comes a moment later, as it may from a real provider.
         setTimeout(() => res.end(), 20);
@@ -353,10 +348,7 @@ describe('keep-alive comments after content', () => {
       req.resume();
       req.on('end', () => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'm' };
-        res.write(
-          `data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }] })}\n\n`,
-        );
+        res.write(chunkEvent('c1', { content: 'hi' }));
         const ping = setInterval(() => res.write(': ping\n\n'), 50);
         res.on('close', () => clearInterval(ping));
       });
@@ -392,13 +384,8 @@ describe("the consumer's own pace", () => {
       req.resume();
       req.on('end', () => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 0, model: 'm' };
-        for (const content of ['a', 'b', 'c']) {
-          const choice = { index: 0, delta: { content }, finish_reason: null };
-          res.write(`data: ${JSON.stringify({ ...chunk, choices: [choice] })}\n\n`);
-        }
-        const last = { index: 0, delta: {}, finish_reason: 'stop' };
-        res.write(`data: ${JSON.stringify({ ...chunk, choices: [last] })}\n\ndata: [DONE]\n\n`);
+        for (const content of ['a', 'b', 'c']) res.write(chunkEvent('c1', { content }));
+        res.write(`${chunkEvent('c1', {}, 'stop')}data: [DONE]\n\n`);
         const end = setTimeout(() => res.end(), endAfterMs);
         res.on('close', () => clearTimeout(end));
       });
