@@ -4,7 +4,8 @@
 
 // The error model: one class every concern raises and every caller switches on. It imports
 // nothing else in src/llm, so the call model may use it without reaching any concern.
-const ERROR_MODEL = '^src/llm/resilience/(llm[.]errors|llm-error[.]kinds|llm-error[.]json)[.]ts$';
+const ERROR_MODEL =
+  '^src/llm/resilience/(llm[.]errors|llm-error[.]kinds|llm-error[.]json|forwarded-headers)[.]ts$';
 
 module.exports = {
   forbidden: [

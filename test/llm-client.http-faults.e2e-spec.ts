@@ -342,6 +342,8 @@ describe('LlmClient against upstream faults', () => {
     expect(new Set(ids)).toEqual(new Set([metadata.clientRequestId]));
     expect(sim.requests.map((r) => r.headers['x-llm-attempt'])).toEqual(['1', '2', '3']);
     expect(metadata.upstreamRequestId).toMatch(/^req_/);
+    // The answering attempt's own processing time, as the simulator sends it on every answer.
+    expect(Object.keys(metadata.upstreamHeaders ?? {})).toEqual(['openai-processing-ms']);
   });
 });
 

@@ -176,6 +176,11 @@ function metadataHeaders(
   if (metadata.upstreamRequestId) {
     headers['x-llm-upstream-request-id'] = metadata.upstreamRequestId;
   }
+  // The provider's rate-limit state, as a client calling it directly would read it.
+  const forwarded = metadata.upstreamHeaders;
+  if (forwarded !== undefined) {
+    for (const name in forwarded) headers[name] = forwarded[name]!;
+  }
   return headers;
 }
 

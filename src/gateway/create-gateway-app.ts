@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Server } from 'node:http';
 import { AppModule } from '../app.module';
+import { FORWARDED_HEADER_NAMES } from '../llm/resilience/forwarded-headers';
 import type { UpstreamSimulator } from '../simulator/upstream-simulator';
 import { answerChatDirectly } from './direct-chat-route';
 import { expressJsonParser, GatewayExpressAdapter } from './express-server.adapter';
@@ -97,6 +98,7 @@ export async function createGatewayApp(
         'x-llm-fallbacks',
         'x-llm-fallback-reason',
         'x-llm-upstream-request-id',
+        ...FORWARDED_HEADER_NAMES,
         'location',
         'preference-applied',
       ],

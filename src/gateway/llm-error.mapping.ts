@@ -122,6 +122,11 @@ function headersOf(error: LlmError): Record<string, string> {
     headers['x-should-retry'] = 'false';
   }
   if (error.requestId) headers['x-llm-upstream-request-id'] = error.requestId;
+  // A 429's remaining budget and reset, as the provider sent them.
+  const forwarded = error.upstreamHeaders;
+  if (forwarded !== undefined) {
+    for (const name in forwarded) headers[name] = forwarded[name]!;
+  }
   if (error.retryAfterMs !== undefined) {
     const ms = Math.max(0, Math.ceil(error.retryAfterMs));
     headers['retry-after'] = String(Math.max(1, Math.ceil(ms / 1000)));

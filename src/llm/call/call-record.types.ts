@@ -29,6 +29,11 @@ export interface AttemptRecord {
   status?: number;
   upstreamRequestId?: string;
   /**
+   * The upstream's rate-limit (`x-ratelimit-*`) and `openai-processing-ms` headers of this
+   * attempt's answer, as the call's metadata and the gateway's answer carry them.
+   */
+  upstreamHeaders?: Readonly<Record<string, string>>;
+  /**
    * Lower-case headers of the upstream's answer, when there was one (rate-limit correction). A
    * plain call's successful attempt gets them once its completion is handed over (with
    * `chatAnswering`, after the answer), before the attempt is settled with the rate limiter or

@@ -171,6 +171,13 @@ export interface LlmCallMetadata {
   degraded: boolean;
   /** The provider's `x-request-id` of the answering attempt. */
   upstreamRequestId?: string;
+  /**
+   * The provider's rate-limit headers (`x-ratelimit-limit-*`, `x-ratelimit-remaining-*`,
+   * `x-ratelimit-reset-*` for requests and tokens) and `openai-processing-ms` of the answering
+   * attempt, as it sent them; only printable values of at most 64 characters. Absent when it sent
+   * none (or when the last-resort function answered).
+   */
+  upstreamHeaders?: Readonly<Record<string, string>>;
   /** `X-Client-Request-Id` sent on every attempt of this call. */
   clientRequestId: string;
   /** Wall time of the call until the result (for a stream: until the first content chunk). */

@@ -12,6 +12,8 @@ export function callMetadata(record: CallRecord): LlmCallMetadata {
     fallbacks: [...record.fallbacks],
     degraded: record.degraded,
     upstreamRequestId: last?.upstreamRequestId,
+    // The last attempt's, when it answered: a last-resort answer had none of the provider's.
+    upstreamHeaders: record.degraded ? undefined : last?.upstreamHeaders,
     clientRequestId: record.clientRequestId,
     durationMs: Date.now() - record.startedAt,
   };

@@ -56,6 +56,7 @@ export async function sendChatRequest(
   });
   context.attempt.status = response.status;
   context.attempt.upstreamRequestId = response.requestId;
+  context.attempt.upstreamHeaders = response.forwardedHeaders;
   const success = response.status >= 200 && response.status <= 299;
   if (!success || responseType === 'stream') context.attempt.responseHeaders = response.headers;
   if (!success) {

@@ -3,6 +3,7 @@ import { LlmError, RETRYABLE_KINDS, type LlmErrorKind } from './llm.errors';
 import { REQUEST_ERROR_KINDS } from './llm-error.kinds';
 import { headerValue, parseServerHint, parseShouldRetry, type HeaderBag } from './retry-after';
 import { redactSecrets } from './secret-redaction';
+import { forwardedHeaders } from './forwarded-headers';
 
 /** An HTTP error response from an upstream, as {@link classifyHttpError} needs it. */
 export interface HttpErrorResponse {
@@ -104,6 +105,7 @@ export function classifyHttpError(response: HttpErrorResponse): LlmError {
       model,
       providerCode,
       param,
+      upstreamHeaders: forwardedHeaders(headers),
     },
   );
 }

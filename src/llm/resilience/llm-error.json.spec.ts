@@ -51,3 +51,33 @@ describe('LlmError over the wire', () => {
     expect([big.status, big.attempts, big.retryable]).toEqual([undefined, 0, false]);
   });
 });
+
+describe("LlmError's upstream headers over the wire", () => {
+  it("carries a 429's rate-limit headers both ways, and keeps only the named short ones", () => {
+    const limited = new LlmError('rate_limited', 'Upstream sim answered 429.', {
+      status: 429,
+      upstreamHeaders: {
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '6s',
+      },
+    });
+    const wire = JSON.parse(JSON.stringify(limited)) as Record<string, unknown>;
+    expect(wire.upstreamHeaders).toEqual({
+      'x-ratelimit-remaining-requests': '0',
+      'x-ratelimit-reset-requests': '6s',
+    });
+    expect(LlmError.fromJSON(wire)?.upstreamHeaders).toEqual(wire.upstreamHeaders);
+    const hostile = LlmError.fromJSON({
+      ...wire,
+      upstreamHeaders: {
+        'x-ratelimit-remaining-requests': '1',
+        'x-ratelimit-limit-tokens': 'x'.repeat(65),
+        'x-ratelimit-reset-tokens': ['1s'],
+        'x-ratelimit-limit-requests': 'a\r\nset-cookie: b',
+        'set-cookie': 'session=1',
+      },
+    })!;
+    expect(hostile.upstreamHeaders).toEqual({ 'x-ratelimit-remaining-requests': '1' });
+    expect(LlmError.fromJSON({ ...wire, upstreamHeaders: ['0'] })?.upstreamHeaders).toBeUndefined();
+  });
+});

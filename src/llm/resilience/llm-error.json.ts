@@ -1,3 +1,4 @@
+import { forwardedHeaders } from './forwarded-headers';
 import type { DelaySource, LlmErrorDetails, LlmErrorKind } from './llm-error.kinds';
 
 /**
@@ -27,6 +28,8 @@ export interface LlmErrorJson {
   model?: string;
   providerCode?: string;
   param?: string;
+  /** The provider's `x-ratelimit-*` and `openai-processing-ms` headers, when it sent them. */
+  upstreamHeaders?: Readonly<Record<string, string>>;
 }
 
 /** Bounds on what a rebuilt error may carry: the plain form comes from another process. */
@@ -51,6 +54,7 @@ export function toLlmErrorJson(error: Readonly<LlmErrorJson>): LlmErrorJson {
     model: error.model,
     providerCode: error.providerCode,
     param: error.param,
+    upstreamHeaders: error.upstreamHeaders,
   });
 }
 
@@ -88,8 +92,16 @@ export function readLlmErrorJson(
       model: text(value.model),
       providerCode: text(value.providerCode),
       param: text(value.param),
+      upstreamHeaders: headersOf(value.upstreamHeaders),
     },
   };
+}
+
+/** Only the forwarded names, each a short printable value: the form came from another process. */
+function headersOf(value: unknown): Readonly<Record<string, string>> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? forwardedHeaders(value as Record<string, unknown>)
+    : undefined;
 }
 
 function finite(value: unknown): number | undefined {

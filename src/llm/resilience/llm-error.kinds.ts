@@ -100,6 +100,11 @@ export interface LlmErrorDetails {
   providerCode?: string;
   /** The request field at fault, for errors about the request itself (e.g. `messages`). */
   param?: string;
+  /**
+   * The provider's rate-limit (`x-ratelimit-*`) and `openai-processing-ms` headers of the answer
+   * this error came from, as it sent them (printable, at most 64 characters each).
+   */
+  upstreamHeaders?: Readonly<Record<string, string>>;
   /** Underlying error (socket error, cockatiel rejection, ...). */
   cause?: unknown;
 }

@@ -32,6 +32,11 @@ export class LlmError extends Error {
   readonly providerCode?: string;
   /** The request field at fault, when the error is about the request (e.g. `max_tokens`). */
   readonly param?: string;
+  /**
+   * The provider's rate-limit (`x-ratelimit-*`) and `openai-processing-ms` headers of the answer
+   * this error came from (a 429's remaining budget and reset, say); the gateway forwards them.
+   */
+  readonly upstreamHeaders?: Readonly<Record<string, string>>;
   /** Marker that survives duplicate copies of this package in one process. */
   readonly [LLM_ERROR_MARKER] = true;
 
@@ -50,6 +55,7 @@ export class LlmError extends Error {
     this.model = details.model;
     this.providerCode = details.providerCode;
     this.param = details.param;
+    this.upstreamHeaders = details.upstreamHeaders;
   }
 
   /**

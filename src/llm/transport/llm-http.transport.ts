@@ -8,6 +8,11 @@ import { unwatchAbort, watchAbort } from '../resilience/abort-link';
 import { secretRedactor } from '../resilience/secret-redaction';
 import { createUpstreamAgents } from './connect-timeout.agent';
 import { putHeader } from './header-list';
+import {
+  forwardedHeaders,
+  isForwardableValue,
+  isForwardedHeader,
+} from '../resilience/forwarded-headers';
 import { type BuiltInHttpTelemetry, builtInHttpTelemetry, isInstrumented } from './http-telemetry';
 import { ACCEPT_ENCODING, decodedBody } from './response-decoding';
 
@@ -33,6 +38,12 @@ export interface UpstreamResponse {
   readonly headers: Record<string, string>;
   /** The `x-request-id` header as {@link headers} has it, read without building them. */
   readonly requestId: string | undefined;
+  /**
+   * The provider's rate-limit and processing-time headers (`FORWARDED_HEADER_NAMES`) as
+   * {@link headers} has them, each value printable and short; read without building the record.
+   * Undefined when it sent none.
+   */
+  readonly forwardedHeaders: Readonly<Record<string, string>> | undefined;
   /** The body being received; the caller reads it, up to a bound of its own. */
   body: string | Readable;
 }
@@ -366,6 +377,9 @@ function upstreamResponse(res: IncomingMessage, target: UpstreamTarget): Upstrea
  * own header lines, each value bounded and masked (the known set only caches those forms).
  */
 class ReceivedResponse implements UpstreamResponse {
+  /** {@link forwardedHeaders} once worked out; null before. */
+  private forwarded: Readonly<Record<string, string>> | undefined | null = null;
+
   constructor(
     readonly status: number,
     public body: string | Readable,
@@ -383,6 +397,33 @@ class ReceivedResponse implements UpstreamResponse {
     }
     return this.record;
   }
+
+  get forwardedHeaders(): Readonly<Record<string, string>> | undefined {
+    if (this.forwarded === null) {
+      this.forwarded =
+        this.record === undefined
+          ? knownForwarded(this.raw!, this.known!, this.target!.redact)
+          : forwardedHeaders(this.record);
+    }
+    return this.forwarded;
+  }
+}
+
+/** {@link forwardedHeaders} of header lines repeating `known`'s names, without their record. */
+function knownForwarded(
+  raw: readonly string[],
+  known: KnownHeaders,
+  redact: (text: string) => string,
+): Readonly<Record<string, string>> | undefined {
+  const at = known.forwardAt;
+  // Most answers of a provider that sends none: nothing to build.
+  if (at.length === 0) return undefined;
+  let found: Record<string, string> | undefined;
+  for (let i = 0; i < at.length; i++) {
+    const value = recordedValue(known, at[i]!, raw, redact);
+    if (isForwardableValue(value)) (found ??= {})[known.names[at[i]!]!] = value;
+  }
+  return found;
 }
 
 /** A response whose record is built already. */
@@ -444,6 +485,8 @@ interface KnownHeaders {
   encodingAt: number;
   /** Which line is `x-request-id`; -1 for none. */
   requestIdAt: number;
+  /** Which lines are forwarded ones (`FORWARDED_HEADER_NAMES`), in the order of the lines. */
+  forwardAt: number[];
   values: string[];
   recorded: string[];
 }
@@ -481,12 +524,14 @@ function remember(
     names,
     encodingAt: -1,
     requestIdAt: names.indexOf('x-request-id'),
+    forwardAt: [],
     values: [],
     recorded: [],
   };
   for (let i = 0, k = 0; i < raw.length; i += 2, k++) {
     set.raw.push(raw[i]!);
     set.values.push(raw[i + 1]!);
+    if (isForwardedHeader(names[k]!)) set.forwardAt.push(k);
     if (names[k] === 'content-encoding') {
       set.encodingAt = k;
       set.recorded.push('');

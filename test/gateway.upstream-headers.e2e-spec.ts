@@ -1,0 +1,120 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+
+const MESSAGES = [{ role: 'user', content: 'Hello' }];
+const KEY = 'sk-forward-test-0123456789';
+
+/**
+ * The provider's rate-limit headers reach the gateway's caller as the provider sent them, as they
+ * would calling it directly: on answers, on streams and on a relayed 429. Nothing else of the
+ * upstream's headers does.
+ */
+describe('gateway: the upstream rate-limit headers are forwarded', () => {
+  let sim: UpstreamSimulator;
+  let gateway: GatewayTestApp;
+
+  afterEach(async () => {
+    await gateway?.close();
+    await sim?.close();
+  });
+
+  const post = (body: unknown) =>
+    fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it("forwards the simulator's x-ratelimit-* and openai-processing-ms on answers and streams", async () => {
+    sim = await UpstreamSimulator.start({ apiKey: KEY, rpm: 100, tpm: 100_000 });
+    gateway = await startGatewayApp({ LLM_BASE_URL: sim.baseUrl, LLM_API_KEY: KEY });
+    // Twice: the first answer's headers are read one way, the repeats of a known layout another.
+    for (let i = 0; i < 3; i++) {
+      const res = await post({ messages: MESSAGES });
+      expect(res.status).toBe(200);
+      await res.text();
+      expect(res.headers.get('x-ratelimit-limit-requests')).toBe('100');
+      expect(res.headers.get('x-ratelimit-remaining-requests')).toBe(String(99 - i));
+      expect(res.headers.get('x-ratelimit-limit-tokens')).toBe('100000');
+      expect(res.headers.get('x-ratelimit-remaining-tokens')).toMatch(/^\d+$/);
+      expect(res.headers.get('x-ratelimit-reset-requests')).toMatch(/^[\d.]+m?s$|^\dm/);
+      expect(res.headers.get('openai-processing-ms')).toMatch(/^\d+$/);
+    }
+    const stream = await post({ messages: MESSAGES, stream: true });
+    expect(stream.status).toBe(200);
+    await stream.text();
+    expect(stream.headers.get('x-ratelimit-remaining-requests')).toBe('96');
+  });
+
+  it("forwards a relayed 429's remaining budget and reset", async () => {
+    sim = await UpstreamSimulator.start({ apiKey: KEY, rpm: 1 });
+    // One attempt: the 429 is relayed as it came.
+    gateway = await startGatewayApp({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: KEY,
+      LLM_MAX_RETRIES: '0',
+    });
+    await (await post({ messages: MESSAGES })).text();
+    const res = await post({ messages: MESSAGES });
+    expect(res.status).toBe(429);
+    await res.text();
+    expect(res.headers.get('x-llm-error-kind')).toBe('rate_limited');
+    expect(res.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(res.headers.get('x-ratelimit-limit-requests')).toBe('1');
+    expect(res.headers.get('x-ratelimit-reset-requests')).toMatch(/s$/);
+  });
+
+  it('forwards only the named headers, only short printable values, never the key', async () => {
+    const upstream = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'x-ratelimit-remaining-requests': '41',
+          // The key echoed: masked where it is kept, so what is forwarded is the mask.
+          'x-ratelimit-limit-tokens': KEY,
+          'x-ratelimit-reset-tokens': 'x'.repeat(65),
+          'x-ratelimit-limit-requests': 'Ünïcode',
+          'x-other-upstream': 'not forwarded',
+          'set-cookie': 'session=abc',
+        });
+        res.end(
+          JSON.stringify({
+            id: 'chatcmpl-1',
+            object: 'chat.completion',
+            created: 1,
+            model: 'gpt-4o-mini',
+            choices: [
+              { index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' },
+            ],
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const { port } = upstream.address() as AddressInfo;
+    try {
+      gateway = await startGatewayApp({
+        LLM_BASE_URL: `http://127.0.0.1:${port}/v1`,
+        LLM_API_KEY: KEY,
+      });
+      for (let i = 0; i < 2; i++) {
+        const res = await post({ messages: MESSAGES });
+        expect(res.status).toBe(200);
+        await res.text();
+        expect(res.headers.get('x-ratelimit-remaining-requests')).toBe('41');
+        expect(res.headers.get('x-ratelimit-reset-tokens')).toBeNull();
+        expect(res.headers.get('x-ratelimit-limit-requests')).toBeNull();
+        expect(res.headers.get('x-other-upstream')).toBeNull();
+        expect(res.headers.get('set-cookie')).toBeNull();
+        const all = [...res.headers.entries()].map(([n, v]) => `${n}: ${v}`).join('\n');
+        expect(all).not.toContain(KEY);
+        expect(all).not.toContain(KEY.slice(3, 20));
+      }
+    } finally {
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
+});
