@@ -10,7 +10,6 @@ import type { UpstreamSimulator } from '../simulator/upstream-simulator';
 import { answerChatDirectly } from './direct-chat-route';
 import { expressJsonParser, GatewayExpressAdapter } from './express-server.adapter';
 import type { GatewayConfig } from './gateway.config';
-import { GATEWAY_BODY_LIMIT, GATEWAY_BODY_LIMIT_BYTES } from './gateway.constants';
 import { inboundGuard, isChatRoute, type NodeMiddleware } from './inbound-guard.middleware';
 import { jsonBodyReader, refuseDeclaredOverLimit } from './json-body.reader';
 import { refuseTooDeep } from './json-depth.scan';
@@ -68,7 +67,7 @@ export async function createGatewayApp(
         // Fastify's own JSON parser (no form parser), with the gateway's body limit.
         // A trailing slash reaches the route, as on Express (non-strict routing).
         new FastifyAdapter({
-          bodyLimit: GATEWAY_BODY_LIMIT_BYTES,
+          bodyLimit: inbound.bodyLimitBytes,
           // A long path parameter (a job id) reaches the route, which bounds it and answers in
           // OpenAI's shape, as on Express; past Fastify's default of 100 it answered its own 414.
           // Node's header limit (16 KiB) bounds the whole URL.
@@ -111,20 +110,28 @@ export async function createGatewayApp(
     // The chat call's body is read by the fast reader, body-parser reads every other one, both in
     // the guard's router step (one router step for the three).
     const parser = expressJsonParser({
-      limit: GATEWAY_BODY_LIMIT,
+      limit: inbound.bodyLimitBytes,
       strict: false,
       verify: refuseTooDeep,
     });
-    const reader = jsonBodyReader(GATEWAY_BODY_LIMIT_BYTES, parser);
+    const reader = jsonBodyReader(inbound.bodyLimitBytes, parser);
     // Only the chat route takes a body: any other request's is left unparsed (Node drops it), so
     // a body sent to /health or /metrics costs no parse.
-    guard = inboundGuard(inbound.apiKeys, (req, res, next) =>
-      isChatRoute(req) ? reader(req, res, next) : next(),
+    guard = inboundGuard(
+      inbound.apiKeys,
+      (req, res, next) => (isChatRoute(req) ? reader(req, res, next) : next()),
+      inbound.bodyLimitBytes,
     );
     express.use(guard);
     express.disable('x-powered-by');
   } else {
-    app.use(inboundGuard(inbound.apiKeys, refuseDeclaredOverLimit(GATEWAY_BODY_LIMIT_BYTES)));
+    app.use(
+      inboundGuard(
+        inbound.apiKeys,
+        refuseDeclaredOverLimit(inbound.bodyLimitBytes),
+        inbound.bodyLimitBytes,
+      ),
+    );
     // A compressed body is decoded, as Express' parser does, and a body nested too deep is
     // refused as it arrives, before Fastify's JSON parser sees it.
     const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();

@@ -1,4 +1,5 @@
 import { type EnvReader } from './env.reader';
+import { GATEWAY_BODY_LIMIT_BYTES, GATEWAY_MAX_BODY_LIMIT_MB } from './gateway.constants';
 
 /** Who may call the gateway, from where, and how it shuts down. */
 export interface GatewayInboundConfig {
@@ -27,6 +28,11 @@ export interface GatewayInboundConfig {
   sendTimeoutMs: number;
   /** GATEWAY_HTTP_PLATFORM: Nest's HTTP platform, `express` or `fastify`. @default 'express' */
   httpPlatform: GatewayHttpPlatform;
+  /**
+   * GATEWAY_BODY_LIMIT_MB: the largest request body, in MiB (1 to 100), before decoding and after;
+   * a larger one gets 413 `payload_too_large`. Raise it for images sent as base64. @default 10
+   */
+  bodyLimitBytes: number;
 }
 
 /** The HTTP platforms the gateway runs on (`@nestjs/platform-express` or `-fastify`). */
@@ -77,6 +83,11 @@ export function readInboundConfig(read: EnvReader): GatewayInboundConfig {
     keepAliveTimeoutMs: read.wholeNumber('GATEWAY_KEEP_ALIVE_TIMEOUT_MS', { min: 100 }) ?? 5_000,
     sendTimeoutMs:
       read.wholeNumber('GATEWAY_SEND_TIMEOUT_MS', { min: 100, max: 2 ** 31 - 1 }) ?? 60_000,
+    bodyLimitBytes:
+      (read.wholeNumber('GATEWAY_BODY_LIMIT_MB', { min: 1, max: GATEWAY_MAX_BODY_LIMIT_MB }) ??
+        GATEWAY_BODY_LIMIT_BYTES / (1024 * 1024)) *
+      1024 *
+      1024,
   };
 }
 

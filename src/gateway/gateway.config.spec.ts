@@ -43,6 +43,7 @@ describe('loadGatewayConfig', () => {
         requestTimeoutMs: 30_000,
         keepAliveTimeoutMs: 5000,
         sendTimeoutMs: 60_000,
+        bodyLimitBytes: 10 * 1024 * 1024,
         httpPlatform: 'express',
       },
     });
@@ -173,6 +174,21 @@ describe('loadGatewayConfig', () => {
     ],
     ['LLM_BASE_URL', 'api.openai.com', 'LLM_BASE_URL must be an absolute http(s) URL'],
     ['LLM_RPM', '0', "LLM_RPM must be a whole number ≥ 1, got '0'"],
+    [
+      'GATEWAY_BODY_LIMIT_MB',
+      '0',
+      "GATEWAY_BODY_LIMIT_MB must be a whole number from 1 to 100, got '0'",
+    ],
+    [
+      'GATEWAY_BODY_LIMIT_MB',
+      '101',
+      "GATEWAY_BODY_LIMIT_MB must be a whole number from 1 to 100, got '101'",
+    ],
+    [
+      'GATEWAY_BODY_LIMIT_MB',
+      '10mb',
+      "GATEWAY_BODY_LIMIT_MB must be a whole number from 1 to 100, got '10mb'",
+    ],
     ['LLM_TPM', '1e5', "LLM_TPM must be a whole number ≥ 1, got '1e5'"],
     [
       'LLM_REPLICAS',

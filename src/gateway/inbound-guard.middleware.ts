@@ -46,7 +46,12 @@ export type NodeMiddleware = (
  *
  * Node's request and response: Express middleware gets them, and so does Fastify's (middie).
  */
-export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware): NodeMiddleware {
+export function inboundGuard(
+  apiKeys: readonly string[],
+  then?: NodeMiddleware,
+  /** The body limit: a refused request's body is read and dropped up to it, then cut. */
+  bodyLimitBytes: number = GATEWAY_BODY_LIMIT_BYTES,
+): NodeMiddleware {
   const digests = apiKeys.map(digest);
   return (req, res, next) => {
     if (req.method !== 'OPTIONS' && !isOpenPath(req)) {
@@ -54,6 +59,7 @@ export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware):
         return send(
           req,
           res,
+          bodyLimitBytes,
           openAiError(
             401,
             'authentication_error',
@@ -68,6 +74,7 @@ export function inboundGuard(apiKeys: readonly string[], then?: NodeMiddleware):
         return send(
           req,
           res,
+          bodyLimitBytes,
           openAiError(
             415,
             'invalid_request_error',
@@ -176,10 +183,15 @@ function knownKey(given: string | undefined, digests: readonly Buffer[]): boolea
   return found;
 }
 
-function send(req: IncomingMessage, res: ServerResponse, reply: OpenAiErrorReply): void {
+function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  bodyLimitBytes: number,
+  reply: OpenAiErrorReply,
+): void {
   requestIdFor(req, res);
   sendJson(res, reply.status, reply.body, reply.headers);
-  if (!req.complete) dropBody(req);
+  if (!req.complete) dropBody(req, bodyLimitBytes);
 }
 
 /**
@@ -188,8 +200,8 @@ function send(req: IncomingMessage, res: ServerResponse, reply: OpenAiErrorReply
  * retry a broken connection, so the body would be sent again). A body over the gateway's limit is
  * not read to its end: the connection is closed at the limit.
  */
-function dropBody(req: IncomingMessage): void {
-  let left = GATEWAY_BODY_LIMIT_BYTES;
+function dropBody(req: IncomingMessage, bodyLimitBytes: number): void {
+  let left = bodyLimitBytes;
   req.on('data', (chunk: Buffer) => {
     left -= chunk.length;
     if (left < 0) req.socket.destroy();

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GATEWAY_BODY_LIMIT } from './gateway.constants';
+import { bodyLimitText } from './gateway.constants';
 import { holdHeader, sendJson } from './http-exchange';
 import { requestIdFor } from './inbound-call.options';
 import { openAiError } from './openai-error.body';
@@ -63,7 +63,7 @@ export function refuseDeclaredOverLimit(limit: number): NodeMiddleware {
     tooLarge(req, res, limit, () => {
       if (res.headersSent || res.destroyed) return;
       requestIdFor(req, res);
-      const message = `The request body is larger than the gateway accepts (${GATEWAY_BODY_LIMIT}).`;
+      const message = `The request body is larger than the gateway accepts (${bodyLimitText(limit)}).`;
       const reply = openAiError(413, 'invalid_request_error', message, {
         code: 'payload_too_large',
       });

@@ -1,8 +1,17 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  Inject,
+  Logger,
+  Optional,
+} from '@nestjs/common';
 import { isLlmError } from '../llm/index';
 import { InvalidRequestError } from './invalid-request.error';
 import { MAX_BODY_DEPTH } from './json-depth.scan';
-import { GATEWAY_BODY_LIMIT } from './gateway.constants';
+import { bodyLimitText, GATEWAY_BODY_LIMIT_BYTES, GATEWAY_CONFIG } from './gateway.constants';
+import type { GatewayConfig } from './gateway.config';
 import {
   PlatformRequest,
   PlatformResponse,
@@ -34,6 +43,12 @@ const INVALID_JSON = new Set([
 export class OpenAiErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('OpenAiErrorFilter');
   private readonly rejections = new RejectionLogSummary(this.logger);
+  /** The body limit its 413 names (`GATEWAY_BODY_LIMIT_MB`). */
+  private readonly bodyLimitBytes: number;
+
+  constructor(@Optional() @Inject(GATEWAY_CONFIG) config?: GatewayConfig) {
+    this.bodyLimitBytes = config?.inbound.bodyLimitBytes ?? GATEWAY_BODY_LIMIT_BYTES;
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const req = host.switchToHttp().getRequest<PlatformRequest>();
@@ -60,7 +75,9 @@ export class OpenAiErrorFilter implements ExceptionFilter {
       }
       return reply;
     }
-    if (exception instanceof HttpException) return fromHttpException(exception, route);
+    if (exception instanceof HttpException) {
+      return fromHttpException(exception, route, this.bodyLimitBytes);
+    }
     this.logger.error(
       `${route} -> 500: unexpected error`,
       exception instanceof Error ? exception.stack : String(exception),
@@ -71,7 +88,11 @@ export class OpenAiErrorFilter implements ExceptionFilter {
   }
 }
 
-function fromHttpException(exception: HttpException, route: string): OpenAiErrorReply {
+function fromHttpException(
+  exception: HttpException,
+  route: string,
+  bodyLimitBytes: number,
+): OpenAiErrorReply {
   const status = exception.getStatus();
   const type = errorTypeFor(status);
   if (exception instanceof InvalidRequestError) {
@@ -94,7 +115,7 @@ function fromHttpException(exception: HttpException, route: string): OpenAiError
     );
   }
   if (parserError === 'entity.too.large' || parserError === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    const message = `The request body is larger than the gateway accepts (${GATEWAY_BODY_LIMIT}).`;
+    const message = `The request body is larger than the gateway accepts (${bodyLimitText(bodyLimitBytes)}).`;
     return openAiError(status, type, message, { code: 'payload_too_large' });
   }
   if (status === 404 && exception.message.startsWith('Cannot ')) {
