@@ -66,6 +66,47 @@ describe('gateway: the upstream rate-limit headers are forwarded', () => {
     expect(res.headers.get('x-ratelimit-reset-requests')).toMatch(/s$/);
   });
 
+  it('forwards them on a 429 whose wait the call does not take (past the cap, past the deadline)', async () => {
+    let hint: Record<string, string> = { 'retry-after': '120' };
+    const upstream = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(429, {
+          'content-type': 'application/json',
+          ...hint,
+          'x-ratelimit-remaining-requests': '0',
+          'x-ratelimit-reset-requests': '2m0s',
+        });
+        res.end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests' } }));
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const { port } = upstream.address() as AddressInfo;
+    try {
+      gateway = await startGatewayApp({
+        LLM_BASE_URL: `http://127.0.0.1:${port}/v1`,
+        LLM_API_KEY: KEY,
+        LLM_TOTAL_TIMEOUT_MS: '600',
+      });
+      // 120 s: past the longest hint a call waits for, so it ends at once. 350 ms: within that
+      // cap, but past what the 600 ms deadline leaves after a first wait: it ends on the next 429.
+      const hints: Record<string, string>[] = [
+        { 'retry-after': '120' },
+        { 'retry-after-ms': '350' },
+      ];
+      for (const given of hints) {
+        hint = given;
+        const res = await post({ messages: MESSAGES });
+        expect(res.status).toBe(429);
+        await res.text();
+        expect(res.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+        expect(res.headers.get('x-ratelimit-reset-requests')).toBe('2m0s');
+      }
+    } finally {
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
+
   it('forwards only the named headers, only short printable values, never the key', async () => {
     const upstream = http.createServer((req, res) => {
       req.resume();
