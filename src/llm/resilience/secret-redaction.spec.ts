@@ -30,6 +30,14 @@ describe('redactSecrets', () => {
     expect(redactSecrets(message)).toBe('Incorrect API key provided: sk-***. See docs.');
   });
 
+  it("masks OpenAI's masked echo of the given key whole, its last characters too", () => {
+    const key = ['sk-proj-', 'SECRETab', 'cdef0123', '456789XYZ'].join('');
+    const message = 'Incorrect API key provided: sk-proj-****9XYZ. You can find your API key at';
+    const masked = redactSecrets(message, [key]);
+    expect(masked).toBe('Incorrect API key provided: sk-***. You can find your API key at');
+    expect(secretRedactor([key])(message)).toBe(masked);
+  });
+
   it('masks a short masked form such as sk-ab*****cdef', () => {
     expect(redactSecrets('got sk-ab*****cdef')).toBe('got sk-***');
   });
@@ -170,6 +178,8 @@ function reference(text: string, secrets: string[]): string {
   const given = secrets.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
   let result = text;
   for (const secret of given) result = result.split(secret).join('***');
+  // OpenAI-style keys (and their masked echoes) before the fragments, and again after them.
+  result = result.replace(/(?<![A-Za-z0-9])sk-[A-Za-z0-9_*-]{8,}/g, 'sk-***');
   for (const secret of given) {
     if (secret.length > 8 && result.length >= 8) {
       const grams = new Set<string>();

@@ -95,6 +95,9 @@ export function secretRedactor(
       const { secret } = given[i]!;
       if (result.includes(secret)) result = result.split(secret).join('***');
     }
+    // Before the fragments: masking `sk-proj-` as a fragment of the key first left the rest of
+    // OpenAI's own masked echo (`sk-proj-****9XYZ` became `*******9XYZ`), its last characters.
+    if (result.includes('sk-')) result = result.replace(OPENAI_STYLE_KEY, 'sk-***');
     for (let i = 0; i < given.length; i++) {
       const compiled = given[i]!;
       result = maskFragments(result, compiled);
@@ -102,6 +105,7 @@ export function secretRedactor(
         for (const tail of compiled.tails) result = result.replace(tail, '***');
       }
     }
+    // And after: a key cut by the masks above may still read as one.
     if (result.includes('sk-')) result = result.replace(OPENAI_STYLE_KEY, 'sk-***');
     if (!BEARER_OR_API_KEY.test(result)) return result;
     return result.replace(BEARER_TOKEN, '$1 ***').replace(API_KEY_ASSIGNMENT, '$1***');
