@@ -327,6 +327,9 @@ describe('last resort', () => {
       const { completion, metadata } = await t.llm.chat({ messages: USER });
       expect(completion.choices[0]?.message.content).toBe('Busy (overloaded), try later.');
       expect(metadata.degraded).toBe(true);
+      // No provider answered: no provider request id or headers (the last attempt's was a 503).
+      expect(metadata.upstreamRequestId).toBeUndefined();
+      expect(metadata.upstreamHeaders).toBeUndefined();
       expect(metadata.fallbacks.at(-1)).toMatchObject({
         toUpstream: 'last-resort',
         reason: 'overloaded',

@@ -169,7 +169,7 @@ export interface LlmCallMetadata {
   fallbacks: FallbackHop[];
   /** True when the module's last-resort function answered instead of any model. */
   degraded: boolean;
-  /** The provider's `x-request-id` of the answering attempt. */
+  /** The provider's `x-request-id` of the answering attempt; absent for a last-resort answer. */
   upstreamRequestId?: string;
   /**
    * The provider's rate-limit headers (`x-ratelimit-limit-*`, `x-ratelimit-remaining-*`,

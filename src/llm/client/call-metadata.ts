@@ -11,8 +11,9 @@ export function callMetadata(record: CallRecord): LlmCallMetadata {
     requestedModel: record.requestedModel,
     fallbacks: [...record.fallbacks],
     degraded: record.degraded,
-    upstreamRequestId: last?.upstreamRequestId,
-    // The last attempt's, when it answered: a last-resort answer had none of the provider's.
+    // The last attempt's, when it answered: a last-resort answer had none of the provider's (its
+    // last attempt failed; the events and spans name that one).
+    upstreamRequestId: record.degraded ? undefined : last?.upstreamRequestId,
     upstreamHeaders: record.degraded ? undefined : last?.upstreamHeaders,
     clientRequestId: record.clientRequestId,
     durationMs: Date.now() - record.startedAt,
