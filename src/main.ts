@@ -3,7 +3,7 @@
 import { gatewayTelemetry } from './gateway/telemetry.start';
 import { type INestApplication, Logger } from '@nestjs/common';
 import { maskUrlPasswords } from './llm/index';
-import { startBuiltInSimulator } from './gateway/built-in-simulator';
+import { onBuiltInSimulator, startBuiltInSimulator } from './gateway/built-in-simulator';
 import { createGatewayApp } from './gateway/create-gateway-app';
 import { type GatewayConfig, loadGatewayConfig } from './gateway/gateway.config';
 import { drainGateway } from './gateway/graceful-shutdown';
@@ -27,7 +27,7 @@ async function bootstrap(): Promise<void> {
     );
   } else {
     simulator = await startBuiltInSimulator(config.simPort);
-    effective = { ...config, llm: { ...config.llm, baseUrl: simulator.baseUrl } };
+    effective = onBuiltInSimulator(config, simulator);
   }
   let app: INestApplication | undefined;
   try {

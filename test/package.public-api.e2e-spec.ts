@@ -142,6 +142,7 @@ const PACKAGE_EXPORTS = [
   'LlmRpcOutcome: type',
   'LlmRpcRequestInfo: interface',
   'LlmRpcTransport: type',
+  'LlmStreamUsage: type',
   'LlmTimeoutOptions: interface',
   'LlmUpstreamOptions: interface',
   'LogEventSink: class',

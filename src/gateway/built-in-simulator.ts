@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { UpstreamSimulator } from '../simulator/upstream-simulator';
 import { BUILT_IN_SIMULATOR } from './gateway.constants';
+import type { GatewayConfig } from './gateway.config';
 
 /**
  * Starts the fault-injecting simulator as the gateway's upstream, for `npm start` without any
@@ -8,7 +9,7 @@ import { BUILT_IN_SIMULATOR } from './gateway.constants';
  *
  * @example
  * const simulator = await startBuiltInSimulator(0);
- * const app = await createGatewayApp(withBaseUrl(config, simulator.baseUrl), { simulator });
+ * const app = await createGatewayApp(onBuiltInSimulator(config, simulator), { simulator });
  */
 export async function startBuiltInSimulator(port: number): Promise<UpstreamSimulator> {
   const simulator = await UpstreamSimulator.start({ port }).catch((error: unknown) => {
@@ -23,6 +24,19 @@ export async function startBuiltInSimulator(port: number): Promise<UpstreamSimul
       `(inject faults via POST ${control})`,
   );
   return simulator;
+}
+
+/**
+ * The gateway's configuration with the built-in simulator as its upstream. Streams ask it for
+ * their usage unless LLM_STREAM_USAGE says otherwise: it takes `stream_options.include_usage`, so
+ * a newcomer sees streamed calls counted in tokens (events, metrics) as plain ones are.
+ */
+export function onBuiltInSimulator(
+  config: GatewayConfig,
+  simulator: { baseUrl: string },
+): GatewayConfig {
+  const streamUsage = config.llm.streamUsage ?? 'always';
+  return { ...config, llm: { ...config.llm, baseUrl: simulator.baseUrl, streamUsage } };
 }
 
 /** Closes the built-in simulator, if the gateway started one, when the app shuts down. */

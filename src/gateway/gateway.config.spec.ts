@@ -1,6 +1,7 @@
 import { LLM_DEFAULTS } from '../llm/index';
 import { resolveLlmOptions } from '../llm/options/llm-options.resolver';
 import { GatewayConfigError } from './env.reader';
+import { onBuiltInSimulator } from './built-in-simulator';
 import { loadGatewayConfig } from './gateway.config';
 import { toLlmModuleOptions } from './llm-options.factory';
 
@@ -174,6 +175,7 @@ describe('loadGatewayConfig', () => {
     ],
     ['LLM_BASE_URL', 'api.openai.com', 'LLM_BASE_URL must be an absolute http(s) URL'],
     ['LLM_RPM', '0', "LLM_RPM must be a whole number ≥ 1, got '0'"],
+    ['LLM_STREAM_USAGE', 'yes', "LLM_STREAM_USAGE must be one of auto, always, never, got 'yes'"],
     [
       'GATEWAY_BODY_LIMIT_MB',
       '0',
@@ -373,5 +375,20 @@ describe('loadGatewayConfig', () => {
       expect(upstream.bulkhead).toEqual(LLM_DEFAULTS.bulkhead);
       expect(upstream.timeouts).toEqual(LLM_DEFAULTS.timeouts);
     });
+  });
+});
+
+describe('onBuiltInSimulator', () => {
+  it('points the upstream at the simulator, whose streams report their usage unless LLM_STREAM_USAGE says otherwise', () => {
+    const sim = { baseUrl: 'http://127.0.0.1:4010/v1' };
+    const on = onBuiltInSimulator(loadGatewayConfig({}), sim);
+    expect(on.llm).toMatchObject({ baseUrl: sim.baseUrl, streamUsage: 'always' });
+    const never = onBuiltInSimulator(loadGatewayConfig({ LLM_STREAM_USAGE: 'never' }), sim);
+    expect(never.llm.streamUsage).toBe('never');
+    expect(toLlmModuleOptions(on).upstreams[0]!.streamUsage).toBe('always');
+    expect(
+      toLlmModuleOptions(loadGatewayConfig({ LLM_BASE_URL: sim.baseUrl })).upstreams[0]!
+        .streamUsage,
+    ).toBeUndefined();
   });
 });

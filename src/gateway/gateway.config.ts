@@ -1,4 +1,4 @@
-import type { LlmLimitOptions, LlmPolicyOptions } from '../llm/index';
+import type { LlmLimitOptions, LlmPolicyOptions, LlmStreamUsage } from '../llm/index';
 import { EnvReader } from './env.reader';
 import {
   defaultHost,
@@ -33,6 +33,11 @@ export interface GatewayConfig {
     upstreamName: string;
     /** @default 'openai' */
     provider: string;
+    /**
+     * LLM_STREAM_USAGE: `auto`, `always` or `never` (the upstream's `streamUsage`). Unset: the
+     * module's `auto`, or `always` on the built-in simulator.
+     */
+    streamUsage?: LlmStreamUsage;
     policies: LlmPolicyOptions;
     /** @default false */
     failReadinessWhenOpen: boolean;
@@ -115,6 +120,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       model,
       upstreamName: read.text('LLM_UPSTREAM_NAME') ?? 'primary',
       provider: read.text('LLM_PROVIDER') ?? 'openai',
+      streamUsage: readStreamUsage(read),
       policies,
       failReadinessWhenOpen: read.boolean('LLM_READY_FAIL_WHEN_OPEN') ?? false,
       limits: readLimits(read),
@@ -245,6 +251,19 @@ function safeProtocol(url: string): string {
   } catch {
     return '';
   }
+}
+
+const STREAM_USAGE: readonly LlmStreamUsage[] = ['auto', 'always', 'never'];
+
+function readStreamUsage(read: EnvReader): LlmStreamUsage | undefined {
+  const given = read.text('LLM_STREAM_USAGE')?.toLowerCase();
+  if (given === undefined || STREAM_USAGE.includes(given as LlmStreamUsage)) {
+    return given as LlmStreamUsage | undefined;
+  }
+  read.report(
+    `LLM_STREAM_USAGE must be one of ${STREAM_USAGE.join(', ')}, got '${given.slice(0, 40)}'`,
+  );
+  return undefined;
 }
 
 // LlmModule checks these too; checking here lets the message name the variables to fix. Only

@@ -26,6 +26,7 @@ export function toLlmModuleOptions(config: GatewayConfig): LlmModuleOptions {
         ...(llm.apiKey ? { apiKey: llm.apiKey } : {}),
         defaultModel: llm.model,
         provider: llm.provider,
+        ...(llm.streamUsage ? { streamUsage: llm.streamUsage } : {}),
         ...(llm.limits ? { limits: llm.limits } : {}),
         ...(llm.fallbacks ? { fallbacks: toFallbackTargets(llm.fallbacks) } : {}),
       },

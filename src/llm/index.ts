@@ -13,6 +13,7 @@ export type {
   LlmModuleOptions,
   LlmPolicyOptions,
   LlmRetryOptions,
+  LlmStreamUsage,
   LlmTimeoutOptions,
   LlmUpstreamOptions,
 } from './llm-module.options';

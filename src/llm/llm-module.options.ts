@@ -119,6 +119,16 @@ export interface LlmUpstreamOptions extends LlmPolicyOptions {
   provider?: string;
   /** Extra headers sent on every request (e.g. `OpenAI-Organization`). @default {} */
   headers?: Record<string, string>;
+  /**
+   * Whether a stream asks the upstream for its token usage (`stream_options.include_usage`) when
+   * the caller did not: the usage then reaches the events, metrics, spans and the rate limiter's
+   * correction, and its extra last chunk (`choices: []`) is not passed to the caller, who did not
+   * ask for it. `'auto'` asks OpenAI's own API (`api.openai.com`) only; `'always'` any upstream
+   * (vLLM, Ollama, Azure OpenAI from API version 2024-09-01: most take it, some older servers
+   * refuse the field with a 400); `'never'` leaves the request as the caller wrote it.
+   * @default 'auto'
+   */
+  streamUsage?: LlmStreamUsage;
   /** Requests- and tokens-per-minute budgets; see {@link LlmLimitOptions}. @default no budget */
   limits?: LlmLimitOptions;
   /**
@@ -131,6 +141,9 @@ export interface LlmUpstreamOptions extends LlmPolicyOptions {
    */
   fallbacks?: Record<string, LlmFallbackTarget[]>;
 }
+
+/** See {@link LlmUpstreamOptions.streamUsage}. */
+export type LlmStreamUsage = 'auto' | 'always' | 'never';
 
 /** One step of a fallback chain. */
 export interface LlmFallbackTarget {
@@ -218,6 +231,8 @@ export interface ResolvedUpstream {
   defaultModel: string;
   provider: string;
   headers: Record<string, string>;
+  /** Whether streams ask for usage the caller did not ask for (`streamUsage`, resolved). */
+  requestsStreamUsage: boolean;
   /**
    * What error messages, events and spans must never show: the key, and the values of the
    * `headers` whose names say they carry credentials (`api-key`, `x-custom-auth`, a token...).

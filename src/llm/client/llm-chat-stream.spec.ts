@@ -32,6 +32,7 @@ function openedStream(): { opened: OpenedStream; body: PassThrough } {
     ended: false,
     idleMs: 60_000,
     secrets: [],
+    usageAdded: false,
   };
   return { opened, body };
 }

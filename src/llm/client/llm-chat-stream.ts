@@ -141,7 +141,8 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
       for (const chunk of opened.head) finishing.see(chunk);
       // Taken out one by one: the head is not held for the rest of the stream.
       for (let chunk = opened.head.shift(); chunk; chunk = opened.head.shift()) {
-        yield this.track(chunk);
+        if (opened.usageAdded && isUsageOnly(chunk)) this.track(chunk);
+        else yield this.track(chunk);
       }
       if (!opened.ended) {
         // The rest, read here rather than through a delegated generator (`yield*`), which costs
@@ -171,7 +172,8 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
             }
             const chunk = toChunk(item, where, this.meta?.upstreamRequestId, opened.secrets);
             finishing.see(chunk);
-            if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
+            if (opened.usageAdded && isUsageOnly(chunk)) this.track(chunk);
+            else if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
           }
         } catch (error) {
           throw this.incomplete(opened.toError(error));
@@ -257,6 +259,14 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     }
     return chunk;
   }
+}
+
+/**
+ * The last chunk of a stream that asked for `stream_options.include_usage`: usage, and an empty
+ * list of choices.
+ */
+function isUsageOnly(chunk: ChatCompletionChunk): boolean {
+  return Boolean(chunk.usage) && Array.isArray(chunk.choices) && chunk.choices.length === 0;
 }
 
 /** The starter's promise; one that throws at once rejects it, as an async function's would. */

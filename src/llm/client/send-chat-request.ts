@@ -16,6 +16,11 @@ export interface ChatAttemptInput {
   model: string;
   body: Record<string, unknown>;
   context: AttemptContext;
+  /**
+   * A stream whose usage this attempt asked for though the caller did not (`streamUsage`): the
+   * upstream's usage-only last chunk is recorded, not passed on.
+   */
+  usageAdded: boolean;
 }
 
 /**
@@ -32,7 +37,21 @@ export function chatAttemptInput(
   const body: Record<string, unknown> = { ...request, model, stream };
   // Only when there is one to drop: `delete` is a call into the runtime even for nothing.
   if (!stream && 'stream_options' in body) delete body.stream_options;
-  return { transport, upstream, model, body, context };
+  const given = (request as { stream_options?: unknown }).stream_options;
+  const usageAdded = stream && upstream.requestsStreamUsage && !asksUsage(given);
+  if (usageAdded) {
+    body.stream_options = { ...(isPlainObject(given) ? given : {}), include_usage: true };
+  }
+  return { transport, upstream, model, body, context, usageAdded };
+}
+
+/** Whether the caller's `stream_options` asks for the usage itself. */
+function asksUsage(options: unknown): boolean {
+  return isPlainObject(options) && options.include_usage === true;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

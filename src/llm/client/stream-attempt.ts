@@ -33,6 +33,11 @@ export interface OpenedStream {
   idleMs: number;
   /** The upstream's key and credential headers, masked in what later stream errors say. */
   secrets: readonly string[];
+  /**
+   * The attempt asked for the usage though the caller did not (see `ChatAttemptInput`): the
+   * usage-only last chunk is recorded, not yielded.
+   */
+  usageAdded: boolean;
 }
 
 /**
@@ -99,6 +104,7 @@ export async function openStreamAttempt(input: ChatAttemptInput): Promise<Opened
         ended,
         idleMs: timeouts.idleMs,
         secrets: upstream.secrets,
+        usageAdded: input.usageAdded,
         toError: (error) => timeout.toError(error, context.deadline, whereOf(context.record)),
       };
     };

@@ -44,7 +44,7 @@ export const LLM_DEFAULTS = {
   /** Once `redis.url` or `redis.client` is set; see `LlmRedisOptions`. */
   redis: { keyPrefix: 'llm:ratelimit:', timeoutMs: 200 },
   /** Of every upstream; see `LlmUpstreamOptions`. */
-  upstream: { provider: 'openai' },
+  upstream: { provider: 'openai', streamUsage: 'auto' },
   serviceName: 'nestjs-resilient-llm',
   context: { global: false },
   tracing: { captureContent: false },

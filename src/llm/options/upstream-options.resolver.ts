@@ -1,4 +1,4 @@
-import type { ResolvedUpstream } from '../llm-module.options';
+import type { LlmStreamUsage, ResolvedUpstream } from '../llm-module.options';
 import { type LimitsLayer, mergeLimits, readLimitsLayer } from './limits-options.resolver';
 import { LLM_DEFAULTS } from './llm.defaults';
 import { OptionChecks } from './option-checks';
@@ -20,6 +20,7 @@ const UPSTREAM_KEYS = [
   'defaultModel',
   'provider',
   'headers',
+  'streamUsage',
   'limits',
   'fallbacks',
   ...POLICY_SECTIONS,
@@ -130,6 +131,7 @@ export function readUpstream(
       );
     }
   }
+  const streamUsage = readStreamUsage(u.streamUsage, `${at}.streamUsage`, checks);
   const policy = mergePolicy(shared.policy, readPolicyLayer(u, at, checks), at, checks);
   const own = readLimitsLayer(u.limits, `${at}.limits`, checks);
   return withSecretsHidden({
@@ -139,6 +141,8 @@ export function readUpstream(
     defaultModel: defaultModel ?? '',
     provider,
     headers: { ...(headers as Record<string, string> | undefined) },
+    requestsStreamUsage:
+      streamUsage === 'always' || (streamUsage === 'auto' && isOpenAiApi(baseUrl ?? '')),
     secrets: secretsOf(apiKey, headers),
     fallbacks: readFallbacks(u.fallbacks, name ?? '', `${at}.fallbacks`, checks),
     retry: policy.retry,
@@ -148,6 +152,30 @@ export function readUpstream(
     limits: mergeLimits(shared.limits, own, provider),
     adjusted: policy.adjusted,
   });
+}
+
+const STREAM_USAGE: readonly LlmStreamUsage[] = ['auto', 'always', 'never'];
+
+function readStreamUsage(value: unknown, at: string, checks: OptionChecks): LlmStreamUsage {
+  const given = checks.text(value, at, { example: "'auto'" });
+  if (given === undefined) return LLM_DEFAULTS.upstream.streamUsage;
+  if (!STREAM_USAGE.includes(given as LlmStreamUsage)) {
+    checks.report(
+      at,
+      `must be one of ${STREAM_USAGE.map((v) => `'${v}'`).join(', ')}, got '${given.slice(0, 40)}'`,
+    );
+    return LLM_DEFAULTS.upstream.streamUsage;
+  }
+  return given as LlmStreamUsage;
+}
+
+/** Whether a base URL is OpenAI's own API, which takes `stream_options.include_usage`. */
+function isOpenAiApi(baseUrl: string): boolean {
+  try {
+    return new URL(baseUrl).hostname.toLowerCase() === 'api.openai.com';
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -199,6 +227,7 @@ function placeholder(shared: SharedLayer): ResolvedUpstream {
     defaultModel: '',
     provider: LLM_DEFAULTS.upstream.provider,
     headers: {},
+    requestsStreamUsage: false,
     secrets: [],
     fallbacks: {},
     retry: policy.retry,
