@@ -122,6 +122,31 @@ describe.each(['express', 'fastify'] as const)('gateway on %s', (platform) => {
   });
 
   it.each([
+    ['application/json; charset=iso-8859-1', 415],
+    ['application/json; charset="UTF-16"', 415],
+    ['application/json;charset=latin1', 415],
+    ['application/json; charset=UTF-8', 200],
+    ['application/json; charset="utf-8"', 200],
+  ] as const)(
+    'answers a body sent as %s with %d, as both platforms read it',
+    async (type, status) => {
+      sim.script([{ type: 'ok', content: 'read' }]);
+      const res = await post({ messages: MESSAGES }, { 'content-type': type });
+      expect(res.status).toBe(status);
+      if (status === 415) {
+        expect(((await res.json()) as ErrorBody).error).toMatchObject({
+          type: 'invalid_request_error',
+          code: 'unsupported_charset',
+        });
+        expect(sim.requests).toHaveLength(0);
+      } else {
+        await res.text();
+        expect(sim.requests).toHaveLength(1);
+      }
+    },
+  );
+
+  it.each([
     ['a gzip body that is not gzip', 'gzip', Buffer.from('not gzip at all'), 400, 'invalid_body'],
     [
       'an encoding it does not decode',

@@ -1,6 +1,6 @@
 import { type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { depthCheckedStream } from './json-depth.scan';
+import { depthCheckedStream, unsupportedCharsetError } from './json-depth.scan';
 
 /**
  * A request body as Fastify's parser should read it (its `preParsing` hook): decoded when it came
@@ -9,12 +9,20 @@ import { depthCheckedStream } from './json-depth.scan';
  * limit; the encoded length it compares with `Content-Length` is counted here
  * (`receivedEncodedLength`, Fastify's contract for a hook that transforms the body).
  *
- * @returns the stream to parse, or the 415 for an encoding the gateway does not decode
+ * A charset other than UTF-8 is refused with Express' 415 `unsupported_charset` (Fastify's parser
+ * read any body as UTF-8, whatever its `Content-Type` said).
+ *
+ * @returns the stream to parse, or the 415 for an encoding or charset the gateway does not read
  */
 export function decodedRequestBody(
   body: NodeJS.ReadableStream,
   contentEncoding: string | string[] | undefined,
+  contentType?: string,
 ): Transform | Error {
+  const charset = charsetOf(contentType);
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    return unsupportedCharsetError(charset);
+  }
   const encoding = String(contentEncoding ?? 'identity')
     .trim()
     .toLowerCase();
@@ -33,6 +41,13 @@ export function decodedRequestBody(
     checked.destroy(undecodableError(error));
   });
   return checked;
+}
+
+/** The `charset` parameter of a `Content-Type`, in lower case, quotes removed; undefined if none. */
+function charsetOf(contentType: string | undefined): string | undefined {
+  if (contentType === undefined || !contentType.includes('=')) return undefined;
+  const found = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
+  return found ? (found[1] ?? found[2] ?? '').toLowerCase() : undefined;
 }
 
 function decoderFor(encoding: string): Transform | undefined {

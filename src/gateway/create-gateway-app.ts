@@ -136,7 +136,11 @@ export async function createGatewayApp(
     // refused as it arrives, before Fastify's JSON parser sees it.
     const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
     fastify.addHook('preParsing', (request, _reply, payload, done) => {
-      const body = decodedRequestBody(payload, request.headers['content-encoding']);
+      const body = decodedRequestBody(
+        payload,
+        request.headers['content-encoding'],
+        request.headers['content-type'],
+      );
       if (body instanceof Error) done(body);
       else done(null, body);
     });

@@ -44,7 +44,7 @@ export function refuseTooDeep(
 }
 
 /** body-parser's own refusal of a charset, as the error filter answers it (415). */
-function unsupportedCharsetError(charset: string): Error {
+export function unsupportedCharsetError(charset: string): Error {
   return Object.assign(new Error(`unsupported charset "${charset.slice(0, 40).toUpperCase()}"`), {
     status: 415,
     statusCode: 415,
