@@ -118,6 +118,9 @@ describe('gateway: the upstream rate-limit headers are forwarded', () => {
           'x-ratelimit-limit-tokens': KEY,
           'x-ratelimit-reset-tokens': 'x'.repeat(65),
           'x-ratelimit-limit-requests': 'Ünïcode',
+          // The key in pieces too short to be recognised, and free text: not a count or duration.
+          'x-ratelimit-remaining-tokens': `${KEY.slice(0, 6)} ${KEY.slice(6, 12)}`,
+          'openai-processing-ms': 'see https://status.example',
           'x-other-upstream': 'not forwarded',
           'set-cookie': 'session=abc',
         });
@@ -148,6 +151,10 @@ describe('gateway: the upstream rate-limit headers are forwarded', () => {
         expect(res.headers.get('x-ratelimit-remaining-requests')).toBe('41');
         expect(res.headers.get('x-ratelimit-reset-tokens')).toBeNull();
         expect(res.headers.get('x-ratelimit-limit-requests')).toBeNull();
+        expect(res.headers.get('x-ratelimit-remaining-tokens')).toBeNull();
+        expect(res.headers.get('openai-processing-ms')).toBeNull();
+        // The masked key is not forwarded either: '***' is no count.
+        expect(res.headers.get('x-ratelimit-limit-tokens')).toBeNull();
         expect(res.headers.get('x-other-upstream')).toBeNull();
         expect(res.headers.get('set-cookie')).toBeNull();
         const all = [...res.headers.entries()].map(([n, v]) => `${n}: ${v}`).join('\n');

@@ -174,7 +174,8 @@ export interface LlmCallMetadata {
   /**
    * The provider's rate-limit headers (`x-ratelimit-limit-*`, `x-ratelimit-remaining-*`,
    * `x-ratelimit-reset-*` for requests and tokens) and `openai-processing-ms` of the answering
-   * attempt, as it sent them; only printable values of at most 64 characters. Absent when it sent
+   * attempt, as it sent them; only values that read as a count, duration or time (at most 64
+   * characters, no space). Absent when it sent
    * none (or when the last-resort function answered).
    */
   upstreamHeaders?: Readonly<Record<string, string>>;

@@ -21,17 +21,20 @@ const FORWARDED = new Set(FORWARDED_HEADER_NAMES);
 export const MAX_FORWARDED_VALUE = 64;
 
 /**
- * Printable ASCII without leading or trailing space, at most {@link MAX_FORWARDED_VALUE}
- * characters: what any HTTP stack accepts in a header, so forwarding one never fails an answer.
+ * What these headers hold: a count (`59`), a duration (`6m0s`, `20ms`, `7.66s`) or a time
+ * (`2026-11-28T07:00:00Z`), at most {@link MAX_FORWARDED_VALUE} characters: a digit first, then
+ * digits, letters, `.`, `:` and `-`, no space. Anything else is not forwarded: free text from the
+ * upstream (an echo of the key cut into pieces too short to be recognised and masked, say), or a
+ * value already masked (`***`).
  */
-const FORWARDABLE = /^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/;
+const FORWARDABLE = /^[0-9][0-9A-Za-z.:-]{0,63}$/;
 
 /** Whether `name` (lower case) is one of {@link FORWARDED_HEADER_NAMES}. */
 export function isForwardedHeader(name: string): boolean {
   return FORWARDED.has(name);
 }
 
-/** Whether a value may be forwarded as it is (see {@link FORWARDABLE}); others are left out. */
+/** Whether a value reads as a count, duration or time (see {@link FORWARDABLE}); others are left out. */
 export function isForwardableValue(value: string): boolean {
   return FORWARDABLE.test(value);
 }

@@ -74,6 +74,8 @@ describe("LlmError's upstream headers over the wire", () => {
         'x-ratelimit-limit-tokens': 'x'.repeat(65),
         'x-ratelimit-reset-tokens': ['1s'],
         'x-ratelimit-limit-requests': 'a\r\nset-cookie: b',
+        'x-ratelimit-remaining-tokens': '12 ab',
+        'openai-processing-ms': '***',
         'set-cookie': 'session=1',
       },
     })!;

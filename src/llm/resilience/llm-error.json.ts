@@ -97,7 +97,7 @@ export function readLlmErrorJson(
   };
 }
 
-/** Only the forwarded names, each a short printable value: the form came from another process. */
+/** Only the forwarded names and values of their form: the plain form came from another process. */
 function headersOf(value: unknown): Readonly<Record<string, string>> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? forwardedHeaders(value as Record<string, unknown>)

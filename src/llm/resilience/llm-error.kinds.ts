@@ -102,7 +102,7 @@ export interface LlmErrorDetails {
   param?: string;
   /**
    * The provider's rate-limit (`x-ratelimit-*`) and `openai-processing-ms` headers of the answer
-   * this error came from, as it sent them (printable, at most 64 characters each).
+   * this error came from, as it sent them (counts, durations or times, at most 64 characters).
    */
   upstreamHeaders?: Readonly<Record<string, string>>;
   /** Underlying error (socket error, cockatiel rejection, ...). */
