@@ -80,22 +80,39 @@ describe('gateway: OpenAI-compatible API over the simulator', () => {
     expect(body.choices[0]?.message).toMatchObject({ content: 'Not streamed' });
   });
 
+  // With OpenAI's own code for each mistake, as a client switching on it expects.
   it.each([
-    ['messages missing', { model: 'gpt-4o' }, 'messages'],
-    ['messages empty', { messages: [] }, 'messages'],
-    ['a message without role', { messages: [{ content: 'x' }] }, 'messages[0].role'],
-    ['model not a string', { messages: MESSAGES, model: 42 }, 'model'],
-    ['stream not a boolean', { messages: MESSAGES, stream: 'yes' }, 'stream'],
-    ['max_tokens not a positive integer', { messages: MESSAGES, max_tokens: 0 }, 'max_tokens'],
-  ])('400 naming the field when %s, without calling the upstream', async (_case, body, param) => {
-    const res = await post(body);
-    expect(res.status).toBe(400);
-    const { error } = (await res.json()) as ErrorBody;
-    expect(error).toMatchObject({ type: 'invalid_request_error', param, code: 'bad_request' });
-    expect(error.message).toContain(`'${param}'`);
-    expect(res.headers.get('x-request-id')).toBeTruthy();
-    expect(sim.requests).toHaveLength(0);
-  });
+    ['messages missing', { model: 'gpt-4o' }, 'messages', 'missing_required_parameter'],
+    ['messages empty', { messages: [] }, 'messages', 'empty_array'],
+    ['messages not an array', { messages: 'Hi' }, 'messages', 'invalid_type'],
+    ['a message not an object', { messages: ['Hi'] }, 'messages[0]', 'invalid_type'],
+    [
+      'a message without role',
+      { messages: [{ content: 'x' }] },
+      'messages[0].role',
+      'missing_required_parameter',
+    ],
+    ['model not a string', { messages: MESSAGES, model: 42 }, 'model', 'invalid_type'],
+    ['stream not a boolean', { messages: MESSAGES, stream: 'yes' }, 'stream', 'invalid_type'],
+    [
+      'max_tokens below 1',
+      { messages: MESSAGES, max_tokens: 0 },
+      'max_tokens',
+      'integer_below_min_value',
+    ],
+    ['n not an integer', { messages: MESSAGES, n: '2' }, 'n', 'invalid_type'],
+  ])(
+    '400 naming the field when %s, without calling the upstream',
+    async (_case, body, param, code) => {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as ErrorBody;
+      expect(error).toMatchObject({ type: 'invalid_request_error', param, code });
+      expect(error.message).toContain(`'${param}'`);
+      expect(res.headers.get('x-request-id')).toBeTruthy();
+      expect(sim.requests).toHaveLength(0);
+    },
+  );
 
   it.each([
     ['temperature', '"temperature": 1e400'],

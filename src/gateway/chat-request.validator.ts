@@ -15,13 +15,14 @@ export function validateChatRequestBody(body: unknown): ChatCompletionRequest {
     throw new InvalidRequestError(
       'The request body must be a JSON object (send it with Content-Type: application/json).',
       null,
+      'invalid_type',
     );
   }
   const request = body as Record<string, unknown>;
   const { stream } = request;
   if (stream !== undefined && stream !== null && typeof stream !== 'boolean') {
     const text = `'stream' must be true, false or null when given; got ${describe(stream)}.`;
-    throw new InvalidRequestError(text, 'stream');
+    throw new InvalidRequestError(text, 'stream', 'invalid_type');
   }
   return request as ChatCompletionRequest;
 }

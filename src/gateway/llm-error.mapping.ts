@@ -79,10 +79,12 @@ export function fromLlmError(error: LlmError): OpenAiErrorReply {
   // the kind otherwise: the gateway's own refusals and decisions (a wait past the deadline), the
   // upstream's failures (502/503/504), and its refusal of the gateway's own key (not the caller's).
   // Only an upstream's answer (it has a status): the local limiter names its refusals too.
+  // A request the module refused on the provider's behalf (it would refuse it too) carries the
+  // code OpenAI gives for that mistake (`missing_required_parameter`, `invalid_type`, ...).
   const providers =
     error.providerCode !== undefined &&
-    upstreamStatus !== undefined &&
-    PROVIDER_REFUSALS.has(error.kind);
+    PROVIDER_REFUSALS.has(error.kind) &&
+    (upstreamStatus !== undefined || error.kind === 'bad_request');
   return openAiError(status, type, message, {
     code: providers ? error.providerCode : error.kind,
     param: error.param ?? null,

@@ -10,6 +10,12 @@ import {
 interface Problem {
   param?: string;
   text: string;
+  /**
+   * OpenAI's `error.code` for the same mistake (`missing_required_parameter`, `invalid_type`,
+   * `empty_array`, `integer_below_min_value`, ...): the error's `providerCode`, as the provider
+   * would have answered it, so a client switching on OpenAI's codes sees the same one.
+   */
+  code: string;
 }
 
 /**
@@ -26,6 +32,7 @@ export function validateChatRequest(request: ChatCompletionRequest, upstream: st
     throw new LlmError('bad_request', `Invalid chat completion request: ${problem.text}.`, {
       upstream,
       param: problem.param,
+      providerCode: problem.code,
       retryable: false,
     });
   }
@@ -33,7 +40,10 @@ export function validateChatRequest(request: ChatCompletionRequest, upstream: st
 
 function findProblem(request: ChatCompletionRequest): Problem | undefined {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-    return { text: `the request must be an object; got ${describe(request)}` };
+    return {
+      text: `the request must be an object; got ${describe(request)}`,
+      code: 'invalid_type',
+    };
   }
   // First: every later check, and the encoder, walks the request.
   const found = inspectRequest(request, LLM_REQUEST_BOUNDS.maxDepth);
@@ -45,6 +55,7 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
     return {
       param,
       text: `${param ? `'${param}'` : 'the request'} nests arrays and objects more than ${LLM_REQUEST_BOUNDS.maxDepth} levels deep`,
+      code: 'invalid_value',
     };
   }
   const { messages, model } = request as Record<string, unknown>;
@@ -52,6 +63,7 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
     return {
       param: 'messages',
       text: `'messages' may hold at most ${LLM_REQUEST_BOUNDS.maxMessages} messages; got ${messages.length}`,
+      code: 'array_above_max_length',
     };
   }
   if (!Array.isArray(messages) || messages.length === 0) {
@@ -60,6 +72,12 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
       text:
         `'messages' must be a non-empty array of messages such as [{"role":"user","content":"Hi"}]; ` +
         `got ${describe(messages)}`,
+      code:
+        messages === undefined
+          ? 'missing_required_parameter'
+          : Array.isArray(messages)
+            ? 'empty_array'
+            : 'invalid_type',
     };
   }
   for (let i = 0; i < messages.length; i++) {
@@ -69,19 +87,33 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
       return {
         param,
         text: `'${param}' must be an object with a 'role'; got ${describe(message)}`,
+        code: 'invalid_type',
       };
     }
     const role = (message as Record<string, unknown>).role;
     if (typeof role !== 'string' || role.length === 0) {
       const param = `messages[${i}].role`;
-      return { param, text: `'${param}' must be a string such as 'user'; got ${describe(role)}` };
+      return {
+        param,
+        text: `'${param}' must be a string such as 'user'; got ${describe(role)}`,
+        code:
+          role === undefined
+            ? 'missing_required_parameter'
+            : role === ''
+              ? 'invalid_value'
+              : 'invalid_type',
+      };
     }
   }
   if (model !== undefined && (typeof model !== 'string' || model === '')) {
-    return { param: 'model', text: `'model' must be a non-empty string; got ${describe(model)}` };
+    return {
+      param: 'model',
+      text: `'model' must be a non-empty string; got ${describe(model)}`,
+      code: model === '' ? 'invalid_value' : 'invalid_type',
+    };
   }
   const modelProblem = typeof model === 'string' ? modelNameProblem(model) : undefined;
-  if (modelProblem) return { param: 'model', text: modelProblem };
+  if (modelProblem) return { param: 'model', text: modelProblem, code: 'invalid_value' };
   const unsendable = found === 'non_finite' ? nonFinitePath(request) : undefined;
   if (unsendable) {
     return {
@@ -89,6 +121,7 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
       text:
         `'${unsendable}' must be a finite number; got one JSON cannot carry (a literal such as ` +
         '1e400 reads as Infinity, which would reach the provider as null)',
+      code: 'invalid_value',
     };
   }
   for (const field of COUNT_FIELDS) {
@@ -101,6 +134,8 @@ function findProblem(request: ChatCompletionRequest): Problem | undefined {
       return {
         param: field,
         text: `'${field}' must be a positive integer; got ${describe(value)}`,
+        // OpenAI's words: a number below 1 is out of range, anything else the wrong type.
+        code: Number.isInteger(value) ? 'integer_below_min_value' : 'invalid_type',
       };
     }
   }
