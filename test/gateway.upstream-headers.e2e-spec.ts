@@ -1,7 +1,6 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
+import { startLoopbackUpstream } from './support/loopback-upstream';
 
 const MESSAGES = [{ role: 'user', content: 'Hello' }];
 const KEY = 'sk-forward-test-0123456789';
@@ -68,7 +67,7 @@ describe('gateway: the upstream rate-limit headers are forwarded', () => {
 
   it('forwards them on a 429 whose wait the call does not take (past the cap, past the deadline)', async () => {
     let hint: Record<string, string> = { 'retry-after': '120' };
-    const upstream = http.createServer((req, res) => {
+    const upstream = await startLoopbackUpstream((req, res) => {
       req.resume();
       req.on('end', () => {
         res.writeHead(429, {
@@ -80,11 +79,9 @@ describe('gateway: the upstream rate-limit headers are forwarded', () => {
         res.end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests' } }));
       });
     });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const { port } = upstream.address() as AddressInfo;
     try {
       gateway = await startGatewayApp({
-        LLM_BASE_URL: `http://127.0.0.1:${port}/v1`,
+        LLM_BASE_URL: upstream.baseUrl,
         LLM_API_KEY: KEY,
         LLM_TOTAL_TIMEOUT_MS: '600',
       });
@@ -103,12 +100,12 @@ describe('gateway: the upstream rate-limit headers are forwarded', () => {
         expect(res.headers.get('x-ratelimit-reset-requests')).toBe('2m0s');
       }
     } finally {
-      await new Promise((resolve) => upstream.close(resolve));
+      await upstream.close();
     }
   });
 
   it('forwards only the named headers, only short printable values, never the key', async () => {
-    const upstream = http.createServer((req, res) => {
+    const upstream = await startLoopbackUpstream((req, res) => {
       req.resume();
       req.on('end', () => {
         res.writeHead(200, {
@@ -137,11 +134,9 @@ describe('gateway: the upstream rate-limit headers are forwarded', () => {
         );
       });
     });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const { port } = upstream.address() as AddressInfo;
     try {
       gateway = await startGatewayApp({
-        LLM_BASE_URL: `http://127.0.0.1:${port}/v1`,
+        LLM_BASE_URL: upstream.baseUrl,
         LLM_API_KEY: KEY,
       });
       for (let i = 0; i < 2; i++) {
@@ -162,7 +157,7 @@ describe('gateway: the upstream rate-limit headers are forwarded', () => {
         expect(all).not.toContain(KEY.slice(3, 20));
       }
     } finally {
-      await new Promise((resolve) => upstream.close(resolve));
+      await upstream.close();
     }
   });
 });
