@@ -51,6 +51,8 @@ describe('gateway: LLM_STREAM_USAGE', () => {
     const chunks = plain.slice(0, -1).map((line) => JSON.parse(line) as { choices: unknown[] });
     expect(chunks.length).toBeGreaterThan(1);
     expect(chunks.filter((chunk) => chunk.choices.length === 0)).toEqual([]);
+    // Nor the `"usage": null` of every chunk of a stream that asked for it.
+    expect(plain.filter((line) => line.includes('"usage"'))).toEqual([]);
     // Asked for by the client: its usage chunk reaches it, last before [DONE].
     const asked = await stream({ stream_options: { include_usage: true } });
     const last = JSON.parse(asked.at(-2)!) as {

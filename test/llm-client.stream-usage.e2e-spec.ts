@@ -3,6 +3,7 @@ import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type CallRecorder, recordCalls } from './support/call-recorder';
 import { eventually } from './support/eventually';
 import { type LlmTestApp, startLlmApp } from './support/llm-test-app';
+import { startLoopbackUpstream } from './support/loopback-upstream';
 
 const MESSAGES = [{ role: 'user' as const, content: 'Count to three' }];
 
@@ -48,8 +49,10 @@ describe('LlmClient: streams ask for their usage (streamUsage)', () => {
     const chunks = await read(t.llm.chatStream({ messages: MESSAGES }));
     expect(sentOptions(0)).toEqual({ include_usage: true });
     expect(chunks.length).toBeGreaterThan(1);
-    // Every chunk the caller gets has its choices: the usage-only last one stayed here.
+    // Every chunk the caller gets has its choices: the usage-only last one stayed here. And none
+    // has the `"usage": null` OpenAI adds to every chunk of a stream that asked.
     expect(chunks.filter((c) => c.choices.length === 0)).toEqual([]);
+    expect(chunks.filter((c) => 'usage' in c)).toEqual([]);
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toContain('Simulated');
     const [call] = await eventually(() => t.recorder.calls.length === 1 && t.recorder.calls);
     expect(call!.response?.inputTokens).toBeGreaterThan(0);
@@ -76,6 +79,67 @@ describe('LlmClient: streams ask for their usage (streamUsage)', () => {
     );
     expect(sentOptions(1)).toEqual({ include_usage: true, include_obfuscation: false });
     expect(other.filter((c) => c.choices.length === 0)).toEqual([]);
+  });
+
+  it('sends a malformed stream_options as the caller wrote it, for the upstream to judge', async () => {
+    const t = await boot('always');
+    const malformed = ['x', [1], { include_usage: 'yes' }];
+    for (const [i, options] of malformed.entries()) {
+      await read(
+        t.llm.chatStream({ messages: MESSAGES, stream_options: options } as Parameters<
+          typeof t.llm.chatStream
+        >[0]),
+      );
+      expect(sentOptions(i)).toEqual(options);
+    }
+  });
+
+  it('sends the stream again without the field when the upstream refuses it, and stops adding it', async () => {
+    const bodies: Array<Record<string, unknown>> = [];
+    const upstream = await startLoopbackUpstream((req, res) => {
+      let text = '';
+      req.on('data', (part: Buffer) => (text += part.toString()));
+      req.on('end', () => {
+        const body = JSON.parse(text) as Record<string, unknown>;
+        bodies.push(body);
+        if ('stream_options' in body) {
+          res.writeHead(400, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              error: {
+                message: 'Unrecognized request argument supplied: stream_options',
+                type: 'invalid_request_error',
+                param: null,
+                code: null,
+              },
+            }),
+          );
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = (delta: object, finish: string | null) =>
+          `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+        res.end(
+          `${chunk({ role: 'assistant', content: 'Hi' }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`,
+        );
+      });
+    });
+    try {
+      const t = await startLlmApp(upstream.baseUrl, { streamUsage: 'always' });
+      apps.push(t);
+      for (let i = 0; i < 2; i++) {
+        const chunks = await read(t.llm.chatStream({ messages: MESSAGES }));
+        expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hi');
+      }
+      // The first stream twice (refused, then as the caller wrote it), the second once.
+      expect(bodies.map((b) => b.stream_options)).toEqual([
+        { include_usage: true },
+        undefined,
+        undefined,
+      ]);
+    } finally {
+      await upstream.close();
+    }
   });
 
   it("'auto' (the default) asks only OpenAI's own API; 'never' asks no upstream", async () => {

@@ -3,6 +3,7 @@ import { type CallResponseInfo } from '../call/call-record.types';
 import { type ChatCompletionChunk, type LlmCallMetadata } from '../call/chat.types';
 import { foldChunk } from './response-info';
 import { hasContent, type OpenedStream, toChunk } from './stream-attempt';
+import { forgetReceivedJson } from './received-json';
 
 /**
  * Most characters of content text a stream keeps for {@link LlmChatStream.receivedText} and an
@@ -141,8 +142,9 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
       for (const chunk of opened.head) finishing.see(chunk);
       // Taken out one by one: the head is not held for the rest of the stream.
       for (let chunk = opened.head.shift(); chunk; chunk = opened.head.shift()) {
-        if (opened.usageAdded && isUsageOnly(chunk)) this.track(chunk);
-        else yield this.track(chunk);
+        if (!opened.usageAdded) yield this.track(chunk);
+        else if (isUsageOnly(chunk)) this.track(chunk);
+        else yield this.track(withoutAddedUsage(chunk));
       }
       if (!opened.ended) {
         // The rest, read here rather than through a delegated generator (`yield*`), which costs
@@ -172,8 +174,14 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
             }
             const chunk = toChunk(item, where, this.meta?.upstreamRequestId, opened.secrets);
             finishing.see(chunk);
-            if (opened.usageAdded && isUsageOnly(chunk)) this.track(chunk);
-            else if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
+            if (opened.usageAdded) {
+              if (isUsageOnly(chunk)) {
+                this.track(chunk);
+                continue;
+              }
+              withoutAddedUsage(chunk);
+            }
+            if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
           }
         } catch (error) {
           throw this.incomplete(opened.toError(error));
@@ -267,6 +275,19 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
  */
 function isUsageOnly(chunk: ChatCompletionChunk): boolean {
   return Boolean(chunk.usage) && Array.isArray(chunk.choices) && chunk.choices.length === 0;
+}
+
+/**
+ * A chunk of a stream whose usage the module asked for, as the caller would have got it without:
+ * the `"usage": null` OpenAI adds to every chunk then is taken out (the chunk is serialised again
+ * when relayed).
+ */
+function withoutAddedUsage(chunk: ChatCompletionChunk): ChatCompletionChunk {
+  if (chunk.usage === null) {
+    forgetReceivedJson(chunk);
+    delete chunk.usage;
+  }
+  return chunk;
 }
 
 /** The starter's promise; one that throws at once rejects it, as an async function's would. */

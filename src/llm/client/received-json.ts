@@ -55,6 +55,18 @@ export function keepHeldJson(): void {
 }
 
 /**
+ * Forgets the text kept for `parsed`, which is about to change: it is serialised again when
+ * relayed.
+ */
+export function forgetReceivedJson(parsed: object): void {
+  if (parsed === heldObject) {
+    heldObject = undefined;
+    heldText = '';
+  }
+  texts.delete(parsed);
+}
+
+/**
  * The JSON text of `value`: the text it was parsed from when it is a completion or chunk as
  * received (and, with `oneLine`, that text holds no line break, as an event-stream `data:` line
  * must not), `JSON.stringify(value)` otherwise. Meant for objects nobody changed since they were
