@@ -125,8 +125,15 @@ describe.each(['express', 'fastify'] as const)('gateway on %s', (platform) => {
     ['application/json; charset=iso-8859-1', 415],
     ['application/json; charset="UTF-16"', 415],
     ['application/json;charset=latin1', 415],
+    ['application/json; charset=utf8', 415],
     ['application/json; charset=UTF-8', 200],
     ['application/json; charset="utf-8"', 200],
+    // As Express' parser reads them: no charset, or parameters that do not parse, mean UTF-8.
+    ['application/json; charset=', 200],
+    ['application/json; charset=""', 200],
+    ['application/json; charset="utf-8', 200],
+    ['application/json; foo="x;charset=latin1"', 200],
+    ['application/json; foo=bar; CHARSET=Latin1', 415],
   ] as const)(
     'answers a body sent as %s with %d, as both platforms read it',
     async (type, status) => {

@@ -20,9 +20,7 @@ export function decodedRequestBody(
   contentType?: string,
 ): Transform | Error {
   const charset = charsetOf(contentType);
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    return unsupportedCharsetError(charset);
-  }
+  if (charset !== undefined && charset !== 'utf-8') return unsupportedCharsetError(charset);
   const encoding = String(contentEncoding ?? 'identity')
     .trim()
     .toLowerCase();
@@ -43,11 +41,37 @@ export function decodedRequestBody(
   return checked;
 }
 
-/** The `charset` parameter of a `Content-Type`, in lower case, quotes removed; undefined if none. */
+/**
+ * One `; name=value` parameter of a media type (RFC 9110): a token, or a quoted string with its
+ * escapes. The grammar body-parser's `content-type` parser reads.
+ */
+const MEDIA_TYPE_PARAMETER =
+  /; *([!#$%&'*+.^_`|~0-9A-Za-z-]+) *= *("(?:[\u000b\u0020\u0021\u0023-\u005b\u005d-\u007e\u0080-\u00ff]|\\[\u000b\u0020-\u00ff])*"|[!#$%&'*+.^_`|~0-9A-Za-z-]+) */gy;
+
+/**
+ * The `charset` of a `Content-Type` in lower case, as Express' JSON parser reads it: undefined
+ * when there is none, when it is empty, or when the header's parameters do not parse (Express then
+ * reads the body as UTF-8, and so does Fastify's parser).
+ */
 function charsetOf(contentType: string | undefined): string | undefined {
-  if (contentType === undefined || !contentType.includes('=')) return undefined;
-  const found = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
-  return found ? (found[1] ?? found[2] ?? '').toLowerCase() : undefined;
+  if (contentType === undefined) return undefined;
+  const start = contentType.indexOf(';');
+  if (start === -1) return undefined;
+  let end = contentType.length;
+  while (end > start && (contentType[end - 1] === ' ' || contentType[end - 1] === '\t')) end--;
+  const text = contentType.slice(0, end);
+  let charset: string | undefined;
+  MEDIA_TYPE_PARAMETER.lastIndex = start;
+  while (MEDIA_TYPE_PARAMETER.lastIndex < text.length) {
+    const found = MEDIA_TYPE_PARAMETER.exec(text);
+    if (found === null) return undefined;
+    if (found[1]!.toLowerCase() !== 'charset') continue;
+    const value = found[2]!;
+    charset = value.startsWith('"')
+      ? value.slice(1, -1).replace(/\\([\u000b\u0020-\u00ff])/g, '$1')
+      : value;
+  }
+  return charset ? charset.toLowerCase() : undefined;
 }
 
 function decoderFor(encoding: string): Transform | undefined {
