@@ -65,7 +65,7 @@ describe('gateway under hostile input', () => {
       const res = await post(url, nestedBody(6000));
       expect(res.status).toBe(400);
       const { error } = (await res.json()) as ErrorBody;
-      expect(error).toMatchObject({ type: 'invalid_request_error', code: 'bad_request' });
+      expect(error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_value' });
       // Refused before it was parsed (past twice the module's 64 levels).
       expect(error.message).toBe(
         'The request body nests arrays and objects more than 128 levels deep.',

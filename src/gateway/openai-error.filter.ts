@@ -150,7 +150,8 @@ const BODY_ERRORS: Record<string, { code: string; message: string; whole?: true 
   },
   'request.aborted': { code: 'request_aborted', message: 'The request body ended early' },
   'entity.too.deep': {
-    code: 'bad_request',
+    // As the module's own check of the same mistake (65 to 128 levels) names it.
+    code: 'invalid_value',
     message: `The request body nests arrays and objects more than ${MAX_BODY_DEPTH} levels deep`,
     whole: true,
   },
