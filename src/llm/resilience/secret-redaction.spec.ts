@@ -38,6 +38,14 @@ describe('redactSecrets', () => {
     expect(secretRedactor([key])(message)).toBe(masked);
   });
 
+  it('masks an echo that elides the middle with dots, keeping a full stop after it', () => {
+    const key = ['sk-proj-', 'SECRETab', 'cdef0123', '456789XYZ'].join('');
+    expect(redactSecrets('Key sk-proj-...9XYZ rejected.', [key])).toBe('Key sk-*** rejected.');
+    expect(redactSecrets('Incorrect API key provided: sk-abcd...wxyz.')).toBe(
+      'Incorrect API key provided: sk-***.',
+    );
+  });
+
   it('masks a short masked form such as sk-ab*****cdef', () => {
     expect(redactSecrets('got sk-ab*****cdef')).toBe('got sk-***');
   });
@@ -179,7 +187,10 @@ function reference(text: string, secrets: string[]): string {
   let result = text;
   for (const secret of given) result = result.split(secret).join('***');
   // OpenAI-style keys (and their masked echoes) before the fragments, and again after them.
-  result = result.replace(/(?<![A-Za-z0-9])sk-[A-Za-z0-9_*-]{8,}/g, 'sk-***');
+  result = result.replace(
+    /(?<![A-Za-z0-9])sk-(?=[A-Za-z0-9_*.-]{8})[A-Za-z0-9_*-]*(?:\.+[A-Za-z0-9_*-]+)*/g,
+    'sk-***',
+  );
   for (const secret of given) {
     if (secret.length > 8 && result.length >= 8) {
       const grams = new Set<string>();
@@ -207,7 +218,10 @@ function reference(text: string, secrets: string[]): string {
     }
   }
   return result
-    .replace(/(?<![A-Za-z0-9])sk-[A-Za-z0-9_*-]{8,}/g, 'sk-***')
+    .replace(
+      /(?<![A-Za-z0-9])sk-(?=[A-Za-z0-9_*.-]{8})[A-Za-z0-9_*-]*(?:\.+[A-Za-z0-9_*-]+)*/g,
+      'sk-***',
+    )
     .replace(/\b(Bearer)\s+[^\s"',;]+/gi, '$1 ***')
     .replace(/\b((?:x-)?api[-_]?key["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi, '$1***');
 }

@@ -15,9 +15,11 @@ const MIN_TAIL_LENGTH = 5;
  * OpenAI-style keys (`sk-...`, `sk-proj-...`, Anthropic's `sk-ant-...`) and the masked forms
  * providers echo back (OpenAI's 401 says "Incorrect API key provided: sk-proj-****abcd"): even a
  * masked key leaks its prefix and last characters, which identify the key in a log search.
- * The look-behind keeps words such as `task-scheduler-queue` intact.
+ * The look-behind keeps words such as `task-scheduler-queue` intact. Runs of dots may stand
+ * between its parts (`sk-proj-...abcd`), not at its end: a sentence keeps its full stop.
  */
-const OPENAI_STYLE_KEY = /(?<![A-Za-z0-9])sk-[A-Za-z0-9_*-]{8,}/g;
+const OPENAI_STYLE_KEY =
+  /(?<![A-Za-z0-9])sk-(?=[A-Za-z0-9_*.-]{8})[A-Za-z0-9_*-]*(?:\.+[A-Za-z0-9_*-]+)*/g;
 
 /** `Authorization: Bearer <token>` echoed in a message; the token stops at quotes and commas. */
 const BEARER_TOKEN = /\b(Bearer)\s+[^\s"',;]+/gi;
