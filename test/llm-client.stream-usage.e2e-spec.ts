@@ -86,9 +86,7 @@ describe('LlmClient: streams ask for their usage (streamUsage)', () => {
     const malformed = ['x', [1], { include_usage: 'yes' }];
     for (const [i, options] of malformed.entries()) {
       await read(
-        t.llm.chatStream({ messages: MESSAGES, stream_options: options } as Parameters<
-          typeof t.llm.chatStream
-        >[0]),
+        t.llm.chatStream({ messages: MESSAGES, stream_options: options }),
       );
       expect(sentOptions(i)).toEqual(options);
     }

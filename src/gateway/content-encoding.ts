@@ -46,7 +46,7 @@ export function decodedRequestBody(
  * escapes. The grammar body-parser's `content-type` parser reads.
  */
 const MEDIA_TYPE_PARAMETER =
-  /; *([!#$%&'*+.^_`|~0-9A-Za-z-]+) *= *("(?:[\u000b\u0020\u0021\u0023-\u005b\u005d-\u007e\u0080-\u00ff]|\\[\u000b\u0020-\u00ff])*"|[!#$%&'*+.^_`|~0-9A-Za-z-]+) */gy;
+  /; *([!#$%&'*+.^_`|~0-9A-Za-z-]+) *= *("(?:[\t\u0020\u0021\u0023-\u005b\u005d-\u007e\u0080-\u00ff]|\\[\t\u0020-\u00ff])*"|[!#$%&'*+.^_`|~0-9A-Za-z-]+) */gy;
 
 /**
  * The `charset` of a `Content-Type` in lower case, as Express' JSON parser reads it: undefined
@@ -68,7 +68,7 @@ function charsetOf(contentType: string | undefined): string | undefined {
     if (found[1]!.toLowerCase() !== 'charset') continue;
     const value = found[2]!;
     charset = value.startsWith('"')
-      ? value.slice(1, -1).replace(/\\([\u000b\u0020-\u00ff])/g, '$1')
+      ? value.slice(1, -1).replace(/\\([\t\u0020-\u00ff])/g, '$1')
       : value;
   }
   return charset ? charset.toLowerCase() : undefined;
