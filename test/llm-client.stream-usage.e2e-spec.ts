@@ -85,9 +85,7 @@ describe('LlmClient: streams ask for their usage (streamUsage)', () => {
     const t = await boot('always');
     const malformed = ['x', [1], { include_usage: 'yes' }];
     for (const [i, options] of malformed.entries()) {
-      await read(
-        t.llm.chatStream({ messages: MESSAGES, stream_options: options }),
-      );
+      await read(t.llm.chatStream({ messages: MESSAGES, stream_options: options }));
       expect(sentOptions(i)).toEqual(options);
     }
   });
