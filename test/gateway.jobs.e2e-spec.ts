@@ -132,6 +132,12 @@ describe('gateway: Prefer: respond-async, /v1/jobs', () => {
     // Another key, or another user with the same key: 404, as for a job that does not exist.
     expect((await get(location, caller('client-b'))).status).toBe(404);
     expect((await get(location, caller('client-a', 'u-2'))).status).toBe(404);
+    // Users whose ids differ only past the 256 characters a log line keeps are two users.
+    const long = `${'u'.repeat(256)}-alice`;
+    const own = (await post(caller('client-a', long))).headers.get('location')!;
+    expect((await get(own, caller('client-a', `${'u'.repeat(256)}-mallory`))).status).toBe(404);
+    expect((await get(own, caller('client-a', long))).status).toBe(200);
+    expect((await del(own, caller('client-a', long))).status).toBe(200);
     expect((await del(location, caller('client-b'))).status).toBe(404);
 
     const cancelled = await del(location);
