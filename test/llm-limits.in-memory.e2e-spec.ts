@@ -72,6 +72,35 @@ describe('rate limiter (in memory)', () => {
     expect((histogram?.value as { count: number }).count).toBe(5);
   });
 
+  it('keeps a waiting call the time an attempt takes: none is sent only to time out', async () => {
+    sim.configure({ latencyMs: 100 });
+    const t = await boot({ rpm: 2, windowMs: 400 });
+    // Two calls show how long an attempt takes here (about 100 ms); then their window passes.
+    await Promise.all([t.llm.chat({ messages: say('a') }), t.llm.chat({ messages: say('b') })]);
+    await sleep(450);
+    const sent = sim.requests.length;
+    // Two go at once, two wait a window (about 404 ms), two would wait two windows (about
+    // 808 ms): within their 870 ms deadline, but their attempts would end past it.
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        t.llm.chat({ messages: say(`c${i}`) }, { deadlineMs: 870 }).then(
+          () => 'answered',
+          (error: LlmError) => `${error.kind} ${error.providerCode ?? ''}`.trim(),
+        ),
+      ),
+    );
+    expect(outcomes.sort()).toEqual([
+      'answered',
+      'answered',
+      'answered',
+      'answered',
+      'rate_limited local_rate_limit',
+      'rate_limited local_rate_limit',
+    ]);
+    // Every request that reached the provider was answered: none was cut by the deadline.
+    expect(sim.requests.slice(sent).map((r) => r.status)).toEqual([200, 200, 200, 200]);
+  });
+
   it('a collection right after a call sees its limiter wait (recorded after the answer)', async () => {
     const t = await boot({ rpm: 100 });
     await t.llm.chat({ messages: [{ role: 'user', content: 'hi' }] });

@@ -1,7 +1,14 @@
 import type { CallDeadline } from '../resilience/call-deadline';
 import { LlmError } from '../resilience/llm.errors';
 import { AdaptiveRate } from './adaptive-rate';
-import type { BudgetLimits, BudgetNeed, BudgetStore, BudgetTake, TakeResult } from './budget.store';
+import type {
+  BudgetDimension,
+  BudgetLimits,
+  BudgetNeed,
+  BudgetStore,
+  BudgetTake,
+  TakeResult,
+} from './budget.store';
 import {
   BudgetWaitQueue,
   type QueuedCall,
@@ -46,6 +53,12 @@ export class RateBudget {
   private readonly queue: BudgetWaitQueue;
   /** The needs of calls refused and now asking the store how long they would wait, in order. */
   private readonly joining: BudgetNeed[] = [];
+  /**
+   * How long a successful attempt of this budget's calls takes, a moving average (0 until one
+   * is seen). A wait must leave the call that long: sent with less, it spends the provider's
+   * quota and then times out.
+   */
+  private attemptMs = 0;
 
   /**
    * @param replicasNow the replicas sharing the quota now (learned through Redis), else
@@ -109,8 +122,8 @@ export class RateBudget {
       this.onRejected(this, 'queue_full');
       throw queueFullError(this.config, context.model, { waiting: this.queue.length, waitMs });
     }
-    if (!result.admitted && waitMs > deadline.remainingMs()) {
-      throw this.pastDeadline(result, waitMs, deadline, context);
+    if (!result.admitted && waitMs + this.attemptTime(deadline) > deadline.remainingMs()) {
+      throw this.pastDeadline(result.dimension, waitMs, deadline, context);
     }
     return this.queue.wait({ take, deadline, context });
   }
@@ -118,6 +131,17 @@ export class RateBudget {
   /** Whether a newcomer waits behind others: calls queued, or refused and about to queue. */
   private behindOthers(): boolean {
     return this.queue.busy || this.joining.length > 0;
+  }
+
+  /** Tells how long a successful attempt took (see {@link attemptMs}). */
+  attemptSucceeded(durationMs: number): void {
+    if (!(durationMs >= 0) || !Number.isFinite(durationMs)) return;
+    this.attemptMs = this.attemptMs === 0 ? durationMs : 0.8 * this.attemptMs + 0.2 * durationMs;
+  }
+
+  /** What a waiting call must keep for its attempt: {@link attemptMs}, at most half its deadline. */
+  private attemptTime(deadline: CallDeadline): number {
+    return Math.min(this.attemptMs, deadline.totalMs / 2);
   }
 
   /** Replaces what a reservation counts, e.g. with the real token usage. */
@@ -165,19 +189,30 @@ export class RateBudget {
 
   /** The head of the queue: admitted, back in a while, or rejected past its deadline. */
   private async serve(call: QueuedCall): Promise<ServeOutcome> {
+    const attemptMs = this.attemptTime(call.deadline);
+    if (call.deadline.remainingMs() < attemptMs) {
+      // Its wait ran later than foreseen: too little is left for an attempt to finish.
+      const dimension = this.config.rpm !== undefined ? 'requests' : 'tokens';
+      return {
+        admitted: false,
+        error: this.pastDeadline(dimension, 0, call.deadline, call.context),
+      };
+    }
     call.take.limits = this.limits();
     const result = await this.store.take(this.config.key, call.take);
     if (result.admitted) return result;
     const waitMs = this.waitOf(result, call.take.need);
-    if (waitMs <= call.deadline.remainingMs()) return { admitted: false, retryInMs: waitMs };
+    if (waitMs + attemptMs <= call.deadline.remainingMs()) {
+      return { admitted: false, retryInMs: waitMs };
+    }
     return {
       admitted: false,
-      error: this.pastDeadline(result, waitMs, call.deadline, call.context),
+      error: this.pastDeadline(result.dimension, waitMs, call.deadline, call.context),
     };
   }
 
   private pastDeadline(
-    result: Short,
+    dimension: BudgetDimension,
     waitMs: number,
     deadline: CallDeadline,
     context: WaiterContext,
@@ -186,7 +221,8 @@ export class RateBudget {
     return waitPastDeadlineError(this.config, context.model, {
       waitMs,
       remainingMs: deadline.remainingMs(),
-      dimension: result.dimension,
+      attemptMs: this.attemptTime(deadline),
+      dimension,
     });
   }
 

@@ -21,16 +21,22 @@ export interface BudgetIdentity {
 export function waitPastDeadlineError(
   budget: BudgetIdentity,
   model: string,
-  details: { waitMs: number; remainingMs: number; dimension: BudgetDimension },
+  details: { waitMs: number; remainingMs: number; attemptMs?: number; dimension: BudgetDimension },
 ): LlmError {
-  const { waitMs, remainingMs, dimension } = details;
+  const { waitMs, remainingMs, attemptMs = 0, dimension } = details;
   const limit = dimension === 'requests' ? `${budget.rpm} requests` : `${budget.tpm} tokens`;
+  // Room may free before the deadline, but too late for an attempt of usual length to finish.
+  const when =
+    waitMs <= remainingMs && attemptMs > 0
+      ? `room frees in ${seconds(waitMs)}, too late for an attempt (they take about ` +
+        `${seconds(attemptMs)}) to finish within the call's deadline (${seconds(remainingMs)} left). `
+      : `room frees in ${seconds(waitMs)}, after the call's deadline (${seconds(remainingMs)} left). `;
   return rejection(
     budget,
     model,
     waitMs,
     `The ${describe(budget)} (${limit} ${per(budget.windowMs)}) has no room for this call; ` +
-      `room frees in ${seconds(waitMs)}, after the call's deadline (${seconds(remainingMs)} left). ` +
+      when +
       `Retry in ${seconds(waitMs)}, give the call a longer deadlineMs, or raise ` +
       `limits.${dimension === 'requests' ? 'rpm' : 'tpm'} if the provider grants more.`,
   );

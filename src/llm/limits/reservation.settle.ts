@@ -38,6 +38,8 @@ export class ReservationSettler {
         budget.correct(view).catch(this.onError);
       }
       const now = Date.now();
+      // How long an attempt that went through takes: the time a waiting call must keep.
+      if (!attempt.error) budget.attemptSucceeded((attempt.endedAt ?? now) - attempt.startedAt);
       if (attempt.errorKind === 'rate_limited' && attempt.status === 429) {
         if (!atWindowEdge(attempt, budget.config.windowMs)) {
           // A 429 with a wait (Retry-After, retry-after-ms) and no remaining/reset pair, as Azure
