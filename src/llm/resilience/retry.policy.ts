@@ -9,7 +9,7 @@ import type { RetryDelay } from '../call/call-record.types';
 import { type LlmRetryOptions } from '../llm-module.options';
 import { fullJitterDelay } from './backoff';
 import { type CallDeadline } from './call-deadline';
-import { isLlmError, LlmError } from './llm.errors';
+import { isLlmError, LlmError, type LlmErrorDetails } from './llm.errors';
 
 /**
  * The call a retry policy runs for: its deadline, and what to do with each delay chosen. A policy
@@ -113,6 +113,18 @@ function hintPastCap(failure: LlmError, options: LlmRetryOptions): boolean {
   );
 }
 
+/** What an error built from `failure` keeps of the upstream's answer it came from. */
+function answerOf(failure: LlmError): LlmErrorDetails {
+  return {
+    status: failure.status,
+    requestId: failure.requestId,
+    upstreamHeaders: failure.upstreamHeaders,
+    upstream: failure.upstream,
+    model: failure.model,
+    providerCode: failure.providerCode,
+  };
+}
+
 /** The failure as it came, not retried, saying why: its hint is past what the call waits for. */
 function notWaitedFor(failure: LlmError, maxServerHintMs: number): LlmError {
   const hintS = ((failure.retryAfterMs ?? 0) / 1000).toFixed(1);
@@ -121,13 +133,8 @@ function notWaitedFor(failure: LlmError, maxServerHintMs: number): LlmError {
     `${failure.message} The provider asked to wait ${hintS} s (${failure.retryAfterSource}), ` +
       `longer than retry.maxServerHintMs (${(maxServerHintMs / 1000).toFixed(1)} s): not retried.`,
     {
+      ...answerOf(failure),
       retryable: failure.retryable,
-      status: failure.status,
-      requestId: failure.requestId,
-      upstreamHeaders: failure.upstreamHeaders,
-      upstream: failure.upstream,
-      model: failure.model,
-      providerCode: failure.providerCode,
       param: failure.param,
       retryAfterMs: failure.retryAfterMs,
       retryAfterSource: failure.retryAfterSource,
@@ -152,13 +159,8 @@ function waitPastDeadline(failure: LlmError, delay: RetryDelay, remainingMs: num
       `failing now instead of sleeping into it.` +
       (callerWaitMs === undefined ? '' : ` Retry after ${(callerWaitMs / 1000).toFixed(1)} s.`),
     {
+      ...answerOf(failure),
       retryable: false,
-      status: failure.status,
-      requestId: failure.requestId,
-      upstreamHeaders: failure.upstreamHeaders,
-      upstream: failure.upstream,
-      model: failure.model,
-      providerCode: failure.providerCode,
       retryAfterMs: callerWaitMs,
       retryAfterSource: callerWaitMs === undefined ? undefined : delay.source,
       cause: failure,
