@@ -138,9 +138,11 @@ describe('rate limiter shared through Redis', () => {
     expect(results.every((r) => r.metadata.attempts === 1)).toBe(true);
     const arrivals = sim.requests.map((r) => r.at);
     expect(arrivals).toHaveLength(10);
-    // Alone, each replica would have sent its 5 at once. 100 ms of tolerance for the jitter
-    // between admission and arrival on a busy test machine (first connections, JIT).
-    expect(busiestWindow(arrivals, 900)).toBe(5);
+    // Alone, each replica would have sent its 5 at once (10 in any window). 200 ms of tolerance
+    // for the jitter between admission and arrival on a busy test machine (first connections,
+    // JIT): with 100 ms, a fresh-clone CI run once saw a first-window call arrive late enough to
+    // share a 900 ms window with the second window's five.
+    expect(busiestWindow(arrivals, 800)).toBe(5);
     expect(Math.max(...arrivals) - started).toBeGreaterThanOrEqual(990);
   });
 
