@@ -177,10 +177,7 @@ function metadataHeaders(
     headers['x-llm-upstream-request-id'] = metadata.upstreamRequestId;
   }
   // The provider's rate-limit state, as a client calling it directly would read it.
-  const forwarded = metadata.upstreamHeaders;
-  if (forwarded !== undefined) {
-    for (const name in forwarded) headers[name] = forwarded[name]!;
-  }
+  if (metadata.upstreamHeaders !== undefined) Object.assign(headers, metadata.upstreamHeaders);
   return headers;
 }
 

@@ -125,10 +125,7 @@ function headersOf(error: LlmError): Record<string, string> {
   }
   if (error.requestId) headers['x-llm-upstream-request-id'] = error.requestId;
   // A 429's remaining budget and reset, as the provider sent them.
-  const forwarded = error.upstreamHeaders;
-  if (forwarded !== undefined) {
-    for (const name in forwarded) headers[name] = forwarded[name]!;
-  }
+  if (error.upstreamHeaders !== undefined) Object.assign(headers, error.upstreamHeaders);
   if (error.retryAfterMs !== undefined) {
     const ms = Math.max(0, Math.ceil(error.retryAfterMs));
     headers['retry-after'] = String(Math.max(1, Math.ceil(ms / 1000)));

@@ -48,7 +48,8 @@ export function chatAttemptInput(
   const body: Record<string, unknown> = { ...request, model, stream };
   // Only when there is one to drop: `delete` is a call into the runtime even for nothing.
   if (!stream && 'stream_options' in body) delete body.stream_options;
-  const given = (request as { stream_options?: unknown }).stream_options;
+  // Read for streams only: a plain call's body has just dropped it.
+  const given = stream ? (request as { stream_options?: unknown }).stream_options : undefined;
   const usageAdded =
     stream &&
     upstream.requestsStreamUsage &&

@@ -40,7 +40,8 @@ export interface UpstreamResponse {
   readonly requestId: string | undefined;
   /**
    * The provider's rate-limit and processing-time headers (`FORWARDED_HEADER_NAMES`) as
-   * {@link headers} has them, each value printable and short; read without building the record.
+   * {@link headers} has them, only values that read as a count, duration or time; read without
+   * building the record.
    * Undefined when it sent none.
    */
   readonly forwardedHeaders: Readonly<Record<string, string>> | undefined;
