@@ -85,11 +85,13 @@ describe('gateway: the upstream rate-limit headers are forwarded', () => {
         LLM_API_KEY: KEY,
         LLM_TOTAL_TIMEOUT_MS: '600',
       });
-      // 120 s: past the longest hint a call waits for, so it ends at once. 350 ms: within that
-      // cap, but past what the 600 ms deadline leaves after a first wait: it ends on the next 429.
+      // 350 ms: within the longest hint a call waits for, but past what the 600 ms deadline
+      // leaves after a first wait: it ends on the next 429. 120 s: past that cap, so it ends at
+      // once. In this order, since the first holds the model for 350 ms and the second waits
+      // for it; a 120 s hold would answer the next request here, unsent.
       const hints: Record<string, string>[] = [
-        { 'retry-after': '120' },
         { 'retry-after-ms': '350' },
+        { 'retry-after': '120' },
       ];
       for (const given of hints) {
         hint = given;

@@ -67,6 +67,26 @@ describe('gateway: LLM_RPM, LLM_TPM and REDIS_URL', () => {
     expect(sim.requests).toHaveLength(2);
   });
 
+  it('without LLM_RPM, answers 429 with Retry-After, unsent, while a 429 holds the model', async () => {
+    const url = await gateway({ LLM_UPSTREAM_NAME: 'gw-held', LLM_TOTAL_TIMEOUT_MS: '1000' });
+    // The provider asks for 5 s: past the 1 s deadline, so the refused call ends at once too.
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '5000' } }]);
+    const first = await post(url);
+    expect(first.status).toBe(429);
+    await first.text();
+    const started = Date.now();
+    const held = await post(url);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(held.status).toBe(429);
+    const retryAfter = Number(held.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(4);
+    expect(retryAfter).toBeLessThanOrEqual(5);
+    const body = (await held.json()) as ErrorBody;
+    expect(body.error.code).toBe('rate_limited');
+    expect(body.error.message).toContain('answered 429 to an earlier call and asked to wait');
+    expect(sim.requests).toHaveLength(1);
+  });
+
   it('boots with only LLM_RPM and LLM_TOTAL_TIMEOUT_MS set: the attempt timeout gives way, said once', async () => {
     const lines: string[] = [];
     const logger = {

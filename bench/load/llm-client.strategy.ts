@@ -8,9 +8,11 @@ import { LOAD_MESSAGES, type LoadStrategy, UpstreamTally } from './load-strategy
 
 /**
  * (f) This module: `LlmClient.chat` booted with `LlmModule.forRoot` as an application would, with
- * its defaults and only the provider's limit given ({@link benchModuleOptions}).
+ * its defaults and only the provider's limit given ({@link benchModuleOptions}); (g) the same
+ * without the limit (`setup.limits` unset): no budget, only the 429 hold.
  */
 export async function llmClientStrategy(setup: BenchModuleSetup): Promise<LoadStrategy> {
+  const budgeted = setup.limits?.rpm !== undefined;
   const app = await NestFactory.createApplicationContext(
     LlmModule.forRoot(benchModuleOptions(setup)),
     { logger: false, abortOnError: false },
@@ -23,11 +25,11 @@ export async function llmClientStrategy(setup: BenchModuleSetup): Promise<LoadSt
       tally.count(attempt.status ?? attempt.errorKind ?? (attempt.error ? 'error' : 200)),
   });
   return {
-    id: 'llm',
-    label: 'this module, defaults',
-    description:
-      `LlmClient with its defaults, told only the provider's ${setup.limits?.rpm ?? 'no'} ` +
-      'requests per minute',
+    id: budgeted ? 'llm' : 'llm-unbudgeted',
+    label: budgeted ? 'this module, defaults' : 'this module, no budget',
+    description: budgeted
+      ? `LlmClient with its defaults, told only the provider's ${setup.limits?.rpm} requests per minute`
+      : 'LlmClient with its defaults and no budget: a 429 holds the model for its wait',
     tally,
     send: async () => {
       try {

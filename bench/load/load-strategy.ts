@@ -6,6 +6,7 @@ export const LOAD_STRATEGY_IDS = [
   'openai-sdk',
   'oracle',
   'llm',
+  'llm-unbudgeted',
 ] as const;
 /** The strategies that are this module (the target applies to them). */
 export const MODULE_STRATEGY_IDS: readonly LoadStrategyId[] = ['llm'];

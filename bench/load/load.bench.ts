@@ -17,7 +17,7 @@ import { pacingOracleStrategy } from './pacing-oracle.strategy';
 
 /**
  * Benchmark 1, the seed's load test in real time: bursty load below the limit with a 4 s outage
- * of 503s, against each enforcement mode in turn; under each, six ways of calling the upstream
+ * of 503s, against each enforcement mode in turn; under each, seven ways of calling the upstream
  * run side by side, each against its own simulator. Prints the tables and writes load.json,
  * load.md and load.png into `outDir`; returns the paths written.
  */
@@ -31,7 +31,7 @@ export async function runLoadBench(
   const arrivals = buildSchedule(config);
   console.log(
     `\nLoad test: ${arrivals.length} requests per strategy over ${config.durationMs / 1_000} s ` +
-      `in real time, six strategies at once, under ${config.modes.length} enforcement modes ` +
+      `in real time, seven strategies at once, under ${config.modes.length} enforcement modes ` +
       `in turn (load average ${info.loadAverage})`,
   );
   const factories: StrategyFactory[] = [
@@ -44,6 +44,7 @@ export async function runLoadBench(
       id: 'llm',
       create: (url) => llmClientStrategy({ baseUrl: url, limits: { rpm: config.rpm } }),
     },
+    { id: 'llm-unbudgeted', create: (url) => llmClientStrategy({ baseUrl: url }) },
   ];
   const modes: Array<{
     id: (typeof config.modes)[number]['id'];

@@ -20,10 +20,10 @@ export function withinBudget<T>(
   breakerState: BreakerState,
   send: (reservation: RateLimitReservation) => Promise<T>,
 ): Promise<T> {
-  // No upstream sets a budget (the default): nothing to wait for, nor to give back; the attempt
-  // goes in the same turn, without this layer's promises (each costs most on Node 22, whose
-  // AsyncLocalStorage runs a promise hook for each).
-  const free = immediateReservation(limiter);
+  // No upstream sets a budget (the default) and this one is not held after a 429: nothing to
+  // wait for, nor to give back; the attempt goes in the same turn, without this layer's promises
+  // (each costs most on Node 22, whose AsyncLocalStorage runs a promise hook for each).
+  const free = immediateReservation(limiter, call.record);
   return free ? send(free) : afterBudget(call, limiter, breaker, breakerState, send);
 }
 

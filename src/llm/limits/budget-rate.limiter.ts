@@ -10,7 +10,11 @@ import type { BudgetStore } from './budget.store';
 import { FailoverBudgetStore } from './failover-budget.store';
 import { LimiterRedisConnection } from './limiter-redis.connection';
 import { LimiterMetrics } from './limiter.metrics';
-import type { LlmRateLimiter, RateLimitReservation } from './llm-rate-limiter';
+import {
+  type LlmRateLimiter,
+  type RateLimitReservation,
+  UnlimitedRateLimiter,
+} from './llm-rate-limiter';
 import { MemoryBudgetStore } from './memory-budget.store';
 import { type RateBudget } from './rate-budget';
 import { tooLargeError } from './rate-limit.errors';
@@ -18,8 +22,6 @@ import { type Budgets, budgetsOf } from './rate-budget.factory';
 import { ReplicaRegistry } from './replica-registry';
 import { ReservationSettler } from './reservation.settle';
 import { estimateTokens, warmUpTokenizer } from './token-estimator';
-
-const FREE: RateLimitReservation = { waitedMs: 0, settle: () => undefined };
 
 /**
  * The limiter when budgets are configured: RPM/TPM per upstream (and per model), FIFO waits
@@ -37,6 +39,8 @@ export class BudgetRateLimiter
   private readonly registry?: ReplicaRegistry;
   private readonly budgets: Budgets;
   private readonly metrics: LimiterMetrics;
+  /** Calls to upstreams and models without a budget: at once, unless held after a 429. */
+  private readonly unbudgeted: UnlimitedRateLimiter;
   private readonly estimates = new WeakMap<CallRecord, { model: string; tokens: number }>();
   private readonly settler = new ReservationSettler((error) => this.warnOnce(error));
   // Ids unique across replicas: they share one Redis log.
@@ -49,6 +53,7 @@ export class BudgetRateLimiter
       budgets: () => this.budgets.all(),
       fallbackActive: () => this.failover?.fallbackActive,
     });
+    this.unbudgeted = new UnlimitedRateLimiter(this.metrics);
     const redis = options.redis;
     if (redis) {
       this.connection = new LimiterRedisConnection(redis);
@@ -81,6 +86,7 @@ export class BudgetRateLimiter
 
   async onModuleDestroy(): Promise<void> {
     for (const budget of this.budgets.all()) budget.close();
+    this.unbudgeted.onModuleDestroy();
     this.failover?.close();
     await this.registry?.stop();
     this.metrics.close();
@@ -89,7 +95,7 @@ export class BudgetRateLimiter
 
   async acquire(call: CallRecord, deadline: CallDeadline): Promise<RateLimitReservation> {
     const budget = this.budgets.for(call.upstream.name, call.model);
-    if (!budget) return FREE;
+    if (!budget) return this.unbudgeted.acquire(call, deadline);
     const startedAt = Date.now();
     const tokens = budget.config.tpm === undefined ? 0 : this.estimate(call, budget);
     if (budget.config.tpm !== undefined && tokens > budget.config.tpm) {
@@ -108,7 +114,7 @@ export class BudgetRateLimiter
       if (isLlmError(error)) throw error;
       // The limiter must never break a call: an unexpected failure lets the attempt go.
       this.warnOnce(error);
-      return FREE;
+      return this.unbudgeted.free;
     }
     const waitedMs = Date.now() - startedAt;
     this.metrics.waited(budget, waitedMs);

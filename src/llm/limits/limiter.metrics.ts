@@ -7,6 +7,7 @@ import {
 import { LLM_METER_NAME } from '../observability/llm-metrics';
 import { flushBeforeCollection, recordLater } from '../observability/metric-record.queue';
 import { createInstruments, type LlmInstruments } from '../observability/llm-metric.instruments';
+import { BoundedLabel } from '../observability/llm-metric.attributes';
 import {
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_LLM_LIMITER_DIMENSION,
@@ -46,6 +47,8 @@ export class LimiterMetrics {
   private readonly i: LlmInstruments<(typeof INSTRUMENTS)[number]>;
   /** Each budget's labels, built once: budgets live as long as the limiter. */
   private readonly labels = new WeakMap<RateBudget, Attributes>();
+  /** Models of upstreams without a budget come from calls (a client's `model`): bounded. */
+  private readonly heldModels = new BoundedLabel();
 
   constructor(private readonly state: LimiterState) {
     this.i = createInstruments(this.meter, INSTRUMENTS);
@@ -65,6 +68,19 @@ export class LimiterMetrics {
     });
   }
 
+  /** A call waited `ms` for an upstream's hold (see upstream-holds.ts), outside any budget. */
+  heldFor(upstream: string, model: string, ms: number): void {
+    recordLater(this.i.limiterWait, ms / 1000, this.holdLabels(upstream, model));
+  }
+
+  /** A call the upstream's hold rejected at once: the hold outlasts its deadline. */
+  heldRejected(upstream: string, model: string): void {
+    this.i.limiterRejections.add(1, {
+      ...this.holdLabels(upstream, model),
+      [ATTR_LLM_LIMITER_REASON]: 'upstream_hold' satisfies RateLimitRejection,
+    });
+  }
+
   fellBack(): void {
     this.i.limiterFallbacks.add(1);
   }
@@ -76,6 +92,13 @@ export class LimiterMetrics {
 
   private gauges(): ObservableGauge[] {
     return [this.i.limiterEffectiveRate, this.i.limiterWaiting, this.i.limiterFallbackActive];
+  }
+
+  private holdLabels(upstream: string, model: string): Attributes {
+    return {
+      [ATTR_LLM_UPSTREAM]: upstream,
+      [ATTR_GEN_AI_REQUEST_MODEL]: this.heldModels.value(model),
+    };
   }
 
   private labelsOf(budget: RateBudget): Attributes {

@@ -1,6 +1,9 @@
+import type { OnModuleDestroy } from '@nestjs/common';
 import type { CallRecord } from '../call/call-record';
 import type { AttemptRecord } from '../call/call-record.types';
 import type { CallDeadline } from '../resilience/call-deadline';
+import { LimiterMetrics } from './limiter.metrics';
+import { UpstreamHolds } from './upstream-holds';
 
 /** Budget held for one attempt until it is settled with what the attempt really cost. */
 export interface RateLimitReservation {
@@ -38,20 +41,53 @@ export interface LlmRateLimiter {
 
 export const LlmRateLimiter = Symbol('LlmRateLimiter');
 
-const FREE: RateLimitReservation = { waitedMs: 0, settle: () => undefined };
+/**
+ * The limiter when no upstream configures a budget: every attempt goes at once, unless its
+ * upstream answered a 429 with a wait that has not passed (see {@link UpstreamHolds}).
+ */
+export class UnlimitedRateLimiter implements LlmRateLimiter, OnModuleDestroy {
+  private readonly metrics: LimiterMetrics;
+  private readonly ownsMetrics: boolean;
+  private readonly holds: UpstreamHolds;
+  /** Settling an attempt only learns of a 429 with a wait (and how long attempts take). */
+  private readonly settle = (call: CallRecord, attempt: AttemptRecord): void =>
+    this.holds.attempted(call, attempt);
+  /** The reservation of an attempt that did not wait. */
+  readonly free: RateLimitReservation = { waitedMs: 0, settle: this.settle };
 
-/** The limiter when no upstream configures a budget: every attempt goes at once. */
-export class UnlimitedRateLimiter implements LlmRateLimiter {
-  acquire(): Promise<RateLimitReservation> {
-    return Promise.resolve(FREE);
+  /** @param metrics the limiter's instruments, when a budget limiter delegates its unbudgeted calls */
+  constructor(metrics?: LimiterMetrics) {
+    this.ownsMetrics = metrics === undefined;
+    this.metrics =
+      metrics ?? new LimiterMetrics({ budgets: () => [], fallbackActive: () => undefined });
+    this.holds = new UpstreamHolds(this.metrics);
+  }
+
+  async acquire(call: CallRecord, deadline: CallDeadline): Promise<RateLimitReservation> {
+    if (!this.holds.isHeld(call)) return this.free;
+    const waitedMs = await this.holds.wait(call, deadline);
+    return { waitedMs, settle: this.settle };
+  }
+
+  /** The reservation `call` gets without waiting, or undefined while its upstream is held. */
+  immediate(call: CallRecord): RateLimitReservation | undefined {
+    return this.holds.isHeld(call) ? undefined : this.free;
+  }
+
+  onModuleDestroy(): void {
+    this.holds.close();
+    if (this.ownsMetrics) this.metrics.close();
   }
 }
 
 /**
- * The reservation every attempt gets at once from `limiter`, when it is the unlimited one (no
- * upstream sets a budget): the limiter layer then has no promise to wait for. Undefined for any
- * other limiter.
+ * The reservation an attempt of `call` gets at once from `limiter`, when it is the unlimited one
+ * (no upstream sets a budget) and the call's upstream is not held: the limiter layer then has no
+ * promise to wait for. Undefined otherwise.
  */
-export function immediateReservation(limiter: LlmRateLimiter): RateLimitReservation | undefined {
-  return limiter instanceof UnlimitedRateLimiter ? FREE : undefined;
+export function immediateReservation(
+  limiter: LlmRateLimiter,
+  call: CallRecord,
+): RateLimitReservation | undefined {
+  return limiter instanceof UnlimitedRateLimiter ? limiter.immediate(call) : undefined;
 }

@@ -1,5 +1,5 @@
 import type { CallDeadline } from '../resilience/call-deadline';
-import { LlmError } from '../resilience/llm.errors';
+import type { LlmError } from '../resilience/llm.errors';
 import { AdaptiveRate } from './adaptive-rate';
 import type {
   BudgetDimension,
@@ -20,6 +20,7 @@ import {
   type BudgetIdentity,
   queueFullError,
   type RateLimitRejection,
+  shutdownError,
   waitPastDeadlineError,
 } from './rate-limit.errors';
 
@@ -174,17 +175,7 @@ export class RateBudget {
 
   /** Rejects every waiting call (module shutdown). */
   close(): void {
-    this.queue.close(
-      ({ context }) =>
-        new LlmError(
-          'cancelled',
-          'LlmModule is shutting down; the call waiting for budget ended.',
-          {
-            ...context,
-            retryable: false,
-          },
-        ),
-    );
+    this.queue.close(({ context }) => shutdownError(context, 'for budget'));
   }
 
   /** The head of the queue: admitted, back in a while, or rejected past its deadline. */

@@ -4,8 +4,11 @@ import type { BudgetDimension } from './budget.store';
 /** `providerCode` of the limiter's own rejections: they never reached the provider. */
 export const LOCAL_RATE_LIMIT = 'local_rate_limit';
 
-/** Why the limiter rejected a call at once (the `llm.limiter.reason` metric label). */
-export type RateLimitRejection = 'deadline' | 'queue_full' | 'too_large';
+/**
+ * Why the limiter rejected a call at once (the `llm.limiter.reason` metric label):
+ * `upstream_hold` when the upstream answered 429 with a wait that outlasts the call's deadline.
+ */
+export type RateLimitRejection = 'deadline' | 'queue_full' | 'too_large' | 'upstream_hold';
 
 /** The budget a rejection is about, as errors name it. */
 export interface BudgetIdentity {
@@ -67,6 +70,41 @@ export function tooLargeError(budget: BudgetIdentity, model: string, tokens: num
     `This call needs about ${tokens} tokens (prompt plus max_tokens), more than the whole ` +
       `${describe(budget)} of ${budget.tpm} tokens ${per(budget.windowMs)}. Lower max_tokens or ` +
       `shorten the prompt, or raise limits.tpm if the provider grants more.`,
+  );
+}
+
+/** The upstream asked (a 429's hint) to wait past what the call's deadline leaves. */
+export function heldPastDeadlineError(
+  upstream: string,
+  model: string,
+  details: { waitMs: number; remainingMs: number; attemptMs: number },
+): LlmError {
+  const { waitMs, remainingMs, attemptMs } = details;
+  const tooLate =
+    waitMs <= remainingMs
+      ? `too late for an attempt (they take about ${seconds(attemptMs)}) to finish within the ` +
+        `call's deadline (${seconds(remainingMs)} left)`
+      : `after the call's deadline (${seconds(remainingMs)} left)`;
+  return rejection(
+    { upstream, windowMs: 60_000 },
+    model,
+    waitMs,
+    `Upstream '${upstream}' model '${model}' answered 429 to an earlier call and asked to wait; ` +
+      `its wait ends in ${seconds(waitMs)}, ${tooLate}. Not sent: the provider would refuse it. ` +
+      `Retry in ${seconds(waitMs)}, give the call a longer deadlineMs, or set limits.rpm / ` +
+      `limits.tpm so that calls are paced below the provider's limit.`,
+  );
+}
+
+/** A call waiting in the limiter when the module shuts down. */
+export function shutdownError(
+  context: { upstream: string; model: string; attempts: number },
+  waitingFor: string,
+): LlmError {
+  return new LlmError(
+    'cancelled',
+    `LlmModule is shutting down; the call waiting ${waitingFor} ended.`,
+    { ...context, retryable: false },
   );
 }
 

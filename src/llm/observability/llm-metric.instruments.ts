@@ -108,7 +108,8 @@ export const LLM_INSTRUMENTS = {
     kind: 'histogram',
     unit: 's',
     buckets: WAIT_BUCKETS_S,
-    description: 'Time an attempt waited for rate-limit budget before it was sent.',
+    description:
+      "Time an attempt waited for rate-limit budget, or for its upstream's 429 hold, before it was sent.",
   },
   limiterRejections: {
     name: S.METRIC_LLM_LIMITER_REJECTIONS,

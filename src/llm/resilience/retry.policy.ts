@@ -71,6 +71,14 @@ class ServerHintBackoff implements IBackoff<IRetryBackoffContext<unknown>> {
 const HINT_SPREAD = 0.1;
 const MAX_HINT_SPREAD_MS = 1000;
 
+/**
+ * A random spread to add after a server's hint of `hintMs`: up to a tenth of it, 1 s at most.
+ * Retries and the calls an upstream's hold kept back (upstream-holds.ts) spread alike.
+ */
+export function hintSpreadMs(hintMs: number, random: () => number = Math.random): number {
+  return Math.min(hintMs * HINT_SPREAD, MAX_HINT_SPREAD_MS) * random();
+}
+
 /** The wait before retry number `retry` (1-based) after `failure`. */
 export function chooseDelay(
   failure: unknown,
@@ -87,9 +95,9 @@ export function chooseDelay(
     failure.retryAfterSource
   ) {
     const hintMs = Math.min(failure.retryAfterMs, options.maxServerHintMs);
-    // Never sooner than the hint; spread a little after it (a tenth of it, 1 s at most), so the
-    // callers one window's reset sent back do not all come at the same instant.
-    const spreadMs = Math.min(hintMs * HINT_SPREAD, MAX_HINT_SPREAD_MS) * random();
+    // Never sooner than the hint; spread a little after it, so the callers one window's reset
+    // sent back do not all come at the same instant.
+    const spreadMs = hintSpreadMs(hintMs, random);
     return { delayMs: Math.round(hintMs + spreadMs), source: failure.retryAfterSource, hintMs };
   }
   return {

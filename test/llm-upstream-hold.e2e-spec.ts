@@ -1,0 +1,162 @@
+import { metrics } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LLM_METRICS as M } from '../src/llm/observability/llm-metric.instruments';
+import { type LlmError } from '../src/llm/resilience/llm.errors';
+import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
+import { recordCalls } from './support/call-recorder';
+import { eventually } from './support/eventually';
+import { FAST_POLICIES, failureOf, startLlmApp } from './support/llm-test-app';
+import { say } from './support/rate-limiter.checks';
+import { TestMetricReader } from './support/test-metric-reader';
+
+// Registered before any module boots: the limiter takes its meter when it is created.
+const reader = new TestMetricReader();
+const provider = new MeterProvider({ readers: [reader] });
+metrics.setGlobalMeterProvider(provider);
+
+let upstreams = 0;
+
+/**
+ * An upstream without a budget (the default) that answers 429 with a wait: the other calls to it
+ * wait for the end of that wait instead of being sent into a provider that said it would refuse
+ * them.
+ */
+describe('429 hold without a budget', () => {
+  let sim: UpstreamSimulator;
+  const apps: Array<{ close(): Promise<void> }> = [];
+
+  async function boot(overrides: Record<string, unknown> = {}) {
+    const name = `h${++upstreams}`;
+    const t = await startLlmApp(sim.baseUrl, { name, ...overrides });
+    apps.push(t);
+    const recorder = recordCalls(t.app);
+    return { ...t, name, calls: recorder.calls, log: recorder.log };
+  }
+
+  /** Resolves once this process has the first call's 429 in hand, not only the simulator sent it. */
+  async function refused(t: { log: string[] }): Promise<number> {
+    await eventually(() => expect(t.log).toContain('attempt 1 rate_limited 429'));
+    expect(sim.requests[0]?.status).toBe(429);
+    return sim.requests[0]!.at;
+  }
+
+  beforeAll(async () => {
+    sim = await UpstreamSimulator.start();
+  });
+  beforeEach(() => sim.reset());
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+  afterAll(async () => {
+    await sim.close();
+    await provider.shutdown();
+  });
+
+  it('holds the other calls to that model until the wait is over, then sends each once', async () => {
+    const t = await boot();
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '300' } }]);
+    const first = t.llm.chat({ messages: say('a') });
+    const refusedAt = await refused(t);
+    const others = await Promise.all(['b', 'c', 'd'].map((m) => t.llm.chat({ messages: say(m) })));
+    await first;
+    expect(others).toHaveLength(3);
+    // One 429, then four answers, none before the wait the provider asked for was over.
+    expect(sim.requests.map((r) => r.status)).toEqual([429, 200, 200, 200, 200]);
+    for (const request of sim.requests.slice(1)) {
+      expect(request.at - refusedAt).toBeGreaterThanOrEqual(295);
+    }
+    // The three newcomers went in one attempt each, and their wait is the limiter's.
+    await eventually(() => expect(t.calls).toHaveLength(4));
+    const newcomers = t.calls.filter((c) => c.attempts.length === 1);
+    expect(newcomers).toHaveLength(3);
+    for (const call of newcomers) {
+      expect(call.attempts[0]!.limiterWaitMs).toBeGreaterThanOrEqual(250);
+    }
+    const histogram = (await reader.read()).histograms(M.limiterWait, { 'llm.upstream': t.name });
+    expect((histogram[0]?.value as { count: number }).count).toBe(3);
+  });
+
+  it('holds one model only: another model of the upstream goes at once', async () => {
+    const t = await boot();
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '300' } }]);
+    const first = t.llm.chat({ messages: say('a') });
+    await refused(t);
+    const started = Date.now();
+    await t.llm.chat({ messages: say('b'), model: 'gpt-4o' });
+    expect(Date.now() - started).toBeLessThan(200);
+    await first;
+  });
+
+  it('rejects at once, unsent, a call whose deadline ends before the wait does', async () => {
+    const t = await boot({ retry: { ...FAST_POLICIES.retry, maxServerHintMs: 5000 } });
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '2000' } }]);
+    const first = t.llm
+      .chat({ messages: say('a') }, { deadlineMs: 1000 })
+      .catch((e: LlmError) => e);
+    await refused(t);
+    const started = Date.now();
+    const error = await failureOf(() => t.llm.chat({ messages: say('b') }, { deadlineMs: 1000 }));
+    expect(Date.now() - started).toBeLessThan(100);
+    expect(error).toMatchObject({
+      kind: 'rate_limited',
+      providerCode: 'local_rate_limit',
+      retryable: false,
+      upstream: t.name,
+      model: 'gpt-4o-mini',
+    });
+    expect(error.retryAfterMs).toBeGreaterThan(1800);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(2000);
+    expect(error.message).toContain('answered 429 to an earlier call and asked to wait');
+    expect(await first).toMatchObject({ kind: 'deadline_exceeded' });
+    expect(sim.requests).toHaveLength(1);
+    const snapshot = await reader.read();
+    const reason = { 'llm.upstream': t.name, 'llm.limiter.reason': 'upstream_hold' };
+    expect(snapshot.sum(M.limiterRejections, reason)).toBe(1);
+  });
+
+  it("releases a held call at once on the caller's abort", async () => {
+    const t = await boot();
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '1500' } }]);
+    const first = t.llm.chat({ messages: say('a') }).catch((e: LlmError) => e);
+    await refused(t);
+    const controller = new AbortController();
+    const held = t.llm.chat({ messages: say('b') }, { signal: controller.signal });
+    await sleep(50);
+    const abortedAt = Date.now();
+    controller.abort();
+    expect((await failureOf(() => held)).kind).toBe('cancelled');
+    expect(Date.now() - abortedAt).toBeLessThan(50);
+    expect(sim.requests).toHaveLength(1);
+    await first;
+  });
+
+  it('holds no longer than retry.maxServerHintMs', async () => {
+    const t = await boot({ retry: { ...FAST_POLICIES.retry, maxServerHintMs: 200 } });
+    sim.script([
+      {
+        type: 'error',
+        status: 429,
+        headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20s' },
+      },
+    ]);
+    const first = t.llm.chat({ messages: say('a') });
+    await refused(t);
+    const started = Date.now();
+    await t.llm.chat({ messages: say('b') });
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(150);
+    expect(waited).toBeLessThan(1000);
+    await first;
+  });
+
+  it('holds a model without a budget when other models of the upstream have one', async () => {
+    const t = await boot({ limits: { models: { 'gpt-4o': { rpm: 100 } } } });
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '300' } }]);
+    const first = t.llm.chat({ messages: say('a') });
+    const refusedAt = await refused(t);
+    await t.llm.chat({ messages: say('b') });
+    expect(sim.requests[1]!.at - refusedAt).toBeGreaterThanOrEqual(295);
+    await first;
+  });
+});
