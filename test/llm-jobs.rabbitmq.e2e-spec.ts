@@ -137,6 +137,11 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     } finally {
       await connection.close();
     }
+    // Published past LlmJobs, the job has a state once the worker took its first copy (a fresh-
+    // clone run under load read it before that: not found).
+    await eventually(async () => (await t.jobs.get(id).catch(() => undefined)) !== undefined, {
+      timeoutMs: 10_000,
+    });
     const [done] = await settled(t.jobs, [id]);
     expect(done).toMatchObject({ state: 'completed' });
     await eventually(
