@@ -117,7 +117,7 @@ describe('429 hold without a budget', () => {
 
   it("releases a held call at once on the caller's abort", async () => {
     const t = await boot();
-    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '1500' } }]);
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '450' } }]);
     const first = t.llm.chat({ messages: say('a') }).catch((e: LlmError) => e);
     await refused(t);
     const controller = new AbortController();
@@ -158,5 +158,57 @@ describe('429 hold without a budget', () => {
     await t.llm.chat({ messages: say('b') });
     expect(sim.requests[1]!.at - refusedAt).toBeGreaterThanOrEqual(295);
     await first;
+  });
+
+  it('keeps a waiting call held when a later 429 extends the hold', async () => {
+    const t = await boot({ retry: { ...FAST_POLICIES.retry, maxServerHintMs: 2000 } });
+    const long = { 'retry-after-ms': '600' };
+    // The first request sent is answered late with the longer wait; the second at once.
+    sim.script([
+      { type: 'error', status: 429, headers: long, latencyMs: 150 },
+      { type: 'error', status: 429, headers: { 'retry-after-ms': '200' } },
+    ]);
+    const slow = t.llm.chat({ messages: say('slow') });
+    await eventually(() => expect(sim.requests).toHaveLength(1));
+    const fast = t.llm.chat({ messages: say('fast') });
+    await eventually(() => expect(t.log).toContain('attempt 1 rate_limited 429'));
+    const held = t.llm.chat({ messages: say('held') });
+    await Promise.all([slow, fast, held]);
+    const sentAt = (text: string) =>
+      sim.requests.filter((r) => JSON.stringify(r.body).includes(`"${text}"`)).map((r) => r.at);
+    const [slowAt] = sentAt('slow');
+    // Its 429 came about 150 ms after it was sent and asked for 600 ms more.
+    expect(sentAt('held')[0]! - slowAt!).toBeGreaterThanOrEqual(740);
+  });
+
+  it('rejects at once a call held past retry.maxServerHintMs, then lets one call see if it still holds', async () => {
+    const t = await boot({ retry: { ...FAST_POLICIES.retry, maxServerHintMs: 300 } });
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after': '2' } }]);
+    const first = await failureOf(() => t.llm.chat({ messages: say('a') }));
+    expect(first).toMatchObject({ kind: 'rate_limited', retryAfterMs: 2000 });
+    const started = Date.now();
+    const held = await failureOf(() => t.llm.chat({ messages: say('b') }));
+    expect(Date.now() - started).toBeLessThan(100);
+    expect(held).toMatchObject({ kind: 'rate_limited', providerCode: 'local_rate_limit' });
+    expect(held.retryAfterMs).toBeGreaterThan(1500);
+    expect(held.message).toContain('longer than any call waits (retry.maxServerHintMs, 0.3 s)');
+    await sleep(350);
+    // A period of the cap later one call goes; it is answered, so the hold is over for all.
+    await t.llm.chat({ messages: say('probe') });
+    await t.llm.chat({ messages: say('after') });
+    expect(sim.requests.map((r) => r.status)).toEqual([429, 200, 200]);
+  });
+
+  it('ends a held call as shutting_down, unsent, when the module shuts down', async () => {
+    const t = await boot();
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '400' } }]);
+    const first = t.llm.chat({ messages: say('a') }).catch((e: LlmError) => e);
+    await refused(t);
+    const held = failureOf(() => t.llm.chat({ messages: say('b') }));
+    await sleep(20);
+    await apps.splice(0)[0]!.close();
+    expect(await held).toMatchObject({ kind: 'shutting_down' });
+    await first;
+    expect(JSON.stringify(sim.requests.map((r) => r.body))).not.toContain('"b"');
   });
 });

@@ -73,18 +73,23 @@ export function tooLargeError(budget: BudgetIdentity, model: string, tokens: num
   );
 }
 
-/** The upstream asked (a 429's hint) to wait past what the call's deadline leaves. */
+/**
+ * The upstream asked (a 429's hint) to wait past what the call's deadline leaves, or past the
+ * longest wait a call takes (`retry.maxServerHintMs`).
+ */
 export function heldPastDeadlineError(
   upstream: string,
   model: string,
-  details: { waitMs: number; remainingMs: number; attemptMs: number },
+  details: { waitMs: number; remainingMs: number; attemptMs: number; capMs: number },
 ): LlmError {
-  const { waitMs, remainingMs, attemptMs } = details;
+  const { waitMs, remainingMs, attemptMs, capMs } = details;
   const tooLate =
-    waitMs <= remainingMs
-      ? `too late for an attempt (they take about ${seconds(attemptMs)}) to finish within the ` +
-        `call's deadline (${seconds(remainingMs)} left)`
-      : `after the call's deadline (${seconds(remainingMs)} left)`;
+    waitMs > capMs
+      ? `longer than any call waits (retry.maxServerHintMs, ${seconds(capMs)})`
+      : waitMs <= remainingMs
+        ? `too late for an attempt (they take about ${seconds(attemptMs)}) to finish within the ` +
+          `call's deadline (${seconds(remainingMs)} left)`
+        : `after the call's deadline (${seconds(remainingMs)} left)`;
   return rejection(
     { upstream, windowMs: 60_000 },
     model,
@@ -96,14 +101,15 @@ export function heldPastDeadlineError(
   );
 }
 
-/** A call waiting in the limiter when the module shuts down. */
+/** A call waiting in the limiter when the module shuts down: another replica may take it. */
 export function shutdownError(
   context: { upstream: string; model: string; attempts: number },
   waitingFor: string,
 ): LlmError {
   return new LlmError(
-    'cancelled',
-    `LlmModule is shutting down; the call waiting ${waitingFor} ended.`,
+    'shutting_down',
+    `The call to upstream '${context.upstream}' model '${context.model}' was waiting ` +
+      `${waitingFor} when LlmModule shut down; it was not sent. Send it again to another replica.`,
     { ...context, retryable: false },
   );
 }

@@ -14,10 +14,17 @@ import { heldPastDeadlineError, shutdownError } from './rate-limit.errors';
 export const MAX_HOLDS = 1000;
 
 interface Hold {
+  /** When the 429 that set it was answered (epoch ms). */
+  since: number;
   /** When the provider said requests may come again (epoch ms). */
   until: number;
   /** The wait it asked for, which the release spreads after (a tenth of it, 1 s at most). */
   hintMs: number;
+  /**
+   * For a wait past `retry.maxServerHintMs`, which no call waits for: when one call may go
+   * anyway to see whether it is still in force (epoch ms); every such period after.
+   */
+  probeAt: number;
 }
 
 interface Waiter {
@@ -65,12 +72,19 @@ export class UpstreamHolds {
     return false;
   }
 
-  /** Learns from one attempt: a 429 with a wait holds its upstream and model. */
+  /** Learns from one attempt: a 429 with a wait holds its upstream and model; an answer ends it. */
   attempted(call: CallRecord, attempt: AttemptRecord): void {
     const { error } = attempt;
     if (error === undefined) {
       if (!call.stream && attempt.endedAt !== undefined) {
         this.attemptSucceeded(call.upstream.name, attempt.endedAt - attempt.startedAt);
+      }
+      // An attempt sent after the hold began went through (a long hold's probe): the provider
+      // takes requests again. One sent before says nothing: it was admitted before the 429.
+      if (this.holds.size > 0) {
+        const key = keyOf(call);
+        const since = this.holds.get(key)?.since;
+        if (since !== undefined && attempt.startedAt >= since) this.holds.delete(key);
       }
       return;
     }
@@ -78,52 +92,84 @@ export class UpstreamHolds {
     const hintMs = error.retryAfterMs;
     // No wait said, or 0 (no hint, as the retry reads it): nothing to hold for.
     if (hintMs === undefined || !(hintMs > 0) || !Number.isFinite(hintMs)) return;
-    const heldMs = Math.min(hintMs, call.upstream.retry.maxServerHintMs);
-    const until = (attempt.endedAt ?? Date.now()) + heldMs;
+    const capMs = call.upstream.retry.maxServerHintMs;
+    // As the retry reads them: a budget's reset is cut to the cap (the whole budget's return,
+    // when one request may go sooner); a Retry-After is the provider's word, held whole.
+    const resetHint = error.retryAfterSource?.startsWith('x-ratelimit-reset') === true;
+    const heldMs = resetHint ? Math.min(hintMs, capMs) : hintMs;
+    const now = attempt.endedAt ?? Date.now();
+    const until = now + heldMs;
     const key = keyOf(call);
     const hold = this.holds.get(key);
     if (hold !== undefined) {
-      if (until > hold.until) this.holds.set(key, { until, hintMs: heldMs });
+      if (until > hold.until) {
+        this.holds.set(key, { since: now, until, hintMs: heldMs, probeAt: now + capMs });
+      }
       return;
     }
     if (this.holds.size >= MAX_HOLDS) this.evict();
-    this.holds.set(key, { until, hintMs: heldMs });
+    this.holds.set(key, { since: now, until, hintMs: heldMs, probeAt: now + capMs });
   }
 
   /**
-   * Waits for the hold on `call`'s upstream and model to end (and its spread). Rejects at once
-   * when the hold ends too late for the deadline, and on the deadline or the caller's abort.
+   * Waits for the hold on `call`'s upstream and model to end (and its spread), again if a later
+   * 429 extended it meanwhile. Rejects at once when the hold ends too late for the deadline or
+   * past `retry.maxServerHintMs` (no call waits that long; one per such period goes to see),
+   * and on the deadline or the caller's abort.
    * @returns how long the call waited, in ms
    */
-  wait(call: CallRecord, deadline: CallDeadline): Promise<number> {
+  async wait(call: CallRecord, deadline: CallDeadline): Promise<number> {
     const startedAt = Date.now();
-    const hold = this.holds.get(keyOf(call));
     const context = {
       upstream: call.upstream.name,
       model: call.model,
       attempts: call.attemptCount,
     };
-    if (hold === undefined || hold.until <= startedAt) return Promise.resolve(0);
-    const remainingMs = deadline.remainingMs(startedAt);
-    const holdMs = hold.until - startedAt;
-    const reserveMs = Math.min(this.attemptMs.get(call.upstream.name) ?? 0, deadline.totalMs / 2);
-    if (holdMs + reserveMs > remainingMs || deadline.signal.aborted) {
-      if (deadline.signal.aborted) return Promise.reject(deadline.abortError(context));
-      this.metrics.heldRejected(call.upstream.name, call.model);
-      return Promise.reject(
-        heldPastDeadlineError(call.upstream.name, call.model, {
-          waitMs: holdMs,
-          remainingMs,
-          attemptMs: reserveMs,
-        }),
+    for (;;) {
+      const now = Date.now();
+      const hold = this.holds.get(keyOf(call));
+      if (hold === undefined || hold.until <= now) break;
+      if (deadline.signal.aborted) throw deadline.abortError(context);
+      const remainingMs = deadline.remainingMs(now);
+      const holdMs = hold.until - now;
+      const reserveMs = Math.min(this.attemptMs.get(call.upstream.name) ?? 0, deadline.totalMs / 2);
+      if (holdMs > call.upstream.retry.maxServerHintMs) {
+        if (hold.probeAt > now) throw this.rejected(call, { holdMs, remainingMs, reserveMs });
+        // Past the longest wait a call takes: one call now and then sees whether it still holds.
+        hold.probeAt = now + call.upstream.retry.maxServerHintMs;
+        break;
+      }
+      if (holdMs + reserveMs > remainingMs) {
+        throw this.rejected(call, { holdMs, remainingMs, reserveMs });
+      }
+      // The spread never eats into what the attempt needs of the deadline.
+      const spreadMs = Math.min(
+        hintSpreadMs(hold.hintMs, this.random),
+        remainingMs - holdMs - reserveMs,
       );
+      await this.sleep(deadline, context, Math.ceil(holdMs + spreadMs));
     }
-    // The spread never eats into what the attempt needs of the deadline.
-    const spreadMs = Math.min(
-      hintSpreadMs(hold.hintMs, this.random),
-      remainingMs - holdMs - reserveMs,
-    );
-    return new Promise<number>((resolve, reject) => {
+    const waitedMs = Date.now() - startedAt;
+    if (waitedMs > 0) this.metrics.heldFor(call.upstream.name, call.model, waitedMs);
+    return waitedMs;
+  }
+
+  private rejected(
+    call: CallRecord,
+    details: { holdMs: number; remainingMs: number; reserveMs: number },
+  ): LlmError {
+    this.metrics.heldRejected(call.upstream.name, call.model);
+    return heldPastDeadlineError(call.upstream.name, call.model, {
+      waitMs: details.holdMs,
+      remainingMs: details.remainingMs,
+      attemptMs: details.reserveMs,
+      capMs: call.upstream.retry.maxServerHintMs,
+    });
+  }
+
+  /** Sleeps `ms`, released early by the deadline or the caller's abort (rejecting). */
+  private sleep(deadline: CallDeadline, context: WaiterContext, ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         deadline,
         context,
@@ -132,15 +178,10 @@ export class UpstreamHolds {
           this.finish(waiter);
           reject(deadline.abortError(context));
         },
-        timer: setTimeout(
-          () => {
-            this.finish(waiter);
-            const waitedMs = Date.now() - startedAt;
-            this.metrics.heldFor(call.upstream.name, call.model, waitedMs);
-            resolve(waitedMs);
-          },
-          Math.ceil(holdMs + spreadMs),
-        ),
+        timer: setTimeout(() => {
+          this.finish(waiter);
+          resolve();
+        }, ms),
       };
       deadline.signal.addEventListener('abort', waiter.onAbort, { once: true });
       this.waiters.add(waiter);
