@@ -25,19 +25,18 @@ describe('server hints', () => {
 
   beforeAll(async () => {
     sim = await UpstreamSimulator.start();
+  });
+  // A module per test: a 429's wait holds the model for the next calls (the 429 hold), and each
+  // test starts with none.
+  beforeEach(async () => {
+    sim.reset();
     t = await startLlmApp(sim.baseUrl, {
       retry: { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 40, maxServerHintMs: 150 },
     });
     recorder = recordCalls(t.app);
   });
-  beforeEach(() => {
-    sim.reset();
-    recorder.clear();
-  });
-  afterAll(async () => {
-    await t.close();
-    await sim.close();
-  });
+  afterEach(() => t.close());
+  afterAll(() => sim.close());
 
   it.each([
     ['retry-after-ms', { 'retry-after-ms': '120' }, 120, 'retry-after-ms'],

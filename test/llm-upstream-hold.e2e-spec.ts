@@ -181,22 +181,17 @@ describe('429 hold without a budget', () => {
     expect(sentAt('held')[0]! - slowAt!).toBeGreaterThanOrEqual(740);
   });
 
-  it('rejects at once a call held past retry.maxServerHintMs, then lets one call see if it still holds', async () => {
+  it('holds nothing for a Retry-After past retry.maxServerHintMs: no call waits that long', async () => {
     const t = await boot({ retry: { ...FAST_POLICIES.retry, maxServerHintMs: 300 } });
     sim.script([{ type: 'error', status: 429, headers: { 'retry-after': '2' } }]);
     const first = await failureOf(() => t.llm.chat({ messages: say('a') }));
     expect(first).toMatchObject({ kind: 'rate_limited', retryAfterMs: 2000 });
+    // Sent at once: the provider's answer, not a wait of the cap, tells this call (here, one
+    // wrong 429 of a simulator: a day's Retry-After would otherwise stop every call).
     const started = Date.now();
-    const held = await failureOf(() => t.llm.chat({ messages: say('b') }));
-    expect(Date.now() - started).toBeLessThan(100);
-    expect(held).toMatchObject({ kind: 'rate_limited', providerCode: 'local_rate_limit' });
-    expect(held.retryAfterMs).toBeGreaterThan(1500);
-    expect(held.message).toContain('longer than any call waits (retry.maxServerHintMs, 0.3 s)');
-    await sleep(350);
-    // A period of the cap later one call goes; it is answered, so the hold is over for all.
-    await t.llm.chat({ messages: say('probe') });
-    await t.llm.chat({ messages: say('after') });
-    expect(sim.requests.map((r) => r.status)).toEqual([429, 200, 200]);
+    await t.llm.chat({ messages: say('b') });
+    expect(Date.now() - started).toBeLessThan(150);
+    expect(sim.requests.map((r) => r.status)).toEqual([429, 200]);
   });
 
   it('ends a held call as shutting_down, unsent, when the module shuts down', async () => {

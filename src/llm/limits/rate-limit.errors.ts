@@ -73,23 +73,18 @@ export function tooLargeError(budget: BudgetIdentity, model: string, tokens: num
   );
 }
 
-/**
- * The upstream asked (a 429's hint) to wait past what the call's deadline leaves, or past the
- * longest wait a call takes (`retry.maxServerHintMs`).
- */
+/** The upstream asked (a 429's hint) to wait past what the call's deadline leaves. */
 export function heldPastDeadlineError(
   upstream: string,
   model: string,
-  details: { waitMs: number; remainingMs: number; attemptMs: number; capMs: number },
+  details: { waitMs: number; remainingMs: number; attemptMs: number },
 ): LlmError {
-  const { waitMs, remainingMs, attemptMs, capMs } = details;
+  const { waitMs, remainingMs, attemptMs } = details;
   const tooLate =
-    waitMs > capMs
-      ? `longer than any call waits (retry.maxServerHintMs, ${seconds(capMs)})`
-      : waitMs <= remainingMs
-        ? `too late for an attempt (they take about ${seconds(attemptMs)}) to finish within the ` +
-          `call's deadline (${seconds(remainingMs)} left)`
-        : `after the call's deadline (${seconds(remainingMs)} left)`;
+    waitMs <= remainingMs
+      ? `too late for an attempt (they take about ${seconds(attemptMs)}) to finish within the ` +
+        `call's deadline (${seconds(remainingMs)} left)`
+      : `after the call's deadline (${seconds(remainingMs)} left)`;
   return rejection(
     { upstream, windowMs: 60_000 },
     model,

@@ -14,17 +14,10 @@ import { heldPastDeadlineError, shutdownError } from './rate-limit.errors';
 export const MAX_HOLDS = 1000;
 
 interface Hold {
-  /** When the 429 that set it was answered (epoch ms). */
-  since: number;
   /** When the provider said requests may come again (epoch ms). */
   until: number;
   /** The wait it asked for, which the release spreads after (a tenth of it, 1 s at most). */
   hintMs: number;
-  /**
-   * For a wait past `retry.maxServerHintMs`, which no call waits for: when one call may go
-   * anyway to see whether it is still in force (epoch ms); every such period after.
-   */
-  probeAt: number;
 }
 
 interface Waiter {
@@ -43,7 +36,7 @@ interface Waiter {
  * a retry after a hint spreads), instead of being sent into a provider that said it would refuse
  * it. A call whose deadline ends first, with an attempt's usual time kept, is rejected at once
  * with `rate_limited` and the wait in `retryAfterMs`. A hold lasts at most the upstream's
- * `retry.maxServerHintMs`; each later 429 may extend it. Per process; budgets (`limits`) hold
+ * `retry.maxServerHintMs` (a longer `Retry-After` holds nothing); each later 429 may extend it. Per process; budgets (`limits`) hold
  * through their own store instead, shared through Redis.
  *
  * @example
@@ -72,19 +65,12 @@ export class UpstreamHolds {
     return false;
   }
 
-  /** Learns from one attempt: a 429 with a wait holds its upstream and model; an answer ends it. */
+  /** Learns from one attempt: a 429 with a wait holds its upstream and model. */
   attempted(call: CallRecord, attempt: AttemptRecord): void {
     const { error } = attempt;
     if (error === undefined) {
       if (!call.stream && attempt.endedAt !== undefined) {
         this.attemptSucceeded(call.upstream.name, attempt.endedAt - attempt.startedAt);
-      }
-      // An attempt sent after the hold began went through (a long hold's probe): the provider
-      // takes requests again. One sent before says nothing: it was admitted before the 429.
-      if (this.holds.size > 0) {
-        const key = keyOf(call);
-        const since = this.holds.get(key)?.since;
-        if (since !== undefined && attempt.startedAt >= since) this.holds.delete(key);
       }
       return;
     }
@@ -93,29 +79,28 @@ export class UpstreamHolds {
     // No wait said, or 0 (no hint, as the retry reads it): nothing to hold for.
     if (hintMs === undefined || !(hintMs > 0) || !Number.isFinite(hintMs)) return;
     const capMs = call.upstream.retry.maxServerHintMs;
-    // As the retry reads them: a budget's reset is cut to the cap (the whole budget's return,
-    // when one request may go sooner); a Retry-After is the provider's word, held whole.
+    // As the retry reads them: a budget's reset past the cap is cut to it (the whole budget's
+    // return, when one request may go sooner); a Retry-After past it is waited by no call, and
+    // holds none: each call meets the provider's answer and ends at once with its wait, as the
+    // refused one did. Held, one wrong Retry-After of a day would stop every call for a day.
     const resetHint = error.retryAfterSource?.startsWith('x-ratelimit-reset') === true;
-    const heldMs = resetHint ? Math.min(hintMs, capMs) : hintMs;
-    const now = attempt.endedAt ?? Date.now();
-    const until = now + heldMs;
+    if (!resetHint && hintMs > capMs) return;
+    const heldMs = Math.min(hintMs, capMs);
+    const until = (attempt.endedAt ?? Date.now()) + heldMs;
     const key = keyOf(call);
     const hold = this.holds.get(key);
     if (hold !== undefined) {
-      if (until > hold.until) {
-        this.holds.set(key, { since: now, until, hintMs: heldMs, probeAt: now + capMs });
-      }
+      if (until > hold.until) this.holds.set(key, { until, hintMs: heldMs });
       return;
     }
     if (this.holds.size >= MAX_HOLDS) this.evict();
-    this.holds.set(key, { since: now, until, hintMs: heldMs, probeAt: now + capMs });
+    this.holds.set(key, { until, hintMs: heldMs });
   }
 
   /**
    * Waits for the hold on `call`'s upstream and model to end (and its spread), again if a later
-   * 429 extended it meanwhile. Rejects at once when the hold ends too late for the deadline or
-   * past `retry.maxServerHintMs` (no call waits that long; one per such period goes to see),
-   * and on the deadline or the caller's abort.
+   * 429 extended it meanwhile. Rejects at once when the hold ends too late for the deadline, and
+   * on the deadline or the caller's abort.
    * @returns how long the call waited, in ms
    */
   async wait(call: CallRecord, deadline: CallDeadline): Promise<number> {
@@ -133,12 +118,6 @@ export class UpstreamHolds {
       const remainingMs = deadline.remainingMs(now);
       const holdMs = hold.until - now;
       const reserveMs = Math.min(this.attemptMs.get(call.upstream.name) ?? 0, deadline.totalMs / 2);
-      if (holdMs > call.upstream.retry.maxServerHintMs) {
-        if (hold.probeAt > now) throw this.rejected(call, { holdMs, remainingMs, reserveMs });
-        // Past the longest wait a call takes: one call now and then sees whether it still holds.
-        hold.probeAt = now + call.upstream.retry.maxServerHintMs;
-        break;
-      }
       if (holdMs + reserveMs > remainingMs) {
         throw this.rejected(call, { holdMs, remainingMs, reserveMs });
       }
@@ -163,7 +142,6 @@ export class UpstreamHolds {
       waitMs: details.holdMs,
       remainingMs: details.remainingMs,
       attemptMs: details.reserveMs,
-      capMs: call.upstream.retry.maxServerHintMs,
     });
   }
 
