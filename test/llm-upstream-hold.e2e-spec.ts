@@ -77,6 +77,25 @@ describe('429 hold without a budget', () => {
     expect((histogram[0]?.value as { count: number }).count).toBe(3);
   });
 
+  it("releases the held calls one per 60 000 / limit ms when the 429 states the provider's requests per minute", async () => {
+    const t = await boot();
+    // 600 requests per minute: one per 100 ms, as OpenAI's 429 states it.
+    const headers = { 'retry-after-ms': '100', 'x-ratelimit-limit-requests': '600' };
+    sim.script([{ type: 'error', status: 429, headers }]);
+    const first = t.llm.chat({ messages: say('a') });
+    const refusedAt = await refused(t);
+    await Promise.all(['b', 'c', 'd', 'e'].map((m) => t.llm.chat({ messages: say(m) })));
+    await first;
+    const arrivals = sim.requests.slice(1).map((r) => r.at - refusedAt);
+    expect(arrivals).toHaveLength(5);
+    expect(arrivals[0]).toBeGreaterThanOrEqual(95);
+    // Five calls (the four held and the refused one's retry), about 100 ms apart, not at once.
+    for (let i = 1; i < arrivals.length; i++) {
+      expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(85);
+    }
+    expect(arrivals[4]).toBeLessThan(1000);
+  });
+
   it('holds one model only: another model of the upstream goes at once', async () => {
     const t = await boot();
     sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '300' } }]);

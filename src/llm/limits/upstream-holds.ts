@@ -18,7 +18,17 @@ interface Hold {
   until: number;
   /** The wait it asked for, which the release spreads after (a tenth of it, 1 s at most). */
   hintMs: number;
+  /**
+   * With the provider's requests per minute (`x-ratelimit-limit-requests` on the 429): the held
+   * calls are released one per `60 000 / limit` ms, not all within the spread.
+   */
+  emissionMs?: number;
+  /** When the next held call may go, released one emission after another (epoch ms). */
+  nextSlot: number;
 }
+
+/** The slowest release pacing taken from a provider's limit: a call per 10 s (6 per minute). */
+const MAX_EMISSION_MS = 10_000;
 
 interface Waiter {
   deadline: CallDeadline;
@@ -60,7 +70,8 @@ export class UpstreamHolds {
     const key = keyOf(call);
     const hold = this.holds.get(key);
     if (hold === undefined) return false;
-    if (hold.until > now) return true;
+    // Held until the wait is over and, when paced, until the last held call's turn.
+    if (hold.until > now || hold.nextSlot > now) return true;
     this.holds.delete(key);
     return false;
   }
@@ -87,14 +98,19 @@ export class UpstreamHolds {
     if (!resetHint && hintMs > capMs) return;
     const heldMs = Math.min(hintMs, capMs);
     const until = (attempt.endedAt ?? Date.now()) + heldMs;
+    const emissionMs = emissionOf(attempt.responseHeaders);
     const key = keyOf(call);
     const hold = this.holds.get(key);
     if (hold !== undefined) {
-      if (until > hold.until) this.holds.set(key, { until, hintMs: heldMs });
+      if (until > hold.until) {
+        hold.until = until;
+        hold.hintMs = heldMs;
+      }
+      hold.emissionMs = emissionMs ?? hold.emissionMs;
       return;
     }
     if (this.holds.size >= MAX_HOLDS) this.evict();
-    this.holds.set(key, { until, hintMs: heldMs });
+    this.holds.set(key, { until, hintMs: heldMs, emissionMs, nextSlot: until });
   }
 
   /**
@@ -110,14 +126,31 @@ export class UpstreamHolds {
       model: call.model,
       attempts: call.attemptCount,
     };
+    // The turn this call took, when paced: it goes then, unless a later 429 moved the hold.
+    let turn: number | undefined;
     for (;;) {
       const now = Date.now();
       const hold = this.holds.get(keyOf(call));
-      if (hold === undefined || hold.until <= now) break;
+      if (hold === undefined) break;
+      if (turn !== undefined ? hold.until <= turn : hold.until <= now && hold.nextSlot <= now) {
+        break;
+      }
       if (deadline.signal.aborted) throw deadline.abortError(context);
       const remainingMs = deadline.remainingMs(now);
-      const holdMs = hold.until - now;
       const reserveMs = Math.min(this.attemptMs.get(call.upstream.name) ?? 0, deadline.totalMs / 2);
+      if (hold.emissionMs !== undefined) {
+        // Paced: the next turn after the hold, one emission after the previous held call's.
+        const slot = Math.max(hold.until, hold.nextSlot);
+        const holdMs = slot - now;
+        if (holdMs + reserveMs > remainingMs) {
+          throw this.rejected(call, { holdMs, remainingMs, reserveMs });
+        }
+        hold.nextSlot = slot + hold.emissionMs;
+        turn = slot;
+        await this.sleep(deadline, context, Math.ceil(holdMs));
+        continue;
+      }
+      const holdMs = hold.until - now;
       if (holdMs + reserveMs > remainingMs) {
         throw this.rejected(call, { holdMs, remainingMs, reserveMs });
       }
@@ -200,6 +233,17 @@ export class UpstreamHolds {
     }
     if (this.holds.size >= MAX_HOLDS && first !== undefined) this.holds.delete(first[0]);
   }
+}
+
+/**
+ * How far apart to release held calls: a minute over the provider's requests per minute, as
+ * its 429 states them (`x-ratelimit-limit-requests`, OpenAI's), at most {@link MAX_EMISSION_MS}.
+ * Undefined without it (Azure OpenAI sends none): the calls go within the spread.
+ */
+function emissionOf(headers: Record<string, string> | undefined): number | undefined {
+  const limit = headers?.['x-ratelimit-limit-requests'];
+  if (limit === undefined || !/^[1-9][0-9]{0,8}$/.test(limit)) return undefined;
+  return Math.min(60_000 / Number(limit), MAX_EMISSION_MS);
 }
 
 /** Upstream names are configured; a model name is anything a caller sent, hence the separator. */
