@@ -97,13 +97,13 @@ describe('429 hold without a budget', () => {
   });
 
   it('holds one model only: another model of the upstream goes at once', async () => {
-    const t = await boot();
-    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '300' } }]);
+    const t = await boot({ retry: { ...FAST_POLICIES.retry, maxServerHintMs: 2000 } });
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '1000' } }]);
     const first = t.llm.chat({ messages: say('a') });
     await refused(t);
     const started = Date.now();
     await t.llm.chat({ messages: say('b'), model: 'gpt-4o' });
-    expect(Date.now() - started).toBeLessThan(200);
+    expect(Date.now() - started).toBeLessThan(500);
     await first;
   });
 
@@ -116,7 +116,7 @@ describe('429 hold without a budget', () => {
     await refused(t);
     const started = Date.now();
     const error = await failureOf(() => t.llm.chat({ messages: say('b') }, { deadlineMs: 1000 }));
-    expect(Date.now() - started).toBeLessThan(100);
+    expect(Date.now() - started).toBeLessThan(500);
     expect(error).toMatchObject({
       kind: 'rate_limited',
       providerCode: 'local_rate_limit',
@@ -145,7 +145,8 @@ describe('429 hold without a budget', () => {
     const abortedAt = Date.now();
     controller.abort();
     expect((await failureOf(() => held)).kind).toBe('cancelled');
-    expect(Date.now() - abortedAt).toBeLessThan(50);
+    // The hold had 400 ms to go.
+    expect(Date.now() - abortedAt).toBeLessThan(250);
     expect(sim.requests).toHaveLength(1);
     await first;
   });
@@ -201,7 +202,7 @@ describe('429 hold without a budget', () => {
   });
 
   it('holds nothing for a Retry-After past retry.maxServerHintMs: no call waits that long', async () => {
-    const t = await boot({ retry: { ...FAST_POLICIES.retry, maxServerHintMs: 300 } });
+    const t = await boot({ retry: { ...FAST_POLICIES.retry, maxServerHintMs: 1000 } });
     sim.script([{ type: 'error', status: 429, headers: { 'retry-after': '2' } }]);
     const first = await failureOf(() => t.llm.chat({ messages: say('a') }));
     expect(first).toMatchObject({ kind: 'rate_limited', retryAfterMs: 2000 });
@@ -209,7 +210,7 @@ describe('429 hold without a budget', () => {
     // wrong 429 of a simulator: a day's Retry-After would otherwise stop every call).
     const started = Date.now();
     await t.llm.chat({ messages: say('b') });
-    expect(Date.now() - started).toBeLessThan(150);
+    expect(Date.now() - started).toBeLessThan(500);
     expect(sim.requests.map((r) => r.status)).toEqual([429, 200]);
   });
 

@@ -71,7 +71,7 @@ export class UpstreamHolds {
     const hold = this.holds.get(key);
     if (hold === undefined) return false;
     // Held until the wait is over and, when paced, until the last held call's turn.
-    if (hold.until > now || hold.nextSlot > now) return true;
+    if (endOf(hold) > now) return true;
     this.holds.delete(key);
     return false;
   }
@@ -132,7 +132,7 @@ export class UpstreamHolds {
       const now = Date.now();
       const hold = this.holds.get(keyOf(call));
       if (hold === undefined) break;
-      if (turn !== undefined ? hold.until <= turn : hold.until <= now && hold.nextSlot <= now) {
+      if (turn !== undefined ? hold.until <= turn : endOf(hold) <= now) {
         break;
       }
       if (deadline.signal.aborted) throw deadline.abortError(context);
@@ -228,11 +228,16 @@ export class UpstreamHolds {
     const now = Date.now();
     let first: [string, Hold] | undefined;
     for (const entry of this.holds) {
-      if (entry[1].until <= now) this.holds.delete(entry[0]);
-      else if (first === undefined || entry[1].until < first[1].until) first = entry;
+      if (endOf(entry[1]) <= now) this.holds.delete(entry[0]);
+      else if (first === undefined || endOf(entry[1]) < endOf(first[1])) first = entry;
     }
     if (this.holds.size >= MAX_HOLDS && first !== undefined) this.holds.delete(first[0]);
   }
+}
+
+/** When a hold is over: its wait, and the last paced call's turn. */
+function endOf(hold: Hold): number {
+  return Math.max(hold.until, hold.nextSlot);
 }
 
 /**
