@@ -96,6 +96,59 @@ describe('429 hold without a budget', () => {
     expect(arrivals[4]).toBeLessThan(1000);
   });
 
+  it('keeps the paced calls in the order they started when a later 429 moves the hold', async () => {
+    const t = await boot();
+    const paced = { 'retry-after-ms': '100', 'x-ratelimit-limit-requests': '600' };
+    sim.script([
+      { type: 'error', status: 429, headers: paced },
+      { type: 'ok' },
+      { type: 'error', status: 429, headers: { 'retry-after-ms': '400' } },
+    ]);
+    const first = t.llm.chat({ messages: say('a') });
+    const refusedAt = await refused(t);
+    const rest = ['b', 'c', 'd', 'e', 'f'].map((m) => t.llm.chat({ messages: say(m) }));
+    await Promise.all([first, ...rest]);
+    const sends = sim.requests.map((r) => ({
+      text: (r.body as { messages: { content: string }[] }).messages[0]!.content,
+      at: r.at - refusedAt,
+      status: r.status,
+    }));
+    // The first 429 paces the held calls 100 ms apart; the next request sent (whichever call it
+    // is) meets a 429 that holds the model 400 ms more.
+    expect(sends.map((x) => x.status)).toEqual([429, 200, 429, 200, 200, 200, 200, 200]);
+    expect(sends[1]!.at - sends[0]!.at).toBeGreaterThanOrEqual(95);
+    const refused2 = sends[2]!;
+    const after = sends.slice(3);
+    // Nothing inside the new hold; then one per 100 ms.
+    expect(after[0]!.at - refused2.at).toBeGreaterThanOrEqual(395);
+    for (let i = 1; i < after.length; i++) {
+      expect(after[i]!.at - after[i - 1]!.at).toBeGreaterThanOrEqual(85);
+    }
+    // The calls still waiting kept the order they started in; the refused call's retry, which
+    // comes back a spread after the hold, goes within a turn of its end, not behind them all.
+    const waiting = ['a', 'b', 'c', 'd', 'e', 'f'].filter(
+      (x) =>
+        x !== refused2.text && !sends.slice(0, 3).some((y) => y.text === x && y.status === 200),
+    );
+    expect(after.map((x) => x.text).filter((x) => x !== refused2.text)).toEqual(waiting);
+    expect(after.findIndex((x) => x.text === refused2.text)).toBeLessThanOrEqual(1);
+  });
+
+  it('keeps a tenth of the deadline for the attempt until its upstream was timed', async () => {
+    const t = await boot({ retry: { ...FAST_POLICIES.retry, maxServerHintMs: 2000 } });
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '1000' } }]);
+    const first = t.llm.chat({ messages: say('a') }, { deadlineMs: 3000 });
+    await refused(t);
+    // The hold ends about 1 s from now: 50 ms before this call's deadline, less than its tenth.
+    const started = Date.now();
+    const error = await failureOf(() => t.llm.chat({ messages: say('b') }, { deadlineMs: 1050 }));
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(error).toMatchObject({ kind: 'rate_limited', providerCode: 'local_rate_limit' });
+    expect(error.message).toContain('too late for an attempt');
+    await first;
+    expect(JSON.stringify(sim.requests.map((r) => r.body))).not.toContain('"b"');
+  });
+
   it('holds one model only: another model of the upstream goes at once', async () => {
     const t = await boot({ retry: { ...FAST_POLICIES.retry, maxServerHintMs: 2000 } });
     sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '1000' } }]);

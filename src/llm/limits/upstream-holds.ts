@@ -20,34 +20,51 @@ interface Hold {
   hintMs: number;
   /**
    * With the provider's requests per minute (`x-ratelimit-limit-requests` on the 429): the held
-   * calls are released one per `60 000 / limit` ms, not all within the spread.
+   * calls are released one per `60 000 / limit` ms, in the order the calls started.
    */
   emissionMs?: number;
-  /** When the next held call may go, released one emission after another (epoch ms). */
-  nextSlot: number;
+  /** When the last paced call was released (epoch ms). */
+  releasedAt: number;
+  /** Paced calls waiting for their turn, in the order the calls started. */
+  queue: Waiter[];
+  /** Releases the queue's head at its turn. */
+  timer?: NodeJS.Timeout;
 }
 
 /** The slowest release pacing taken from a provider's limit: a call per 10 s (6 per minute). */
 const MAX_EMISSION_MS = 10_000;
 
+/** The share of a call's deadline kept for its attempt until its upstream's attempts were timed. */
+const UNTIMED_ATTEMPT_SHARE = 0.1;
+
 interface Waiter {
+  upstream: string;
+  model: string;
   deadline: CallDeadline;
   context: WaiterContext;
-  timer: NodeJS.Timeout;
+  /** What the call keeps of its deadline for the attempt. */
+  reserveMs: number;
+  resolve: () => void;
   reject: (error: LlmError) => void;
   onAbort: () => void;
+  /** An unpaced call's own wake-up. */
+  timer?: NodeJS.Timeout;
+  /** The hold whose queue a paced call waits in. */
+  queuedIn?: Hold;
 }
 
 /**
  * The waits a provider asked for, kept for the calls of an upstream without a rate-limit budget.
- * A 429 with a wait (`retry-after-ms`, `Retry-After`, or the exhausted budget's
- * `x-ratelimit-reset-*`) holds its upstream and model until then: an attempt of any call to
- * them waits for the end of the hold, plus a spread of up to a tenth of the wait (1 s at most, as
- * a retry after a hint spreads), instead of being sent into a provider that said it would refuse
- * it. A call whose deadline ends first, with an attempt's usual time kept, is rejected at once
- * with `rate_limited` and the wait in `retryAfterMs`. A hold lasts at most the upstream's
- * `retry.maxServerHintMs` (a longer `Retry-After` holds nothing); each later 429 may extend it. Per process; budgets (`limits`) hold
- * through their own store instead, shared through Redis.
+ * A 429 with a wait (`retry-after-ms`, `Retry-After`, or an `x-ratelimit-reset-*`, as the retry
+ * reads them) holds its upstream and model until then: an attempt of any call to them waits for
+ * the end of the hold, plus a spread of up to a tenth of the wait (1 s at most, as a retry after a
+ * hint spreads), or, when the 429 states the provider's requests per minute, for its turn one
+ * emission interval after the previous held call's; instead of being sent into a provider that
+ * said it would refuse it. A call whose deadline ends first, with an attempt's usual time kept, is
+ * rejected at once with `rate_limited` and the wait in `retryAfterMs`. A hold lasts at most the
+ * upstream's `retry.maxServerHintMs` (a longer `Retry-After` holds nothing); a later 429 may
+ * extend it. Per process; budgets (`limits`) hold through their own store instead, shared
+ * through Redis.
  *
  * @example
  * holds.attempted(call, attempt); // after each attempt: a 429 with a wait starts a hold
@@ -55,23 +72,19 @@ interface Waiter {
  */
 export class UpstreamHolds {
   private readonly holds = new Map<string, Hold>();
-  /** Per upstream: a moving average of how long its successful plain attempts take. */
+  /** Per upstream: a moving average of how long its successful attempts take. */
   private readonly attemptMs = new Map<string, number>();
   private readonly waiters = new Set<Waiter>();
 
-  constructor(
-    private readonly metrics: LimiterMetrics,
-    private readonly random: () => number = Math.random,
-  ) {}
+  constructor(private readonly metrics: LimiterMetrics) {}
 
   /** Whether an attempt of `call` must wait for a hold now. */
-  isHeld(call: CallRecord, now = Date.now()): boolean {
+  isHeld(call: CallRecord): boolean {
     if (this.holds.size === 0) return false;
     const key = keyOf(call);
     const hold = this.holds.get(key);
     if (hold === undefined) return false;
-    // Held until the wait is over and, when paced, until the last held call's turn.
-    if (endOf(hold) > now) return true;
+    if (endOf(hold) > Date.now()) return true;
     this.holds.delete(key);
     return false;
   }
@@ -80,7 +93,7 @@ export class UpstreamHolds {
   attempted(call: CallRecord, attempt: AttemptRecord): void {
     const { error } = attempt;
     if (error === undefined) {
-      if (!call.stream && attempt.endedAt !== undefined) {
+      if (attempt.endedAt !== undefined) {
         this.attemptSucceeded(call.upstream.name, attempt.endedAt - attempt.startedAt);
       }
       return;
@@ -101,102 +114,62 @@ export class UpstreamHolds {
     const emissionMs = emissionOf(attempt.responseHeaders);
     const key = keyOf(call);
     const hold = this.holds.get(key);
-    if (hold !== undefined) {
-      if (until > hold.until) {
-        hold.until = until;
-        hold.hintMs = heldMs;
-      }
-      hold.emissionMs = emissionMs ?? hold.emissionMs;
+    if (hold === undefined) {
+      if (this.holds.size >= MAX_HOLDS) this.evict();
+      const fresh = { until, hintMs: heldMs, emissionMs, releasedAt: -Infinity, queue: [] };
+      this.holds.set(key, fresh);
       return;
     }
-    if (this.holds.size >= MAX_HOLDS) this.evict();
-    this.holds.set(key, { until, hintMs: heldMs, emissionMs, nextSlot: until });
+    hold.emissionMs = emissionMs ?? hold.emissionMs;
+    if (until <= hold.until) return;
+    hold.until = until;
+    hold.hintMs = heldMs;
+    // The queue moves behind the new wait, in the same order; a call whose turn now comes too
+    // late for its deadline is told at once.
+    this.pump(hold);
   }
 
   /**
-   * Waits for the hold on `call`'s upstream and model to end (and its spread), again if a later
-   * 429 extended it meanwhile. Rejects at once when the hold ends too late for the deadline, and
-   * on the deadline or the caller's abort.
+   * Waits for the hold on `call`'s upstream and model to end: paced, for the call's turn; else
+   * for the end of the wait and a spread, again if a later 429 extended it meanwhile. Rejects at
+   * once when the call's turn comes too late for its deadline, with the time an attempt takes
+   * kept, and on the deadline or the caller's abort.
    * @returns how long the call waited, in ms
    */
   async wait(call: CallRecord, deadline: CallDeadline): Promise<number> {
     const startedAt = Date.now();
-    const context = {
+    const known = this.attemptMs.get(call.upstream.name);
+    const waiter = {
       upstream: call.upstream.name,
       model: call.model,
-      attempts: call.attemptCount,
-    };
-    // The turn this call took, when paced: it goes then, unless a later 429 moved the hold.
-    let turn: number | undefined;
+      deadline,
+      context: { upstream: call.upstream.name, model: call.model, attempts: call.attemptCount },
+      reserveMs: Math.min(known ?? deadline.totalMs * UNTIMED_ATTEMPT_SHARE, deadline.totalMs / 2),
+      resolve: () => undefined,
+      reject: () => undefined,
+      onAbort: () => undefined,
+    } satisfies Waiter;
     for (;;) {
       const now = Date.now();
       const hold = this.holds.get(keyOf(call));
-      if (hold === undefined) break;
-      if (turn !== undefined ? hold.until <= turn : endOf(hold) <= now) {
+      if (hold === undefined || endOf(hold) <= now) break;
+      if (deadline.signal.aborted) throw deadline.abortError(waiter.context);
+      if (hold.emissionMs !== undefined) {
+        await this.queueFor(hold, waiter);
         break;
       }
-      if (deadline.signal.aborted) throw deadline.abortError(context);
-      const remainingMs = deadline.remainingMs(now);
-      const reserveMs = Math.min(this.attemptMs.get(call.upstream.name) ?? 0, deadline.totalMs / 2);
-      if (hold.emissionMs !== undefined) {
-        // Paced: the next turn after the hold, one emission after the previous held call's.
-        const slot = Math.max(hold.until, hold.nextSlot);
-        const holdMs = slot - now;
-        if (holdMs + reserveMs > remainingMs) {
-          throw this.rejected(call, { holdMs, remainingMs, reserveMs });
-        }
-        hold.nextSlot = slot + hold.emissionMs;
-        turn = slot;
-        await this.sleep(deadline, context, Math.ceil(holdMs));
-        continue;
-      }
       const holdMs = hold.until - now;
-      if (holdMs + reserveMs > remainingMs) {
-        throw this.rejected(call, { holdMs, remainingMs, reserveMs });
-      }
+      const spareMs = deadline.expiresAt - hold.until - waiter.reserveMs;
+      if (spareMs < 0) throw this.rejected(waiter, holdMs);
       // The spread never eats into what the attempt needs of the deadline.
-      const spreadMs = Math.min(
-        hintSpreadMs(hold.hintMs, this.random),
-        remainingMs - holdMs - reserveMs,
-      );
-      await this.sleep(deadline, context, Math.ceil(holdMs + spreadMs));
+      const spreadMs = Math.min(hintSpreadMs(hold.hintMs), spareMs);
+      await this.sleep(waiter, Math.ceil(holdMs + spreadMs));
+      // Woken later than foreseen (a busy process): too little left for an attempt to finish.
+      if (deadline.remainingMs() < waiter.reserveMs) throw this.rejected(waiter, 0);
     }
     const waitedMs = Date.now() - startedAt;
     if (waitedMs > 0) this.metrics.heldFor(call.upstream.name, call.model, waitedMs);
     return waitedMs;
-  }
-
-  private rejected(
-    call: CallRecord,
-    details: { holdMs: number; remainingMs: number; reserveMs: number },
-  ): LlmError {
-    this.metrics.heldRejected(call.upstream.name, call.model);
-    return heldPastDeadlineError(call.upstream.name, call.model, {
-      waitMs: details.holdMs,
-      remainingMs: details.remainingMs,
-      attemptMs: details.reserveMs,
-    });
-  }
-
-  /** Sleeps `ms`, released early by the deadline or the caller's abort (rejecting). */
-  private sleep(deadline: CallDeadline, context: WaiterContext, ms: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        deadline,
-        context,
-        reject,
-        onAbort: () => {
-          this.finish(waiter);
-          reject(deadline.abortError(context));
-        },
-        timer: setTimeout(() => {
-          this.finish(waiter);
-          resolve();
-        }, ms),
-      };
-      deadline.signal.addEventListener('abort', waiter.onAbort, { once: true });
-      this.waiters.add(waiter);
-    });
   }
 
   /** Rejects every waiting call (module shutdown). */
@@ -205,13 +178,107 @@ export class UpstreamHolds {
       this.finish(waiter);
       waiter.reject(shutdownError(waiter.context, 'to be sent'));
     }
+    for (const hold of this.holds.values()) clearTimeout(hold.timer);
     this.holds.clear();
+  }
+
+  /** Queues a paced call in the order the calls started, unless its turn comes too late. */
+  private queueFor(hold: Hold, waiter: Waiter): Promise<void> {
+    const { queue } = hold;
+    let at = queue.length;
+    while (at > 0 && queue[at - 1]!.deadline.startedAt > waiter.deadline.startedAt) at--;
+    const turn = this.turnOf(hold, at);
+    if (turn + waiter.reserveMs > waiter.deadline.expiresAt) {
+      return Promise.reject(this.rejected(waiter, turn - Date.now()));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.watch(waiter, resolve, reject);
+      waiter.queuedIn = hold;
+      queue.splice(at, 0, waiter);
+      this.pump(hold);
+    });
+  }
+
+  /**
+   * Releases the head of a paced queue if its turn has come, and sets the timer for the next;
+   * rejects the calls whose turn now comes too late for their deadline.
+   */
+  private pump(hold: Hold): void {
+    clearTimeout(hold.timer);
+    hold.timer = undefined;
+    for (let at = 0; at < hold.queue.length;) {
+      const waiter = hold.queue[at]!;
+      const turn = this.turnOf(hold, at);
+      if (turn + waiter.reserveMs > waiter.deadline.expiresAt) {
+        this.finish(waiter);
+        waiter.reject(this.rejected(waiter, turn - Date.now()));
+        continue;
+      }
+      at++;
+    }
+    const head = hold.queue[0];
+    if (head === undefined) return;
+    const now = Date.now();
+    const turn = this.turnOf(hold, 0);
+    if (turn > now) {
+      hold.timer = setTimeout(() => this.pump(hold), Math.ceil(turn - now));
+      return;
+    }
+    this.finish(head);
+    hold.releasedAt = now;
+    head.resolve();
+    if (hold.queue.length > 0) this.pump(hold);
+  }
+
+  /** When the call at `position` of a paced queue goes (epoch ms). */
+  private turnOf(hold: Hold, position: number): number {
+    const emissionMs = hold.emissionMs ?? 0;
+    const next = Math.max(hold.until, hold.releasedAt + emissionMs, Date.now());
+    return next + position * emissionMs;
+  }
+
+  private rejected(waiter: Waiter, holdMs: number): LlmError {
+    this.metrics.heldRejected(waiter.upstream, waiter.model);
+    return heldPastDeadlineError(waiter.upstream, waiter.model, {
+      waitMs: Math.max(0, holdMs),
+      remainingMs: waiter.deadline.remainingMs(),
+      attemptMs: waiter.reserveMs,
+    });
+  }
+
+  /** Sleeps `ms`, released early by the deadline or the caller's abort (rejecting). */
+  private sleep(waiter: Waiter, ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.watch(waiter, resolve, reject);
+      waiter.timer = setTimeout(() => {
+        this.finish(waiter);
+        resolve();
+      }, ms);
+    });
+  }
+
+  /** Makes `waiter` settle its promise, and end at once on the deadline or the caller's abort. */
+  private watch(waiter: Waiter, resolve: () => void, reject: (error: LlmError) => void): void {
+    waiter.resolve = resolve;
+    waiter.reject = reject;
+    waiter.onAbort = () => {
+      this.finish(waiter);
+      reject(waiter.deadline.abortError(waiter.context));
+    };
+    waiter.deadline.signal.addEventListener('abort', waiter.onAbort, { once: true });
+    this.waiters.add(waiter);
   }
 
   private finish(waiter: Waiter): void {
     clearTimeout(waiter.timer);
+    waiter.timer = undefined;
     waiter.deadline.signal.removeEventListener('abort', waiter.onAbort);
     this.waiters.delete(waiter);
+    const hold = waiter.queuedIn;
+    if (hold === undefined) return;
+    waiter.queuedIn = undefined;
+    const at = hold.queue.indexOf(waiter);
+    if (at >= 0) hold.queue.splice(at, 1);
   }
 
   private attemptSucceeded(upstream: string, durationMs: number): void {
@@ -235,20 +302,25 @@ export class UpstreamHolds {
   }
 }
 
-/** When a hold is over: its wait, and the last paced call's turn. */
+/**
+ * When a hold is over: its wait, the queue of paced calls, and one emission interval after the
+ * last of them went (the provider counts that one too).
+ */
 function endOf(hold: Hold): number {
-  return Math.max(hold.until, hold.nextSlot);
+  if (hold.queue.length > 0) return Number.POSITIVE_INFINITY;
+  return Math.max(hold.until, hold.releasedAt + (hold.emissionMs ?? 0));
 }
 
 /**
  * How far apart to release held calls: a minute over the provider's requests per minute, as
- * its 429 states them (`x-ratelimit-limit-requests`, OpenAI's), at most {@link MAX_EMISSION_MS}.
- * Undefined without it (Azure OpenAI sends none): the calls go within the spread.
+ * its 429 states them (`x-ratelimit-limit-requests`, OpenAI's), at least 1 ms and at most
+ * {@link MAX_EMISSION_MS}. Undefined without it (Azure OpenAI sends none): the calls go within
+ * the spread.
  */
 function emissionOf(headers: Record<string, string> | undefined): number | undefined {
-  const limit = headers?.['x-ratelimit-limit-requests'];
+  const limit = headers?.['x-ratelimit-limit-requests']?.trim();
   if (limit === undefined || !/^[1-9][0-9]{0,8}$/.test(limit)) return undefined;
-  return Math.min(60_000 / Number(limit), MAX_EMISSION_MS);
+  return Math.max(1, Math.min(60_000 / Number(limit), MAX_EMISSION_MS));
 }
 
 /** Upstream names are configured; a model name is anything a caller sent, hence the separator. */
