@@ -272,6 +272,30 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     expect(dead.map((m) => (m.body as { id: string }).id)).toEqual([id]);
   });
 
+  it('a job waiting for a 429 hold when its worker stops goes back to the queue, unsent, and completes on the next worker', async () => {
+    const queue = freshQueue();
+    // The first job's call meets a 429 asking for 1.5 s: the model is held meanwhile.
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after-ms': '1500' } }]);
+    const worker = await start(target(queue), {
+      jobs: { concurrency: 2 },
+      upstream: { retry: { ...FAST_POLICIES.retry, maxServerHintMs: 5000 } },
+    });
+    const first = await worker.jobs.enqueue({ messages: USER });
+    await eventually(() => requestsOf(first.id).length === 1, { timeoutMs: 10_000 });
+    const held = await worker.jobs.enqueue({ messages: USER });
+    await eventually(async () => (await worker.jobs.get(held.id)).state === 'running', {
+      timeoutMs: 10_000,
+    });
+    apps.splice(apps.indexOf(worker), 1);
+    await worker.close();
+    expect(requestsOf(held.id)).toHaveLength(0);
+
+    const next = await start(target(queue));
+    const jobs = await settled(next.jobs, [first.id, held.id]);
+    expect(jobs.map((j) => j.state)).toEqual(['completed', 'completed']);
+    expect(requestsOf(held.id)).toHaveLength(1);
+  });
+
   it('a rate-limit wait longer than holdMs becomes a delayed redelivery, not a busy loop', async () => {
     const t = await start(target(), {
       jobs: { holdMs: 100 },

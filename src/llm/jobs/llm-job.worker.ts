@@ -12,6 +12,7 @@ import { LlmClient } from '../client/llm-client';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import type { ResolvedLlmOptions } from '../llm-module.options';
 import { LLM_TRACER_NAME } from '../observability/llm-tracing';
+import { isLlmError } from '../resilience/llm.errors';
 import { JobMessageHeaders, readJobHeaders } from './job-message.headers';
 import { JobOutcomeWriter } from './job-outcome.writer';
 import { decideAfterFailure } from './job-run.decision';
@@ -202,7 +203,9 @@ export class LlmJobWorker implements OnApplicationBootstrap, BeforeApplicationSh
     }
     const started = { ...base, startedAt };
     let stored: string;
-    if (this.stopping) {
+    // The module shutting down ended a call that waited to be sent (for budget, or a 429's
+    // hold) before this worker heard of the shutdown: the job goes back to the queue too.
+    if (this.stopping || (isLlmError(failure) && failure.kind === 'shutting_down')) {
       stored = 'requeued';
     } else if (result) {
       stored = (await this.writer.complete(started, result)) ? 'completed' : 'unstored';
