@@ -35,7 +35,7 @@ export function waitPastDeadlineError(
         `${seconds(attemptMs)}) to finish within the call's deadline (${seconds(remainingMs)} left). `
       : `room frees in ${seconds(waitMs)}, after the call's deadline (${seconds(remainingMs)} left). `;
   return rejection(
-    budget,
+    budget.upstream,
     model,
     waitMs,
     `The ${describe(budget)} (${limit} ${per(budget.windowMs)}) has no room for this call; ` +
@@ -52,7 +52,7 @@ export function queueFullError(
   details: { waiting: number; waitMs: number },
 ): LlmError {
   return rejection(
-    budget,
+    budget.upstream,
     model,
     details.waitMs,
     `${details.waiting} calls already wait for the ${describe(budget)} (limits.maxQueue); ` +
@@ -64,7 +64,7 @@ export function queueFullError(
 /** The call's token estimate alone exceeds the whole tokens budget: no wait would help. */
 export function tooLargeError(budget: BudgetIdentity, model: string, tokens: number): LlmError {
   return rejection(
-    budget,
+    budget.upstream,
     model,
     undefined,
     `This call needs about ${tokens} tokens (prompt plus max_tokens), more than the whole ` +
@@ -86,7 +86,7 @@ export function heldPastDeadlineError(
         `call's deadline (${seconds(remainingMs)} left)`
       : `after the call's deadline (${seconds(remainingMs)} left)`;
   return rejection(
-    { upstream, windowMs: 60_000 },
+    upstream,
     model,
     waitMs,
     `Upstream '${upstream}' model '${model}' answered 429 to an earlier call and asked to wait; ` +
@@ -110,7 +110,7 @@ export function shutdownError(
 }
 
 function rejection(
-  budget: BudgetIdentity,
+  upstream: string,
   model: string,
   retryAfterMs: number | undefined,
   message: string,
@@ -118,7 +118,7 @@ function rejection(
   return new LlmError('rate_limited', message, {
     retryable: false,
     retryAfterMs: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs),
-    upstream: budget.upstream,
+    upstream,
     model,
     providerCode: LOCAL_RATE_LIMIT,
   });
