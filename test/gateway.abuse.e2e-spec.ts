@@ -2,6 +2,7 @@ import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Server } from 'node:http';
 import * as net from 'node:net';
+import * as zlib from 'node:zlib';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
@@ -110,6 +111,39 @@ describe('gateway under hostile input', () => {
         expect(performance.now() - startedAt).toBeLessThan(1500);
       }
       expect(sim.requests).toHaveLength(0);
+    },
+  );
+
+  it.each(['express', 'fastify'])(
+    '%s: a body of 150,000 distinct keys is refused before parsing; 88,000 members in messages still go',
+    async (platform) => {
+      const url = await boot({ GATEWAY_HTTP_PLATFORM: platform });
+      // Small objects with keys never seen before: each makes JSON.parse build a new hidden
+      // class (800,000 of them held the event loop 3.7 s).
+      const keys = Array.from({ length: 15_000 }, (_, i) =>
+        Array.from({ length: 10 }, (_, j) => `"k${i}_${j}":1`).join(','),
+      );
+      const body = `{"messages":${JSON.stringify(MESSAGES)},"metadata":[{${keys.join('},{')}}]}`;
+      for (const encoding of ['identity', 'gzip']) {
+        const res = await fetch(`${url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+          body: encoding === 'gzip' ? zlib.gzipSync(body) : body,
+        });
+        expect([encoding, res.status]).toEqual([encoding, 400]);
+        const { error } = (await res.json()) as ErrorBody;
+        expect(error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_value' });
+        expect(error.message).toBe(
+          'The request body holds more than 100,000 object members (keys) in all.',
+        );
+      }
+      expect(sim.requests).toHaveLength(0);
+      // A long conversation with content parts: 4,000 messages of 10 parts, 88,002 members.
+      const parts = Array.from({ length: 10 }, (_, i) => ({ type: 'text', text: `part ${i}` }));
+      const messages = Array.from({ length: 4_000 }, () => ({ role: 'user', content: parts }));
+      const ok = await post(url, JSON.stringify({ messages }));
+      expect(ok.status).toBe(200);
+      expect(sim.requests).toHaveLength(1);
     },
   );
 

@@ -4,7 +4,7 @@ import { holdHeader, sendJson } from './http-exchange';
 import { requestIdFor } from './inbound-call.options';
 import { openAiError } from './openai-error.body';
 import type { NodeMiddleware } from './inbound-guard.middleware';
-import { JsonDepthScan, MAX_BODY_DEPTH, tooDeepError } from './json-depth.scan';
+import { bodyScan, scanRefusal } from './json-depth.scan';
 
 type Next = (error?: unknown) => void;
 
@@ -174,7 +174,8 @@ function parseBody(
 ): Error | undefined {
   // Node's parser never delivers more than Content-Length, and less only when the client left.
   if (received !== length) return aborted(length, received);
-  if (!new JsonDepthScan(MAX_BODY_DEPTH).push(raw)) return tooDeepError();
+  const scan = bodyScan();
+  if (!scan.push(raw)) return scanRefusal(scan);
   const text = decode(raw);
   try {
     req.body = parse(text);

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { isLlmError } from '../llm/index';
 import { InvalidRequestError } from './invalid-request.error';
-import { MAX_BODY_DEPTH } from './json-depth.scan';
+import { MAX_BODY_DEPTH, MAX_BODY_MEMBERS } from './json-depth.scan';
 import { bodyLimitText, GATEWAY_BODY_LIMIT_BYTES, GATEWAY_CONFIG } from './gateway.constants';
 import type { GatewayConfig } from './gateway.config';
 import {
@@ -153,6 +153,11 @@ const BODY_ERRORS: Record<string, { code: string; message: string; whole?: true 
     // As the module's own check of the same mistake (65 to 128 levels) names it.
     code: 'invalid_value',
     message: `The request body nests arrays and objects more than ${MAX_BODY_DEPTH} levels deep`,
+    whole: true,
+  },
+  'entity.too.many.members': {
+    code: 'invalid_value',
+    message: `The request body holds more than ${MAX_BODY_MEMBERS.toLocaleString('en-US')} object members (keys) in all`,
     whole: true,
   },
   'request.size.invalid': {

@@ -53,6 +53,28 @@ describe('JsonDepthScan', () => {
     }
   });
 
+  it('counts object members across parts, not the colons in strings, and says which bound it passed', () => {
+    const members = (text: string, max: number, size = Infinity) => {
+      const scan = new JsonDepthScan(128, max);
+      const bytes = Buffer.from(text);
+      for (let i = 0; i < bytes.length; i += size) {
+        if (!scan.push(bytes.subarray(i, Math.min(bytes.length, i + size)))) return scan.refused;
+      }
+      return scan.refused ?? 'within';
+    };
+    const text = '{"a":1,"b":{"c":"x:y:z","d":[{"e":2}]},"f\":":3}';
+    // a, b, c, d, e and f": six members; the colons inside strings (after an escaped quote too) are not.
+    for (const size of [Infinity, 1, 2, 5]) {
+      expect([size, members(text, 6, size)]).toEqual([size, 'within']);
+      expect([size, members(text, 5, size)]).toEqual([size, 'members']);
+    }
+    const deep = new JsonDepthScan(2, 10);
+    expect(deep.push('[[[')).toBe(false);
+    expect(deep.refused).toBe('depth');
+    // Once refused, every later part is refused too.
+    expect(deep.push(']]]')).toBe(false);
+  });
+
   it('is linear in the body: 3 MB of short strings, or of escapes, in well under a second', () => {
     // Searching for both the next quote and backslash afresh at every string read to the end of
     // the body each time: the first of these took 19 s.

@@ -13,26 +13,40 @@ export function nestsDeeperThan(text: string, maxDepth: number): boolean {
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const COLON = 0x3a;
 
 /**
  * Follows the nesting of JSON text as it arrives, part by part, without parsing it: brackets and
- * braces outside strings. Strings are skipped with native searches for their end, so a body of
- * long strings (prompts) costs little; a body that is not JSON is left for the parser to refuse.
+ * braces outside strings, and object members (colons outside strings). Strings are skipped with
+ * native searches for their end, so a body of long strings (prompts) costs little; a body that
+ * is not JSON is left for the parser to refuse.
  *
  * @example
- * const scan = new JsonDepthScan(128);
- * if (!scan.push(body)) refuse(); // nests deeper than 128 (a Buffer of UTF-8, or a string)
+ * const scan = new JsonDepthScan(128, 100_000);
+ * if (!scan.push(body)) refuse(scan.refused); // 'depth' or 'members' (a Buffer of UTF-8, or a string)
  */
 export class JsonDepthScan {
   private depth = 0;
+  private members = 0;
   private inString = false;
   /** The previous part ended inside a string, on a backslash: its next byte is escaped. */
   private escaped = false;
+  /** Which bound the text passed, once {@link push} has returned false. */
+  refused: 'depth' | 'members' | undefined;
 
-  constructor(private readonly maxDepth: number) {}
+  /**
+   * @param maxDepth deepest nesting of arrays and objects.
+   * @param maxMembers most object members (key-value pairs) in the whole text, all objects
+   *   together; unbounded when not given.
+   */
+  constructor(
+    private readonly maxDepth: number,
+    private readonly maxMembers = Infinity,
+  ) {}
 
-  /** Takes the next part; false once the text has nested deeper than the maximum. */
+  /** Takes the next part; false once the text has passed a bound ({@link refused} says which). */
   push(part: Buffer | string): boolean {
+    if (this.refused) return false;
     const text = typeof part === 'string';
     let i = 0;
     const length = part.length;
@@ -68,8 +82,16 @@ export class JsonDepthScan {
       }
       const byte = text ? part.charCodeAt(i) : part[i]!;
       if (byte === QUOTE) this.inString = true;
-      else if (byte === 0x5b || byte === 0x7b) {
-        if (++this.depth > this.maxDepth) return false;
+      else if (byte === COLON) {
+        if (++this.members > this.maxMembers) {
+          this.refused = 'members';
+          return false;
+        }
+      } else if (byte === 0x5b || byte === 0x7b) {
+        if (++this.depth > this.maxDepth) {
+          this.refused = 'depth';
+          return false;
+        }
       } else if (byte === 0x5d || byte === 0x7d) this.depth--;
       i++;
     }
