@@ -62,7 +62,7 @@ describe('JsonDepthScan', () => {
       }
       return scan.refused ?? 'within';
     };
-    const text = '{"a":1,"b":{"c":"x:y:z","d":[{"e":2}]},"f\":":3}';
+    const text = String.raw`{"a":1,"b":{"c":"x:y:z","d":[{"e":2}]},"f\":":3}`;
     // a, b, c, d, e and f": six members; the colons inside strings (after an escaped quote too) are not.
     for (const size of [Infinity, 1, 2, 5]) {
       expect([size, members(text, 6, size)]).toEqual([size, 'within']);
