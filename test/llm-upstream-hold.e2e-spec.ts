@@ -96,6 +96,84 @@ describe('429 hold without a budget', () => {
     expect(arrivals[4]).toBeLessThan(1000);
   });
 
+  /** When each request after the first 429 reached the simulator, in ms after that 429. */
+  function arrivalsAfter(refusedAt: number, from: number): number[] {
+    return sim.requests.slice(from).map((r) => r.at - refusedAt);
+  }
+
+  it('paces the held calls by what the provider let through when its 429 states no limit (Azure)', async () => {
+    const t = await boot();
+    // Four answers, then a 429 with a wait and no limit, as Azure OpenAI sends it: the provider
+    // let four through in the 400 ms before it, so the held calls go one per 100 ms.
+    sim.script([
+      { type: 'ok' },
+      { type: 'ok' },
+      { type: 'ok' },
+      { type: 'ok' },
+      { type: 'error', status: 429, headers: { 'retry-after-ms': '400' } },
+    ]);
+    for (const m of ['1', '2', '3', '4']) await t.llm.chat({ messages: say(m) });
+    const first = t.llm.chat({ messages: say('a') });
+    await eventually(() => expect(t.log).toContain('attempt 1 rate_limited 429'));
+    const refusedAt = sim.requests[4]!.at;
+    await Promise.all(['b', 'c', 'd', 'e'].map((m) => t.llm.chat({ messages: say(m) })));
+    await first;
+    const arrivals = arrivalsAfter(refusedAt, 5);
+    // The four held calls and the refused one's retry: none inside the wait, then 100 ms apart.
+    expect(arrivals).toHaveLength(5);
+    expect(arrivals[0]).toBeGreaterThanOrEqual(395);
+    for (let i = 1; i < arrivals.length; i++) {
+      expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(85);
+    }
+    expect(sim.requests.slice(5).every((r) => r.status === 200)).toBe(true);
+  });
+
+  it('halves the observed pace when a call it released meets a 429 too, once per round', async () => {
+    const t = await boot();
+    // Two answers in the 200 ms before the 429: one per 100 ms. The first call released at that
+    // pace meets a 429 too: from then on, one per 200 ms.
+    sim.script([
+      { type: 'ok' },
+      { type: 'ok' },
+      { type: 'error', status: 429, headers: { 'retry-after-ms': '200' } },
+      { type: 'error', status: 429, headers: { 'retry-after-ms': '100' } },
+    ]);
+    for (const m of ['1', '2']) await t.llm.chat({ messages: say(m) });
+    const first = t.llm.chat({ messages: say('a') });
+    await eventually(() => expect(t.log).toContain('attempt 1 rate_limited 429'));
+    const refusedAt = sim.requests[2]!.at;
+    await Promise.all(['b', 'c', 'd', 'e'].map((m) => t.llm.chat({ messages: say(m) })));
+    await first;
+    const sends = arrivalsAfter(refusedAt, 3);
+    expect(sim.requests.slice(3).map((r) => r.status)).toEqual([429, 200, 200, 200, 200, 200]);
+    // After the second 429: its wait, then 200 ms apart.
+    expect(sends[1]! - sends[0]!).toBeGreaterThanOrEqual(95);
+    for (let i = 2; i < sends.length; i++) {
+      expect(sends[i]! - sends[i - 1]!).toBeGreaterThanOrEqual(185);
+    }
+  });
+
+  it('does not slow the observed pace for the 429s of calls sent before the hold', async () => {
+    const t = await boot();
+    // Two answers, then three calls sent together all meet a 429 (the provider's window is
+    // full): one per 200 ms, from the 400 ms wait, whichever of the three 429s comes first.
+    const wait = { type: 'error' as const, status: 429, headers: { 'retry-after-ms': '400' } };
+    sim.script([{ type: 'ok' }, { type: 'ok' }, wait, wait, wait]);
+    for (const m of ['1', '2']) await t.llm.chat({ messages: say(m) });
+    const together = ['a', 'b', 'c'].map((m) => t.llm.chat({ messages: say(m) }));
+    await eventually(() => expect(sim.requests).toHaveLength(5));
+    const refusedAt = sim.requests[2]!.at;
+    await Promise.all([...together, t.llm.chat({ messages: say('d') })]);
+    const arrivals = arrivalsAfter(refusedAt, 5);
+    // Three retries and the held call, 200 ms apart: had each 429 halved the pace, the last
+    // would come 400 + 3 × 800 ms after the first 429, not about 400 + 3 × 200.
+    expect(arrivals).toHaveLength(4);
+    for (let i = 1; i < arrivals.length; i++) {
+      expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(185);
+    }
+    expect(arrivals[3]).toBeLessThan(1600);
+  });
+
   it('keeps the paced calls in the order they started when a later 429 moves the hold', async () => {
     const t = await boot();
     const paced = { 'retry-after-ms': '100', 'x-ratelimit-limit-requests': '600' };
