@@ -174,6 +174,39 @@ describe('429 hold without a budget', () => {
     expect(arrivals[3]).toBeLessThan(1600);
   });
 
+  it('holds the model when an answer says no request remains, as the 429 it foretells would', async () => {
+    const t = await boot();
+    // OpenAI counts on every answer: this one used the last request of the minute's 600.
+    const exhausted = {
+      'x-ratelimit-limit-requests': '600',
+      'x-ratelimit-remaining-requests': '0',
+      'x-ratelimit-reset-requests': '6s',
+    };
+    sim.script([{ type: 'ok', headers: exhausted }]);
+    await t.llm.chat({ messages: say('a') });
+    const answeredAt = sim.requests[0]!.at;
+    await Promise.all(['b', 'c', 'd'].map((m) => t.llm.chat({ messages: say(m) })));
+    const arrivals = arrivalsAfter(answeredAt, 1);
+    // Not one 429: one request back after 100 ms (a minute over 600), then one per 100 ms.
+    expect(sim.requests.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(arrivals[0]).toBeGreaterThanOrEqual(95);
+    for (let i = 1; i < arrivals.length; i++) {
+      expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(85);
+    }
+    await eventually(() => expect(t.calls).toHaveLength(4));
+    for (const call of t.calls.slice(1)) expect(call.attempts).toHaveLength(1);
+  });
+
+  it('holds nothing for an answer that says no request remains without saying when it is back', async () => {
+    const t = await boot();
+    // Azure OpenAI sends the count alone.
+    sim.script([{ type: 'ok', headers: { 'x-ratelimit-remaining-requests': '0' } }]);
+    await t.llm.chat({ messages: say('a') });
+    await t.llm.chat({ messages: say('b') });
+    await eventually(() => expect(t.calls).toHaveLength(2));
+    expect(t.calls[1]!.attempts[0]!.limiterWaitMs).toBe(0);
+  });
+
   it('keeps the paced calls in the order they started when a later 429 moves the hold', async () => {
     const t = await boot();
     const paced = { 'retry-after-ms': '100', 'x-ratelimit-limit-requests': '600' };

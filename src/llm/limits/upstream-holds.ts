@@ -2,6 +2,7 @@ import type { CallRecord } from '../call/call-record';
 import type { AttemptRecord } from '../call/call-record.types';
 import type { CallDeadline } from '../resilience/call-deadline';
 import type { LlmError } from '../resilience/llm.errors';
+import { parseOpenAiDuration } from '../resilience/retry-after';
 import { hintSpreadMs } from '../resilience/retry.policy';
 import type { LimiterMetrics } from './limiter.metrics';
 import type { WaiterContext } from './budget-wait.queue';
@@ -115,7 +116,10 @@ export class UpstreamHolds {
     return false;
   }
 
-  /** Learns from one attempt: a 429 with a wait holds its upstream and model. */
+  /**
+   * Learns from one attempt: a 429 with a wait holds its upstream and model, and so does an
+   * answer that says no request remains (`x-ratelimit-remaining-requests: 0` with its reset).
+   */
   attempted(call: CallRecord, attempt: AttemptRecord): void {
     const { error } = attempt;
     if (error === undefined) {
@@ -123,6 +127,8 @@ export class UpstreamHolds {
         this.attemptSucceeded(call.upstream.name, attempt.endedAt - attempt.startedAt);
       }
       this.logSuccess(call.upstream.name, call.model, attempt.startedAt);
+      const headers = attempt.responseHeaders;
+      if (headers?.['x-ratelimit-remaining-requests'] === '0') this.exhausted(call, attempt);
       return;
     }
     if (attempt.status !== 429 || error.kind !== 'rate_limited') return;
@@ -136,7 +142,34 @@ export class UpstreamHolds {
     // refused one did. Held, one wrong Retry-After of a day would stop every call for a day.
     const resetHint = error.retryAfterSource?.startsWith('x-ratelimit-reset') === true;
     if (!resetHint && hintMs > capMs) return;
-    const heldMs = Math.min(hintMs, capMs);
+    this.hold(call, attempt, Math.min(hintMs, capMs), true);
+  }
+
+  /**
+   * An answer that says the provider's requests are used up (OpenAI sends the count on every
+   * answer): the next request would meet a 429, so the model is held as a 429 would hold it,
+   * until one request is back (a minute over the stated limit), or the whole budget's reset when
+   * no limit is stated, then paced. Without the reset nothing is held: there is no telling when
+   * the count is back (Azure OpenAI sends neither).
+   */
+  private exhausted(call: CallRecord, attempt: AttemptRecord): void {
+    const reset = attempt.responseHeaders?.['x-ratelimit-reset-requests'];
+    const resetMs = reset === undefined ? undefined : parseOpenAiDuration(reset);
+    if (resetMs === undefined || !(resetMs > 0)) return;
+    const oneBackMs = emissionOf(attempt.responseHeaders) ?? resetMs;
+    this.hold(
+      call,
+      attempt,
+      Math.min(resetMs, oneBackMs, call.upstream.retry.maxServerHintMs),
+      false,
+    );
+  }
+
+  /**
+   * Holds `call`'s upstream and model for `heldMs` after `attempt` ended, or extends the hold;
+   * `refused` when the attempt met a 429 (which may slow an observed pace).
+   */
+  private hold(call: CallRecord, attempt: AttemptRecord, heldMs: number, refused: boolean): void {
     const endedAt = attempt.endedAt ?? Date.now();
     const until = endedAt + heldMs;
     const stated = emissionOf(attempt.responseHeaders);
@@ -159,7 +192,7 @@ export class UpstreamHolds {
     if (stated !== undefined) {
       hold.emissionMs = stated;
       hold.observed = false;
-    } else if (hold.observed && attempt.startedAt >= hold.pacedAt) {
+    } else if (refused && hold.observed && attempt.startedAt >= hold.pacedAt) {
       // An attempt released at the observed pace met a 429 too: the provider takes fewer than
       // it let through before (a window counted from its start, not over the wait). Half the
       // pace, once per round: the 429s of attempts sent before this change say nothing new.
