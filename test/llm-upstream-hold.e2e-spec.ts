@@ -207,6 +207,32 @@ describe('429 hold without a budget', () => {
     expect(t.calls[1]!.attempts[0]!.limiterWaitMs).toBe(0);
   });
 
+  it("paces by the tokens an average call takes of the provider's stated tokens per minute, when they bind first", async () => {
+    const t = await boot();
+    await t.llm.chat({ messages: say('a') });
+    await eventually(() => expect(t.calls).toHaveLength(1));
+    const { inputTokens, outputTokens } = t.calls[0]!.response!;
+    const tokens = inputTokens! + outputTokens!;
+    // A tokens-per-minute limit that takes a call's tokens every 200 ms, with 6,000 requests per
+    // minute (one per 10 ms): the tokens bind.
+    const headers = {
+      'retry-after-ms': '100',
+      'x-ratelimit-limit-requests': '6000',
+      'x-ratelimit-limit-tokens': String(tokens * 300),
+    };
+    sim.script([{ type: 'error', status: 429, headers }]);
+    const first = t.llm.chat({ messages: say('a') });
+    await eventually(() => expect(t.log).toContain('attempt 1 rate_limited 429'));
+    const refusedAt = sim.requests[1]!.at;
+    await Promise.all(['b', 'c', 'd'].map((m) => t.llm.chat({ messages: say(m) })));
+    await first;
+    const arrivals = arrivalsAfter(refusedAt, 2);
+    expect(arrivals).toHaveLength(4);
+    for (let i = 1; i < arrivals.length; i++) {
+      expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(185);
+    }
+  });
+
   it('keeps the paced calls in the order they started when a later 429 moves the hold', async () => {
     const t = await boot();
     const paced = { 'retry-after-ms': '100', 'x-ratelimit-limit-requests': '600' };

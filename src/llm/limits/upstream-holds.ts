@@ -20,10 +20,10 @@ interface Hold {
   /** The wait it asked for, which the release spreads after (a tenth of it, 1 s at most). */
   hintMs: number;
   /**
-   * How far apart the held calls are released, in the order the calls started: a minute over the
-   * provider's requests per minute when its 429 states them (`x-ratelimit-limit-requests`), else
-   * the wait over the attempts the provider let through in the same time before the 429. Without
-   * either, the calls go within the spread.
+   * How far apart the held calls are released, in the order the calls started: by the provider's
+   * limits per minute when its 429 states them (`x-ratelimit-limit-requests`, and `-tokens` with
+   * the tokens an average call of the model takes), else the wait over the attempts the provider
+   * let through in the same time before the 429. Without either, the calls go within the spread.
    */
   emissionMs?: number;
   /** Whether {@link emissionMs} was measured from the attempts let through, not stated. */
@@ -56,6 +56,8 @@ interface SuccessLog {
   /** Where the next start goes (the oldest is overwritten). */
   next: number;
   count: number;
+  /** A moving average of the tokens its answers counted (prompt and completion), once known. */
+  tokens?: number;
 }
 
 /** The share of a call's deadline kept for its attempt until its upstream's attempts were timed. */
@@ -126,7 +128,7 @@ export class UpstreamHolds {
       if (attempt.endedAt !== undefined) {
         this.attemptSucceeded(call.upstream.name, attempt.endedAt - attempt.startedAt);
       }
-      this.logSuccess(call.upstream.name, call.model, attempt.startedAt);
+      this.logSuccess(call, attempt.startedAt);
       const headers = attempt.responseHeaders;
       if (headers?.['x-ratelimit-remaining-requests'] === '0') this.exhausted(call, attempt);
       return;
@@ -156,7 +158,7 @@ export class UpstreamHolds {
     const reset = attempt.responseHeaders?.['x-ratelimit-reset-requests'];
     const resetMs = reset === undefined ? undefined : parseOpenAiDuration(reset);
     if (resetMs === undefined || !(resetMs > 0)) return;
-    const oneBackMs = emissionOf(attempt.responseHeaders) ?? resetMs;
+    const oneBackMs = this.statedEmission(call, attempt) ?? resetMs;
     this.hold(
       call,
       attempt,
@@ -172,7 +174,7 @@ export class UpstreamHolds {
   private hold(call: CallRecord, attempt: AttemptRecord, heldMs: number, refused: boolean): void {
     const endedAt = attempt.endedAt ?? Date.now();
     const until = endedAt + heldMs;
-    const stated = emissionOf(attempt.responseHeaders);
+    const stated = this.statedEmission(call, attempt);
     const key = keyOf(call);
     const hold = this.holds.get(key);
     if (hold === undefined) {
@@ -371,8 +373,10 @@ export class UpstreamHolds {
     );
   }
 
-  /** Remembers when a successful attempt of `upstream` and `model` started. */
-  private logSuccess(upstream: string, model: string, startedAt: number): void {
+  /** Remembers when a successful attempt of `call` started, and the tokens its answer counted. */
+  private logSuccess(call: CallRecord, startedAt: number): void {
+    const upstream = call.upstream.name;
+    const model = call.model;
     let models = this.successes.get(upstream);
     if (models === undefined) {
       models = new Map();
@@ -388,6 +392,17 @@ export class UpstreamHolds {
     log.startedAt[log.next] = startedAt;
     log.next = (log.next + 1) % SUCCESS_LOG;
     if (log.count < SUCCESS_LOG) log.count++;
+    // A plain answer's usage is known now; a stream's only if it came before the attempt's end.
+    const usage = call.response;
+    const tokens = (usage?.inputTokens ?? NaN) + (usage?.outputTokens ?? NaN);
+    if (tokens >= 0)
+      log.tokens = log.tokens === undefined ? tokens : 0.8 * log.tokens + 0.2 * tokens;
+  }
+
+  /** The pace the provider's stated limits give `call`'s model ({@link emissionOf}). */
+  private statedEmission(call: CallRecord, attempt: AttemptRecord): number | undefined {
+    const tokens = this.successes.get(call.upstream.name)?.get(call.model)?.tokens;
+    return emissionOf(attempt.responseHeaders, tokens);
   }
 
   /**
@@ -430,15 +445,29 @@ function endOf(hold: Hold): number {
 }
 
 /**
- * How far apart to release held calls: a minute over the provider's requests per minute, as
- * its 429 states them (`x-ratelimit-limit-requests`, OpenAI's), at least 1 ms and at most
- * {@link MAX_EMISSION_MS}. Undefined without it (Azure OpenAI sends none): the calls go within
- * the spread.
+ * How far apart to release held calls by the provider's stated limits (OpenAI's
+ * `x-ratelimit-limit-requests` and `-tokens`, per minute): a minute over the requests, or the
+ * minute's share an average call's tokens take, whichever is longer; at least 1 ms and at most
+ * {@link MAX_EMISSION_MS}. Undefined without either (Azure OpenAI states none), or with only the
+ * tokens' before any answer of the model counted its tokens.
  */
-function emissionOf(headers: Record<string, string> | undefined): number | undefined {
-  const limit = headers?.['x-ratelimit-limit-requests']?.trim();
-  if (limit === undefined || !/^[1-9][0-9]{0,8}$/.test(limit)) return undefined;
-  return Math.max(1, Math.min(60_000 / Number(limit), MAX_EMISSION_MS));
+function emissionOf(
+  headers: Record<string, string> | undefined,
+  tokensPerCall: number | undefined,
+): number | undefined {
+  const requests = perMinute(headers?.['x-ratelimit-limit-requests']);
+  const tokens = perMinute(headers?.['x-ratelimit-limit-tokens']);
+  const byRequests = requests === undefined ? 0 : 60_000 / requests;
+  const byTokens =
+    tokens === undefined || tokensPerCall === undefined ? 0 : (60_000 * tokensPerCall) / tokens;
+  const emissionMs = Math.max(byRequests, byTokens);
+  return emissionMs > 0 ? Math.max(1, Math.min(emissionMs, MAX_EMISSION_MS)) : undefined;
+}
+
+/** A stated limit: a whole number from 1, or undefined. */
+function perMinute(value: string | undefined): number | undefined {
+  const limit = value?.trim();
+  return limit !== undefined && /^[1-9][0-9]{0,11}$/.test(limit) ? Number(limit) : undefined;
 }
 
 /** Upstream names are configured; a model name is anything a caller sent, hence the separator. */
