@@ -184,6 +184,10 @@ describe('the API key never appears in errors or output', () => {
           }),
         );
         process.stdout.write(inspect(t.llm, { depth: Infinity }) + '\n');
+        // With hidden properties and getters' values too, as a debugging session would print it.
+        process.stdout.write(
+          inspect(t.llm, { depth: Infinity, showHidden: true, getters: true }) + '\n',
+        );
         await new Promise((resolve) => setTimeout(resolve, 20)); // the event lines of the turn
       } finally {
         await t.close();

@@ -1,3 +1,4 @@
+import { inspect, type InspectOptions } from 'node:util';
 import type { LlmStreamUsage, ResolvedUpstream } from '../llm-module.options';
 import { type LimitsLayer, mergeLimits, readLimitsLayer } from './limits-options.resolver';
 import { LLM_DEFAULTS } from './llm.defaults';
@@ -178,19 +179,52 @@ function isOpenAiApi(baseUrl: string): boolean {
   }
 }
 
+/** An upstream's credentials, kept off the resolved object itself (see {@link withSecretsHidden}). */
+interface UpstreamSecrets {
+  apiKey?: string;
+  headers: Record<string, string>;
+  secrets: readonly string[];
+}
+
+const SECRETS = new WeakMap<object, UpstreamSecrets>();
+
 /**
- * Makes `apiKey` and `headers` (credentials too: Azure's `api-key`) non-enumerable: the resolved
- * upstream reaches application code (a call's `upstream` in `lastResort`, the request context's
- * `calls`), where `console.log`, `JSON.stringify` or a spread must not print the key. The
- * transport reads them by name, as before.
+ * The prototype of every resolved upstream: `apiKey`, `headers` and `secrets` are read through
+ * its getters from {@link SECRETS}, not own properties; and `util.inspect` (`console.log`, Nest's
+ * logger) shows the upstream's own fields only, with `showHidden` and `getters` too (which showed
+ * the non-enumerable properties, then the prototype's getters' values).
+ */
+const WITH_SECRETS: object = Object.freeze(
+  Object.create(Object.prototype, {
+    apiKey: { get: secretOf('apiKey') },
+    headers: { get: secretOf('headers') },
+    secrets: { get: secretOf('secrets') },
+    [inspect.custom]: {
+      value(this: object, _depth: number, options: InspectOptions, show: typeof inspect) {
+        return show({ ...this }, options);
+      },
+    },
+  }) as object,
+);
+
+function secretOf<K extends keyof UpstreamSecrets>(field: K) {
+  return function (this: object): UpstreamSecrets[K] | undefined {
+    return SECRETS.get(this)?.[field];
+  };
+}
+
+/**
+ * Keeps `apiKey` and `headers` (credentials too: Azure's `api-key`) and the `secrets` list off the
+ * resolved upstream: it reaches application code (a call's `upstream` in `lastResort`, the request
+ * context's `calls`), where `console.log`, `util.inspect` (with `showHidden` too), `JSON.stringify`
+ * or a spread must not print the key. The transport reads them by name, as before, through the
+ * prototype's getters.
  */
 function withSecretsHidden(upstream: ResolvedUpstream): ResolvedUpstream {
-  for (const field of ['apiKey', 'headers', 'secrets'] as const) {
-    if (field in upstream) {
-      Object.defineProperty(upstream, field, { value: upstream[field], enumerable: false });
-    }
-  }
-  return upstream;
+  const { apiKey, headers, secrets, ...rest } = upstream;
+  const hidden = Object.assign(Object.create(WITH_SECRETS) as object, rest) as ResolvedUpstream;
+  SECRETS.set(hidden, { ...(apiKey === undefined ? {} : { apiKey }), headers, secrets });
+  return hidden;
 }
 
 /**
