@@ -215,4 +215,37 @@ describe('the gateway with ELASTICSEARCH_URL', () => {
     expect(request).toMatchObject({ 'llm.feature': 'left', 'http.response.status_code': 499 });
     expect(request!['event.outcome']).not.toBe('success');
   });
+
+  it('says a stream cut after its content reached the client failed, though its status was 200', async () => {
+    const sim = await UpstreamSimulator.start();
+    const es = await ElasticsearchStandIn.start();
+    const gateway = await startGatewayApp({ LLM_BASE_URL: sim.baseUrl, ELASTICSEARCH_URL: es.url });
+    try {
+      sim.script([{ type: 'stream', chunks: ['a', 'b', 'c', 'd'], cutAfter: 2 }]);
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-feature-name': 'cut' },
+        body: JSON.stringify({ messages: USER, stream: true }),
+      });
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toContain('incomplete_stream');
+      expect(text).not.toContain('[DONE]');
+      await es.waitForDocs(CALLS_STREAM, 2);
+    } finally {
+      await gateway.close();
+      await es.close();
+      await sim.close();
+    }
+    const [call] = byAction(es.docs(CALLS_STREAM), 'llm-call');
+    const [request] = byAction(es.docs(CALLS_STREAM), 'llm-request');
+    expect(call).toMatchObject({ 'event.outcome': 'failure', 'error.type': 'incomplete_stream' });
+    expect(request).toMatchObject({
+      'llm.feature': 'cut',
+      'event.outcome': 'failure',
+      'llm.request.outcome': 'failure',
+      'error.type': 'incomplete_stream',
+      'http.response.status_code': 200,
+    });
+  });
 });

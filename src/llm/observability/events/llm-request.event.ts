@@ -9,14 +9,19 @@ import { type LlmEventDocument } from './llm-event.fields';
 export type LlmRequestOutcome = 'success' | 'degraded' | 'failure';
 
 /**
- * `failure` when the request failed (status ≥ 400), `degraded` when it succeeded although at
- * least one of its LLM calls failed (a fallback or a retry in the handler saved it), else
- * `success`.
+ * `failure` when the request failed (status ≥ 400, or its last call a stream cut after content
+ * reached the client: the 200 went out with the first chunk), `degraded` when it succeeded
+ * although at least one of its LLM calls failed (a fallback or a retry in the handler saved it),
+ * else `success`.
  */
 export function requestOutcomeOf(ending: LlmRequestEnding): LlmRequestOutcome {
   const rpc = ending.rpc?.outcome;
   if (rpc ? rpc === 'error' || rpc === 'nack' : ending.statusCode >= 400) return 'failure';
-  return ending.context.calls.some((call) => call.error) ? 'degraded' : 'success';
+  const { calls } = ending.context;
+  // A stream cut after its content reached the client, with no call after it: the status (200)
+  // was sent with the first chunk, but the answer the client got is broken.
+  if (!rpc && calls.at(-1)?.error?.kind === 'incomplete_stream') return 'failure';
+  return calls.some((call) => call.error) ? 'degraded' : 'success';
 }
 
 /**
