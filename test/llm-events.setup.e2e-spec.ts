@@ -122,6 +122,28 @@ describe('index templates and event settings', () => {
     }
   });
 
+  it('says every event will be dropped when the server is not Elasticsearch, not that they still ship', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    // OpenSearch, or a proxy that strips the product header: the client refuses every answer.
+    ElasticsearchStandIn.productHeader = false;
+    const t = await startEventsApp(sim.baseUrl, {
+      elasticsearch: { node: es.url, ...FAST_SHIPPING },
+    });
+    try {
+      await t.llm.chat({ messages: USER });
+      await es.waitFor(() => es.bulkRequests > 0, 'a bulk request');
+      const said = warn.mock.calls.map(([m]) => String(m));
+      const refusal = said.find((m) => m.includes('did not answer as Elasticsearch'));
+      expect(refusal).toContain('the events are dropped');
+      expect(refusal).toContain('OpenSearch');
+      expect(refusal).toContain('llm.drop.reason="rejected"');
+      expect(said.some((m) => m.includes('Events are still shipped'))).toBe(false);
+    } finally {
+      ElasticsearchStandIn.productHeader = true;
+      await t.close();
+    }
+  });
+
   it('refuses invalid settings at startup, naming each field, never echoing credentials', async () => {
     const error = await failureOf<LlmOptionsError>(() =>
       startEventsApp(sim.baseUrl, {

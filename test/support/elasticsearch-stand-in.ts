@@ -28,6 +28,11 @@ export class ElasticsearchStandIn {
   itemStatus?: (doc: StoredDocument) => number | undefined;
   /** Answers template PUTs with this status instead of storing them, e.g. 403. */
   templateStatus?: number;
+  /**
+   * Whether answers say `x-elastic-product: Elasticsearch`; false plays OpenSearch, or a proxy
+   * that strips the header (the client then refuses every answer).
+   */
+  static productHeader = true;
   /** Bulk requests received (answered or not). */
   bulkRequests = 0;
   /** The most bulk requests ever in progress at once. */
@@ -240,7 +245,7 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
-    'x-elastic-product': 'Elasticsearch',
+    ...(ElasticsearchStandIn.productHeader ? { 'x-elastic-product': 'Elasticsearch' } : {}),
   });
   res.end(text);
 }

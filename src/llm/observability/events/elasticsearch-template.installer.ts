@@ -1,7 +1,12 @@
 import type { Client } from '@elastic/elasticsearch';
 import { Logger } from '@nestjs/common';
 import { describeRequestError, isRetryableRequestError } from './bulk-response.reader';
-import { printableNode, SHIPPER_REQUEST_OPTIONS, withoutTracing } from './elasticsearch.client';
+import {
+  elasticsearch,
+  printableNode,
+  SHIPPER_REQUEST_OPTIONS,
+  withoutTracing,
+} from './elasticsearch.client';
 import { buildComponentTemplate, buildIndexTemplate } from './elasticsearch-index.templates';
 import { type ResolvedElasticsearchEvents } from './llm-events.options';
 
@@ -89,13 +94,37 @@ export class ElasticsearchTemplateInstaller {
         return false;
       }
       this.state = 'refused';
-      this.logger.warn(
-        `Elasticsearch refused the index template for '${this.options.dataStream}' ` +
-          `(${describeRequestError(error)}). Events are still shipped, mapped by the cluster's ` +
-          `default templates; grant the manage_index_templates privilege or install it by hand.`,
-      );
+      this.logger.warn(this.refusal(error));
       return true;
     }
+  }
+
+  /** What a refused template means for the events, for the one warning. */
+  private refusal(error: unknown): string {
+    const { errors } = elasticsearch();
+    const node = printableNode(this.options.node);
+    const dropped =
+      'every bulk of events will be refused too: the events are dropped, counted in ' +
+      '`llm.events.dropped{llm.drop.reason="rejected"}` (alert LlmBusinessEventsDropped)';
+    if (error instanceof errors.ProductNotSupportedError) {
+      return (
+        `The server at ${node} did not answer as Elasticsearch (no 'x-elastic-product: ` +
+        `Elasticsearch' header: another product such as OpenSearch, or a proxy that removes the ` +
+        `header), and the Elasticsearch client refuses such answers: ${dropped}, whatever the ` +
+        `server did with them. Point events.elasticsearch.node at Elasticsearch itself.`
+      );
+    }
+    if (error instanceof errors.ResponseError && error.statusCode === 401) {
+      return (
+        `Elasticsearch at ${node} refused the credentials (HTTP 401); ${dropped}. ` +
+        'Check events.elasticsearch.auth (ELASTICSEARCH_API_KEY for the gateway).'
+      );
+    }
+    return (
+      `Elasticsearch refused the index template for '${this.options.dataStream}' ` +
+      `(${describeRequestError(error)}). Events are still shipped, mapped by the cluster's ` +
+      `default templates; grant the manage_index_templates privilege or install it by hand.`
+    );
   }
 
   private schedule(delayMs: number, nextDelayMs: number): void {
