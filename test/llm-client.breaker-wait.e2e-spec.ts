@@ -140,6 +140,52 @@ describe('breaker.maxProbeWaitMs: calls wait for an open circuit instead of fail
     expect(sim.requests).toHaveLength(2);
   });
 
+  it('a probe in flight that does not answer: calls wait for it within maxProbeWaitMs, then fail with circuit_open, unsent', async () => {
+    const t = await boot(300, { timeouts: { ...FAST_POLICIES.timeouts, deadlineMs: 5_000 } });
+    await openTheCircuit(t);
+    await new Promise((resolve) => setTimeout(resolve, HALF_OPEN_MS + 20));
+    // The upstream now takes requests and never answers: the probe hangs.
+    sim.script([{ type: 'hang' }]);
+    const leaving = new AbortController();
+    const probe = failureOf(() => t.llm.chat({ messages: USER }, { signal: leaving.signal }));
+    await eventually(() => expect(sim.requests).toHaveLength(3));
+    expect(t.policies.snapshots()[0]?.state).toBe('half_open');
+    // Before: cockatiel held this call until the probe answered, here its whole 5 s deadline.
+    const waiter: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(waiter).toMatchObject({ kind: 'circuit_open', retryable: false });
+    expect(waiter.message).toContain('is half-open: its probe has had no answer for');
+    expect(waiter.retryAfterMs).toBe(HALF_OPEN_MS);
+    expect(t.recorder.last.breakerWaitMs).toBeGreaterThan(0);
+    // A call that comes once the probe has been out for maxProbeWaitMs fails without waiting.
+    const late: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
+    expect(late.kind).toBe('circuit_open');
+    expect(t.recorder.last.breakerWaitMs).toBe(0);
+    // Neither reached the upstream.
+    expect(sim.requests).toHaveLength(3);
+    leaving.abort();
+    expect((await probe).kind).toBe('cancelled');
+  });
+
+  it('a probe in flight that answers: the calls waiting for it go right after it', async () => {
+    const t = await boot(1_000, { timeouts: { ...FAST_POLICIES.timeouts, deadlineMs: 5_000 } });
+    await openTheCircuit(t);
+    await new Promise((resolve) => setTimeout(resolve, HALF_OPEN_MS + 20));
+    sim.script([{ type: 'ok', latencyMs: 200 }]);
+    const probe = t.llm.chat({ messages: USER });
+    await eventually(() => expect(sim.requests).toHaveLength(3));
+    const waiters = await Promise.all([
+      t.llm.chat({ messages: USER }),
+      t.llm.chat({ messages: USER }),
+    ]);
+    await probe;
+    expect(waiters.map((w) => w.metadata.attempts)).toEqual([1, 1]);
+    const [probeRequest, ...after] = sim.requests.slice(2);
+    for (const request of after) {
+      expect(request.at - probeRequest!.at).toBeGreaterThanOrEqual(190);
+    }
+    expect(t.policies.snapshots()[0]?.state).toBe('closed');
+  });
+
   it("the caller's abort ends the wait at once", async () => {
     // A 2 s break, waited for: a wait the abort did not end would outlast it and send the probe.
     const t = await boot(2_500, {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CircuitState, isBrokenCircuitError, isIsolatedCircuitError } from 'cockatiel';
 import type { BreakerState } from '../call/call-record.types';
 import type { LlmTelemetry } from '../observability/llm-telemetry';
-import { circuitOpenError } from '../resilience/breaker.errors';
+import { circuitOpenError, probePendingError } from '../resilience/breaker.errors';
 import { failedAsProbe } from '../resilience/breaker.policy';
 import { bulkheadError } from '../resilience/bulkhead.errors';
 import type { TrackedBreaker } from '../resilience/tracked-breaker';
@@ -23,6 +23,12 @@ export async function throughBreaker<T>(
 ): Promise<T> {
   const { record, deadline } = call;
   for (;;) {
+    // A probe in flight: cockatiel would hold this call until it answers, however long the
+    // upstream takes (a hanging one: the whole deadline). Waited here instead, within bounds.
+    if (breaker.policy.state === CircuitState.HalfOpen) {
+      await waitForProbeAnswer(call, breaker, mayWaitForCircuit);
+      continue;
+    }
     try {
       // One pass through the breaker, inline (no promise of its own): at most one attempt
       // starts in it, reported before the failure is looked at.
@@ -71,10 +77,54 @@ function reportAttempt<T>(
 }
 
 /**
+ * Waits for the answer of a half-open circuit's probe, in flight, when the call may (no fallback
+ * left), while the probe has been in flight for less than `breaker.maxProbeWaitMs`; throws
+ * `circuit_open` ({@link probePendingError}) otherwise, and once the probe has been out that
+ * long. A good probe closes the circuit, a bad one reopens it: either way the call goes on.
+ */
+async function waitForProbeAnswer<T>(
+  call: LlmCall<T>,
+  breaker: TrackedBreaker,
+  mayWaitForCircuit: boolean,
+): Promise<void> {
+  const { record, deadline } = call;
+  const inFlightMs = breaker.probeInFlightMs() ?? 0;
+  const waitMs = record.upstream.breaker.maxProbeWaitMs - inFlightMs;
+  if (!mayWaitForCircuit || waitMs <= 0) throw probePendingError(breaker, record, inFlightMs);
+  const started = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    // Counted as the wait ends, before the caller is told: on the deadline's abort the deadline
+    // layer releases the caller at once, and the call's telemetry must see the wait.
+    const done = (): void => {
+      clearTimeout(timer);
+      changed.dispose();
+      deadline.signal.removeEventListener('abort', aborted);
+      record.breakerWaitMs += Date.now() - started;
+    };
+    const changed = breaker.policy.onStateChange(() => {
+      done();
+      resolve();
+    });
+    const aborted = (): void => {
+      done();
+      reject(deadline.abortError(whereOf(record)));
+    };
+    const timer = setTimeout(() => {
+      done();
+      resolve();
+    }, waitMs);
+    if (deadline.signal.aborted) aborted();
+    else deadline.signal.addEventListener('abort', aborted, { once: true });
+  });
+  const stillMs = breaker.probeInFlightMs();
+  if (stillMs !== undefined) throw probePendingError(breaker, record, stillMs);
+}
+
+/**
  * Waits until an open circuit lets a probe through, when the call may (no fallback left), the
  * probe is due within `breaker.maxProbeWaitMs` and before the deadline. False: fail at once. A
- * half-open circuit whose probe is in flight is waited for by cockatiel itself; a bad probe
- * reopens the circuit for a longer break and brings the call back here.
+ * half-open circuit whose probe is in flight is waited for by {@link waitForProbeAnswer}; a bad
+ * probe reopens the circuit for a longer break and brings the call back here.
  */
 async function waitForProbe<T>(
   call: LlmCall<T>,

@@ -21,3 +21,30 @@ export function circuitOpenError(breaker: TrackedBreaker, record: CallRecord): L
     { upstream: upstream.name, model, retryAfterMs: waitMs, retryable: false },
   );
 }
+
+/**
+ * The typed error of a call that met a half-open circuit whose probe has been in flight longer
+ * than it may wait (`breaker.maxProbeWaitMs`): an upstream that does not answer its probe.
+ * `retryAfterMs` is the break before the probe, the time the breaker itself waited.
+ *
+ * @example
+ * throw probePendingError(breaker, record, 5_600);
+ */
+export function probePendingError(
+  breaker: TrackedBreaker,
+  record: CallRecord,
+  inFlightMs: number,
+): LlmError {
+  const { upstream, model } = record;
+  return new LlmError(
+    'circuit_open',
+    `Circuit for upstream '${upstream.name}' model '${model}' is half-open: its probe has had ` +
+      `no answer for ${durationText(inFlightMs)}; calls are rejected until it answers.`,
+    {
+      upstream: upstream.name,
+      model,
+      retryAfterMs: breaker.breakDurationMs,
+      retryable: false,
+    },
+  );
+}

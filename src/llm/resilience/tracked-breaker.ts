@@ -37,6 +37,8 @@ export class TrackedBreaker {
   readonly policy: CircuitBreakerPolicy;
   private changedAt = Date.now();
   private openedAt = 0;
+  /** When the circuit last turned half-open: its one probe started then (epoch ms). */
+  private probeStartedAt = 0;
   /** The break in force: cockatiel's backoff says it as the circuit opens. */
   private breakMs: number;
   private lastFailure?: BreakerSnapshot['lastFailure'];
@@ -63,6 +65,7 @@ export class TrackedBreaker {
     this.policy.onStateChange((state) => {
       this.changedAt = Date.now();
       if (state === CircuitState.Open) this.openedAt = this.changedAt;
+      if (state === CircuitState.HalfOpen) this.probeStartedAt = this.changedAt;
     });
   }
 
@@ -94,6 +97,14 @@ export class TrackedBreaker {
   effectiveState(now = Date.now()): BreakerState {
     const state = STATE_NAMES[this.policy.state];
     return state === 'open' && now >= this.halfOpenAt() ? 'half_open' : state;
+  }
+
+  /**
+   * While half-open, how long its probe has been in flight (cockatiel lets one call through as
+   * the probe and holds every other until it answers); undefined otherwise.
+   */
+  probeInFlightMs(now = Date.now()): number | undefined {
+    return this.policy.state === CircuitState.HalfOpen ? now - this.probeStartedAt : undefined;
   }
 
   /** While open, milliseconds until a probe may pass; 0 otherwise. */
