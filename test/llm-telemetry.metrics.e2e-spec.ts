@@ -148,6 +148,33 @@ describe('LLM metrics through the OpenTelemetry API', () => {
     }
   });
 
+  it('counts no token count past 100 million, as a broken upstream may send it, in its token metrics', async () => {
+    const t = await startLlmApp(sim.baseUrl, { name: 'huge-usage' });
+    try {
+      sim.script([
+        { type: 'ok', usage: { prompt_tokens: 200_000_000, completion_tokens: 1e12 } },
+        { type: 'ok', usage: { prompt_tokens: 9, completion_tokens: 4 } },
+      ]);
+      const broken = await t.llm.chat({ messages: USER }, { featureName: 'usage' });
+      // Passed on as the upstream sent it: only what the module counts is bounded.
+      expect(broken.completion.usage?.completion_tokens).toBe(1e12);
+      await t.llm.chat({ messages: USER }, { featureName: 'usage' });
+      const snap = await reader.read();
+      const series = {
+        'llm.upstream': 'huge-usage',
+        'gen_ai.request.model': 'gpt-4o-mini',
+        'llm.feature': 'usage',
+      };
+      const sum = (type: string) =>
+        snap
+          .histograms(M.tokenUsage, { ...series, 'gen_ai.token.type': type })
+          .reduce((total, p) => total + (p.value.sum ?? 0), 0);
+      expect([sum('input'), sum('output')]).toEqual([9, 4]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('records the time a call waited for an open circuit (breaker.maxProbeWaitMs)', async () => {
     const t = await startLlmApp(sim.baseUrl, {
       name: 'brkwait',
