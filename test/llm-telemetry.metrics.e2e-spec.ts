@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -271,12 +272,19 @@ describe('LLM metrics through the OpenTelemetry API', () => {
     }
   });
 
-  it(`keeps at most ${MAX_LABEL_VALUES} feature names as labels and counts the rest as other`, async () => {
+  it(`keeps at most ${MAX_LABEL_VALUES} feature names as labels and counts the rest as other, saying so once`, async () => {
     const t = await startLlmApp(sim.baseUrl, { name: 'many' });
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
       for (let i = 0; i < MAX_LABEL_VALUES + 3; i++) {
         await t.llm.chat({ messages: USER }, { featureName: `feature-${i}` });
       }
+      // Once, when the first value was folded: dashboards show only 'other' for new features.
+      const folded = warn.mock.calls.filter(([m]) => String(m).includes('distinct values'));
+      expect(folded).toHaveLength(1);
+      expect(String(folded[0]![0])).toContain(
+        `Metric label 'llm.feature' has its ${MAX_LABEL_VALUES} distinct values`,
+      );
       const snap = await reader.read();
       const many = { 'llm.upstream': 'many' };
       expect(snap.points(M.calls, many)).toHaveLength(MAX_LABEL_VALUES + 1);
@@ -285,6 +293,7 @@ describe('LLM metrics through the OpenTelemetry API', () => {
         1,
       );
     } finally {
+      warn.mockRestore();
       await t.close();
     }
   });

@@ -48,7 +48,7 @@ export class LimiterMetrics {
   /** Each budget's labels, built once: budgets live as long as the limiter. */
   private readonly labels = new WeakMap<RateBudget, Attributes>();
   /** Models of upstreams without a budget come from calls (a client's `model`): bounded. */
-  private readonly heldModels = new BoundedLabel();
+  private readonly heldModels = new BoundedLabel('gen_ai.request.model (llm.limiter)');
 
   constructor(private readonly state: LimiterState) {
     this.i = createInstruments(this.meter, INSTRUMENTS);

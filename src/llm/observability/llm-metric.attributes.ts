@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { Attributes } from '@opentelemetry/api';
 import type { CallRecord } from '../call/call-record';
 import type { ResolvedUpstream } from '../llm-module.options';
@@ -40,15 +41,41 @@ export const UNKNOWN_FEATURE = 'unknown';
  */
 export class BoundedLabel {
   private readonly seen = new Set<string>();
+  private full = false;
+
+  /** @param name the label, named in the one warning logged when it first folds a value */
+  constructor(private readonly name: string) {}
 
   value(raw: string): string {
     // Bounded in length too: a label is stored in every series and in every scrape.
     const value = raw.length > MAX_LABEL_LENGTH ? `${raw.slice(0, MAX_LABEL_LENGTH - 1)}…` : raw;
     if (this.seen.has(value)) return value;
-    if (this.seen.size >= MAX_LABEL_VALUES) return 'other';
+    if (this.seen.size >= MAX_LABEL_VALUES) {
+      if (!this.full) {
+        this.full = true;
+        warnFolded(
+          `Metric label '${this.name}' has its ${MAX_LABEL_VALUES} distinct values; measurements ` +
+            `of any other value are labelled 'other' from now on, until the process restarts.`,
+        );
+      }
+      return 'other';
+    }
     this.seen.add(value);
     return value;
   }
+}
+
+/**
+ * Logs that a label bound was reached, once per bound: from then on new callers, models or
+ * features show only as `other` in every dashboard, which an operator must be able to find out.
+ * Values are often sent by clients (`x-feature-name`, `model`): the gateway's `GATEWAY_API_KEYS`
+ * keeps strangers from filling them.
+ */
+function warnFolded(message: string): void {
+  new Logger('LlmMetrics').warn(
+    `${message} Values sent by clients (the gateway's x-feature-name, a request's model) fill ` +
+      'it first: keep the gateway behind GATEWAY_API_KEYS, or give features fixed names.',
+  );
 }
 
 /** The GenAI histograms' attributes once the response model is known. */
@@ -143,8 +170,9 @@ export function failedOperation(labels: ResponseLabels, kind: string): Attribute
 
 /** Builds the attributes of a call's measurements: low cardinality, never the user id. */
 export class CallMetricAttributes {
-  private readonly features = new BoundedLabel();
-  private readonly models = new BoundedLabel();
+  private readonly features = new BoundedLabel(ATTR_LLM_FEATURE);
+  private readonly models = new BoundedLabel(ATTR_GEN_AI_REQUEST_MODEL);
+  private warnedPairs = false;
   /** Upstream → model → feature; at most {@link MAX_LABEL_PAIRS} pairs per upstream, plus `other`s. */
   private readonly labels = new WeakMap<ResolvedUpstream, Map<string, Map<string, CallLabels>>>();
   private readonly pairs = new WeakMap<ResolvedUpstream, { count: number }>();
@@ -168,6 +196,14 @@ export class CallMetricAttributes {
     if (pairs.count < MAX_LABEL_PAIRS) {
       pairs.count++;
       return this.create(byModel, call.upstream, model, feature);
+    }
+    if (!this.warnedPairs) {
+      this.warnedPairs = true;
+      warnFolded(
+        `Upstream '${call.upstream.name}' has its ${MAX_LABEL_PAIRS} model and feature label ` +
+          `pairs; calls of any other pair are labelled with feature 'other' from now on (model ` +
+          `'other' too for a model without one), until the process restarts.`,
+      );
     }
     // Past the bound: the model's `other` feature when it has one, else `other` for both. The
     // `other` pairs are not counted: at most one per model, and the models are bounded.
