@@ -37,9 +37,12 @@ export class MetricsController {
         res,
         503,
         'text/plain; charset=utf-8',
-        `Metrics are not available (${String(error)}). Register prometheusExporter from ` +
-          `src/gateway/prometheus-exporter.ts as a metric reader of the OpenTelemetry SDK ` +
-          `before the gateway boots.\n`,
+        `Metrics are not available (${String(error)}). ` +
+          (/^\s*true\s*$/i.test(process.env.OTEL_SDK_DISABLED ?? '')
+            ? 'OTEL_SDK_DISABLED=true turns off the OpenTelemetry SDK, and with it the metrics ' +
+              'this page serves: unset it to serve them.\n'
+            : `Register prometheusExporter from src/gateway/prometheus-exporter.ts as a metric ` +
+              `reader of the OpenTelemetry SDK before the gateway boots.\n`),
       );
       return;
     }
