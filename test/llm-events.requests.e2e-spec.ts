@@ -5,7 +5,7 @@ import { LlmModule } from '../src/llm/llm.module';
 import { LlmFeature } from '../src/llm/observability/llm-feature.decorator';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { ElasticsearchStandIn, StoredDocument } from './support/elasticsearch-stand-in';
-import { startGatewayApp } from './support/gateway-test-app';
+import { type GatewayTestApp, startGatewayApp } from './support/gateway-test-app';
 import { CALLS_STREAM, FAST_SHIPPING } from './support/llm-events-app';
 import { FAST_POLICIES, USER } from './support/llm-test-app';
 
@@ -156,11 +156,32 @@ describe('one business event per request that made LLM calls', () => {
 });
 
 describe('the gateway with ELASTICSEARCH_URL', () => {
-  it('ships the call and request events of its x-user-id / x-feature-name headers', async () => {
+  /**
+   * Runs `use` against a gateway shipping to a stand-in, then closes it (its shutdown hook
+   * flushes what the one-second interval has not shipped yet); resolves with the stand-in.
+   */
+  async function withGateway(
+    use: (
+      gateway: GatewayTestApp,
+      sim: UpstreamSimulator,
+      es: ElasticsearchStandIn,
+    ) => Promise<void>,
+  ): Promise<ElasticsearchStandIn> {
     const sim = await UpstreamSimulator.start();
     const es = await ElasticsearchStandIn.start();
     const gateway = await startGatewayApp({ LLM_BASE_URL: sim.baseUrl, ELASTICSEARCH_URL: es.url });
     try {
+      await use(gateway, sim, es);
+      return es;
+    } finally {
+      await gateway.close();
+      await es.close();
+      await sim.close();
+    }
+  }
+
+  it('ships the call and request events of its x-user-id / x-feature-name headers', async () => {
+    const es = await withGateway(async (gateway) => {
       const res = await fetch(`${gateway.url}/v1/chat/completions`, {
         method: 'POST',
         headers: {
@@ -172,12 +193,7 @@ describe('the gateway with ELASTICSEARCH_URL', () => {
       });
       expect(res.status).toBe(200);
       await res.text();
-    } finally {
-      // The shutdown hook flushes what the one-second interval has not shipped yet.
-      await gateway.close();
-      await es.close();
-      await sim.close();
-    }
+    });
     const docs = es.docs(CALLS_STREAM);
     expect(
       docs.map((d) => [d['event.action'], d['user.id'], d['llm.feature'], d['service.name']]),
@@ -189,10 +205,7 @@ describe('the gateway with ELASTICSEARCH_URL', () => {
   });
 
   it('says 499 for a request whose client left before its answer, not the 201 Nest had set', async () => {
-    const sim = await UpstreamSimulator.start();
-    const es = await ElasticsearchStandIn.start();
-    const gateway = await startGatewayApp({ LLM_BASE_URL: sim.baseUrl, ELASTICSEARCH_URL: es.url });
-    try {
+    const es = await withGateway(async (gateway, sim, stored) => {
       sim.configure({ latencyMs: 400 });
       const leaving = new AbortController();
       const sent = fetch(`${gateway.url}/v1/chat/completions`, {
@@ -203,12 +216,8 @@ describe('the gateway with ELASTICSEARCH_URL', () => {
       });
       setTimeout(() => leaving.abort(), 100);
       await expect(sent).rejects.toThrow();
-      await es.waitForDocs(CALLS_STREAM, 2);
-    } finally {
-      await gateway.close();
-      await es.close();
-      await sim.close();
-    }
+      await stored.waitForDocs(CALLS_STREAM, 2);
+    });
     const [call] = byAction(es.docs(CALLS_STREAM), 'llm-call');
     const [request] = byAction(es.docs(CALLS_STREAM), 'llm-request');
     expect(call).toMatchObject({ 'error.type': 'cancelled' });
@@ -217,10 +226,7 @@ describe('the gateway with ELASTICSEARCH_URL', () => {
   });
 
   it('says a stream cut after its content reached the client failed, though its status was 200', async () => {
-    const sim = await UpstreamSimulator.start();
-    const es = await ElasticsearchStandIn.start();
-    const gateway = await startGatewayApp({ LLM_BASE_URL: sim.baseUrl, ELASTICSEARCH_URL: es.url });
-    try {
+    const es = await withGateway(async (gateway, sim, stored) => {
       sim.script([{ type: 'stream', chunks: ['a', 'b', 'c', 'd'], cutAfter: 2 }]);
       const res = await fetch(`${gateway.url}/v1/chat/completions`, {
         method: 'POST',
@@ -231,12 +237,8 @@ describe('the gateway with ELASTICSEARCH_URL', () => {
       const text = await res.text();
       expect(text).toContain('incomplete_stream');
       expect(text).not.toContain('[DONE]');
-      await es.waitForDocs(CALLS_STREAM, 2);
-    } finally {
-      await gateway.close();
-      await es.close();
-      await sim.close();
-    }
+      await stored.waitForDocs(CALLS_STREAM, 2);
+    });
     const [call] = byAction(es.docs(CALLS_STREAM), 'llm-call');
     const [request] = byAction(es.docs(CALLS_STREAM), 'llm-request');
     expect(call).toMatchObject({ 'event.outcome': 'failure', 'error.type': 'incomplete_stream' });
