@@ -20,19 +20,11 @@ interface Hold {
   /** The wait it asked for, which the release spreads after (a tenth of it, 1 s at most). */
   hintMs: number;
   /**
-   * How far apart the held calls are released, in the order the calls started: by the provider's
-   * limits per minute when its 429 states them (`x-ratelimit-limit-requests`, and `-tokens` with
-   * the tokens an average call of the model takes), else the wait over the attempts the provider
-   * let through in the same time before the 429. Without either, the calls go within the spread.
+   * How far apart the held calls are released, in the order the calls started, when the
+   * provider states its limits per minute (`x-ratelimit-limit-requests`, and `-tokens` with the
+   * tokens an average call of the model takes). Without them, the calls go within the spread.
    */
   emissionMs?: number;
-  /** Whether {@link emissionMs} was measured from the attempts let through, not stated. */
-  observed: boolean;
-  /**
-   * When the observed pacing was last set or slowed (epoch ms): a 429 of an attempt started
-   * after it says the pacing is still too fast, and doubles the interval, once per such round.
-   */
-  pacedAt: number;
   /** When the last paced call was released (epoch ms). */
   releasedAt: number;
   /** Paced calls waiting for their turn, in the order the calls started. */
@@ -43,22 +35,6 @@ interface Hold {
 
 /** The slowest release pacing taken from a provider's limit: a call per 10 s (6 per minute). */
 const MAX_EMISSION_MS = 10_000;
-
-/**
- * Successful attempts remembered per upstream and model, to pace a hold whose 429 does not state
- * the limit: as many as the provider let through in the wait before it, at most this many.
- */
-const SUCCESS_LOG = 256;
-
-/** When the last {@link SUCCESS_LOG} successful attempts of one upstream and model started. */
-interface SuccessLog {
-  startedAt: Float64Array;
-  /** Where the next start goes (the oldest is overwritten). */
-  next: number;
-  count: number;
-  /** A moving average of the tokens its answers counted (prompt and completion), once known. */
-  tokens?: number;
-}
 
 /** The share of a call's deadline kept for its attempt until its upstream's attempts were timed. */
 const UNTIMED_ATTEMPT_SHARE = 0.1;
@@ -85,9 +61,8 @@ interface Waiter {
  * reads them) holds its upstream and model until then: an attempt of any call to them waits for
  * the end of the hold, plus a spread of up to a tenth of the wait (1 s at most, as a retry after a
  * hint spreads), or, when the 429 states the provider's requests per minute, for its turn one
- * emission interval after the previous held call's (without it, the interval is the wait over the
- * attempts the provider let through in as long before the 429, doubled when a call released at
- * that pace meets a 429 too); instead of being sent into a provider that said it would refuse it. A call whose deadline ends first, with an attempt's usual time kept, is
+ * emission interval after the previous held call's; instead of being sent into a provider that
+ * said it would refuse it. A call whose deadline ends first, with an attempt's usual time kept, is
  * rejected at once with `rate_limited` and the wait in `retryAfterMs`. A hold lasts at most the
  * upstream's `retry.maxServerHintMs` (a longer `Retry-After` holds nothing); a later 429 may
  * extend it. Per process; budgets (`limits`) hold through their own store instead, shared
@@ -101,8 +76,8 @@ export class UpstreamHolds {
   private readonly holds = new Map<string, Hold>();
   /** Per upstream: a moving average of how long its successful attempts take. */
   private readonly attemptMs = new Map<string, number>();
-  /** Per upstream, per model: when its recent successful attempts started. */
-  private readonly successes = new Map<string, Map<string, SuccessLog>>();
+  /** Per upstream, per model: a moving average of the tokens its answers counted. */
+  private readonly tokensPerCall = new Map<string, Map<string, number>>();
   private readonly waiters = new Set<Waiter>();
 
   constructor(private readonly metrics: LimiterMetrics) {}
@@ -128,7 +103,7 @@ export class UpstreamHolds {
       if (attempt.endedAt !== undefined) {
         this.attemptSucceeded(call.upstream.name, attempt.endedAt - attempt.startedAt);
       }
-      this.logSuccess(call, attempt.startedAt);
+      this.countTokens(call);
       const headers = attempt.responseHeaders;
       if (headers?.['x-ratelimit-remaining-requests'] === '0') this.exhausted(call, attempt);
       return;
@@ -144,7 +119,7 @@ export class UpstreamHolds {
     // refused one did. Held, one wrong Retry-After of a day would stop every call for a day.
     const resetHint = error.retryAfterSource?.startsWith('x-ratelimit-reset') === true;
     if (!resetHint && hintMs > capMs) return;
-    this.hold(call, attempt, Math.min(hintMs, capMs), true);
+    this.hold(call, attempt, Math.min(hintMs, capMs));
   }
 
   /**
@@ -159,19 +134,11 @@ export class UpstreamHolds {
     const resetMs = reset === undefined ? undefined : parseOpenAiDuration(reset);
     if (resetMs === undefined || !(resetMs > 0)) return;
     const oneBackMs = this.statedEmission(call, attempt) ?? resetMs;
-    this.hold(
-      call,
-      attempt,
-      Math.min(resetMs, oneBackMs, call.upstream.retry.maxServerHintMs),
-      false,
-    );
+    this.hold(call, attempt, Math.min(resetMs, oneBackMs, call.upstream.retry.maxServerHintMs));
   }
 
-  /**
-   * Holds `call`'s upstream and model for `heldMs` after `attempt` ended, or extends the hold;
-   * `refused` when the attempt met a 429 (which may slow an observed pace).
-   */
-  private hold(call: CallRecord, attempt: AttemptRecord, heldMs: number, refused: boolean): void {
+  /** Holds `call`'s upstream and model for `heldMs` after `attempt` ended, or extends the hold. */
+  private hold(call: CallRecord, attempt: AttemptRecord, heldMs: number): void {
     const endedAt = attempt.endedAt ?? Date.now();
     const until = endedAt + heldMs;
     const stated = this.statedEmission(call, attempt);
@@ -179,32 +146,15 @@ export class UpstreamHolds {
     const hold = this.holds.get(key);
     if (hold === undefined) {
       if (this.holds.size >= MAX_HOLDS) this.evict();
-      const emissionMs = stated ?? this.observedEmission(call, endedAt - heldMs, heldMs);
-      this.holds.set(key, {
-        until,
-        hintMs: heldMs,
-        emissionMs,
-        observed: stated === undefined && emissionMs !== undefined,
-        pacedAt: endedAt,
-        releasedAt: -Infinity,
-        queue: [],
-      });
+      const fresh = { until, hintMs: heldMs, emissionMs: stated, releasedAt: -Infinity, queue: [] };
+      this.holds.set(key, fresh);
       return;
     }
-    if (stated !== undefined) {
+    if (stated !== undefined && stated !== hold.emissionMs) {
       hold.emissionMs = stated;
-      hold.observed = false;
-    } else if (refused && hold.observed && attempt.startedAt >= hold.pacedAt) {
-      // An attempt released at the observed pace met a 429 too: the provider takes fewer than
-      // it let through before (a window counted from its start, not over the wait). Half the
-      // pace, once per round: the 429s of attempts sent before this change say nothing new.
-      hold.emissionMs = Math.min(hold.emissionMs! * 2, MAX_EMISSION_MS);
-      hold.pacedAt = endedAt;
-    }
-    if (until <= hold.until) {
       this.pump(hold);
-      return;
     }
+    if (until <= hold.until) return;
     hold.until = until;
     hold.hintMs = heldMs;
     // The queue moves behind the new wait, in the same order; a call whose turn now comes too
@@ -373,54 +323,29 @@ export class UpstreamHolds {
     );
   }
 
-  /** Remembers when a successful attempt of `call` started, and the tokens its answer counted. */
-  private logSuccess(call: CallRecord, startedAt: number): void {
-    const upstream = call.upstream.name;
-    const model = call.model;
-    let models = this.successes.get(upstream);
-    if (models === undefined) {
-      models = new Map();
-      this.successes.set(upstream, models);
-    }
-    let log = models.get(model);
-    if (log === undefined) {
-      // Model names can come from callers: past the bound the model logged first gives way.
-      if (models.size >= MAX_HOLDS) models.delete(models.keys().next().value!);
-      log = { startedAt: new Float64Array(SUCCESS_LOG), next: 0, count: 0 };
-      models.set(model, log);
-    }
-    log.startedAt[log.next] = startedAt;
-    log.next = (log.next + 1) % SUCCESS_LOG;
-    if (log.count < SUCCESS_LOG) log.count++;
+  /** Keeps a moving average of the tokens `call`'s answers count, per upstream and model. */
+  private countTokens(call: CallRecord): void {
     // A plain answer's usage is known now; a stream's only if it came before the attempt's end.
     const usage = call.response;
     const tokens = (usage?.inputTokens ?? NaN) + (usage?.outputTokens ?? NaN);
-    if (tokens >= 0)
-      log.tokens = log.tokens === undefined ? tokens : 0.8 * log.tokens + 0.2 * tokens;
+    if (!(tokens >= 0)) return;
+    let models = this.tokensPerCall.get(call.upstream.name);
+    if (models === undefined) {
+      models = new Map();
+      this.tokensPerCall.set(call.upstream.name, models);
+    }
+    const average = models.get(call.model);
+    // Model names can come from callers: past the bound the model counted first gives way.
+    if (average === undefined && models.size >= MAX_HOLDS) {
+      models.delete(models.keys().next().value!);
+    }
+    models.set(call.model, average === undefined ? tokens : 0.8 * average + 0.2 * tokens);
   }
 
   /** The pace the provider's stated limits give `call`'s model ({@link emissionOf}). */
   private statedEmission(call: CallRecord, attempt: AttemptRecord): number | undefined {
-    const tokens = this.successes.get(call.upstream.name)?.get(call.model)?.tokens;
+    const tokens = this.tokensPerCall.get(call.upstream.name)?.get(call.model);
     return emissionOf(attempt.responseHeaders, tokens);
-  }
-
-  /**
-   * The pace for a hold whose 429 states no limit (Azure OpenAI's): the wait over the attempts
-   * the provider let through in the same time before the 429 (a provider counting per second
-   * that took 10 in the last second gets one per 100 ms), within 1 ms to {@link MAX_EMISSION_MS}.
-   * Undefined when none was let through: the held calls then go within the spread.
-   */
-  private observedEmission(call: CallRecord, since: number, heldMs: number): number | undefined {
-    const log = this.successes.get(call.upstream.name)?.get(call.model);
-    if (log === undefined) return undefined;
-    let through = 0;
-    for (let i = 1; i <= log.count; i++) {
-      if (log.startedAt[(log.next - i + SUCCESS_LOG) % SUCCESS_LOG]! < since) break;
-      through++;
-    }
-    if (through === 0) return undefined;
-    return Math.max(1, Math.min(heldMs / through, MAX_EMISSION_MS));
   }
 
   /** Drops the holds that are over, or else the one that ends first. */
