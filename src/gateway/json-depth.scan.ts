@@ -23,9 +23,22 @@ export const MAX_BODY_DEPTH = LLM_REQUEST_BOUNDS.maxDepth * 2;
  */
 export const MAX_BODY_MEMBERS = 100_000;
 
-/** A scan of a request body against {@link MAX_BODY_DEPTH} and {@link MAX_BODY_MEMBERS}. */
+/**
+ * Most objects and arrays a request body may hold, and most values after the first of each
+ * (commas), before it is parsed. Empty ones cost `JSON.parse` an object each with nothing to key:
+ * 3.3 million `{}` in 9.9 MB held the event loop 2 s, 5 million `0` elements 0.4 s. A conversation
+ * of 4,000 messages of 10 content parts holds 48,002 objects and arrays and 83,999 commas.
+ */
+export const MAX_BODY_CONTAINERS = 100_000;
+export const MAX_BODY_COMMAS = 1_000_000;
+
+/** A scan of a request body against the nesting and count bounds above. */
 export function bodyScan(): JsonDepthScan {
-  return new JsonDepthScan(MAX_BODY_DEPTH, MAX_BODY_MEMBERS);
+  return new JsonDepthScan(MAX_BODY_DEPTH, {
+    members: MAX_BODY_MEMBERS,
+    containers: MAX_BODY_CONTAINERS,
+    commas: MAX_BODY_COMMAS,
+  });
 }
 
 /** The parser's error for a body nested too deep: a 400 that the error filter names. */
@@ -38,9 +51,16 @@ export function tooManyMembersError(): Error {
   return refusedError(`more than ${MAX_BODY_MEMBERS} members`, 'entity.too.many.members');
 }
 
+/** The parser's error for a body with too many values: a 400 that the error filter names. */
+export function tooManyValuesError(): Error {
+  return refusedError('too many values', 'entity.too.many.values');
+}
+
 /** The error for the bound a {@link bodyScan} refused the body on. */
 export function scanRefusal(scan: JsonDepthScan): Error {
-  return scan.refused === 'members' ? tooManyMembersError() : tooDeepError();
+  if (scan.refused === 'members') return tooManyMembersError();
+  if (scan.refused === 'depth') return tooDeepError();
+  return tooManyValuesError();
 }
 
 function refusedError(message: string, type: string): Error {

@@ -9,7 +9,12 @@ import {
 } from '@nestjs/common';
 import { isLlmError } from '../llm/index';
 import { InvalidRequestError } from './invalid-request.error';
-import { MAX_BODY_DEPTH, MAX_BODY_MEMBERS } from './json-depth.scan';
+import {
+  MAX_BODY_COMMAS,
+  MAX_BODY_CONTAINERS,
+  MAX_BODY_DEPTH,
+  MAX_BODY_MEMBERS,
+} from './json-depth.scan';
 import { bodyLimitText, GATEWAY_BODY_LIMIT_BYTES, GATEWAY_CONFIG } from './gateway.constants';
 import type { GatewayConfig } from './gateway.config';
 import {
@@ -158,6 +163,13 @@ const BODY_ERRORS: Record<string, { code: string; message: string; whole?: true 
   'entity.too.many.members': {
     code: 'invalid_value',
     message: `The request body holds more than ${MAX_BODY_MEMBERS.toLocaleString('en-US')} object members (keys) in all`,
+    whole: true,
+  },
+  'entity.too.many.values': {
+    code: 'invalid_value',
+    message:
+      `The request body holds more than ${MAX_BODY_CONTAINERS.toLocaleString('en-US')} objects ` +
+      `and arrays, or more than ${MAX_BODY_COMMAS.toLocaleString('en-US')} values, in all`,
     whole: true,
   },
   'request.size.invalid': {

@@ -55,7 +55,7 @@ describe('JsonDepthScan', () => {
 
   it('counts object members across parts, not the colons in strings, and says which bound it passed', () => {
     const members = (text: string, max: number, size = Infinity) => {
-      const scan = new JsonDepthScan(128, max);
+      const scan = new JsonDepthScan(128, { members: max });
       const bytes = Buffer.from(text);
       for (let i = 0; i < bytes.length; i += size) {
         if (!scan.push(bytes.subarray(i, Math.min(bytes.length, i + size)))) return scan.refused;
@@ -68,11 +68,23 @@ describe('JsonDepthScan', () => {
       expect([size, members(text, 6, size)]).toEqual([size, 'within']);
       expect([size, members(text, 5, size)]).toEqual([size, 'members']);
     }
-    const deep = new JsonDepthScan(2, 10);
+    const deep = new JsonDepthScan(2, { members: 10 });
     expect(deep.push('[[[')).toBe(false);
     expect(deep.refused).toBe('depth');
     // Once refused, every later part is refused too.
     expect(deep.push(']]]')).toBe(false);
+  });
+
+  it('counts objects and arrays, and commas, outside strings', () => {
+    const refusal = (text: string, bounds: { containers?: number; commas?: number }) => {
+      const scan = new JsonDepthScan(128, bounds);
+      return scan.push(text) ? 'within' : scan.refused;
+    };
+    const text = '{"a":[{},[],{"b":"{[,]}"}],"c":[1,2,3]}';
+    // Six objects and arrays, five commas; those in the string are not counted.
+    expect(refusal(text, { containers: 6, commas: 5 })).toBe('within');
+    expect(refusal(text, { containers: 5 })).toBe('containers');
+    expect(refusal(text, { commas: 4 })).toBe('commas');
   });
 
   it('is linear in the body: 3 MB of short strings, or of escapes, in well under a second', () => {

@@ -14,35 +14,57 @@ export function nestsDeeperThan(text: string, maxDepth: number): boolean {
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
+const COMMA = 0x2c;
+
+/** What a {@link JsonDepthScan} counts besides the nesting, each over the whole text. */
+export interface JsonCountBounds {
+  /** Object members (key-value pairs): colons outside strings. */
+  members?: number;
+  /** Objects and arrays: opening brackets and braces. */
+  containers?: number;
+  /** Values after the first of each object or array: commas outside strings. */
+  commas?: number;
+}
+
+/** Which bound a scan refused the text on. */
+export type JsonScanRefusal = 'depth' | keyof JsonCountBounds;
 
 /**
  * Follows the nesting of JSON text as it arrives, part by part, without parsing it: brackets and
- * braces outside strings, and object members (colons outside strings). Strings are skipped with
+ * braces outside strings; and counts object members, objects and arrays, and commas. Strings are skipped with
  * native searches for their end, so a body of long strings (prompts) costs little; a body that
  * is not JSON is left for the parser to refuse.
  *
  * @example
- * const scan = new JsonDepthScan(128, 100_000);
- * if (!scan.push(body)) refuse(scan.refused); // 'depth' or 'members' (a Buffer of UTF-8, or a string)
+ * const scan = new JsonDepthScan(128, { members: 100_000 });
+ * if (!scan.push(body)) refuse(scan.refused); // 'depth', 'members'... (a Buffer of UTF-8, or a string)
  */
 export class JsonDepthScan {
   private depth = 0;
   private members = 0;
+  private containers = 0;
+  private commas = 0;
+  private readonly maxMembers: number;
+  private readonly maxContainers: number;
+  private readonly maxCommas: number;
   private inString = false;
   /** The previous part ended inside a string, on a backslash: its next byte is escaped. */
   private escaped = false;
   /** Which bound the text passed, once {@link push} has returned false. */
-  refused: 'depth' | 'members' | undefined;
+  refused: JsonScanRefusal | undefined;
 
   /**
    * @param maxDepth deepest nesting of arrays and objects.
-   * @param maxMembers most object members (key-value pairs) in the whole text, all objects
-   *   together; unbounded when not given.
+   * @param bounds counts over the whole text; each unbounded when not given.
    */
   constructor(
     private readonly maxDepth: number,
-    private readonly maxMembers = Infinity,
-  ) {}
+    bounds: JsonCountBounds = {},
+  ) {
+    this.maxMembers = bounds.members ?? Infinity;
+    this.maxContainers = bounds.containers ?? Infinity;
+    this.maxCommas = bounds.commas ?? Infinity;
+  }
 
   /** Takes the next part; false once the text has passed a bound ({@link refused} says which). */
   push(part: Buffer | string): boolean {
@@ -82,20 +104,22 @@ export class JsonDepthScan {
       }
       const byte = text ? part.charCodeAt(i) : part[i]!;
       if (byte === QUOTE) this.inString = true;
-      else if (byte === COLON) {
-        if (++this.members > this.maxMembers) {
-          this.refused = 'members';
-          return false;
-        }
+      else if (byte === COMMA) {
+        if (++this.commas > this.maxCommas) return this.refuse('commas');
+      } else if (byte === COLON) {
+        if (++this.members > this.maxMembers) return this.refuse('members');
       } else if (byte === 0x5b || byte === 0x7b) {
-        if (++this.depth > this.maxDepth) {
-          this.refused = 'depth';
-          return false;
-        }
+        if (++this.depth > this.maxDepth) return this.refuse('depth');
+        if (++this.containers > this.maxContainers) return this.refuse('containers');
       } else if (byte === 0x5d || byte === 0x7d) this.depth--;
       i++;
     }
     return true;
+  }
+
+  private refuse(bound: JsonScanRefusal): false {
+    this.refused = bound;
+    return false;
   }
 }
 
