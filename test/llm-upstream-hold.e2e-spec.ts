@@ -107,7 +107,7 @@ describe('429 hold without a budget', () => {
     const exhausted = {
       'x-ratelimit-limit-requests': '600',
       'x-ratelimit-remaining-requests': '0',
-      'x-ratelimit-reset-requests': '6s',
+      'x-ratelimit-reset-requests': '400ms',
     };
     sim.script([{ type: 'ok', headers: exhausted }]);
     await t.llm.chat({ messages: say('a') });
@@ -122,6 +122,29 @@ describe('429 hold without a budget', () => {
     }
     await eventually(() => expect(t.calls).toHaveLength(4));
     for (const call of t.calls.slice(1)) expect(call.attempts).toHaveLength(1);
+  });
+
+  it('says so when it refuses a call held by an answer, and holds nothing for a reset past the cap', async () => {
+    const t = await boot({ retry: { ...FAST_POLICIES.retry, maxServerHintMs: 2000 } });
+    const exhausted = (reset: string) => ({
+      type: 'ok' as const,
+      headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': reset },
+    });
+    sim.script([exhausted('1500ms')]);
+    await t.llm.chat({ messages: say('a') });
+    const error = await failureOf(() => t.llm.chat({ messages: say('b') }, { deadlineMs: 1000 }));
+    expect(error).toMatchObject({ kind: 'rate_limited', providerCode: 'local_rate_limit' });
+    // No 429 was ever sent: the message does not say one was.
+    expect(error.message).toContain('said on an earlier answer that no request remains');
+    expect(error.message).not.toContain('answered 429');
+    expect(sim.requests).toHaveLength(1);
+    await t.llm.chat({ messages: say('c') }); // once the 1.5 s are over
+    // A reset past retry.maxServerHintMs (an hour, here) holds nothing: the next call goes.
+    sim.script([exhausted('1h')]);
+    await t.llm.chat({ messages: say('d') });
+    await t.llm.chat({ messages: say('e') });
+    await eventually(() => expect(t.calls).toHaveLength(5));
+    expect(t.calls[4]!.attempts[0]!.limiterWaitMs).toBe(0);
   });
 
   it('holds nothing for an answer that says no request remains without saying when it is back', async () => {

@@ -77,9 +77,9 @@ export function tooLargeError(budget: BudgetIdentity, model: string, tokens: num
 export function heldPastDeadlineError(
   upstream: string,
   model: string,
-  details: { waitMs: number; remainingMs: number; attemptMs: number },
+  details: { refused: boolean; waitMs: number; remainingMs: number; attemptMs: number },
 ): LlmError {
-  const { waitMs, remainingMs, attemptMs } = details;
+  const { refused, waitMs, remainingMs, attemptMs } = details;
   const tooLate =
     waitMs <= remainingMs
       ? `too late for an attempt (they take about ${seconds(attemptMs)}) to finish within the ` +
@@ -89,8 +89,13 @@ export function heldPastDeadlineError(
     upstream,
     model,
     waitMs,
-    `Upstream '${upstream}' model '${model}' answered 429 to an earlier call and asked to wait; ` +
-      `its wait ends in ${seconds(waitMs)}, ${tooLate}. Not sent: the provider would refuse it. ` +
+    (refused
+      ? `Upstream '${upstream}' model '${model}' answered 429 to an earlier call and asked to ` +
+        `wait; its wait ends in ${seconds(waitMs)}, ${tooLate}.`
+      : `Upstream '${upstream}' model '${model}' said on an earlier answer that no request ` +
+        `remains (x-ratelimit-remaining-requests: 0); the next is back in ${seconds(waitMs)}, ` +
+        `${tooLate}.`) +
+      ` Not sent: the provider would refuse it. ` +
       `Retry in ${seconds(waitMs)}, give the call a longer deadlineMs, or set limits.rpm / ` +
       `limits.tpm so that calls are paced below the provider's limit.`,
   );

@@ -25,6 +25,11 @@ interface Hold {
    * tokens an average call of the model takes). Without them, the calls go within the spread.
    */
   emissionMs?: number;
+  /**
+   * Whether a 429 holds it; false while only an answer saying no request remains does (the
+   * rejection's message says which).
+   */
+  refused: boolean;
   /** When the last paced call was released (epoch ms). */
   releasedAt: number;
   /** Paced calls waiting for their turn, in the order the calls started. */
@@ -119,7 +124,7 @@ export class UpstreamHolds {
     // refused one did. Held, one wrong Retry-After of a day would stop every call for a day.
     const resetHint = error.retryAfterSource?.startsWith('x-ratelimit-reset') === true;
     if (!resetHint && hintMs > capMs) return;
-    this.hold(call, attempt, Math.min(hintMs, capMs));
+    this.hold(call, attempt, Math.min(hintMs, capMs), true);
   }
 
   /**
@@ -132,13 +137,20 @@ export class UpstreamHolds {
   private exhausted(call: CallRecord, attempt: AttemptRecord): void {
     const reset = attempt.responseHeaders?.['x-ratelimit-reset-requests'];
     const resetMs = reset === undefined ? undefined : parseOpenAiDuration(reset);
-    if (resetMs === undefined || !(resetMs > 0)) return;
+    // A reset past the cap holds nothing, as a Retry-After past it does: one wrong header on an
+    // answer must not stop the model. The next call meets the provider's own answer.
+    if (resetMs === undefined || !(resetMs > 0) || resetMs > call.upstream.retry.maxServerHintMs) {
+      return;
+    }
     const oneBackMs = this.statedEmission(call, attempt) ?? resetMs;
-    this.hold(call, attempt, Math.min(resetMs, oneBackMs, call.upstream.retry.maxServerHintMs));
+    this.hold(call, attempt, Math.min(resetMs, oneBackMs), false);
   }
 
-  /** Holds `call`'s upstream and model for `heldMs` after `attempt` ended, or extends the hold. */
-  private hold(call: CallRecord, attempt: AttemptRecord, heldMs: number): void {
+  /**
+   * Holds `call`'s upstream and model for `heldMs` after `attempt` ended, or extends the hold;
+   * `refused` when the attempt met a 429 (else its answer said no request remains).
+   */
+  private hold(call: CallRecord, attempt: AttemptRecord, heldMs: number, refused: boolean): void {
     const endedAt = attempt.endedAt ?? Date.now();
     const until = endedAt + heldMs;
     const stated = this.statedEmission(call, attempt);
@@ -146,10 +158,17 @@ export class UpstreamHolds {
     const hold = this.holds.get(key);
     if (hold === undefined) {
       if (this.holds.size >= MAX_HOLDS) this.evict();
-      const fresh = { until, hintMs: heldMs, emissionMs: stated, releasedAt: -Infinity, queue: [] };
-      this.holds.set(key, fresh);
+      this.holds.set(key, {
+        until,
+        hintMs: heldMs,
+        emissionMs: stated,
+        refused,
+        releasedAt: -Infinity,
+        queue: [],
+      });
       return;
     }
+    hold.refused ||= refused;
     if (stated !== undefined && stated !== hold.emissionMs) {
       hold.emissionMs = stated;
       this.pump(hold);
@@ -193,12 +212,12 @@ export class UpstreamHolds {
       }
       const holdMs = hold.until - now;
       const spareMs = deadline.expiresAt - hold.until - waiter.reserveMs;
-      if (spareMs < 0) throw this.rejected(waiter, holdMs);
+      if (spareMs < 0) throw this.rejected(waiter, hold, holdMs);
       // The spread never eats into what the attempt needs of the deadline.
       const spreadMs = Math.min(hintSpreadMs(hold.hintMs), spareMs);
       await this.sleep(waiter, Math.ceil(holdMs + spreadMs));
       // Woken later than foreseen (a busy process): too little left for an attempt to finish.
-      if (deadline.remainingMs() < waiter.reserveMs) throw this.rejected(waiter, 0);
+      if (deadline.remainingMs() < waiter.reserveMs) throw this.rejected(waiter, hold, 0);
     }
     const waitedMs = Date.now() - startedAt;
     if (waitedMs > 0) this.metrics.heldFor(call.upstream.name, call.model, waitedMs);
@@ -222,7 +241,7 @@ export class UpstreamHolds {
     while (at > 0 && queue[at - 1]!.deadline.startedAt > waiter.deadline.startedAt) at--;
     const turn = this.turnOf(hold, at);
     if (turn + waiter.reserveMs > waiter.deadline.expiresAt) {
-      return Promise.reject(this.rejected(waiter, turn - Date.now()));
+      return Promise.reject(this.rejected(waiter, hold, turn - Date.now()));
     }
     return new Promise<void>((resolve, reject) => {
       this.watch(waiter, resolve, reject);
@@ -244,7 +263,7 @@ export class UpstreamHolds {
       const turn = this.turnOf(hold, at);
       if (turn + waiter.reserveMs > waiter.deadline.expiresAt) {
         this.finish(waiter);
-        waiter.reject(this.rejected(waiter, turn - Date.now()));
+        waiter.reject(this.rejected(waiter, hold, turn - Date.now()));
         continue;
       }
       at++;
@@ -270,9 +289,10 @@ export class UpstreamHolds {
     return next + position * emissionMs;
   }
 
-  private rejected(waiter: Waiter, holdMs: number): LlmError {
+  private rejected(waiter: Waiter, hold: Hold, holdMs: number): LlmError {
     this.metrics.heldRejected(waiter.upstream, waiter.model);
     return heldPastDeadlineError(waiter.upstream, waiter.model, {
+      refused: hold.refused,
       waitMs: Math.max(0, holdMs),
       remainingMs: waiter.deadline.remainingMs(),
       attemptMs: waiter.reserveMs,
