@@ -17,7 +17,8 @@ export const LLM_RATE_LIMITER_PROVIDER: Provider = {
     }
     if (options.redis) {
       new Logger('LlmRateLimiter').warn(
-        'redis is configured but no upstream sets limits.rpm or limits.tpm: Redis stays unused.',
+        'redis is configured but no upstream sets limits.rpm or limits.tpm: the rate limiter ' +
+          'does not use it (durable jobs still keep their states there when configured).',
       );
     }
     return new UnlimitedRateLimiter();
