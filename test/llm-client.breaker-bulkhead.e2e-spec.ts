@@ -78,6 +78,36 @@ describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () 
     }
   });
 
+  it('logs an outage once, not each failed probe: opened, first probe, closed with the count', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    try {
+      await openTheCircuit();
+      // Three probes fail, each reopening the circuit (the break stays 150 ms here).
+      for (let i = 0; i < 3; i++) {
+        await sleep(160);
+        sim.script([{ type: 'error', status: 500 }]);
+        expect((await failureOf(() => t.llm.chat({ messages: USER }))).kind).toBe('server_error');
+      }
+      await sleep(160);
+      sim.script([{ type: 'ok' }]);
+      await t.llm.chat({ messages: USER });
+      const lines = [...warn.mock.calls, ...log.mock.calls].map((call) => String(call[0]));
+      const circuitLines = lines.filter((line) => line.startsWith("Circuit for upstream 'sim'"));
+      // Before: opened, then half-open and opened again for every failed probe, then closed.
+      expect(circuitLines).toEqual([
+        expect.stringMatching(/opened; calls are rejected for 150 ms\. Last failure: 500/),
+        expect.stringMatching(/is half-open: the next call probes the upstream/),
+        expect.stringMatching(
+          /closed: the upstream answered the probe\. It was open .*; 3 probe\(s\) failed before this one\./,
+        ),
+      ]);
+    } finally {
+      warn.mockRestore();
+      log.mockRestore();
+    }
+  });
+
   it('client errors do not count toward opening it', async () => {
     sim.script([{ type: 'error', status: 400, repeat: 5 }]);
     for (let i = 0; i < 5; i++) await failureOf(() => t.llm.chat({ messages: USER }));

@@ -3,6 +3,7 @@ import { BulkheadPolicy } from 'cockatiel';
 import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
 import { ResolvedLlmOptions, ResolvedUpstream } from '../llm-module.options';
 import { createBulkheadPolicy } from './bulkhead.policy';
+import { durationText } from './duration-text';
 import { BreakerSnapshot, TrackedBreaker } from './tracked-breaker';
 
 /** Breakers kept per upstream before idle ones are dropped. */
@@ -10,6 +11,9 @@ export const MAX_BREAKERS_PER_UPSTREAM = 200;
 
 /** The model of the breaker that models share once an upstream has no room for another one. */
 export const OVERFLOW_BREAKER_MODEL = 'other';
+
+/** While an outage lasts, how often its breaker says it is still open (failed probes counted). */
+export const OUTAGE_LOG_INTERVAL_MS = 10_000;
 
 /** How full one upstream's bulkhead is, for metrics. */
 export interface BulkheadUsage {
@@ -70,11 +74,37 @@ export class UpstreamPoliciesRegistry {
 
   private createBreaker(upstream: ResolvedUpstream, model: string): TrackedBreaker {
     const breaker = new TrackedBreaker(upstream.name, model, upstream.breaker);
-    // One line per transition: the on-call engineer's first clue, without polling health.
+    // The on-call engineer's first clue, without polling health: a line when the circuit opens,
+    // when it first probes, and when it closes. While an outage lasts, each failed probe reopens
+    // it (every 0.25 s at first): those say nothing new, so they are counted into one line every
+    // OUTAGE_LOG_INTERVAL_MS and into the closing line, not logged one by one (20 in 5 s).
+    let outage: { since: number; failedProbes: number; saidAt: number } | undefined;
     breaker.onTransition((state) => {
+      const now = Date.now();
+      if (state === 'open' && outage !== undefined) {
+        outage.failedProbes++;
+        if (now - outage.saidAt < OUTAGE_LOG_INTERVAL_MS) return;
+        outage.saidAt = now;
+        this.logger.warn(
+          `${breaker.describeTransition('open')} Still open: ${outage.failedProbes} probe(s) ` +
+            `failed since it opened ${durationText(now - outage.since)} ago.`,
+        );
+        return;
+      }
+      if (state === 'half_open' && outage !== undefined && outage.failedProbes > 0) return;
       const line = breaker.describeTransition(state);
-      if (state === 'open') this.logger.warn(line);
-      else this.logger.log(line);
+      if (state === 'open') {
+        outage = { since: now, failedProbes: 0, saidAt: now };
+        this.logger.warn(line);
+        return;
+      }
+      if (state === 'closed' && outage !== undefined && outage.failedProbes > 0) {
+        this.logger.log(
+          `${line} It was open ${durationText(now - outage.since)}; ` +
+            `${outage.failedProbes} probe(s) failed before this one.`,
+        );
+      } else this.logger.log(line);
+      if (state === 'closed') outage = undefined;
     });
     return breaker;
   }
