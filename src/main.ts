@@ -33,7 +33,9 @@ async function bootstrap(): Promise<void> {
   try {
     app = await createGatewayApp(effective, { simulator });
     closeOnSignals(app, config, logger);
-    await app.listen(config.port, config.host);
+    await app.listen(config.port, config.host).catch((error: unknown) => {
+      throw listenError(error, config);
+    });
     const url = await app.getUrl();
     logger.log(`Gateway listening on ${url} (OpenAI base URL ${url}/v1, health at ${url}/health)`);
     const auth = config.inbound.apiKeys.length;
@@ -49,6 +51,28 @@ async function bootstrap(): Promise<void> {
     await simulator?.close();
     throw error;
   }
+}
+
+/**
+ * Why the gateway could not listen, naming the variable to change: Nest has said "successfully
+ * started" by then, and Node's own message (`listen EADDRINUSE …`) names neither PORT nor HOST.
+ */
+function listenError(error: unknown, config: GatewayConfig): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  const at = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') {
+    return new Error(`Cannot listen on ${at}: the port is in use. Set PORT to a free port.`);
+  }
+  if (code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL' || code === 'EAI_AGAIN') {
+    return new Error(
+      `Cannot listen on ${at}: HOST=${config.host} is not an address of this machine (${code}). ` +
+        'Set HOST to 127.0.0.1, 0.0.0.0 (every interface) or one of its addresses.',
+    );
+  }
+  if (code === 'EACCES') {
+    return new Error(`Cannot listen on ${at}: permission denied. Set PORT to 1024 or above.`);
+  }
+  return error;
 }
 
 /**

@@ -191,14 +191,20 @@ describe('graceful drain on shutdown', () => {
         LLM_EVENTS_LOG: 'false',
         SWC_NODE_IGNORE_DYNAMIC: '1',
       },
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     try {
       const code = await new Promise<number | null>((resolve) => {
         const timer = setTimeout(() => resolve(null), 10_000);
         child.once('exit', (exitCode) => (clearTimeout(timer), resolve(exitCode)));
       });
       expect(code).toBe(1);
+      // Node's own message names neither variable.
+      expect(stderr).toContain(
+        `Cannot listen on 127.0.0.1:${port}: the port is in use. Set PORT to a free port.`,
+      );
     } finally {
       child.kill('SIGKILL');
       taken.close();
