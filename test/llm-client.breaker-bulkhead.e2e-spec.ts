@@ -36,6 +36,21 @@ describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () 
     await sim.close();
   });
 
+  /** The breaker's log lines for upstream 'sim' while `run` runs, warnings and logs in order. */
+  async function circuitLinesDuring(run: () => Promise<void>): Promise<string[]> {
+    const lines: string[] = [];
+    const keep = (message: unknown) => void lines.push(String(message));
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(keep);
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(keep);
+    try {
+      await run();
+    } finally {
+      warn.mockRestore();
+      log.mockRestore();
+    }
+    return lines.filter((line) => line.startsWith("Circuit for upstream 'sim'"));
+  }
+
   async function openTheCircuit(): Promise<void> {
     sim.script([{ type: 'error', status: 500, repeat: 3 }]);
     for (let i = 0; i < 3; i++) await failureOf(() => t.llm.chat({ messages: USER }));
@@ -56,32 +71,23 @@ describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () 
   });
 
   it('logs each transition once: opened (with the last failure), half-open, closed', async () => {
-    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    try {
+    const circuitLines = await circuitLinesDuring(async () => {
       await openTheCircuit();
       await sleep(160);
       sim.script([{ type: 'ok' }]);
       await t.llm.chat({ messages: USER });
-      const lines = [...warn.mock.calls, ...log.mock.calls].map((call) => String(call[0]));
-      const circuitLines = lines.filter((line) => line.startsWith("Circuit for upstream 'sim'"));
-      expect(circuitLines).toEqual([
-        expect.stringMatching(
-          /model 'gpt-4o-mini' opened; calls are rejected for 150 ms\. Last failure: 500/,
-        ),
-        expect.stringMatching(/is half-open: the next call probes the upstream/),
-        expect.stringMatching(/closed: the upstream answered the probe/),
-      ]);
-    } finally {
-      warn.mockRestore();
-      log.mockRestore();
-    }
+    });
+    expect(circuitLines).toEqual([
+      expect.stringMatching(
+        /model 'gpt-4o-mini' opened; calls are rejected for 150 ms\. Last failure: 500/,
+      ),
+      expect.stringMatching(/is half-open: the next call probes the upstream/),
+      expect.stringMatching(/closed: the upstream answered the probe/),
+    ]);
   });
 
   it('logs an outage once, not each failed probe: opened, first probe, closed with the count', async () => {
-    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    try {
+    const circuitLines = await circuitLinesDuring(async () => {
       await openTheCircuit();
       // Three probes fail, each reopening the circuit (the break stays 150 ms here).
       for (let i = 0; i < 3; i++) {
@@ -92,20 +98,15 @@ describe('circuit breaker (3 consecutive failures, half-open after 150 ms)', () 
       await sleep(160);
       sim.script([{ type: 'ok' }]);
       await t.llm.chat({ messages: USER });
-      const lines = [...warn.mock.calls, ...log.mock.calls].map((call) => String(call[0]));
-      const circuitLines = lines.filter((line) => line.startsWith("Circuit for upstream 'sim'"));
-      // Before: opened, then half-open and opened again for every failed probe, then closed.
-      expect(circuitLines).toEqual([
-        expect.stringMatching(/opened; calls are rejected for 150 ms\. Last failure: 500/),
-        expect.stringMatching(/is half-open: the next call probes the upstream/),
-        expect.stringMatching(
-          /closed: the upstream answered the probe\. It was open .*; 3 probe\(s\) failed before this one\./,
-        ),
-      ]);
-    } finally {
-      warn.mockRestore();
-      log.mockRestore();
-    }
+    });
+    // Before: opened, then half-open and opened again for every failed probe, then closed.
+    expect(circuitLines).toEqual([
+      expect.stringMatching(/opened; calls are rejected for 150 ms\. Last failure: 500/),
+      expect.stringMatching(/is half-open: the next call probes the upstream/),
+      expect.stringMatching(
+        /closed: the upstream answered the probe\. It was open .*; 3 probe\(s\) failed before this one\./,
+      ),
+    ]);
   });
 
   it('client errors do not count toward opening it', async () => {

@@ -124,7 +124,7 @@ export class UpstreamHolds {
     // refused one did. Held, one wrong Retry-After of a day would stop every call for a day.
     const resetHint = error.retryAfterSource?.startsWith('x-ratelimit-reset') === true;
     if (!resetHint && hintMs > capMs) return;
-    this.hold(call, attempt, Math.min(hintMs, capMs), true);
+    this.hold(call, attempt, Math.min(hintMs, capMs), true, this.statedEmission(call, attempt));
   }
 
   /**
@@ -142,18 +142,24 @@ export class UpstreamHolds {
     if (resetMs === undefined || !(resetMs > 0) || resetMs > call.upstream.retry.maxServerHintMs) {
       return;
     }
-    const oneBackMs = this.statedEmission(call, attempt) ?? resetMs;
-    this.hold(call, attempt, Math.min(resetMs, oneBackMs), false);
+    const stated = this.statedEmission(call, attempt);
+    this.hold(call, attempt, Math.min(resetMs, stated ?? resetMs), false, stated);
   }
 
   /**
    * Holds `call`'s upstream and model for `heldMs` after `attempt` ended, or extends the hold;
-   * `refused` when the attempt met a 429 (else its answer said no request remains).
+   * `refused` when the attempt met a 429 (else its answer said no request remains); `stated` the
+   * pace the provider's stated limits give ({@link statedEmission}).
    */
-  private hold(call: CallRecord, attempt: AttemptRecord, heldMs: number, refused: boolean): void {
+  private hold(
+    call: CallRecord,
+    attempt: AttemptRecord,
+    heldMs: number,
+    refused: boolean,
+    stated: number | undefined,
+  ): void {
     const endedAt = attempt.endedAt ?? Date.now();
     const until = endedAt + heldMs;
-    const stated = this.statedEmission(call, attempt);
     const key = keyOf(call);
     const hold = this.holds.get(key);
     if (hold === undefined) {
