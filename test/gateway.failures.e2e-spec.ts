@@ -103,7 +103,10 @@ describe('gateway: upstream failures, breaker and health', () => {
     expect(res.headers.get('x-llm-attempts')).toBe('4');
     // The gateway already retried: a client SDK must not multiply the attempts.
     expect(res.headers.get('x-should-retry')).toBe('false');
-    expect(((await res.json()) as ErrorBody).error.code).toBe(code);
+    const { error } = (await res.json()) as ErrorBody;
+    expect(error.code).toBe(code);
+    // No "Retryable with backoff." beside x-should-retry: false: the retries are spent.
+    expect(error.message).toMatch(/Gave up after 4 attempts; retryable later\.$/);
     expect(sim.requests).toHaveLength(4);
   });
 

@@ -85,6 +85,9 @@ describe('LlmClient against upstream faults', () => {
     sim.script([{ type: 'error', status, repeat: 10 }]);
     const error: LlmError = await failureOf(() => t.llm.chat({ messages: USER }));
     expect(error).toMatchObject({ kind, status, retryable: true, attempts: 4 });
+    // The attempt's advice is replaced by what the call did about it.
+    expect(error.message).toMatch(/[.!?] Gave up after 4 attempts; retryable later\.$/);
+    expect(error.message).not.toMatch(/Retryable with backoff/);
     expect(sim.requests).toHaveLength(4);
     // Three jittered waits, each below its ceiling of 10, 20 and 40 ms (no hint was sent).
     expectBackoffRetries(recorder, kind);

@@ -1,6 +1,7 @@
 import { isTaskCancelledError } from 'cockatiel';
 import { unwatchAbort, watchAbort } from '../resilience/abort-link';
 import { bulkheadError } from '../resilience/bulkhead.errors';
+import { finalMessage } from '../resilience/error-classifier';
 import { isLlmError } from '../resilience/llm.errors';
 import { type LlmCall, whereOf } from './llm-call';
 
@@ -18,7 +19,10 @@ export function withinDeadline<T>(call: LlmCall<T>, run: () => Promise<T>): Prom
   const typed = (error: unknown): unknown => {
     let result: unknown = bulkheadError(error, record);
     if (isTaskCancelledError(error)) result = abortError();
-    if (isLlmError(result)) result.attempts = record.attemptCount;
+    if (isLlmError(result)) {
+      result.attempts = record.attemptCount;
+      result.message = finalMessage(result.message, result.attempts);
+    }
     return result;
   };
   let running: Promise<T>;

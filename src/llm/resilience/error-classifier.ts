@@ -249,13 +249,31 @@ const ADVICE: Partial<Record<LlmErrorKind, string>> = {
   invalid_response: 'This status is not an error status the API documents.',
 };
 
+/** An attempt's advice when the provider said nothing of when to come back. */
+const BACKOFF_ADVICE = 'Retryable with backoff.';
+
 function retryAdvice(retryable: boolean, shouldRetry?: boolean, waitMs?: number): string {
   if (!retryable) {
     return shouldRetry === false
       ? 'Not retried: the provider sent x-should-retry: false.'
       : 'Not retried.';
   }
-  return waitMs === undefined ? 'Retryable with backoff.' : `Retry after ${formatWait(waitMs)}.`;
+  return waitMs === undefined ? BACKOFF_ADVICE : `Retry after ${formatWait(waitMs)}.`;
+}
+
+/**
+ * The message of an error as it leaves the call: an attempt's "Retryable with backoff." becomes
+ * what was done about it ("Gave up after 3 attempts."), once the call's retries are spent. The
+ * error stays retryable: a caller may send the call again later.
+ *
+ * @example
+ * finalMessage("... answered 502: Bad gateway. Retryable with backoff.", 3)
+ * // "... answered 502: Bad gateway. Gave up after 3 attempts; retryable later."
+ */
+export function finalMessage(message: string, attempts: number): string {
+  if (attempts < 1 || !message.endsWith(BACKOFF_ADVICE)) return message;
+  const made = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
+  return `${message.slice(0, -BACKOFF_ADVICE.length)}Gave up after ${made}; retryable later.`;
 }
 
 function formatWait(ms: number): string {
