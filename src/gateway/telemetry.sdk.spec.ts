@@ -53,6 +53,16 @@ describe('telemetryPlan', () => {
     expect(telemetryPlan({ OTEL_SDK_DISABLED: '1' }).sdkDisabled).toBe(false);
   });
 
+  it('says OpenTelemetry is off, not how to export traces, when OTEL_SDK_DISABLED is true', () => {
+    const plan = telemetryPlan({
+      OTEL_SDK_DISABLED: 'true',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c',
+    });
+    expect(plan.description).toBe(
+      'OpenTelemetry is off (OTEL_SDK_DISABLED=true): no traces are made and /metrics answers 503.',
+    );
+  });
+
   it('asks for a log exporter only when OTEL_LOGS_EXPORTER is set', () => {
     expect(telemetryPlan({ OTEL_LOGS_EXPORTER: 'otlp' }).exportLogs).toBe(true);
     expect(telemetryPlan({ OTEL_LOGS_EXPORTER: 'none' }).exportLogs).toBe(false);

@@ -83,17 +83,20 @@ export function telemetryPlan(env: NodeJS.ProcessEnv): TelemetryPlan {
   const resourceNamesService = /(?:^|,)\s*service\.name\s*=/.test(
     env.OTEL_RESOURCE_ATTRIBUTES ?? '',
   );
+  // Read as the SDK reads it: only `true` (any case) disables it.
+  const sdkDisabled = set('OTEL_SDK_DISABLED')?.toLowerCase() === 'true';
   return {
-    // Read as the SDK reads it: only `true` (any case) disables it.
-    sdkDisabled: set('OTEL_SDK_DISABLED')?.toLowerCase() === 'true',
+    sdkDisabled,
     serviceName: set('OTEL_SERVICE_NAME') ?? (resourceNamesService ? undefined : 'llm-gateway'),
     exportTraces,
     exportLogs: (set('OTEL_LOGS_EXPORTER') ?? 'none') !== 'none',
-    description: !exportTraces
-      ? 'Traces are not exported; set OTEL_EXPORTER_OTLP_ENDPOINT to send them to a collector.'
-      : exporter !== undefined && exporter !== 'otlp'
-        ? `Traces are exported with OTEL_TRACES_EXPORTER=${exporter}.`
-        : `Traces are exported over OTLP (${protocol}) to ${endpoint ? maskUrlPasswords(endpoint) : 'the default endpoint'}.`,
+    description: sdkDisabled
+      ? 'OpenTelemetry is off (OTEL_SDK_DISABLED=true): no traces are made and /metrics answers 503.'
+      : !exportTraces
+        ? 'Traces are not exported; set OTEL_EXPORTER_OTLP_ENDPOINT to send them to a collector.'
+        : exporter !== undefined && exporter !== 'otlp'
+          ? `Traces are exported with OTEL_TRACES_EXPORTER=${exporter}.`
+          : `Traces are exported over OTLP (${protocol}) to ${endpoint ? maskUrlPasswords(endpoint) : 'the default endpoint'}.`,
   };
 }
 
