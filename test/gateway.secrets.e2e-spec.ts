@@ -102,6 +102,62 @@ describe('the upstream key and its last 12 characters appear in no output', () =
     }
   });
 
+  it("holds for a key echoed as a good answer's id, model and finish reason, plain and streamed", async () => {
+    exporter.reset();
+    const answers: string[] = [];
+    const logs: string[] = [];
+    process.stdout.write = (chunk: unknown): boolean => logs.push(String(chunk)) > 0;
+    let metricsText: string;
+    try {
+      const gateway = await startGatewayApp(
+        { LLM_BASE_URL: upstream.baseUrl, LLM_API_KEY: KEY, LLM_EVENTS_LOG: 'true' },
+        { logger: new SafeConsoleLogger() },
+      );
+      try {
+        for (const stream of [false, true]) {
+          const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              model: 'echo-model',
+              stream,
+              messages: [{ role: 'user', content: 'Hi' }],
+            }),
+          });
+          answers.push(await res.text());
+        }
+        metricsText = await (await fetch(`${gateway.url}/metrics`)).text();
+        await new Promise((resolve) => setTimeout(resolve, 20)); // the event lines of the turn
+      } finally {
+        await gateway.close();
+      }
+    } finally {
+      process.stdout.write = original.out;
+    }
+    // The answers are the upstream's text, relayed as sent: the key is in them, as the probe asked.
+    expect(answers.join('')).toContain(KEY);
+    const events = logs
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('"llm-call"'));
+    expect(events).toHaveLength(2);
+    // Telemetry keeps the fields, masked.
+    expect(events.join('')).toContain('"gen_ai.response.model":"***"');
+    expect(metricsText).toContain('gen_ai_response_model="***"');
+    const calls = exporter.getFinishedSpans().filter((span) => span.name === 'chat echo-model');
+    expect(calls).toHaveLength(2);
+    expect(calls.map((span) => span.attributes['gen_ai.response.finish_reasons'])).toEqual([
+      ['***'],
+      ['***'],
+    ]);
+    for (const [where, text] of Object.entries({ events, metricsText, spans: spanText() })) {
+      expect({ where, hasTail: JSON.stringify(text).includes(TAIL) }).toEqual({
+        where,
+        hasTail: false,
+      });
+    }
+  });
+
   it('refuses a key in the base URL at boot without echoing it', async () => {
     const [host, path] = upstream.baseUrl.replace('http://', '').split('/');
     const url = `http://user:${KEY}@${host}/${path}`;

@@ -15,7 +15,9 @@ export interface HostileUpstream {
  * - `echo-id`: a good completion whose `x-request-id` is the key;
  * - `echo-error`: a 500 whose body, message and `x-request-id` hold the key;
  * - `echo-tail`: a 400 quoting the key's last 12 characters, as a provider's mask might;
- * - `echo-stream`: an SSE stream with content, then an error event quoting the key.
+ * - `echo-stream`: an SSE stream with content, then an error event quoting the key;
+ * - `echo-model`: a good completion whose `id`, `model` and `finish_reason` are the key, plain or
+ *   streamed as the request asks.
  * The key is read from the request's `Authorization`, so it is whatever the gateway sends.
  */
 export async function startHostileUpstream(): Promise<HostileUpstream> {
@@ -47,7 +49,7 @@ async function handle(
   for await (const chunk of req) raw += String(chunk);
   state.requests++;
   const key = (req.headers.authorization ?? '').replace(/^Bearer /, '');
-  const { model } = JSON.parse(raw) as { model: string };
+  const { model, stream } = JSON.parse(raw) as { model: string; stream?: boolean };
   const completion = {
     id: 'chatcmpl-1',
     object: 'chat.completion',
@@ -66,6 +68,16 @@ async function handle(
     res.writeHead(400, { 'content-type': 'application/json' });
     const message = `Incorrect API key provided: ****${key.slice(-12)}.`;
     res.end(JSON.stringify({ error: { message, code: 'invalid_api_key' } }));
+  } else if (model === 'echo-model' && stream) {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const chunk = { id: key, object: 'chat.completion.chunk', created: 1, model: key };
+    const delta = (content: string, reason: string | null) =>
+      `data: ${JSON.stringify({ ...chunk, choices: [{ index: 0, delta: { content }, finish_reason: reason }] })}\n\n`;
+    res.end(`${delta('Hel', null)}${delta('lo', key)}data: [DONE]\n\n`);
+  } else if (model === 'echo-model') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const choice = { ...completion.choices[0], finish_reason: key };
+    res.end(JSON.stringify({ ...completion, id: key, model: key, choices: [choice] }));
   } else if (model === 'echo-stream') {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const chunk = { ...completion, object: 'chat.completion.chunk', choices: undefined };

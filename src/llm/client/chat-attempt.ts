@@ -43,7 +43,7 @@ export async function sendChatAttempt(input: ChatAttemptInput): Promise<ChatComp
       model,
       upstream.secrets,
     );
-    context.record.response = responseInfo(completion);
+    context.record.response = responseInfo(completion, upstream.secrets);
     context.afterAnswer = afterAnswer(timeout, context.attempt, response);
     succeeded = true;
     return completion;

@@ -82,7 +82,7 @@ export class FallbackChain {
       throw error; // the function declined: the original failure stands
     }
     this.telemetry.fallback(record, record.degrade(error.kind));
-    record.response = responseInfo(completion);
+    record.response = responseInfo(completion, record.upstream.secrets);
     return completion;
   }
 

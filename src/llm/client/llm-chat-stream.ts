@@ -39,6 +39,8 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   private started?: Promise<LlmCallMetadata>;
   /** The started call's stream, once {@link started} resolved, until the iteration takes it. */
   private opened?: OpenedStream;
+  /** The upstream's secrets, masked in the response info (kept: `opened` is let go once read). */
+  private secrets: readonly string[] = [];
   private meta?: LlmCallMetadata;
   private iterated = false;
   /** Set when the iteration's body first runs (its first `next()`), not when it is made. */
@@ -80,6 +82,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     return (this.started ??= startOf(this.start).then((started) => {
       this.meta = started.metadata;
       this.opened = started.opened;
+      this.secrets = started.opened.secrets;
       // Started (ready()) and never read: when its idle timeout (or the deadline) aborts the
       // request, the call ends there, and frees its bulkhead slot, instead of at its deadline.
       started.opened.timeout.signal.addEventListener('abort', this.onAbortBeforeReading, {
@@ -257,7 +260,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
       chunk.usage ||
       chunk.choices?.some((choice) => choice.finish_reason)
     ) {
-      this.response = foldChunk(response, chunk);
+      this.response = foldChunk(response, chunk, this.secrets);
     }
     const content = chunk.choices?.[0]?.delta?.content;
     if (typeof content === 'string' && content !== '') {

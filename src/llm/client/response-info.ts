@@ -1,5 +1,6 @@
 import { type CallResponseInfo } from '../call/call-record.types';
 import { type ChatCompletion, type ChatCompletionChunk } from '../call/chat.types';
+import { redactorOf } from '../resilience/secret-redaction';
 
 /** Longest id or model name kept from a response: the upstream controls them. */
 const MAX_TEXT = 256;
@@ -14,24 +15,37 @@ const MAX_FINISH_REASONS = 16;
  */
 export const MAX_TOKEN_COUNT = 100_000_000;
 
-/** What telemetry keeps of a completion: ids, finish reasons and token usage, never the text. */
-export function responseInfo(completion: ChatCompletion): CallResponseInfo {
+/**
+ * What telemetry keeps of a completion: ids, finish reasons and token usage, never the text. The
+ * id, model and finish reasons are the upstream's text, and go into metric labels, spans and
+ * events: any of the upstream's `secrets` in them (a key echoed as the model) is masked.
+ */
+export function responseInfo(
+  completion: ChatCompletion,
+  secrets: readonly string[] = [],
+): CallResponseInfo {
+  const redact = redactorOf(secrets);
   return {
-    id: bounded(completion.id),
-    model: bounded(completion.model),
-    finishReasons: finishReasonsOf(completion.choices).slice(0, MAX_FINISH_REASONS),
+    id: bounded(completion.id, redact),
+    model: bounded(completion.model, redact),
+    finishReasons: finishReasonsOf(completion.choices, redact).slice(0, MAX_FINISH_REASONS),
     inputTokens: tokenCount(completion.usage?.prompt_tokens),
     outputTokens: tokenCount(completion.usage?.completion_tokens),
   };
 }
 
-/** Folds one stream chunk into the response info gathered so far. */
-export function foldChunk(info: CallResponseInfo, chunk: ChatCompletionChunk): CallResponseInfo {
-  const reasons = finishReasonsOf(chunk.choices);
+/** Folds one stream chunk into the response info gathered so far (masked as {@link responseInfo}). */
+export function foldChunk(
+  info: CallResponseInfo,
+  chunk: ChatCompletionChunk,
+  secrets: readonly string[] = [],
+): CallResponseInfo {
+  const redact = redactorOf(secrets);
+  const reasons = finishReasonsOf(chunk.choices, redact);
   const room = MAX_FINISH_REASONS - info.finishReasons.length;
   return {
-    id: info.id ?? bounded(chunk.id),
-    model: info.model ?? bounded(chunk.model),
+    id: info.id ?? bounded(chunk.id, redact),
+    model: info.model ?? bounded(chunk.model, redact),
     finishReasons:
       reasons.length > 0 && room > 0
         ? [...info.finishReasons, ...reasons.slice(0, room)]
@@ -43,23 +57,24 @@ export function foldChunk(info: CallResponseInfo, chunk: ChatCompletionChunk): C
 
 function finishReasonsOf(
   choices: ReadonlyArray<{ finish_reason?: unknown }> | undefined,
+  redact: (text: string) => string,
 ): string[] {
   const reasons: string[] = [];
   if (!choices) return reasons;
   // Not an array (a stream chunk's, from the upstream): read as before.
-  if (!Array.isArray(choices)) return choices.flatMap(finishReasonOf);
+  if (!Array.isArray(choices)) {
+    return choices.flatMap((choice: { finish_reason?: unknown }) => {
+      const reason = choice.finish_reason;
+      return typeof reason === 'string' && reason ? [redact(reason.slice(0, 64))] : [];
+    });
+  }
   const list: ReadonlyArray<{ finish_reason?: unknown }> = choices;
   // A loop: flatMap costs an array per choice.
   for (let i = 0; i < list.length; i++) {
     const reason = list[i]!.finish_reason;
-    if (typeof reason === 'string' && reason) reasons.push(reason.slice(0, 64));
+    if (typeof reason === 'string' && reason) reasons.push(redact(reason.slice(0, 64)));
   }
   return reasons;
-}
-
-function finishReasonOf(choice: { finish_reason?: unknown }): string[] {
-  const reason = choice.finish_reason;
-  return typeof reason === 'string' && reason ? [reason.slice(0, 64)] : [];
 }
 
 /** A token count as the upstream sent it, if it is a whole number from 0 to {@link MAX_TOKEN_COUNT}. */
@@ -71,6 +86,6 @@ function tokenCount(value: unknown): number | undefined {
     : undefined;
 }
 
-function bounded(value: unknown): string | undefined {
-  return typeof value === 'string' ? value.slice(0, MAX_TEXT) : undefined;
+function bounded(value: unknown, redact: (text: string) => string): string | undefined {
+  return typeof value === 'string' ? redact(value.slice(0, MAX_TEXT)) : undefined;
 }

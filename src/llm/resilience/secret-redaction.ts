@@ -218,3 +218,22 @@ const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s/@]*@/gi;
 export function maskUrlPasswords(text: string): string {
   return text.replace(URL_PASSWORD, '$1:***@');
 }
+
+/** One redactor per list of secrets (an upstream's `secrets`, the same array for its life). */
+const redactors = new WeakMap<readonly string[], (text: string) => string>();
+
+/**
+ * {@link secretRedactor} for an upstream's `secrets`, made once per list and kept while the list
+ * lives: for text read on every call (a completion's id and model).
+ *
+ * @example
+ * redactorOf(upstream.secrets)(completion.model);
+ */
+export function redactorOf(secrets: readonly string[]): (text: string) => string {
+  let redact = redactors.get(secrets);
+  if (redact === undefined) {
+    redact = secretRedactor(secrets);
+    redactors.set(secrets, redact);
+  }
+  return redact;
+}
