@@ -89,6 +89,7 @@ describe('gateway chat route, answered before the router', () => {
     // Only POST is taken: other methods get the router's answers.
     const get = await fetch(`${url}/v1/chat/completions`);
     expect(get.status).toBe(404);
+    expect(get.headers.get('x-llm-error-kind')).toBe('not_found');
     expect(((await get.json()) as ErrorBody).error.code).toBe('unknown_url');
   });
 
@@ -139,6 +140,10 @@ describe('gateway chat route, answered before the router', () => {
       if (code !== null) expect([name, body.error.code]).toEqual([name, code]);
       if (param !== null) expect([name, body.error.param]).toEqual([name, param]);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      // As on every error answer: the kind, and no attempt made.
+      const kind = status === 401 ? 'auth' : 'bad_request';
+      expect([name, res.headers.get('x-llm-error-kind')]).toEqual([name, kind]);
+      expect([name, res.headers.get('x-llm-attempts')]).toEqual([name, '0']);
     }
     expect(sim.requests).toHaveLength(0);
   });

@@ -88,6 +88,8 @@ function closeEveryConnectionAfterItsAnswer(server: Server): { stopAccepting(): 
         { code: 'shutting_down' },
       );
       sendJson(res, reply.status, reply.body, {
+        ...reply.headers,
+        'x-llm-error-kind': 'shutting_down',
         'x-should-retry': 'true',
         // Every answer carries one: the caller's well-formed id, else a new one.
         'x-request-id': requestIdOf(req),

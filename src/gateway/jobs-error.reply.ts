@@ -17,12 +17,13 @@ export function jobsErrorReply(error: unknown): OpenAiErrorReply | undefined {
     case 'LLM_JOBS_STATE_UNAVAILABLE':
       return openAiError(503, 'service_unavailable_error', error.message, {
         code: 'job_state_unavailable',
-        headers: { 'retry-after': '2' },
+        // Its store or broker did not answer: the kind of an upstream that did not.
+        headers: { 'retry-after': '2', 'x-llm-error-kind': 'network' },
       });
     case 'LLM_JOBS_BROKER_UNAVAILABLE':
       return openAiError(503, 'service_unavailable_error', error.message, {
         code: 'job_queue_unavailable',
-        headers: { 'retry-after': '2' },
+        headers: { 'retry-after': '2', 'x-llm-error-kind': 'network' },
       });
   }
 }
