@@ -77,8 +77,24 @@ describe('gateway: upstream failures, breaker and health', () => {
     const res = await post({ messages: MESSAGES });
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('5');
-    expect(((await res.json()) as ErrorBody).error.code).toBe('deadline_exceeded');
+    // The provider's code, as for any 429 it sent; the kind says why it was not waited for.
+    expect(((await res.json()) as ErrorBody).error.code).toBe('rate_limit_exceeded');
+    expect(res.headers.get('x-llm-error-kind')).toBe('deadline_exceeded');
     expect(sim.requests).toHaveLength(1);
+  });
+
+  it("a provider's 400 with a null code: the kind as the code, the provider's param", async () => {
+    await boot();
+    const body = { message: 'Bad thing', type: 'invalid_request_error', param: 'foo', code: null };
+    sim.script([{ type: 'error', status: 400, body: JSON.stringify({ error: body }) }]);
+    const res = await post({ messages: MESSAGES });
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as ErrorBody;
+    expect(error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'foo',
+      code: 'bad_request',
+    });
   });
 
   it('401 from the upstream: not retried, blamed on the gateway key', async () => {

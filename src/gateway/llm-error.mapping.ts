@@ -81,9 +81,13 @@ export function fromLlmError(error: LlmError): OpenAiErrorReply {
   // Only an upstream's answer (it has a status): the local limiter names its refusals too.
   // A request the module refused on the provider's behalf (it would refuse it too) carries the
   // code OpenAI gives for that mistake (`missing_required_parameter`, `invalid_type`, ...).
+  // A provider's 429 whose wait would pass the deadline is still the provider's refusal.
+  const refusedByProvider =
+    PROVIDER_REFUSALS.has(error.kind) ||
+    (error.kind === 'deadline_exceeded' && upstreamStatus === 429);
   const providers =
     error.providerCode !== undefined &&
-    PROVIDER_REFUSALS.has(error.kind) &&
+    refusedByProvider &&
     (upstreamStatus !== undefined || error.kind === 'bad_request');
   return openAiError(status, type, message, {
     code: providers ? error.providerCode : error.kind,

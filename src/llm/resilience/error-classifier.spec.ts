@@ -205,6 +205,15 @@ describe('classifyHttpError: details', () => {
     expect(classify(529, body).providerCode).toBe('overloaded_error');
   });
 
+  it("keeps OpenAI's null code null: its type is a category, not a code", () => {
+    const body = JSON.stringify({
+      error: { message: 'Bad thing', type: 'invalid_request_error', param: 'foo', code: null },
+    });
+    const error = classify(400, body);
+    expect(error).toMatchObject({ kind: 'bad_request', param: 'foo' });
+    expect(error.providerCode).toBeUndefined();
+  });
+
   it('reads Ollama’s string error', () => {
     const error = classify(404, JSON.stringify({ error: "model 'llama9' not found" }));
     expect(error.message).toContain("answered 404: model 'llama9' not found.");

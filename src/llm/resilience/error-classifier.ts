@@ -61,8 +61,11 @@ const FIELD_PATH = /^[A-Za-z_][\w.[\]-]{0,127}$/;
 export function classifyHttpError(response: HttpErrorResponse): LlmError {
   const { status, headers, upstream, model } = response;
   const parsed = parseProviderError(response.body);
-  // OpenAI puts the machine-readable reason in `code`; older errors and Anthropic only in `type`.
-  const found = [parsed?.code, parsed?.type].find((c) => c && c !== String(status));
+  // The provider's `code`. OpenAI sends one on every error, null for many refusals (a wrong
+  // parameter), and its `type` is then a category (`invalid_request_error`), not a code. A body
+  // with no `code` field at all (Anthropic's) names the reason in its `type`.
+  const reason = parsed?.hasCode ? parsed.code : parsed?.type;
+  const found = reason && reason !== String(status) ? reason : undefined;
   // The code is the provider's text too: bounded and redacted like its message.
   const providerCode = found ? redactSecrets(found.slice(0, 64), response.secrets) : undefined;
   const kind = kindOf(status, parsed);
@@ -185,7 +188,12 @@ function statusOfEvent(raw: string, parsed: ProviderError | undefined): number {
   return 500;
 }
 
-type ProviderError = Partial<Record<'message' | 'code' | 'type' | 'param' | 'innerCode', string>>;
+type ProviderError = Partial<
+  Record<'message' | 'code' | 'type' | 'param' | 'innerCode', string>
+> & {
+  /** The body has a `code` field, null included (OpenAI's shape). */
+  hasCode?: boolean;
+};
 
 /** OpenAI's `{error:{message,type,code}}`, Ollama's `{error:"..."}`, vLLM's top-level fields. */
 function parseProviderError(body: string): ProviderError | undefined {
@@ -202,6 +210,7 @@ function parseProviderError(body: string): ProviderError | undefined {
   return {
     message: asText(source.message) ?? asText(json.detail),
     code: asText(source.code),
+    hasCode: 'code' in source,
     type: asText(source.type),
     param: asText(source.param),
     innerCode: asText(inner.code),
