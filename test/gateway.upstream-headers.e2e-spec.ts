@@ -120,6 +120,8 @@ describe('gateway: the upstream rate-limit headers are forwarded', () => {
           // The key in pieces too short to be recognised, and free text: not a count or duration.
           'x-ratelimit-remaining-tokens': `${KEY.slice(0, 6)} ${KEY.slice(6, 12)}`,
           'openai-processing-ms': 'see https://status.example',
+          // Digits first, but no count, duration or time a client could read.
+          'x-ratelimit-reset-requests': '1e400s',
           'x-other-upstream': 'not forwarded',
           'set-cookie': 'session=abc',
         });
@@ -150,6 +152,7 @@ describe('gateway: the upstream rate-limit headers are forwarded', () => {
         expect(res.headers.get('x-ratelimit-limit-requests')).toBeNull();
         expect(res.headers.get('x-ratelimit-remaining-tokens')).toBeNull();
         expect(res.headers.get('openai-processing-ms')).toBeNull();
+        expect(res.headers.get('x-ratelimit-reset-requests')).toBeNull();
         // The masked key is not forwarded either: '***' is no count.
         expect(res.headers.get('x-ratelimit-limit-tokens')).toBeNull();
         expect(res.headers.get('x-other-upstream')).toBeNull();

@@ -21,13 +21,14 @@ const FORWARDED = new Set(FORWARDED_HEADER_NAMES);
 export const MAX_FORWARDED_VALUE = 64;
 
 /**
- * What these headers hold: a count (`59`), a duration (`6m0s`, `20ms`, `7.66s`) or a time
- * (`2026-11-28T07:00:00Z`), at most {@link MAX_FORWARDED_VALUE} characters: a digit first, then
- * digits, letters, `.`, `:` and `-`, no space. Anything else is not forwarded: free text from the
- * upstream (an echo of the key cut into pieces too short to be recognised and masked, say), or a
- * value already masked (`***`).
+ * What these headers hold, at most {@link MAX_FORWARDED_VALUE} characters: a count (`59`,
+ * `123.4`), a duration in Go's notation as OpenAI sends it (`6m0s`, `20ms`, `7.66s`, `1h2m3s`) or
+ * a time (`2026-11-28T07:00:00Z`). Anything else is not forwarded: free text from the upstream (an
+ * echo of the key cut into pieces too short to be recognised and masked, say), a value already
+ * masked (`***`), or a value no client could read as one of them (`1e400s`, `5m-3s`).
  */
-const FORWARDABLE = /^[0-9][0-9A-Za-z.:-]{0,63}$/;
+const FORWARDABLE =
+  /^(?:\d+(?:\.\d+)?|(?:\d+(?:\.\d+)?(?:h|m|s|ms|us|µs|ns))+|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))$/;
 
 /** Whether `name` (lower case) is one of {@link FORWARDED_HEADER_NAMES}. */
 export function isForwardedHeader(name: string): boolean {
@@ -36,7 +37,7 @@ export function isForwardedHeader(name: string): boolean {
 
 /** Whether a value reads as a count, duration or time (see {@link FORWARDABLE}); others are left out. */
 export function isForwardableValue(value: string): boolean {
-  return FORWARDABLE.test(value);
+  return value.length <= MAX_FORWARDED_VALUE && FORWARDABLE.test(value);
 }
 
 /**
