@@ -236,6 +236,29 @@ describe('LlmClient against upstream faults', () => {
     }
   });
 
+  it.each(['gzip', 'br'])(
+    'a body that is not the %s its Content-Encoding says is invalid_response, retried',
+    async (encoding) => {
+      let requests = 0;
+      const upstream = await startLoopbackUpstream((req, res) => {
+        req.resume();
+        requests++;
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding });
+        res.end('{"id":"not compressed at all, whatever the header says"}');
+      });
+      const app = await startLlmApp(upstream.baseUrl);
+      try {
+        const error: LlmError = await failureOf(() => app.llm.chat({ messages: USER }));
+        expect(error).toMatchObject({ kind: 'invalid_response', retryable: true, attempts: 4 });
+        expect(error.message).toContain('does not decompress as its Content-Encoding says');
+        expect(requests).toBe(4);
+      } finally {
+        await app.close();
+        await upstream.close();
+      }
+    },
+  );
+
   it('a body larger than 32 MiB is invalid_response, not read into memory whole', async () => {
     // A retry allowed, and not taken. The size is under test, not the speed: on a loaded machine
     // 33 MiB can take longer than FAST_POLICIES' 1 s.

@@ -31,6 +31,11 @@ function isTlsSetupFailure(code: string): boolean {
   );
 }
 
+/** zlib's (`Z_DATA_ERROR`), brotli's (`ERR__ERROR_FORMAT_...`) and zstd's codes: a body that does not decompress. */
+function isDecodingFailure(code: string): boolean {
+  return code.startsWith('Z_') || code.startsWith('ERR__ERROR_') || code.startsWith('ZSTD_error');
+}
+
 /**
  * Turns a transport failure (a socket or HTTP client error of Node's, or a body that could not be
  * read) into an {@link LlmError}. The original error is not kept as `cause`: it may reference the
@@ -58,6 +63,16 @@ export function classifyTransportError(
       'invalid_response',
       `Upstream '${context.upstream}' sent a response that could not be read: ${message}.`,
       { ...context, cause, retryable: false },
+    );
+  }
+  if (code !== undefined && isDecodingFailure(code)) {
+    // The upstream answered, with a body that is not what its Content-Encoding says: a bad answer,
+    // retried as a malformed one is, not a network failure.
+    return new LlmError(
+      'invalid_response',
+      `Upstream '${context.upstream}' sent a body that does not decompress as its ` +
+        `Content-Encoding says (${code} ${message}).`,
+      { ...context, cause },
     );
   }
   if (code !== undefined && isTlsSetupFailure(code)) {
