@@ -313,6 +313,80 @@ describe('streaming holds its bulkhead slot until it ends', () => {
   );
 });
 
+describe('cancel() ends a stream that will not be read, or no more', () => {
+  let sim: UpstreamSimulator;
+  let t: LlmTestApp;
+  let recorder: CallRecorder;
+  beforeEach(async () => {
+    sim = await UpstreamSimulator.start();
+    // The idle timeout (30 s by default) is far: what frees the slot is the cancel, not a timer.
+    t = await startLlmApp(sim.baseUrl, { bulkhead: { maxConcurrent: 1, maxQueue: 0 } });
+    recorder = recordCalls(t.app);
+  });
+  afterEach(async () => {
+    await t.close();
+    await sim.close();
+  });
+
+  /** The one slot is free: a plain call goes through instead of failing as bulkhead_full. */
+  async function expectSlotFree(): Promise<void> {
+    sim.script([{ type: 'ok', content: 'next' }]);
+    const { completion } = await t.llm.chat({ messages: USER });
+    expect(completion.choices[0]?.message.content).toBe('next');
+  }
+
+  it('after ready(): the call ends as cancelled when cancel() resolves, and its slot is free', async () => {
+    sim.script([{ type: 'stream', chunks: ['a', 'b'] }]);
+    const stream = t.llm.chatStream({ messages: USER });
+    await stream.ready();
+    await stream.cancel();
+    expect(recorder.calls.map((call) => call.error?.kind)).toEqual(['cancelled']);
+    await expectSlotFree();
+    // Read after all, it says why it ended; a second cancel() does nothing.
+    const late = await failureOf(() => collect(stream));
+    expect(late).toMatchObject({ kind: 'cancelled' });
+    expect(late.message).toContain('cancel()');
+    await stream.cancel();
+    expect(recorder.calls).toHaveLength(2);
+  });
+
+  it("after ready(): its iterator's return() before a first next() frees the slot at once", async () => {
+    sim.script([{ type: 'stream', chunks: ['a', 'b'] }]);
+    const stream = t.llm.chatStream({ messages: USER });
+    await stream.ready();
+    await stream[Symbol.asyncIterator]().return?.(undefined);
+    expect(recorder.calls.map((call) => call.error?.kind)).toEqual(['cancelled']);
+    await expectSlotFree();
+  });
+
+  it('while a loop reads it: the loop fails with cancelled at its next step, the request is closed', async () => {
+    sim.script([{ type: 'stream', chunks: ['a', 'b', 'c', 'd', 'e', 'f'], delayMs: 50 }]);
+    const stream = t.llm.chatStream({ messages: USER });
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const chunk of stream) {
+        seen.push(chunk.choices[0]?.delta.content ?? '');
+        if (seen.length === 1) void stream.cancel();
+      }
+    })();
+    const error = await failureOf(() => reading);
+    expect(error).toMatchObject({ kind: 'cancelled' });
+    expect(seen.length).toBeLessThan(6);
+    await eventually(() => recorder.calls[0] ?? false);
+    expect(recorder.calls[0]?.error?.kind).toBe('cancelled');
+    await expectSlotFree();
+  });
+
+  it('before it started: nothing is sent, and ready() fails with cancelled', async () => {
+    const stream = t.llm.chatStream({ messages: USER });
+    await stream.cancel();
+    await expect(stream.ready()).rejects.toMatchObject({ kind: 'cancelled' });
+    await expect(collect(stream)).rejects.toMatchObject({ kind: 'cancelled' });
+    expect(sim.requests).toHaveLength(0);
+    expect(recorder.calls).toHaveLength(0);
+  });
+});
+
 describe('keep-alive after streams', () => {
   it('a finished stream gives its socket back: three streams share one connection', async () => {
     // A minimal upstream that counts TCP connections, which the simulator does not expose.

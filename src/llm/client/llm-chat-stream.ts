@@ -27,7 +27,7 @@ export interface StreamEnding {
  * on the first `next()` (or `ready()`); retries happen only before the first content chunk. A
  * failure after content was delivered ends the iteration with {@link LlmIncompleteStreamError}
  * carrying the text received so far — never with a clean end. Breaking out of the loop aborts
- * the upstream request.
+ * the upstream request; {@link cancel} does so for a stream that will not be read (or no more).
  *
  * @example
  * const stream = llm.chatStream({ messages });
@@ -51,6 +51,12 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   private response: CallResponseInfo = { finishReasons: [] };
   /** Why a stream started and never read was ended (see {@link onAbortBeforeReading}). */
   private unread?: LlmError;
+  /** The stream the iteration reads, while it reads it: what {@link cancel} aborts. */
+  private reader?: OpenedStream;
+  /** Set by {@link cancel}. */
+  private cancelled = false;
+  /** The call's end, once it was reported (resolves when its bulkhead slot is free). */
+  private finished?: Promise<void>;
 
   constructor(
     private readonly start: StreamStarter,
@@ -92,15 +98,59 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     }));
   }
 
+  /**
+   * Ends the stream without reading it, or the rest of it: the upstream request is closed, the
+   * bulkhead slot freed and the call recorded as `cancelled`. For a stream started with
+   * `ready()` and then not wanted (a `return()` on its iterator before the first `next()` calls
+   * it too), or stopped from outside the loop that reads it: that loop's next step then fails
+   * with a `cancelled` error. Resolves once the call has ended, or at once while a loop holds a
+   * chunk (the call ends at its next step). Calling it again, or after the end, does nothing.
+   *
+   * @example
+   * const stream = llm.chatStream({ messages });
+   * await stream.ready();
+   * if (!stillWanted()) await stream.cancel(); // the slot is free again
+   */
+  async cancel(): Promise<void> {
+    if (this.cancelled) return this.finished;
+    this.cancelled = true;
+    if (this.started === undefined) {
+      // Never started: no call to end. A later ready() or loop gets the cancellation.
+      const error = this.cancelledError();
+      this.unread = error;
+      this.started = Promise.reject(error);
+      this.started.catch(() => undefined);
+      return;
+    }
+    // Starting: its end comes first (the call ended already if the start failed).
+    await this.started.catch(() => undefined);
+    if (this.reading) {
+      this.reader?.timeout.abort('consumer_done');
+      return;
+    }
+    this.opened?.timeout.abort('consumer_done'); // onAbortBeforeReading ends the call
+    await this.finished;
+  }
+
+  private cancelledError(): LlmError {
+    const { upstream, model } = this.meta ?? { upstream: '', model: '' };
+    return new LlmError('cancelled', 'The stream was cancelled (cancel()) before its end.', {
+      upstream,
+      model,
+      attempts: this.meta?.attempts,
+    });
+  }
+
   private readonly onAbortBeforeReading = (): void => {
     const opened = this.opened;
-    // Made but never stepped (`Readable.from(stream)`, a `return()` before the first `next()`)
-    // counts as never read: a generator that never ran has no `finally` to end the call.
+    // Made but never stepped (`Readable.from(stream)`) counts as never read: a generator that
+    // never ran has no `finally` to end the call.
     if (opened === undefined || this.reading) return;
     this.opened = undefined;
     const { upstream, model } = this.meta ?? { upstream: '', model: '' };
-    this.unread =
-      opened.timeout.reason === 'idle_timeout'
+    this.unread = this.cancelled
+      ? this.cancelledError()
+      : opened.timeout.reason === 'idle_timeout'
         ? new LlmError(
             'cancelled',
             `The stream was started (ready()) and not read within the idle timeout ` +
@@ -109,13 +159,21 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
           )
         : opened.toError(new Error('aborted before the stream was read'));
     opened.timeout.dispose();
-    void this.onFinish({ error: this.unread, response: this.response });
+    this.finished = this.onFinish({ error: this.unread, response: this.response });
   };
 
   [Symbol.asyncIterator](): AsyncIterator<ChatCompletionChunk> {
     if (this.iterated) throw new Error('An LlmChatStream can be iterated only once.');
     this.iterated = true;
-    return this.iterate();
+    const iteration = this.iterate();
+    // A generator that never ran has no `finally`: its return() before the first next() (a
+    // consumer that gave up, `Readable.from(stream)` destroyed) ends the call here instead.
+    const end = iteration.return.bind(iteration);
+    iteration.return = async (value) => {
+      if (!this.reading) await this.cancel();
+      return end(value);
+    };
+    return iteration;
   }
 
   private async *iterate(): AsyncGenerator<ChatCompletionChunk, void, undefined> {
@@ -134,6 +192,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
         throw unread;
       }
       opened = this.opened!;
+      this.reader = opened;
       opened.timeout.signal.removeEventListener('abort', this.onAbortBeforeReading);
       // Held by the iteration from here on, not by the stream object a caller may keep.
       this.opened = undefined;
@@ -158,6 +217,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
         let idle = false;
         try {
           for (;;) {
+            if (this.cancelled) throw this.cancelledError();
             // An item at hand is taken without a promise's turn (see StreamItemReader.poll).
             let item = opened.items.poll();
             if (item === undefined) {
@@ -187,7 +247,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
             if (hasContent(chunk) || chunk.choices?.length) yield this.track(chunk);
           }
         } catch (error) {
-          throw this.incomplete(opened.toError(error));
+          throw this.incomplete(this.cancelled ? this.cancelledError() : opened.toError(error));
         }
         // The body ended without [DONE]: complete only if every choice said why it finished.
         if (!done && !finishing.all()) {
@@ -214,9 +274,11 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
       // A drain still going disposes of the timeout itself.
       if (!finishedCleanly) opened?.timeout.dispose();
       // A consumer that stops early ends the call as cancelled: it did not get the whole answer.
+      this.reader = undefined;
       if (this.started) {
         const early = !finishedCleanly && !failure && opened ? this.stoppedEarly() : undefined;
-        await this.onFinish({ error: failure ?? early, response: this.response });
+        this.finished = this.onFinish({ error: failure ?? early, response: this.response });
+        await this.finished;
       }
     }
   }
