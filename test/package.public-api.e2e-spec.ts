@@ -107,6 +107,8 @@ const PACKAGE_EXPORTS = [
   'LlmFallbackTarget: interface',
   'LlmFeature: const',
   'LlmHealthIndicator: class',
+  'LlmHttpExceptionFilter: class',
+  'LlmHttpExceptionFilterOptions: interface',
   'LlmIncompleteStreamError: class',
   'LlmJob: interface',
   'LlmJobAccess: interface',

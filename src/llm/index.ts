@@ -83,6 +83,8 @@ export {
 export type { LlmRpcTransport } from './observability/rpc-message.reader';
 export type { LlmRpcOutcome, LlmRpcRequestInfo } from './observability/rpc-request.info';
 export { LlmRpcExceptionFilter } from './microservices/llm-rpc-exception.filter';
+export { LlmHttpExceptionFilter } from './http/llm-http-exception.filter';
+export type { LlmHttpExceptionFilterOptions } from './http/llm-http-exception.filter';
 export { propagateLlmTraceContext } from './microservices/llm-client-proxy.tracing';
 export type { LlmPropagationOptions } from './microservices/llm-client-proxy.tracing';
 export {
