@@ -1,12 +1,16 @@
-import { Global, Logger, Module } from '@nestjs/common';
+import { Global, Injectable, Logger, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { LlmClient } from '../src/llm/client/llm-client';
-import { LLM_JOBS_RESOLVED_OPTIONS } from '../src/llm/jobs/llm-jobs.module-definition';
+import {
+  LLM_JOBS_RESOLVED_OPTIONS,
+  type LlmJobsOptionsFactory,
+} from '../src/llm/jobs/llm-jobs.module-definition';
 import { LlmJobsModule } from '../src/llm/jobs/llm-jobs.module';
 import type { ResolvedLlmJobsOptions } from '../src/llm/jobs/llm-jobs.options';
 import { LlmJobsOptionsError } from '../src/llm/jobs/llm-jobs-options.resolver';
 import { LlmModule } from '../src/llm/llm.module';
 import { LLM_RESOLVED_OPTIONS } from '../src/llm/llm.constants';
+import type { LlmOptionsFactory } from '../src/llm/llm.module-definition';
 import {
   LlmModuleOptions,
   LlmUpstreamOptions,
@@ -58,6 +62,31 @@ describe('LlmModule options', () => {
       ],
     }).compile();
     expect(moduleRef.get(LlmClient).upstreamNames).toEqual(['openai']);
+  });
+
+  describe('forRootAsync with an options class: createLlmOptions(), as Nest modules name it', () => {
+    @Injectable()
+    class LlmConfig implements LlmOptionsFactory {
+      createLlmOptions(): Promise<LlmModuleOptions> {
+        return Promise.resolve({ upstreams: [valid] });
+      }
+    }
+
+    it('useClass: builds the class and calls its createLlmOptions()', async () => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [LlmModule.forRootAsync({ useClass: LlmConfig })],
+      }).compile();
+      expect(moduleRef.get(LlmClient).upstreamNames).toEqual(['openai']);
+    });
+
+    it("useExisting: calls createLlmOptions() of the imported module's provider", async () => {
+      @Module({ providers: [LlmConfig], exports: [LlmConfig] })
+      class LlmConfigModule {}
+      const moduleRef = await Test.createTestingModule({
+        imports: [LlmModule.forRootAsync({ imports: [LlmConfigModule], useExisting: LlmConfig })],
+      }).compile();
+      expect(moduleRef.get(LlmClient).upstreamNames).toEqual(['openai']);
+    });
   });
 
   describe('defaults that conflict with a value you set give way, and say so once', () => {
@@ -534,6 +563,23 @@ describe('LlmJobsModule options from the environment: the same checks', () => {
       JOBS_WORKER: 'false',
     });
     expect(resolved).toMatchObject({ maxDeliveries: 3, worker: false, holdMs: 60_000 });
+  });
+
+  it("forRootAsync({ useClass }) calls the class's createLlmJobsOptions()", async () => {
+    @Injectable()
+    class JobsConfig implements LlmJobsOptionsFactory {
+      createLlmJobsOptions() {
+        return { rabbitmqUrl: 'amqp://127.0.0.1:5699', redis: { url: 'redis://127.0.0.1:6399' } };
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        LlmModule.forRoot({ upstreams: [valid] }),
+        LlmJobsModule.forRootAsync({ useClass: JobsConfig }),
+      ],
+    }).compile();
+    const resolved = moduleRef.get<ResolvedLlmJobsOptions>(LLM_JOBS_RESOLVED_OPTIONS);
+    expect(resolved).toMatchObject({ rabbitmqUrl: 'amqp://127.0.0.1:5699' });
   });
 
   it('lists every problem at once, with field paths and without echoing the URLs', async () => {

@@ -3,7 +3,7 @@
 // registry, the limiter) are not exported; inside src/ import from the defining file.
 // test/package.public-api.e2e-spec.ts snapshots this list, so a change to it is deliberate.
 export { LlmModule } from './llm.module';
-export type { LlmModuleExtras } from './llm.module-definition';
+export type { LlmModuleExtras, LlmOptionsFactory } from './llm.module-definition';
 export { LLM_DEFAULTS } from './options/llm.defaults';
 export type {
   LlmBreakerOptions,
@@ -111,6 +111,7 @@ export { LlmJobs } from './jobs/llm-jobs';
 export type { LlmJobAccess, LlmJobWaitOptions } from './jobs/llm-jobs';
 export { LlmJobWorker } from './jobs/llm-job.worker';
 export type { LlmJobsOptions } from './jobs/llm-jobs.options';
+export type { LlmJobsOptionsFactory } from './jobs/llm-jobs.module-definition';
 export { LlmJobsOptionsError } from './jobs/llm-jobs-options.resolver';
 export { isLlmJobsError, LlmJobsError } from './jobs/llm-jobs.errors';
 export type { LlmJobsErrorCode } from './jobs/llm-jobs.errors';

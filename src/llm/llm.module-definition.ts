@@ -7,6 +7,22 @@ export interface LlmModuleExtras {
   isGlobal?: boolean;
 }
 
+/**
+ * A class that builds LlmModule's options, for `forRootAsync({ useClass })` or
+ * `forRootAsync({ useExisting })`, as `TypeOrmOptionsFactory` does for TypeORM.
+ *
+ * @example
+ * @Injectable()
+ * class LlmConfig implements LlmOptionsFactory {
+ *   createLlmOptions(): LlmModuleOptions {
+ *     return { upstreams: [{ name: 'openai', baseUrl: 'https://api.openai.com/v1', defaultModel: 'gpt-4o-mini' }] };
+ *   }
+ * }
+ */
+export interface LlmOptionsFactory {
+  createLlmOptions(): LlmModuleOptions | Promise<LlmModuleOptions>;
+}
+
 export const {
   ConfigurableModuleClass: LlmConfigurableModule,
   MODULE_OPTIONS_TOKEN: LLM_MODULE_OPTIONS,
@@ -14,6 +30,7 @@ export const {
   ASYNC_OPTIONS_TYPE: LLM_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<LlmModuleOptions>({ moduleName: 'Llm' })
   .setClassMethodName('forRoot')
+  .setFactoryMethodName('createLlmOptions' satisfies keyof LlmOptionsFactory)
   .setExtras<LlmModuleExtras>({ isGlobal: true }, (definition, extras) => ({
     ...definition,
     global: extras.isGlobal,
