@@ -55,6 +55,50 @@ describe('LlmModule options', () => {
     expect(moduleRef.get(LlmClient).upstreamNames).toEqual(['openai']);
   });
 
+  describe('isGlobal must be a real boolean: a truthy string would make the module global', () => {
+    it.each<[string, unknown, string]>([
+      ["the string 'false'", 'false', "got 'false' (a string: write false, without quotes)"],
+      ['a number', 0, 'got 0'],
+    ])('forRoot refuses %s at startup, naming isGlobal', async (_case, isGlobal, got) => {
+      const error = await failureOf<LlmOptionsError>(() =>
+        Test.createTestingModule({
+          imports: [LlmModule.forRoot({ upstreams: [valid], isGlobal: isGlobal as boolean })],
+        }).compile(),
+      );
+      expect(error).toBeInstanceOf(LlmOptionsError);
+      expect(error.problems).toEqual([
+        `isGlobal must be true or false, beside the options in forRoot or forRootAsync; ${got}`,
+      ]);
+    });
+
+    it('forRootAsync refuses it too, listed with the problems of the options', async () => {
+      const error = await failureOf<LlmOptionsError>(() =>
+        Test.createTestingModule({
+          imports: [
+            LlmModule.forRootAsync({
+              isGlobal: 'true' as unknown as boolean,
+              useFactory: () => ({ upstreams: [{ ...valid, name: '' }] }),
+            }),
+          ],
+        }).compile(),
+      );
+      expect(error).toBeInstanceOf(LlmOptionsError);
+      expect(error.problems).toEqual([
+        'isGlobal must be true or false, beside the options in forRoot or forRootAsync; ' +
+          "got 'true' (a string: write true, without quotes)",
+        'upstreams[0].name is empty — is the environment variable that feeds it unset?',
+      ]);
+    });
+
+    it('isGlobal: false still scopes the module, true (the default) still makes it global', () => {
+      expect(LlmModule.forRoot({ upstreams: [valid], isGlobal: false }).global).toBe(false);
+      expect(LlmModule.forRoot({ upstreams: [valid] }).global).toBe(true);
+      expect(LlmModule.forRoot({ upstreams: [valid], isGlobal: 'false' as never }).global).toBe(
+        false,
+      );
+    });
+  });
+
   it('boots through forRootAsync with a factory', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [

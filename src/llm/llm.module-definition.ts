@@ -1,6 +1,9 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { type LlmModuleOptions } from './llm-module.options';
 
+/** Injection token of the extras `forRoot`/`forRootAsync` were given, checked at startup. */
+export const LLM_MODULE_EXTRAS = Symbol('LLM_MODULE_EXTRAS');
+
 /** Extras of `forRoot`/`forRootAsync` that shape the module rather than the client. */
 export interface LlmModuleExtras {
   /** Register LlmClient for the whole application. @default true */
@@ -33,6 +36,13 @@ export const {
   .setFactoryMethodName('createLlmOptions' satisfies keyof LlmOptionsFactory)
   .setExtras<LlmModuleExtras>({ isGlobal: true }, (definition, extras) => ({
     ...definition,
-    global: extras.isGlobal,
+    // Only a real boolean: a truthy 'false' must not make the module global. Any other value is
+    // reported at startup with the other options problems (resolveLlmOptions reads the extras).
+    global: extras.isGlobal === true,
+    providers: [
+      ...(definition.providers ?? []),
+      // forRoot's extras hold every option too: keep only the extras themselves.
+      { provide: LLM_MODULE_EXTRAS, useValue: { isGlobal: extras.isGlobal } },
+    ],
   }))
   .build();

@@ -14,7 +14,12 @@ import { LLM_RATE_LIMITER_PROVIDER } from './limits/llm-rate-limiter.provider';
 import { LlmTelemetry } from './observability/llm-telemetry';
 import { LlmTracing } from './observability/llm-tracing';
 import { LLM_RESOLVED_OPTIONS } from './llm.constants';
-import { LLM_MODULE_OPTIONS, LlmConfigurableModule } from './llm.module-definition';
+import {
+  LLM_MODULE_EXTRAS,
+  LLM_MODULE_OPTIONS,
+  LlmConfigurableModule,
+  type LlmModuleExtras,
+} from './llm.module-definition';
 import { LlmModuleOptions, ResolvedLlmOptions } from './llm-module.options';
 import { resolveLlmOptions } from './options/llm-options.resolver';
 import { UpstreamPoliciesRegistry } from './resilience/upstream-policies.registry';
@@ -34,8 +39,9 @@ import { LlmHttpTransport } from './transport/llm-http.transport';
   providers: [
     {
       provide: LLM_RESOLVED_OPTIONS,
-      useFactory: (options: LlmModuleOptions) => logAdjustedDefaults(resolveLlmOptions(options)),
-      inject: [LLM_MODULE_OPTIONS],
+      useFactory: (options: LlmModuleOptions, extras: LlmModuleExtras) =>
+        logAdjustedDefaults(resolveLlmOptions(options, extras)),
+      inject: [LLM_MODULE_OPTIONS, LLM_MODULE_EXTRAS],
     },
     UpstreamPoliciesRegistry,
     LlmHttpTransport,

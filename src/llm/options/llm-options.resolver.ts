@@ -9,7 +9,7 @@ import { readEvents } from './events-options.resolver';
 import { readRedis } from './limits-options.resolver';
 import { LLM_DEFAULTS } from './llm.defaults';
 import { LlmOptionsError } from './llm-options.error';
-import { OptionChecks } from './option-checks';
+import { describe, OptionChecks } from './option-checks';
 import { POLICY_SECTIONS } from './policy-options.resolver';
 import { checkFallbackTargets, readShared, readUpstream } from './upstream-options.resolver';
 
@@ -51,8 +51,12 @@ const EXTRACTORS = ['userId', 'featureName', 'requestId'] as const;
  * @example
  * resolveLlmOptions({ upstreams: [{ name: 'openai', baseUrl: 'https://api.openai.com/v1', defaultModel: 'gpt-4o-mini' }] })
  */
-export function resolveLlmOptions(options: LlmModuleOptions): ResolvedLlmOptions {
+export function resolveLlmOptions(
+  options: LlmModuleOptions,
+  extras: { readonly isGlobal?: unknown } = {},
+): ResolvedLlmOptions {
   const checks = new OptionChecks();
+  checkIsGlobal(extras.isGlobal, checks);
   const example = "{ upstreams: [{ name: 'openai', baseUrl, apiKey, defaultModel }] }";
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new LlmOptionsError([`options must be an object such as ${example}`]);
@@ -123,6 +127,22 @@ export function resolveLlmOptions(options: LlmModuleOptions): ResolvedLlmOptions
   };
   if (checks.problems.length > 0) throw new LlmOptionsError(checks.problems);
   return resolved;
+}
+
+/**
+ * `isGlobal` shapes the module as it is declared, before any option is read, so only a real
+ * boolean is taken: not even the strings 'true'/'false', as `'false'` (truthy) would have made
+ * the module global.
+ */
+function checkIsGlobal(value: unknown, checks: OptionChecks): void {
+  if (value === undefined || typeof value === 'boolean') return;
+  const word = typeof value === 'string' ? value.trim().toLowerCase() : '';
+  const hint =
+    word === 'true' || word === 'false' ? ` (a string: write ${word}, without quotes)` : '';
+  checks.report(
+    'isGlobal',
+    `must be true or false, beside the options in forRoot or forRootAsync; got ${describe(value)}${hint}`,
+  );
 }
 
 function extractor(
