@@ -309,6 +309,26 @@ describe('LlmModule options', () => {
       /upstreams\[0\]\.headers\['Authorization'\] conflicts with upstreams\[0\]\.apiKey/,
     ],
     [
+      'an upstream name with spaces around it',
+      { upstreams: [valid, { ...valid, name: ' primary ' }] },
+      /upstreams\[1\]\.name has spaces around it \(" primary "\): names are matched exactly, so \{ upstream: 'primary' \} would find no upstream; trim it/,
+    ],
+    [
+      'an upstream name with a trailing newline (read from a file)',
+      { upstreams: [{ ...valid, name: 'primary\n' }] },
+      /upstreams\[0\]\.name holds a line break, tab or another control character \("primary\\n"\)/,
+    ],
+    [
+      'an upstream name with a control character inside',
+      { upstreams: [{ ...valid, name: 'pri\u0000mary' }] },
+      /upstreams\[0\]\.name holds a line break, tab or another control character \("pri\\u0000mary"\)/,
+    ],
+    [
+      'an upstream name of spaces only',
+      { upstreams: [{ ...valid, name: '   ' }] },
+      /upstreams\[0\]\.name is empty/,
+    ],
+    [
       'a bad shared default',
       { upstreams: [valid], defaults: { retry: { baseDelayMs: -5 } } },
       /defaults\.retry\.baseDelayMs must be a number ≥ 0, got -5/,

@@ -71,6 +71,7 @@ export function readUpstream(
     return placeholder(shared);
   }
   const name = checks.text(u.name, `${at}.name`, { required: true, example: '"openai"' });
+  if (name !== undefined) checkName(name, `${at}.name`, checks);
   const defaultModel = checks.text(u.defaultModel, `${at}.defaultModel`, {
     required: true,
     example: '"gpt-4o-mini"',
@@ -363,6 +364,32 @@ function withoutTrailingSlash(value: string): string {
  * header, so Node refuses them on every request. A character outside Latin-1 is not a mistake
  * of this kind; the transport drops it from the header.
  */
+/**
+ * An upstream's name is matched exactly (the `upstream` call option, `defaultUpstream`,
+ * fallbacks) and shown in logs, metrics and health: one that only looks like `primary` would be
+ * found by no call, so spaces around it or control characters in it fail the boot.
+ */
+function checkName(name: string, path: string, checks: OptionChecks): void {
+  const shown = JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name).replace(
+    /[\x7f-\x9f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f-\x9f]/.test(name)) {
+    checks.report(
+      path,
+      `holds a line break, tab or another control character (${shown}): a name is matched ` +
+        'exactly and shown in logs and metrics; use letters, digits, dashes or dots',
+    );
+  } else if (name.trim() !== name) {
+    checks.report(
+      path,
+      `has spaces around it (${shown}): names are matched exactly, so { upstream: ` +
+        `'${name.trim()}' } would find no upstream; trim it`,
+    );
+  }
+}
+
 function isHeaderValue(value: string): boolean {
   // eslint-disable-next-line no-control-regex
   return !/[\x00-\x08\x0a-\x1f\x7f]/.test(value);
