@@ -442,6 +442,43 @@ describe('rate limiter shared through Redis', () => {
     }
   });
 
+  it.each([
+    ['a wrong password', 'redis://:wrongpw-4711@127.0.0.1', /WRONGPASS/],
+    ['no password', 'redis://127.0.0.1', /NOAUTH/],
+  ])(
+    'says a Redis that refuses the credentials (%s) refused them, never the password, and counts the fallback as any other',
+    async (_case, base, reply) => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+      const locked = await RedisServer.start({ requirePass: 'right-pw-0815' });
+      try {
+        const fallbacksBefore = (await reader.read()).sum(M.limiterFallbacks);
+        const llm = await replica(
+          `locked${++upstreams}`,
+          { rpm: 4, windowMs: 2000, intervalMs: 0, replicas: 2 },
+          { url: `${base}:${locked.port}` },
+        );
+        // On its share (4 / 2 replicas), as with a Redis that is down.
+        expect(await burst(llm, 3)).toBe(2);
+        const lines = warn.mock.calls.map(([m]) => String(m)).filter((m) => m.includes('Redis'));
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain(
+          `Redis at 127.0.0.1:${locked.port} refused our credentials (check the user and password in the Redis URL)`,
+        );
+        expect(lines[0]).toMatch(reply);
+        expect(lines[0]).toContain("rate-limit budgets fall back to this replica's share");
+        expect(lines[0]).not.toContain('unreachable');
+        expect(lines[0]).not.toContain('wrongpw');
+        const snapshot = await reader.read();
+        expect(snapshot.sum(M.limiterFallbacks) - fallbacksBefore).toBe(1);
+        expect(snapshot.gauge(M.limiterFallbackActive, {})).toBe(1);
+      } finally {
+        await Promise.all(apps.splice(0).map((app) => app.close()));
+        await locked.close();
+      }
+    },
+  );
+
   it("counts in Redis exactly as in memory: tokens, real usage, the provider's view", async () => {
     await probeReady();
     const base = { limits: { rpm: 10, tpm: 1000 }, windowMs: 1000, intervalMs: 0, replicas: 1 };

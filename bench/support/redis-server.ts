@@ -15,6 +15,8 @@ export function redisServerAvailable(): boolean {
 export interface RedisServerOptions {
   /** Told about every process started, e.g. to kill it if the owner exits first. */
   onSpawn?: (child: ChildProcess) => void;
+  /** A password clients must give (`--requirepass`); none by default. */
+  requirePass?: string;
 }
 
 /**
@@ -87,6 +89,9 @@ export class RedisServer {
       '',
       '--appendonly',
       'no',
+      ...(this.options.requirePass === undefined
+        ? []
+        : ['--requirepass', this.options.requirePass]),
     ];
     const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.options.onSpawn?.(child);

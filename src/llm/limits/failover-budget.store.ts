@@ -109,7 +109,8 @@ export class FailoverBudgetStore implements BudgetStore {
   private async viaRedis<T>(operation: () => Promise<T>): Promise<T | undefined> {
     if (this.onLocal) return undefined;
     if (!this.connection.ready) {
-      this.fallBack(`connection ${this.connection.client.status}`);
+      // With the last connection error: a refused password must read as such, not as an outage.
+      this.fallBack(this.connection.notReadyReason);
       return undefined;
     }
     try {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { loadOptionalPeer } from '../optional-peer';
+import { maskUrlPasswords, redactSecrets } from '../resilience/secret-redaction';
 import type { ResolvedRedisOptions } from './llm-limits.options';
 
 /** ioredis, an optional peer: loaded only when `redis` is configured. */
@@ -32,7 +33,35 @@ export class LimiterRedisConnection {
         showFriendlyErrorStack: false,
       });
     // Without a listener, ioredis prints every failed reconnect as an unhandled error event.
-    this.client.on('error', () => undefined);
+    // The last one is kept: it says why the connection is not ready (WRONGPASS, ECONNREFUSED).
+    this.client.on('error', this.onError);
+    this.client.on('ready', this.onReady);
+  }
+
+  /** The last connection error since the connection was last ready, without any secret. */
+  private lastError?: string;
+
+  private readonly onError = (error: unknown): void => {
+    const message = error instanceof Error ? error.message : String(error);
+    const password = this.client.options.password || undefined; // ioredis: null when none
+    // Redis never echoes a password, but a URL or a password in an error message must not reach
+    // a log line.
+    const safe = redactSecrets(maskUrlPasswords(message), [password]);
+    this.lastError = safe.length > 200 ? `${safe.slice(0, 200)}…` : safe;
+  };
+
+  private readonly onReady = (): void => {
+    this.lastError = undefined;
+  };
+
+  /**
+   * Why commands cannot be sent now, for log lines: the connection's state and the last error it
+   * met, e.g. `connection reconnecting: WRONGPASS invalid username-password pair or user is
+   * disabled.` (never the URL or the password).
+   */
+  get notReadyReason(): string {
+    const status = `connection ${this.client.status}`;
+    return this.lastError === undefined ? status : `${status}: ${this.lastError}`;
   }
 
   /** Whether commands can be sent now. */
@@ -67,6 +96,8 @@ export class LimiterRedisConnection {
 
   /** Closes a connection the module opened; an application's own client stays open. */
   async close(): Promise<void> {
+    // The error listener stays: without one, an application's client would throw on its next error.
+    this.client.off('ready', this.onReady);
     if (!this.owned) return;
     if (this.ready) {
       await Promise.race([
