@@ -50,6 +50,12 @@ missing_sources="$(cd "$tmp" && mkdir -p unpacked && tar -xzf "$tarball" -C unpa
   ')"
 [ -z "$missing_sources" ] && pass "source maps ship with the sources they point to" ||
   fail "source maps point to missing files: $missing_sources"
+# What README.md links to and boot errors cite ("see CHANGELOG.md") is readable in an install.
+missing_docs="$(cd "$tmp/unpacked/package" && for f in CHANGELOG.md $(grep -oE '\]\(docs/[^)#]+\.md' README.md | cut -c3- | sort -u); do
+  [ -f "$f" ] || printf '%s ' "$f"
+done)"
+[ -z "$missing_docs" ] && pass "CHANGELOG.md and the docs README.md links to ship" ||
+  fail "README.md links or errors cite files the tarball lacks: $missing_docs"
 
 step "a new Nest $NEST app with @opentelemetry/api $OTEL_API installs the tarball"
 mkdir -p "$tmp/app/src"
