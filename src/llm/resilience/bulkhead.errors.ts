@@ -15,8 +15,8 @@ export function bulkheadError(error: unknown, record: CallRecord): unknown {
   const { maxConcurrent, maxQueue } = upstream.bulkhead;
   return new LlmError(
     'bulkhead_full',
-    `Upstream '${upstream.name}' already has ${maxConcurrent} calls in flight and ` +
-      `${maxQueue} queued; rejected at once to protect this service. Shed load or raise ` +
+    `Upstream '${upstream.name}' already has ${maxConcurrent} ${maxConcurrent === 1 ? 'call' : 'calls'} ` +
+      `in flight and ${maxQueue} queued; rejected at once to protect this service. Shed load or raise ` +
       `bulkhead.maxConcurrent/maxQueue.`,
     { upstream: upstream.name, model, retryable: false },
   );
