@@ -299,6 +299,22 @@ describe('LlmClient against upstream faults', () => {
     }
   });
 
+  it('a deadline reached after attempts timed out says so, not only "slow but healthy"', async () => {
+    const hanging = await startLlmApp(sim.baseUrl, {
+      timeouts: { attemptMs: 100, deadlineMs: 250 },
+    });
+    try {
+      sim.script([{ type: 'hang', repeat: 10 }]);
+      const error: LlmError = await failureOf(() => hanging.llm.chat({ messages: USER }));
+      expect(error.kind).toBe('deadline_exceeded');
+      expect(error.message).toMatch(
+        /(Every attempt|[1-9] of its attempts) timed out before it: the upstream took the requests and did not answer in time\.$/,
+      );
+    } finally {
+      await hanging.close();
+    }
+  });
+
   it('hangs on every attempt fail with timeout after 4 attempts', async () => {
     const hanging = await startLlmApp(sim.baseUrl, {
       timeouts: { attemptMs: 40, deadlineMs: 2000 },

@@ -22,6 +22,7 @@ export function withinDeadline<T>(call: LlmCall<T>, run: () => Promise<T>): Prom
     if (isLlmError(result)) {
       result.attempts = record.attemptCount;
       result.message = finalMessage(result.message, result.attempts);
+      if (result.kind === 'deadline_exceeded') result.message += timedOutAttempts(record);
     }
     return result;
   };
@@ -63,4 +64,19 @@ export function raceAbort<T>(
       },
     );
   });
+}
+
+/**
+ * What a deadline's message adds when attempts timed out before it: the upstream took the
+ * requests and did not answer (a hang, a stream that sent no content), which "slow but healthy"
+ * does not describe.
+ */
+function timedOutAttempts(record: LlmCall<unknown>['record']): string {
+  let timedOut = 0;
+  for (const attempt of record.attempts) if (attempt.errorKind === 'timeout') timedOut++;
+  if (timedOut === 0) return '';
+  return (
+    ` ${timedOut === record.attempts.length ? 'Every attempt' : `${timedOut} of its attempts`} ` +
+    'timed out before it: the upstream took the requests and did not answer in time.'
+  );
 }
