@@ -38,4 +38,24 @@ describe('CallMetricAttributes', () => {
     const other = { ...upstream, name: 'azure' };
     expect(attributes.of(call('m31', 'f63', other)).common[ATTR_LLM_FEATURE]).toBe('f63');
   });
+
+  it('keeps the configured models as themselves, whatever models and features clients send first', () => {
+    const configured = {
+      ...upstream,
+      defaultModel: 'gpt-4o-mini',
+      fallbacks: { 'gpt-4o': [{ upstream: 'openai', model: 'gpt-4.1-mini' }] },
+    } as unknown as ResolvedUpstream;
+    const attributes = new CallMetricAttributes([configured]);
+    // Clients' model names fill every label value and every pair first.
+    for (let m = 0; m < 2 * MAX_LABEL_VALUES; m++)
+      attributes.of(call(`client-${m}`, `f${m}`, configured));
+    expect(
+      attributes.of(call('client-999', 'f', configured)).common[ATTR_GEN_AI_REQUEST_MODEL],
+    ).toBe('other');
+    for (const model of ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini']) {
+      const { common } = attributes.of(call(model, 'support-chat', configured));
+      expect([model, common[ATTR_GEN_AI_REQUEST_MODEL]]).toEqual([model, model]);
+      expect(common[ATTR_LLM_FEATURE]).toBe('other');
+    }
+  });
 });

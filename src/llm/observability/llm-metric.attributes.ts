@@ -43,8 +43,22 @@ export class BoundedLabel {
   private readonly seen = new Set<string>();
   private full = false;
 
-  /** @param name the label, named in the one warning logged when it first folds a value */
-  constructor(private readonly name: string) {}
+  /**
+   * @param name the label, named in the one warning logged when it first folds a value
+   * @param reserved values that always keep a slot of their own, taken first (the configured
+   *   models: clients' names cannot push them into `other`)
+   */
+  constructor(
+    private readonly name: string,
+    reserved: Iterable<string> = [],
+  ) {
+    for (const value of reserved) {
+      if (this.seen.size >= MAX_LABEL_VALUES) break;
+      this.seen.add(
+        value.length > MAX_LABEL_LENGTH ? `${value.slice(0, MAX_LABEL_LENGTH - 1)}…` : value,
+      );
+    }
+  }
 
   value(raw: string): string {
     // Bounded in length too: a label is stored in every series and in every scrape.
@@ -171,11 +185,19 @@ export function failedOperation(labels: ResponseLabels, kind: string): Attribute
 /** Builds the attributes of a call's measurements: low cardinality, never the user id. */
 export class CallMetricAttributes {
   private readonly features = new BoundedLabel(ATTR_LLM_FEATURE);
-  private readonly models = new BoundedLabel(ATTR_GEN_AI_REQUEST_MODEL);
+  private readonly models: BoundedLabel;
+  /** The models the configuration names (see {@link configuredModels}). */
+  private readonly configured: ReadonlySet<string>;
   private warnedPairs = false;
   /** Upstream → model → feature; at most {@link MAX_LABEL_PAIRS} pairs per upstream, plus `other`s. */
   private readonly labels = new WeakMap<ResolvedUpstream, Map<string, Map<string, CallLabels>>>();
   private readonly pairs = new WeakMap<ResolvedUpstream, { count: number }>();
+
+  /** @param upstreams the configured upstreams: their models are labelled as themselves first */
+  constructor(upstreams: readonly ResolvedUpstream[] = []) {
+    this.configured = configuredModels(upstreams);
+    this.models = new BoundedLabel(ATTR_GEN_AI_REQUEST_MODEL, this.configured);
+  }
 
   /** The model label of a breaker: the same bounded set of values as the calls' models. */
   model(model: string): string {
@@ -207,10 +229,13 @@ export class CallMetricAttributes {
     }
     // Past the bound: the model's `other` feature when it has one, else `other` for both. The
     // `other` pairs are not counted: at most one per model, and the models are bounded.
+    // A configured model keeps its own name: its `other` feature is made when first needed.
     return (
       byModel.get(model)?.get('other') ??
-      byModel.get('other')?.get('other') ??
-      this.create(byModel, call.upstream, 'other', 'other')
+      (this.configured.has(model)
+        ? this.create(byModel, call.upstream, model, 'other')
+        : (byModel.get('other')?.get('other') ??
+          this.create(byModel, call.upstream, 'other', 'other')))
     );
   }
 
@@ -232,4 +257,21 @@ export class CallMetricAttributes {
     const model = call.response?.model;
     return model ? this.models.value(model) : undefined;
   }
+}
+
+/**
+ * The models the configuration names: each upstream's default, the models of its fallback chains
+ * (the chains' own keys and their targets) and those given a budget of their own.
+ */
+export function configuredModels(upstreams: readonly ResolvedUpstream[]): Set<string> {
+  const models = new Set<string>();
+  for (const upstream of upstreams) {
+    if (upstream.defaultModel) models.add(upstream.defaultModel);
+    for (const [model, chain] of Object.entries(upstream.fallbacks)) {
+      if (model !== '*') models.add(model);
+      for (const target of chain) if (target.model) models.add(target.model);
+    }
+    for (const model of Object.keys(upstream.limits?.models ?? {})) models.add(model);
+  }
+  return models;
 }

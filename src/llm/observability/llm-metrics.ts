@@ -1,6 +1,8 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { BatchObservableCallback, Meter, metrics, ObservableGauge } from '@opentelemetry/api';
 import { CallRecord } from '../call/call-record';
+import { LLM_RESOLVED_OPTIONS } from '../llm.constants';
+import { ResolvedLlmOptions } from '../llm-module.options';
 import { AttemptRecord, RetryRecord } from '../call/call-record.types';
 import { BreakerState } from '../resilience/tracked-breaker';
 import { UpstreamPoliciesRegistry } from '../resilience/upstream-policies.registry';
@@ -51,13 +53,15 @@ const SEVERITY: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 
 @Injectable()
 export class LlmMetrics implements LlmCallObserver, OnModuleDestroy {
   private readonly meter: Meter = metrics.getMeter(LLM_METER_NAME);
-  private readonly attributes = new CallMetricAttributes();
+  private readonly attributes: CallMetricAttributes;
   private readonly i: LlmInstruments<(typeof INSTRUMENTS)[number]>;
 
   constructor(
     telemetry: LlmTelemetry,
     private readonly policies: UpstreamPoliciesRegistry,
+    @Inject(LLM_RESOLVED_OPTIONS) options: ResolvedLlmOptions,
   ) {
+    this.attributes = new CallMetricAttributes([...options.upstreams.values()]);
     this.i = createInstruments(this.meter, INSTRUMENTS);
     this.meter.addBatchObservableCallback(this.observe, this.gauges());
     flushBeforeCollection(this.meter);
