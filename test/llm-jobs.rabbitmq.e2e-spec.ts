@@ -450,4 +450,44 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     });
     expect((await settled(connected.jobs, [late.id]))[0]!.state).toBe('completed');
   }, 60_000);
+
+  // Last: it kills the suite's broker.
+  it('a standalone worker stopped by SIGTERM exits though the broker dies while it closes', async () => {
+    const worker = await WorkerProcess.start({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: TEST_API_KEY,
+      RABBITMQ_URL: broker.url,
+      REDIS_URL: redis.url,
+      LLM_JOBS_QUEUE: freshQueue(),
+    });
+    try {
+      // Its signal handlers are set just after the line WorkerProcess waits for.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The broker hangs, so the worker's close of its consumer waits for an answer; then the
+      // broker dies (kill -9) under it, as in `kill -TERM $WORKER; kill -9 -- -$RMQ_PGID`.
+      broker.pause();
+      worker.signal('SIGTERM');
+      // Its metrics server closes first: the shutdown has begun.
+      await eventually(
+        () =>
+          fetch(worker.metricsUrl).then(
+            () => false,
+            () => true,
+          ),
+        { timeoutMs: 10_000, what: 'the worker to begin its shutdown' },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await broker.stop();
+      // It stops reconnecting and exits (re-raising the signal), instead of retrying for ever.
+      let timer: NodeJS.Timeout | undefined;
+      const exit = await Promise.race([
+        worker.exited,
+        new Promise((resolve) => (timer = setTimeout(resolve, 20_000))).then(() => worker.logs()),
+      ]);
+      clearTimeout(timer);
+      expect(exit).toEqual({ code: null, signal: 'SIGTERM' });
+    } finally {
+      worker.kill();
+    }
+  }, 60_000);
 });

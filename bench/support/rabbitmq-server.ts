@@ -75,6 +75,15 @@ export class RabbitMqServer {
     await killGroup(child);
   }
 
+  /**
+   * Freezes the broker (SIGSTOP to its process group): connections stay open but nothing answers,
+   * as when it hangs. {@link stop} still kills it (SIGKILL reaches a stopped process).
+   */
+  pause(): void {
+    const pid = this.child?.pid;
+    if (pid) process.kill(-pid, 'SIGSTOP');
+  }
+
   /** Stops the broker and starts it again on the same ports with the same data. */
   async restart(): Promise<void> {
     await this.stop();

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { EventEmitter } from 'node:events';
 import type {
   Channel,
   ChannelModel,
@@ -13,6 +14,13 @@ import { type JobQueueTopology } from './job-queue.topology';
 /** How long the boot waits for the first connection before it goes on without one. */
 const FIRST_CONNECT_WAIT_MS = 5_000;
 
+/**
+ * How long closing the consumer channel, and then the connection, waits for the broker's answer.
+ * amqplib settles a close only when the broker answers it: a broker that dies or hangs mid-close
+ * left the close pending for ever, and the process with it.
+ */
+const CLOSE_TIMEOUT_MS = 2_000;
+
 /** A consumer of the work queue: resolves when the message may be acked (or was handled). */
 export type JobDeliveryHandler = (message: ConsumeMessage, channel: Channel) => Promise<void>;
 
@@ -25,6 +33,8 @@ export type JobDeliveryHandler = (message: ConsumeMessage, channel: Channel) => 
 export class JobBroker {
   private readonly logger = new Logger('LlmJobs');
   private connection?: RecoveringChannelModel;
+  /** The connection of now (amqplib's recovery opens a new one after each loss). */
+  private model?: ChannelModel;
   private publisher?: ConfirmChannel;
   private consumer?: { handler: JobDeliveryHandler; prefetch: number; channel?: Channel };
   private readonly declaredDelays = new Set<string>();
@@ -58,11 +68,13 @@ export class JobBroker {
     });
     this.connection = connection;
     connection.on('disconnect', (error: Error) => {
+      this.model = undefined;
       this.publisher = undefined;
       if (this.consumer) this.consumer.channel = undefined;
       this.declaredDelays.clear();
-      if (!this.closing)
-        this.logger.warn(`RabbitMQ connection lost (${error.message}); reconnecting`);
+      // Closing: no reconnect (amqplib schedules it right after this event; stopped, it does not).
+      if (this.closing) void connection.close().catch(() => undefined);
+      else this.logger.warn(`RabbitMQ connection lost (${error.message}); reconnecting`);
     });
     let warned = false;
     connection.on('connect-failed', (error: Error) => {
@@ -70,7 +82,10 @@ export class JobBroker {
       warned = true;
       this.logger.warn(`RabbitMQ is unreachable (${error.message}); retrying in the background`);
     });
-    connection.on('connect', () => (warned = false));
+    connection.on('connect', (model: ChannelModel) => {
+      this.model = model;
+      warned = false;
+    });
     connection.on('error', () => undefined);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -89,11 +104,14 @@ export class JobBroker {
     return true;
   }
 
-  /** Stops taking new jobs; unacked ones go back to the queue when the channel closes. */
+  /**
+   * Stops taking new jobs; unacked ones go back to the queue when the channel closes. Bounded: a
+   * broker that dies or hangs before it answers the close does not hold the caller.
+   */
   async stopConsuming(): Promise<void> {
     const channel = this.consumer?.channel;
     this.consumer = undefined;
-    await channel?.close().catch(() => undefined);
+    if (channel) await closeWithin(() => channel.close(), channel);
   }
 
   /**
@@ -151,10 +169,18 @@ export class JobBroker {
     return reply?.messageCount;
   }
 
+  /**
+   * Closes for good: no reconnect from here on (a connection lost while closing is not
+   * recovered), and each step waits at most {@link CLOSE_TIMEOUT_MS} for the broker, so a broker
+   * that dies or hangs mid-close cannot keep the process from exiting.
+   */
   async close(): Promise<void> {
     this.closing = true;
     await this.stopConsuming();
-    await this.connection?.close().catch(() => undefined);
+    const connection = this.connection;
+    // amqplib's close stops its recovery at once, then closes the connection of now, if any.
+    if (connection) await closeWithin(() => connection.close(), this.model);
+    this.model = undefined;
     this.publisher = undefined;
   }
 
@@ -216,4 +242,26 @@ export class JobBroker {
     // Said each time consuming starts: at boot, and after RabbitMQ came back.
     this.logger.log(`Job worker consuming '${this.topology.queue}', ${consumer.prefetch} at once`);
   }
+}
+
+/**
+ * Runs `close` and resolves when it settles, when `emitter` (the channel or connection it closes)
+ * emits 'close' (the socket died: amqplib then never settles the close itself), or after
+ * {@link CLOSE_TIMEOUT_MS} (the broker hangs), whichever comes first. Never rejects.
+ */
+function closeWithin(close: () => Promise<unknown>, emitter?: EventEmitter): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      emitter?.removeListener('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, CLOSE_TIMEOUT_MS);
+    emitter?.once('close', done);
+    try {
+      close().then(done, done);
+    } catch {
+      done();
+    }
+  });
 }
