@@ -2,6 +2,7 @@ import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import { drainGateway } from '../src/gateway/graceful-shutdown';
 import { prometheusExporter } from '../src/gateway/prometheus-exporter';
 import { LlmJobsRuntime } from '../src/llm/jobs/llm-jobs.runtime';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
@@ -217,6 +218,44 @@ describe('gateway: Prefer: respond-async, /v1/jobs', () => {
       );
     } finally {
       await down.close();
+    }
+  }, 30_000);
+
+  it('a Prefer: wait long poll is answered at once with the job state when the gateway drains', async () => {
+    // No worker: the job stays queued, and the long poll would wait its 30 s.
+    const draining = await startGatewayApp({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: KEY,
+      RABBITMQ_URL: broker.url,
+      REDIS_URL: redis.url,
+      LLM_JOBS_QUEUE: freshQueue(),
+      LLM_JOBS_WORKER: 'false',
+    });
+    try {
+      const accepted = await fetch(`${draining.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', prefer: 'respond-async', ...caller('a') },
+        body: JSON.stringify(BODY),
+      });
+      const location = accepted.headers.get('location')!;
+      const polled = fetch(`${draining.url}${location}`, {
+        headers: { ...caller('a'), prefer: 'wait=30' },
+      });
+      polled.catch(() => undefined);
+      // The poll is waiting by then (one that came later would be answered at once, too).
+      await new Promise((resolve) => setTimeout(resolve, 500));
+
+      const silent = { log: () => undefined, error: () => undefined, warn: () => undefined };
+      const drained = drainGateway(draining.app, { delayMs: 100, logger: silent });
+      // Answered as a plain GET would be (the wait was not honoured), not cut when the server closes.
+      const res = await polled;
+      expect(res.status).toBe(200);
+      expect(res.headers.get('preference-applied')).toBeNull();
+      expect(res.headers.get('retry-after')).toBe('2');
+      expect(((await res.json()) as JobBody).status).toBe('queued');
+      await drained;
+    } finally {
+      await draining.close();
     }
   }, 30_000);
 
