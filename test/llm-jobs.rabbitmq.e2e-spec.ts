@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
 import { connect } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -449,6 +450,30 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
       intervalMs: 200,
     });
     expect((await settled(connected.jobs, [late.id]))[0]!.state).toBe('completed');
+  }, 60_000);
+
+  it('says once when RabbitMQ answers again after the connection was lost', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    try {
+      const producer = await start(target(), { jobs: { worker: false } });
+      const lines = (spy: typeof log, pattern: RegExp) =>
+        spy.mock.calls.map(([m]) => String(m)).filter((m) => pattern.test(m));
+      // Connected at boot: nothing to say it is back.
+      expect(lines(log, /RabbitMQ/)).toEqual([]);
+      await broker.restart();
+      await eventually(() => producer.runtime.broker.ready, { timeoutMs: 20_000 });
+      await eventually(() => lines(log, /RabbitMQ/).length === 1, { timeoutMs: 5_000 });
+      expect(lines(warn, /RabbitMQ connection lost/)).toHaveLength(1);
+      expect(lines(log, /RabbitMQ/)).toEqual([
+        expect.stringMatching(/^RabbitMQ answers again: reconnected/),
+      ]);
+      // The URL (with its password) is never logged.
+      expect(lines(log, /guest/)).toEqual([]);
+    } finally {
+      warn.mockRestore();
+      log.mockRestore();
+    }
   }, 60_000);
 
   // Last: it kills the suite's broker.

@@ -67,24 +67,33 @@ export class JobBroker {
       },
     });
     this.connection = connection;
+    // Whether a loss was said ("connection lost", "unreachable"): its end is said too.
+    let lost = false;
+    let warned = false;
     connection.on('disconnect', (error: Error) => {
       this.model = undefined;
       this.publisher = undefined;
       if (this.consumer) this.consumer.channel = undefined;
       this.declaredDelays.clear();
       // Closing: no reconnect (amqplib schedules it right after this event; stopped, it does not).
-      if (this.closing) void connection.close().catch(() => undefined);
-      else this.logger.warn(`RabbitMQ connection lost (${error.message}); reconnecting`);
+      if (this.closing) {
+        void connection.close().catch(() => undefined);
+        return;
+      }
+      lost = true;
+      this.logger.warn(`RabbitMQ connection lost (${error.message}); reconnecting`);
     });
-    let warned = false;
     connection.on('connect-failed', (error: Error) => {
       if (warned || this.closing) return;
-      warned = true;
+      warned = lost = true;
       this.logger.warn(`RabbitMQ is unreachable (${error.message}); retrying in the background`);
     });
     connection.on('connect', (model: ChannelModel) => {
       this.model = model;
       warned = false;
+      if (!lost || this.closing) return;
+      lost = false;
+      this.logger.log('RabbitMQ answers again: reconnected, enqueues are confirmed again');
     });
     connection.on('error', () => undefined);
     let timer: NodeJS.Timeout | undefined;
