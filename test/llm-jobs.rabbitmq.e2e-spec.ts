@@ -226,6 +226,35 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     expect(requestsOf(id)).toHaveLength(0);
   });
 
+  it('a queued job reads as failed (deadline_exceeded) once its deadline passed, before a worker takes it', async () => {
+    const queue = freshQueue();
+    const producer = await start(target(queue), { jobs: { worker: false } });
+    const { id } = await producer.jobs.enqueue({ messages: USER }, { deadlineMs: 300 });
+    expect((await producer.jobs.get(id)).state).toBe('queued');
+    // No worker, so nothing changes in the store: wait() wakes at the deadline all the same
+    // (before its re-read every 5 s).
+    const started = Date.now();
+    const expired = await producer.jobs.wait(id, { timeoutMs: 20_000 });
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(expired).toMatchObject({ state: 'failed', error: { kind: 'deadline_exceeded' } });
+    expect(expired.error!.message).toMatch(/waited .* in the queue, past its deadline/);
+    expect(expired.position).toBeUndefined();
+    // Ended as far as callers know: a cancel returns it as it is.
+    expect((await producer.jobs.cancel(id)).state).toBe('failed');
+    // The message still waits in the broker; the worker that takes it stores the same failure
+    // and never runs it.
+    expect(await producer.runtime.broker.depth()).toBe(1);
+    const worker = await start(target(queue));
+    await eventually(async () => (await worker.runtime.store.read(id))?.record.state === 'failed', {
+      timeoutMs: 10_000,
+    });
+    expect(await worker.jobs.get(id)).toMatchObject({
+      state: 'failed',
+      error: { kind: 'deadline_exceeded' },
+    });
+    expect(requestsOf(id)).toHaveLength(0);
+  }, 30_000);
+
   it('a job that keeps failing goes to the dead-letter queue after maxDeliveries, with its last error', async () => {
     sim.script([{ type: 'error', status: 500, repeat: 50 }]);
     const queue = freshQueue();

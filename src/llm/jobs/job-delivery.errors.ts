@@ -2,7 +2,10 @@ import { LlmError } from '../resilience/llm.errors';
 import type { LlmJobMessage } from './llm-job.types';
 
 /** A job still in the queue at its deadline: it is failed, never sent. */
-export function queuedPastDeadlineError(job: LlmJobMessage, now: number): LlmError {
+export function queuedPastDeadlineError(
+  job: Pick<LlmJobMessage, 'id' | 'enqueuedAt' | 'deadlineAt'>,
+  now: number,
+): LlmError {
   return new LlmError(
     'deadline_exceeded',
     `Job '${job.id}' waited ${seconds(now - job.enqueuedAt)} in the queue, past its deadline ` +

@@ -3,10 +3,12 @@ import { context, trace } from '@opentelemetry/api';
 import type { ChatCompletionRequest } from '../call/chat.types';
 import { LlmClient } from '../client/llm-client';
 import { LLM_TRACER_NAME } from '../observability/llm-tracing';
+import { queuedPastDeadlineError } from './job-delivery.errors';
 import { buildJobMessage, queuedRecord } from './job-message.factory';
 import { startSendSpan } from './job-send.span';
 import { StoredJob } from './job-state.store';
 import { toTraceparent } from './job-trace.context';
+import { toJobError } from './llm-job.error';
 import { brokerUnavailable, jobNotFound, stateUnavailable } from './llm-jobs.errors';
 import { LlmJob, LlmJobOptions, TERMINAL_JOB_STATES } from './llm-job.types';
 import { LlmJobsRuntime } from './llm-jobs.runtime';
@@ -79,7 +81,9 @@ export class LlmJobs {
 
   /**
    * The job's state now: queued (with its position), running, completed (with the completion
-   * and metadata), failed (with the error) or cancelled.
+   * and metadata), failed (with the error) or cancelled. A job still queued at its deadline is
+   * failed with `deadline_exceeded` from then on, as the worker that takes it will store it (it
+   * is never run).
    * @throws LlmJobsError `LLM_JOB_NOT_FOUND`, or `LLM_JOBS_STATE_UNAVAILABLE` when Redis is down
    */
   async get(id: string, access: LlmJobAccess = {}): Promise<LlmJob> {
@@ -93,7 +97,9 @@ export class LlmJobs {
    * upstream request too). An ended job is returned as it is.
    */
   async cancel(id: string, access: LlmJobAccess = {}): Promise<LlmJob> {
-    await this.get(id, access);
+    const job = await this.get(id, access);
+    // Ended, or expired in the queue (failed, as a worker will store it): returned as it is.
+    if (TERMINAL_JOB_STATES.has(job.state)) return job;
     try {
       const result = await this.runtime.store.cancel(id);
       if (result.applied) this.runtime.metrics.outcome('cancelled');
@@ -119,8 +125,13 @@ export class LlmJobs {
         const job = await this.get(id, options);
         const left = deadline - Date.now();
         if (TERMINAL_JOB_STATES.has(job.state) || left <= 0 || options.signal?.aborted) return job;
+        // A queued job fails at its deadline without any change in the store: read it then.
+        const expiresIn = job.state === 'queued' ? job.deadlineAt - Date.now() : Infinity;
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, Math.min(left, WAIT_SAFETY_READ_MS));
+          const timer = setTimeout(
+            done,
+            Math.max(Math.min(left, WAIT_SAFETY_READ_MS, expiresIn), 0),
+          );
           function done() {
             clearTimeout(timer);
             options.signal?.removeEventListener('abort', done);
@@ -157,6 +168,17 @@ export class LlmJobs {
   private async view({ record, deliveries }: StoredJob): Promise<LlmJob> {
     const now = Date.now();
     const job: LlmJob = { ...record, deliveries, ageMs: now - record.enqueuedAt };
+    if (record.state === 'queued' && now >= record.deadlineAt) {
+      // Past its deadline in the queue: the worker that takes it fails it so, without running it
+      // (and counts it `expired` then); until then the store still says queued.
+      return {
+        ...job,
+        notBefore: undefined,
+        state: 'failed',
+        endedAt: record.deadlineAt,
+        error: toJobError(queuedPastDeadlineError(record, now)),
+      };
+    }
     if (record.state === 'queued') {
       const position = await this.runtime.store.position(record.id).catch(() => undefined);
       if (position !== undefined) job.position = position;
