@@ -93,6 +93,25 @@ describe('LlmClient against upstream faults', () => {
     expectBackoffRetries(recorder, kind);
   });
 
+  it("a refusal quoting the prompt has the prompt's text masked in its message", async () => {
+    const prompt = 'Summarise the quarterly plan for project Nightingale';
+    sim.script([
+      {
+        type: 'error',
+        status: 400,
+        code: 'content_filter',
+        message: `Your prompt "${prompt}" was flagged.`,
+      },
+    ]);
+    const error: LlmError = await failureOf(() =>
+      t.llm.chat({ messages: [{ role: 'user', content: prompt }] }),
+    );
+    expect(error.kind).toBe('content_filtered');
+    // The message goes into logs, spans and events, which hold no prompt text by default.
+    expect(error.message).toContain('Your prompt "[prompt text]" was flagged.');
+    expect(error.message).not.toContain('Nightingale');
+  });
+
   it('x-should-retry: false on a 503 is obeyed: one attempt', async () => {
     sim.script([
       { type: 'error', status: 503, headers: { 'x-should-retry': 'false' } },

@@ -132,6 +132,7 @@ export async function sendChatRequest(
       upstream: upstream.name,
       model,
       secrets: upstream.secrets,
+      prompt: input.body.messages,
     });
   }
   return response;

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { LlmError, RETRYABLE_KINDS, type LlmErrorKind } from './llm.errors';
 import { REQUEST_ERROR_KINDS } from './llm-error.kinds';
 import { headerValue, parseServerHint, parseShouldRetry, type HeaderBag } from './retry-after';
+import { maskPromptEcho } from './prompt-echo';
 import { redactSecrets } from './secret-redaction';
 import { forwardedHeaders } from './forwarded-headers';
 
@@ -15,6 +16,11 @@ export interface HttpErrorResponse {
   model: string;
   /** Values masked in the provider's message, e.g. the upstream's API key. */
   secrets?: readonly (string | undefined)[];
+  /**
+   * The request's `messages`: a refusal of the request (a 4xx but 429) that quotes their text has
+   * it masked (see {@link maskPromptEcho}).
+   */
+  prompt?: unknown;
   /** Current time for `Retry-After` dates; injectable for tests. */
   now?: number;
 }
@@ -87,7 +93,11 @@ export function classifyHttpError(response: HttpErrorResponse): LlmError {
       ? shouldRetry
       : RETRYABLE_KINDS.has(kind);
   const hint = parseServerHint(headers, status, response.now);
-  const text = providerText(status, response.body, parsed?.message, response.secrets);
+  const provided = providerText(status, response.body, parsed?.message, response.secrets);
+  // A refusal of the request may quote it (a content filter's "Your prompt '…'"): the message
+  // goes into logs, spans and events, which hold no prompt text unless the caller opts in.
+  const refusal = status >= 400 && status < 500 && status !== 429;
+  const text = refusal ? maskPromptEcho(provided, response.prompt) : provided;
   const what = [
     redirect
       ? REDIRECT_ADVICE.replaceAll('{u}', upstream)
