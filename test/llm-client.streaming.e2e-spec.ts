@@ -377,6 +377,27 @@ describe('cancel() ends a stream that will not be read, or no more', () => {
     await expectSlotFree();
   });
 
+  it('while it starts (its first attempt hangs): the start ends at once, nothing is retried, the slot is free', async () => {
+    sim.script([{ type: 'hang' }]);
+    const stream = t.llm.chatStream({ messages: USER });
+    const seen: string[] = [];
+    const reading = failureOf(async () => {
+      for await (const chunk of stream) seen.push(chunk.choices[0]?.delta.content ?? '');
+    });
+    await eventually(() => sim.requests.length === 1, { what: 'the first attempt' });
+    await stream.cancel();
+    expect(await reading).toMatchObject({ kind: 'cancelled' });
+    expect(seen).toEqual([]);
+    // No retry went after the cancel: the attempt timeout (1 s) and its retry never came.
+    expect(recorder.calls.map((call) => call.error?.kind)).toEqual(['cancelled']);
+    // The aborted request gives its slot back as it unwinds, a few ticks after the call ended.
+    await eventually(() => t.policies.bulkhead({ name: 'sim' } as never).executionSlots === 1, {
+      what: 'the slot back',
+    });
+    await expectSlotFree();
+    expect(sim.requests).toHaveLength(2); // the hang, then expectSlotFree's own call
+  });
+
   it('before it started: nothing is sent, and ready() fails with cancelled', async () => {
     const stream = t.llm.chatStream({ messages: USER });
     await stream.cancel();

@@ -64,6 +64,8 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     private readonly onFinish: (ending: StreamEnding) => Promise<void>,
     /** Choices the request asked for (`n`): a stream without `[DONE]` is complete when each finished. */
     private readonly choices = 1,
+    /** Ends a start still under way, which then rejects with `cancelled` (see {@link cancel}). */
+    private readonly cancelStart: () => void = () => undefined,
   ) {}
 
   /** Call metadata; set once the first content chunk arrived. */
@@ -103,8 +105,11 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
    * bulkhead slot freed and the call recorded as `cancelled`. For a stream started with
    * `ready()` and then not wanted (a `return()` on its iterator before the first `next()` calls
    * it too), or stopped from outside the loop that reads it: that loop's next step then fails
-   * with a `cancelled` error. Resolves once the call has ended, or at once while a loop holds a
-   * chunk (the call ends at its next step). Calling it again, or after the end, does nothing.
+   * with a `cancelled` error. A start still under way (waiting for budget, an attempt before
+   * its first content, a retry's sleep) ends at once, with no further attempt. Resolves once the
+   * call has ended (an aborted request gives its slot back as it unwinds, within milliseconds), or
+   * at once while a loop holds a chunk (the call ends at its next step). Calling it again, or
+   * after the end, does nothing.
    *
    * @example
    * const stream = llm.chatStream({ messages });
@@ -122,7 +127,9 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
       this.started.catch(() => undefined);
       return;
     }
-    // Starting: its end comes first (the call ended already if the start failed).
+    // Starting (waiting, retrying, or before its first content): ended now, not after its
+    // retries; it rejects with `cancelled`, its slot free.
+    if (this.meta === undefined) this.cancelStart();
     await this.started.catch(() => undefined);
     if (this.reading) {
       this.reader?.timeout.abort('consumer_done');
@@ -204,6 +211,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
       for (const chunk of opened.head) finishing.see(chunk);
       // Taken out one by one: the head is not held for the rest of the stream.
       for (let chunk = opened.head.shift(); chunk; chunk = opened.head.shift()) {
+        if (this.cancelled) throw this.cancelledError();
         if (!opened.usageAdded) yield this.track(chunk);
         else if (isUsageOnly(chunk)) this.track(chunk);
         else yield this.track(withoutAddedUsage(chunk));

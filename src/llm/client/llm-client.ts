@@ -156,6 +156,7 @@ export class LlmClient {
       () => call.start(),
       (ending) => call.finish(ending),
       typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 1,
+      () => call.cancel(),
     );
   }
 }

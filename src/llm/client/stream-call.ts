@@ -24,6 +24,9 @@ export class StreamCall {
   private readonly slotFree = new Latch<void>();
   /** Whether the run that delivered content holds a slot worth waiting for. */
   private holdsSlot = false;
+  /** The open call's deadline, while it starts: what {@link cancel} aborts. */
+  private starting?: OpenCall['deadline'];
+  private cancelled = false;
 
   constructor(
     private readonly lifecycle: CallLifecycle,
@@ -42,6 +45,8 @@ export class StreamCall {
       this.slotFree.settle();
       throw error;
     }
+    this.starting = call.deadline;
+    if (this.cancelled) call.deadline.cancel();
     try {
       const opened = await this.path.run({
         ...call,
@@ -54,7 +59,19 @@ export class StreamCall {
       this.lifecycle.close(call, error);
       this.slotFree.settle();
       throw error;
+    } finally {
+      this.starting = undefined;
     }
+  }
+
+  /**
+   * Ends a start still under way (a wait, an attempt, a retry's sleep) as its caller's abort
+   * would: {@link start} then rejects with `cancelled`, its slot free. Once started, the stream's
+   * own reading ends the call.
+   */
+  cancel(): void {
+    this.cancelled = true;
+    this.starting?.cancel();
   }
 
   /** The consumer is done reading; resolves once the call's bulkhead slot is free. */

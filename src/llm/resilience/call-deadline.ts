@@ -75,6 +75,11 @@ export class CallDeadline {
     return this.controller.signal.reason === 'cancelled';
   }
 
+  /** Ends the call as its caller's abort would (`LlmChatStream.cancel()`): `cancelled`. */
+  cancel(): void {
+    this.controller.abort('cancelled');
+  }
+
   /** Ends the call because the process shuts down (see `LlmDrain`): never retried. */
   shutDown(): void {
     this.controller.abort('shutting_down');
