@@ -52,7 +52,7 @@ describe.each(['express', 'fastify'])('LlmHttpExceptionFilter on %s', (platform)
       apiKey: TEST_API_KEY,
       defaultModel: 'gpt-4o-mini',
       ...FAST_POLICIES,
-      retry: { ...FAST_POLICIES.retry, maxRetries: 0 },
+      retry: { ...FAST_POLICIES.retry, maxRetries: 1, maxServerHintMs: 60_000 },
     };
     @Module({
       imports: [LlmModule.forRoot({ upstreams: [upstream] })],
@@ -64,6 +64,28 @@ describe.each(['express', 'fastify'])('LlmHttpExceptionFilter on %s', (platform)
         ? await NestFactory.create(AppModule, new FastifyAdapter(), { logger: false })
         : await NestFactory.create(AppModule, { logger: false });
     app.useGlobalFilters(new LlmHttpExceptionFilter());
+    // A header every answer carries, as CORS sets it: on Fastify through a hook on its reply.
+    if (platform === 'fastify') {
+      const fastify = app.getHttpAdapter().getInstance() as {
+        addHook(
+          name: 'onRequest',
+          hook: (
+            req: unknown,
+            reply: { header(n: string, v: string): void },
+            done: () => void,
+          ) => void,
+        ): void;
+      };
+      fastify.addHook('onRequest', (_req, reply, done) => {
+        reply.header('access-control-allow-origin', 'https://app.example');
+        done();
+      });
+    } else {
+      app.use((_req: unknown, res: { setHeader(n: string, v: string): void }, next: () => void) => {
+        res.setHeader('access-control-allow-origin', 'https://app.example');
+        next();
+      });
+    }
     await app.listen(0, '127.0.0.1');
     url = await app.getUrl();
   });
@@ -89,14 +111,19 @@ describe.each(['express', 'fastify'])('LlmHttpExceptionFilter on %s', (platform)
       kind: 'rate_limited',
       retryAfterMs: 90000,
     });
+    // The app's own headers stay on the answer.
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example');
   });
 
   it.each([
-    [500, 502, 'server_error'],
-    [401, 502, 'auth'],
-    [400, 500, 'bad_request'],
-  ])('an upstream %i: %i, kind %s, no provider text', async (upstream, status, kind) => {
-    sim.script([{ type: 'error', status: upstream, message: 'provider detail for upstream sim' }]);
+    [500, 502, 'server_error', 2],
+    [401, 502, 'auth', 1],
+    [400, 500, 'bad_request', 1],
+  ])('an upstream %i: %i, kind %s, no provider text', async (upstream, status, kind, repeat) => {
+    // As many as the attempts it gets: a 500 is retried once, the others are not.
+    sim.script([
+      { type: 'error', status: upstream, message: 'provider detail for upstream sim', repeat },
+    ]);
     const { res, body } = await ask();
     expect(res.status).toBe(status);
     expect(body).toMatchObject({ statusCode: status, kind });
@@ -112,7 +139,7 @@ describe.each(['express', 'fastify'])('LlmHttpExceptionFilter on %s', (platform)
   });
 
   it('a stream that fails before content is answered like a plain call', async () => {
-    sim.script([{ type: 'error', status: 503 }]);
+    sim.script([{ type: 'error', status: 503, repeat: 2 }]);
     const { res, body } = await ask('/ask?stream=1');
     expect(res.status).toBe(503);
     expect(body.kind).toBe('overloaded');
@@ -122,5 +149,13 @@ describe.each(['express', 'fastify'])('LlmHttpExceptionFilter on %s', (platform)
     const { res, body } = await ask('/boom');
     expect(res.status).toBe(500);
     expect(body).toEqual({ statusCode: 500, message: 'Internal server error' });
+  });
+  // Last: the 429 holds the model for its 7 s, which later calls would meet.
+  it("a provider 429 whose wait passes the deadline: 503 with the provider's wait, not a 504", async () => {
+    sim.script([{ type: 'error', status: 429, headers: { 'retry-after': '7' } }]);
+    const { res, body } = await ask();
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('7');
+    expect(body).toMatchObject({ kind: 'deadline_exceeded', retryAfterMs: 7000 });
   });
 });

@@ -75,9 +75,12 @@ export class LlmHttpExceptionFilter implements ExceptionFilter<LlmError> {
 
   catch(error: LlmError, host: ArgumentsHost): void {
     // Express' response is Node's; Fastify's reply holds it as `raw`.
-    const reply = host.switchToHttp().getResponse<ServerResponse | { raw: ServerResponse }>();
+    const reply = host.switchToHttp().getResponse<ServerResponse | FastifyLikeReply>();
     const res = 'raw' in reply ? reply.raw : reply;
-    const { status, message } = REPLIES[error.kind] ?? REPLIES.internal;
+    // A provider's 429 whose wait passes the deadline is still "busy, come back then".
+    const kind =
+      error.kind === 'deadline_exceeded' && error.status === 429 ? 'rate_limited' : error.kind;
+    const { status, message } = REPLIES[kind] ?? REPLIES.internal;
     // Failures, once each; not the refusals that come by the thousand in an outage (the module
     // logs the breaker's and the limiter's own state changes).
     if (status >= 500 && !REFUSALS.has(error.kind)) {
@@ -100,11 +103,25 @@ export class LlmHttpExceptionFilter implements ExceptionFilter<LlmError> {
       kind: error.kind,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     });
-    res.statusCode = status;
-    res.setHeader('content-type', 'application/json; charset=utf-8');
+    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
     if (retryAfterMs !== undefined) {
-      res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+      headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
     }
+    if ('raw' in reply) {
+      // Through Fastify's reply: the headers its hooks set (CORS, say) go out with the answer.
+      reply.code(status).headers(headers).send(body);
+      return;
+    }
+    res.statusCode = status;
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     res.end(body);
   }
+}
+
+/** The part of Fastify's reply this filter uses (the package is not a dependency). */
+interface FastifyLikeReply {
+  raw: ServerResponse;
+  code(status: number): FastifyLikeReply;
+  headers(values: Record<string, string>): FastifyLikeReply;
+  send(body: string): unknown;
 }
