@@ -268,6 +268,8 @@ describe('gateway: Prefer: respond-async, /v1/jobs', () => {
     expect(new Set(read)).toEqual(new Set(['llm_jobs_queue_oldest_age']));
     for (const metric of read) expect([metric, prom.find(metric).length]).toEqual([metric, 1]);
     expect(prom.find('llm_jobs_queue_depth')).toHaveLength(1);
+    // Connected to RabbitMQ: one series, 1.
+    expect(prom.find('llm_jobs_broker_connected').map((s) => s.value)).toEqual([1]);
     const outcomes = prom.find('llm_jobs_outcomes_total').map((s) => s.labels.llm_job_outcome);
     expect(outcomes).toEqual(expect.arrayContaining(['completed', 'cancelled']));
   });

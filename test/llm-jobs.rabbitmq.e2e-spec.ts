@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { trace } from '@opentelemetry/api';
+import { metrics, trace } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { connect } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { buildCallEvent } from '../src/llm/observability/events/llm-call.event';
@@ -19,10 +20,16 @@ import { RedisServer } from './support/redis-server';
 import { eventually } from './support/eventually';
 import { inMemoryTracing } from './support/in-memory-tracing';
 import { recordCalls } from './support/call-recorder';
+import { PromText } from './support/prometheus-text';
+import { TestMetricReader } from './support/test-metric-reader';
 
 // One broker, one Redis and one simulator for the suite; each test has queues of its own.
 const tracing = inMemoryTracing();
 const { exporter } = tracing;
+// The jobs metrics of the apps started in this process (the standalone worker serves its own).
+const reader = new TestMetricReader();
+const provider = new MeterProvider({ readers: [reader] });
+metrics.setGlobalMeterProvider(provider);
 
 describe('durable LLM jobs on a real RabbitMQ', () => {
   let broker: RabbitMqServer;
@@ -62,6 +69,8 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
   afterAll(async () => {
     await Promise.all([broker?.close(), redis?.close(), sim?.close()]);
     await tracing.stop();
+    await provider.shutdown();
+    metrics.disable();
   });
 
   it('enqueue → complete: the id comes back at once, the completion and metadata once done', async () => {
@@ -504,6 +513,42 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
       log.mockRestore();
     }
   }, 60_000);
+
+  it('reports the broker connection (llm.jobs.broker.connected): 0 never connected, 1 connected, 0 while the broker is down, 1 once back; the standalone worker serves it too', async () => {
+    const connected = async () => (await reader.read()).gauge('llm.jobs.broker.connected', {});
+    // Booted against a closed port (nothing listens on port 1): a sample of 0, not none.
+    const unreachable = await start({ ...target(), rabbitmqUrl: 'amqp://guest:guest@127.0.0.1:1' });
+    expect(await connected()).toBe(0);
+    await unreachable.close();
+    apps.splice(apps.indexOf(unreachable), 1);
+
+    await start(target(), { jobs: { worker: false } });
+    expect(await connected()).toBe(1);
+    const worker = await WorkerProcess.start({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: TEST_API_KEY,
+      RABBITMQ_URL: broker.url,
+      REDIS_URL: redis.url,
+      LLM_JOBS_QUEUE: freshQueue(),
+    });
+    const scraped = async () => {
+      const prom = new PromText(await (await fetch(worker.metricsUrl)).text());
+      const samples = prom.find('llm_jobs_broker_connected');
+      // Not a number when the series is missing (or doubled): only a real 0 reads as 0.
+      return samples.length === 1 ? samples[0]!.value : `${samples.length} series`;
+    };
+    try {
+      expect(await scraped()).toBe(1);
+      await broker.stop();
+      await eventually(async () => (await connected()) === 0, { timeoutMs: 10_000 });
+      await eventually(async () => (await scraped()) === 0, { timeoutMs: 10_000 });
+      await broker.restart();
+      await eventually(async () => (await connected()) === 1, { timeoutMs: 20_000 });
+      await eventually(async () => (await scraped()) === 1, { timeoutMs: 20_000 });
+    } finally {
+      worker.kill();
+    }
+  }, 90_000);
 
   // Last: it kills the suite's broker.
   it('a standalone worker stopped by SIGTERM exits though the broker dies while it closes', async () => {

@@ -18,6 +18,7 @@ export type LlmJobRedeliveryReason = 'rate_limited' | 'circuit_open' | 'bulkhead
 const INSTRUMENTS = [
   'jobsQueueDepth',
   'jobsOldestAge',
+  'jobsBrokerConnected',
   'jobsOutcomes',
   'jobsQueueWait',
   'jobsRedeliveries',
@@ -33,13 +34,16 @@ export interface JobQueueReading {
 /**
  * Job metrics through the OpenTelemetry API, under the module's meter: queue depth and the age of
  * the oldest queued job (gauges, read from the broker and the state store in the background, so a
- * scrape never waits on either), outcomes, queue waits and redeliveries.
+ * scrape never waits on either), whether the broker connection is up (a gauge read from the
+ * connection's state at collection), outcomes, queue waits and redeliveries.
  */
 @Injectable()
 export class LlmJobsMetrics implements OnModuleDestroy {
   private readonly meter: Meter = metrics.getMeter(LLM_METER_NAME);
   private readonly i: LlmInstruments<(typeof INSTRUMENTS)[number]>;
   private reading: JobQueueReading = {};
+  /** Whether the broker connection is up, read at each collection (never connected: false). */
+  private brokerConnected: () => boolean = () => false;
 
   constructor() {
     this.i = createInstruments(this.meter, INSTRUMENTS);
@@ -49,6 +53,14 @@ export class LlmJobsMetrics implements OnModuleDestroy {
   /** The latest queue reading (the gauges report it at the next collection). */
   update(reading: JobQueueReading): void {
     this.reading = reading;
+  }
+
+  /**
+   * Where the connection gauge reads the broker's state from, at each collection: no I/O, so it
+   * reports a loss at the next scrape, not after the background refresh.
+   */
+  watchBroker(connected: () => boolean): void {
+    this.brokerConnected = connected;
   }
 
   outcome(outcome: LlmJobOutcome): void {
@@ -72,12 +84,15 @@ export class LlmJobsMetrics implements OnModuleDestroy {
   }
 
   private gauges(): ObservableGauge[] {
-    return [this.i.jobsQueueDepth, this.i.jobsOldestAge];
+    return [this.i.jobsQueueDepth, this.i.jobsOldestAge, this.i.jobsBrokerConnected];
   }
 
   private readonly observe: BatchObservableCallback = (result) => {
     const { depth, oldestAgeS } = this.reading;
     if (depth !== undefined) result.observe(this.i.jobsQueueDepth, depth);
     if (oldestAgeS !== undefined) result.observe(this.i.jobsOldestAge, oldestAgeS);
+    // Always a sample, 0 included: without a broker the queue gauges have none, and a rule on
+    // the queue alone would never see the loss.
+    result.observe(this.i.jobsBrokerConnected, this.brokerConnected() ? 1 : 0);
   };
 }

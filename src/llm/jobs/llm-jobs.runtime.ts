@@ -24,6 +24,8 @@ export class LlmJobsRuntime implements OnModuleInit, OnApplicationShutdown {
     readonly metrics: LlmJobsMetrics,
   ) {
     this.broker = new JobBroker(options.rabbitmqUrl, new JobQueueTopology(options.queue));
+    // 1 while an enqueue can be confirmed: what `Prefer: respond-async` needs (else 503).
+    metrics.watchBroker(() => this.broker.ready);
     this.store = new JobStateStore(options.redis, options.queue, options.stateTtlMs, (outcome) =>
       metrics.stateWrite(outcome),
     );

@@ -151,6 +151,12 @@ export const LLM_INSTRUMENTS = {
     unit: 's',
     description: 'Age of the oldest job still queued; 0 when none waits.',
   },
+  jobsBrokerConnected: {
+    name: S.METRIC_LLM_JOBS_BROKER_CONNECTED,
+    kind: 'gauge',
+    description:
+      '1 while this process is connected to RabbitMQ with its confirm channel open (enqueues are confirmed), 0 otherwise, from boot until the first connection too.',
+  },
   jobsOutcomes: {
     name: S.METRIC_LLM_JOBS_OUTCOMES,
     kind: 'counter',

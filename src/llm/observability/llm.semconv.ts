@@ -172,6 +172,7 @@ export const METRIC_LLM_LIMITER_WAITING = 'llm.limiter.waiting' as const;
 export const METRIC_LLM_LIMITER_FALLBACK_ACTIVE = 'llm.limiter.fallback_active' as const;
 export const METRIC_LLM_LIMITER_FALLBACKS = 'llm.limiter.fallbacks' as const;
 export const METRIC_LLM_JOBS_QUEUE_DEPTH = 'llm.jobs.queue.depth' as const;
+export const METRIC_LLM_JOBS_BROKER_CONNECTED = 'llm.jobs.broker.connected' as const;
 export const METRIC_LLM_JOBS_QUEUE_OLDEST_AGE = 'llm.jobs.queue.oldest_age' as const;
 export const METRIC_LLM_JOBS_QUEUE_WAIT = 'llm.jobs.queue.wait' as const;
 export const METRIC_LLM_JOBS_OUTCOMES = 'llm.jobs.outcomes' as const;
