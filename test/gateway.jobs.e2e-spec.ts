@@ -262,14 +262,29 @@ describe('gateway: Prefer: respond-async, /v1/jobs', () => {
   it('serves the jobs metrics every jobs alert rule reads', async () => {
     await gateway.app.get(LlmJobsRuntime).refreshGauges();
     const prom = new PromText(await (await fetch(`${gateway.url}/metrics`)).text());
-    const read = ruleExpressions(RULES).flatMap(({ expr }) =>
-      readsOf(expr).selectors.map((s) => s.metric),
+    const read = ruleExpressions(RULES).flatMap(({ expr }) => readsOf(expr).selectors);
+    expect(new Set(read.map((s) => s.metric))).toEqual(
+      new Set([
+        'llm_jobs_queue_oldest_age',
+        'llm_jobs_broker_connected',
+        'llm_jobs_outcomes_total',
+        'up',
+      ]),
     );
-    expect(new Set(read)).toEqual(new Set(['llm_jobs_queue_oldest_age']));
-    for (const metric of read) expect([metric, prom.find(metric).length]).toEqual([metric, 1]);
+    for (const { metric, matchers } of read) {
+      if (metric === 'up') continue; // written by Prometheus for every target
+      // Each series a rule reads, with the exact label values it matches: one series each.
+      const subset = Object.fromEntries(matchers.map((m) => [m.label, m.value]));
+      expect(matchers.every((m) => m.op === '=')).toBe(true);
+      expect([metric, subset, prom.find(metric, subset).length]).toEqual([metric, subset, 1]);
+    }
     expect(prom.find('llm_jobs_queue_depth')).toHaveLength(1);
     // Connected to RabbitMQ: one series, 1.
     expect(prom.find('llm_jobs_broker_connected').map((s) => s.value)).toEqual([1]);
+    // No job was dead-lettered here, yet the series is served, at 0: increase() counts the first.
+    expect(prom.find('llm_jobs_outcomes_total', { llm_job_outcome: 'dead_lettered' })).toEqual([
+      expect.objectContaining({ value: 0 }),
+    ]);
     const outcomes = prom.find('llm_jobs_outcomes_total').map((s) => s.labels.llm_job_outcome);
     expect(outcomes).toEqual(expect.arrayContaining(['completed', 'cancelled']));
   });

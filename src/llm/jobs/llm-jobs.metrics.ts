@@ -11,6 +11,15 @@ import {
 /** How a job ended, as the outcome counter labels it. */
 export type LlmJobOutcome = 'completed' | 'failed' | 'cancelled' | 'dead_lettered' | 'expired';
 
+/** Every outcome (a record, so the compiler sees one added to the union). */
+const OUTCOMES: Record<LlmJobOutcome, true> = {
+  completed: true,
+  failed: true,
+  cancelled: true,
+  dead_lettered: true,
+  expired: true,
+};
+
 /** Why a job went back to the queue to wait. */
 export type LlmJobRedeliveryReason = 'rate_limited' | 'circuit_open' | 'bulkhead_full' | 'failure';
 
@@ -47,6 +56,12 @@ export class LlmJobsMetrics implements OnModuleDestroy {
 
   constructor() {
     this.i = createInstruments(this.meter, INSTRUMENTS);
+    // Each outcome's series exists from boot, at 0: Prometheus's increase() does not count the
+    // first step of a series that appears at 1, so LlmJobsDeadLettered (alerts.jobs.yml) would
+    // miss the first job a process dead-letters.
+    for (const outcome of Object.keys(OUTCOMES) as LlmJobOutcome[]) {
+      this.i.jobsOutcomes.add(0, { [ATTR_LLM_JOB_OUTCOME]: outcome });
+    }
     this.meter.addBatchObservableCallback(this.observe, this.gauges());
   }
 
