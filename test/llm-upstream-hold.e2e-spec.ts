@@ -77,6 +77,33 @@ describe('429 hold without a budget', () => {
     expect((histogram[0]?.value as { count: number }).count).toBe(3);
   });
 
+  it('held calls released into a full bulkhead wait for a slot instead of failing as bulkhead_full', async () => {
+    // One call at a time, no queue: the four calls released together cannot all go in.
+    const t = await boot({ bulkhead: { maxConcurrent: 1, maxQueue: 0 } });
+    sim.script([
+      { type: 'error', status: 429, headers: { 'retry-after-ms': '200' } },
+      { type: 'ok', latencyMs: 30, repeat: 4 },
+    ]);
+    const first = t.llm.chat({ messages: say('a') });
+    await refused(t);
+    const others = ['b', 'c', 'd'].map((m) => t.llm.chat({ messages: say(m) }));
+    const answers = await Promise.allSettled([first, ...others]);
+    expect(answers.map((answer) => answer.status)).toEqual(Array(4).fill('fulfilled'));
+    // Sent one after another, each once.
+    expect(sim.requests.map((r) => r.status)).toEqual([429, 200, 200, 200, 200]);
+  });
+
+  it('a new call meeting a full bulkhead still fails at once', async () => {
+    const t = await boot({ bulkhead: { maxConcurrent: 1, maxQueue: 0 } });
+    sim.script([{ type: 'ok', latencyMs: 200 }]);
+    const first = t.llm.chat({ messages: say('a') });
+    await eventually(() => sim.requests.length === 1, { what: 'the first call' });
+    const error: LlmError = await failureOf(() => t.llm.chat({ messages: say('b') }));
+    expect(error.kind).toBe('bulkhead_full');
+    expect(error.message).toContain('rejected at once');
+    await first;
+  });
+
   it("releases the held calls one per 60 000 / limit ms when the 429 states the provider's requests per minute", async () => {
     const t = await boot();
     // 600 requests per minute: one per 100 ms, as OpenAI's 429 states it.
