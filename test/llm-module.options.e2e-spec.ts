@@ -17,6 +17,7 @@ import {
   ResolvedLlmOptions,
 } from '../src/llm/llm-module.options';
 import { LlmOptionsError } from '../src/llm/options/llm-options.error';
+import { resolveLlmOptions } from '../src/llm/options/llm-options.resolver';
 import { UpstreamSimulator } from '../src/simulator/upstream-simulator';
 import { failureOf, TEST_API_KEY, USER } from './support/llm-test-app';
 
@@ -87,6 +88,20 @@ describe('LlmModule options', () => {
         'isGlobal must be true or false, beside the options in forRoot or forRootAsync; ' +
           "got 'true' (a string: write true, without quotes)",
         'upstreams[0].name is empty — is the environment variable that feeds it unset?',
+      ]);
+    });
+
+    it('isGlobal returned inside the options (from a factory) says where it goes', () => {
+      const error = (() => {
+        try {
+          resolveLlmOptions({ upstreams: [valid], isGlobal: true } as LlmModuleOptions);
+        } catch (thrown) {
+          return thrown as LlmOptionsError;
+        }
+        throw new Error('expected the options to be refused');
+      })();
+      expect(error.problems).toEqual([
+        'isGlobal is not an option here: it goes beside the options in forRoot or forRootAsync (not inside them)',
       ]);
     });
 

@@ -155,6 +155,12 @@ export class OptionChecks {
       this.report(at, `was renamed to ${renamed}: use ${parent}${renamed} (see CHANGELOG.md)`);
       return;
     }
+    // A key that belongs outside this object (isGlobal, inside forRoot's options): say where.
+    const elsewhere = rules.elsewhere?.[key];
+    if (elsewhere?.startsWith(`${key}, `)) {
+      this.report(at, `is not an option here: it goes ${elsewhere.slice(key.length + 2)}`);
+      return;
+    }
     const suggestion = suggestKey(key, known, rules.elsewhere ?? {});
     if (suggestion !== undefined) {
       this.report(at, `is not an option; did you mean ${parent}${suggestion}?`);
