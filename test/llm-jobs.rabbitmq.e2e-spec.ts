@@ -37,6 +37,15 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
   let sim: UpstreamSimulator;
   const apps: JobsTestApp[] = [];
 
+  /** The standalone worker (npm run worker) on this suite's simulator, broker and Redis. */
+  const startWorker = (queue = freshQueue()) =>
+    WorkerProcess.start({
+      LLM_BASE_URL: sim.baseUrl,
+      LLM_API_KEY: TEST_API_KEY,
+      RABBITMQ_URL: broker.url,
+      REDIS_URL: redis.url,
+      LLM_JOBS_QUEUE: queue,
+    });
   const target = (queue = freshQueue()): JobsAppTarget => ({
     rabbitmqUrl: broker.url,
     redisUrl: redis.url,
@@ -398,13 +407,7 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
     const queue = freshQueue();
     // The first request hangs: the standalone worker (npm run worker) dies while it waits.
     sim.script([{ type: 'hang' }]);
-    const doomed = await WorkerProcess.start({
-      LLM_BASE_URL: sim.baseUrl,
-      LLM_API_KEY: TEST_API_KEY,
-      RABBITMQ_URL: broker.url,
-      REDIS_URL: redis.url,
-      LLM_JOBS_QUEUE: queue,
-    });
+    const doomed = await startWorker(queue);
     try {
       const producer = await start(target(queue), { jobs: { worker: false } });
       const { id } = await producer.jobs.enqueue({ messages: USER });
@@ -524,13 +527,7 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
 
     await start(target(), { jobs: { worker: false } });
     expect(await connected()).toBe(1);
-    const worker = await WorkerProcess.start({
-      LLM_BASE_URL: sim.baseUrl,
-      LLM_API_KEY: TEST_API_KEY,
-      RABBITMQ_URL: broker.url,
-      REDIS_URL: redis.url,
-      LLM_JOBS_QUEUE: freshQueue(),
-    });
+    const worker = await startWorker();
     const scraped = async () => {
       const prom = new PromText(await (await fetch(worker.metricsUrl)).text());
       const samples = prom.find('llm_jobs_broker_connected');
@@ -552,13 +549,7 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
 
   // Last: it kills the suite's broker.
   it('a standalone worker stopped by SIGTERM exits though the broker dies while it closes', async () => {
-    const worker = await WorkerProcess.start({
-      LLM_BASE_URL: sim.baseUrl,
-      LLM_API_KEY: TEST_API_KEY,
-      RABBITMQ_URL: broker.url,
-      REDIS_URL: redis.url,
-      LLM_JOBS_QUEUE: freshQueue(),
-    });
+    const worker = await startWorker();
     try {
       // Its signal handlers are set just after the line WorkerProcess waits for.
       await new Promise((resolve) => setTimeout(resolve, 500));
