@@ -417,12 +417,17 @@ describe('durable LLM jobs on a real RabbitMQ', () => {
       const scrape = await fetch(doomed.metricsUrl);
       expect(scrape.status).toBe(200);
       expect(await scrape.text()).toMatch(/^llm_bulkhead_in_use\{/m);
+      const unacked = { 'llm.job.redelivery_reason': 'unacked' };
+      const unackedBefore = (await reader.read()).sum('llm.jobs.redeliveries', unacked);
       doomed.kill();
 
       const worker = await start(target(queue));
       const [job] = await settled(worker.jobs, [id]);
 
       expect(job).toMatchObject({ state: 'completed', deliveries: 2 });
+      // The broker's redelivery of the dead worker's run is counted, once.
+      const unackedNow = (await reader.read()).sum('llm.jobs.redeliveries', unacked);
+      expect(unackedNow - unackedBefore).toBe(1);
       const requests = requestsOf(id);
       expect(requests).toHaveLength(2);
       // The first run hung until its worker died; the second was answered.

@@ -105,6 +105,9 @@ export class LlmJobWorker implements OnApplicationBootstrap, BeforeApplicationSh
         // The channel closed: the broker redelivers the message; its stored outcome stands.
       }
     };
+    // The broker's own redelivery of a run never acked (its worker died, or lost its channel):
+    // counted, since no outcome of that run was stored to say so.
+    if (message.fields.redelivered) this.runtime.metrics.redelivered('unacked');
     const job = parseJobMessage(message.content);
     if (!job) {
       await this.writer.deadLetterRaw(message, 'The message is not a job (unreadable JSON body).');

@@ -21,7 +21,12 @@ const OUTCOMES: Record<LlmJobOutcome, true> = {
 };
 
 /** Why a job went back to the queue to wait. */
-export type LlmJobRedeliveryReason = 'rate_limited' | 'circuit_open' | 'bulkhead_full' | 'failure';
+/**
+ * Why a job came back to the queue: a wait or a failure this module put back (the kinds), or
+ * `unacked`: the broker redelivered a run never acked (its worker died, or lost its channel).
+ */
+export type LlmJobRedeliveryReason =
+  'rate_limited' | 'circuit_open' | 'bulkhead_full' | 'failure' | 'unacked';
 
 /** The instruments jobs record (declared in llm-metric.instruments.ts). */
 const INSTRUMENTS = [

@@ -174,7 +174,8 @@ export const LLM_INSTRUMENTS = {
     name: S.METRIC_LLM_JOBS_REDELIVERIES,
     kind: 'counter',
     unit: '{job}',
-    description: 'Jobs put back in the queue to wait, by llm.job.redelivery_reason.',
+    description:
+      'Jobs put back in the queue to wait, or redelivered by the broker after a run never acked (unacked), by llm.job.redelivery_reason.',
   },
   jobsStateWrites: {
     name: S.METRIC_LLM_JOBS_STATE_DEFERRED_WRITES,
