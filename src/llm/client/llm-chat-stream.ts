@@ -139,13 +139,10 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     await this.finished;
   }
 
-  private cancelledError(): LlmError {
+  /** The `cancelled` error of this stream's call, saying why it ended early. */
+  private cancelledError(why = 'The stream was cancelled (cancel()) before its end.'): LlmError {
     const { upstream, model } = this.meta ?? { upstream: '', model: '' };
-    return new LlmError('cancelled', 'The stream was cancelled (cancel()) before its end.', {
-      upstream,
-      model,
-      attempts: this.meta?.attempts,
-    });
+    return new LlmError('cancelled', why, { upstream, model, attempts: this.meta?.attempts });
   }
 
   private readonly onAbortBeforeReading = (): void => {
@@ -154,15 +151,12 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
     // never ran has no `finally` to end the call.
     if (opened === undefined || this.reading) return;
     this.opened = undefined;
-    const { upstream, model } = this.meta ?? { upstream: '', model: '' };
     this.unread = this.cancelled
       ? this.cancelledError()
       : opened.timeout.reason === 'idle_timeout'
-        ? new LlmError(
-            'cancelled',
+        ? this.cancelledError(
             `The stream was started (ready()) and not read within the idle timeout ` +
               `(${opened.idleMs} ms); its upstream request was closed and its slot freed.`,
-            { upstream, model, attempts: this.meta?.attempts },
           )
         : opened.toError(new Error('aborted before the stream was read'));
     opened.timeout.dispose();
@@ -312,12 +306,7 @@ export class LlmChatStream implements AsyncIterable<ChatCompletionChunk> {
   }
 
   private stoppedEarly(): LlmError {
-    const { upstream, model } = this.meta ?? { upstream: '', model: '' };
-    return new LlmError('cancelled', 'The consumer stopped reading the stream before its end.', {
-      upstream,
-      model,
-      attempts: this.meta?.attempts,
-    });
+    return this.cancelledError('The consumer stopped reading the stream before its end.');
   }
 
   private track(chunk: ChatCompletionChunk): ChatCompletionChunk {
